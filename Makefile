@@ -1,0 +1,18 @@
+# The two commands the README opens with. Both install what they need first.
+.PHONY: flow test bench lint bootstrap
+SPEC ?=
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+flow: bootstrap
+	.venv/bin/twinedge flow $(SPEC)
+
+test: bootstrap
+	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+
+lint: bootstrap
+	.venv/bin/ruff check twinedge tests benchmarks
+
+bench: bootstrap
+	.venv/bin/python benchmarks/bench_train.py

@@ -1,0 +1,183 @@
+"""Every class of spec error: one line naming file, field, value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import DESIGNS, base_spec, write_spec
+from typer.testing import CliRunner
+
+from twinedge.cli import app
+from twinedge.spec import SpecError, load_spec
+
+runner = CliRunner()
+
+
+def _error(tmp_path: Path, spec: dict | str) -> SpecError:
+    path = tmp_path / "bad.yaml"
+    if isinstance(spec, str):
+        path.write_text(spec)
+    else:
+        write_spec(tmp_path, spec, "bad.yaml")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith(str(path) + ": ")
+    return info.value
+
+
+def _set(spec: dict, dotted: str, value: object) -> dict:
+    node = spec
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        node = node[k]
+    node[keys[-1]] = value
+    return spec
+
+
+@pytest.mark.parametrize("design", sorted(DESIGNS.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_designs_validate(design: Path) -> None:
+    loaded = load_spec(design)
+    assert loaded.design.name == design.stem
+
+
+def test_node_outside_lattice(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "pins.inputs.V1", [5, 0]))
+    assert err.path == "pins.inputs.V1"
+    assert "[5, 0]" in str(err) and "row 0..2, col 0..2" in str(err)
+
+
+def test_two_pins_on_one_node(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "pins.output.node", [0, 0]))
+    assert err.path == "pins.output.node"
+    assert "pins.inputs.V1" in str(err) and "one pin per node" in str(err)
+
+
+@pytest.mark.parametrize("eta", [0.0, -0.1, 1.5])
+def test_eta_outside_unit_interval(tmp_path: Path, eta: float) -> None:
+    err = _error(tmp_path, _set(base_spec(), "training.eta", eta))
+    assert err.path == "training.eta"
+    assert repr(eta) in str(err)
+
+
+def test_unknown_pdk(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "pdk", "tsmc65"))
+    assert err.path == "pdk"
+    assert "'tsmc65'" in str(err) and "'sky130'" in str(err) and "'gf180mcu'" in str(err)
+
+
+def test_gf180mcu_accepted_by_schema(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, _set(base_spec(), "pdk", "gf180mcu"))
+    assert load_spec(path).design.pdk == "gf180mcu"
+
+
+def test_unknown_field(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "training.learning_rate", 3))
+    assert err.path == "training.learning_rate" and "unknown field" in str(err)
+
+
+def test_missing_field(tmp_path: Path) -> None:
+    spec = base_spec()
+    del spec["task"]
+    err = _error(tmp_path, spec)
+    assert err.path == "task" and "missing" in str(err)
+
+
+def test_unknown_task_kind(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "task", {"kind": "mnist"}))
+    assert err.path == "task.kind" and "'mnist'" in str(err) and "'xor'" in str(err)
+
+
+def test_unknown_topology(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "network.topology", "hexagonal"))
+    assert err.path == "network.topology" and "'square_lattice'" in str(err)
+
+
+def test_bad_field_inside_union_names_user_path(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "network.rows", 1))
+    assert err.path == "network.rows"
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    err = _error(tmp_path, "name: x\npins: [unclosed\n")
+    assert err.path.startswith("line ") and "YAML syntax error" in str(err)
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    err = _error(tmp_path, "- just\n- a list\n")
+    assert err.path == "<top>"
+
+
+def test_xor_needs_two_inputs(tmp_path: Path) -> None:
+    spec = _set(base_spec(), "task", {"kind": "xor"})
+    err = _error(tmp_path, spec)
+    assert err.path == "pins.inputs" and "exactly 2" in str(err)
+
+
+def test_table_row_length(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "task", {"kind": "table",
+                                                       "rows": [[0.1, 0.2], [0.1]]}))
+    assert err.path == "task.rows[1]" and "1 input volts then the label" in str(err)
+
+
+def test_csv_missing_file(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "task", {"kind": "csv", "path": "nope.csv"}))
+    assert err.path == "task.path" and "not found" in str(err)
+
+
+def test_csv_missing_column(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("V2,label\n0.1,0.2\n")
+    err = _error(tmp_path, _set(base_spec(), "task", {"kind": "csv", "path": "d.csv"}))
+    assert err.path == "task.path" and "['V1']" in str(err)
+
+
+def test_csv_non_numeric(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("V1,label\n0.1,0.2\nabc,0.3\n")
+    err = _error(tmp_path, _set(base_spec(), "task", {"kind": "csv", "path": "d.csv"}))
+    assert "line 3" in str(err)
+
+
+def test_csv_task_loads(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("label,V1\n0.2,0.0\n0.3,0.45\n")
+    path = write_spec(tmp_path, _set(base_spec(), "task", {"kind": "csv", "path": "d.csv"}))
+    data = load_spec(path).dataset
+    assert data.inputs.tolist() == [[0.0], [0.45]] and data.labels.tolist() == [0.2, 0.3]
+
+
+def test_g_init_outside_bounds(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "training.g_init", 9.0))
+    assert err.path == "training.g_init" and "[0.7, 5.7]" in str(err)
+
+
+def test_duration_and_steps_both(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "training.duration", 1.0))
+    assert err.path == "training" and "exactly one of duration" in str(err)
+
+
+def test_regression_breakpoint_outside_range(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "task.b", 0.9))
+    assert err.path == "task.b"
+
+
+def test_spec_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="spec file not found"):
+        load_spec(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("command", ["validate", "train", "flow"])
+def test_cli_bad_spec_exit_2_one_line_nothing_written(
+    tmp_path: Path, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = write_spec(tmp_path, _set(base_spec(), "pins.inputs.V1", [9, 9]), "bad.yaml")
+    args = [command, str(bad)] + (["--out", str(tmp_path / "out")] if command == "train" else [])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: {bad}: pins.inputs.V1: ")
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -1,0 +1,93 @@
+"""SPICE netlists of a twin network and batch ngspice runs.
+
+Used to cross-check the simulator against a real circuit simulator, and the starting point
+of the post-layout stage: the same network written as transistors and sources.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from twinedge.sim.devices import Level1NMOS
+from twinedge.sim.network import Network
+
+_VALUE = re.compile(r"^\s*v\((\w+)\)\s*=\s*([-+0-9.eE]+)\s*$", re.MULTILINE)
+
+
+class NgspiceError(RuntimeError):
+    pass
+
+
+def node_name(net: Network, node: int) -> str:
+    r, c = net.node_rc(node)
+    return f"n{r}_{c}"
+
+
+def schematic_netlist(
+    net: Network,
+    g: np.ndarray,
+    held: Mapping[int, float],
+    model: Level1NMOS,
+    w_um: float = 1.0,
+    l_um: float = 1.0,
+    title: str = "twinedge network",
+) -> str:
+    """One network (free or clamped twin) with level-1 NMOS edges and DC sources.
+
+    Every edge is a transistor with its gate on its own source at G and its body at ground;
+    ``held`` maps node ids to the voltages of the sources holding them. KP is chosen so that
+    KP * W / L equals the model's k.
+    """
+    kp = model.k * l_um / w_um
+    lines = [
+        f"* {title}",
+        f".model nmos_l1 nmos level=1 vto={model.vth!r} kp={kp!r} lambda=0 gamma=0",
+    ]
+    for e, (a, b) in enumerate(net.edges.tolist()):
+        lines.append(f"M{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 nmos_l1 "
+                     f"w={w_um!r}u l={l_um!r}u")
+        lines.append(f"VG{e} ng{e} 0 dc {float(g[e])!r}")
+    for node, volts in sorted(held.items()):
+        lines.append(f"VH{node} {node_name(net, node)} 0 dc {float(volts)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> dict[str, float]:
+    """Run ``ngspice -b`` on ``netlist`` + an ``.op`` and return the named node voltages.
+
+    Tight tolerances by default: the comparison with our solver is at the microvolt level.
+    """
+    exe = shutil.which("ngspice")
+    if exe is None:
+        raise NgspiceError("ngspice not found on PATH (install: apt-get install ngspice)")
+    opts = options or ".options reltol=1e-9 vntol=1e-12 abstol=1e-18 gmin=1e-12"
+    body = (netlist + opts + "\n.control\nset numdgt=15\nop\nprint "
+            + " ".join(f"v({n})" for n in nodes) + "\n.endc\n.end\n")
+    with tempfile.TemporaryDirectory(prefix="twinedge-ngspice-") as tmp:
+        deck = Path(tmp) / "deck.cir"
+        deck.write_text(body)
+        proc = subprocess.run([exe, "-b", str(deck)], capture_output=True, text=True,
+                              timeout=120, cwd=tmp)
+    found = {m.group(1): float(m.group(2)) for m in _VALUE.finditer(proc.stdout)}
+    missing = [n for n in nodes if n not in found]
+    if proc.returncode != 0 or missing:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        raise NgspiceError(f"ngspice failed (exit {proc.returncode}, missing {missing[:3]}): "
+                           + " | ".join(tail))
+    return {n: found[n] for n in nodes}
+
+
+def ngspice_version() -> str:
+    exe = shutil.which("ngspice")
+    if exe is None:
+        return "not installed"
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    m = re.search(r"ngspice-(\S+)", proc.stdout)
+    return m.group(1) if m else "unknown"

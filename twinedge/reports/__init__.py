@@ -1,0 +1,1 @@
+"""Reports: task metrics, plots (energy, area and HTML reports join here)."""

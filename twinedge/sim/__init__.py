@@ -1,0 +1,1 @@
+"""Network simulator: device models, equilibrium solver, Coupled Learning, error modes."""

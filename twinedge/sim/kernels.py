@@ -1,0 +1,287 @@
+"""Compiled (numba) kernels for the hot loop: one twin learning step on a small network.
+
+A learning step is two Newton solves of a ~16-node network; numpy's per-call overhead
+(microseconds per array op, ~30 ops per iteration) would dominate, so the whole step is
+compiled. The physics is the same as :class:`~twinedge.sim.devices.Level1NMOS` and
+:class:`~twinedge.sim.solver.EquilibriumSolver`; tests check the two paths agree.
+Return codes: >= 0 Newton iterations used; -1 no convergence; -2 singular Jacobian.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Armijo constant: a Newton step must cut the squared KCL residual by this fraction of alpha.
+# Deliberately strict, so a meaningless direction (near-singular Jacobian) is rejected and
+# the Gauss–Seidel fallback takes over instead of creeping along it.
+SUFFICIENT_DECREASE = 0.1
+
+
+@njit(cache=True, inline="always")
+def level1(g: float, va: float, vb: float, k: float, vth: float) -> tuple[float, float, float]:
+    """Current a->b and its derivatives in Va, Vb (see Level1NMOS)."""
+    forward = va >= vb
+    lo = vb if forward else va
+    vov = g - vth - lo
+    if vov < 0.0:
+        vov = 0.0
+    vds = abs(va - vb)
+    if vds > vov:
+        vds = vov
+    f = k * (vov - 0.5 * vds) * vds
+    f_vov = k * vds
+    f_vds = k * (vov - vds)
+    if forward:
+        return f, f_vds, -(f_vds + f_vov)
+    return -f, f_vds + f_vov, -f_vds
+
+
+@njit(cache=True)
+def _kcl_dense(
+    a: np.ndarray, b: np.ndarray, g: np.ndarray, v: np.ndarray, pos: np.ndarray,
+    free: np.ndarray, k: float, vth: float, gmin: float, jac: np.ndarray, rhs: np.ndarray,
+    with_jac: bool,
+) -> float:
+    """rhs = -KCL residual at free nodes (and the Jacobian if asked); returns max |residual|."""
+    nf = free.shape[0]
+    if with_jac:
+        jac[:, :] = 0.0
+    for q in range(nf):
+        rhs[q] = -gmin * v[free[q]]
+        if with_jac:
+            jac[q, q] = gmin
+    for e in range(a.shape[0]):
+        ia, ib = a[e], b[e]
+        cur, dva, dvb = level1(g[e], v[ia], v[ib], k, vth)
+        pa, pb = pos[ia], pos[ib]
+        if pa >= 0:
+            rhs[pa] -= cur
+            if with_jac:
+                jac[pa, pa] += dva
+                if pb >= 0:
+                    jac[pa, pb] += dvb
+        if pb >= 0:
+            rhs[pb] += cur
+            if with_jac:
+                jac[pb, pb] -= dvb
+                if pa >= 0:
+                    jac[pb, pa] -= dva
+    worst = 0.0
+    for q in range(nf):
+        worst = max(worst, abs(rhs[q]))
+    return worst
+
+
+@njit(cache=True)
+def _node_current(
+    node: int, x: float, a: np.ndarray, b: np.ndarray, g: np.ndarray, v: np.ndarray,
+    inc_ptr: np.ndarray, inc_edge: np.ndarray, k: float, vth: float, gmin: float,
+) -> tuple[float, float]:
+    """Current out of ``node`` if it sat at ``x`` (others as in v), and its derivative."""
+    out = gmin * x
+    d = gmin
+    for j in range(inc_ptr[node], inc_ptr[node + 1]):
+        e = inc_edge[j]
+        if a[e] == node:
+            cur, dva, _ = level1(g[e], x, v[b[e]], k, vth)
+            out += cur
+            d += dva
+        else:
+            cur, _, dvb = level1(g[e], v[a[e]], x, k, vth)
+            out -= cur
+            d -= dvb
+    return out, d
+
+
+@njit(cache=True)
+def _gauss_seidel_sweep(
+    a: np.ndarray, b: np.ndarray, g: np.ndarray, v: np.ndarray, free: np.ndarray,
+    inc_ptr: np.ndarray, inc_edge: np.ndarray, k: float, vth: float, gmin: float,
+    vlo: float, vhi: float,
+) -> None:
+    """Nonlinear Gauss–Seidel: solve each free node's KCL exactly with the others fixed.
+
+    A node's outflow is monotone increasing in its own voltage (every edge current rises with
+    its own terminal), so a safeguarded Newton/bisection on [vlo, vhi] always succeeds; sweeps
+    of such exact 1-D solves converge globally for these monotone networks.
+    """
+    for q in range(free.shape[0]):
+        node = free[q]
+        lo, hi = vlo, vhi
+        x = min(max(v[node], lo), hi)
+        for _ in range(100):
+            f, d = _node_current(node, x, a, b, g, v, inc_ptr, inc_edge, k, vth, gmin)
+            if f > 0.0:
+                hi = x
+            else:
+                lo = x
+            nx = x - f / d if d > 0.0 else 0.5 * (lo + hi)
+            if not (lo < nx < hi):
+                nx = 0.5 * (lo + hi)
+            if abs(nx - x) <= 1e-15 or hi - lo <= 1e-15:
+                x = nx
+                break
+            x = nx
+        v[node] = x
+
+
+@njit(cache=True)
+def newton_dense(
+    a: np.ndarray,
+    b: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray,
+    held: np.ndarray,
+    k: float,
+    vth: float,
+    gmin: float,
+    vtol: float,
+    itol: float,
+    max_step: float,
+    max_iter: int,
+) -> int:
+    """Solve KCL at the nodes not ``held``, in place in ``v``; dense LU on free nodes only.
+
+    Damped, projected Newton. By the maximum principle of monotone networks every node lies
+    between the lowest and highest held voltage (0 V included, for gmin), so iterates are kept
+    in that box. The step is capped at ``max_step`` volts and halved until the residual norm
+    falls by a fair fraction (a step leaving the box counts as a failure); if it will not (a node reached only through saturated or cut-off edges makes the
+    Jacobian nearly singular and its Newton direction meaningless), a few nonlinear
+    Gauss–Seidel sweeps make progress instead. Converged when the full Newton step is below
+    ``vtol`` or every residual below ``itol``.
+    """
+    n = v.shape[0]
+    pos = -np.ones(n, np.int64)
+    nf = 0
+    vlo, vhi = 0.0, 0.0
+    for i in range(n):
+        if not held[i]:
+            pos[i] = nf
+            nf += 1
+        else:
+            vlo = min(vlo, v[i])
+            vhi = max(vhi, v[i])
+    if nf == 0:
+        return 0
+    free = np.empty(nf, np.int64)
+    for i in range(n):
+        if pos[i] >= 0:
+            free[pos[i]] = i
+            v[i] = min(max(v[i], vlo), vhi)
+    # node -> incident edges (CSR)
+    inc_ptr = np.zeros(n + 1, np.int64)
+    for e in range(a.shape[0]):
+        inc_ptr[a[e] + 1] += 1
+        inc_ptr[b[e] + 1] += 1
+    for i in range(n):
+        inc_ptr[i + 1] += inc_ptr[i]
+    fill = inc_ptr[:-1].copy()
+    inc_edge = np.empty(2 * a.shape[0], np.int64)
+    for e in range(a.shape[0]):
+        inc_edge[fill[a[e]]] = e
+        fill[a[e]] += 1
+        inc_edge[fill[b[e]]] = e
+        fill[b[e]] += 1
+
+    jac = np.empty((nf, nf))
+    rhs = np.empty(nf)
+    trial_rhs = np.empty(nf)
+    v_old = np.empty(nf)
+    for it in range(1, max_iter + 1):
+        worst = _kcl_dense(a, b, g, v, pos, free, k, vth, gmin, jac, rhs, True)
+        if worst <= itol:
+            return it
+        norm0 = 0.0
+        for q in range(nf):
+            norm0 += rhs[q] * rhs[q]
+        step = np.linalg.solve(jac, rhs)
+        big = 0.0
+        finite = True
+        for q in range(nf):
+            if not np.isfinite(step[q]):
+                finite = False
+                break
+            big = max(big, abs(step[q]))
+        accepted = False
+        # A Newton step longer than the whole voltage box comes from a near-singular Jacobian
+        # (a node reached only through saturated or cut-off edges): do not follow it.
+        if finite and big <= vhi - vlo:
+            alpha = 1.0 if big <= max_step else max_step / big
+            for q in range(nf):
+                v_old[q] = v[free[q]]
+            for _ in range(12):
+                clipped = False
+                for q in range(nf):
+                    x = v_old[q] + alpha * step[q]
+                    if x < vlo or x > vhi:
+                        clipped = True
+                        x = min(max(x, vlo), vhi)
+                    v[free[q]] = x
+                if not clipped:
+                    _kcl_dense(a, b, g, v, pos, free, k, vth, gmin, jac, trial_rhs, False)
+                    norm1 = 0.0
+                    for q in range(nf):
+                        norm1 += trial_rhs[q] * trial_rhs[q]
+                    if norm1 <= (1.0 - SUFFICIENT_DECREASE * alpha) * norm0:
+                        accepted = True
+                        break
+                alpha *= 0.5
+            if accepted and big <= vtol:
+                return it
+            if not accepted:
+                for q in range(nf):
+                    v[free[q]] = v_old[q]
+        if not accepted:
+            for _ in range(3):
+                _gauss_seidel_sweep(a, b, g, v, free, inc_ptr, inc_edge, k, vth, gmin, vlo, vhi)
+    return -1
+
+
+@njit(cache=True)
+def twin_step(
+    a: np.ndarray,
+    b: np.ndarray,
+    g: np.ndarray,
+    vf: np.ndarray,
+    vc: np.ndarray,
+    free_held: np.ndarray,
+    clamp_held: np.ndarray,
+    out_nodes: np.ndarray,
+    label: float,
+    eta: float,
+    gain: float,
+    g_min: float,
+    g_max: float,
+    k: float,
+    vth: float,
+    gmin: float,
+    vtol: float,
+    itol: float,
+    max_step: float,
+    max_iter: int,
+) -> int:
+    """One Coupled Learning (sub)step (Eqs. 4, 6, 7), in place on g, vf, vc.
+
+    ``gain`` = dt / (V0 R0 C0). Returns the Newton iterations used, or -1 if either solve
+    failed, in which case g is untouched and the caller falls back to the robust path.
+    """
+    itf = newton_dense(a, b, g, vf, free_held, k, vth, gmin, vtol, itol, max_step, max_iter)
+    if itf < 0:
+        return -1
+    if out_nodes.shape[0] == 2:
+        o = vf[out_nodes[0]] - vf[out_nodes[1]]
+        d = 0.5 * eta * (label - o)
+        vc[out_nodes[0]] = vf[out_nodes[0]] + d
+        vc[out_nodes[1]] = vf[out_nodes[1]] - d
+    else:
+        vc[out_nodes[0]] = eta * label + (1.0 - eta) * vf[out_nodes[0]]
+    itc = newton_dense(a, b, g, vc, clamp_held, k, vth, gmin, vtol, itol, max_step, max_iter)
+    if itc < 0:
+        return -1
+    for e in range(a.shape[0]):
+        dvf = vf[a[e]] - vf[b[e]]
+        dvc = vc[a[e]] - vc[b[e]]
+        x = g[e] + gain * (dvf * dvf - dvc * dvc)
+        g[e] = min(max(x, g_min), g_max)
+    return itf + itc

@@ -1,0 +1,196 @@
+"""Quasi-static Coupled Learning on twin networks (Dillavou et al., Eqs. 4, 6, 7).
+
+Voltages settle in tau_V << t_h, so a learning step is: apply a datapoint, find the free
+equilibrium, clamp the output(s) to the nudged value computed from the free output, find the
+clamped equilibrium, then integrate dG/dt = (dV_F^2 - dV_C^2) / (V0 R0 C0) for t_h (in
+``substeps`` pieces, re-solving both twins each piece since the clamp tracks O continuously)
+and keep G inside [G_min, G_max] (the diode floor of Fig. 7).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twinedge.sim.devices import EdgeModel, Level1NMOS
+from twinedge.sim.kernels import twin_step
+from twinedge.sim.modes import halving_times, mode_basis, mode_errors
+from twinedge.sim.network import Network
+from twinedge.sim.solver import EquilibriumSolver
+from twinedge.spec.loader import Dataset
+from twinedge.spec.schema import Training, UniformInit
+
+
+@dataclass
+class TrainResult:
+    times: np.ndarray  # (T,) learning time (s) at each log point
+    steps: np.ndarray  # (T,)
+    mse: np.ndarray  # (T,)
+    mode_names: list[str]
+    modes: np.ndarray  # (T, M) |E_m|
+    outputs_history: np.ndarray  # (T, P)
+    outputs: np.ndarray  # (P,) final free outputs
+    labels: np.ndarray
+    g: np.ndarray  # (E,) final gate voltages
+    g_init: np.ndarray
+    wall_s: float
+    newton_iterations: int
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def final_mse(self) -> float:
+        return float(self.mse[-1])
+
+    def mode_halving_times(self) -> dict[str, float | None]:
+        t = halving_times(self.times, self.modes) if self.mode_names else []
+        return {n: (None if np.isnan(v) else float(v)) for n, v in zip(self.mode_names, t,
+                                                                           strict=True)}
+
+
+class CoupledLearning:
+    """Twin-network trainer. ``run`` is deterministic for a given spec (seeded RNG)."""
+
+    def __init__(
+        self,
+        network: Network,
+        model: EdgeModel,
+        dataset: Dataset,
+        training: Training,
+        solver: EquilibriumSolver | None = None,
+        compiled: bool = True,
+    ) -> None:
+        self.net, self.data, self.tr = network, dataset, training
+        self.solver = solver or EquilibriumSolver(network, model)
+        self.rng = np.random.default_rng(training.seed)
+        n, p = network.n_nodes, len(dataset.labels)
+        self.g = self._initial_g()
+
+        self.free_mask = np.zeros(n, bool)
+        self.free_mask[network.input_nodes] = True
+        self.free_mask[network.const_nodes] = True
+        self.clamp_mask = self.free_mask.copy()
+        self.clamp_mask[network.output_nodes] = True
+
+        # boundary voltages per datapoint; other nodes start at the mean boundary voltage
+        self.v_bound = np.empty((p, n))
+        for i in range(p):
+            held = np.r_[dataset.inputs[i], network.const_volts]
+            self.v_bound[i] = held.mean()
+            self.v_bound[i, network.input_nodes] = dataset.inputs[i]
+            self.v_bound[i, network.const_nodes] = network.const_volts
+        self.v_free = self.v_bound.copy()  # warm starts, one per datapoint
+        self.v_clamp = self.v_bound.copy()
+        self.mode_names, self.basis = mode_basis(dataset.inputs)
+        a, b = network.edges[:, 0], network.edges[:, 1]
+        self._a, self._b = a, b
+        # the compiled step covers the level-1 model on dense-sized networks
+        self._compiled = (
+            compiled and isinstance(self.solver.model, Level1NMOS) and bool(self.solver.dense)
+        )
+
+    def _initial_g(self) -> np.ndarray:
+        e = self.net.n_edges
+        gi = self.tr.g_init
+        if isinstance(gi, UniformInit):
+            return self.rng.uniform(gi.uniform[0], gi.uniform[1], size=e)
+        return np.full(e, float(gi))
+
+    # ------------------------------------------------------------------ physics
+    def clamp_targets(self, out_nodes_v: np.ndarray, label: float) -> np.ndarray:
+        """Clamped output voltages: O_C = eta L + (1-eta) O, or O± ± eta/2 (L - O)."""
+        eta = self.tr.eta
+        if self.net.differential:
+            o = out_nodes_v[0] - out_nodes_v[1]
+            d = 0.5 * eta * (label - o)
+            return np.array([out_nodes_v[0] + d, out_nodes_v[1] - d])
+        return np.array([eta * label + (1.0 - eta) * out_nodes_v[0]])
+
+    def twin_states(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Free and clamped equilibria for datapoint ``p`` at the current G."""
+        net = self.net
+        vf = self.solver.solve(self.g, self.free_mask, self.v_free[p], [f"datapoint {p} (free)"])[0]
+        self.v_free[p] = vf
+        vc0 = self.v_clamp[p]
+        vc0[net.output_nodes] = self.clamp_targets(vf[net.output_nodes], self.data.labels[p])
+        vc = self.solver.solve(self.g, self.clamp_mask, vc0, [f"datapoint {p} (clamped)"])[0]
+        self.v_clamp[p] = vc
+        return vf, vc
+
+    def learn(self, p: int) -> None:
+        """One learning step of length t_h on datapoint ``p``."""
+        gain = self.tr.t_h / self.tr.substeps * self.tr.rate
+        for _ in range(self.tr.substeps):
+            if not (self._compiled and self._substep_compiled(p, gain)):
+                self._substep(p, gain)
+
+    def _substep(self, p: int, gain: float) -> None:
+        vf, vc = self.twin_states(p)
+        dvf = vf[self._a] - vf[self._b]
+        dvc = vc[self._a] - vc[self._b]
+        self.g = np.clip(self.g + gain * (dvf * dvf - dvc * dvc), self.tr.g_min, self.tr.g_max)
+
+    def _substep_compiled(self, p: int, gain: float) -> bool:
+        """The same substep in one compiled call; False (nothing changed but warm starts) if a
+        solve needs the robust path's gmin stepping."""
+        s, tr, m = self.solver, self.tr, self.solver.model
+        assert isinstance(m, Level1NMOS)
+        code = twin_step(
+            self._a, self._b, self.g, self.v_free[p], self.v_clamp[p], self.free_mask,
+            self.clamp_mask, self.net.output_nodes, float(self.data.labels[p]), tr.eta, gain,
+            tr.g_min, tr.g_max, m.k, m.vth, s.gmin, s.vtol, s.itol, s.max_step, s.max_iter,
+        )
+        if code < 0:
+            return False
+        s.stats.iterations += code
+        s.stats.solves += 2
+        return True
+
+    def evaluate(self) -> np.ndarray:
+        """Free outputs for every datapoint (batched solve, frozen G)."""
+        tags = [f"datapoint {i} (free)" for i in range(len(self.data.labels))]
+        v = self.solver.solve(self.g, self.free_mask, self.v_free, tags)
+        self.v_free[:] = v
+        return self.net.output_of(v)
+
+    # ------------------------------------------------------------------ loop
+    def run(self, progress: Callable[[int, int], None] | None = None) -> TrainResult:
+        n_steps = self.tr.n_steps
+        p = len(self.data.labels)
+        log_every = self.tr.log_every or max(1, n_steps // 500)
+        g_init = self.g.copy()
+        times, steps, outs = [], [], []
+        t0 = time.perf_counter()
+        it0 = self.solver.stats.iterations
+
+        def log(step: int) -> None:
+            outs.append(self.evaluate())
+            steps.append(step)
+            times.append(step * self.tr.t_h)
+
+        log(0)
+        for step in range(1, n_steps + 1):
+            idx = int(self.rng.integers(p)) if self.tr.order == "random" else (step - 1) % p
+            self.learn(idx)
+            if step % log_every == 0 or step == n_steps:
+                log(step)
+                if progress:
+                    progress(step, n_steps)
+        out_hist = np.array(outs)
+        err = out_hist - self.data.labels[None, :]
+        return TrainResult(
+            times=np.array(times),
+            steps=np.array(steps),
+            mse=np.mean(err**2, axis=1),
+            mode_names=self.mode_names,
+            modes=mode_errors(self.basis, err) if self.mode_names else np.zeros((len(times), 0)),
+            outputs_history=out_hist,
+            outputs=out_hist[-1],
+            labels=self.data.labels.copy(),
+            g=self.g.copy(),
+            g_init=g_init,
+            wall_s=time.perf_counter() - t0,
+            newton_iterations=self.solver.stats.iterations - it0,
+        )

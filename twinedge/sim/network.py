@@ -1,0 +1,90 @@
+"""Graph of a twin network: nodes, edges and boundary pins, derived from a spec.
+
+Both twins (free and clamped) share this graph and every edge's G; they differ only in
+which nodes are held at fixed voltages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twinedge.spec.schema import Design, DifferentialOutput, SquareLattice
+
+
+def square_lattice_edges(rows: int, cols: int, periodic: bool) -> np.ndarray:
+    """Edges ``(E, 2)`` of a rows x cols lattice, node id = r * cols + c.
+
+    Order: all horizontal edges row by row, then all vertical edges; wrap-around edges (when
+    ``periodic``) close each row and column. A 4x4 periodic lattice has the paper's 32 edges.
+    """
+    ids = np.arange(rows * cols).reshape(rows, cols)
+    hc = cols if periodic else cols - 1
+    vr = rows if periodic else rows - 1
+    h = np.stack([ids[:, :hc].ravel(), np.roll(ids, -1, axis=1)[:, :hc].ravel()], axis=1)
+    v = np.stack([ids[:vr, :].ravel(), np.roll(ids, -1, axis=0)[:vr, :].ravel()], axis=1)
+    return np.concatenate([h, v]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Nodes ``0..n_nodes-1``; edge e joins ``edges[e, 0]`` (terminal a) and ``edges[e, 1]`` (b)."""
+
+    rows: int
+    cols: int
+    periodic: bool
+    edges: np.ndarray
+    input_nodes: np.ndarray  # (n_inputs,) in pins.inputs order
+    input_names: tuple[str, ...]
+    const_nodes: np.ndarray
+    const_volts: np.ndarray
+    const_names: tuple[str, ...]
+    output_nodes: np.ndarray  # (1,) single, or (2,) = (plus, minus)
+
+    @property
+    def n_nodes(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges)
+
+    @property
+    def differential(self) -> bool:
+        return len(self.output_nodes) == 2
+
+    def node_id(self, rc: tuple[int, int]) -> int:
+        return rc[0] * self.cols + rc[1]
+
+    def node_rc(self, node: int) -> tuple[int, int]:
+        return divmod(int(node), self.cols)
+
+    def output_of(self, v: np.ndarray) -> np.ndarray:
+        """Network output from node voltages ``(..., N)``: O, or O+ - O- if differential."""
+        out = v[..., self.output_nodes]
+        return out[..., 0] - out[..., 1] if self.differential else out[..., 0]
+
+    @classmethod
+    def from_design(cls, design: Design) -> Network:
+        net = design.network
+        assert isinstance(net, SquareLattice)
+        pins = design.pins
+
+        def nid(rc: tuple[int, int]) -> int:
+            return rc[0] * net.cols + rc[1]
+
+        out = pins.output
+        outs = [out.plus, out.minus] if isinstance(out, DifferentialOutput) else [out.node]
+        return cls(
+            rows=net.rows,
+            cols=net.cols,
+            periodic=net.periodic,
+            edges=square_lattice_edges(net.rows, net.cols, net.periodic),
+            input_nodes=np.array([nid(n) for n in pins.inputs.values()], dtype=np.int64),
+            input_names=tuple(pins.inputs),
+            const_nodes=np.array([nid(c.node) for c in pins.constants.values()], dtype=np.int64),
+            const_volts=np.array([c.volts for c in pins.constants.values()], dtype=float),
+            const_names=tuple(pins.constants),
+            output_nodes=np.array([nid(n) for n in outs], dtype=np.int64),
+        )

@@ -1,0 +1,185 @@
+"""Pydantic v2 schema of a twinedge design spec.
+
+The schema is deliberately closed (``extra="forbid"``): a misspelt key is an error, not a
+silently ignored setting. Variants (topology, cell type, task kind) are discriminated unions
+on a ``topology`` / ``type`` / ``kind`` field so later issues add values, not new shapes.
+Cross-field rules (pins inside the lattice, one pin per node, task matches the pins) live in
+:mod:`twinedge.spec.semantics`, which can name the exact field path of the offending value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PDK_NAMES = ("sky130", "gf180mcu")
+
+Volts = float
+Node = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+"""A lattice node as ``[row, col]``, zero-based."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- network
+class SquareLattice(_Strict):
+    topology: Literal["square_lattice"]
+    rows: Annotated[int, Field(ge=2, le=4096)]
+    cols: Annotated[int, Field(ge=2, le=4096)]
+    periodic: bool = False
+
+
+# Future topologies ("layered", "edge_list") are further members of this union.
+Network = Annotated[SquareLattice, Field(discriminator="topology")]
+
+
+# ---------------------------------------------------------------- cell / device
+class Level1Model(_Strict):
+    """Symmetric SPICE level-1 NMOS: body at ground, source = lower terminal.
+
+    ``kp`` is the process transconductance (A/V^2); the edge's k = kp * W / L.
+    """
+
+    kind: Literal["level1"] = "level1"
+    vth: Annotated[float, Field(gt=0, lt=5)] = 0.7
+    kp: Annotated[float, Field(gt=0, lt=1)] = 1.0e-3
+
+
+class TwinEdgeCell(_Strict):
+    type: Literal["twin_edge"]
+    w_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    l_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    c_gate_f: Annotated[float, Field(gt=0, le=1e-3)] = 1.0e-12
+    model: Level1Model = Level1Model()
+
+
+# Later cell types (e.g. "twin_edge_cl") join this union.
+Cell = Annotated[TwinEdgeCell, Field(discriminator="type")]
+
+
+# ---------------------------------------------------------------- pins
+class Constant(_Strict):
+    node: Node
+    volts: Volts
+
+
+class SingleOutput(_Strict):
+    node: Node
+
+
+class DifferentialOutput(_Strict):
+    plus: Node
+    minus: Node
+
+
+class Pins(_Strict):
+    inputs: Annotated[dict[str, Node], Field(min_length=1)]
+    constants: dict[str, Constant] = {}
+    output: SingleOutput | DifferentialOutput
+
+
+# ---------------------------------------------------------------- tasks
+class XorTask(_Strict):
+    """The paper's XOR: label ``l0`` where the two inputs differ, 0 where they agree."""
+
+    kind: Literal["xor"]
+    low: Volts = 0.0
+    high: Volts = 0.45
+    l0: Volts = -0.087
+
+    @model_validator(mode="after")
+    def _distinct_levels(self) -> XorTask:
+        if self.high <= self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        return self
+
+
+class TableTask(_Strict):
+    """Inline datapoints: each row is the input volts (in ``pins.inputs`` order) then the label."""
+
+    kind: Literal["table"]
+    rows: Annotated[list[list[float]], Field(min_length=1)]
+
+
+class CsvTask(_Strict):
+    """Datapoints from a CSV file with one column per input name and a ``label`` column."""
+
+    kind: Literal["csv"]
+    path: Annotated[str, Field(min_length=1)]
+
+
+class RegressionTask(_Strict):
+    """Piecewise-linear regression of the paper's Fig. 5: (0, a) -> (b, c), flat after b."""
+
+    kind: Literal["regression"]
+    a: Volts
+    b: Annotated[float, Field(gt=0)]
+    c: Volts
+    points: Annotated[int, Field(ge=2, le=4096)] = 8
+    vmin: Volts = 0.0
+    vmax: Volts = 0.45
+
+    @model_validator(mode="after")
+    def _range(self) -> RegressionTask:
+        if self.vmax <= self.vmin:
+            raise ValueError(f"vmax ({self.vmax}) must be greater than vmin ({self.vmin})")
+        return self
+
+
+Task = Annotated[XorTask | TableTask | CsvTask | RegressionTask, Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------- training
+class UniformInit(_Strict):
+    uniform: tuple[float, float]
+
+
+class Training(_Strict):
+    eta: Annotated[float, Field(gt=0, le=1)]
+    t_h: Annotated[float, Field(gt=0, le=1.0)] = 100e-6
+    duration: Annotated[float, Field(gt=0)] | None = None
+    steps: Annotated[int, Field(gt=0)] | None = None
+    order: Literal["random", "cyclic"] = "random"
+    g_init: float | UniformInit = 3.0
+    g_min: float = 1.1
+    g_max: float = 5.7
+    seed: Annotated[int, Field(ge=0)] = 0
+    v0: Annotated[float, Field(gt=0)] = 0.33
+    r0: Annotated[float, Field(gt=0)] = 100.0
+    c0: Annotated[float, Field(gt=0)] = 22e-6
+    substeps: Annotated[int, Field(ge=1, le=1000)] = 1
+    log_every: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Training:
+        if (self.duration is None) == (self.steps is None):
+            raise ValueError("give exactly one of duration (s) or steps")
+        if self.g_max <= self.g_min:
+            raise ValueError(f"g_max ({self.g_max}) must be greater than g_min ({self.g_min})")
+        return self
+
+    @property
+    def n_steps(self) -> int:
+        if self.steps is not None:
+            return self.steps
+        assert self.duration is not None
+        return max(1, round(self.duration / self.t_h))
+
+    @property
+    def rate(self) -> float:
+        """dG/dt per V^2 of (dV_F^2 - dV_C^2): 1 / (V0 R0 C0), Eq. 4."""
+        return 1.0 / (self.v0 * self.r0 * self.c0)
+
+
+# ---------------------------------------------------------------- design
+class Design(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1, max_length=64)]
+    pdk: Literal["sky130", "gf180mcu"]
+    network: Network
+    cell: Cell
+    pins: Pins
+    task: Task
+    training: Training
