@@ -27,23 +27,28 @@ def _first_time_staying(times: np.ndarray, ok: np.ndarray) -> float | None:
     return float(times[first])
 
 
+ORDER_MAX_DEGREE = 2  # the paper's claim covers mean, slope and curvature (and E11 for XOR)
+
+
 def modes_in_order(names: list[str], halving: dict[str, float | None],
                    initial: np.ndarray, significant: float = 0.05) -> bool:
     """True when lower-degree modes halve no later than higher-degree ones.
 
-    Modes are grouped by total polynomial degree (E01 and E10 are both degree 1). Modes that
-    start below ``significant`` x the largest initial mode carry no information and are
-    skipped; a mode that never halves counts as halving last.
+    Modes are grouped by total polynomial degree (E01 and E10 are both degree 1), up to
+    degree 2 as in the paper (higher modes are negligible there). Modes that start below
+    ``significant`` x the largest initial mode carry no information and are skipped; a mode
+    that never halves counts as halving last.
     """
     if not names:
         return False
     top = float(np.max(initial)) if len(initial) else 0.0
     pairs = []
     for name, init in zip(names, initial, strict=True):
-        if top <= 0 or init < significant * top:
+        degree = sum(int(c) for c in name[1:])
+        if top <= 0 or init < significant * top or degree > ORDER_MAX_DEGREE:
             continue
         t = halving[name]
-        pairs.append((sum(int(c) for c in name[1:]), math.inf if t is None else t))
+        pairs.append((degree, math.inf if t is None else t))
     pairs.sort()
     times = [t for _, t in pairs]
     degrees = [d for d, _ in pairs]

@@ -235,6 +235,8 @@ def newton_dense(
         if not accepted:
             for _ in range(3):
                 _gauss_seidel_sweep(a, b, g, v, free, inc_ptr, inc_edge, k, vth, gmin, vlo, vhi)
+    if _kcl_dense(a, b, g, v, pos, free, k, vth, gmin, jac, rhs, False) <= itol:
+        return max_iter
     return -1
 
 

@@ -183,7 +183,7 @@ class EquilibriumSolver:
         resid = self._free_residual(g, v, mask)
         active = np.ones(v.shape[0], bool)
         for _ in range(self.max_iter):
-            active &= np.max(np.abs(resid), axis=1, initial=0.0) > self.itol
+            active &= ~(np.max(np.abs(resid), axis=1, initial=0.0) <= self.itol)  # NaN: active
             if not active.any():
                 return np.zeros(0, np.int64)
             idx = np.flatnonzero(active)
@@ -226,6 +226,7 @@ class EquilibriumSolver:
             v[idx], resid[idx] = trial_v, trial_r
             self.stats.iterations += 1
             active[idx[accepted & (big <= self.vtol)]] = False
+        active &= ~(np.max(np.abs(resid), axis=1, initial=0.0) <= self.itol)
         return np.flatnonzero(active)
 
     def _jacobi(self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, lo: np.ndarray,
