@@ -12,22 +12,36 @@ DESIGNS = ROOT / "designs"
 
 def base_spec() -> dict:
     """A small valid spec (3x3, single output regression) to mutate in tests."""
-    return copy.deepcopy({
-        "name": "tiny",
-        "pdk": "sky130",
-        "network": {"topology": "square_lattice", "rows": 3, "cols": 3, "periodic": False},
-        "cell": {"type": "twin_edge", "w_um": 1.0, "l_um": 1.0,
-                 "model": {"kind": "level1", "vth": 0.7, "kp": 1e-3}},
-        "pins": {
-            "inputs": {"V1": [0, 0]},
-            "constants": {"Vlo": {"node": [2, 2], "volts": 0.0},
-                          "Vhi": {"node": [0, 2], "volts": 0.45}},
-            "output": {"node": [1, 1]},
-        },
-        "task": {"kind": "regression", "a": 0.1, "b": 0.3, "c": 0.25, "points": 4},
-        "training": {"eta": 1.0, "steps": 50, "order": "cyclic", "g_init": 2.0,
-                     "g_min": 0.7, "g_max": 5.7},
-    })
+    return copy.deepcopy(
+        {
+            "name": "tiny",
+            "pdk": "sky130",
+            "network": {"topology": "square_lattice", "rows": 3, "cols": 3, "periodic": False},
+            "cell": {
+                "type": "twin_edge",
+                "w_um": 1.0,
+                "l_um": 1.0,
+                "model": {"kind": "level1", "vth": 0.7, "kp": 1e-3},
+            },
+            "pins": {
+                "inputs": {"V1": [0, 0]},
+                "constants": {
+                    "Vlo": {"node": [2, 2], "volts": 0.0},
+                    "Vhi": {"node": [0, 2], "volts": 0.45},
+                },
+                "output": {"node": [1, 1]},
+            },
+            "task": {"kind": "regression", "a": 0.1, "b": 0.3, "c": 0.25, "points": 4},
+            "training": {
+                "eta": 1.0,
+                "steps": 50,
+                "order": "cyclic",
+                "g_init": 2.0,
+                "g_min": 0.7,
+                "g_max": 5.7,
+            },
+        }
+    )
 
 
 def write_spec(tmp_path: Path, spec: dict, name: str = "spec.yaml") -> Path:

@@ -42,8 +42,7 @@ def test_derivatives_match_finite_differences() -> None:
     for name, d in (("di_dva", (h, 0, 0)), ("di_dvb", (0, h, 0)), ("di_dg", (0, 0, h))):
         up = M.current(g + d[2], va + d[0], vb + d[1]).i
         dn = M.current(g - d[2], va - d[0], vb - d[1]).i
-        np.testing.assert_allclose(getattr(cur, name), (up - dn) / (2 * h), atol=1e-9,
-                                   err_msg=name)
+        np.testing.assert_allclose(getattr(cur, name), (up - dn) / (2 * h), atol=1e-9, err_msg=name)
 
 
 def test_compiled_kernel_matches_numpy_model() -> None:
@@ -52,5 +51,6 @@ def test_compiled_kernel_matches_numpy_model() -> None:
         g, va, vb = rng.uniform(0.6, 3), rng.uniform(0, 0.6), rng.uniform(0, 0.6)
         cur = M.current(np.array(g), np.array(va), np.array(vb))
         i, dva, dvb = level1(g, va, vb, M.k, M.vth)
-        assert (i, dva, dvb) == pytest.approx((float(cur.i), float(cur.di_dva),
-                                               float(cur.di_dvb)), abs=1e-18)
+        assert (i, dva, dvb) == pytest.approx(
+            (float(cur.i), float(cur.di_dva), float(cur.di_dvb)), abs=1e-18
+        )

@@ -15,12 +15,15 @@ from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
 from twinedge.spec import load_spec
 
-pytestmark = pytest.mark.skipif(shutil.which("ngspice") is None and not __import__("os")
-                                .environ.get("CI"), reason="ngspice not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("ngspice") is None and not __import__("os").environ.get("CI"),
+    reason="ngspice not installed",
+)
 
 
-def _compare(net: Network, model: Level1NMOS, g: np.ndarray, v: np.ndarray,
-             mask: np.ndarray) -> float:
+def _compare(
+    net: Network, model: Level1NMOS, g: np.ndarray, v: np.ndarray, mask: np.ndarray
+) -> float:
     held = {int(n): float(v[n]) for n in np.flatnonzero(mask)}
     deck = schematic_netlist(net, g, held, model)
     names = [node_name(net, n) for n in range(net.n_nodes)]

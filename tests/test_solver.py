@@ -13,12 +13,18 @@ MODEL = Level1NMOS(k=1e-3, vth=0.7)
 
 
 def lattice(rows: int, cols: int, periodic: bool, pins: list[int]) -> Network:
-    return Network(rows=rows, cols=cols, periodic=periodic,
-                   edges=square_lattice_edges(rows, cols, periodic),
-                   input_nodes=np.array(pins[:-1]), input_names=tuple(f"V{i}" for i in
-                                                                      range(len(pins) - 1)),
-                   const_nodes=np.zeros(0, np.int64), const_volts=np.zeros(0),
-                   const_names=(), output_nodes=np.array(pins[-1:]))
+    return Network(
+        rows=rows,
+        cols=cols,
+        periodic=periodic,
+        edges=square_lattice_edges(rows, cols, periodic),
+        input_nodes=np.array(pins[:-1]),
+        input_names=tuple(f"V{i}" for i in range(len(pins) - 1)),
+        const_nodes=np.zeros(0, np.int64),
+        const_volts=np.zeros(0),
+        const_names=(),
+        output_nodes=np.array(pins[-1:]),
+    )
 
 
 def held_state(net: Network, volts: np.ndarray, batch: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -103,8 +109,9 @@ def test_non_convergence_names_member_and_residual() -> None:
     mask, v0 = held_state(net, np.array([[0.0, 0.45], [0.45, 0.0]]), batch=2)
     solver = EquilibriumSolver(net, BrokenModel(), max_iter=5)
     with pytest.raises(ConvergenceError) as info:
-        solver.solve(np.full(net.n_edges, 2.0), mask, v0, tags=["datapoint 0 (free)",
-                                                                 "datapoint 1 (free)"])
+        solver.solve(
+            np.full(net.n_edges, 2.0), mask, v0, tags=["datapoint 0 (free)", "datapoint 1 (free)"]
+        )
     msg = str(info.value)
     assert msg.startswith("equilibrium did not converge for datapoint ")
     assert "max KCL residual" in msg

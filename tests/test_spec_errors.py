@@ -117,8 +117,9 @@ def test_xor_needs_two_inputs(tmp_path: Path) -> None:
 
 
 def test_table_row_length(tmp_path: Path) -> None:
-    err = _error(tmp_path, _set(base_spec(), "task", {"kind": "table",
-                                                       "rows": [[0.1, 0.2], [0.1]]}))
+    err = _error(
+        tmp_path, _set(base_spec(), "task", {"kind": "table", "rows": [[0.1, 0.2], [0.1]]})
+    )
     assert err.path == "task.rows[1]" and "1 input volts then the label" in str(err)
 
 

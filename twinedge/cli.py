@@ -19,10 +19,13 @@ from twinedge.spec import LoadedSpec, SpecError, load_spec
 
 DEFAULT_DESIGN = Path(__file__).resolve().parent.parent / "designs" / "xor_4x4.yaml"
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Compile learning metamaterials: spec -> training -> reports.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Compile learning metamaterials: spec -> training -> reports.",
+)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def _load(spec: Path) -> LoadedSpec:
@@ -56,11 +59,15 @@ def _train(loaded: LoadedSpec, out_dir: Path) -> dict:
     from twinedge.sim.solver import ConvergenceError
 
     n = loaded.design.training.n_steps
-    columns = [TextColumn("[bold]training"), BarColumn(), TextColumn("{task.completed}/"
-               "{task.total} steps"), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("[bold]training"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     try:
-        with Progress(*columns, console=err, transient=True,
-                      disable=not err.is_terminal) as bar:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task("train", total=n)
             result = run_training(loaded, lambda k, _n: bar.update(task, completed=k))
     except ConvergenceError as exc:
@@ -72,31 +79,43 @@ def _train(loaded: LoadedSpec, out_dir: Path) -> dict:
 
 def _summary(record: dict, out_dir: Path) -> None:
     m, run = record["metrics"], record["run"]
-    out.print(f"{record['design']}: {run['steps']} steps = {run['learning_time_s']:.4g} s "
-              f"of learning time in {run['wall_s']:.3g} s wall "
-              f"({run['steps_per_s']:.0f} steps/s)", markup=False)
-    out.print(f"  MSE {m['initial_mse']:.3e} -> {m['final_mse']:.3e} V^2 "
-              f"({m['mse_reduction']:.1f}x lower)", markup=False)
-    halving = ", ".join(f"{k} {'never' if v is None else f'{v:.3g} s'}"
-                        for k, v in m["mode_halving_times_s"].items())
+    out.print(
+        f"{record['design']}: {run['steps']} steps = {run['learning_time_s']:.4g} s "
+        f"of learning time in {run['wall_s']:.3g} s wall "
+        f"({run['steps_per_s']:.0f} steps/s)",
+        markup=False,
+    )
+    out.print(
+        f"  MSE {m['initial_mse']:.3e} -> {m['final_mse']:.3e} V^2 "
+        f"({m['mse_reduction']:.1f}x lower)",
+        markup=False,
+    )
+    halving = ", ".join(
+        f"{k} {'never' if v is None else f'{v:.3g} s'}"
+        for k, v in m["mode_halving_times_s"].items()
+    )
     if halving:
-        out.print(f"  modes halve at: {halving}; lower modes first: {m['modes_in_order']}",
-                  markup=False)
+        out.print(
+            f"  modes halve at: {halving}; lower modes first: {m['modes_in_order']}", markup=False
+        )
     if "xor" in m:
         x = m["xor"]
         t = x["learning_time_to_solve_s"]
-        out.print(f"  XOR {'solved' if x['solved'] else 'NOT solved'}: min margin "
-                  f"{x['min_margin_frac_of_l0']:.2f} |L0| (need {x['required_margin_frac_of_l0']})"
-                  f"{'' if t is None else f', solved from t = {t:.3g} s on'}", markup=False)
-    out.print(f"  wrote {out_dir}/train.json, training.png, outputs.png, lattice.png",
-              markup=False)
+        out.print(
+            f"  XOR {'solved' if x['solved'] else 'NOT solved'}: min margin "
+            f"{x['min_margin_frac_of_l0']:.2f} |L0| (need {x['required_margin_frac_of_l0']})"
+            f"{'' if t is None else f', solved from t = {t:.3g} s on'}",
+            markup=False,
+        )
+    out.print(f"  wrote {out_dir}/train.json, training.png, outputs.png, lattice.png", markup=False)
 
 
 @app.command()
 def train(
     spec: Annotated[Path, typer.Argument(help="design spec (YAML)")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="output folder "
-                                                 "(default build/<design>/train)")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default build/<design>/train)")
+    ] = None,
 ) -> None:
     """Train the twin network (schematic level) and write train.json and plots."""
     loaded = _load(spec)
@@ -106,8 +125,9 @@ def train(
 
 @app.command()
 def flow(
-    spec: Annotated[Path | None, typer.Argument(help="design spec (default: the embedded "
-                                                "designs/xor_4x4.yaml)")] = None,
+    spec: Annotated[
+        Path | None, typer.Argument(help="design spec (default: the embedded designs/xor_4x4.yaml)")
+    ] = None,
 ) -> None:
     """Run every stage that exists so far on SPEC: validate, then train -> build/<design>/.
 

@@ -51,8 +51,9 @@ def schematic_netlist(
         f".model nmos_l1 nmos level=1 vto={model.vth!r} kp={kp!r} lambda=0 gamma=0",
     ]
     for e, (a, b) in enumerate(net.edges.tolist()):
-        lines.append(f"M{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 nmos_l1 "
-                     f"w={w_um!r}u l={l_um!r}u")
+        lines.append(
+            f"M{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 nmos_l1 w={w_um!r}u l={l_um!r}u"
+        )
         lines.append(f"VG{e} ng{e} 0 dc {float(g[e])!r}")
     for node, volts in sorted(held.items()):
         lines.append(f"VH{node} {node_name(net, node)} 0 dc {float(volts)!r}")
@@ -60,27 +61,41 @@ def schematic_netlist(
 
 
 def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> dict[str, float]:
-    """Run ``ngspice -b`` on ``netlist`` + an ``.op`` and return the named node voltages.
+    """Run ngspice on ``netlist`` with an ``op`` control script; return node voltages.
 
+    The control script ends in ``quit 0`` so ngspice exits by itself with a meaningful status
+    (batch mode ``-b`` reports 'no simulations run' when the analysis lives in ``.control``).
     Tight tolerances by default: the comparison with our solver is at the microvolt level.
     """
     exe = shutil.which("ngspice")
     if exe is None:
         raise NgspiceError("ngspice not found on PATH (install: apt-get install ngspice)")
     opts = options or ".options reltol=1e-9 vntol=1e-12 abstol=1e-18 gmin=1e-12"
-    body = (netlist + opts + "\n.control\nset numdgt=15\nop\nprint "
-            + " ".join(f"v({n})" for n in nodes) + "\n.endc\n.end\n")
+    body = (
+        netlist
+        + opts
+        + "\n.control\nset numdgt=15\nop\nprint "
+        + " ".join(f"v({n})" for n in nodes)
+        + "\nquit 0\n.endc\n.end\n"
+    )
     with tempfile.TemporaryDirectory(prefix="twinedge-ngspice-") as tmp:
         deck = Path(tmp) / "deck.cir"
         deck.write_text(body)
-        proc = subprocess.run([exe, "-b", str(deck)], capture_output=True, text=True,
-                              timeout=120, cwd=tmp)
+        proc = subprocess.run(
+            [exe, str(deck)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp,
+            stdin=subprocess.DEVNULL,
+        )
     found = {m.group(1): float(m.group(2)) for m in _VALUE.finditer(proc.stdout)}
     missing = [n for n in nodes if n not in found]
     if proc.returncode != 0 or missing:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-        raise NgspiceError(f"ngspice failed (exit {proc.returncode}, missing {missing[:3]}): "
-                           + " | ".join(tail))
+        raise NgspiceError(
+            f"ngspice failed (exit {proc.returncode}, missing {missing[:3]}): " + " | ".join(tail)
+        )
     return {n: found[n] for n in nodes}
 
 

@@ -25,8 +25,9 @@ Progress = Callable[[int, int], None]
 
 def run_training(spec: LoadedSpec, progress: Progress | None = None) -> TrainResult:
     design = spec.design
-    trainer = CoupledLearning(Network.from_design(design), edge_model(design), spec.dataset,
-                              design.training)
+    trainer = CoupledLearning(
+        Network.from_design(design), edge_model(design), spec.dataset, design.training
+    )
     return trainer.run(progress)
 
 
@@ -45,17 +46,20 @@ def train_record(spec: LoadedSpec, result: TrainResult) -> dict:
     design, net = spec.design, Network.from_design(spec.design)
     history = []
     for k, t in enumerate(result.times):
-        history.append({
-            "t": float(t),
-            "step": int(result.steps[k]),
-            "mse": float(result.mse[k]),
-            "modes": {n: float(result.modes[k, m]) for m, n in enumerate(result.mode_names)},
-        })
+        history.append(
+            {
+                "t": float(t),
+                "step": int(result.steps[k]),
+                "mse": float(result.mse[k]),
+                "modes": {n: float(result.modes[k, m]) for m, n in enumerate(result.mode_names)},
+            }
+        )
     return {
         "design": design.name,
         "spec": str(spec.path),
         "spec_sha256": hashlib.sha256(spec.path.read_bytes()).hexdigest()
-        if spec.path.is_file() else None,
+        if spec.path.is_file()
+        else None,
         "final_mse": result.final_mse,
         "metrics": task_metrics(design, result),
         "history": history,
@@ -89,8 +93,9 @@ def write_training(spec: LoadedSpec, result: TrainResult, out_dir: Path) -> Path
         (tmp / "train.json").write_text(json.dumps(record, indent=1, default=_json_default))
         plot_training(result, tmp / "training.png", f"{design.name}: Coupled Learning")
         plot_outputs(result, spec.dataset, tmp / "outputs.png", threshold)
-        plot_lattice(net, result.g, tmp / "lattice.png",
-                     (design.training.g_min, design.training.g_max))
+        plot_lattice(
+            net, result.g, tmp / "lattice.png", (design.training.g_min, design.training.g_max)
+        )
     return out_dir / "train.json"
 
 

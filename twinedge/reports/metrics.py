@@ -30,8 +30,12 @@ def _first_time_staying(times: np.ndarray, ok: np.ndarray) -> float | None:
 ORDER_MAX_DEGREE = 2  # the paper's claim covers mean, slope and curvature (and E11 for XOR)
 
 
-def modes_in_order(names: list[str], halving: dict[str, float | None],
-                   initial: np.ndarray, significant: float = 0.05) -> bool:
+def modes_in_order(
+    names: list[str],
+    halving: dict[str, float | None],
+    initial: np.ndarray,
+    significant: float = 0.05,
+) -> bool:
     """True when lower-degree modes halve no later than higher-degree ones.
 
     Modes are grouped by total polynomial degree (E01 and E10 are both degree 1), up to
@@ -56,7 +60,8 @@ def modes_in_order(names: list[str], halving: dict[str, float | None],
         for j in range(i + 1, len(pairs)):
             if degrees[j] > degrees[i] and times[j] < times[i]:
                 return False
-    return len(pairs) >= 2
+    # order among modes that never halve is unknown: at least the lowest must have halved
+    return len(pairs) >= 2 and math.isfinite(times[0])
 
 
 def task_metrics(design: Design, result: TrainResult) -> dict:
@@ -65,7 +70,8 @@ def task_metrics(design: Design, result: TrainResult) -> dict:
     out: dict = {
         "initial_mse": float(result.mse[0]),
         "final_mse": result.final_mse,
-        "mse_reduction": float(result.mse[0] / result.final_mse) if result.final_mse > 0
+        "mse_reduction": float(result.mse[0] / result.final_mse)
+        if result.final_mse > 0
         else math.inf,
         "mode_halving_times_s": halving,
         "modes_in_order": modes_in_order(result.mode_names, halving, initial_modes),

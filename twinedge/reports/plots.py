@@ -7,13 +7,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless: CI and servers have no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.collections import LineCollection
 
-from twinedge.sim.learning import TrainResult  # noqa: E402
-from twinedge.sim.network import Network  # noqa: E402
-from twinedge.spec.loader import Dataset  # noqa: E402
+from twinedge.sim.learning import TrainResult
+from twinedge.sim.network import Network
+from twinedge.spec.loader import Dataset
 
 # Fixed metadata keeps the PNGs byte-identical between identical runs.
 _PNG_META = {"Software": "twinedge", "Creation Time": None}
@@ -39,8 +39,13 @@ def plot_training(result: TrainResult, path: Path, title: str) -> None:
     if result.mode_names:
         cmap = plt.get_cmap("viridis")
         for m, name in enumerate(result.mode_names[:6]):
-            ax2.plot(t, result.modes[:, m], lw=1.3, color=cmap(m / max(1, min(6, len(
-                result.mode_names)) - 1)), label=f"|{name}|")
+            ax2.plot(
+                t,
+                result.modes[:, m],
+                lw=1.3,
+                color=cmap(m / max(1, min(6, len(result.mode_names)) - 1)),
+                label=f"|{name}|",
+            )
         ax2.legend(ncol=3, fontsize=8)
     else:
         ax2.text(0.5, 0.5, "no mode basis for this task", ha="center", transform=ax2.transAxes)
@@ -60,9 +65,13 @@ def plot_outputs(result: TrainResult, data: Dataset, path: Path, threshold: floa
         order = np.argsort(x[:, 0])
         cmap = plt.get_cmap("Blues")
         for j, s in enumerate(snaps):
-            ax.plot(x[order, 0], result.outputs_history[s, order], "-",
-                    color=cmap(0.35 + 0.65 * j / max(1, len(snaps) - 1)),
-                    label=f"t = {result.times[s]:.3g} s")
+            ax.plot(
+                x[order, 0],
+                result.outputs_history[s, order],
+                "-",
+                color=cmap(0.35 + 0.65 * j / max(1, len(snaps) - 1)),
+                label=f"t = {result.times[s]:.3g} s",
+            )
         ax.plot(x[:, 0], labels, "o", mfc="none", mec="black", label="labels L")
         ax.set_xlabel(f"{data.names[0]} (V)")
         ax.set_ylabel("output O (V)")
@@ -82,8 +91,9 @@ def plot_outputs(result: TrainResult, data: Dataset, path: Path, threshold: floa
             for i in range(len(u1)):
                 for j in range(len(u2)):
                     if np.isfinite(grid[i, j]):
-                        ax.text(j, i, f"{grid[i, j] * 1e3:.0f} mV", ha="center", va="center",
-                                fontsize=8)
+                        ax.text(
+                            j, i, f"{grid[i, j] * 1e3:.0f} mV", ha="center", va="center", fontsize=8
+                        )
             ax.set_xticks(range(len(u2)), [f"{v:g}" for v in u2])
             ax.set_yticks(range(len(u1)), [f"{v:g}" for v in u1])
             ax.set_xlabel(data.names[1])
@@ -125,17 +135,26 @@ def plot_lattice(net: Network, g: np.ndarray, path: Path, g_range: tuple[float, 
     fig.colorbar(lc, ax=ax, label="G (V)")
     rr, cc = np.divmod(np.arange(net.n_nodes), net.cols)
     ax.plot(cc, -rr, "o", color="black", ms=4)
-    pins = [(n, name, "tab:green") for n, name in zip(net.input_nodes, net.input_names,
-                                                      strict=True)]
-    pins += [(n, name, "tab:blue") for n, name in zip(net.const_nodes, net.const_names,
-                                                      strict=True)]
+    pins = [
+        (n, name, "tab:green") for n, name in zip(net.input_nodes, net.input_names, strict=True)
+    ]
+    pins += [
+        (n, name, "tab:blue") for n, name in zip(net.const_nodes, net.const_names, strict=True)
+    ]
     outs = ["O+", "O-"] if net.differential else ["O"]
     pins += [(n, name, "tab:red") for n, name in zip(net.output_nodes, outs, strict=True)]
     for node, name, color in pins:
         r, c = net.node_rc(node)
         ax.plot(c, -r, "s", color=color, ms=11)
-        ax.annotate(name, (c, -r), textcoords="offset points", xytext=(7, 7), fontsize=8,
-                    color=color, weight="bold")
+        ax.annotate(
+            name,
+            (c, -r),
+            textcoords="offset points",
+            xytext=(7, 7),
+            fontsize=8,
+            color=color,
+            weight="bold",
+        )
     ax.set_xlim(-0.7, net.cols - 0.3)
     ax.set_ylim(-(net.rows - 0.3), 0.7)
     ax.set_aspect("equal")

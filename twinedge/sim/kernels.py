@@ -39,8 +39,17 @@ def level1(g: float, va: float, vb: float, k: float, vth: float) -> tuple[float,
 
 @njit(cache=True)
 def _kcl_dense(
-    a: np.ndarray, b: np.ndarray, g: np.ndarray, v: np.ndarray, pos: np.ndarray,
-    free: np.ndarray, k: float, vth: float, gmin: float, jac: np.ndarray, rhs: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray,
+    pos: np.ndarray,
+    free: np.ndarray,
+    k: float,
+    vth: float,
+    gmin: float,
+    jac: np.ndarray,
+    rhs: np.ndarray,
     with_jac: bool,
 ) -> float:
     """rhs = -KCL residual at free nodes (and the Jacobian if asked); returns max |residual|."""
@@ -75,8 +84,17 @@ def _kcl_dense(
 
 @njit(cache=True)
 def _node_current(
-    node: int, x: float, a: np.ndarray, b: np.ndarray, g: np.ndarray, v: np.ndarray,
-    inc_ptr: np.ndarray, inc_edge: np.ndarray, k: float, vth: float, gmin: float,
+    node: int,
+    x: float,
+    a: np.ndarray,
+    b: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray,
+    inc_ptr: np.ndarray,
+    inc_edge: np.ndarray,
+    k: float,
+    vth: float,
+    gmin: float,
 ) -> tuple[float, float]:
     """Current out of ``node`` if it sat at ``x`` (others as in v), and its derivative."""
     out = gmin * x
@@ -96,9 +114,18 @@ def _node_current(
 
 @njit(cache=True)
 def _gauss_seidel_sweep(
-    a: np.ndarray, b: np.ndarray, g: np.ndarray, v: np.ndarray, free: np.ndarray,
-    inc_ptr: np.ndarray, inc_edge: np.ndarray, k: float, vth: float, gmin: float,
-    vlo: float, vhi: float,
+    a: np.ndarray,
+    b: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray,
+    free: np.ndarray,
+    inc_ptr: np.ndarray,
+    inc_edge: np.ndarray,
+    k: float,
+    vth: float,
+    gmin: float,
+    vlo: float,
+    vhi: float,
 ) -> None:
     """Nonlinear Gauss–Seidel: solve each free node's KCL exactly with the others fixed.
 
@@ -146,8 +173,9 @@ def newton_dense(
     Damped, projected Newton. By the maximum principle of monotone networks every node lies
     between the lowest and highest held voltage (0 V included, for gmin), so iterates are kept
     in that box. The step is capped at ``max_step`` volts and halved until the residual norm
-    falls by a fair fraction (a step leaving the box counts as a failure); if it will not (a node reached only through saturated or cut-off edges makes the
-    Jacobian nearly singular and its Newton direction meaningless), a few nonlinear
+    falls by a fair fraction (a step leaving the box counts as a failure). If it will not, or
+    the step is longer than the box (a node reached only through saturated or cut-off edges
+    makes the Jacobian nearly singular and its Newton direction meaningless), a few nonlinear
     Gauss–Seidel sweeps make progress instead. Converged when the full Newton step is below
     ``vtol`` or every residual below ``itol``.
     """

@@ -46,8 +46,9 @@ class TrainResult:
 
     def mode_halving_times(self) -> dict[str, float | None]:
         t = halving_times(self.times, self.modes) if self.mode_names else []
-        return {n: (None if np.isnan(v) else float(v)) for n, v in zip(self.mode_names, t,
-                                                                           strict=True)}
+        return {
+            n: (None if np.isnan(v) else float(v)) for n, v in zip(self.mode_names, t, strict=True)
+        }
 
 
 class CoupledLearning:
@@ -138,9 +139,26 @@ class CoupledLearning:
         s, tr, m = self.solver, self.tr, self.solver.model
         assert isinstance(m, Level1NMOS)
         code = twin_step(
-            self._a, self._b, self.g, self.v_free[p], self.v_clamp[p], self.free_mask,
-            self.clamp_mask, self.net.output_nodes, float(self.data.labels[p]), tr.eta, gain,
-            tr.g_min, tr.g_max, m.k, m.vth, s.gmin, s.vtol, s.itol, s.max_step, s.max_iter,
+            self._a,
+            self._b,
+            self.g,
+            self.v_free[p],
+            self.v_clamp[p],
+            self.free_mask,
+            self.clamp_mask,
+            self.net.output_nodes,
+            float(self.data.labels[p]),
+            tr.eta,
+            gain,
+            tr.g_min,
+            tr.g_max,
+            m.k,
+            m.vth,
+            s.gmin,
+            s.vtol,
+            s.itol,
+            s.max_step,
+            s.max_iter,
         )
         if code < 0:
             return False
@@ -159,7 +177,7 @@ class CoupledLearning:
     def run(self, progress: Callable[[int, int], None] | None = None) -> TrainResult:
         n_steps = self.tr.n_steps
         p = len(self.data.labels)
-        log_every = self.tr.log_every or max(1, n_steps // 500)
+        log_every = self.tr.log_every or max(1, n_steps // 400)
         g_init = self.g.copy()
         times, steps, outs = [], [], []
         t0 = time.perf_counter()

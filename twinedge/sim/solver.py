@@ -131,8 +131,16 @@ class EquilibriumSolver:
     def _use_kernel(self, g: np.ndarray) -> bool:
         return bool(self.dense) and isinstance(self.model, Level1NMOS) and g.ndim == 1
 
-    def _gmin_stepping(self, run: Runner, g: np.ndarray, v: np.ndarray, mask: np.ndarray,
-                       vlo: np.ndarray, vhi: np.ndarray, members: np.ndarray) -> np.ndarray:
+    def _gmin_stepping(
+        self,
+        run: Runner,
+        g: np.ndarray,
+        v: np.ndarray,
+        mask: np.ndarray,
+        vlo: np.ndarray,
+        vhi: np.ndarray,
+        members: np.ndarray,
+    ) -> np.ndarray:
         """SPICE's remedy for near-floating clusters (groups of nodes tied together but joined
         to the rest only through cut-off or saturated edges): solve with a large gmin, then
         lower it a decade at a time, warm-starting each stage. Returns members still failing.
@@ -152,8 +160,9 @@ class EquilibriumSolver:
         v[members] = sub_v
         return members[still]
 
-    def _run_compiled(self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, vlo: np.ndarray,
-                      vhi: np.ndarray) -> np.ndarray:
+    def _run_compiled(
+        self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, vlo: np.ndarray, vhi: np.ndarray
+    ) -> np.ndarray:
         """Compiled single-system Newton per member, in place; returns failed members."""
         m = self.model
         assert isinstance(m, Level1NMOS)
@@ -161,8 +170,20 @@ class EquilibriumSolver:
         failed = []
         for k in range(v.shape[0]):
             row = np.ascontiguousarray(v[k])
-            code = newton_dense(self._a, self._b, g, row, mask[k], m.k, m.vth, self.gmin,
-                                self.vtol, self.itol, self.max_step, self.max_iter)
+            code = newton_dense(
+                self._a,
+                self._b,
+                g,
+                row,
+                mask[k],
+                m.k,
+                m.vth,
+                self.gmin,
+                self.vtol,
+                self.itol,
+                self.max_step,
+                self.max_iter,
+            )
             v[k] = row
             if code < 0:
                 failed.append(k)
@@ -170,8 +191,9 @@ class EquilibriumSolver:
                 self.stats.iterations += code
         return np.array(failed, dtype=np.int64)
 
-    def _run_batched(self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, vlo: np.ndarray,
-                     vhi: np.ndarray) -> np.ndarray:
+    def _run_batched(
+        self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, vlo: np.ndarray, vhi: np.ndarray
+    ) -> np.ndarray:
         """Damped, projected Newton for all members at once, in place; returns failed members.
 
         Jacobi sweeps are the fallback within an iteration.
@@ -208,10 +230,10 @@ class EquilibriumSolver:
                     break
                 cand = sub_v[p] + alpha[p, None] * step[p]
                 inside = np.all((cand >= lo[p]) & (cand <= hi[p]), axis=1)
-                r = self._free_residual(sub_g if sub_g.ndim == 1 else sub_g[p], cand,
-                                        sub_mask[p])
-                ok = inside & (np.sum(r**2, axis=1)
-                               <= (1.0 - SUFFICIENT_DECREASE * alpha[p]) * norm0[p])
+                r = self._free_residual(sub_g if sub_g.ndim == 1 else sub_g[p], cand, sub_mask[p])
+                ok = inside & (
+                    np.sum(r**2, axis=1) <= (1.0 - SUFFICIENT_DECREASE * alpha[p]) * norm0[p]
+                )
                 trial_v[p[ok]], trial_r[p[ok]] = cand[ok], r[ok]
                 accepted[p[ok]] = True
                 pending[p[ok]] = False
@@ -219,18 +241,26 @@ class EquilibriumSolver:
             rejected = np.flatnonzero(~accepted)
             if rejected.size:
                 gj = sub_g if sub_g.ndim == 1 else sub_g[rejected]
-                trial_v[rejected] = self._jacobi(gj, sub_v[rejected], sub_mask[rejected],
-                                                 lo[rejected], hi[rejected])
-                trial_r[rejected] = self._free_residual(gj, trial_v[rejected],
-                                                        sub_mask[rejected])
+                trial_v[rejected] = self._jacobi(
+                    gj, sub_v[rejected], sub_mask[rejected], lo[rejected], hi[rejected]
+                )
+                trial_r[rejected] = self._free_residual(gj, trial_v[rejected], sub_mask[rejected])
             v[idx], resid[idx] = trial_v, trial_r
             self.stats.iterations += 1
             active[idx[accepted & (big <= self.vtol)]] = False
         active &= ~(np.max(np.abs(resid), axis=1, initial=0.0) <= self.itol)
         return np.flatnonzero(active)
 
-    def _jacobi(self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, lo: np.ndarray,
-                hi: np.ndarray, sweeps: int = 3, inner: int = 60) -> np.ndarray:
+    def _jacobi(
+        self,
+        g: np.ndarray,
+        v: np.ndarray,
+        mask: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        sweeps: int = 3,
+        inner: int = 60,
+    ) -> np.ndarray:
         """Nonlinear Jacobi: every free node solves its own KCL with its neighbours fixed.
 
         A node's outflow rises monotonically with its own voltage, so a bracketed
@@ -271,8 +301,14 @@ class EquilibriumSolver:
         out = np.bincount(kcl, np.concatenate([at_a, at_b], axis=1).ravel(), minlength=bsz * n)
         return out.reshape(bsz, n)
 
-    def _fail(self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, members: Sequence[int],
-              tags: Sequence[str] | None) -> None:
+    def _fail(
+        self,
+        g: np.ndarray,
+        v: np.ndarray,
+        mask: np.ndarray,
+        members: Sequence[int],
+        tags: Sequence[str] | None,
+    ) -> None:
         resid = np.abs(self._free_residual(g, v, mask))
         worst = np.nan_to_num(resid.max(axis=1), nan=np.inf)
         k = max(members, key=lambda m: worst[m])
@@ -295,8 +331,9 @@ class EquilibriumSolver:
         """Current out of every node: +I leaves terminal a, enters terminal b; plus gmin."""
         return self._node_sum(i, -i) + self.gmin * v
 
-    def _newton_step(self, dva: np.ndarray, dvb: np.ndarray, resid: np.ndarray,
-                     mask: np.ndarray) -> np.ndarray:
+    def _newton_step(
+        self, dva: np.ndarray, dvb: np.ndarray, resid: np.ndarray, mask: np.ndarray
+    ) -> np.ndarray:
         bsz, n = resid.shape
         _, jac_idx = self._offsets(bsz)
         contrib = np.concatenate([dva, dvb, -dva, -dvb, np.full((bsz, n), self.gmin)], axis=1)
@@ -320,4 +357,4 @@ class EquilibriumSolver:
         rows = (self._pat_rows[None, :] + off).ravel()
         cols = (self._pat_cols[None, :] + off).ravel()
         mat = sp.csc_matrix((data.ravel(), (rows, cols)), shape=(bsz * n, bsz * n))
-        return spla.spsolve(mat, -resid.ravel(), permc_spec="COLAMD").reshape(bsz, n)
+        return spla.spsolve(mat, -resid.ravel(), permc_spec="MMD_AT_PLUS_A").reshape(bsz, n)

@@ -115,13 +115,23 @@ def check_semantics(design: Design, file: str) -> None:
             file, "pins.inputs", "regression needs exactly 1 input", sorted(pins.inputs)
         )
     if isinstance(task, RegressionTask) and not task.vmin < task.b <= task.vmax:
-        raise SpecError(file, "task.b", "breakpoint outside the input range", task.b,
-                        f"vmin < b <= vmax = ({task.vmin}, {task.vmax}]")
+        raise SpecError(
+            file,
+            "task.b",
+            "breakpoint outside the input range",
+            task.b,
+            f"vmin < b <= vmax = ({task.vmin}, {task.vmax}]",
+        )
     if isinstance(task, TableTask):
         for i, row in enumerate(task.rows):
             if len(row) != n_in + 1:
-                raise SpecError(file, f"task.rows[{i}]", "wrong number of values", row,
-                                f"{n_in} input volts then the label")
+                raise SpecError(
+                    file,
+                    f"task.rows[{i}]",
+                    "wrong number of values",
+                    row,
+                    f"{n_in} input volts then the label",
+                )
             for j, v in enumerate(row):
                 _finite(file, f"task.rows[{i}][{j}]", v)
 
@@ -131,17 +141,28 @@ def check_semantics(design: Design, file: str) -> None:
     if tr.duration is not None:
         _finite(file, "training.duration", tr.duration)
     if tr.n_steps > 50_000_000:
-        raise SpecError(file, "training.duration" if tr.steps is None else "training.steps",
-                        "too many learning steps", tr.n_steps, "at most 50,000,000")
+        raise SpecError(
+            file,
+            "training.duration" if tr.steps is None else "training.steps",
+            "too many learning steps",
+            tr.n_steps,
+            "at most 50,000,000",
+        )
     g_range = f"[g_min, g_max] = [{tr.g_min}, {tr.g_max}]"
     if isinstance(tr.g_init, UniformInit):
         lo, hi = tr.g_init.uniform
         if not (tr.g_min <= lo <= hi <= tr.g_max):
-            raise SpecError(file, "training.g_init.uniform", "range must lie inside G bounds",
-                            [lo, hi], f"lo <= hi inside {g_range}")
+            raise SpecError(
+                file,
+                "training.g_init.uniform",
+                "range must lie inside G bounds",
+                [lo, hi],
+                f"lo <= hi inside {g_range}",
+            )
     elif not (tr.g_min <= tr.g_init <= tr.g_max):
-        raise SpecError(file, "training.g_init", "initial G outside the G bounds", tr.g_init,
-                        g_range)
+        raise SpecError(
+            file, "training.g_init", "initial G outside the G bounds", tr.g_init, g_range
+        )
 
 
 def _finite(file: str, field: str, value: float) -> None:
@@ -182,28 +203,45 @@ def _read_csv(
             header = reader.fieldnames or []
             missing = [c for c in want if c not in header]
             if missing:
-                raise SpecError(file, "task.path", f"CSV lacks columns {missing}", header,
-                                f"columns {want}")
+                raise SpecError(
+                    file, "task.path", f"CSV lacks columns {missing}", header, f"columns {want}"
+                )
             rows: list[list[float]] = []
             for line_no, row in enumerate(reader, start=2):
                 try:
                     vals = [float(row[c]) for c in want]
                 except (TypeError, ValueError):
-                    raise SpecError(file, "task.path", f"{csv_path.name} line {line_no}: "
-                                    "non-numeric value", row, "numbers") from None
+                    raise SpecError(
+                        file,
+                        "task.path",
+                        f"{csv_path.name} line {line_no}: non-numeric value",
+                        row,
+                        "numbers",
+                    ) from None
                 if not all(math.isfinite(v) for v in vals):
-                    raise SpecError(file, "task.path", f"{csv_path.name} line {line_no}: "
-                                    "non-finite value", vals, "finite numbers")
+                    raise SpecError(
+                        file,
+                        "task.path",
+                        f"{csv_path.name} line {line_no}: non-finite value",
+                        vals,
+                        "finite numbers",
+                    )
                 rows.append(vals)
     except FileNotFoundError:
-        raise SpecError(file, "task.path", "CSV file not found", str(csv_path),
-                        "a path relative to the spec file") from None
+        raise SpecError(
+            file,
+            "task.path",
+            "CSV file not found",
+            str(csv_path),
+            "a path relative to the spec file",
+        ) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SpecError(file, "task.path", f"cannot read CSV: {exc.__class__.__name__}",
-                        str(csv_path)) from None
+        raise SpecError(
+            file, "task.path", f"cannot read CSV: {exc.__class__.__name__}", str(csv_path)
+        ) from None
     if not rows:
-        raise SpecError(file, "task.path", "CSV has no datapoints", str(csv_path),
-                        "at least one row")
+        raise SpecError(
+            file, "task.path", "CSV has no datapoints", str(csv_path), "at least one row"
+        )
     arr = np.asarray(rows, dtype=float)
     return arr[:, :-1], arr[:, -1]
-

@@ -176,7 +176,9 @@ class Training(_Strict):
 
 # ---------------------------------------------------------------- design
 class Design(_Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1, max_length=64)]
+    name: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", min_length=1, max_length=64)
+    ]
     pdk: Literal["sky130", "gf180mcu"]
     network: Network
     cell: Cell

@@ -1,0 +1,86 @@
+"""Coupled Learning physics: Eqs. 4, 6, 7; compiled and reference paths agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import DESIGNS, base_spec, write_spec
+
+from twinedge.sim.learning import CoupledLearning
+from twinedge.sim.models import edge_model
+from twinedge.sim.network import Network
+from twinedge.spec import load_spec
+
+
+def trainer(path, **updates) -> CoupledLearning:
+    spec = load_spec(path)
+    tr = spec.design.training.model_copy(update=updates)
+    return CoupledLearning(
+        Network.from_design(spec.design), edge_model(spec.design), spec.dataset, tr
+    )
+
+
+def test_differential_clamp_eq7() -> None:
+    t = trainer(DESIGNS / "xor_4x4.yaml")
+    o_plus, o_minus, label = 0.30, 0.25, -0.087
+    cp, cm = t.clamp_targets(np.array([o_plus, o_minus]), label)
+    o = o_plus - o_minus
+    assert cp == pytest.approx(o_plus + 0.25 * (label - o))  # eta/2 = 0.25
+    assert cm == pytest.approx(o_minus - 0.25 * (label - o))
+    assert cp - cm == pytest.approx(0.5 * label + 0.5 * o)  # recreates Eq. 6
+
+
+def test_single_clamp_eq6(tmp_path) -> None:
+    spec = base_spec()
+    spec["training"]["eta"] = 0.3
+    t = trainer(write_spec(tmp_path, spec))
+    assert t.clamp_targets(np.array([0.2]), 0.1)[0] == pytest.approx(0.3 * 0.1 + 0.7 * 0.2)
+
+
+def test_update_is_eq4_and_clipped(tmp_path) -> None:
+    t = trainer(write_spec(tmp_path, base_spec()), substeps=1)
+    g0 = t.g.copy()
+    vf, vc = t.twin_states(1)
+    t.v_free[1], t.v_clamp[1] = vf, vc  # warm starts already converged
+    t.learn(1)
+    a, b = t.net.edges[:, 0], t.net.edges[:, 1]
+    expected = g0 + t.tr.t_h * t.tr.rate * ((vf[a] - vf[b]) ** 2 - (vc[a] - vc[b]) ** 2)
+    np.testing.assert_allclose(t.g, np.clip(expected, t.tr.g_min, t.tr.g_max), atol=1e-12)
+    assert t.tr.rate == pytest.approx(1 / (0.33 * 100 * 22e-6))
+
+
+def test_no_learning_when_output_equals_label(tmp_path) -> None:
+    spec = base_spec()
+    t = trainer(write_spec(tmp_path, spec))
+    vf, _ = t.twin_states(0)
+    # relabel datapoint 0 with the network's own output: clamped state == free state
+    t.data.labels[0] = t.net.output_of(vf)
+    g0 = t.g.copy()
+    t.learn(0)
+    np.testing.assert_allclose(t.g, g0, atol=1e-12)
+
+
+@pytest.mark.parametrize("design", ["xor_4x4.yaml", "regression_4x4.yaml"])
+def test_compiled_step_matches_reference_path(design: str) -> None:
+    fast = trainer(DESIGNS / design, steps=300, duration=None)
+    slow = trainer(DESIGNS / design, steps=300, duration=None)
+    slow._compiled = False
+    rf, rs = fast.run(), slow.run()
+    np.testing.assert_allclose(rf.g, rs.g, atol=1e-9)
+    np.testing.assert_allclose(rf.mse, rs.mse, rtol=1e-6, atol=1e-14)
+
+
+def test_seeded_runs_are_reproducible() -> None:
+    a = trainer(DESIGNS / "xor_4x4.yaml", steps=500, duration=None).run()
+    b = trainer(DESIGNS / "xor_4x4.yaml", steps=500, duration=None).run()
+    np.testing.assert_array_equal(a.g, b.g)
+
+
+def test_uniform_init_uses_seed(tmp_path) -> None:
+    spec = base_spec()
+    spec["training"]["g_init"] = {"uniform": [1.0, 2.0]}
+    t1 = trainer(write_spec(tmp_path, spec))
+    spec["training"]["seed"] = 5
+    t2 = trainer(write_spec(tmp_path, spec, "b.yaml"))
+    assert t1.g.min() >= 1.0 and t1.g.max() <= 2.0
+    assert not np.array_equal(t1.g, t2.g)
