@@ -79,7 +79,8 @@ def plot_outputs(result: TrainResult, data: Dataset, path: Path, threshold: floa
         ax.grid(alpha=0.3)
     elif x.shape[1] == 2 and all(len(np.unique(x[:, j])) <= 8 for j in range(2)):
         u1, u2 = np.unique(x[:, 0]), np.unique(x[:, 1])
-        fig, axes = plt.subplots(1, len(snaps) + 1, figsize=(3.0 * (len(snaps) + 1), 3.2))
+        fig, axes = plt.subplots(1, len(snaps) + 1, figsize=(2.9 * (len(snaps) + 1), 3.2),
+                                 layout="constrained")
         panels = [(result.outputs_history[s], f"t = {result.times[s]:.3g} s") for s in snaps]
         panels.append((labels, "labels"))
         lim = max(np.max(np.abs(labels)), np.max(np.abs(result.outputs_history)), 1e-9)
@@ -97,7 +98,8 @@ def plot_outputs(result: TrainResult, data: Dataset, path: Path, threshold: floa
             ax.set_xticks(range(len(u2)), [f"{v:g}" for v in u2])
             ax.set_yticks(range(len(u1)), [f"{v:g}" for v in u1])
             ax.set_xlabel(data.names[1])
-            ax.set_ylabel(data.names[0])
+            if ax is axes[0]:
+                ax.set_ylabel(data.names[0])
             ax.set_title(name, fontsize=9)
         fig.colorbar(im, ax=axes, shrink=0.8, label="O (V)")
         if threshold is not None:
@@ -115,7 +117,11 @@ def plot_outputs(result: TrainResult, data: Dataset, path: Path, threshold: floa
 
 
 def plot_lattice(net: Network, g: np.ndarray, path: Path, g_range: tuple[float, float]) -> None:
-    """Lattice edges coloured by final G; wrap-around edges drawn as stubs off the border."""
+    """Lattice edges coloured by final G; wrap-around edges drawn as stubs off the border.
+
+    The colour scale spans the G values present (the allowed range, if they are all equal),
+    so small differences stay visible; the title gives the allowed range.
+    """
     fig, ax = plt.subplots(figsize=(5.5, 5))
     segs, vals = [], []
     for (na, nb), ge in zip(net.edges, g, strict=True):
@@ -130,7 +136,8 @@ def plot_lattice(net: Network, g: np.ndarray, path: Path, g_range: tuple[float, 
             vals += [ge, ge]
     lc = LineCollection(segs, cmap="plasma", linewidths=4)
     lc.set_array(np.asarray(vals))
-    lc.set_clim(*g_range)
+    lo, hi = float(np.min(g)), float(np.max(g))
+    lc.set_clim(*((lo, hi) if hi > lo else g_range))
     ax.add_collection(lc)
     fig.colorbar(lc, ax=ax, label="G (V)")
     rr, cc = np.divmod(np.arange(net.n_nodes), net.cols)
@@ -162,6 +169,7 @@ def plot_lattice(net: Network, g: np.ndarray, path: Path, g_range: tuple[float, 
     ax.set_yticks([-r for r in range(net.rows)], [str(r) for r in range(net.rows)])
     ax.set_xlabel("col")
     ax.set_ylabel("row")
-    ax.set_title("final gate voltages G")
+    ax.set_title(f"final gate voltages G (allowed {g_range[0]:g} to {g_range[1]:g} V)",
+                 fontsize=10)
     fig.tight_layout()
     _save(fig, path)
