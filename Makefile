@@ -9,6 +9,7 @@ flow: bootstrap
 	.venv/bin/twinedge flow $(SPEC)
 
 test: bootstrap
+	.venv/bin/ruff check twinedge tests benchmarks
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
 lint: bootstrap

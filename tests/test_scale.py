@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ SIZE = int(os.environ.get("TWINEDGE_SCALE", "64"))
 
 
 @pytest.mark.slow
-def test_large_lattice_learns_a_few_steps(tmp_path) -> None:  # noqa: ANN001
+def test_large_lattice_learns_a_few_steps(tmp_path: Path) -> None:
     raw = yaml.safe_load((DESIGNS / "lattice_64x64.yaml").read_text())
     raw["network"]["rows"] = raw["network"]["cols"] = SIZE
     raw["training"]["steps"] = 4

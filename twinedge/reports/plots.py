@@ -79,8 +79,9 @@ def plot_outputs(result: TrainResult, data: Dataset, path: Path, threshold: floa
         ax.grid(alpha=0.3)
     elif x.shape[1] == 2 and all(len(np.unique(x[:, j])) <= 8 for j in range(2)):
         u1, u2 = np.unique(x[:, 0]), np.unique(x[:, 1])
-        fig, axes = plt.subplots(1, len(snaps) + 1, figsize=(2.9 * (len(snaps) + 1), 3.2),
-                                 layout="constrained")
+        fig, axes = plt.subplots(
+            1, len(snaps) + 1, figsize=(2.9 * (len(snaps) + 1), 3.2), layout="constrained"
+        )
         panels = [(result.outputs_history[s], f"t = {result.times[s]:.3g} s") for s in snaps]
         panels.append((labels, "labels"))
         lim = max(np.max(np.abs(labels)), np.max(np.abs(result.outputs_history)), 1e-9)
@@ -169,7 +170,6 @@ def plot_lattice(net: Network, g: np.ndarray, path: Path, g_range: tuple[float, 
     ax.set_yticks([-r for r in range(net.rows)], [str(r) for r in range(net.rows)])
     ax.set_xlabel("col")
     ax.set_ylabel("row")
-    ax.set_title(f"final gate voltages G (allowed {g_range[0]:g} to {g_range[1]:g} V)",
-                 fontsize=10)
+    ax.set_title(f"final gate voltages G (allowed {g_range[0]:g} to {g_range[1]:g} V)", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
