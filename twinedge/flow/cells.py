@@ -54,8 +54,8 @@ def square(c: gf.Component, layer: pdk.Layer, xc: float, yc: float, size: float)
 class EdgeGeometry:
     """Where a twin-edge cell puts things; shared by the cell, node tiles and the array."""
 
-    w: float  # transistor width (um)
-    l: float  # transistor length (um)
+    gate_w: float  # transistor width (um)
+    gate_l: float  # transistor length (um)
     cap_w: float  # MOS capacitor width (0: no extra capacitor)
     cap_l: float
     length: float  # cell extent along A -> B
@@ -76,18 +76,18 @@ class EdgeGeometry:
 
 def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
     """Size a twin-edge cell; the MOS capacitor supplies what the twins' gates do not."""
-    w, l = snap(w_um), snap(l_um)
+    w, gl = snap(w_um), snap(l_um)
     sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
-    extra = c_gate_f - 2 * w * l * pdk.COX_F_PER_UM2
+    extra = c_gate_f - 2 * w * gl * pdk.COX_F_PER_UM2
     if extra > 0:
-        cap_l = max(l, 1.0)
+        cap_l = max(gl, 1.0)
         cap_w = up(max(R.nfet_min_w, extra / pdk.COX_F_PER_UM2 / cap_l))
         cap_l = up(cap_l)
     else:
         cap_w = cap_l = 0.0
     tap = R.licon + 2 * 0.12  # p+ tap around one licon (licon.7)
     # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
-    core = 2 * sd + l
+    core = 2 * sd + gl
     cap_core = (2 * sd + cap_l + 0.3 + tap) if cap_w else 0.0
     length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
     x_diff = snap((length - core) / 2)
@@ -103,7 +103,7 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
     y_diff_clamp = up(y_diff_free + w + gap)
     height = up(y_diff_clamp + w + R.poly_endcap + R.implant_diff_enc + MARGIN)
     return EdgeGeometry(
-        w=w, l=l, cap_w=cap_w, cap_l=cap_l, length=length, height=height,
+        gate_w=w, gate_l=gl, cap_w=cap_w, cap_l=cap_l, length=length, height=height,
         y_free=snap(y_diff_free + w / 2), y_clamp=snap(y_diff_clamp + w / 2),
         y_diff_free=y_diff_free, y_diff_clamp=y_diff_clamp, y_gate_contact=y_gc, y_cap=y_cap,
         x_gate=x_gate, sd=sd,
@@ -141,12 +141,12 @@ def _transistor_sd(c: gf.Component, g: EdgeGeometry, y_diff: float, y_term: floa
                    twin: str) -> None:
     """Diffusion of one twin, its two S/D contacts, and met1 runs to the cell edges."""
     x_diff = g.x_gate - g.sd
-    x_end = g.x_gate + g.l + g.sd
-    rect(c, pdk.DIFF, x_diff, y_diff, x_end, y_diff + g.w)
+    x_end = g.x_gate + g.gate_l + g.sd
+    rect(c, pdk.DIFF, x_diff, y_diff, x_end, y_diff + g.gate_w)
     half_wire = R.mcon / 2 + R.met1_mcon_enc
     for side, x_licon, x_edge in (("A", x_diff + R.licon_diff_enc_end, 0.0),
                                   ("B", x_end - R.licon_diff_enc_end - R.licon, g.length)):
-        _licon_column(c, x_licon, y_diff, y_diff + g.w)
+        _licon_column(c, x_licon, y_diff, y_diff + g.gate_w)
         xc = x_licon + R.licon / 2
         _mcon_to_met1(c, xc, y_term)
         rect(c, pdk.MET1, x_edge, y_term - half_wire, xc, y_term + half_wire)
@@ -162,18 +162,18 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     _transistor_sd(c, g, g.y_diff_clamp, g.y_clamp, "C")
     # n+ implant over both twins (and the capacitor), clear of the cell edges
     x_diff = g.x_gate - g.sd
-    x_end = g.x_gate + g.l + g.sd
+    x_end = g.x_gate + g.gate_l + g.sd
     enc = R.implant_diff_enc
     rect(c, pdk.NSDM, x_diff - enc, g.y_diff_free - enc, x_end + enc,
-         g.y_diff_clamp + g.w + enc)
+         g.y_diff_clamp + g.gate_w + enc)
     # gate poly: from below the contact (or the capacitor) to the endcap above the clamped twin
-    poly_top = g.y_diff_clamp + g.w + R.poly_endcap
+    poly_top = g.y_diff_clamp + g.gate_w + R.poly_endcap
     yc = g.y_gate_contact
     half = R.licon / 2
     poly_bottom = yc - half - R.licon_poly_enc
-    rect(c, pdk.POLY, g.x_gate, poly_bottom, g.x_gate + g.l, poly_top)
+    rect(c, pdk.POLY, g.x_gate, poly_bottom, g.x_gate + g.gate_l, poly_top)
     # poly contact exposing G: licon in a poly pad, NPC around it, li + met1 on top
-    xg = g.x_gate + g.l / 2
+    xg = g.x_gate + g.gate_l / 2
     rect(c, pdk.POLY, xg - half - R.licon_poly_enc_end, yc - half - R.licon_poly_enc,
          xg + half + R.licon_poly_enc_end, yc + half + R.licon_poly_enc)
     square(c, pdk.LICON, xg, yc, R.licon)
@@ -187,7 +187,7 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
         _tap(c, g, xg, g.y_cap + (R.licon + 0.24) / 2)
     rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
     c.info["area_um2"] = round(g.length * g.height, 4)
-    c.info["c_gate_f"] = round(2 * g.w * g.l * pdk.COX_F_PER_UM2
+    c.info["c_gate_f"] = round(2 * g.gate_w * g.gate_l * pdk.COX_F_PER_UM2
                                + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20)
     return c
 
@@ -202,7 +202,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     rect(c, pdk.NSDM, x0 - g.sd - enc, y0 - enc, x1 + g.sd + enc, y1 + enc)
     rect(c, pdk.POLY, x0, y0 - R.poly_endcap, x1, y1 + R.poly_endcap)
     # join the plate to the gate strip above
-    rect(c, pdk.POLY, max(x0, g.x_gate), y1, min(x1, g.x_gate + g.l),
+    rect(c, pdk.POLY, max(x0, g.x_gate), y1, min(x1, g.x_gate + g.gate_l),
          g.y_gate_contact)
     lis = []
     for x_licon in (x0 - g.sd + R.licon_diff_enc_end, x1 + g.sd - R.licon_diff_enc_end
@@ -211,7 +211,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
     x_tap1 = x0 - g.sd - 0.3
     _tap(c, g, x_tap1 - (R.licon + 0.24) / 2, (y0 + y1) / 2, right=x_tap1)
-    (xa, (la0, _)), (xb, _) = lis
+    (_, (la0, _)), (xb, _) = lis
     strap_y = la0
     rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
 

@@ -52,7 +52,7 @@ class TwinEdgeCell(_Strict):
     type: Literal["twin_edge"]
     w_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
     l_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
-    c_gate_f: Annotated[float, Field(gt=0, le=1e-3)] = 1.0e-12
+    c_gate_f: Annotated[float, Field(gt=0, le=1e-9)] = 20e-15
     model: Level1Model = Level1Model()
 
 

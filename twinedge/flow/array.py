@@ -1,0 +1,201 @@
+"""Array compiler: a spec's lattice as a grid of twin-edge cells and node tiles.
+
+Site (r, c) holds the node tile of node (r, c) at the site origin, the horizontal edge to
+node (r, c+1) to its right and the vertical edge to node (r+1, c) below it (rotated -90 deg,
+terminal A on top), so cells connect by abutment. The free twin's nodes are met1, the
+clamped twin's met2 (met1 only at the abutment stubs). Periodic wrap-around edges are routed
+back across the array on met3 (rows) and met4 (columns) through via stacks outside it.
+Input and constant nodes join the two twins (one driver sets both); outputs keep separate
+free and clamped pins. Edges appear in the order of :func:`square_lattice_edges`, which the
+reference netlist for LVS follows too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gdsfactory as gf
+
+from twinedge.flow.cells import (
+    EdgeGeometry,
+    edge_geometry,
+    node_tile,
+    rect,
+    snap,
+    twin_edge,
+    via_stack,
+)
+from twinedge.pdk import sky130 as pdk
+from twinedge.pdk.sky130 import RULES as R
+from twinedge.sim.network import Network
+from twinedge.spec.schema import Design
+
+WRAP_OFFSET = 0.6  # distance of wrap-around via stacks from the array edge
+
+
+@dataclass(frozen=True)
+class PinPlacement:
+    name: str
+    node: int
+    twin: str  # "F", "C" or "FC" (both twins joined)
+
+
+def pin_placements(net: Network) -> list[PinPlacement]:
+    pins = [PinPlacement(n, int(node), "FC") for n, node in
+            zip(net.input_names, net.input_nodes, strict=True)]
+    pins += [PinPlacement(n, int(node), "FC") for n, node in
+             zip(net.const_names, net.const_nodes, strict=True)]
+    outs = ["Oplus", "Ominus"] if net.differential else ["O"]
+    for name, node in zip(outs, net.output_nodes, strict=True):
+        pins += [PinPlacement(f"{name}_F", int(node), "F"),
+                 PinPlacement(f"{name}_C", int(node), "C")]
+    return pins
+
+
+def geometry_for(design: Design) -> EdgeGeometry:
+    cell = design.cell
+    return edge_geometry(cell.w_um, cell.l_um, cell.c_gate_f)
+
+
+def site_origin(g: EdgeGeometry, r: int, c: int) -> tuple[float, float]:
+    return snap(c * g.pitch), snap(-r * g.pitch)
+
+
+def compile_array(design: Design) -> gf.Component:
+    """The whole lattice, top cell named after the design.
+
+    Starts from an empty cell library, so cell names and the GDS depend on the spec alone
+    (and compiling the same design twice in one process is allowed).
+    """
+    pdk.activate()
+    gf.clear_cache()
+    net = Network.from_design(design)
+    cell = design.cell
+    g = geometry_for(design)
+    edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
+    plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False)
+    joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True)
+    pins = pin_placements(net)
+    joined_nodes = {p.node for p in pins if p.twin == "FC"}
+
+    top = gf.Component(name=design.name)
+    for r in range(net.rows):
+        for c in range(net.cols):
+            x0, y0 = site_origin(g, r, c)
+            tile = joined if net.node_id((r, c)) in joined_nodes else plain
+            top.add_ref(tile).dmove((x0, y0))
+            if c < net.cols - 1 or net.periodic:
+                top.add_ref(edge).dmove((x0 + g.height, y0))
+            if r < net.rows - 1 or net.periodic:
+                ref = top.add_ref(edge)
+                ref.drotate(-90)
+                ref.dmove((x0, y0))
+    if net.periodic:
+        _wrap_rows(top, g, net)
+        _wrap_cols(top, g, net)
+    _place_pins(top, g, net, pins)
+    return top
+
+
+def _met1_run(top: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:
+    half = R.mcon / 2 + R.met1_mcon_enc
+    if y0 == y1:
+        rect(top, pdk.MET1, x0, y0 - half, x1, y0 + half)
+    else:
+        rect(top, pdk.MET1, x0 - half, y0, x0 + half, y1)
+
+
+def _wrap_rows(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
+    """Row wrap edges: from the last edge cell's B side back to node (r, 0) on met3."""
+    stack = via_stack("met3")
+    right = snap(net.cols * g.pitch)
+    xl, xr = -WRAP_OFFSET, right + WRAP_OFFSET
+    for r in range(net.rows):
+        _, y0 = site_origin(g, r, 0)
+        for y in (y0 + g.y_free, y0 + g.y_clamp):
+            _met1_run(top, xl, y, 0, y)
+            _met1_run(top, right, y, xr, y)
+            top.add_ref(stack).dmove((xl, y))
+            top.add_ref(stack).dmove((xr, y))
+            rect(top, pdk.MET3, xl, y - R.met3_width / 2, xr, y + R.met3_width / 2)
+
+
+def _wrap_cols(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
+    """Column wrap edges: from the last vertical cell's B side up to node (0, c) on met4."""
+    stack = via_stack("met4")
+    bottom = snap(-(net.rows - 1) * g.pitch - g.length)
+    yb, yt = bottom - WRAP_OFFSET, g.height + WRAP_OFFSET
+    for c in range(net.cols):
+        x0, _ = site_origin(g, 0, c)
+        for x in (x0 + g.y_free, x0 + g.y_clamp):
+            _met1_run(top, x, yb, x, bottom)
+            _met1_run(top, x, g.height, x, yt)
+            top.add_ref(stack).dmove((x, yb))
+            top.add_ref(stack).dmove((x, yt))
+            rect(top, pdk.MET4, x - R.met4_width / 2, yb, x + R.met4_width / 2, yt)
+
+
+def node_net_name(net: Network, node: int, twin: str) -> str:
+    """Name of an internal lattice node net (shared with the LVS reference netlist)."""
+    r, c = net.node_rc(node)
+    return f"n{r}_{c}_{twin}"
+
+
+def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network,
+                pins: list[PinPlacement]) -> None:
+    """Pin shapes and labels at the node tiles: met1 on free nets, met2 on clamped nets.
+
+    Every other node net gets its name as a label too: a periodic lattice is symmetric, and
+    named nets let LVS pair nodes directly instead of searching among equivalent ones.
+    """
+    s = 0.1
+    named = {(p.node, t) for p in pins for t in (("F", "C") if p.twin == "FC" else (p.twin,))}
+    for node in range(net.n_nodes):
+        r, c = net.node_rc(node)
+        x0, y0 = site_origin(g, r, c)
+        for twin, pos, layer in (("F", g.y_free, pdk.MET1), ("C", g.y_clamp, pdk.MET2)):
+            if (node, twin) not in named:
+                top.add_label(node_net_name(net, node, twin),
+                              position=(snap(x0 + pos), snap(y0 + pos)),
+                              layer=pdk.LABELS[layer])
+    for pin in pins:
+        r, c = net.node_rc(pin.node)
+        x0, y0 = site_origin(g, r, c)
+        if pin.twin in ("F", "FC"):
+            x, y, layer, pin_layer = x0 + g.y_free, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
+        else:
+            x, y, layer, pin_layer = x0 + g.y_clamp, y0 + g.y_clamp, pdk.MET2, pdk.MET2_PIN
+        rect(top, pin_layer, x - s, y - s, x + s, y + s)
+        top.add_label(pin.name, position=(snap(x), snap(y)), layer=pdk.LABELS[layer])
+
+
+@dataclass(frozen=True)
+class AreaReport:
+    cell_um2: float
+    site_um2: float
+    array_um2: float
+    bbox_um: tuple[float, float]
+    edges: int
+    edges_per_mm2: float
+    active_fraction: float  # twin-edge cell area / array bounding box
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def area_report(design: Design, component: gf.Component) -> AreaReport:
+    net = Network.from_design(design)
+    g = geometry_for(design)
+    bbox = component.dbbox()
+    w, h = bbox.width(), bbox.height()
+    array = w * h
+    cell = g.length * g.height
+    return AreaReport(
+        cell_um2=round(cell, 4),
+        site_um2=round(g.pitch**2, 4),
+        array_um2=round(array, 2),
+        bbox_um=(round(w, 3), round(h, 3)),
+        edges=net.n_edges,
+        edges_per_mm2=round(net.n_edges / (array * 1e-6), 1),
+        active_fraction=round(net.n_edges * cell / array, 4),
+    )
