@@ -19,6 +19,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from twinedge.flow.array import geometry_for, node_net_name, pin_placements
+from twinedge.flow.cells import twin_edge
 from twinedge.pdk import sky130 as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
@@ -39,8 +40,17 @@ class LvsResult:
     mismatches: list[str] = field(default_factory=list)
 
 
+def _device_count(circuit: kdb.Circuit) -> int:
+    return sum(1 for _ in circuit.each_device())
+
+
 def extract(gds: Path) -> kdb.Netlist:
-    """Flat device-level netlist of the layout's top cell."""
+    """Netlist of the layout: the top circuit calling one subcircuit per twin-edge cell.
+
+    Cells without devices (node tiles, via stacks) are flattened into their parents; the
+    twin-edge cell stays a subcircuit, so the comparison checks it once and then the array
+    as a graph of cell instances (much faster than a flat comparison on large arrays).
+    """
     layout = kdb.Layout()
     layout.read(str(gds))
     top = layout.top_cell()
@@ -101,12 +111,21 @@ def extract(gds: Path) -> kdb.Netlist:
     l2n.connect_global(tap, "VSS")
     l2n.extract_netlist()
     netlist = l2n.netlist()
-    netlist.flatten()
+    for circuit in list(netlist.each_circuit()):
+        if _device_count(circuit) == 0 and circuit.name != top.name:
+            netlist.flatten_circuit(circuit)
     netlist.make_top_level_pins()
     netlist.purge()
     netlist.combine_devices()
     netlist.simplify()
     return netlist.dup()  # the extractor owns its netlist; keep a copy that outlives it
+
+
+def twin_edge_cell_name(design: Design) -> str:
+    """The layout's twin-edge cell name, which the reference subcircuit must carry."""
+    pdk.activate()
+    cell = design.cell
+    return twin_edge(cell.w_um, cell.l_um, cell.c_gate_f).name
 
 
 def reference_spice(design: Design) -> str:
@@ -122,17 +141,19 @@ def reference_spice(design: Design) -> str:
         return names.get((n, twin), node_net_name(net, n, twin))
 
     um = "u"
-    lines = [f"* reference netlist of {design.name} (from the spec)"]
+    cell = twin_edge_cell_name(design)
+    lines = [f"* reference netlist of {design.name} (from the spec)",
+             f".SUBCKT {cell} A_F B_F A_C B_C VSS",
+             f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
+             f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}"]
+    if g.cap_w:
+        lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
+    lines.append(".ENDS")
     ports = [*sorted(set(names.values())), "VSS"]
-    lines.append(f".SUBCKT {design.name.upper()} " + " ".join(ports))
+    lines.append(f".SUBCKT {design.name} " + " ".join(ports))
     for e, (a, b) in enumerate(net.edges.tolist()):
-        gnet = f"g{e}"
-        for twin in ("F", "C"):
-            lines.append(f"M{twin}{e} {node(a, twin)} {gnet} {node(b, twin)} VSS {DEVICE} "
-                         f"W={g.gate_w}{um} L={g.gate_l}{um}")
-        if g.cap_w:
-            lines.append(f"MCAP{e} VSS {gnet} VSS VSS {DEVICE} W={g.cap_w}{um} "
-                         f"L={g.cap_l}{um}")
+        lines.append(f"X{e} {node(a, 'F')} {node(b, 'F')} {node(a, 'C')} {node(b, 'C')} VSS "
+                     f"{cell}")
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
@@ -183,8 +204,13 @@ def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
     mismatches = _mismatches(xref)
 
     def count(netlist: kdb.Netlist, what: str) -> int:
+        """Devices (all levels, per instance) or nets (top level)."""
         top = next(netlist.each_circuit_top_down())
-        return sum(1 for _ in getattr(top, what)())
+        if what == "each_net":
+            return sum(1 for _ in top.each_net())
+        per_cell = {c.name.upper(): _device_count(c) for c in netlist.each_circuit()}
+        return _device_count(top) + sum(per_cell[sc.circuit_ref().name.upper()]
+                                        for sc in top.each_subcircuit())
 
     return LvsResult(
         match=bool(match), layout_devices=count(extracted, "each_device"),
