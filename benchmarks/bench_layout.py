@@ -30,8 +30,10 @@ def main() -> None:
     ap.add_argument("--no-lvs", action="store_true")
     args = ap.parse_args()
     raw = yaml.safe_load((DESIGNS / "xor_4x4.yaml").read_text())
-    print(f"{'array':>8}{'edges':>8}{'layout s':>10}{'DRC s':>9}{'LVS s':>9}"
-          f"{'violations':>12}{'LVS':>7}{'area mm^2':>11}{'DRC x':>8}")
+    print(
+        f"{'array':>8}{'edges':>8}{'layout s':>10}{'DRC s':>9}{'LVS s':>9}"
+        f"{'violations':>12}{'LVS':>7}{'area mm^2':>11}{'DRC x':>8}"
+    )
     base = None
     with tempfile.TemporaryDirectory(prefix="twinedge-bench-") as tmp:
         for n in args.sizes:
@@ -49,9 +51,12 @@ def main() -> None:
                 verdict = "match" if run_lvs(design, lay.gds, out / "lvs").match else "FAIL"
                 t_lvs = time.perf_counter() - t0
             base = base or drc.seconds
-            print(f"{n:>5}x{n:<2}{lay.area.edges:>8}{t_layout:>10.2f}{drc.seconds:>9.2f}"
-                  f"{t_lvs:>9.2f}{drc.violations:>12}{verdict:>7}"
-                  f"{lay.area.array_um2 * 1e-6:>11.4f}{drc.seconds / base:>8.1f}", flush=True)
+            print(
+                f"{n:>5}x{n:<2}{lay.area.edges:>8}{t_layout:>10.2f}{drc.seconds:>9.2f}"
+                f"{t_lvs:>9.2f}{drc.violations:>12}{verdict:>7}"
+                f"{lay.area.array_um2 * 1e-6:>11.4f}{drc.seconds / base:>8.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

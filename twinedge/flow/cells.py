@@ -103,10 +103,20 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
     y_diff_clamp = up(y_diff_free + w + gap)
     height = up(y_diff_clamp + w + R.poly_endcap + R.implant_diff_enc + MARGIN)
     return EdgeGeometry(
-        gate_w=w, gate_l=gl, cap_w=cap_w, cap_l=cap_l, length=length, height=height,
-        y_free=snap(y_diff_free + w / 2), y_clamp=snap(y_diff_clamp + w / 2),
-        y_diff_free=y_diff_free, y_diff_clamp=y_diff_clamp, y_gate_contact=y_gc, y_cap=y_cap,
-        x_gate=x_gate, sd=sd,
+        gate_w=w,
+        gate_l=gl,
+        cap_w=cap_w,
+        cap_l=cap_l,
+        length=length,
+        height=height,
+        y_free=snap(y_diff_free + w / 2),
+        y_clamp=snap(y_diff_clamp + w / 2),
+        y_diff_free=y_diff_free,
+        y_diff_clamp=y_diff_clamp,
+        y_gate_contact=y_gc,
+        y_cap=y_cap,
+        x_gate=x_gate,
+        sd=sd,
     )
 
 
@@ -133,19 +143,28 @@ def _mcon_to_met1(c: gf.Component, xc: float, yc: float) -> None:
     square(c, pdk.MCON, xc, yc, R.mcon)
     half = R.mcon / 2
     rect(c, pdk.LI, xc - half, yc - half - 0.08, xc + half, yc + half + 0.08)
-    rect(c, pdk.MET1, xc - half - R.met1_mcon_enc_end, yc - half - R.met1_mcon_enc,
-         xc + half + R.met1_mcon_enc_end, yc + half + R.met1_mcon_enc)
+    rect(
+        c,
+        pdk.MET1,
+        xc - half - R.met1_mcon_enc_end,
+        yc - half - R.met1_mcon_enc,
+        xc + half + R.met1_mcon_enc_end,
+        yc + half + R.met1_mcon_enc,
+    )
 
 
-def _transistor_sd(c: gf.Component, g: EdgeGeometry, y_diff: float, y_term: float,
-                   twin: str) -> None:
+def _transistor_sd(
+    c: gf.Component, g: EdgeGeometry, y_diff: float, y_term: float, twin: str
+) -> None:
     """Diffusion of one twin, its two S/D contacts, and met1 runs to the cell edges."""
     x_diff = g.x_gate - g.sd
     x_end = g.x_gate + g.gate_l + g.sd
     rect(c, pdk.DIFF, x_diff, y_diff, x_end, y_diff + g.gate_w)
     half_wire = R.mcon / 2 + R.met1_mcon_enc
-    for side, x_licon, x_edge in (("A", x_diff + R.licon_diff_enc_end, 0.0),
-                                  ("B", x_end - R.licon_diff_enc_end - R.licon, g.length)):
+    for side, x_licon, x_edge in (
+        ("A", x_diff + R.licon_diff_enc_end, 0.0),
+        ("B", x_end - R.licon_diff_enc_end - R.licon, g.length),
+    ):
         _licon_column(c, x_licon, y_diff, y_diff + g.gate_w)
         xc = x_licon + R.licon / 2
         _mcon_to_met1(c, xc, y_term)
@@ -164,8 +183,9 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     x_diff = g.x_gate - g.sd
     x_end = g.x_gate + g.gate_l + g.sd
     enc = R.implant_diff_enc
-    rect(c, pdk.NSDM, x_diff - enc, g.y_diff_free - enc, x_end + enc,
-         g.y_diff_clamp + g.gate_w + enc)
+    rect(
+        c, pdk.NSDM, x_diff - enc, g.y_diff_free - enc, x_end + enc, g.y_diff_clamp + g.gate_w + enc
+    )
     # gate poly: from below the contact (or the capacitor) to the endcap above the clamped twin
     poly_top = g.y_diff_clamp + g.gate_w + R.poly_endcap
     yc = g.y_gate_contact
@@ -174,8 +194,14 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     rect(c, pdk.POLY, g.x_gate, poly_bottom, g.x_gate + g.gate_l, poly_top)
     # poly contact exposing G: licon in a poly pad, NPC around it, li + met1 on top
     xg = g.x_gate + g.gate_l / 2
-    rect(c, pdk.POLY, xg - half - R.licon_poly_enc_end, yc - half - R.licon_poly_enc,
-         xg + half + R.licon_poly_enc_end, yc + half + R.licon_poly_enc)
+    rect(
+        c,
+        pdk.POLY,
+        xg - half - R.licon_poly_enc_end,
+        yc - half - R.licon_poly_enc,
+        xg + half + R.licon_poly_enc_end,
+        yc + half + R.licon_poly_enc,
+    )
     square(c, pdk.LICON, xg, yc, R.licon)
     npc = half + R.npc_licon_enc
     rect(c, pdk.NPC, xg - npc, yc - npc, xg + npc, yc + npc)
@@ -187,8 +213,9 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
         _tap(c, g, xg, g.y_cap + (R.licon + 0.24) / 2)
     rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
     c.info["area_um2"] = round(g.length * g.height, 4)
-    c.info["c_gate_f"] = round(2 * g.gate_w * g.gate_l * pdk.COX_F_PER_UM2
-                               + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20)
+    c.info["c_gate_f"] = round(
+        2 * g.gate_w * g.gate_l * pdk.COX_F_PER_UM2 + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20
+    )
     return c
 
 
@@ -202,11 +229,9 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     rect(c, pdk.NSDM, x0 - g.sd - enc, y0 - enc, x1 + g.sd + enc, y1 + enc)
     rect(c, pdk.POLY, x0, y0 - R.poly_endcap, x1, y1 + R.poly_endcap)
     # join the plate to the gate strip above
-    rect(c, pdk.POLY, max(x0, g.x_gate), y1, min(x1, g.x_gate + g.gate_l),
-         g.y_gate_contact)
+    rect(c, pdk.POLY, max(x0, g.x_gate), y1, min(x1, g.x_gate + g.gate_l), g.y_gate_contact)
     lis = []
-    for x_licon in (x0 - g.sd + R.licon_diff_enc_end, x1 + g.sd - R.licon_diff_enc_end
-                    - R.licon):
+    for x_licon in (x0 - g.sd + R.licon_diff_enc_end, x1 + g.sd - R.licon_diff_enc_end - R.licon):
         lis.append((x_licon, _licon_column(c, x_licon, y0, y1)))
     # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
     x_tap1 = x0 - g.sd - 0.3
@@ -216,8 +241,9 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
 
 
-def _tap(c: gf.Component, g: EdgeGeometry, xc: float, yc: float,
-         right: float | None = None) -> None:
+def _tap(
+    c: gf.Component, g: EdgeGeometry, xc: float, yc: float, right: float | None = None
+) -> None:
     """p+ substrate tap (one licon, li), labelled VSS."""
     half = (R.licon + 0.24) / 2
     if right is not None:
@@ -226,8 +252,14 @@ def _tap(c: gf.Component, g: EdgeGeometry, xc: float, yc: float,
     enc = R.implant_diff_enc
     rect(c, pdk.PSDM, xc - half - enc, yc - half - enc, xc + half + enc, yc + half + enc)
     square(c, pdk.LICON, xc, yc, R.licon)
-    rect(c, pdk.LI, xc - R.licon / 2 - 0.2, yc - R.licon / 2 - 0.08, xc + R.licon / 2,
-         yc + R.licon / 2 + 0.08)
+    rect(
+        c,
+        pdk.LI,
+        xc - R.licon / 2 - 0.2,
+        yc - R.licon / 2 - 0.08,
+        xc + R.licon / 2,
+        yc + R.licon / 2 + 0.08,
+    )
     label(c, "VSS", pdk.LI, xc, yc)
 
 
@@ -241,8 +273,9 @@ def via1_pad(c: gf.Component, xc: float, yc: float) -> None:
 
 
 @gf.cell
-def node_tile(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15,
-              short_twins: bool = False) -> gf.Component:
+def node_tile(
+    w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15, short_twins: bool = False
+) -> gf.Component:
     """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes)."""
     g = edge_geometry(w_um, l_um, c_gate_f)
     c = gf.Component()

@@ -28,11 +28,13 @@ class LayoutResult:
 
 
 def render_png(gds: Path, png: Path, size: int = 1400) -> None:
-    """KLayout's own renderer (the ``klayout`` package's LayoutView), boundary layer hidden."""
+    """KLayout's own renderer (the ``klayout`` package's LayoutView) with the PDK's layer
+    colours, boundary layer hidden."""
     import klayout.lay as lay
 
     view = lay.LayoutView()
     view.load_layout(str(gds), True)
+    view.load_layer_props(str(sky130.layer_properties()))
     view.max_hier()
     it = view.begin_layers()
     while not it.at_end():
@@ -61,8 +63,7 @@ def current_layout(design: Design, out_dir: Path) -> LayoutResult | None:
         return None
     data.pop("seconds", None)
     data["bbox_um"] = tuple(data["bbox_um"])
-    return LayoutResult(gds=gds, png=out_dir / "layout.png", area=AreaReport(**data),
-                        seconds=0.0)
+    return LayoutResult(gds=gds, png=out_dir / "layout.png", area=AreaReport(**data), seconds=0.0)
 
 
 def run_layout(design: Design, out_dir: Path) -> LayoutResult:
@@ -76,5 +77,9 @@ def run_layout(design: Design, out_dir: Path) -> LayoutResult:
         render_png(gds, tmp / "layout.png")
         meta = {**area.as_dict(), "spec_digest": spec_digest(design)}
         (tmp / "area.json").write_text(json.dumps(meta, indent=1))
-    return LayoutResult(gds=out_dir / f"{design.name}.gds", png=out_dir / "layout.png",
-                        area=area, seconds=time.perf_counter() - t0)
+    return LayoutResult(
+        gds=out_dir / f"{design.name}.gds",
+        png=out_dir / "layout.png",
+        area=area,
+        seconds=time.perf_counter() - t0,
+    )

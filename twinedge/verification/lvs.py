@@ -66,15 +66,29 @@ def extract(gds: Path) -> kdb.Netlist:
     diff, tap = poly_layer(pdk.DIFF, "diff"), poly_layer(pdk.TAP, "tap")
     nwell, poly = poly_layer(pdk.NWELL, "nwell"), poly_layer(pdk.POLY, "poly")
     nsdm = poly_layer(pdk.NSDM, "nsdm")
-    licon, li, mcon = (poly_layer(pdk.LICON, "licon"), poly_layer(pdk.LI, "li"),
-                       poly_layer(pdk.MCON, "mcon"))
-    metals = [poly_layer(m, n) for m, n in ((pdk.MET1, "met1"), (pdk.MET2, "met2"),
-                                            (pdk.MET3, "met3"), (pdk.MET4, "met4"))]
-    vias = [poly_layer(v, n) for v, n in ((pdk.VIA1, "via1"), (pdk.VIA2, "via2"),
-                                          (pdk.VIA3, "via3"))]
-    labels = {name: text_layer(spec, f"{name}_lbl") for name, spec in
-              (("li", pdk.LI_LABEL), ("met1", pdk.MET1_LABEL), ("met2", pdk.MET2_LABEL),
-               ("met3", pdk.MET3_LABEL), ("met4", pdk.MET4_LABEL), ("poly", pdk.POLY_LABEL))}
+    licon, li, mcon = (
+        poly_layer(pdk.LICON, "licon"),
+        poly_layer(pdk.LI, "li"),
+        poly_layer(pdk.MCON, "mcon"),
+    )
+    metals = [
+        poly_layer(m, n)
+        for m, n in ((pdk.MET1, "met1"), (pdk.MET2, "met2"), (pdk.MET3, "met3"), (pdk.MET4, "met4"))
+    ]
+    vias = [
+        poly_layer(v, n) for v, n in ((pdk.VIA1, "via1"), (pdk.VIA2, "via2"), (pdk.VIA3, "via3"))
+    ]
+    labels = {
+        name: text_layer(spec, f"{name}_lbl")
+        for name, spec in (
+            ("li", pdk.LI_LABEL),
+            ("met1", pdk.MET1_LABEL),
+            ("met2", pdk.MET2_LABEL),
+            ("met3", pdk.MET3_LABEL),
+            ("met4", pdk.MET4_LABEL),
+            ("poly", pdk.POLY_LABEL),
+        )
+    }
 
     ndiff = (diff & nsdm) - nwell
     gate = ndiff & poly
@@ -82,8 +96,9 @@ def extract(gds: Path) -> kdb.Netlist:
     l2n.register(gate, "gate")
     l2n.register(sd, "sd")
     bulk = l2n.make_polygon_layer(layout.layer(), "bulk")  # the p-substrate
-    l2n.extract_devices(kdb.DeviceExtractorMOS4Transistor(DEVICE),
-                        {"SD": sd, "G": gate, "P": poly, "W": bulk})
+    l2n.extract_devices(
+        kdb.DeviceExtractorMOS4Transistor(DEVICE), {"SD": sd, "G": gate, "P": poly, "W": bulk}
+    )
 
     l2n.connect(sd)
     l2n.connect(tap)
@@ -104,8 +119,14 @@ def extract(gds: Path) -> kdb.Netlist:
     for lower, via, upper in zip(metals, vias, metals[1:], strict=False):
         l2n.connect(lower, via)
         l2n.connect(via, upper)
-    for name, region in (("li", li), ("met1", metals[0]), ("met2", metals[1]),
-                         ("met3", metals[2]), ("met4", metals[3]), ("poly", poly)):
+    for name, region in (
+        ("li", li),
+        ("met1", metals[0]),
+        ("met2", metals[1]),
+        ("met3", metals[2]),
+        ("met4", metals[3]),
+        ("poly", poly),
+    ):
         l2n.connect(region, labels[name])
     l2n.connect_global(bulk, "VSS")
     l2n.connect_global(tap, "VSS")
@@ -142,18 +163,19 @@ def reference_spice(design: Design) -> str:
 
     um = "u"
     cell = twin_edge_cell_name(design)
-    lines = [f"* reference netlist of {design.name} (from the spec)",
-             f".SUBCKT {cell} A_F B_F A_C B_C VSS",
-             f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
-             f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}"]
+    lines = [
+        f"* reference netlist of {design.name} (from the spec)",
+        f".SUBCKT {cell} A_F B_F A_C B_C VSS",
+        f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
+        f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
+    ]
     if g.cap_w:
         lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
     lines.append(".ENDS")
     ports = [*sorted(set(names.values())), "VSS"]
     lines.append(f".SUBCKT {design.name} " + " ".join(ports))
     for e, (a, b) in enumerate(net.edges.tolist()):
-        lines.append(f"X{e} {node(a, 'F')} {node(b, 'F')} {node(a, 'C')} {node(b, 'C')} VSS "
-                     f"{cell}")
+        lines.append(f"X{e} {node(a, 'F')} {node(b, 'F')} {node(a, 'C')} {node(b, 'C')} VSS {cell}")
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
@@ -173,12 +195,13 @@ def _mismatches(xref: kdb.NetlistCrossReference, limit: int = 50) -> list[str]:
         return obj.expanded_name() if obj is not None else "(none)"  # type: ignore[attr-defined]
 
     for cp in xref.each_circuit_pair():
-        for what, pairs in (("net", xref.each_net_pair(cp)),
-                            ("device", xref.each_device_pair(cp))):
+        for what, pairs in (("net", xref.each_net_pair(cp)), ("device", xref.each_device_pair(cp))):
             for pair in pairs:
                 if pair.status().to_s() not in ok:
-                    bad.append(f"{what}: layout {name(pair.first())} vs reference "
-                               f"{name(pair.second())} ({pair.status().to_s()})")
+                    bad.append(
+                        f"{what}: layout {name(pair.first())} vs reference "
+                        f"{name(pair.second())} ({pair.status().to_s()})"
+                    )
                     if len(bad) >= limit:
                         return bad
     return bad
@@ -209,12 +232,17 @@ def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
         if what == "each_net":
             return sum(1 for _ in top.each_net())
         per_cell = {c.name.upper(): _device_count(c) for c in netlist.each_circuit()}
-        return _device_count(top) + sum(per_cell[sc.circuit_ref().name.upper()]
-                                        for sc in top.each_subcircuit())
+        return _device_count(top) + sum(
+            per_cell[sc.circuit_ref().name.upper()] for sc in top.each_subcircuit()
+        )
 
     return LvsResult(
-        match=bool(match), layout_devices=count(extracted, "each_device"),
+        match=bool(match),
+        layout_devices=count(extracted, "each_device"),
         reference_devices=count(reference, "each_device"),
-        layout_nets=count(extracted, "each_net"), reference_nets=count(reference, "each_net"),
-        extracted=ext_path, reference=ref_path, mismatches=mismatches[:50],
+        layout_nets=count(extracted, "each_net"),
+        reference_nets=count(reference, "each_net"),
+        extracted=ext_path,
+        reference=ref_path,
+        mismatches=mismatches[:50],
     )
