@@ -63,8 +63,14 @@ def test_flow_without_spec_uses_default_design(
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["flow"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "build" / "xor_4x4" / "train" / "train.json").is_file()
+    build = tmp_path / "build" / "xor_4x4"
+    assert (build / "train" / "train.json").is_file()
     assert "XOR solved" in result.output
+    # flow also lays the design out and verifies it (exit 0 means DRC clean, LVS match)
+    assert (build / "layout" / "xor_4x4.gds").is_file()
+    assert json.loads((build / "drc" / "drc.json").read_text())["violations"] == 0
+    assert json.loads((build / "lvs" / "lvs.json").read_text())["match"] is True
+    assert "edges/mm^2" in result.output
 
 
 def test_validate_ok(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""``twinedge`` command line: validate, train, flow.
+"""``twinedge`` command line: validate, train, layout, drc, lvs, flow.
 
-Exit codes: 0 success; 1 a run failed (e.g. an equilibrium did not converge); 2 bad input
-(one line naming the file, field, value and what is allowed; nothing written).
+Exit codes: 0 success; 1 a run failed (an equilibrium did not converge, DRC violations, an
+LVS mismatch); 2 bad input (one line naming the file, field, value and what is allowed;
+nothing written).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DEFAULT_DESIGN = Path(__file__).resolve().parent.parent / "designs" / "xor_4x4.y
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Compile learning metamaterials: spec -> training -> reports.",
+    help="Compile learning metamaterials: spec -> training, layout, DRC, LVS.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)

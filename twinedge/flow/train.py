@@ -102,6 +102,4 @@ def write_training(spec: LoadedSpec, result: TrainResult, out_dir: Path) -> Path
 def _json_default(obj: object) -> object:
     if isinstance(obj, np.generic):
         return obj.item()
-    if isinstance(obj, tuple):
-        return list(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
