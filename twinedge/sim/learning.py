@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,7 +38,6 @@ class TrainResult:
     g_init: np.ndarray
     wall_s: float
     newton_iterations: int
-    extra: dict = field(default_factory=dict)
 
     @property
     def final_mse(self) -> float:
