@@ -50,6 +50,14 @@ def square(c: gf.Component, layer: pdk.Layer, xc: float, yc: float, size: float)
     rect(c, layer, xc - size / 2, yc - size / 2, xc + size / 2, yc + size / 2)
 
 
+def enclose(
+    c: gf.Component, layer: pdk.Layer, xc: float, yc: float, size: float, enc_x: float, enc_y: float
+) -> None:
+    """A landing on ``layer`` around a ``size`` square cut, enclosing it by enc_x / enc_y."""
+    half = size / 2
+    rect(c, layer, xc - half - enc_x, yc - half - enc_y, xc + half + enc_x, yc + half + enc_y)
+
+
 @dataclass(frozen=True)
 class EdgeGeometry:
     """Where a twin-edge cell puts things; shared by the cell, node tiles and the array."""
@@ -143,14 +151,7 @@ def _mcon_to_met1(c: gf.Component, xc: float, yc: float) -> None:
     square(c, pdk.MCON, xc, yc, R.mcon)
     half = R.mcon / 2
     rect(c, pdk.LI, xc - half, yc - half - 0.08, xc + half, yc + half + 0.08)
-    rect(
-        c,
-        pdk.MET1,
-        xc - half - R.met1_mcon_enc_end,
-        yc - half - R.met1_mcon_enc,
-        xc + half + R.met1_mcon_enc_end,
-        yc + half + R.met1_mcon_enc,
-    )
+    enclose(c, pdk.MET1, xc, yc, R.mcon, R.met1_mcon_enc_end, R.met1_mcon_enc)
 
 
 def _transistor_sd(
@@ -194,14 +195,7 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     rect(c, pdk.POLY, g.x_gate, poly_bottom, g.x_gate + g.gate_l, poly_top)
     # poly contact exposing G: licon in a poly pad, NPC around it, li + met1 on top
     xg = g.x_gate + g.gate_l / 2
-    rect(
-        c,
-        pdk.POLY,
-        xg - half - R.licon_poly_enc_end,
-        yc - half - R.licon_poly_enc,
-        xg + half + R.licon_poly_enc_end,
-        yc + half + R.licon_poly_enc,
-    )
+    enclose(c, pdk.POLY, xg, yc, R.licon, R.licon_poly_enc_end, R.licon_poly_enc)
     square(c, pdk.LICON, xg, yc, R.licon)
     npc = half + R.npc_licon_enc
     rect(c, pdk.NPC, xg - npc, yc - npc, xg + npc, yc + npc)
