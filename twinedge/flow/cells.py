@@ -25,6 +25,7 @@ from twinedge.pdk.sky130 import RULES as R
 
 MARGIN = 0.2  # keep-out inside every cell edge (>= half of the largest spacing used)
 STUB = 0.55  # length of the clamped-net met1 stubs in a node tile
+TAP = R.licon + 2 * 0.12  # p+ tap side: one licon, enclosed 0.12 um (licon.7)
 
 
 def snap(x: float) -> float:
@@ -93,17 +94,16 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
         cap_l = up(cap_l)
     else:
         cap_w = cap_l = 0.0
-    tap = R.licon + 2 * 0.12  # p+ tap around one licon (licon.7)
     # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
     core = 2 * sd + gl
-    cap_core = (2 * sd + cap_l + 0.3 + tap) if cap_w else 0.0
+    cap_core = (2 * sd + cap_l + 0.3 + TAP) if cap_w else 0.0
     length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
     x_diff = snap((length - core) / 2)
     x_gate = snap(x_diff + sd)
     # across, bottom to top: margin, [cap diff, space], poly contact, free diff, gap, clamped
     y = MARGIN + R.implant_diff_enc
     y_cap = snap(y)  # capacitor diffusion (with its tap), or the tap alone
-    y += (cap_w + R.poly_endcap) if cap_w else tap
+    y += (cap_w + R.poly_endcap) if cap_w else TAP
     y += 0.3
     y_gc = snap(y + 0.25)  # poly contact centre (licon 0.17 + npc margins)
     y_diff_free = up(y_gc + R.licon / 2 + R.poly_licon_diff_space + 0.01)
@@ -204,7 +204,7 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     if g.cap_w:
         _gate_capacitor(c, g, xg)
     else:
-        _tap(c, g, xg, g.y_cap + (R.licon + 0.24) / 2)
+        _tap(c, xg, g.y_cap + TAP / 2)
     rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
     c.info["area_um2"] = round(g.length * g.height, 4)
     c.info["c_gate_f"] = round(
@@ -229,19 +229,15 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
         lis.append((x_licon, _licon_column(c, x_licon, y0, y1)))
     # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
     x_tap1 = x0 - g.sd - 0.3
-    _tap(c, g, x_tap1 - (R.licon + 0.24) / 2, (y0 + y1) / 2, right=x_tap1)
+    _tap(c, x_tap1 - TAP / 2, (y0 + y1) / 2)
     (_, (la0, _)), (xb, _) = lis
     strap_y = la0
     rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
 
 
-def _tap(
-    c: gf.Component, g: EdgeGeometry, xc: float, yc: float, right: float | None = None
-) -> None:
-    """p+ substrate tap (one licon, li), labelled VSS."""
-    half = (R.licon + 0.24) / 2
-    if right is not None:
-        xc = right - half
+def _tap(c: gf.Component, xc: float, yc: float) -> None:
+    """p+ substrate tap (one licon, li) centred on (xc, yc), labelled VSS."""
+    half = TAP / 2
     rect(c, pdk.TAP, xc - half, yc - half, xc + half, yc + half)
     enc = R.implant_diff_enc
     rect(c, pdk.PSDM, xc - half - enc, yc - half - enc, xc + half + enc, yc + half + enc)
