@@ -117,7 +117,7 @@ def main() -> None:
         f"{'ratio':>9}{'max|dG| V':>12}{'max|dV| V':>12}"
     )
     for label, design, steps in (
-        ("4x4 (XOR)", "xor_4x4.yaml", args.steps4),
+        ("4x4 (XOR)", "xor_4x4_paper.yaml", args.steps4),
         ("64x64", "lattice_64x64.yaml", args.steps64),
     ):
         fast, slow, dg, dv = compare(design, steps)

@@ -28,7 +28,7 @@ def _train(spec: Path, out: Path) -> dict:
 
 
 def test_xor_reproduces_paper(tmp_path: Path) -> None:
-    rec = _train(DESIGNS / "xor_4x4.yaml", tmp_path / "xor")
+    rec = _train(DESIGNS / "xor_4x4_paper.yaml", tmp_path / "xor")
     xor = rec["metrics"]["xor"]
     # every output on the correct side of L0/2 by >= 20 % of |L0|
     assert xor["solved"] and xor["min_margin_frac_of_l0"] >= 0.2

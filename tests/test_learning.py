@@ -21,7 +21,7 @@ def trainer(path, **updates) -> CoupledLearning:
 
 
 def test_differential_clamp_eq7() -> None:
-    t = trainer(DESIGNS / "xor_4x4.yaml")
+    t = trainer(DESIGNS / "xor_4x4_paper.yaml")
     o_plus, o_minus, label = 0.30, 0.25, -0.087
     cp, cm = t.clamp_targets(np.array([o_plus, o_minus]), label)
     o = o_plus - o_minus
@@ -60,7 +60,7 @@ def test_no_learning_when_output_equals_label(tmp_path) -> None:
     np.testing.assert_allclose(t.g, g0, atol=1e-12)
 
 
-@pytest.mark.parametrize("design", ["xor_4x4.yaml", "regression_4x4.yaml"])
+@pytest.mark.parametrize("design", ["xor_4x4_paper.yaml", "regression_4x4.yaml"])
 def test_compiled_step_matches_reference_path(design: str) -> None:
     fast = trainer(DESIGNS / design, steps=300, duration=None)
     slow = trainer(DESIGNS / design, steps=300, duration=None)
@@ -71,8 +71,8 @@ def test_compiled_step_matches_reference_path(design: str) -> None:
 
 
 def test_seeded_runs_are_reproducible() -> None:
-    a = trainer(DESIGNS / "xor_4x4.yaml", steps=500, duration=None).run()
-    b = trainer(DESIGNS / "xor_4x4.yaml", steps=500, duration=None).run()
+    a = trainer(DESIGNS / "xor_4x4_paper.yaml", steps=500, duration=None).run()
+    b = trainer(DESIGNS / "xor_4x4_paper.yaml", steps=500, duration=None).run()
     np.testing.assert_array_equal(a.g, b.g)
 
 

@@ -33,7 +33,7 @@ def _compare(
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_free_and_clamped_twins_match_ngspice(seed: int) -> None:
-    spec = load_spec(DESIGNS / "xor_4x4.yaml")
+    spec = load_spec(DESIGNS / "xor_4x4_paper.yaml")
     net = Network.from_design(spec.design)
     model = edge_model(spec.design)
     trainer = CoupledLearning(net, model, spec.dataset, spec.design.training)

@@ -18,7 +18,7 @@ TIGHT = ".options reltol=1e-9 vntol=1e-12 abstol=1e-18 gmin=1e-12\n"
 
 
 def test_in_process_op_matches_solver_and_alter() -> None:
-    spec = load_spec(DESIGNS / "xor_4x4.yaml")
+    spec = load_spec(DESIGNS / "xor_4x4_paper.yaml")
     net, model = Network.from_design(spec.design), edge_model(spec.design)
     t = CoupledLearning(net, model, spec.dataset, spec.design.training)
     t.g = np.random.default_rng(3).uniform(0.9, 5.7, net.n_edges)

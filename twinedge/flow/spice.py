@@ -60,6 +60,33 @@ def schematic_netlist(
     return "\n".join(lines) + "\n"
 
 
+def pdk_schematic_netlist(
+    net: Network,
+    g: np.ndarray,
+    held: Mapping[int, float],
+    model_lib: Path,
+    corner: str,
+    device: str,
+    w_um: float,
+    l_um: float,
+    title: str = "twinedge network (PDK devices)",
+) -> str:
+    """The same network with the PDK's transistor on every edge (SKY130 units: um).
+
+    Gate sources are ``VG<e>`` and held-node sources ``VH<node>``, so a loop can ``alter``
+    them between operating points without re-parsing the circuit.
+    """
+    lines = [f"* {title}", f".lib {model_lib} {corner}"]
+    for e, (a, b) in enumerate(net.edges.tolist()):
+        lines.append(
+            f"X{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 {device} w={w_um!r} l={l_um!r}"
+        )
+        lines.append(f"VG{e} ng{e} 0 dc {float(g[e])!r}")
+    for node, volts in sorted(held.items()):
+        lines.append(f"VH{node} {node_name(net, node)} 0 dc {float(volts)!r}")
+    return "\n".join(lines) + "\n"
+
+
 def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> dict[str, float]:
     """Run ngspice on ``netlist`` with an ``op`` control script; return node voltages.
 

@@ -182,3 +182,40 @@ def activate() -> None:
     }
     layer_map = type("Sky130Layers", (LayerMap,), layers)
     gf.Pdk(name="twinedge_sky130", layers=layer_map).activate()
+
+
+# --------------------------------------------------------------------------- reduced models
+CORNERS = ("tt", "ff", "ss", "sf", "fs")
+
+
+def reduced_model_lib(device: str = NFET, corner: str = "tt") -> Path:
+    """An ngspice library holding only ``device`` at ``corner`` (``.lib <path> <corner>``).
+
+    Loading the full ``tt`` library parses every SKY130 device (~4 s per load); the flow loads
+    models many times, so the device's subcircuit is cut out of the combined models once, with
+    the corner's parameters and the global switches it reads, and cached beside the PDK data.
+    """
+    if corner not in CORNERS:
+        raise ValueError(f"corner {corner!r} not one of {', '.join(CORNERS)}")
+    root = model_lib().parent
+    out = root.parent / "reduced" / f"{device}__{corner}.lib.spice"
+    if out.exists():
+        return out
+    fets = (root / "continuous" / "models_fet.spice").read_text().splitlines()
+    start = next(i for i, ln in enumerate(fets) if ln.split()[:2] == [".subckt", device])
+    end = next(i for i in range(start, len(fets)) if fets[i].split()[:1] == [".ends"])
+    header = [
+        f"* {device} only, corner {corner}, cut from {model_lib().name} by twinedge",
+        f".lib {corner}",
+        ".param MC_MM_SWITCH=0 MC_PR_SWITCH=0 corner_factor=1",
+        ".param process_mc_factor=1 mismatch_factor=1",
+        f".include {root / 'continuous' / f'parameters_fet_{corner}.spice'}",
+        f".include {root / 'continuous' / 'parameters_res_nom.spice'}",
+        f".include {root / 'continuous' / 'parameters_cap_nom.spice'}",
+        f".include {root / 'continuous' / 'models_global.spice'}",
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("\n".join([*header, *fets[start : end + 1], f".endl {corner}", ""]))
+    tmp.replace(out)
+    return out

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from twinedge.sim.devices import EdgeModel, Level1NMOS
-from twinedge.spec.schema import Design
+from twinedge.spec.schema import Design, Level1Model
 
 
 def edge_model(design: Design) -> EdgeModel:
-    """The schematic-level model of one edge transistor: k = KP * W / L, Vth from the spec."""
+    """The simulator's model of one edge transistor.
+
+    level1: k = KP * W / L and Vth from the spec. pdk: the PDK transistor's table at the
+    spec's W, L and corner (swept in ngspice on first use, then cached).
+    """
     cell = design.cell
     model = cell.model
-    return Level1NMOS(k=model.kp * cell.w_um / cell.l_um, vth=model.vth)
+    if isinstance(model, Level1Model):
+        return Level1NMOS(k=model.kp * cell.w_um / cell.l_um, vth=model.vth)
+    from twinedge.pdk import device_name
+    from twinedge.sim.tabulated import pdk_table
+
+    return pdk_table(design.pdk, device_name(design.pdk), model.corner, cell.w_um, cell.l_um)

@@ -19,6 +19,7 @@ from twinedge.spec.schema import (
     CsvTask,
     Design,
     DifferentialOutput,
+    PdkModel,
     RegressionTask,
     SquareLattice,
     TableTask,
@@ -74,6 +75,7 @@ def load_spec_text(text: str, file: str, base_dir: Path) -> LoadedSpec:
         raise SpecError.from_validation(file, exc) from None
     check_semantics(design, file)
     dataset = build_dataset(design, file, base_dir)
+    check_device_range(design, dataset, file)
     return LoadedSpec(design=design, path=Path(file), dataset=dataset)
 
 
@@ -163,6 +165,51 @@ def check_semantics(design: Design, file: str) -> None:
         raise SpecError(
             file, "training.g_init", "initial G outside the G bounds", tr.g_init, g_range
         )
+
+
+# The PDK device's safe operating area, and the node-voltage box its table covers
+# (twinedge.sim.tabulated.Grid): a spec outside them would be simulated by extrapolation.
+PDK_GATE_MAX = {"sky130": 1.8}
+PDK_NODE_RANGE = (0.0, 0.6)
+
+
+def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
+    if not isinstance(design.cell.model, PdkModel):
+        return
+    if design.pdk not in PDK_GATE_MAX:
+        raise SpecError(
+            file,
+            "cell.model.kind",
+            "no device models for this pdk yet",
+            "pdk",
+            f"level1 for pdk {design.pdk}; pdk models for {', '.join(PDK_GATE_MAX)}",
+        )
+    g_hi = PDK_GATE_MAX[design.pdk]
+    tr = design.training
+    if tr.g_max > g_hi or tr.g_min < 0:
+        raise SpecError(
+            file,
+            "training.g_max" if tr.g_max > g_hi else "training.g_min",
+            f"gate range exceeds the {design.pdk} device rating",
+            [tr.g_min, tr.g_max],
+            f"0 <= g_min < g_max <= {g_hi} V",
+        )
+    lo, hi = PDK_NODE_RANGE
+    # a differential label is O+ - O-, not a node voltage
+    held = dataset.inputs.ravel()
+    if not isinstance(design.pins.output, DifferentialOutput):
+        held = np.r_[held, dataset.labels]
+    checks = [("task", v) for v in held]
+    checks += [(f"pins.constants.{k}.volts", c.volts) for k, c in design.pins.constants.items()]
+    for field, v in checks:
+        if not lo <= v <= hi:
+            raise SpecError(
+                file,
+                field,
+                "node voltage outside the PDK model's range",
+                float(v),
+                f"{lo} <= V <= {hi} V",
+            )
 
 
 def _finite(file: str, field: str, value: float) -> None:

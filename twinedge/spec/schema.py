@@ -48,12 +48,26 @@ class Level1Model(_Strict):
     kp: Annotated[float, Field(gt=0, lt=1)] = 1.0e-3
 
 
+class PdkModel(_Strict):
+    """The PDK's own transistor (SKY130: ``nfet_01v8``, BSIM4) at a process corner.
+
+    The simulator uses a table of its I(G, Va, Vb) swept in ngspice (cached); post-layout
+    runs use the model itself.
+    """
+
+    kind: Literal["pdk"]
+    corner: Literal["tt", "ff", "ss", "sf", "fs"] = "tt"
+
+
+EdgeDeviceModel = Annotated[Level1Model | PdkModel, Field(discriminator="kind")]
+
+
 class TwinEdgeCell(_Strict):
     type: Literal["twin_edge"]
     w_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
     l_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
     c_gate_f: Annotated[float, Field(gt=0, le=1e-9)] = 20e-15
-    model: Level1Model = Level1Model()
+    model: EdgeDeviceModel = Level1Model()
 
 
 # Later cell types (e.g. "twin_edge_cl") join this union.
