@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import DESIGNS, base_spec, write_spec
 from typer.testing import CliRunner
 
@@ -57,20 +58,47 @@ def test_small_table_task_trains(tmp_path: Path) -> None:
     assert len(rec["outputs"]) == 2 and rec["input_names"] == ["A", "B"]
 
 
-def test_flow_without_spec_uses_default_design(
+def test_flow_without_spec_runs_the_default_design_end_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`twinedge flow` with no spec: every stage on the default design (here cut to 200
+    learning steps so CI stays fast; `make flow` runs the full 5,000)."""
+    import twinedge.cli as cli
+
+    raw = yaml.safe_load((DESIGNS / "xor_4x4.yaml").read_text())
+    raw["training"].update(duration=None, steps=200)
+    short = tmp_path / "xor_4x4.yaml"
+    short.write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(cli, "DEFAULT_DESIGN", short)
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["flow"])
     assert result.exit_code == 0, result.output
     build = tmp_path / "build" / "xor_4x4"
-    assert (build / "train" / "train.json").is_file()
-    assert "XOR solved" in result.output
-    # flow also lays the design out and verifies it (exit 0 means DRC clean, LVS match)
     assert (build / "layout" / "xor_4x4.gds").is_file()
-    assert json.loads((build / "drc" / "drc.json").read_text())["violations"] == 0
-    assert json.loads((build / "lvs" / "lvs.json").read_text())["match"] is True
-    assert "edges/mm^2" in result.output
+    report = json.loads((build / "report.json").read_text())
+    assert report["drc"]["violations"] == 0 and report["lvs"]["match"] is True
+    assert report["tapeout_ready"] is True
+    for key in ("cell_um2", "array_um2", "edges_per_mm2"):
+        assert report["area"][key] > 0
+    for key in ("inference_j", "per_edge_j", "settling_s", "static_w", "learning_step_j"):
+        assert report["energy"][key] > 0
+    t = report["training"]
+    assert t["schematic_final_mse"] < t["schematic_metrics"]["initial_mse"]
+    assert t["post_layout_final_mse"] < t["post_layout_metrics"]["initial_mse"]
+    prov = report["provenance"]
+    assert {"spec_sha256", "tool_versions", "pdk_version", "seed"} <= set(prov)
+    assert "<img" in (build / "report.html").read_text()
+    # a second run keeps every stage whose inputs did not change
+    again = runner.invoke(app, ["flow"])
+    assert again.exit_code == 0, again.output
+    for stage in ("drc", "lvs", "pex", "train (schematic)", "train (post-layout)", "energy"):
+        assert f"{stage}: inputs unchanged, kept" in again.output
+
+
+def test_post_layout_needs_the_pdk_model(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", str(DESIGNS / "xor_4x4_paper.yaml"), "--post-layout"])
+    assert result.exit_code == 2
+    assert "cell.model.kind" in result.output and "allowed: pdk" in result.output
 
 
 def test_validate_ok(tmp_path: Path) -> None:

@@ -182,3 +182,25 @@ def test_cli_bad_spec_exit_2_one_line_nothing_written(
     assert lines[0].startswith(f"error: {bad}: pins.inputs.V1: ")
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_pdk_model_gate_range_beyond_device_rating(tmp_path: Path) -> None:
+    spec = _set(base_spec(), "cell.model", {"kind": "pdk", "corner": "tt"})
+    err = _error(tmp_path, spec)  # base spec's g_max 5.7 V > SKY130's 1.8 V
+    assert err.path == "training.g_max"
+    assert "0 <= g_min < g_max <= 1.8 V" in str(err)
+
+
+def test_pdk_model_node_voltage_outside_table(tmp_path: Path) -> None:
+    spec = _set(base_spec(), "cell.model", {"kind": "pdk"})
+    spec = _set(spec, "training.g_max", 1.8)
+    spec = _set(spec, "training.g_min", 0.45)
+    spec = _set(spec, "training.g_init", 1.0)
+    spec = _set(spec, "pins.constants.Vhi.volts", 0.9)
+    err = _error(tmp_path, spec)
+    assert err.path == "pins.constants.Vhi.volts" and "0.0 <= V <= 0.6 V" in str(err)
+
+
+def test_unknown_corner(tmp_path: Path) -> None:
+    err = _error(tmp_path, _set(base_spec(), "cell.model", {"kind": "pdk", "corner": "xx"}))
+    assert err.path.startswith("cell.model") and "tt" in str(err)

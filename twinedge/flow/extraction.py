@@ -172,7 +172,8 @@ def summarize(netlist_text: str) -> tuple[dict, dict, list, list, int, int]:
             a, b, value = base_net(tok[1]), base_net(tok[2]), _value(tok[3])
             if a != b:
                 for n in (a, b):
-                    c_total[n] += value
+                    if n not in (SUBSTRATE_NET, "VSUBS"):  # the substrate is no signal net
+                        c_total[n] += value
         elif head.startswith("R"):
             n_r += 1
             net = base_net(tok[1])
@@ -271,46 +272,51 @@ def _substrate_only(problem: str) -> bool:
     return SUBSTRATE_NET in problem and not re.search(r"\bn\d+_\d+_[FC]\b|\bG\d+\b", problem)
 
 
+def run_kpex(lvsdb: Path, run_dir: Path) -> tuple[Path, list[str], str]:
+    """kpex's 2.5D RC extraction of an LVS database: (netlist, consistency problems, log)."""
+    cmd = [
+        kpex_executable(),
+        "extract",
+        "--pdk",
+        "sky130A",
+        "--lvsdb",
+        str(lvsdb),
+        "--2.5D",
+        "--mode",
+        "RC",
+        "--check",
+        "false",
+        "--tool-version-checks",
+        "off",
+        "--threads",
+        "2",
+        "--out-dir",
+        str(run_dir),
+    ]
+    env = {**os.environ, "COLUMNS": "1000", "NO_COLOR": "1"}  # one line per message
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, env=env
+    )
+    log = proc.stdout + proc.stderr
+    spice = sorted(run_dir.rglob("*_k25d_pex_netlist.spice"))
+    if proc.returncode != 0 or not spice:
+        tail = " | ".join(log.strip().splitlines()[-6:])
+        raise ExtractionError(f"kpex failed (exit {proc.returncode}): {tail}")
+    return spice[0], _problems(log), log
+
+
 def run_extraction(design: Design, gds: Path, out_dir: Path) -> Extraction:
     start = time.perf_counter()
     with staged_outputs(out_dir) as tmp:
         db = build_pex_lvsdb(gds, tmp / f"{design.name}.lvsdb")
-        run_dir = tmp / "kpex"
-        cmd = [
-            kpex_executable(),
-            "extract",
-            "--pdk",
-            "sky130A",
-            "--lvsdb",
-            str(db.path),
-            "--2.5D",
-            "--mode",
-            "RC",
-            "--check",
-            "false",
-            "--tool-version-checks",
-            "off",
-            "--threads",
-            "2",
-            "--out-dir",
-            str(run_dir),
-        ]
-        env = {**os.environ, "COLUMNS": "1000", "NO_COLOR": "1"}  # one line per message
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, env=env
-        )
-        spice = sorted(run_dir.rglob("*_k25d_pex_netlist.spice"))
-        if proc.returncode != 0 or not spice:
-            tail = " | ".join((proc.stdout + proc.stderr).strip().splitlines()[-6:])
-            raise ExtractionError(f"kpex failed (exit {proc.returncode}): {tail}")
-        problems = _problems(proc.stdout + proc.stderr)
+        spice, problems, log = run_kpex(db.path, tmp / "kpex")
         serious = [p for p in problems if not _substrate_only(p)]
         if serious:
             raise ExtractionError(f"kpex netlist inconsistent: {serious[0]}")
         netlist = tmp / f"{design.name}.pex.spice"
-        shutil.copyfile(spice[0], netlist)
-        (tmp / "kpex.log").write_text(proc.stdout + proc.stderr)
-        shutil.rmtree(run_dir)
+        shutil.copyfile(spice, netlist)
+        (tmp / "kpex.log").write_text(log)
+        shutil.rmtree(tmp / "kpex")
         text = netlist.read_text()
         ports, c_total, route_r, raw, n_r, n_c = summarize(text)
         gate_port, devices = map_devices(design, raw, db.gates)

@@ -55,7 +55,7 @@ def check_post_layout_model(spec: LoadedSpec) -> None:
 # ------------------------------------------------------------------ extraction
 def extraction_stage(spec: LoadedSpec, gds: Path, build: Path) -> tuple[Extraction, bool]:
     out = build / "pex"
-    key = digest(gds, kpex_version(), "pex-1")
+    key = digest(gds, kpex_version(), "pex-2")
     if is_current(out, key, ["pex.json"]):
         return load_extraction(out), False
     ext = run_extraction(spec.design, gds, out)

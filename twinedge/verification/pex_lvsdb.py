@@ -137,6 +137,16 @@ def build_pex_lvsdb(gds: Path, out: Path) -> PexDatabase:
     )
     for spec, name in _LABELS:
         lvs.connect(conductor_of[name], lvs.make_text_layer(layout.layer(*spec), name))
+    # pin shapes: kpex puts a wire node where a pin sits, so routes get their length's R
+    for spec, conductor, name in (
+        (pdk.LI_PIN, li, "li_pin_con"),
+        (pdk.MET1_PIN, metals[0], "met1_pin_con"),
+        (pdk.MET2_PIN, metals[1], "met2_pin_con"),
+    ):
+        pins = lvs.make_polygon_layer(layout.layer(*spec), f"{name}_drawn") & conductor
+        lvs.register(pins, name)
+        lvs.connect(pins)
+        lvs.connect(conductor, pins)
     # p+ taps reach the body through the substrate: one global net
     lvs.connect_global(sub, SUBSTRATE_NET)
     lvs.connect_global(ptap, SUBSTRATE_NET)
