@@ -19,6 +19,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from twinedge.spec import LoadedSpec, SpecError, load_spec
 
 if TYPE_CHECKING:
+    from twinedge.flow.energy import EnergyReport
+    from twinedge.flow.extraction import Extraction
     from twinedge.flow.layout import LayoutResult
 
 DEFAULT_DESIGN = Path(__file__).resolve().parent.parent / "designs" / "xor_4x4.yaml"
@@ -58,20 +60,25 @@ def validate(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -
     )
 
 
-def _train(loaded: LoadedSpec, out_dir: Path) -> dict:
-    from twinedge.flow.train import run_training, write_training
-    from twinedge.sim.solver import ConvergenceError
-
-    n = loaded.design.training.n_steps
+def _step_progress(label: str) -> Progress:
+    """A transient bar of learning steps on stderr (off when stderr is no terminal)."""
     columns = [
-        TextColumn("[bold]training"),
+        TextColumn(f"[bold]{label}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} steps"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
+    return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
+
+
+def _train(loaded: LoadedSpec, out_dir: Path) -> dict:
+    from twinedge.flow.train import run_training, write_training
+    from twinedge.sim.solver import ConvergenceError
+
+    n = loaded.design.training.n_steps
     try:
-        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        with _step_progress("training") as bar:
             task = bar.add_task("train", total=n)
             result = run_training(loaded, lambda k, _n: bar.update(task, completed=k))
     except ConvergenceError as exc:
@@ -135,20 +142,7 @@ def train(
         target = out_dir or _build_dir(loaded.design.name) / "train"
         _summary(_train(loaded, target), target)
         return
-    from twinedge.flow.pipeline import PostLayoutError, check_post_layout_model
-
-    try:
-        check_post_layout_model(loaded)
-    except PostLayoutError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
-    if loaded.design.pdk != "sky130":
-        err.print(
-            f"error: {loaded.path}: pdk: post-layout needs a layout generator "
-            f"(got {loaded.design.pdk}; allowed: sky130)",
-            markup=False,
-        )
-        raise typer.Exit(2)
+    _require_post_layout(loaded)
     lay = _layout(loaded, reuse=True)
     ext = _extraction(loaded, lay.gds)
     schematic = _schematic_training(loaded)
@@ -268,6 +262,17 @@ def lvs(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> Non
         raise typer.Exit(1)
 
 
+def _require_post_layout(loaded: LoadedSpec) -> None:
+    """Bad input for post-layout stages (exit 2) before any stage runs."""
+    from twinedge.flow.pipeline import PostLayoutError, check_post_layout_model
+
+    try:
+        check_post_layout_model(loaded)
+    except PostLayoutError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
 def _stage_note(name: str, ran: bool) -> None:
     if not ran:
         out.print(f"{name}: inputs unchanged, kept", markup=False)
@@ -298,7 +303,7 @@ def _verified(loaded: LoadedSpec, gds: Path) -> tuple[dict, dict]:
     )
 
 
-def _extraction(loaded: LoadedSpec, gds: Path):
+def _extraction(loaded: LoadedSpec, gds: Path) -> Extraction:
     from twinedge.flow.extraction import ExtractionError
     from twinedge.flow.pipeline import extraction_stage
 
@@ -334,20 +339,13 @@ def _schematic_training(loaded: LoadedSpec) -> dict:
     return record
 
 
-def _post_layout(loaded: LoadedSpec, ext) -> dict:
+def _post_layout(loaded: LoadedSpec, ext: Extraction) -> dict:
     from twinedge.flow.pipeline import PostLayoutError, post_layout_training
     from twinedge.sim.solver import ConvergenceError
 
     n = loaded.design.training.n_steps
-    columns = [
-        TextColumn("[bold]post-layout training"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
     try:
-        with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        with _step_progress("post-layout training") as bar:
             task = bar.add_task("post", total=n)
             record, ran = post_layout_training(
                 loaded,
@@ -394,7 +392,7 @@ def flow(
     Stages whose inputs are unchanged are kept. Exits 1 (not tapeout-ready) if DRC or LVS
     fails; the report is still written.
     """
-    from twinedge.flow.pipeline import PostLayoutError, check_post_layout_model, energy_stage
+    from twinedge.flow.pipeline import energy_stage
 
     loaded = _load(spec or DEFAULT_DESIGN)
     d = loaded.design
@@ -404,11 +402,7 @@ def flow(
         out.print(f"layout: skipped, no {d.pdk} generator yet", markup=False)
         _schematic_training(loaded)
         return
-    try:
-        check_post_layout_model(loaded)
-    except PostLayoutError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(2) from None
+    _require_post_layout(loaded)
     lay = _layout(loaded, reuse=True)
     drc_rec, lvs_rec = _verified(loaded, lay.gds)
     ext = _extraction(loaded, lay.gds)
@@ -430,7 +424,15 @@ def flow(
         raise typer.Exit(1)
 
 
-def _write_report(loaded, drc_rec, lvs_rec, ext, schematic, post, energy) -> Path:
+def _write_report(
+    loaded: LoadedSpec,
+    drc_rec: dict,
+    lvs_rec: dict,
+    ext: Extraction,
+    schematic: dict,
+    post: dict,
+    energy: EnergyReport,
+) -> Path:
     from twinedge.pdk import sky130
     from twinedge.reports.report import build_report, write_report
 

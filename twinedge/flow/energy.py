@@ -18,13 +18,26 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from twinedge.flow.extraction import Extraction, flat_body
+from twinedge.flow.extraction import Extraction
+from twinedge.flow.postlayout import drive_sources, extracted_deck
+from twinedge.pdk import sky130
 from twinedge.sim.network import Network
 from twinedge.sim.ngspice_shared import NgspiceSharedError, shared
 from twinedge.spec.loader import LoadedSpec
 
 TRAN_OPTIONS = ".options gmin=1e-15 abstol=1e-14 reltol=1e-5 vntol=1e-7 method=gear"
-SUPPLY_V = 1.8
+SUPPLY_V = sky130.VDD
+
+
+@dataclass
+class InferenceEnergy:
+    inference_j: float  # mean energy per inference (all sources, switch -> settled)
+    dynamic_j: float  # part of inference_j above the static power of the settled state
+    settling_s: float  # worst settling time over the transitions
+    settling_each_s: list[float]
+    static_w: float  # mean static power at equilibrium (both twins, inputs applied)
+    period_s: float
+    settle_frac: float
 
 
 @dataclass
@@ -82,52 +95,46 @@ def inference_energy(
     rise: float = 50e-12,
     settle_frac: float = 1e-3,
     max_period: float = 20e-6,
-) -> tuple[float, float, float, list[float], float, float]:
-    """(energy per inference, dynamic part, worst settling, settling list, static W, period)."""
+) -> InferenceEnergy:
+    """Switch the inputs through every datapoint and back to the first; the period grows
+    x4 until each transition settles within half of it (or reaches ``max_period``)."""
     net = Network.from_design(spec.design)
     data = spec.dataset
-    n = len(data.labels)
-    order = [*range(n), 0]
+    order = [*range(len(data.labels)), 0]
     swing = float(np.ptp(np.r_[data.inputs.ravel(), net.const_volts])) or 1.0
+    ports = [p.lower() for p in ext.ports if not p.startswith("G") and p != "sky130_gnd"]
     ng = shared()
     while True:
         times = [0.0]
         for k in range(1, len(order)):
             times += [k * period, k * period + rise]
-        lines = [
-            f"* {spec.design.name}: inference transient",
-            f".lib {model_lib} {corner}",
-            flat_body(ext.netlist.read_text(), with_caps=True),
-        ]
-        for e, port in enumerate(ext.gate_port):
-            lines.append(f"vg_{e} {port} 0 dc {float(g[e])!r}")
-        sources = [f"vg_{e}" for e in range(len(ext.gate_port))]
-        for j, name in enumerate(net.input_names):
+        waves = []
+        for j in range(len(net.input_names)):
             vals = [float(data.inputs[order[0], j])]
             for k in range(1, len(order)):
                 vals += [float(data.inputs[order[k - 1], j]), float(data.inputs[order[k], j])]
-            lines.append(f"vin_{name} {name} 0 {_pwl(times, vals)}")
-            sources.append(f"vin_{name}")
-        for name, volts in zip(net.const_names, net.const_volts, strict=True):
-            lines.append(f"vk_{name} {name} 0 dc {float(volts)!r}")
-            sources.append(f"vk_{name}")
-        t_end = len(order) * period
-        lines += [TRAN_OPTIONS, ".end"]
+            waves.append(_pwl(times, vals))
+        sources = drive_sources(net, ext, g, waves, clamp_ports=[])
+        deck = extracted_deck(
+            f"{spec.design.name}: inference transient",
+            ext,
+            model_lib,
+            corner,
+            sources,
+            TRAN_OPTIONS,
+            with_caps=True,
+        )
         ng.reset()
         try:
-            ng.load("\n".join(lines))
-            ng.command(f"tran {period / 2000!r} {t_end!r} 0 {period / 200!r}")
+            ng.load(deck)
+            ng.command(f"tran {period / 2000!r} {len(order) * period!r} 0 {period / 200!r}")
         except NgspiceSharedError as exc:
             raise TransientError(f"inference transient failed: {exc}") from None
         t = ng.vector("time")
-        power = np.zeros_like(t)
-        for s in sources:
-            node_v = ng.vector(f"v({_node_of(lines, s)})") if not s.startswith("vg") else None
-            i = ng.vector(f"i({s})")
-            v = node_v if node_v is not None else np.full_like(t, _dc_of(lines, s))
-            power += -v * i
-        ports = [p for p in ext.ports if not p.startswith("G") and p != "sky130_gnd"]
-        traces = np.array([ng.vector(f"v({p.lower()})") for p in ports])
+        power = sum(
+            -ng.vector(f"v({node.lower()})") * ng.vector(f"i({name})") for name, node, _ in sources
+        )
+        traces = np.array([ng.vector(f"v({p})") for p in ports])
         ng.reset()
         energies, dyn, settle = [], [], []
         for k in range(1, len(order)):
@@ -139,34 +146,17 @@ def inference_energy(
             dyn.append(e - p_static * ts)
             settle.append(ts)
         if max(settle) < 0.5 * period or period >= max_period:
-            static = float(
-                np.mean([np.interp((k + 1) * period, t, power) for k in range(len(order))])
-            )
-            return (
-                float(np.mean(energies)),
-                float(np.mean(dyn)),
-                max(settle),
-                settle,
-                static,
-                period,
+            ends = [(k + 1) * period for k in range(len(order))]
+            return InferenceEnergy(
+                inference_j=float(np.mean(energies)),
+                dynamic_j=float(np.mean(dyn)),
+                settling_s=max(settle),
+                settling_each_s=settle,
+                static_w=float(np.mean(np.interp(ends, t, power))),
+                period_s=period,
+                settle_frac=settle_frac,
             )
         period *= 4
-
-
-def _node_of(lines: list[str], source: str) -> str:
-    for ln in lines:
-        tok = ln.split()
-        if tok and tok[0] == source:
-            return tok[1].lower()
-    raise KeyError(source)
-
-
-def _dc_of(lines: list[str], source: str) -> float:
-    for ln in lines:
-        tok = ln.split()
-        if tok and tok[0] == source:
-            return float(tok[-1])
-    raise KeyError(source)
 
 
 def learning_step_energy(

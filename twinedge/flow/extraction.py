@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,7 +37,9 @@ from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
 from twinedge.verification.pex_lvsdb import SUBSTRATE_NET, build_pex_lvsdb
 
-GROUND_ALIASES = re.compile(rf"(?<!\S)({SUBSTRATE_NET}(\.\S+)?|VSUBS)(?!\S)")
+SUBSTRATE_NODE = "VSUBS"  # kpex's node for the substrate plate of every capacitance
+GROUND_NETS = (SUBSTRATE_NET, SUBSTRATE_NODE)
+GROUND_ALIASES = re.compile(rf"(?<!\S)({SUBSTRATE_NET}(\.\S+)?|{SUBSTRATE_NODE})(?!\S)")
 
 
 class ExtractionError(RuntimeError):
@@ -73,10 +76,7 @@ class Extraction:
 
     def twin_devices(self, twin: str) -> list[ExtractedDevice]:
         """The twin's transistors in network-edge order."""
-        found = sorted(
-            (d for d in self.devices if d.role == twin), key=lambda d: (d.edge is None, d.edge)
-        )
-        return found
+        return sorted((d for d in self.devices if d.role == twin), key=lambda d: d.edge or 0)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -134,8 +134,11 @@ def _params(tokens: list[str]) -> dict[str, float]:
     return out
 
 
-def _effective_resistance(edges: list[tuple[str, str, float]], port: str) -> dict[str, float]:
-    """DC resistance from ``port`` to every node of one net's resistor network."""
+def _effective_resistance(
+    edges: list[tuple[str, str, float]], port: str, targets: set[str]
+) -> dict[str, float]:
+    """DC resistance from ``port`` to each of ``targets`` (to every node of the net's
+    resistor network when no target lies on it)."""
     nodes = sorted({n for a, b, _ in edges for n in (a, b)})
     if port not in nodes:
         return {}
@@ -148,16 +151,29 @@ def _effective_resistance(edges: list[tuple[str, str, float]], port: str) -> dic
         vals += [g, g, -g, -g]
     lap = sp.csc_matrix((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
     keep = [i for i in range(len(nodes)) if i != idx[port]]
-    sub = lap[keep][:, keep]
-    # grounding the port: R(port, k) = (L_sub^-1)_kk; inject 1 A at every node in turn
-    lu = spla.splu(sp.csc_matrix(sub))
-    eye = np.eye(len(keep))
-    diag = np.einsum("ii->i", lu.solve(eye)) if keep else np.array([])
-    return {nodes[k]: float(diag[n]) for n, k in enumerate(keep)}
+    ends = [idx[n] for n in sorted(targets) if n in idx and n != port] or keep
+    if not ends:
+        return {}
+    # port grounded: 1 A into node k raises it by R(port, k) = (L_sub^-1)_kk
+    pos = {k: n for n, k in enumerate(keep)}
+    rhs = np.zeros((len(keep), len(ends)))
+    for col, k in enumerate(ends):
+        rhs[pos[k], col] = 1.0
+    sol = spla.splu(sp.csc_matrix(lap[keep][:, keep])).solve(rhs)
+    return {nodes[k]: float(sol[pos[k], col]) for col, k in enumerate(ends)}
 
 
-def summarize(netlist_text: str) -> tuple[dict, dict, list, list, int, int]:
-    """Ports, per-net total C, per-net route R, devices, #R, #C of a kpex netlist."""
+class NetlistSummary(NamedTuple):
+    ports: list[str]
+    c_total: dict[str, float]  # per net: C to ground and coupling, both ends counted (F)
+    route_r: dict[str, float]  # per net: largest port-to-device-terminal resistance (ohm)
+    devices: list[tuple[str, str, str, str, float, float]]  # name, d, g, s, w, l
+    n_resistors: int
+    n_capacitors: int
+
+
+def summarize(netlist_text: str) -> NetlistSummary:
+    """Ports, per-net total C and route R, devices and element counts of a kpex netlist."""
     ports: list[str] = []
     c_total: dict[str, float] = defaultdict(float)
     r_edges: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
@@ -172,7 +188,7 @@ def summarize(netlist_text: str) -> tuple[dict, dict, list, list, int, int]:
             a, b, value = base_net(tok[1]), base_net(tok[2]), _value(tok[3])
             if a != b:
                 for n in (a, b):
-                    if n not in (SUBSTRATE_NET, "VSUBS"):  # the substrate is no signal net
+                    if n not in GROUND_NETS:  # the substrate is no signal net
                         c_total[n] += value
         elif head.startswith("R"):
             n_r += 1
@@ -182,18 +198,16 @@ def summarize(netlist_text: str) -> tuple[dict, dict, list, list, int, int]:
             d, g, s = tok[1], tok[2], tok[3]
             p = _params(tok[6:])
             devices.append((tok[0], d, g, s, p.get("w", 0.0), p.get("l", 0.0)))
-    route_r: dict[str, float] = {}
     terminals = defaultdict(set)
     for _, d, g, s, _, _ in devices:
         for n in (d, g, s):
             terminals[base_net(n)].add(n)
+    route_r: dict[str, float] = {}
     for net, edges in r_edges.items():
-        if net in (SUBSTRATE_NET, "VSUBS"):
-            continue
-        res = _effective_resistance(edges, net)
-        ends = [res[n] for n in terminals.get(net, ()) if n in res] or list(res.values())
-        route_r[net] = max(ends) if ends else 0.0
-    return ports, dict(c_total), route_r, devices, n_r, n_c
+        if net not in GROUND_NETS:
+            res = _effective_resistance(edges, net, terminals.get(net, set()))
+            route_r[net] = max(res.values(), default=0.0)
+    return NetlistSummary(ports, dict(c_total), route_r, devices, n_r, n_c)
 
 
 _SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "meg": 1e6}
@@ -207,7 +221,9 @@ def _value(tok: str) -> float:
 
 
 # ------------------------------------------------------------------ edge mapping
-def map_devices(design: Design, raw_devices: list, gates: tuple[str, ...]) -> tuple:
+def map_devices(
+    design: Design, raw_devices: list, gates: tuple[str, ...]
+) -> tuple[list[str], list[ExtractedDevice]]:
     """Assign each extracted transistor its role (F / C twin, gate cap) and network edge."""
     net = Network.from_design(design)
     where: dict[str, tuple[int, str]] = {}
@@ -227,7 +243,7 @@ def map_devices(design: Design, raw_devices: list, gates: tuple[str, ...]) -> tu
     for gname in gates:
         twins = []
         for name, d, g, s, w, length in by_gate.get(gname, []):
-            if base_net(d) in (SUBSTRATE_NET, "0") and base_net(s) in (SUBSTRATE_NET, "0"):
+            if base_net(d) in GROUND_NETS and base_net(s) in GROUND_NETS:
                 devices.append(ExtractedDevice(name, d, g, s, w, length, "cap", None))
                 continue
             nd, td = where[base_net(d)]
@@ -248,7 +264,7 @@ def map_devices(design: Design, raw_devices: list, gates: tuple[str, ...]) -> tu
     missing = [e for e, g in enumerate(gate_port) if g is None]
     if missing:
         raise ExtractionError(f"no extracted transistors for network edges {missing[:5]}")
-    return gate_port, devices
+    return [str(g) for g in gate_port], devices
 
 
 # ------------------------------------------------------------------ kpex run
@@ -317,20 +333,19 @@ def run_extraction(design: Design, gds: Path, out_dir: Path) -> Extraction:
         shutil.copyfile(spice, netlist)
         (tmp / "kpex.log").write_text(log)
         shutil.rmtree(tmp / "kpex")
-        text = netlist.read_text()
-        ports, c_total, route_r, raw, n_r, n_c = summarize(text)
-        gate_port, devices = map_devices(design, raw, db.gates)
+        summary = summarize(netlist.read_text())
+        gate_port, devices = map_devices(design, summary.devices, db.gates)
         islands = sum(1 for p in problems if "touch no net" in p)
         result = Extraction(
             design=design.name,
             netlist=out_dir / netlist.name,
-            ports=ports,
-            gate_port=[str(g) for g in gate_port],
+            ports=summary.ports,
+            gate_port=gate_port,
             devices=devices,
-            node_c_f={k: c_total[k] for k in sorted(c_total)},
-            route_r_ohm={k: route_r[k] for k in sorted(route_r)},
-            n_resistors=n_r,
-            n_capacitors=n_c,
+            node_c_f=dict(sorted(summary.c_total.items())),
+            route_r_ohm=dict(sorted(summary.route_r.items())),
+            n_resistors=summary.n_resistors,
+            n_capacitors=summary.n_capacitors,
             substrate_islands=islands,
             seconds=round(time.perf_counter() - start, 3),
             tool=f"klayout-pex {kpex_version()} (2.5D, RC)",

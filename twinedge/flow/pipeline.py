@@ -7,7 +7,7 @@ inputs changed (see :mod:`twinedge.flow.stamps`).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +44,17 @@ def model_library(spec: LoadedSpec) -> str:
 
 
 def check_post_layout_model(spec: LoadedSpec) -> None:
-    """Post-layout runs use the PDK transistor; a level-1 spec has no meaning there."""
+    """Post-layout runs use the PDK transistor (a level-1 spec has no meaning there) and a
+    layout generator for the spec's PDK."""
     if isinstance(spec.design.cell.model, Level1Model):
         raise PostLayoutError(
             f"{spec.path}: cell.model.kind: post-layout simulation needs the PDK device "
             "(got level1; allowed: pdk)"
+        )
+    if spec.design.pdk != "sky130":
+        raise PostLayoutError(
+            f"{spec.path}: pdk: post-layout needs a layout generator "
+            f"(got {spec.design.pdk}; allowed: sky130)"
         )
 
 
@@ -81,17 +87,17 @@ def post_layout_training(
     twins = ExtractedTwins(run_spec, ext, model_library(spec), corner_of(spec))
     learner = PostLayoutLearning(run_spec, twins)
     result = learner.run(progress)
-    clamped_w = learner.clamped_power()
-    write_training(run_spec, result, out)
-    record = json.loads((out / "train.json").read_text())
-    record["post_layout"] = {
-        "netlist": str(ext.netlist),
-        "extractor": ext.tool,
-        "clamped_power_w": clamped_w,
-        "mean_charge_up_v_per_step": learner.charge_up_v / max(1, learner.n_updates),
-        "ngspice_ops": 2 * learner.n_updates + len(result.steps) * len(spec.dataset.labels),
+    extra = {
+        "post_layout": {
+            "netlist": str(ext.netlist),
+            "extractor": ext.tool,
+            "clamped_power_w": learner.clamped_power(),
+            "mean_charge_up_v_per_step": learner.charge_up_v / max(1, learner.n_updates),
+            "ngspice_ops": 2 * learner.n_updates + len(result.steps) * len(spec.dataset.labels),
+        }
     }
-    (out / "train.json").write_text(json.dumps(record, indent=1))
+    path = write_training(run_spec, result, out, extra)
+    record = json.loads(path.read_text())
     mark(out, key)
     return record, True
 
@@ -105,9 +111,7 @@ def energy_stage(
     key = digest(ext.netlist, spec_digest(spec.design), post["G"], "energy-1")
     if is_current(out, key, ["energy.json"]):
         return EnergyReport(**json.loads((out / "energy.json").read_text())), False
-    e, dyn, settle, each, static, period = inference_energy(
-        spec, ext, g, model_library(spec), corner_of(spec)
-    )
+    inference = inference_energy(spec, ext, g, model_library(spec), corner_of(spec))
     c_gate = spec.design.cell.c_gate_f + float(
         np.mean([ext.node_c_f.get(p, 0.0) for p in ext.gate_port])
     )
@@ -116,18 +120,12 @@ def energy_stage(
         spec, pl["clamped_power_w"], pl["mean_charge_up_v_per_step"], c_gate
     )
     report = EnergyReport(
-        inference_j=e,
-        per_edge_j=e / len(ext.gate_port),
-        dynamic_j=dyn,
-        settling_s=settle,
-        settling_each_s=each,
-        static_w=static,
+        **asdict(inference),
+        per_edge_j=inference.inference_j / len(ext.gate_port),
         learning_step_j=total,
         learning_twins_j=twins,
         learning_update_j=update,
-        period_s=period,
-        settle_frac=1e-3,
-        transitions=len(each),
+        transitions=len(inference.settling_each_s),
     )
     with staged_outputs(out) as tmp:
         (tmp / "energy.json").write_text(json.dumps(report.as_dict(), indent=1))

@@ -28,50 +28,89 @@ from twinedge.spec.loader import LoadedSpec
 
 DC_OPTIONS = ".options gmin=1e-15 abstol=1e-15 reltol=1e-7 vntol=1e-9 itl1=500"
 
+Source = tuple[str, str, str]  # (name, node, value: "dc 0.1", "pwl(...)")
 
-def _src(kind: str, name: str) -> str:
+
+def source_name(kind: str, name: str) -> str:
+    """The ngspice name of a driving source: g (gate), in (input), k (constant), cl (clamp)."""
     return f"v{kind}_{name}".lower()
+
+
+def drive_sources(
+    net: Network,
+    ext: Extraction,
+    g: np.ndarray,
+    inputs: list[str],
+    clamp_ports: list[str],
+) -> list[Source]:
+    """Sources on every port of the extracted twins that a run drives: each edge's gate at
+    ``g``, each input with its value spec (``inputs``, in pin order), the constants, and a
+    clamp source per port in ``clamp_ports``."""
+    sources = [
+        (source_name("g", str(e)), port, f"dc {float(g[e])!r}")
+        for e, port in enumerate(ext.gate_port)
+    ]
+    sources += [
+        (source_name("in", name), name, value)
+        for name, value in zip(net.input_names, inputs, strict=True)
+    ]
+    sources += [
+        (source_name("k", name), name, f"dc {float(volts)!r}")
+        for name, volts in zip(net.const_names, net.const_volts, strict=True)
+    ]
+    sources += [(source_name("cl", port), port, "dc 0") for port in clamp_ports]
+    return sources
+
+
+def extracted_deck(
+    title: str,
+    ext: Extraction,
+    model_lib: str,
+    corner: str,
+    sources: list[Source],
+    options: str,
+    with_caps: bool,
+) -> str:
+    """The extracted netlist at top level with the PDK models and ``sources`` attached."""
+    lines = [
+        f"* {title}",
+        f".lib {model_lib} {corner}",
+        flat_body(ext.netlist.read_text(), with_caps=with_caps),
+        *(f"{name} {node} 0 {value}" for name, node, value in sources),
+        options,
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 class ExtractedTwins:
     """The extracted netlist loaded in ngspice, with named sources on every port it drives."""
 
-    def __init__(
-        self,
-        spec: LoadedSpec,
-        extraction: Extraction,
-        model_lib: str,
-        corner: str,
-        with_caps: bool = False,
-        options: str = DC_OPTIONS,
-    ) -> None:
-        self.net = Network.from_design(spec.design)
-        self.ext = extraction
-        net = self.net
-        pins = pin_placements(net)
-        self.input_ports = list(net.input_names)
-        self.const_ports = list(net.const_names)
-        outs = [p for p in pins if p.twin != "FC"]
+    def __init__(self, spec: LoadedSpec, extraction: Extraction, model_lib: str, corner: str):
+        self.net = net = Network.from_design(spec.design)
+        outs = [p for p in pin_placements(net) if p.twin != "FC"]
         self.free_out = [p.name for p in outs if p.twin == "F"]
         self.clamp_out = [p.name for p in outs if p.twin == "C"]
-        lines = [
-            f"* {spec.design.name}: extracted twins ({extraction.tool})",
-            f".lib {model_lib} {corner}",
-            flat_body(extraction.netlist.read_text(), with_caps=with_caps),
-        ]
-        for e, port in enumerate(extraction.gate_port):
-            lines.append(f"{_src('g', str(e))} {port} 0 dc 0")
-        for name in self.input_ports:
-            lines.append(f"{_src('in', name)} {name} 0 dc 0")
-        for name, volts in zip(self.const_ports, net.const_volts, strict=True):
-            lines.append(f"{_src('k', name)} {name} 0 dc {float(volts)!r}")
-        for name in self.clamp_out:
-            lines.append(f"{_src('cl', name)} {name} 0 dc 0")
-        lines.append(options)
-        self.deck = "\n".join(lines) + "\n"
+        self.sources = drive_sources(
+            net,
+            extraction,
+            np.zeros(len(extraction.gate_port)),
+            ["dc 0"] * len(net.input_names),
+            self.clamp_out,
+        )
         self.ng: NgspiceShared = shared()
         self.ng.reset()
-        self.ng.load(self.deck)
+        self.ng.load(
+            extracted_deck(
+                f"{spec.design.name}: extracted twins ({extraction.tool})",
+                extraction,
+                model_lib,
+                corner,
+                self.sources,
+                DC_OPTIONS,
+                with_caps=False,
+            )
+        )
         self.twin_terms = {
             t: [(d.d.lower(), d.s.lower()) for d in extraction.twin_devices(t)] for t in "FC"
         }
@@ -80,16 +119,16 @@ class ExtractedTwins:
     def set_gates(self, g: np.ndarray) -> None:
         for e, value in enumerate(g):
             if self._g is None or value != self._g[e]:
-                self.ng.alter(_src("g", str(e)), float(value))
+                self.ng.alter(source_name("g", str(e)), float(value))
         self._g = g.copy()
 
     def set_inputs(self, x: np.ndarray) -> None:
-        for name, value in zip(self.input_ports, x, strict=True):
-            self.ng.alter(_src("in", name), float(value))
+        for name, value in zip(self.net.input_names, x, strict=True):
+            self.ng.alter(source_name("in", name), float(value))
 
     def set_clamp(self, volts: np.ndarray) -> None:
         for name, value in zip(self.clamp_out, volts, strict=True):
-            self.ng.alter(_src("cl", name), float(value))
+            self.ng.alter(source_name("cl", name), float(value))
 
     def op(self, tag: str) -> None:
         try:
@@ -106,15 +145,11 @@ class ExtractedTwins:
 
     def source_power(self) -> float:
         """Power delivered by the input, constant and clamp sources at the last op (W)."""
-        total = 0.0
-        for kind, names in (
-            ("in", self.input_ports),
-            ("k", self.const_ports),
-            ("cl", self.clamp_out),
-        ):
-            for name in names:
-                total += -self.v(name) * float(self.ng.vector(f"i({_src(kind, name)})")[0])
-        return total
+        return sum(
+            -self.v(node) * float(self.ng.vector(f"i({name})")[0])
+            for name, node, _ in self.sources
+            if not name.startswith(source_name("g", ""))
+        )
 
     def device_dv(self, twin: str) -> np.ndarray:
         """Voltage across each twin transistor (drain - source), network-edge order."""

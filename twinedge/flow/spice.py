@@ -30,6 +30,26 @@ def node_name(net: Network, node: int) -> str:
     return f"n{r}_{c}"
 
 
+def _network_deck(
+    net: Network,
+    g: np.ndarray,
+    held: Mapping[int, float],
+    header: list[str],
+    prefix: str,
+    edge_device: str,
+) -> str:
+    """Edges as transistors ``<prefix><e> a ng<e> b 0 <edge_device>`` (M: a model, X: a
+    subcircuit) with gate sources ``VG<e>``, held nodes on sources ``VH<node>`` (names a
+    loop can ``alter``)."""
+    lines = list(header)
+    for e, (a, b) in enumerate(net.edges.tolist()):
+        lines.append(f"{prefix}{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 {edge_device}")
+        lines.append(f"VG{e} ng{e} 0 dc {float(g[e])!r}")
+    for node, volts in sorted(held.items()):
+        lines.append(f"VH{node} {node_name(net, node)} 0 dc {float(volts)!r}")
+    return "\n".join(lines) + "\n"
+
+
 def schematic_netlist(
     net: Network,
     g: np.ndarray,
@@ -46,18 +66,11 @@ def schematic_netlist(
     KP * W / L equals the model's k.
     """
     kp = model.k * l_um / w_um
-    lines = [
+    header = [
         f"* {title}",
         f".model nmos_l1 nmos level=1 vto={model.vth!r} kp={kp!r} lambda=0 gamma=0",
     ]
-    for e, (a, b) in enumerate(net.edges.tolist()):
-        lines.append(
-            f"M{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 nmos_l1 w={w_um!r}u l={l_um!r}u"
-        )
-        lines.append(f"VG{e} ng{e} 0 dc {float(g[e])!r}")
-    for node, volts in sorted(held.items()):
-        lines.append(f"VH{node} {node_name(net, node)} 0 dc {float(volts)!r}")
-    return "\n".join(lines) + "\n"
+    return _network_deck(net, g, held, header, "M", f"nmos_l1 w={w_um!r}u l={l_um!r}u")
 
 
 def pdk_schematic_netlist(
@@ -71,20 +84,10 @@ def pdk_schematic_netlist(
     l_um: float,
     title: str = "twinedge network (PDK devices)",
 ) -> str:
-    """The same network with the PDK's transistor on every edge (SKY130 units: um).
-
-    Gate sources are ``VG<e>`` and held-node sources ``VH<node>``, so a loop can ``alter``
-    them between operating points without re-parsing the circuit.
-    """
-    lines = [f"* {title}", f".lib {model_lib} {corner}"]
-    for e, (a, b) in enumerate(net.edges.tolist()):
-        lines.append(
-            f"X{e} {node_name(net, a)} ng{e} {node_name(net, b)} 0 {device} w={w_um!r} l={l_um!r}"
-        )
-        lines.append(f"VG{e} ng{e} 0 dc {float(g[e])!r}")
-    for node, volts in sorted(held.items()):
-        lines.append(f"VH{node} {node_name(net, node)} 0 dc {float(volts)!r}")
-    return "\n".join(lines) + "\n"
+    """The same network with the PDK's transistor (a subcircuit) on every edge (SKY130
+    units: um)."""
+    header = [f"* {title}", f".lib {model_lib} {corner}"]
+    return _network_deck(net, g, held, header, "X", f"{device} w={w_um!r} l={l_um!r}")
 
 
 def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> dict[str, float]:

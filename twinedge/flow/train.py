@@ -83,10 +83,13 @@ def train_record(spec: LoadedSpec, result: TrainResult) -> dict:
     }
 
 
-def write_training(spec: LoadedSpec, result: TrainResult, out_dir: Path) -> Path:
-    """Write ``train.json`` and the three plots into ``out_dir`` (all or nothing)."""
+def write_training(
+    spec: LoadedSpec, result: TrainResult, out_dir: Path, extra: dict | None = None
+) -> Path:
+    """Write ``train.json`` (with ``extra`` keys added) and the three plots into ``out_dir``
+    (all or nothing)."""
     design = spec.design
-    record = train_record(spec, result)
+    record = {**train_record(spec, result), **(extra or {})}
     net = Network.from_design(design)
     threshold = design.task.l0 / 2 if isinstance(design.task, XorTask) else None
     with staged_outputs(out_dir) as tmp:

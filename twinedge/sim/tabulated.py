@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import map_coordinates, spline_filter
 
+from twinedge.pdk import sky130
 from twinedge.sim.devices import EdgeCurrent
 
 TABLE_FORMAT = 1
@@ -31,10 +32,10 @@ class Grid:
     """Regular grid of the table: gate G and both terminal voltages V (volts)."""
 
     g_lo: float = 0.0
-    g_hi: float = 1.8
+    g_hi: float = sky130.VDD
     g_step: float = 0.025
-    v_lo: float = 0.0
-    v_hi: float = 0.6
+    v_lo: float = sky130.TABLE_NODE_RANGE[0]
+    v_hi: float = sky130.TABLE_NODE_RANGE[1]
     v_step: float = 0.00625
 
     @property
@@ -103,9 +104,6 @@ class TabulatedNMOS:
         i, di_dg, di_dva, di_dvb = out
         return EdgeCurrent(i, di_dva, di_dvb, di_dg)
 
-    def in_range(self, lo: float, hi: float) -> bool:
-        return self.grid.v_lo <= lo and hi <= self.grid.v_hi
-
     # ------------------------------------------------------------------ cache
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -165,8 +163,6 @@ def pdk_table(
     pdk: str, device: str, corner: str, w_um: float, l_um: float, grid: Grid | None = None
 ) -> TabulatedNMOS:
     """The cached table of a PDK device (swept on first use, ~20 s for the default grid)."""
-    from twinedge.pdk import sky130
-
     if pdk != "sky130":
         raise ValueError(f"no device models for pdk {pdk!r} yet (have: sky130)")
     grid = grid or Grid()

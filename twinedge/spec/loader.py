@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from twinedge.pdk import sky130
 from twinedge.spec.errors import SpecError
 from twinedge.spec.schema import (
     CsvTask,
@@ -169,8 +170,8 @@ def check_semantics(design: Design, file: str) -> None:
 
 # The PDK device's safe operating area, and the node-voltage box its table covers
 # (twinedge.sim.tabulated.Grid): a spec outside them would be simulated by extrapolation.
-PDK_GATE_MAX = {"sky130": 1.8}
-PDK_NODE_RANGE = (0.0, 0.6)
+PDK_GATE_MAX = {"sky130": sky130.VDD}
+PDK_NODE_RANGE = sky130.TABLE_NODE_RANGE
 
 
 def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
