@@ -130,6 +130,7 @@ COX_F_PER_UM2 = 3.9 * 8.854e-12 / 4.1e-9 * 1e-12
 
 # --------------------------------------------------------------------------- devices
 NFET = "sky130_fd_pr__nfet_01v8"  # the twin transistors and the MOS gate capacitor
+PFET = "sky130_fd_pr__pfet_01v8"  # the on-chip learning circuit's followers, squarers, mirrors
 VDD = 1.8  # the thin-oxide devices' rating: the highest gate voltage, and the supply rail
 # Node voltages the simulator's device table covers (twinedge.sim.tabulated.Grid): up to
 # 0.6 V keeps the source/drain junctions (body at 0 V) far from forward bias.
@@ -192,26 +193,37 @@ def activate() -> None:
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
 
 
-def reduced_model_lib(device: str = NFET, corner: str = "tt") -> Path:
-    """An ngspice library holding only ``device`` at ``corner`` (``.lib <path> <corner>``).
+def reduced_model_lib(
+    device: str | tuple[str, ...] = NFET, corner: str = "tt", mismatch: bool = False
+) -> Path:
+    """An ngspice library holding only ``device`` (one or several) at ``corner``
+    (``.lib <path> <corner>``).
 
     Loading the full ``tt`` library parses every SKY130 device (~4 s per load); the flow loads
-    models many times, so the device's subcircuit is cut out of the combined models once, with
-    the corner's parameters and the global switches it reads, and cached beside the PDK data.
+    models many times, so the devices' subcircuits are cut out of the combined models once,
+    with the corner's parameters and the global switches they read, and cached beside the PDK
+    data. ``mismatch`` turns on the PDK's local-mismatch terms (``MC_MM_SWITCH=1``): every
+    instance then draws its own threshold/oxide deviation (``AGAUSS``; seed with ngspice's
+    ``set rndseed``).
     """
     if corner not in CORNERS:
         raise ValueError(f"corner {corner!r} not one of {', '.join(CORNERS)}")
+    devices = (device,) if isinstance(device, str) else tuple(device)
     root = model_lib().parent
-    out = root.parent / "reduced" / f"{device}__{corner}.lib.spice"
+    tag = "+".join(devices) + ("__mm" if mismatch else "")
+    out = root.parent / "reduced" / f"{tag}__{corner}.lib.spice"
     if out.exists():
         return out
     fets = (root / "continuous" / "models_fet.spice").read_text().splitlines()
-    start = next(i for i, ln in enumerate(fets) if ln.split()[:2] == [".subckt", device])
-    end = next(i for i in range(start, len(fets)) if fets[i].split()[:1] == [".ends"])
+    body: list[str] = []
+    for name in devices:
+        start = next(i for i, ln in enumerate(fets) if ln.split()[:2] == [".subckt", name])
+        end = next(i for i in range(start, len(fets)) if fets[i].split()[:1] == [".ends"])
+        body += fets[start : end + 1]
     header = [
-        f"* {device} only, corner {corner}, cut from {model_lib().name} by twinedge",
+        f"* {', '.join(devices)} only, corner {corner}, cut from {model_lib().name} by twinedge",
         f".lib {corner}",
-        ".param MC_MM_SWITCH=0 MC_PR_SWITCH=0 corner_factor=1",
+        f".param MC_MM_SWITCH={int(mismatch)} MC_PR_SWITCH=0 corner_factor=1",
         ".param process_mc_factor=1 mismatch_factor=1",
         f".include {root / 'continuous' / f'parameters_fet_{corner}.spice'}",
         f".include {root / 'continuous' / 'parameters_res_nom.spice'}",
@@ -220,6 +232,6 @@ def reduced_model_lib(device: str = NFET, corner: str = "tt") -> Path:
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    tmp.write_text("\n".join([*header, *fets[start : end + 1], f".endl {corner}", ""]))
+    tmp.write_text("\n".join([*header, *body, f".endl {corner}", ""]))
     tmp.replace(out)
     return out

@@ -1,0 +1,544 @@
+"""Transistor-level characterisation of the on-chip learning circuit with the PDK's models.
+
+Every measurement is an ngspice run on :mod:`twinedge.flow.update_circuit` with the SKY130
+``nfet_01v8`` / ``pfet_01v8`` models; many operating points are taken in one run by placing
+one circuit instance per point (each with its own gate and supply sources), so the run is
+one ``op``:
+
+* transfer: I_G against x = dV_F^2 - dV_C^2 on a signed (dV_F, dV_C) grid at mid common mode
+  (the simulator's table) and at random common modes (linearity R^2, gain, offset);
+* compliance: I_G against G while learning (G range where the current holds), and while
+  frozen (leakage, including the floor device) - the droop per second;
+* floor: VFLOOR is set so that at G = G_min the floor device sources the full-scale
+  learning current;
+* mismatch: N instances drawing the PDK's local-mismatch parameters (``MC_MM_SWITCH=1``),
+  a line fit of I_G(x) per instance: the spread of gain and offset;
+* transient: G on its capacitor, a learn pulse at zero and at full-scale input: charge
+  injected per freeze/unfreeze, and dG/dt against the DC prediction;
+* power: supply current per cell while learning, frozen (bias on), and with the bias gated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twinedge.flow.update_circuit import PORTS, SUBCKT, UpdateSizing, subckt
+from twinedge.pdk import sky130
+
+VDD = sky130.VDD
+_VALUE = re.compile(r"^\s*([iv]\([\w.]+\))\s*=\s*([-+0-9.eE]+)\s*$", re.MULTILINE)
+
+
+class CharacterisationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Point:
+    """One instance's operating point: terminal voltages, G, and the control levels."""
+
+    af: float
+    bf: float
+    ac: float
+    bc: float
+    g: float
+    learn: bool = True
+    vbp: float = 0.7  # VDD gates the bias off
+    vfloor: float = 0.0
+
+    @property
+    def x(self) -> float:
+        return (self.af - self.bf) ** 2 - (self.ac - self.bc) ** 2
+
+
+@dataclass
+class Characterisation:
+    """What the simulator and the report need (SI units; currents into G positive)."""
+
+    corner: str
+    sizing: dict
+    vbp: float
+    vfloor: float
+    c_gate_f: float
+    range_v: float  # claimed |dV| range
+    gain_a_per_v2: float  # fit over the claimed range, random common modes
+    offset_a: float
+    r2: float
+    full_scale_a: float  # gain * range^2
+    dv_grid: list[float] = field(default_factory=list)
+    table_a: list[list[float]] = field(default_factory=list)  # I_G[dV_F index][dV_C index]
+    g_grid: list[float] = field(default_factory=list)
+    compliance_pos: list[float] = field(default_factory=list)  # I_G(G) / I_G(G_ref), x > 0
+    compliance_neg: list[float] = field(default_factory=list)
+    leak_a: list[float] = field(default_factory=list)  # frozen I_G(G), x = 0
+    g_window: tuple[float, float] = (0.0, 0.0)  # compliance within 10 %
+    mismatch_n: int = 0
+    gain_sigma_rel: float = 0.0
+    offset_sigma_a: float = 0.0
+    mc_gain: list[float] = field(default_factory=list)
+    mc_offset: list[float] = field(default_factory=list)
+    inj_on_c: float = 0.0  # charge into G at unfreeze (C)
+    inj_off_c: float = 0.0  # at freeze
+    dgdt_transient: float = 0.0  # V/s at full-scale x, from the transient
+    dgdt_predicted: float = 0.0  # from the DC gain, offset and C
+    power_learning_w: float = 0.0
+    power_frozen_w: float = 0.0
+    power_gated_w: float = 0.0
+    r2_points: list[list[float]] = field(default_factory=list)  # (x, I_G) of the fit
+    t_on: float = 0.0  # the learn pulse the transient used
+
+    @property
+    def pulse_efficiency(self) -> float:
+        """Charge a pulse delivers over what the DC current would in t_on (output settling)."""
+        return self.dgdt_transient / self.dgdt_predicted if self.dgdt_predicted else 1.0
+
+    @property
+    def offset_fraction(self) -> float:
+        return abs(self.offset_a) / self.full_scale_a
+
+    @property
+    def rate(self) -> float:
+        """Nominal dG/dt per V^2 of x (1/(V s)) on the gate capacitor."""
+        return self.gain_a_per_v2 / self.c_gate_f
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> Characterisation:
+        d = json.loads(path.read_text())
+        d["g_window"] = tuple(d["g_window"])
+        return cls(**d)
+
+    def summary(self) -> dict:
+        return {
+            "corner": self.corner,
+            "vbp_v": self.vbp,
+            "vfloor_v": round(self.vfloor, 4),
+            "range_dv_v": self.range_v,
+            "gain_a_per_v2": self.gain_a_per_v2,
+            "rate_per_v2_s": self.rate,
+            "offset_a": self.offset_a,
+            "offset_fraction_of_full_scale": self.offset_fraction,
+            "r2": self.r2,
+            "g_window_v": list(self.g_window),
+            "mismatch_instances": self.mismatch_n,
+            "gain_sigma_rel": self.gain_sigma_rel,
+            "offset_sigma_a": self.offset_sigma_a,
+            "offset_sigma_fraction": self.offset_sigma_a / self.full_scale_a,
+            "charge_injection_on_c": self.inj_on_c,
+            "charge_injection_off_c": self.inj_off_c,
+            "droop_v_per_s_at_g": {
+                f"{g:.2f}": lk / self.c_gate_f
+                for g, lk in zip(self.g_grid, self.leak_a, strict=True)
+                if round(g * 20) % 4 == 0 and 0.4 <= g <= 1.7
+            },
+            "dgdt_transient_v_per_s": self.dgdt_transient,
+            "dgdt_predicted_v_per_s": self.dgdt_predicted,
+            "pulse_efficiency": self.pulse_efficiency,
+            "t_on_s": self.t_on,
+            "c_gate_node_f": self.c_gate_f,
+            "power_learning_w": self.power_learning_w,
+            "power_frozen_w": self.power_frozen_w,
+            "power_bias_gated_w": self.power_gated_w,
+            "breadboard_power_w": 0.1,
+        }
+
+
+# --------------------------------------------------------------------------- ngspice
+def _ngspice(deck: str, timeout: float = 600) -> str:
+    exe = shutil.which("ngspice")
+    if exe is None:
+        raise CharacterisationError("ngspice not found on PATH (install: apt-get install ngspice)")
+    with tempfile.TemporaryDirectory(prefix="twinedge-cl-") as tmp:
+        path = Path(tmp) / "deck.cir"
+        path.write_text(deck)
+        proc = subprocess.run(
+            [exe, "-b", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp,
+            stdin=subprocess.DEVNULL,
+        )
+        data = {p.name: p.read_text() for p in Path(tmp).glob("*.dat")}
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        raise CharacterisationError(f"ngspice failed (exit {proc.returncode}): {' | '.join(tail)}")
+    return proc.stdout + "\n".join(data.values())
+
+
+def _header(corner: str, sizing: UpdateSizing) -> str:
+    mismatch, seed = _header_kw.get("mismatch", False), _header_kw.get("seed", 0)
+    lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner, mismatch=mismatch)
+    lines = [
+        "* twinedge on-chip learning circuit characterisation",
+        f".lib {lib} {corner}",
+        ".option scale=1u",
+        ".options gmin=1e-15 abstol=1e-15 reltol=1e-6",
+    ]
+    if mismatch:
+        lines.append(f".option seed={seed + 1}")
+    return "\n".join(lines) + "\n" + subckt(sizing)
+
+
+CONTROL_NETS = ("af", "bf", "ac", "bc", "g", "vdd", "vbp", "learn", "learnb", "vfloor")
+
+
+def _levels(p: Point) -> dict[str, float]:
+    learn, learnb = (VDD, 0.0) if p.learn else (0.0, VDD)
+    return {k: float(v) for k, v in {
+        "af": p.af, "bf": p.bf, "ac": p.ac, "bc": p.bc, "g": p.g, "vdd": VDD,
+        "vbp": p.vbp, "learn": learn, "learnb": learnb, "vfloor": p.vfloor,
+    }.items()}  # fmt: skip
+
+
+def operating_points(
+    points: list[Point], corner: str, sizing: UpdateSizing
+) -> tuple[np.ndarray, np.ndarray]:
+    """(I into G, supply power) of every point: one circuit, its sources ``alter``ed and an
+    ``op`` per point (each op starts from the previous solution), in one ngspice run."""
+    first = _levels(points[0])
+    lines = [f"V{n} {n} 0 {first[n]!r}" for n in CONTROL_NETS]
+    lines.append(f"X1 {' '.join(PORTS)} {SUBCKT}")
+    ctrl = ["set numdgt=12"]
+    prev: dict[str, float] = {}
+    for k, p in enumerate(points):
+        lv = _levels(p)
+        ctrl += [f"alter v{n} dc={v!r}" for n, v in lv.items() if prev.get(n) != v]
+        prev = lv
+        ctrl += ["op", f"echo POINT {k}", "print i(vg) i(vvdd)"]
+    deck = (
+        _header(corner, sizing)
+        + "\n".join(lines)
+        + "\n.control\n"
+        + "\n".join(ctrl)
+        + "\nquit 0\n.endc\n.end\n"
+    )
+    out = _ngspice(deck)
+    i_g = np.full(len(points), np.nan)
+    p_dd = np.full(len(points), np.nan)
+    for chunk in out.split("POINT ")[1:]:
+        k = int(chunk.split()[0])
+        vals = _values(chunk)
+        if "i(vg)" in vals and "i(vvdd)" in vals:
+            # ngspice's i(V) is the current into the source's + terminal from the circuit
+            i_g[k], p_dd[k] = vals["i(vg)"], -vals["i(vvdd)"] * VDD
+    if np.isnan(i_g).any():
+        bad = int(np.flatnonzero(np.isnan(i_g))[0])
+        raise CharacterisationError(f"ngspice gave no operating point for {points[bad]}")
+    return i_g, p_dd
+
+
+def _values(out: str) -> dict[str, float]:
+    return {m.group(1): float(m.group(2)) for m in _VALUE.finditer(out)}
+
+
+def _points_at(dvf: float, dvc: float, cm_f: float, cm_c: float, g: float, **kw) -> Point:
+    dvf, dvc, cm_f, cm_c = (float(v) for v in (dvf, dvc, cm_f, cm_c))
+    return Point(cm_f + dvf / 2, cm_f - dvf / 2, cm_c + dvc / 2, cm_c - dvc / 2, float(g), **kw)
+
+
+def _fit(x: np.ndarray, i: np.ndarray) -> tuple[float, float, float]:
+    a = np.vstack([x, np.ones_like(x)]).T
+    (k, b), *_ = np.linalg.lstsq(a, i, rcond=None)
+    res = i - a @ [k, b]
+    return float(k), float(b), float(1 - res.var() / i.var())
+
+
+# --------------------------------------------------------------------------- stages
+def calibrate_floor(
+    corner: str, sizing: UpdateSizing, vbp: float, g_min: float, full_scale: float
+) -> float:
+    """VFLOOR at which the floor device sources ``full_scale`` into G at G = G_min (frozen)."""
+    vfl = np.round(np.arange(0.5, VDD + 1e-9, 0.01), 3)
+    pts = [Point(0.2, 0.2, 0.2, 0.2, g_min, learn=False, vbp=vbp, vfloor=float(v)) for v in vfl]
+    i_floor, _ = operating_points(pts, corner, sizing)
+    above = np.nonzero(i_floor >= full_scale)[0]
+    if not len(above):
+        raise CharacterisationError(
+            f"the floor device cannot source {full_scale:.3g} A at G = {g_min} V"
+        )
+    k = int(above[0])
+    if k == 0:
+        return float(vfl[0])
+    # interpolate on log current between the bracketing sweep points
+    lo, hi = np.log(max(i_floor[k - 1], 1e-18)), np.log(i_floor[k])
+    t = (np.log(full_scale) - lo) / (hi - lo)
+    return float(vfl[k - 1] + t * (vfl[k] - vfl[k - 1]))
+
+
+def _grid_points(
+    dv: np.ndarray, g: float, vbp: float, vfloor: float, rng: np.random.Generator | None
+) -> list[Point]:
+    """(dV_F, dV_C) grid; common modes at mid range, or random where the pair fits 0-0.45 V."""
+    pts = []
+    for dvf in dv:
+        for dvc in dv:
+            if rng is None:
+                cf = cc = 0.225
+            else:
+                cf = rng.uniform(abs(dvf) / 2, NODE_MAX - abs(dvf) / 2)
+                cc = rng.uniform(abs(dvc) / 2, NODE_MAX - abs(dvc) / 2)
+            pts.append(_points_at(dvf, dvc, cf, cc, g, vbp=vbp, vfloor=vfloor))
+    return pts
+
+
+NODE_MAX = 0.45  # the node range the circuit is characterised over (the XOR's 0-0.45 V)
+G_REF = 1.0
+
+
+def transfer(
+    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float], np.ndarray]:
+    """Signed table at mid common mode, and the fit over the range at random common modes."""
+    dv_table = np.round(np.linspace(-NODE_MAX, NODE_MAX, 19), 4)
+    pts = _grid_points(dv_table, G_REF, vbp, vfloor, None)
+    table, _ = operating_points(pts, corner, sizing)
+    dv_fit = np.linspace(-range_v, range_v, 9)
+    fit_pts = _grid_points(dv_fit, G_REF, vbp, vfloor, np.random.default_rng(0))
+    i_fit, _ = operating_points(fit_pts, corner, sizing)
+    x = np.array([p.x for p in fit_pts])
+    return dv_table, table.reshape(len(dv_table), len(dv_table)), _fit(x, i_fit), np.c_[x, i_fit]
+
+
+def compliance(
+    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """I_G(G) learning at x = +fs and -fs (normalised to G_REF), and frozen at x = 0."""
+    g = np.round(np.arange(0.0, VDD + 1e-9, 0.05), 3)
+    c = 0.225
+    pos = [_points_at(range_v, 0.0, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
+    neg = [_points_at(0.0, range_v, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
+    frozen = [_points_at(0.0, 0.0, c, c, float(v), learn=False, vbp=vbp, vfloor=vfloor) for v in g]
+    i_pos, _ = operating_points(pos, corner, sizing)
+    i_neg, _ = operating_points(neg, corner, sizing)
+    i_leak, _ = operating_points(frozen, corner, sizing)
+    ref = int(np.argmin(abs(g - G_REF)))
+    return g, i_pos / i_pos[ref], i_neg / i_neg[ref], i_leak, np.c_[i_pos, i_neg]
+
+
+def mismatch(
+    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gain and offset of ``n`` instances with the PDK's local mismatch (one seed each)."""
+    dv = np.linspace(-range_v, range_v, 5)
+    pts = _grid_points(dv, G_REF, vbp, vfloor, None)
+    x = np.array([p.x for p in pts])
+    gains, offsets = [], []
+    for seed in range(n):
+        i_g, _ = _mc_points(pts, corner, sizing, seed)
+        k, b, _ = _fit(x, i_g)
+        gains.append(k)
+        offsets.append(b)
+    return np.array(gains), np.array(offsets)
+
+
+def _mc_points(
+    points: list[Point], corner: str, sizing: UpdateSizing, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    global _header_kw
+    _header_kw = {"mismatch": True, "seed": seed}
+    try:
+        return operating_points(points, corner, sizing)
+    finally:
+        _header_kw = {}
+
+
+_header_kw: dict = {}
+
+
+T_ON, EDGE = 200, 1  # ns: start and edge time of the transient's learn pulse
+C_PROBE_A = 20e-9  # probe current for the G node's capacitance
+
+
+def transient(
+    corner: str,
+    sizing: UpdateSizing,
+    vbp: float,
+    vfloor: float,
+    c_gate: float,
+    range_v: float,
+    t_on: float,
+) -> tuple[float, float, float, float, np.ndarray]:
+    """G on its capacitor through a learn pulse of ``t_on``: charge at unfreeze/freeze (zero
+    input), the pulse's mean dG/dt at half-range input, and the G node's capacitance (a
+    current probe while frozen). Returns (q_on, q_off, dG/dt, C_eff, (t, G_0, G_half))."""
+    c = 0.225
+    T_OFF = T_ON + round(t_on * 1e9, 3)
+    T_END = T_OFF + 150
+    runs = []
+    for dvf, inject in ((0.0, 0.0), (range_v / 2, 0.0), (0.0, C_PROBE_A)):
+        p = _points_at(dvf, 0.0, c, c, G_REF)
+        lines = [
+            f"Vaf af 0 {p.af!r}", f"Vbf bf 0 {p.bf!r}", f"Vac ac 0 {p.ac!r}",
+            f"Vbc bc 0 {p.bc!r}", f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {vbp!r}",
+            f"Vvfloor vfloor 0 {vfloor!r}",
+            f"Vlearn learn 0 pwl(0 0 {T_ON}n 0 {T_ON + EDGE}n {VDD!r} {T_OFF}n {VDD!r} "
+            f"{T_OFF + EDGE}n 0)",
+            f"Vlearnb learnb 0 pwl(0 {VDD!r} {T_ON}n {VDD!r} {T_ON + EDGE}n 0 {T_OFF}n 0 "
+            f"{T_OFF + EDGE}n {VDD!r})",
+            f"Cg g 0 {c_gate!r}",
+            f"Iprobe 0 g pwl(0 0 {T_OFF + 50}n 0 {T_OFF + 51}n {inject!r})",
+            f"X1 {' '.join(PORTS)} {SUBCKT}",
+            f".ic v(g)={G_REF!r}",
+        ]  # fmt: skip
+        deck = (
+            _header(corner, sizing)
+            + "\n".join(lines)
+            + f"\n.control\nset numdgt=12\ntran 0.05n {T_END}n 0 0.1n\n"
+            + "wrdata tran.dat v(g)\nquit 0\n.endc\n.end\n"
+        )
+        out = _ngspice(deck)
+        data = np.array([[float(v) for v in ln.split()] for ln in out.splitlines() if _is_data(ln)])
+        runs.append(data)
+    t, g0 = runs[0][:, 0], runs[0][:, 1]
+    g_fs = np.interp(t, runs[1][:, 0], runs[1][:, 1])
+    g_probe = np.interp(t, runs[2][:, 0], runs[2][:, 1])
+
+    def at(ts: float, g: np.ndarray) -> float:
+        return float(np.interp(ts, t, g))
+
+    # zero input: the steps at the switching edges, net of the drift while learning
+    n = 1e-9
+    slope = (at((T_OFF - 5) * n, g0) - at((T_ON + 20) * n, g0)) / ((T_OFF - T_ON - 25) * n)
+    q_on = c_gate * ((at((T_ON + 20) * n, g0) - at((T_ON - 1) * n, g0)) - slope * 21 * n)
+    q_off = c_gate * ((at((T_OFF + 20) * n, g0) - at((T_OFF - 5) * n, g0)) - slope * 5 * n)
+    # the pulse's whole effect at half-range input, net of the zero-input run
+    dgdt = (
+        (at((T_OFF + 40) * n, g_fs) - at((T_ON - 1) * n, g_fs))
+        - (at((T_OFF + 40) * n, g0) - at((T_ON - 1) * n, g0))
+    ) / (t_on)
+    # frozen, a known current into G: the node's whole capacitance (C_G + the circuit's)
+    t0, t1 = (T_OFF + 60) * n, (T_END - 1) * n
+    rise = (at(t1, g_probe) - at(t0, g_probe)) - (at(t1, g0) - at(t0, g0))
+    c_eff = C_PROBE_A * (t1 - t0) / rise
+    return q_on, q_off, dgdt, c_eff, np.c_[t, g0, g_fs]
+
+
+def _is_data(line: str) -> bool:
+    parts = line.split()
+    if len(parts) != 2:
+        return False
+    try:
+        [float(v) for v in parts]
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What a characterisation depends on (its cache key)."""
+
+    corner: str
+    sizing: UpdateSizing
+    vbp: float
+    c_gate_f: float
+    g_min: float
+    t_on: float
+    range_v: float = 0.3
+    mismatch_n: int = 32
+
+    def digest(self) -> str:
+        import hashlib
+
+        text = json.dumps({**asdict(self), "version": 1}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def characterise(cond: Conditions, progress=None) -> Characterisation:
+    """Run every measurement for ``cond`` (about 20 s on two cores)."""
+    steps = iter(range(1, 7))
+
+    def tick(what: str) -> None:
+        if progress:
+            progress(next(steps), 6, what)
+
+    s, corner, rv = cond.sizing, cond.corner, cond.range_v
+    # the floor needs the full-scale current: a first fit with the floor off
+    tick("transfer (floor off)")
+    _, _, (k0, _, _), _ = transfer(corner, s, cond.vbp, 0.0, rv)
+    vfloor = calibrate_floor(corner, s, cond.vbp, cond.g_min, k0 * rv**2)
+    tick("transfer")
+    dv, table, (gain, offset, r2), fit_pts = transfer(corner, s, cond.vbp, vfloor, rv)
+    tick("compliance and leakage")
+    g, c_pos, c_neg, leak, _ = compliance(corner, s, cond.vbp, vfloor, rv)
+    ok = (np.abs(c_pos - 1) <= 0.1) & (np.abs(c_neg - 1) <= 0.1)
+    ref = int(np.argmin(abs(g - G_REF)))
+    lo, hi = ref, ref
+    while lo > 0 and ok[lo - 1]:
+        lo -= 1
+    while hi < len(g) - 1 and ok[hi + 1]:
+        hi += 1
+    tick("mismatch")
+    gains, offsets = mismatch(corner, s, cond.vbp, vfloor, rv, cond.mismatch_n)
+    tick("transient")
+    q_on, q_off, dgdt, c_eff, _ = transient(
+        corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on
+    )
+    tick("power")
+    c = 0.225
+    pts = [
+        _points_at(rv / 2, 0.0, c, c, G_REF, vbp=cond.vbp, vfloor=vfloor),
+        _points_at(0.0, 0.0, c, c, G_REF, vbp=cond.vbp, vfloor=vfloor),
+        _points_at(0.0, 0.0, c, c, G_REF, learn=False, vbp=cond.vbp, vfloor=vfloor),
+        _points_at(0.0, 0.0, c, c, G_REF, learn=False, vbp=VDD, vfloor=vfloor),
+    ]
+    i_pts, p_pts = operating_points(pts, corner, s)
+    return Characterisation(
+        corner=corner,
+        sizing=s.as_dict(),
+        vbp=cond.vbp,
+        vfloor=vfloor,
+        c_gate_f=c_eff,
+        range_v=rv,
+        gain_a_per_v2=gain,
+        offset_a=offset,
+        r2=r2,
+        full_scale_a=gain * rv**2,
+        dv_grid=dv.tolist(),
+        table_a=table.tolist(),
+        g_grid=g.tolist(),
+        compliance_pos=c_pos.tolist(),
+        compliance_neg=c_neg.tolist(),
+        leak_a=leak.tolist(),
+        g_window=(float(g[lo]), float(g[hi])),
+        mismatch_n=cond.mismatch_n,
+        gain_sigma_rel=float(gains.std() / gains.mean()),
+        offset_sigma_a=float(offsets.std()),
+        mc_gain=gains.tolist(),
+        mc_offset=offsets.tolist(),
+        inj_on_c=q_on,
+        inj_off_c=q_off,
+        dgdt_transient=dgdt,
+        dgdt_predicted=float((i_pts[0] - i_pts[1]) / c_eff),
+        power_learning_w=float(p_pts[1]),
+        power_frozen_w=float(p_pts[2]),
+        power_gated_w=float(p_pts[3]),
+        r2_points=fit_pts.tolist(),
+        t_on=cond.t_on,
+    )
+
+
+def cached_characterisation(cond: Conditions, progress=None) -> Characterisation:
+    """:func:`characterise`, cached by its conditions (``$TWINEDGE_CACHE`` or ~/.cache)."""
+    from twinedge.sim.tabulated import cache_dir
+
+    path = cache_dir() / f"cl_update_{cond.digest()}.json"
+    if path.exists():
+        return Characterisation.load(path)
+    result = characterise(cond, progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    result.save(tmp)
+    tmp.replace(path)
+    return result

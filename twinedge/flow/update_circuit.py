@@ -1,0 +1,111 @@
+"""The on-chip learning circuit of a ``twin_edge_cl`` cell, as a SPICE subcircuit.
+
+It sources into the shared gate G a current proportional to dV_F^2 - dV_C^2 (design note:
+``docs/on_chip_learning.md``):
+
+* four PMOS source followers (F_AF, F_BF, F_AC, F_BC) buffer the edge's four terminals one
+  |Vgs| up, so the network nodes drive only gates (no current is drawn from the lattice);
+* two cross-coupled PMOS squarers per twin: S1 has its gate on terminal B and its source on
+  A's buffer (Vsg = dV + |Vtp| + Vov), S2 the mirror image, so
+  I_S1 + I_S2 = k/2 [(Vov + dV)^2 + (Vov - dV)^2] = k (Vov^2 + dV^2),
+  independent of the common mode; follower and squarer share their source node and n-well
+  (at VDD), so their body effects cancel;
+* NMOS mirrors subtract the twins: the free sum is mirrored twice (NMOS, then PMOS) and
+  sourced into G, the clamped sum is mirrored once and sunk from G; the constants k Vov^2
+  cancel, leaving I_G = k (dV_F^2 - dV_C^2);
+* the learn/freeze switches (PMOS at VDD gated by LEARN_B, NMOS at ground gated by LEARN)
+  sit at the *sources* of the two output transistors, not on G, so switching them couples
+  into G only through the output transistors' small gate-drain overlap;
+* the floor: an NMOS from VDD to G with its gate on the global VFLOOR, a source follower that
+  holds G above VFLOOR - Vth (= G_min) and is off (subthreshold) above it.
+
+Sizes are in micrometres (``.option scale=1u`` in every deck that uses it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from twinedge.pdk.sky130 import NFET, PFET
+
+SUBCKT = "twinedge_cl_update"
+PORTS = ("af", "bf", "ac", "bc", "g", "vdd", "vbp", "learn", "learnb", "vfloor")
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    kind: str  # "n" or "p"
+    d: str
+    g: str
+    s: str
+    w: float
+    l: float  # noqa: E741 - the SPICE parameter's name
+
+    @property
+    def body(self) -> str:
+        return "vdd" if self.kind == "p" else "0"
+
+    def spice(self, prefix: str = "X") -> str:
+        model = PFET if self.kind == "p" else NFET
+        return (
+            f"{prefix}{self.name} {self.d} {self.g} {self.s} {self.body} {model} "
+            f"w={self.w!r} l={self.l!r}"
+        )
+
+
+@dataclass(frozen=True)
+class UpdateSizing:
+    """Transistor sizes (um) of the update circuit."""
+
+    follower_w: float = 2.0
+    follower_l: float = 2.0
+    bias_w: float = 4.0
+    bias_l: float = 4.0
+    squarer_w: float = 1.0
+    squarer_l: float = 16.0
+    mirror_w: float = 2.0
+    mirror_l: float = 8.0
+    switch_w: float = 0.42
+    switch_l: float = 0.5
+    floor_w: float = 0.42
+    floor_l: float = 1.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def devices(s: UpdateSizing = UpdateSizing()) -> list[Device]:
+    """Every transistor of the update circuit, in a fixed order (layout and LVS use it)."""
+    out: list[Device] = []
+    for term in ("af", "bf", "ac", "bc"):
+        out.append(Device(f"F{term}", "p", "0", term, f"x{term}", s.follower_w, s.follower_l))
+        out.append(Device(f"B{term}", "p", f"x{term}", "vbp", "vdd", s.bias_w, s.bias_l))
+    for twin in ("f", "c"):
+        out.append(
+            Device(f"S1{twin}", "p", f"s{twin}", f"b{twin}", f"xa{twin}", s.squarer_w, s.squarer_l)
+        )
+        out.append(
+            Device(f"S2{twin}", "p", f"s{twin}", f"a{twin}", f"xb{twin}", s.squarer_w, s.squarer_l)
+        )
+    mw, ml = s.mirror_w, s.mirror_l
+    out += [
+        Device("NF", "n", "sf", "sf", "0", mw, ml),  # free sum: diode
+        Device("NC", "n", "sc", "sc", "0", mw, ml),  # clamped sum: diode
+        Device("NF2", "n", "pd", "sf", "0", mw, ml),  # free copy into the PMOS diode
+        Device("PD", "p", "pd", "pd", "vdd", mw, ml),
+        Device("PO", "p", "g", "pd", "ps", mw, ml),  # sources I_F into G
+        Device("PS", "p", "ps", "learnb", "vdd", s.switch_w, s.switch_l),
+        Device("NO", "n", "g", "sc", "ns", mw, ml),  # sinks I_C from G
+        Device("NS", "n", "ns", "learn", "0", s.switch_w, s.switch_l),
+        Device("FL", "n", "vdd", "vfloor", "g", s.floor_w, s.floor_l),  # the G floor
+    ]
+    return out
+
+
+def subckt(s: UpdateSizing = UpdateSizing()) -> str:
+    """``.subckt twinedge_cl_update af bf ac bc g vdd vbp learn learnb vfloor``."""
+    lines = [f".subckt {SUBCKT} {' '.join(PORTS)}"]
+    lines += [d.spice() for d in devices(s)]
+    lines.append(f".ends {SUBCKT}")
+    return "\n".join(lines) + "\n"
