@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -119,6 +120,113 @@ def _summary(record: dict, out_dir: Path) -> None:
             markup=False,
         )
     out.print(f"  wrote {out_dir}/train.json, training.png, outputs.png, lattice.png", markup=False)
+
+
+def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
+    from twinedge.flow.characterise import CharacterisationError, cached_characterisation
+    from twinedge.flow.train import characterisation_conditions
+    from twinedge.reports.characterisation import write_characterisation
+
+    d = loaded.design
+    if d.cell.type != "twin_edge_cl":
+        err.print(
+            f"error: {loaded.path}: cell.type: characterisation is for the on-chip learning "
+            f"cell (got {d.cell.type}; allowed: twin_edge_cl)",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    out_dir = _build_dir(d.name) / "characterise"
+    try:
+        with _step_progress("characterise") as bar:
+            task = bar.add_task("characterise", total=6)
+            ch = cached_characterisation(
+                characterisation_conditions(d), lambda k, _n, _w: bar.update(task, completed=k)
+            )
+            bar.update(task, completed=6)
+    except CharacterisationError as exc:
+        err.print(f"error: {loaded.path}: characterisation failed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    path = write_characterisation(ch, out_dir, f"{d.name}: on-chip learning circuit, SKY130")
+    summary = ch.summary()
+    out.print(
+        f"characterise: R^2 {ch.r2:.4f} over |dV| <= {ch.range_v} V, gain "
+        f"{ch.gain_a_per_v2 * 1e6:.3g} uA/V^2 ({ch.rate:.3g} V/s per V^2 on "
+        f"{ch.c_gate_f * 1e15:.0f} fF), offset {100 * ch.offset_fraction:.1f} % of full scale "
+        f"(mismatch sigma {100 * summary['offset_sigma_fraction']:.1f} %), gain sigma "
+        f"{100 * ch.gain_sigma_rel:.1f} %",
+        markup=False,
+    )
+    out.print(
+        f"  power {ch.power_learning_w * 1e6:.3g} uW learning, {ch.power_frozen_w * 1e6:.3g} uW "
+        f"frozen, {ch.power_gated_w * 1e9:.3g} nW bias-gated (breadboard ~100 mW); charge "
+        f"injection {ch.inj_on_c * 1e15:.3g} / {ch.inj_off_c * 1e15:.3g} fC on / off; "
+        f"G window {ch.g_window[0]:.2f}-{ch.g_window[1]:.2f} V; {path.parent}",
+        markup=False,
+    )
+    if array_check:
+        _array_check(loaded, ch, out_dir)
+    return summary
+
+
+def _array_check(loaded: LoadedSpec, ch, out_dir: Path) -> None:
+    from dataclasses import replace
+
+    from twinedge.flow.cl_transient import check_step
+    from twinedge.flow.train import trainer
+
+    d = loaded.design
+    nominal = d.model_copy(
+        update={
+            "cell": d.cell.model_copy(
+                update={"update": d.cell.update.model_copy(update={"mismatch": False})}
+            )
+        }
+    )
+    learner = trainer(replace(loaded, design=nominal))
+    for _ in range(ARRAY_CHECK_WARMUP):  # spread G a little so edges differ
+        learner.learn(int(learner.rng.integers(len(loaded.dataset.labels))))
+    tr = d.training
+    res = check_step(
+        learner,
+        1 % len(loaded.dataset.labels),
+        corner=d.cell.model.corner,
+        w_um=d.cell.w_um,
+        l_um=d.cell.l_um,
+        vbp=ch.vbp,
+        vfloor=ch.vfloor,
+        c_gate_f=d.cell.c_gate_f,
+        t_h=tr.t_h,
+        t_frozen=tr.t_frozen,
+    )
+    (out_dir / "array_check.json").write_text(json.dumps(res.as_dict(), indent=1))
+    err_v = res.dg_transistor - res.dg_model
+    out.print(
+        f"array check: one learning step of all {len(res.g0)} edges at transistor level "
+        f"({res.wall_s:.0f} s): dG rms {1e3 * np.sqrt(np.mean(res.dg_transistor**2)):.2f} mV, "
+        f"model error {1e3 * err_v.mean():+.2f} +- {1e3 * err_v.std():.2f} mV, R^2 "
+        f"{res.r2:.3f}; {out_dir / 'array_check.json'}",
+        markup=False,
+    )
+
+
+ARRAY_CHECK_WARMUP = 20
+
+
+@app.command()
+def characterise(
+    spec: Annotated[Path, typer.Argument(help="design spec (YAML) with cell.type twin_edge_cl")],
+    array_check: Annotated[
+        bool,
+        typer.Option(
+            "--array-check",
+            help="also simulate one learning step of the whole array at transistor level and "
+            "compare each edge's dG with the characterised model",
+        ),
+    ] = False,
+) -> None:
+    """Characterise the on-chip learning circuit with the PDK models (ngspice):
+    build/<design>/characterise/."""
+    _characterise(_load(spec), array_check)
 
 
 @app.command()
@@ -402,6 +510,15 @@ def flow(
         out.print(f"layout: skipped, no {d.pdk} generator yet", markup=False)
         _schematic_training(loaded)
         return
+    if d.cell.type == "twin_edge_cl":
+        _characterise(loaded, array_check=False)
+        _schematic_training(loaded)
+        err.print(
+            f"flow: {loaded.path}: cell.type: no layout generator for twin_edge_cl yet "
+            "(layout, DRC, LVS, PEX skipped): not tapeout-ready",
+            markup=False,
+        )
+        raise typer.Exit(1)
     _require_post_layout(loaded)
     lay = _layout(loaded, reuse=True)
     drc_rec, lvs_rec = _verified(loaded, lay.gds)

@@ -87,6 +87,7 @@ class Characterisation:
     mc_offset: list[float] = field(default_factory=list)
     inj_on_c: float = 0.0  # charge into G at unfreeze (C)
     inj_off_c: float = 0.0  # at freeze
+    dg_zero_pulse: float = 0.0  # G change over a whole learn pulse at zero input (V, G_REF)
     dgdt_transient: float = 0.0  # V/s at full-scale x, from the transient
     dgdt_predicted: float = 0.0  # from the DC gain, offset and C
     power_learning_w: float = 0.0
@@ -136,6 +137,7 @@ class Characterisation:
             "offset_sigma_fraction": self.offset_sigma_a / self.full_scale_a,
             "charge_injection_on_c": self.inj_on_c,
             "charge_injection_off_c": self.inj_off_c,
+            "dg_per_pulse_zero_input_v": self.dg_zero_pulse,
             "droop_v_per_s_at_g": {
                 f"{g:.2f}": lk / self.c_gate_f
                 for g, lk in zip(self.g_grid, self.leak_a, strict=True)
@@ -313,7 +315,8 @@ def transfer(
 def compliance(
     corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """I_G(G) learning at x = +fs and -fs (normalised to G_REF), and frozen at x = 0."""
+    """I_G(G) learning at x = +fs and -fs net of the frozen current (normalised to G_REF),
+    and the frozen current at x = 0."""
     g = np.round(np.arange(0.0, VDD + 1e-9, 0.05), 3)
     c = 0.225
     pos = [_points_at(range_v, 0.0, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
@@ -323,7 +326,9 @@ def compliance(
     i_neg, _ = operating_points(neg, corner, sizing)
     i_leak, _ = operating_points(frozen, corner, sizing)
     ref = int(np.argmin(abs(g - G_REF)))
-    return g, i_pos / i_pos[ref], i_neg / i_neg[ref], i_leak, np.c_[i_pos, i_neg]
+    # the learning current alone: the frozen current (floor, switch leakage) taken out
+    sig_pos, sig_neg = i_pos - i_leak, i_neg - i_leak
+    return g, sig_pos / sig_pos[ref], sig_neg / sig_neg[ref], i_leak, np.c_[i_pos, i_neg]
 
 
 def mismatch(
@@ -368,10 +373,11 @@ def transient(
     c_gate: float,
     range_v: float,
     t_on: float,
-) -> tuple[float, float, float, float, np.ndarray]:
+) -> tuple[float, float, float, float, float, np.ndarray]:
     """G on its capacitor through a learn pulse of ``t_on``: charge at unfreeze/freeze (zero
-    input), the pulse's mean dG/dt at half-range input, and the G node's capacitance (a
-    current probe while frozen). Returns (q_on, q_off, dG/dt, C_eff, (t, G_0, G_half))."""
+    input), the pulse's mean dG/dt at half-range input net of the zero-input run, the G
+    node's capacitance (a current probe while frozen), and the whole zero-input pulse's dG.
+    Returns (q_on, q_off, dG/dt, C_eff, dG_zero, (t, G_0, G_half))."""
     c = 0.225
     T_OFF = T_ON + round(t_on * 1e9, 3)
     T_END = T_OFF + 150
@@ -413,15 +419,13 @@ def transient(
     q_on = c_gate * ((at((T_ON + 20) * n, g0) - at((T_ON - 1) * n, g0)) - slope * 21 * n)
     q_off = c_gate * ((at((T_OFF + 20) * n, g0) - at((T_OFF - 5) * n, g0)) - slope * 5 * n)
     # the pulse's whole effect at half-range input, net of the zero-input run
-    dgdt = (
-        (at((T_OFF + 40) * n, g_fs) - at((T_ON - 1) * n, g_fs))
-        - (at((T_OFF + 40) * n, g0) - at((T_ON - 1) * n, g0))
-    ) / (t_on)
+    dg_zero = at((T_OFF + 40) * n, g0) - at((T_ON - 1) * n, g0)
+    dgdt = ((at((T_OFF + 40) * n, g_fs) - at((T_ON - 1) * n, g_fs)) - dg_zero) / t_on
     # frozen, a known current into G: the node's whole capacitance (C_G + the circuit's)
     t0, t1 = (T_OFF + 60) * n, (T_END - 1) * n
     rise = (at(t1, g_probe) - at(t0, g_probe)) - (at(t1, g0) - at(t0, g0))
     c_eff = C_PROBE_A * (t1 - t0) / rise
-    return q_on, q_off, dgdt, c_eff, np.c_[t, g0, g_fs]
+    return q_on, q_off, dgdt, c_eff, dg_zero, np.c_[t, g0, g_fs]
 
 
 def _is_data(line: str) -> bool:
@@ -451,7 +455,7 @@ class Conditions:
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "version": 1}, sort_keys=True)
+        text = json.dumps({**asdict(self), "version": 2}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -482,7 +486,7 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     tick("mismatch")
     gains, offsets = mismatch(corner, s, cond.vbp, vfloor, rv, cond.mismatch_n)
     tick("transient")
-    q_on, q_off, dgdt, c_eff, _ = transient(
+    q_on, q_off, dgdt, c_eff, dg_zero, _ = transient(
         corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on
     )
     tick("power")
@@ -519,7 +523,9 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
         mc_offset=offsets.tolist(),
         inj_on_c=q_on,
         inj_off_c=q_off,
+        dg_zero_pulse=dg_zero,
         dgdt_transient=dgdt,
+        # the signal part of the DC current at the transient's input (zero input removed)
         dgdt_predicted=float((i_pts[0] - i_pts[1]) / c_eff),
         power_learning_w=float(p_pts[1]),
         power_frozen_w=float(p_pts[2]),

@@ -12,23 +12,79 @@ from pathlib import Path
 import numpy as np
 
 from twinedge.flow.artifacts import staged_outputs
+from twinedge.flow.characterise import Conditions, cached_characterisation
+from twinedge.flow.update_circuit import UpdateSizing
 from twinedge.reports.metrics import task_metrics
 from twinedge.reports.plots import plot_lattice, plot_outputs, plot_training
 from twinedge.sim.learning import CoupledLearning, TrainResult
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
+from twinedge.sim.onchip import HybridRule, OnChipRule, Rule, RuleLearning
 from twinedge.spec.loader import LoadedSpec
-from twinedge.spec.schema import XorTask
+from twinedge.spec.schema import Design, HybridUpdate, TwinEdgeClCell, XorTask
 
 Progress = Callable[[int, int], None]
 
 
-def run_training(spec: LoadedSpec, progress: Progress | None = None) -> TrainResult:
-    design = spec.design
-    trainer = CoupledLearning(
-        Network.from_design(design), edge_model(design), spec.dataset, design.training
+def characterisation_conditions(design: Design) -> Conditions:
+    """The on-chip circuit's characterisation a ``twin_edge_cl`` design needs."""
+    cell = design.cell
+    assert isinstance(cell, TwinEdgeClCell)
+    tr = design.training
+    return Conditions(
+        corner=cell.model.corner,
+        sizing=UpdateSizing(),
+        vbp=cell.update.vbp,
+        c_gate_f=cell.c_gate_f,
+        g_min=tr.g_min,
+        t_on=tr.t_h / tr.substeps,
     )
-    return trainer.run(progress)
+
+
+def update_rule(design: Design) -> Rule | None:
+    """The rule a design trains with; None: the simulator's ideal Eq. 4 (compiled path)."""
+    tr, cell = design.training, design.cell
+    t_h = tr.t_h / tr.substeps
+    if isinstance(cell, TwinEdgeClCell):
+        ch = cached_characterisation(characterisation_conditions(design))
+        if isinstance(tr.update, HybridUpdate):
+            rate = ch.rate * ch.pulse_efficiency
+            return HybridRule(tr.update, rate, t_h, tr.g_min, tr.g_max)
+        n_edges = Network.from_design(design).n_edges
+        return OnChipRule(
+            ch, n_edges, t_h, tr.t_frozen / tr.substeps, cell.update.mismatch, tr.seed
+        )
+    if isinstance(tr.update, HybridUpdate):
+        return HybridRule(tr.update, tr.rate, t_h, tr.g_min, tr.g_max)
+    return None
+
+
+def update_record(design: Design) -> dict:
+    """How G was updated, for train.json: the rule, and the circuit's characterisation."""
+    tr, cell = design.training, design.cell
+    rec: dict = {"mode": tr.update.mode}
+    if isinstance(tr.update, HybridUpdate):
+        rec["hybrid"] = tr.update.model_dump()
+    if isinstance(cell, TwinEdgeClCell):
+        ch = cached_characterisation(characterisation_conditions(design))
+        rec["rule"] = "hybrid digital" if isinstance(tr.update, HybridUpdate) else "on-chip"
+        rec["circuit"] = ch.summary()
+        rec["mismatch"] = cell.update.mismatch
+        rec["step_s"] = tr.t_h + tr.t_frozen
+    else:
+        rec["rule"] = "hybrid digital" if isinstance(tr.update, HybridUpdate) else "ideal Eq. 4"
+    return rec
+
+
+def trainer(spec: LoadedSpec) -> CoupledLearning:
+    design = spec.design
+    args = (Network.from_design(design), edge_model(design), spec.dataset, design.training)
+    rule = update_rule(design)
+    return CoupledLearning(*args) if rule is None else RuleLearning(*args, rule=rule)
+
+
+def run_training(spec: LoadedSpec, progress: Progress | None = None) -> TrainResult:
+    return trainer(spec).run(progress)
 
 
 def _versions() -> dict[str, str]:
@@ -89,7 +145,7 @@ def write_training(
     """Write ``train.json`` (with ``extra`` keys added) and the three plots into ``out_dir``
     (all or nothing)."""
     design = spec.design
-    record = {**train_record(spec, result), **(extra or {})}
+    record = {**train_record(spec, result), "update": update_record(design), **(extra or {})}
     net = Network.from_design(design)
     threshold = design.task.l0 / 2 if isinstance(design.task, XorTask) else None
     with staged_outputs(out_dir) as tmp:

@@ -185,7 +185,7 @@ class CoupledLearning:
         def log(step: int) -> None:
             outs.append(self.evaluate())
             steps.append(step)
-            times.append(step * self.tr.t_h)
+            times.append(step * (self.tr.t_h + self.tr.t_frozen))
 
         log(0)
         for step in range(1, n_steps + 1):

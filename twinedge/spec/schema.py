@@ -70,8 +70,32 @@ class TwinEdgeCell(_Strict):
     model: EdgeDeviceModel = Level1Model()
 
 
-# Later cell types (e.g. "twin_edge_cl") join this union.
-Cell = Annotated[TwinEdgeCell, Field(discriminator="type")]
+class UpdateCircuit(_Strict):
+    """Bias of the on-chip learning circuit (twinedge.flow.update_circuit).
+
+    ``vbp``: gate voltage of the followers' PMOS current sources (lower: more current, more
+    gain, more power). ``mismatch``: give every edge its own gain and offset, drawn from the
+    spread the PDK's mismatch models give (Monte Carlo characterisation); off: every edge is
+    the nominal circuit.
+    """
+
+    vbp: Annotated[float, Field(ge=0.4, le=1.2)] = 0.7
+    mismatch: bool = True
+
+
+class TwinEdgeClCell(_Strict):
+    """A twin edge that trains itself: the twins, the gate capacitor and an on-chip circuit
+    sourcing a current ~ dV_F^2 - dV_C^2 into G while the global LEARN line is high."""
+
+    type: Literal["twin_edge_cl"]
+    w_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    l_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    c_gate_f: Annotated[float, Field(gt=0, le=1e-9)] = 100e-15
+    model: PdkModel
+    update: UpdateCircuit = UpdateCircuit()
+
+
+Cell = Annotated[TwinEdgeCell | TwinEdgeClCell, Field(discriminator="type")]
 
 
 # ---------------------------------------------------------------- pins
@@ -147,6 +171,27 @@ Task = Annotated[XorTask | TableTask | CsvTask | RegressionTask, Field(discrimin
 
 
 # ---------------------------------------------------------------- training
+class AnalogUpdate(_Strict):
+    """G integrates the local rule continuously (the circuit's own update)."""
+
+    mode: Literal["analog"] = "analog"
+
+
+class HybridUpdate(_Strict):
+    """The patent's hybrid update (seed 000, claim 1): each step the edge's
+    dV_F^2 - dV_C^2 is measured by an ADC (``adc_bits`` over +-``full_scale_v2``), the update
+    is computed digitally with the analog rule's rate, and G is written back by a DAC
+    (``dac_bits`` over [g_min, g_max]) from the digital memory."""
+
+    mode: Literal["hybrid"]
+    adc_bits: Annotated[int, Field(ge=1, le=24)] = 8
+    dac_bits: Annotated[int, Field(ge=1, le=24)] = 10
+    full_scale_v2: Annotated[float, Field(gt=0, le=1)] = 0.09
+
+
+Update = Annotated[AnalogUpdate | HybridUpdate, Field(discriminator="mode")]
+
+
 class UniformInit(_Strict):
     uniform: tuple[float, float]
 
@@ -165,6 +210,9 @@ class Training(_Strict):
     r0: Annotated[float, Field(gt=0)] = 100.0
     c0: Annotated[float, Field(gt=0)] = 22e-6
     substeps: Annotated[int, Field(ge=1, le=1000)] = 1
+    # time between learn pulses (G frozen, leaking) in each step: twin_edge_cl arrays
+    t_frozen: Annotated[float, Field(ge=0, le=1.0)] = 0.0
+    update: Update = AnalogUpdate()
     log_every: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")

@@ -1,0 +1,152 @@
+"""Check the characterised on-chip update against a fully transistor-level transient.
+
+The whole ``twin_edge_cl`` array as one ngspice circuit with the PDK models: both twins'
+``nfet_01v8`` edges, each edge's gate capacitor on its shared G node, and the update circuit
+(:mod:`twinedge.flow.update_circuit`) on every edge wired to the edge's four terminals.
+Inputs and constants drive both twins; the clamped twin's outputs are held at the nudged
+values. One learning step - settle, a LEARN pulse of ``t_h``, then ``t_frozen`` frozen - is
+simulated from the simulator's G, and each edge's dG is compared with what the
+characterised model (:class:`twinedge.sim.onchip.OnChipRule`, nominal circuit) predicts
+from the simulator's twin equilibria.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twinedge.flow.characterise import _ngspice
+from twinedge.flow.update_circuit import SUBCKT, UpdateSizing, subckt
+from twinedge.pdk import sky130
+from twinedge.sim.network import Network
+from twinedge.sim.onchip import OnChipRule, RuleLearning
+
+T_SETTLE = 50e-9  # before the pulse: the twins and the update circuit settle
+
+
+@dataclass
+class StepCheck:
+    g0: np.ndarray
+    dg_transistor: np.ndarray  # (E,) from the transient
+    dg_model: np.ndarray  # (E,) from the characterised model
+    datapoint: int
+    wall_s: float
+
+    @property
+    def r2(self) -> float:
+        res = self.dg_transistor - self.dg_model
+        return float(1 - res.var() / self.dg_transistor.var())
+
+    @property
+    def max_error_v(self) -> float:
+        return float(np.abs(self.dg_transistor - self.dg_model).max())
+
+    def as_dict(self) -> dict:
+        return {
+            "datapoint": self.datapoint,
+            "edges": len(self.g0),
+            "dg_transistor_v": self.dg_transistor.tolist(),
+            "dg_model_v": self.dg_model.tolist(),
+            "r2": self.r2,
+            "max_abs_error_v": self.max_error_v,
+            "rms_dg_v": float(np.sqrt(np.mean(self.dg_transistor**2))),
+            "wall_s": self.wall_s,
+        }
+
+
+def _node(net: Network, node: int, twin: str) -> str:
+    r, c = net.node_rc(node)
+    return f"n{r}_{c}_{twin}"
+
+
+def array_deck(
+    learner: RuleLearning,
+    p: int,
+    corner: str,
+    w_um: float,
+    l_um: float,
+    vbp: float,
+    vfloor: float,
+    c_gate_f: float,
+    t_h: float,
+    t_frozen: float,
+) -> tuple[str, float]:
+    """The transistor-level deck of one learning step on datapoint ``p``; returns (deck,
+    end time)."""
+    net = learner.net
+    vf, vc = learner.twin_states(p)
+    lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner)
+    vdd = sky130.VDD
+    t_on, t_off = T_SETTLE, T_SETTLE + t_h
+    t_end = t_off + max(t_frozen, 20e-9)
+    edge = 0.5e-9
+    lines = [
+        "* twin_edge_cl array, one learning step, transistor level",
+        f".lib {lib} {corner}",
+        ".option scale=1u",
+        subckt(UpdateSizing()),
+        f"Vvdd vdd 0 {vdd!r}",
+        f"Vvbp vbp 0 {vbp!r}",
+        f"Vvfloor vfloor 0 {vfloor!r}",
+        f"Vlearn learn 0 pwl(0 0 {t_on!r} 0 {t_on + edge!r} {vdd!r} {t_off!r} {vdd!r} "
+        f"{t_off + edge!r} 0)",
+        f"Vlearnb learnb 0 pwl(0 {vdd!r} {t_on!r} {vdd!r} {t_on + edge!r} 0 {t_off!r} 0 "
+        f"{t_off + edge!r} {vdd!r})",
+    ]
+    ics = []
+    for e, (a, b) in enumerate(net.edges.tolist()):
+        af, bf, ac, bc = (_node(net, a, "F"), _node(net, b, "F"), _node(net, a, "C"),
+                          _node(net, b, "C"))  # fmt: skip
+        dev = f"{sky130.NFET} w={w_um!r} l={l_um!r}"
+        lines += [
+            f"XF{e} {af} g{e} {bf} 0 {dev}",
+            f"XC{e} {ac} g{e} {bc} 0 {dev}",
+            f"Cg{e} g{e} 0 {c_gate_f!r}",
+            f"XU{e} {af} {bf} {ac} {bc} g{e} vdd vbp learn learnb vfloor {SUBCKT}",
+        ]
+        ics.append(f"v(g{e})={float(learner.g[e])!r}")
+    held = {int(n): float(vf[n]) for n in (*net.input_nodes, *net.const_nodes)}
+    for node, volts in held.items():
+        for twin in ("F", "C"):
+            lines.append(f"Vh{twin}{node} {_node(net, node, twin)} 0 {volts!r}")
+    for node in net.output_nodes:
+        lines.append(f"Vcl{int(node)} {_node(net, int(node), 'C')} 0 {float(vc[node])!r}")
+    lines.append(".ic " + " ".join(ics))
+    probes = " ".join(f"v(g{e})" for e in range(net.n_edges))
+    lines += [
+        ".control",
+        f"tran 0.5n {t_end!r}",
+        f"wrdata step.dat {probes}",
+        "quit 0",
+        ".endc",
+        ".end",
+    ]
+    return "\n".join(lines) + "\n", t_end
+
+
+def check_step(learner: RuleLearning, p: int, **deck_args) -> StepCheck:
+    """Run the transistor-level step and the model's step from the same G."""
+    import time
+
+    rule = learner.rule
+    assert isinstance(rule, OnChipRule)
+    g0 = learner.g.copy()
+    t0 = time.perf_counter()
+    deck, _ = array_deck(learner, p, **deck_args)
+    out = _ngspice(deck, timeout=1200)
+    rows = [ln.split() for ln in out.splitlines() if ln.strip() and _numeric(ln)]
+    last = np.array([float(v) for v in rows[-1]])
+    g_end = last[1::2]  # wrdata writes (t, v) pairs per vector
+    vf, vc = learner.twin_states(p)
+    a, b = learner.net.edges[:, 0], learner.net.edges[:, 1]
+    g_model = rule(g0, vf[a] - vf[b], vc[a] - vc[b])
+    return StepCheck(g0, g_end - g0, g_model - g0, p, time.perf_counter() - t0)
+
+
+def _numeric(line: str) -> bool:
+    try:
+        [float(v) for v in line.split()]
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,143 @@
+"""Update rules other than the simulator's ideal Eq. 4: the on-chip circuit's characterised
+transfer, and the patent's hybrid digital update.
+
+A rule maps (G, dV_F, dV_C) of one learning step to the new G. Training with a rule is
+:class:`RuleLearning`: the same twin equilibria and datapoint order as
+:class:`twinedge.sim.learning.CoupledLearning`, only the update differs.
+
+On-chip (``twin_edge_cl``), per step: the LEARN pulse of ``t_h`` sources
+I = [(T(dV_F, dV_C) - T(0, 0)) (1 + g_e) + o_e] c(G) eff + I_frozen(G) into the G node's
+capacitance
+(T: the nominal current table net of its zero-input value, g_e / o_e: the edge's gain and
+offset deviation drawn from the Monte Carlo spread, c(G): output compliance, eff: the pulse
+efficiency from the transient), plus the whole zero-input pulse's dG (charge injection and
+the nominal offset, from the transient), then ``t_frozen`` of leakage (floor device and
+switches) - all measured in :mod:`twinedge.flow.characterise`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.interpolate import RegularGridInterpolator
+
+from twinedge.flow.characterise import G_REF, Characterisation
+from twinedge.pdk.sky130 import VDD
+from twinedge.sim.learning import CoupledLearning
+from twinedge.spec.schema import HybridUpdate
+
+LEAK_SUBSTEPS = 8  # the floor's leakage is steep near G_min: a few explicit substeps
+
+
+class OnChipRule:
+    """The characterised circuit, one instance per edge (mismatch drawn with ``seed``)."""
+
+    def __init__(
+        self,
+        ch: Characterisation,
+        n_edges: int,
+        t_h: float,
+        t_frozen: float,
+        mismatch: bool,
+        seed: int,
+    ) -> None:
+        self.ch, self.t_h, self.t_frozen = ch, t_h, t_frozen
+        dv = np.asarray(ch.dv_grid)
+        self._table = RegularGridInterpolator(
+            (dv, dv), np.asarray(ch.table_a), bounds_error=False, fill_value=None
+        )
+        self._g = np.asarray(ch.g_grid)
+        self._c_pos = np.asarray(ch.compliance_pos)
+        self._c_neg = np.asarray(ch.compliance_neg)
+        self._leak = np.asarray(ch.leak_a)
+        rng = np.random.default_rng([seed, 0xC1])  # its own stream: same G init and order
+        if mismatch:
+            self.gain = 1.0 + rng.normal(0.0, ch.gain_sigma_rel, n_edges)
+            self.offset = rng.normal(0.0, ch.offset_sigma_a, n_edges)
+        else:
+            self.gain = np.ones(n_edges)
+            self.offset = np.zeros(n_edges)
+        self._i_zero = float(self._table([[0.0, 0.0]])[0])
+        self._leak_ref = float(np.interp(G_REF, self._g, self._leak))
+
+    def current(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        """Signal current into G (A) while LEARN is high: the table net of its zero-input
+        value, this edge's gain and offset, the output compliance and the pulse efficiency."""
+        i = (self._table(np.c_[dvf, dvc]) - self._i_zero) * self.gain + self.offset
+        c_pos = np.interp(g, self._g, self._c_pos)
+        comp = np.where(i >= 0, c_pos, np.interp(g, self._g, self._c_neg))
+        return i * comp * self.ch.pulse_efficiency
+
+    def leakage(self, g: np.ndarray) -> np.ndarray:
+        return np.interp(g, self._g, self._leak)
+
+    def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        c = self.ch.c_gate_f
+        i_learn = self.current(g, dvf, dvc)
+        # the zero-input pulse (injection, nominal offset) was measured at G_REF, where the
+        # frozen current is ~0; near the floor the floor device adds its G-dependent current
+        g = g + self.ch.dg_zero_pulse
+        dt = self.t_h / LEAK_SUBSTEPS
+        for _ in range(LEAK_SUBSTEPS):
+            g = g + (i_learn + self.leakage(g) - self._leak_ref) * dt / c
+        dt = self.t_frozen / LEAK_SUBSTEPS
+        for _ in range(LEAK_SUBSTEPS if self.t_frozen else 0):
+            g = g + self.leakage(g) * dt / c
+        return np.clip(g, 0.0, VDD)
+
+    def nominal_rate(self) -> float:
+        """dG/dt per V^2 of the nominal circuit over a pulse (1/(V s))."""
+        return self.ch.rate * self.ch.pulse_efficiency
+
+
+class IdealRule:
+    """Eq. 4: dG = rate t_h (dV_F^2 - dV_C^2), clipped to [g_min, g_max]."""
+
+    def __init__(self, rate: float, t_h: float, g_min: float, g_max: float) -> None:
+        self.rate, self.t_h, self.g_min, self.g_max = rate, t_h, g_min, g_max
+
+    def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        return np.clip(g + self.rate * self.t_h * (dvf**2 - dvc**2), self.g_min, self.g_max)
+
+
+class HybridRule:
+    """Patent claim 1: measure (ADC), compute the update digitally, write G (DAC) from memory.
+
+    The memory holds each edge's DAC code; an update smaller than half a DAC step is lost,
+    as it would be in the hardware.
+    """
+
+    def __init__(
+        self, cfg: HybridUpdate, rate: float, t_h: float, g_min: float, g_max: float
+    ) -> None:
+        self.cfg, self.rate, self.t_h = cfg, rate, t_h
+        self.g_min, self.g_max = g_min, g_max
+        self.adc_lsb = 2 * cfg.full_scale_v2 / (2**cfg.adc_bits - 1)
+        self.dac_lsb = (g_max - g_min) / (2**cfg.dac_bits - 1)
+
+    def measure(self, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        x = np.clip(dvf**2 - dvc**2, -self.cfg.full_scale_v2, self.cfg.full_scale_v2)
+        return np.round(x / self.adc_lsb) * self.adc_lsb
+
+    def write(self, g: np.ndarray) -> np.ndarray:
+        code = np.round((np.clip(g, self.g_min, self.g_max) - self.g_min) / self.dac_lsb)
+        return self.g_min + code * self.dac_lsb
+
+    def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        return self.write(self.write(g) + self.rate * self.t_h * self.measure(dvf, dvc))
+
+
+Rule = OnChipRule | IdealRule | HybridRule
+
+
+class RuleLearning(CoupledLearning):
+    """Coupled Learning with a pluggable update ``rule``."""
+
+    def __init__(self, *args, rule: Rule, **kwargs) -> None:
+        super().__init__(*args, compiled=False, **kwargs)
+        self.rule = rule
+        if isinstance(rule, HybridRule):
+            self.g = rule.write(self.g)
+
+    def _substep(self, p: int, gain: float) -> None:
+        vf, vc = self.twin_states(p)
+        self.g = self.rule(self.g, vf[self._a] - vf[self._b], vc[self._a] - vc[self._b])
