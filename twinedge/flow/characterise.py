@@ -363,6 +363,7 @@ _header_kw: dict = {}
 
 T_ON, EDGE = 200, 1  # ns: start and edge time of the transient's learn pulse
 C_PROBE_A = 20e-9  # probe current for the G node's capacitance
+FLOOR_MARGIN = 0.15  # V below G_min where the floor device balances full-scale learning
 
 
 def transient(
@@ -455,7 +456,7 @@ class Conditions:
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "version": 2}, sort_keys=True)
+        text = json.dumps({**asdict(self), "version": 3}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -471,7 +472,9 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     # the floor needs the full-scale current: a first fit with the floor off
     tick("transfer (floor off)")
     _, _, (k0, _, _), _ = transfer(corner, s, cond.vbp, 0.0, rv)
-    vfloor = calibrate_floor(corner, s, cond.vbp, cond.g_min, k0 * rv**2)
+    # the floor sources the full-scale current FLOOR_MARGIN below G_min: at G_min itself it
+    # is already ~100x weaker (subthreshold), so it does not pull on edges that sit above
+    vfloor = calibrate_floor(corner, s, cond.vbp, cond.g_min - FLOOR_MARGIN, k0 * rv**2)
     tick("transfer")
     dv, table, (gain, offset, r2), fit_pts = transfer(corner, s, cond.vbp, vfloor, rv)
     tick("compliance and leakage")

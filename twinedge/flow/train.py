@@ -20,6 +20,7 @@ from twinedge.sim.learning import CoupledLearning, TrainResult
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
 from twinedge.sim.onchip import HybridRule, OnChipRule, Rule, RuleLearning
+from twinedge.sim.solver import EquilibriumSolver
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.schema import Design, HybridUpdate, TwinEdgeClCell, XorTask
 
@@ -76,11 +77,21 @@ def update_record(design: Design) -> dict:
     return rec
 
 
+CL_ITOL = 1e-13
+
+
 def trainer(spec: LoadedSpec) -> CoupledLearning:
     design = spec.design
-    args = (Network.from_design(design), edge_model(design), spec.dataset, design.training)
+    net, model = Network.from_design(design), edge_model(design)
+    args = (net, model, spec.dataset, design.training)
     rule = update_rule(design)
-    return CoupledLearning(*args) if rule is None else RuleLearning(*args, rule=rule)
+    if rule is None:
+        return CoupledLearning(*args)
+    # the on-chip floor is soft: edges can sit in deep subthreshold (pA), where a KCL
+    # residual of 1e-15 A is below what the table lookup resolves; 1e-13 A is still 1e-7 of
+    # the uA edge currents
+    solver = EquilibriumSolver(net, model, itol=CL_ITOL)
+    return RuleLearning(*args, rule=rule, solver=solver)
 
 
 def run_training(spec: LoadedSpec, progress: Progress | None = None) -> TrainResult:

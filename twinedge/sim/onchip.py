@@ -90,13 +90,26 @@ class OnChipRule:
 
 
 class IdealRule:
-    """Eq. 4: dG = rate t_h (dV_F^2 - dV_C^2), clipped to [g_min, g_max]."""
+    """Eq. 4: dG = rate t_h (dV_F^2 - dV_C^2 + offset), clipped to [g_min, g_max].
 
-    def __init__(self, rate: float, t_h: float, g_min: float, g_max: float) -> None:
+    ``offset_v2`` (per edge, V^2, input-referred) models an update circuit that is exact but
+    for a constant error: the tolerance study of benchmarks/bench_cl_offset_tolerance.py.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        t_h: float,
+        g_min: float,
+        g_max: float,
+        offset_v2: np.ndarray | None = None,
+    ) -> None:
         self.rate, self.t_h, self.g_min, self.g_max = rate, t_h, g_min, g_max
+        self.offset_v2 = 0.0 if offset_v2 is None else offset_v2
 
     def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
-        return np.clip(g + self.rate * self.t_h * (dvf**2 - dvc**2), self.g_min, self.g_max)
+        x = dvf**2 - dvc**2 + self.offset_v2
+        return np.clip(g + self.rate * self.t_h * x, self.g_min, self.g_max)
 
 
 class HybridRule:
@@ -111,7 +124,9 @@ class HybridRule:
     ) -> None:
         self.cfg, self.rate, self.t_h = cfg, rate, t_h
         self.g_min, self.g_max = g_min, g_max
-        self.adc_lsb = 2 * cfg.full_scale_v2 / (2**cfg.adc_bits - 1)
+        # mid-tread ADC, symmetric codes -(2^(b-1) - 1) .. 2^(b-1) - 1: zero and +-full
+        # scale are exact
+        self.adc_lsb = cfg.full_scale_v2 / (2 ** (cfg.adc_bits - 1) - 1)
         self.dac_lsb = (g_max - g_min) / (2**cfg.dac_bits - 1)
 
     def measure(self, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:

@@ -184,7 +184,7 @@ class HybridUpdate(_Strict):
     (``dac_bits`` over [g_min, g_max]) from the digital memory."""
 
     mode: Literal["hybrid"]
-    adc_bits: Annotated[int, Field(ge=1, le=24)] = 8
+    adc_bits: Annotated[int, Field(ge=2, le=24)] = 8
     dac_bits: Annotated[int, Field(ge=1, le=24)] = 10
     full_scale_v2: Annotated[float, Field(gt=0, le=1)] = 0.09
 
