@@ -2,9 +2,10 @@
 
 Site (r, c) holds the node tile of node (r, c) at the site origin, the horizontal edge to
 node (r, c+1) to its right and the vertical edge to node (r+1, c) below it (rotated -90 deg,
-terminal A on top), so cells connect by abutment. The free twin's nodes are met1, the
-clamped twin's met2 (met1 only at the abutment stubs). Periodic wrap-around edges are routed
-back across the array on met3 (rows) and met4 (columns) through via stacks outside it.
+terminal A on top), so cells connect by abutment. Both twins' nodes are a met1 bar across
+and a met2 bar along the tile (the same wiring for both twins). Periodic wrap-around edges
+are routed back across the array on met3 (rows) and met4 (columns) through via stacks
+outside it.
 Input and constant nodes join the two twins (one driver sets both); outputs keep separate
 free and clamped pins. Edges appear in the order of :func:`square_lattice_edges`, which the
 reference netlist for LVS follows too.

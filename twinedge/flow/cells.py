@@ -5,8 +5,8 @@
   substrate tap. Terminals A (left) and B (right) of each twin leave the cell on met1 at
   heights ``y_free`` / ``y_clamp``, so cells abut node tiles; the vertical edge is the same
   cell rotated by -90 degrees (A on top).
-* ``node_tile``: one lattice node of both twins: the free net as a met1 cross, the clamped
-  net as a met2 cross reaching met1 stubs at the four sides through via1.
+* ``node_tile``: one lattice node of both twins, each twin's net drawn the same way (a met1
+  bar across, a met2 bar along, joined by via1), so the twins see equal wiring resistance.
 * ``via_stack``: met1 up to met3 or met4, for the periodic wrap-around routes.
 
 Cells are small pure functions cached by gdsfactory (``@gf.cell``); every coordinate is
@@ -266,30 +266,29 @@ def via1_pad(c: gf.Component, xc: float, yc: float) -> None:
 def node_tile(
     w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15, short_twins: bool = False
 ) -> gf.Component:
-    """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes)."""
+    """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes).
+
+    The two twins' nets are drawn alike, so their wiring resistance is the same: each is a
+    met1 bar across the tile (joining the horizontal edges' terminals) and a met2 bar along it
+    (joining the vertical edges' terminals through met1 stubs and via1), the two bars joined
+    by a via1 where they cross. The free net runs at ``y_free``, the clamped net at
+    ``y_clamp``; a met1 bar of one twin crosses the other's met2 bar, never its met1.
+    """
     g = edge_geometry(w_um, l_um, c_gate_f)
     c = gf.Component()
     h = g.height
     half1 = R.mcon / 2 + R.met1_mcon_enc
-    yf, yc = g.y_free, g.y_clamp
-    # free net: met1 cross
-    rect(c, pdk.MET1, 0, yf - half1, h, yf + half1)
-    rect(c, pdk.MET1, yf - half1, 0, yf + half1, h)
-    # clamped net: met1 stubs on the four sides, via1 to a met2 cross
-    via_in = STUB - 0.2
-    for x0, y0, x1, y1, vx, vy in (
-        (0, yc - half1, STUB, yc + half1, via_in, yc),  # left
-        (h - STUB, yc - half1, h, yc + half1, h - via_in, yc),  # right
-        (yc - half1, h - STUB, yc + half1, h, yc, h - via_in),  # top
-        (yc - half1, 0, yc + half1, STUB, yc, via_in),  # bottom
-    ):
-        rect(c, pdk.MET1, x0, y0, x1, y1)
-        via1_pad(c, vx, vy)
     w2 = R.via1 / 2 + R.met2_via1_enc_end
-    rect(c, pdk.MET2, via_in - w2, yc - w2, h - via_in + w2, yc + w2)
-    rect(c, pdk.MET2, yc - w2, via_in - w2, yc + w2, h - via_in + w2)
+    via_in = STUB - 0.2
+    for pos in (g.y_free, g.y_clamp):
+        rect(c, pdk.MET1, 0, pos - half1, h, pos + half1)  # across: horizontal edges
+        for y0, y1, vy in ((h - STUB, h, h - via_in), (0, STUB, via_in)):  # top, bottom
+            rect(c, pdk.MET1, pos - half1, y0, pos + half1, y1)
+            via1_pad(c, pos, vy)
+        rect(c, pdk.MET2, pos - w2, via_in - w2, pos + w2, h - via_in + w2)  # along
+        via1_pad(c, pos, pos)  # joins the twin's two bars
     if short_twins:
-        via1_pad(c, yc, yf)  # where the free met1 bar crosses the clamped met2 bar
+        via1_pad(c, g.y_clamp, g.y_free)  # free met1 bar x clamped met2 bar
     rect(c, pdk.PR_BOUNDARY, 0, 0, h, h)
     return c
 
