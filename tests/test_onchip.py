@@ -127,6 +127,29 @@ def test_hybrid_update_learns_xor(tmp_path) -> None:
     rec = json.loads((tmp_path / "train.json").read_text())
     assert rec["update"]["rule"] == "hybrid digital"
     assert rec["update"]["circuit"]["r2"] >= 0.95
+    energy = rec["update"]["energy"]
+    assert energy["energy_per_step_j"] == pytest.approx(
+        energy["twins_power_w"] * energy["step_s"], rel=1e-9
+    )
+
+
+def test_flow_on_cl_design_trains_then_stops_before_layout(tmp_path, monkeypatch) -> None:
+    import json
+
+    text = CL.read_text().replace("steps: 5000", "steps: 300")
+    spec = tmp_path / "xor_cl_short.yaml"
+    spec.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["flow", str(spec)])
+    assert res.exit_code == 1
+    assert "no layout generator for twin_edge_cl" in res.output
+    rec = json.loads((tmp_path / "build" / "xor_4x4_cl" / "train" / "train.json").read_text())
+    energy = rec["update"]["energy"]
+    assert rec["update"]["rule"] == "on-chip"
+    total = energy["energy_per_step_twins_j"] + energy["energy_per_step_update_circuits_j"]
+    assert energy["energy_per_step_j"] == pytest.approx(total)
+    assert 1e-13 < energy["energy_per_step_j"] < 1e-9  # pJ-scale: 300 ns steps at ~100 uW
+    assert (tmp_path / "build" / "xor_4x4_cl" / "characterise" / "characterisation.png").exists()
 
 
 def test_characterise_rejects_plain_cell() -> None:

@@ -119,6 +119,18 @@ def _summary(record: dict, out_dir: Path) -> None:
             f"{'' if t is None else f', solved from t = {t:.3g} s on'}",
             markup=False,
         )
+    energy = record.get("update", {}).get("energy")
+    if energy:
+        out.print(
+            f"  {record['update']['rule']} update: {energy['energy_per_step_j']:.3g} J per "
+            f"learning step of {energy['step_s']:.3g} s (twins {energy['twins_power_w']:.3g} W"
+            + (
+                f", update circuits {energy['update_circuits_power_learning_w']:.3g} W learning)"
+                if "update_circuits_power_learning_w" in energy
+                else f"; {energy.get('note', '')})"
+            ),
+            markup=False,
+        )
     out.print(f"  wrote {out_dir}/train.json, training.png, outputs.png, lattice.png", markup=False)
 
 

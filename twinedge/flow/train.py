@@ -60,6 +60,41 @@ def update_rule(design: Design) -> Rule | None:
     return None
 
 
+def twin_power(spec: LoadedSpec, g: np.ndarray) -> float:
+    """Mean power both twins dissipate over the datapoints at ``g`` (W): sum of I dV over
+    every edge at the free and the clamped equilibrium (what the sources deliver)."""
+    learner = trainer(spec)
+    learner.g = g.copy()
+    a, b = learner._a, learner._b
+    total = 0.0
+    for p in range(len(spec.dataset.labels)):
+        for v in learner.twin_states(p):
+            i = learner.solver.model.current(g, v[a], v[b]).i
+            total += float(np.sum(i * (v[a] - v[b])))
+    return total / len(spec.dataset.labels)
+
+
+def step_energy(spec: LoadedSpec, g: np.ndarray) -> dict:
+    """Energy of one on-chip learning step: both twins held for the step, every update
+    circuit learning for t_h and frozen (bias on) for t_frozen."""
+    design = spec.design
+    tr = design.training
+    ch = cached_characterisation(characterisation_conditions(design))
+    n = Network.from_design(design).n_edges
+    p_twins = twin_power(spec, g)
+    step = tr.t_h + tr.t_frozen
+    e_twins = p_twins * step
+    e_circuits = n * (ch.power_learning_w * tr.t_h + ch.power_frozen_w * tr.t_frozen)
+    return {
+        "step_s": step,
+        "twins_power_w": p_twins,
+        "update_circuits_power_learning_w": n * ch.power_learning_w,
+        "energy_per_step_j": e_twins + e_circuits,
+        "energy_per_step_twins_j": e_twins,
+        "energy_per_step_update_circuits_j": e_circuits,
+    }
+
+
 def update_record(design: Design) -> dict:
     """How G was updated, for train.json: the rule, and the circuit's characterisation."""
     tr, cell = design.training, design.cell
@@ -156,7 +191,16 @@ def write_training(
     """Write ``train.json`` (with ``extra`` keys added) and the three plots into ``out_dir``
     (all or nothing)."""
     design = spec.design
-    record = {**train_record(spec, result), "update": update_record(design), **(extra or {})}
+    update = update_record(design)
+    if isinstance(design.cell, TwinEdgeClCell):
+        energy = step_energy(spec, result.g)
+        if isinstance(design.training.update, HybridUpdate):
+            # the analog update circuits are idle; the converters are not modelled
+            energy = {k: v for k, v in energy.items() if "update_circuits" not in k}
+            energy["energy_per_step_j"] = energy["energy_per_step_twins_j"]
+            energy["note"] = "twins only: ADC, digital update and DAC energy not modelled"
+        update["energy"] = energy
+    record = {**train_record(spec, result), "update": update, **(extra or {})}
     net = Network.from_design(design)
     threshold = design.task.l0 / 2 if isinstance(design.task, XorTask) else None
     with staged_outputs(out_dir) as tmp:
