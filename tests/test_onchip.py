@@ -150,6 +150,14 @@ def test_flow_on_cl_design_trains_then_stops_before_layout(tmp_path, monkeypatch
     assert energy["energy_per_step_j"] == pytest.approx(total)
     assert 1e-13 < energy["energy_per_step_j"] < 1e-9  # pJ-scale: 300 ns steps at ~100 uW
     assert (tmp_path / "build" / "xor_4x4_cl" / "characterise" / "characterisation.png").exists()
+    report = json.loads((tmp_path / "build" / "xor_4x4_cl" / "report.json").read_text())
+    assert report["tapeout_ready"] is False
+    assert report["circuit"]["r2"] >= 0.95
+    assert report["energy"]["energy_per_step_j"] == energy["energy_per_step_j"]
+    assert (
+        "On-chip learning circuit"
+        in (tmp_path / "build" / "xor_4x4_cl" / "report.html").read_text()
+    )
 
 
 def test_characterise_rejects_plain_cell() -> None:

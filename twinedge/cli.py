@@ -450,6 +450,10 @@ def _schematic_training(loaded: LoadedSpec) -> dict:
 
     target = _build_dir(loaded.design.name) / "train"
     key = digest(spec_digest(loaded.design), "train-1")
+    if loaded.design.cell.type == "twin_edge_cl":  # the rule comes from the characterisation
+        from twinedge.flow.train import characterisation_conditions
+
+        key = digest(key, characterisation_conditions(loaded.design).digest())
     if is_current(target, key, ["train.json"]):
         _stage_note("train (schematic)", False)
         return json.loads((target / "train.json").read_text())
@@ -523,8 +527,12 @@ def flow(
         _schematic_training(loaded)
         return
     if d.cell.type == "twin_edge_cl":
+        from twinedge.reports.cl_report import build_cl_report, write_cl_report
+
         _characterise(loaded, array_check=False)
         _schematic_training(loaded)
+        path = write_cl_report(build_cl_report(loaded.path, build), build)
+        out.print(f"report: {path} and {path.with_suffix('.html')}", markup=False)
         err.print(
             f"flow: {loaded.path}: cell.type: no layout generator for twin_edge_cl yet "
             "(layout, DRC, LVS, PEX skipped): not tapeout-ready",

@@ -1,0 +1,127 @@
+"""Report of a ``twin_edge_cl`` flow: the on-chip circuit's characterisation, training with
+its rule, and the energy per learning step (``build/<design>/report.json`` and
+``report.html``).
+
+Every number is read from this build's artifacts (characterise/summary.json,
+characterise/array_check.json when present, train/train.json). There is no layout stage for
+this cell yet, so the report says the design is not tapeout-ready and why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from twinedge.flow.artifacts import staged_outputs
+from twinedge.reports.report import _fmt, _table, tool_versions
+
+NOT_READY = "no layout generator for twin_edge_cl yet (layout, DRC, LVS, PEX not run)"
+
+
+def build_cl_report(spec_path: Path, build: Path) -> dict:
+    circuit = json.loads((build / "characterise" / "summary.json").read_text())
+    train = json.loads((build / "train" / "train.json").read_text())
+    check_path = build / "characterise" / "array_check.json"
+    check = json.loads(check_path.read_text()) if check_path.exists() else None
+    return {
+        "design": train["design"],
+        "tapeout_ready": False,
+        "not_ready_because": NOT_READY,
+        "circuit": circuit,
+        "array_check": None
+        if check is None
+        else {k: v for k, v in check.items() if not k.startswith("dg_")},
+        "training": {
+            "rule": train["update"]["rule"],
+            "final_mse": train["final_mse"],
+            "metrics": train["metrics"],
+            "steps": train["run"]["steps"],
+            "learning_time_s": train["run"]["learning_time_s"],
+        },
+        "energy": train["update"].get("energy", {}),
+        "provenance": {
+            "spec": str(spec_path),
+            "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
+            "tool_versions": tool_versions(),
+        },
+    }
+
+
+def write_cl_report(report: dict, build: Path) -> Path:
+    c, t, e = report["circuit"], report["training"], report["energy"]
+    circuit_rows = [
+        ("transfer R² (|dV| ≤ " + f"{c['range_dv_v']} V)", f"{c['r2']:.4f}"),
+        ("gain", f"{_fmt(c['gain_a_per_v2'], 'A')}/V² ({c['rate_per_v2_s']:.3g} V/s per V²)"),
+        ("offset (nominal)", f"{100 * c['offset_fraction_of_full_scale']:.1f} % of full scale"),
+        (
+            f"mismatch ({c['mismatch_instances']} Monte Carlo instances)",
+            f"offset σ {100 * c['offset_sigma_fraction']:.1f} % FS, gain σ "
+            f"{100 * c['gain_sigma_rel']:.1f} %",
+        ),
+        (
+            "charge injection on / off",
+            f"{_fmt(c['charge_injection_on_c'], 'C')} / {_fmt(c['charge_injection_off_c'], 'C')}",
+        ),
+        ("frozen droop at G = 1 V", f"{c['droop_v_per_s_at_g'].get('1.00', float('nan')):.3g} V/s"),
+        ("G window (current within 10 %)", f"{c['g_window_v'][0]}–{c['g_window_v'][1]} V"),
+        (
+            "power per edge: learning / frozen / bias gated",
+            f"{_fmt(c['power_learning_w'], 'W')} / {_fmt(c['power_frozen_w'], 'W')} / "
+            f"{_fmt(c['power_bias_gated_w'], 'W')} (breadboard ~100 mW)",
+        ),
+    ]
+    if report["array_check"]:
+        a = report["array_check"]
+        circuit_rows.append(
+            (
+                "transistor-level array step vs model",
+                f"R² {a['r2']:.3f}, max error {_fmt(a['max_abs_error_v'], 'V')} "
+                f"on dG rms {_fmt(a['rms_dg_v'], 'V')} ({a['edges']} edges)",
+            )
+        )
+    train_rows = [
+        ("update rule", t["rule"]),
+        ("learning steps / chip time", f"{t['steps']} / {_fmt(t['learning_time_s'], 's')}"),
+        ("final MSE", f"{t['final_mse']:.3e} V²"),
+    ]
+    if "xor" in t["metrics"]:
+        x = t["metrics"]["xor"]
+        train_rows.append(
+            (
+                "XOR",
+                f"{'solved' if x['solved'] else 'NOT solved'}, min margin "
+                f"{x['min_margin_frac_of_l0']:.2f} |L0|",
+            )
+        )
+    energy_rows = [
+        (
+            k.replace("_", " "),
+            _fmt(v, "J")
+            if k.endswith("_j")
+            else (
+                _fmt(v, "W") if k.endswith("_w") else (_fmt(v, "s") if k.endswith("_s") else str(v))
+            ),
+        )
+        for k, v in e.items()
+    ]
+    page = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>{report["design"]} — twinedge report</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}
+table{{border-collapse:collapse;margin:0.5em 0 1.5em}}th,td{{border:1px solid #ccc;
+padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</style></head>
+<body><h1>{report["design"]}</h1>
+<p><b>NOT tapeout-ready</b>: {NOT_READY}.</p>
+<h2>On-chip learning circuit (ngspice, SKY130 models)</h2>
+<img src="characterise/characterisation.png" width="1000" alt="characterisation">
+{_table(circuit_rows)}
+<h2>Training with the circuit's rule</h2>
+<img src="train/training.png" width="700" alt="training">{_table(train_rows)}
+<h2>Energy per learning step</h2>{_table(energy_rows)}
+<h2>Provenance</h2>{_table([(k, str(v)) for k, v in report["provenance"].items()])}
+</body></html>
+"""
+    with staged_outputs(build) as tmp:
+        (tmp / "report.json").write_text(json.dumps(report, indent=1))
+        (tmp / "report.html").write_text(page)
+    return build / "report.json"
