@@ -180,6 +180,41 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
     return summary
 
 
+def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
+    """The circuit at other process corners (same sizes, bias and floor calibration rule)."""
+    from dataclasses import replace
+
+    from twinedge.flow.characterise import CharacterisationError, cached_characterisation
+    from twinedge.flow.train import characterisation_conditions
+
+    cond = characterisation_conditions(loaded.design)
+    rows: dict = {}
+    out.print(
+        "corner  R^2     gain uA/V^2  offset %FS  mm sigma %FS  gain sigma %  P_learn uW  "
+        "G window V",
+        markup=False,
+    )
+    for corner in corners:
+        try:
+            ch = cached_characterisation(replace(cond, corner=corner))
+        except CharacterisationError as exc:
+            rows[corner] = {"error": str(exc)}
+            out.print(f"{corner:6s}  failed: {exc}", markup=False)
+            continue
+        s = ch.summary()
+        rows[corner] = s
+        out.print(
+            f"{corner:6s}  {ch.r2:.4f}  {ch.gain_a_per_v2 * 1e6:11.3f}  "
+            f"{100 * ch.offset_a / ch.full_scale_a:+10.1f}  "
+            f"{100 * s['offset_sigma_fraction']:12.1f}  {100 * ch.gain_sigma_rel:12.1f}  "
+            f"{ch.power_learning_w * 1e6:10.2f}  {ch.g_window[0]:.2f}-{ch.g_window[1]:.2f}",
+            markup=False,
+        )
+    path = _build_dir(loaded.design.name) / "characterise" / "corners.json"
+    path.write_text(json.dumps(rows, indent=1))
+    out.print(f"  {path}", markup=False)
+
+
 def _array_check(loaded: LoadedSpec, ch, out_dir: Path) -> None:
     from dataclasses import replace
 
@@ -235,10 +270,29 @@ def characterise(
             "compare each edge's dG with the characterised model",
         ),
     ] = False,
+    corners: Annotated[
+        str | None,
+        typer.Option(
+            "--corners",
+            help="also characterise at these process corners, comma-separated "
+            "(tt,ff,ss,sf,fs), and print a table",
+        ),
+    ] = None,
 ) -> None:
     """Characterise the on-chip learning circuit with the PDK models (ngspice):
     build/<design>/characterise/."""
-    _characterise(_load(spec), array_check)
+    loaded = _load(spec)
+    wanted = [c.strip() for c in corners.split(",")] if corners else []
+    bad = [c for c in wanted if c not in ("tt", "ff", "ss", "sf", "fs")]
+    if bad:
+        err.print(
+            f"error: --corners: unknown corner {bad[0]!r} (allowed: tt, ff, ss, sf, fs)",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    _characterise(loaded, array_check)
+    if wanted:
+        _corner_table(loaded, wanted)
 
 
 @app.command()

@@ -175,6 +175,14 @@ def _ngspice(deck: str, timeout: float = 600) -> str:
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
         raise CharacterisationError(f"ngspice failed (exit {proc.returncode}): {' | '.join(tail)}")
+    # ngspice can abort an analysis (a model's parameter check) and still exit 0
+    fatal = [
+        ln.strip()
+        for ln in (proc.stdout + proc.stderr).splitlines()
+        if ln.startswith(("Fatal", "Error")) or "simulation(s) aborted" in ln
+    ]
+    if fatal:
+        raise CharacterisationError("ngspice: " + " | ".join(fatal[:3]))
     return proc.stdout + "\n".join(data.values())
 
 
@@ -404,7 +412,13 @@ def transient(
             + f"\n.control\nset numdgt=12\ntran 0.05n {T_END}n 0 0.1n\n"
             + "wrdata tran.dat v(g)\nquit 0\n.endc\n.end\n"
         )
-        out = _ngspice(deck)
+        try:
+            out = _ngspice(deck)
+        except CharacterisationError as exc:
+            if "aborted" not in str(exc):
+                raise
+            # trapezoidal integration can stall on a switching edge at some corners
+            out = _ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
         data = np.array([[float(v) for v in ln.split()] for ln in out.splitlines() if _is_data(ln)])
         runs.append(data)
     t, g0 = runs[0][:, 0], runs[0][:, 1]
