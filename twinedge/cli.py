@@ -570,6 +570,7 @@ def flow(
     Stages whose inputs are unchanged are kept. Exits 1 (not tapeout-ready) if DRC or LVS
     fails; the report is still written.
     """
+    from twinedge.flow.energy import TransientError
     from twinedge.flow.pipeline import energy_stage
 
     loaded = _load(spec or DEFAULT_DESIGN)
@@ -600,7 +601,11 @@ def flow(
     schematic = _schematic_training(loaded)
     post = _post_layout(loaded, ext)
     _compare_training(schematic, post)
-    energy, ran = energy_stage(loaded, ext, post, build)
+    try:
+        energy, ran = energy_stage(loaded, ext, post, build)
+    except TransientError as exc:
+        err.print(f"error: {loaded.path}: energy: {exc}", markup=False)
+        raise typer.Exit(1) from None
     _stage_note("energy", ran)
     out.print(
         f"energy: {energy.inference_j:.3e} J per inference ({energy.per_edge_j:.3e} J/edge, "
