@@ -6,7 +6,8 @@ one circuit instance per point (each with its own gate and supply sources), so t
 one ``op``:
 
 * transfer: I_G against x = dV_F^2 - dV_C^2 on a signed (dV_F, dV_C) grid at mid common mode
-  (the simulator's table) and at random common modes (linearity R^2, gain, offset);
+  (the simulator's table) and at random common modes (linearity R^2, gain, offset); I_G at
+  zero input against both twins' common modes (the simulator's common-mode correction);
 * compliance: I_G against G while learning (G range where the current holds), and while
   frozen (leakage, including the floor device) - the droop per second;
 * floor: VFLOOR is set so that at G = G_min the floor device sources the full-scale
@@ -88,6 +89,8 @@ class Characterisation:
     inj_on_c: float = 0.0  # charge into G at unfreeze (C)
     inj_off_c: float = 0.0  # at freeze
     dg_zero_pulse: float = 0.0  # G change over a whole learn pulse at zero input (V, G_REF)
+    cm_grid: list[float] = field(default_factory=list)  # node common modes of the CM table
+    cm_table_a: list[list[float]] = field(default_factory=list)  # I_G[cm_F][cm_C] at dV = 0
     dgdt_transient: float = 0.0  # V/s at full-scale x, from the transient
     dgdt_predicted: float = 0.0  # from the DC gain, offset and C
     power_learning_w: float = 0.0
@@ -320,6 +323,17 @@ def transfer(
     return dv_table, table.reshape(len(dv_table), len(dv_table)), _fit(x, i_fit), np.c_[x, i_fit]
 
 
+def common_mode(
+    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """I_G at zero input against the two twins' node common modes (the circuit's residual
+    common-mode dependence: bias CLM through the F/C path imbalance)."""
+    cm = np.round(np.linspace(0.0, NODE_MAX, 10), 4)
+    pts = [Point(cf, cf, cc, cc, G_REF, vbp=vbp, vfloor=vfloor) for cf in cm for cc in cm]
+    i_g, _ = operating_points(pts, corner, sizing)
+    return cm, i_g.reshape(len(cm), len(cm))
+
+
 def compliance(
     corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -382,11 +396,13 @@ def transient(
     c_gate: float,
     range_v: float,
     t_on: float,
+    twin_wl: tuple[float, float] = (1.0, 1.0),
 ) -> tuple[float, float, float, float, float, np.ndarray]:
     """G on its capacitor through a learn pulse of ``t_on``: charge at unfreeze/freeze (zero
     input), the pulse's mean dG/dt at half-range input net of the zero-input run, the G
     node's capacitance (a current probe while frozen), and the whole zero-input pulse's dG.
-    Returns (q_on, q_off, dG/dt, C_eff, dG_zero, (t, G_0, G_half))."""
+    The edge's two twin transistors (``twin_wl``, S/D at a node voltage) load G as in the
+    array. Returns (q_on, q_off, dG/dt, C_eff, dG_zero, (t, G_0, G_half))."""
     c = 0.225
     T_OFF = T_ON + round(t_on * 1e9, 3)
     T_END = T_OFF + 150
@@ -402,6 +418,9 @@ def transient(
             f"Vlearnb learnb 0 pwl(0 {VDD!r} {T_ON}n {VDD!r} {T_ON + EDGE}n 0 {T_OFF}n 0 "
             f"{T_OFF + EDGE}n {VDD!r})",
             f"Cg g 0 {c_gate!r}",
+            f"Vtwin tw 0 {c!r}",
+            f"XTF tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+            f"XTC tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
             f"Iprobe 0 g pwl(0 0 {T_OFF + 50}n 0 {T_OFF + 51}n {inject!r})",
             f"X1 {' '.join(PORTS)} {SUBCKT}",
             f".ic v(g)={G_REF!r}",
@@ -466,11 +485,12 @@ class Conditions:
     t_on: float
     range_v: float = 0.3
     mismatch_n: int = 32
+    twin_wl: tuple[float, float] = (1.0, 1.0)  # the twins' gates load G
 
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "version": 3}, sort_keys=True)
+        text = json.dumps({**asdict(self), "version": 5}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -491,6 +511,7 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     vfloor = calibrate_floor(corner, s, cond.vbp, cond.g_min - FLOOR_MARGIN, k0 * rv**2)
     tick("transfer")
     dv, table, (gain, offset, r2), fit_pts = transfer(corner, s, cond.vbp, vfloor, rv)
+    cm, cm_table = common_mode(corner, s, cond.vbp, vfloor)
     tick("compliance and leakage")
     g, c_pos, c_neg, leak, _ = compliance(corner, s, cond.vbp, vfloor, rv)
     ok = (np.abs(c_pos - 1) <= 0.1) & (np.abs(c_neg - 1) <= 0.1)
@@ -504,7 +525,7 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     gains, offsets = mismatch(corner, s, cond.vbp, vfloor, rv, cond.mismatch_n)
     tick("transient")
     q_on, q_off, dgdt, c_eff, dg_zero, _ = transient(
-        corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on
+        corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on, cond.twin_wl
     )
     tick("power")
     c = 0.225
@@ -527,6 +548,8 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
         r2=r2,
         full_scale_a=gain * rv**2,
         dv_grid=dv.tolist(),
+        cm_grid=cm.tolist(),
+        cm_table_a=cm_table.tolist(),
         table_a=table.tolist(),
         g_grid=g.tolist(),
         compliance_pos=c_pos.tolist(),

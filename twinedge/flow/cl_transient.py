@@ -20,7 +20,7 @@ from twinedge.flow.characterise import _ngspice
 from twinedge.flow.update_circuit import SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import sky130
 from twinedge.sim.network import Network
-from twinedge.sim.onchip import OnChipRule, RuleLearning
+from twinedge.sim.onchip import OnChipRule, RuleLearning, apply_rule
 
 T_SETTLE = 50e-9  # before the pulse: the twins and the update circuit settle
 
@@ -140,7 +140,7 @@ def check_step(learner: RuleLearning, p: int, **deck_args) -> StepCheck:
     g_end = last[1::2]  # wrdata writes (t, v) pairs per vector
     vf, vc = learner.twin_states(p)
     a, b = learner.net.edges[:, 0], learner.net.edges[:, 1]
-    g_model = rule(g0, vf[a] - vf[b], vc[a] - vc[b])
+    g_model = apply_rule(rule, g0, vf, vc, a, b)
     return StepCheck(g0, g_end - g0, g_model - g0, p, time.perf_counter() - t0)
 
 

@@ -39,6 +39,7 @@ def characterisation_conditions(design: Design) -> Conditions:
         c_gate_f=cell.c_gate_f,
         g_min=tr.g_min,
         t_on=tr.t_h / tr.substeps,
+        twin_wl=(cell.w_um, cell.l_um),
     )
 
 

@@ -57,12 +57,28 @@ class OnChipRule:
             self.gain = np.ones(n_edges)
             self.offset = np.zeros(n_edges)
         self._i_zero = float(self._table([[0.0, 0.0]])[0])
+        cm = np.asarray(ch.cm_grid)
+        cm_table = np.asarray(ch.cm_table_a)
+        self._cm = RegularGridInterpolator(
+            (cm, cm), cm_table - self._i_zero, bounds_error=False, fill_value=None
+        )
         self._leak_ref = float(np.interp(G_REF, self._g, self._leak))
 
-    def current(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+    def current(
+        self,
+        g: np.ndarray,
+        dvf: np.ndarray,
+        dvc: np.ndarray,
+        cmf: np.ndarray | None = None,
+        cmc: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Signal current into G (A) while LEARN is high: the table net of its zero-input
-        value, this edge's gain and offset, the output compliance and the pulse efficiency."""
-        i = (self._table(np.c_[dvf, dvc]) - self._i_zero) * self.gain + self.offset
+        value, plus the zero-input current's change with the twins' common modes (when
+        given), this edge's gain and offset, the output compliance and the pulse efficiency."""
+        i = self._table(np.c_[dvf, dvc]) - self._i_zero
+        if cmf is not None and cmc is not None:
+            i = i + self._cm(np.c_[cmf, cmc])
+        i = i * self.gain + self.offset
         c_pos = np.interp(g, self._g, self._c_pos)
         comp = np.where(i >= 0, c_pos, np.interp(g, self._g, self._c_neg))
         return i * comp * self.ch.pulse_efficiency
@@ -70,9 +86,16 @@ class OnChipRule:
     def leakage(self, g: np.ndarray) -> np.ndarray:
         return np.interp(g, self._g, self._leak)
 
-    def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+    def __call__(
+        self,
+        g: np.ndarray,
+        dvf: np.ndarray,
+        dvc: np.ndarray,
+        cmf: np.ndarray | None = None,
+        cmc: np.ndarray | None = None,
+    ) -> np.ndarray:
         c = self.ch.c_gate_f
-        i_learn = self.current(g, dvf, dvc)
+        i_learn = self.current(g, dvf, dvc, cmf, cmc)
         # the zero-input pulse (injection, nominal offset) was measured at G_REF, where the
         # frozen current is ~0; near the floor the floor device adds its G-dependent current
         g = g + self.ch.dg_zero_pulse
@@ -155,4 +178,15 @@ class RuleLearning(CoupledLearning):
 
     def _substep(self, p: int, gain: float) -> None:
         vf, vc = self.twin_states(p)
-        self.g = self.rule(self.g, vf[self._a] - vf[self._b], vc[self._a] - vc[self._b])
+        self.g = apply_rule(self.rule, self.g, vf, vc, self._a, self._b)
+
+
+def apply_rule(
+    rule: Rule, g: np.ndarray, vf: np.ndarray, vc: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """One update from both twins' node voltages (the on-chip circuit also reads their
+    common modes)."""
+    dvf, dvc = vf[a] - vf[b], vc[a] - vc[b]
+    if isinstance(rule, OnChipRule):
+        return rule(g, dvf, dvc, (vf[a] + vf[b]) / 2, (vc[a] + vc[b]) / 2)
+    return rule(g, dvf, dvc)
