@@ -199,3 +199,9 @@ def test_transistor_level_step_matches_model() -> None:
     assert np.sqrt(np.mean(res.dg_transistor**2)) > 2e-3  # the step does move G
     assert res.r2 > 0.7
     assert abs(err.mean()) < 10e-3 and err.std() < 8e-3
+
+
+def test_characterise_rejects_unknown_corner() -> None:
+    res = runner.invoke(app, ["characterise", str(CL), "--corners", "tt,xx"])
+    assert res.exit_code == 2
+    assert "--corners" in res.output and "'xx'" in res.output and "tt, ff" in res.output
