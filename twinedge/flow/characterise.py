@@ -159,7 +159,9 @@ class Characterisation:
 
 
 # --------------------------------------------------------------------------- ngspice
-def _ngspice(deck: str, timeout: float = 600) -> str:
+def run_ngspice(deck: str, timeout: float = 600) -> str:
+    """Batch ngspice on ``deck``: what it printed plus any ``wrdata`` files; raises on a
+    failed or aborted analysis (ngspice may exit 0 after one)."""
     exe = shutil.which("ngspice")
     if exe is None:
         raise CharacterisationError("ngspice not found on PATH (install: apt-get install ngspice)")
@@ -189,8 +191,9 @@ def _ngspice(deck: str, timeout: float = 600) -> str:
     return proc.stdout + "\n".join(data.values())
 
 
-def _header(corner: str, sizing: UpdateSizing) -> str:
-    mismatch, seed = _header_kw.get("mismatch", False), _header_kw.get("seed", 0)
+def _header(corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None) -> str:
+    """Deck header: models (with local mismatch drawn from ``mismatch_seed`` when given)."""
+    mismatch, seed = mismatch_seed is not None, mismatch_seed or 0
     lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner, mismatch=mismatch)
     lines = [
         "* twinedge on-chip learning circuit characterisation",
@@ -215,7 +218,7 @@ def _levels(p: Point) -> dict[str, float]:
 
 
 def operating_points(
-    points: list[Point], corner: str, sizing: UpdateSizing
+    points: list[Point], corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(I into G, supply power) of every point: one circuit, its sources ``alter``ed and an
     ``op`` per point (each op starts from the previous solution), in one ngspice run."""
@@ -230,13 +233,13 @@ def operating_points(
         prev = lv
         ctrl += ["op", f"echo POINT {k}", "print i(vg) i(vvdd)"]
     deck = (
-        _header(corner, sizing)
+        _header(corner, sizing, mismatch_seed)
         + "\n".join(lines)
         + "\n.control\n"
         + "\n".join(ctrl)
         + "\nquit 0\n.endc\n.end\n"
     )
-    out = _ngspice(deck)
+    out = run_ngspice(deck)
     i_g = np.full(len(points), np.nan)
     p_dd = np.full(len(points), np.nan)
     for chunk in out.split("POINT ")[1:]:
@@ -362,25 +365,11 @@ def mismatch(
     x = np.array([p.x for p in pts])
     gains, offsets = [], []
     for seed in range(n):
-        i_g, _ = _mc_points(pts, corner, sizing, seed)
+        i_g, _ = operating_points(pts, corner, sizing, mismatch_seed=seed)
         k, b, _ = _fit(x, i_g)
         gains.append(k)
         offsets.append(b)
     return np.array(gains), np.array(offsets)
-
-
-def _mc_points(
-    points: list[Point], corner: str, sizing: UpdateSizing, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    global _header_kw
-    _header_kw = {"mismatch": True, "seed": seed}
-    try:
-        return operating_points(points, corner, sizing)
-    finally:
-        _header_kw = {}
-
-
-_header_kw: dict = {}
 
 
 T_ON, EDGE = 200, 1  # ns: start and edge time of the transient's learn pulse
@@ -432,12 +421,12 @@ def transient(
             + "wrdata tran.dat v(g)\nquit 0\n.endc\n.end\n"
         )
         try:
-            out = _ngspice(deck)
+            out = run_ngspice(deck)
         except CharacterisationError as exc:
             if "aborted" not in str(exc):
                 raise
             # trapezoidal integration can stall on a switching edge at some corners
-            out = _ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
+            out = run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
         data = np.array([[float(v) for v in ln.split()] for ln in out.splitlines() if _is_data(ln)])
         runs.append(data)
     t, g0 = runs[0][:, 0], runs[0][:, 1]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twinedge.flow.characterise import _ngspice
+from twinedge.flow.characterise import run_ngspice
 from twinedge.flow.update_circuit import SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import sky130
 from twinedge.sim.network import Network
@@ -134,7 +134,7 @@ def check_step(learner: RuleLearning, p: int, **deck_args) -> StepCheck:
     g0 = learner.g.copy()
     t0 = time.perf_counter()
     deck, _ = array_deck(learner, p, **deck_args)
-    out = _ngspice(deck, timeout=1200)
+    out = run_ngspice(deck, timeout=1200)
     rows = [ln.split() for ln in out.splitlines() if ln.strip() and _numeric(ln)]
     last = np.array([float(v) for v in rows[-1]])
     g_end = last[1::2]  # wrdata writes (t, v) pairs per vector
