@@ -169,7 +169,11 @@ def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[Pin
     for pin in pins:
         r, c = net.node_rc(pin.node)
         x0, y0 = site_origin(g, r, c)
-        if pin.twin in ("F", "FC"):
+        if pin.twin == "FC":
+            # on the via joining the twins: the free bar runs from here to the free node's
+            # joint, the clamped bar the same length to the clamped node's joint
+            x, y, layer, pin_layer = x0 + g.y_clamp, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
+        elif pin.twin == "F":
             x, y, layer, pin_layer = x0 + g.y_free, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
         else:
             x, y, layer, pin_layer = x0 + g.y_clamp, y0 + g.y_clamp, pdk.MET2, pdk.MET2_PIN
