@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from twinedge.flow import train as training
+from twinedge.flow.characterise import FLOOR_MARGIN
 from twinedge.reports.metrics import task_metrics
 from twinedge.sim.onchip import IdealRule, RuleLearning
 from twinedge.sim.solver import ConvergenceError, EquilibriumSolver
@@ -37,7 +38,7 @@ def main() -> None:
     spec = replace(spec, design=d)
     base = training.trainer(spec)
     ch = base.rule.ch
-    rate, tr = ch.rate * ch.pulse_efficiency, d.training
+    rate, tr = ch.pulse_rate, d.training
     net, model = base.net, base.solver.model
     a, b = net.edges[:, 0], net.edges[:, 1]
     x0 = []
@@ -65,21 +66,11 @@ def main() -> None:
 
     for sigma in (0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3):
         off = np.random.default_rng(7).normal(0.0, sigma, net.n_edges)
-        rule = IdealRule(rate, tr.t_h, tr.g_min - 0.15, tr.g_max, offset_v2=off)
+        rule = IdealRule(rate, tr.t_h, tr.g_min - FLOOR_MARGIN, tr.g_max, offset_v2=off)
         report(f"exact rule + offset sigma {sigma:.0e} V^2", learner(rule))
     report(
         "characterised circuit, nominal (no mismatch)",
-        learner(
-            training.update_rule(
-                d.model_copy(
-                    update={
-                        "cell": d.cell.model_copy(
-                            update={"update": d.cell.update.model_copy(update={"mismatch": False})}
-                        )
-                    }
-                )
-            )
-        ),
+        learner(training.update_rule(training.nominal_circuit(d))),
     )
     report("characterised circuit, PDK mismatch", learner(training.update_rule(d)))
     hybrid = load_spec(DESIGNS / "xor_4x4_cl_hybrid.yaml").design

@@ -11,7 +11,6 @@ from conftest import DESIGNS
 from typer.testing import CliRunner
 
 from twinedge.cli import app
-from twinedge.flow import train as training
 from twinedge.flow.characterise import (
     FLOOR_MARGIN,
     Conditions,
@@ -168,33 +167,9 @@ def test_characterise_rejects_plain_cell() -> None:
 
 def test_transistor_level_step_matches_model() -> None:
     """One learning step of the 4x4 array, 32 update circuits at transistor level."""
-    from twinedge.flow.cl_transient import check_step
+    from twinedge.flow.cl_transient import check_design
 
-    spec = load_spec(CL)
-    d = spec.design
-    nominal = d.model_copy(
-        update={
-            "cell": d.cell.model_copy(
-                update={"update": d.cell.update.model_copy(update={"mismatch": False})}
-            )
-        }
-    )
-    learner = training.trainer(dataclasses.replace(spec, design=nominal))
-    ch = learner.rule.ch
-    for _ in range(20):
-        learner.learn(int(learner.rng.integers(4)))
-    res = check_step(
-        learner,
-        1,
-        corner="tt",
-        w_um=1.0,
-        l_um=1.0,
-        vbp=ch.vbp,
-        vfloor=ch.vfloor,
-        c_gate_f=d.cell.c_gate_f,
-        t_h=d.training.t_h,
-        t_frozen=d.training.t_frozen,
-    )
+    res = check_design(load_spec(CL))
     err = res.dg_transistor - res.dg_model
     assert np.sqrt(np.mean(res.dg_transistor**2)) > 2e-3  # the step does move G
     assert res.r2 > 0.7

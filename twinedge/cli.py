@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -176,7 +175,7 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
         markup=False,
     )
     if array_check:
-        _array_check(loaded, ch, out_dir)
+        _array_check(loaded, out_dir)
     return summary
 
 
@@ -215,48 +214,20 @@ def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
     out.print(f"  {path}", markup=False)
 
 
-def _array_check(loaded: LoadedSpec, ch, out_dir: Path) -> None:
-    from dataclasses import replace
+def _array_check(loaded: LoadedSpec, out_dir: Path) -> None:
+    from twinedge.flow.cl_transient import check_design
 
-    from twinedge.flow.cl_transient import check_step
-    from twinedge.flow.train import trainer
-
-    d = loaded.design
-    nominal = d.model_copy(
-        update={
-            "cell": d.cell.model_copy(
-                update={"update": d.cell.update.model_copy(update={"mismatch": False})}
-            )
-        }
-    )
-    learner = trainer(replace(loaded, design=nominal))
-    for _ in range(ARRAY_CHECK_WARMUP):  # spread G a little so edges differ
-        learner.learn(int(learner.rng.integers(len(loaded.dataset.labels))))
-    tr = d.training
-    res = check_step(
-        learner,
-        1 % len(loaded.dataset.labels),
-        corner=d.cell.model.corner,
-        w_um=d.cell.w_um,
-        l_um=d.cell.l_um,
-        vbp=ch.vbp,
-        vfloor=ch.vfloor,
-        c_gate_f=d.cell.c_gate_f,
-        t_h=tr.t_h,
-        t_frozen=tr.t_frozen,
-    )
-    (out_dir / "array_check.json").write_text(json.dumps(res.as_dict(), indent=1))
+    res = check_design(loaded)
+    record = res.as_dict()
+    (out_dir / "array_check.json").write_text(json.dumps(record, indent=1))
     err_v = res.dg_transistor - res.dg_model
     out.print(
         f"array check: one learning step of all {len(res.g0)} edges at transistor level "
-        f"({res.wall_s:.0f} s): dG rms {1e3 * np.sqrt(np.mean(res.dg_transistor**2)):.2f} mV, "
+        f"({res.wall_s:.0f} s): dG rms {1e3 * record['rms_dg_v']:.2f} mV, "
         f"model error {1e3 * err_v.mean():+.2f} +- {1e3 * err_v.std():.2f} mV, R^2 "
         f"{res.r2:.3f}; {out_dir / 'array_check.json'}",
         markup=False,
     )
-
-
-ARRAY_CHECK_WARMUP = 20
 
 
 @app.command()
@@ -283,10 +254,12 @@ def characterise(
     build/<design>/characterise/."""
     loaded = _load(spec)
     wanted = [c.strip() for c in corners.split(",")] if corners else []
-    bad = [c for c in wanted if c not in ("tt", "ff", "ss", "sf", "fs")]
+    from twinedge.pdk.sky130 import CORNERS
+
+    bad = [c for c in wanted if c not in CORNERS]
     if bad:
         err.print(
-            f"error: --corners: unknown corner {bad[0]!r} (allowed: tt, ff, ss, sf, fs)",
+            f"error: --corners: unknown corner {bad[0]!r} (allowed: {', '.join(CORNERS)})",
             markup=False,
         )
         raise typer.Exit(2)

@@ -100,6 +100,11 @@ class Characterisation:
     t_on: float = 0.0  # the learn pulse the transient used
 
     @property
+    def pulse_rate(self) -> float:
+        """dG per second of learn pulse per V^2 of x, the pulse efficiency included."""
+        return self.rate * self.pulse_efficiency
+
+    @property
     def pulse_efficiency(self) -> float:
         """Charge a pulse delivers over what the DC current would in t_on (output settling)."""
         return self.dgdt_transient / self.dgdt_predicted if self.dgdt_predicted else 1.0
@@ -206,9 +211,6 @@ def _header(corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None)
     return "\n".join(lines) + "\n" + subckt(sizing)
 
 
-CONTROL_NETS = ("af", "bf", "ac", "bc", "g", "vdd", "vbp", "learn", "learnb", "vfloor")
-
-
 def _levels(p: Point) -> dict[str, float]:
     learn, learnb = (VDD, 0.0) if p.learn else (0.0, VDD)
     return {k: float(v) for k, v in {
@@ -223,7 +225,7 @@ def operating_points(
     """(I into G, supply power) of every point: one circuit, its sources ``alter``ed and an
     ``op`` per point (each op starts from the previous solution), in one ngspice run."""
     first = _levels(points[0])
-    lines = [f"V{n} {n} 0 {first[n]!r}" for n in CONTROL_NETS]
+    lines = [f"V{n} {n} 0 {first[n]!r}" for n in PORTS]
     lines.append(f"X1 {' '.join(PORTS)} {SUBCKT}")
     ctrl = ["set numdgt=12"]
     prev: dict[str, float] = {}
@@ -272,16 +274,17 @@ def _fit(x: np.ndarray, i: np.ndarray) -> tuple[float, float, float]:
 
 # --------------------------------------------------------------------------- stages
 def calibrate_floor(
-    corner: str, sizing: UpdateSizing, vbp: float, g_min: float, full_scale: float
+    corner: str, sizing: UpdateSizing, vbp: float, g_floor: float, full_scale: float
 ) -> float:
-    """VFLOOR at which the floor device sources ``full_scale`` into G at G = G_min (frozen)."""
+    """VFLOOR at which the floor device sources ``full_scale`` into G at G = ``g_floor``
+    (frozen)."""
     vfl = np.round(np.arange(0.5, VDD + 1e-9, 0.01), 3)
-    pts = [Point(0.2, 0.2, 0.2, 0.2, g_min, learn=False, vbp=vbp, vfloor=float(v)) for v in vfl]
+    pts = [Point(0.2, 0.2, 0.2, 0.2, g_floor, learn=False, vbp=vbp, vfloor=float(v)) for v in vfl]
     i_floor, _ = operating_points(pts, corner, sizing)
     above = np.nonzero(i_floor >= full_scale)[0]
     if not len(above):
         raise CharacterisationError(
-            f"the floor device cannot source {full_scale:.3g} A at G = {g_min} V"
+            f"the floor device cannot source {full_scale:.3g} A at G = {g_floor} V"
         )
     k = int(above[0])
     if k == 0:
@@ -300,7 +303,7 @@ def _grid_points(
     for dvf in dv:
         for dvc in dv:
             if rng is None:
-                cf = cc = 0.225
+                cf = cc = CM_MID
             else:
                 cf = rng.uniform(abs(dvf) / 2, NODE_MAX - abs(dvf) / 2)
                 cc = rng.uniform(abs(dvc) / 2, NODE_MAX - abs(dvc) / 2)
@@ -309,6 +312,7 @@ def _grid_points(
 
 
 NODE_MAX = 0.45  # the node range the circuit is characterised over (the XOR's 0-0.45 V)
+CM_MID = NODE_MAX / 2  # the common mode of single-point measurements
 G_REF = 1.0
 
 
@@ -339,11 +343,11 @@ def common_mode(
 
 def compliance(
     corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """I_G(G) learning at x = +fs and -fs net of the frozen current (normalised to G_REF),
     and the frozen current at x = 0."""
     g = np.round(np.arange(0.0, VDD + 1e-9, 0.05), 3)
-    c = 0.225
+    c = CM_MID
     pos = [_points_at(range_v, 0.0, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
     neg = [_points_at(0.0, range_v, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
     frozen = [_points_at(0.0, 0.0, c, c, float(v), learn=False, vbp=vbp, vfloor=vfloor) for v in g]
@@ -353,7 +357,7 @@ def compliance(
     ref = int(np.argmin(abs(g - G_REF)))
     # the learning current alone: the frozen current (floor, switch leakage) taken out
     sig_pos, sig_neg = i_pos - i_leak, i_neg - i_leak
-    return g, sig_pos / sig_pos[ref], sig_neg / sig_neg[ref], i_leak, np.c_[i_pos, i_neg]
+    return g, sig_pos / sig_pos[ref], sig_neg / sig_neg[ref], i_leak
 
 
 def mismatch(
@@ -386,13 +390,13 @@ def transient(
     range_v: float,
     t_on: float,
     twin_wl: tuple[float, float] = (1.0, 1.0),
-) -> tuple[float, float, float, float, float, np.ndarray]:
+) -> tuple[float, float, float, float, float]:
     """G on its capacitor through a learn pulse of ``t_on``: charge at unfreeze/freeze (zero
     input), the pulse's mean dG/dt at half-range input net of the zero-input run, the G
     node's capacitance (a current probe while frozen), and the whole zero-input pulse's dG.
     The edge's two twin transistors (``twin_wl``, S/D at a node voltage) load G as in the
-    array. Returns (q_on, q_off, dG/dt, C_eff, dG_zero, (t, G_0, G_half))."""
-    c = 0.225
+    array. Returns (q_on, q_off, dG/dt, C_eff, dG_zero)."""
+    c = CM_MID
     T_OFF = T_ON + round(t_on * 1e9, 3)
     T_END = T_OFF + 150
     runs = []
@@ -427,8 +431,7 @@ def transient(
                 raise
             # trapezoidal integration can stall on a switching edge at some corners
             out = run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
-        data = np.array([[float(v) for v in ln.split()] for ln in out.splitlines() if _is_data(ln)])
-        runs.append(data)
+        runs.append(numeric_rows(out, columns=2))
     t, g0 = runs[0][:, 0], runs[0][:, 1]
     g_fs = np.interp(t, runs[1][:, 0], runs[1][:, 1])
     g_probe = np.interp(t, runs[2][:, 0], runs[2][:, 1])
@@ -448,18 +451,22 @@ def transient(
     t0, t1 = (T_OFF + 60) * n, (T_END - 1) * n
     rise = (at(t1, g_probe) - at(t0, g_probe)) - (at(t1, g0) - at(t0, g0))
     c_eff = C_PROBE_A * (t1 - t0) / rise
-    return q_on, q_off, dgdt, c_eff, dg_zero, np.c_[t, g0, g_fs]
+    return q_on, q_off, dgdt, c_eff, dg_zero
 
 
-def _is_data(line: str) -> bool:
-    parts = line.split()
-    if len(parts) != 2:
-        return False
-    try:
-        [float(v) for v in parts]
-    except ValueError:
-        return False
-    return True
+def numeric_rows(text: str, columns: int | None = None) -> np.ndarray:
+    """The all-numeric lines of ngspice output (``wrdata`` tables) as an array; ``columns``
+    keeps only lines of that width."""
+    rows = []
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts or (columns is not None and len(parts) != columns):
+            continue
+        try:
+            rows.append([float(v) for v in parts])
+        except ValueError:
+            continue
+    return np.array(rows)
 
 
 @dataclass(frozen=True)
@@ -502,7 +509,7 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     dv, table, (gain, offset, r2), fit_pts = transfer(corner, s, cond.vbp, vfloor, rv)
     cm, cm_table = common_mode(corner, s, cond.vbp, vfloor)
     tick("compliance and leakage")
-    g, c_pos, c_neg, leak, _ = compliance(corner, s, cond.vbp, vfloor, rv)
+    g, c_pos, c_neg, leak = compliance(corner, s, cond.vbp, vfloor, rv)
     ok = (np.abs(c_pos - 1) <= 0.1) & (np.abs(c_neg - 1) <= 0.1)
     ref = int(np.argmin(abs(g - G_REF)))
     lo, hi = ref, ref
@@ -513,11 +520,11 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     tick("mismatch")
     gains, offsets = mismatch(corner, s, cond.vbp, vfloor, rv, cond.mismatch_n)
     tick("transient")
-    q_on, q_off, dgdt, c_eff, dg_zero, _ = transient(
+    q_on, q_off, dgdt, c_eff, dg_zero = transient(
         corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on, cond.twin_wl
     )
     tick("power")
-    c = 0.225
+    c = CM_MID
     pts = [
         _points_at(rv / 2, 0.0, c, c, G_REF, vbp=cond.vbp, vfloor=vfloor),
         _points_at(0.0, 0.0, c, c, G_REF, vbp=cond.vbp, vfloor=vfloor),

@@ -12,15 +12,16 @@ from the simulator's twin equilibria.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from twinedge.flow.characterise import run_ngspice
+from twinedge.flow.characterise import cached_characterisation, numeric_rows, run_ngspice
 from twinedge.flow.update_circuit import SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import sky130
 from twinedge.sim.network import Network
 from twinedge.sim.onchip import OnChipRule, RuleLearning, apply_rule
+from twinedge.spec.loader import LoadedSpec
 
 T_SETTLE = 50e-9  # before the pulse: the twins and the update circuit settle
 
@@ -135,18 +136,38 @@ def check_step(learner: RuleLearning, p: int, **deck_args) -> StepCheck:
     t0 = time.perf_counter()
     deck, _ = array_deck(learner, p, **deck_args)
     out = run_ngspice(deck, timeout=1200)
-    rows = [ln.split() for ln in out.splitlines() if ln.strip() and _numeric(ln)]
-    last = np.array([float(v) for v in rows[-1]])
-    g_end = last[1::2]  # wrdata writes (t, v) pairs per vector
+    g_end = numeric_rows(out)[-1, 1::2]  # wrdata writes (t, v) pairs per vector
     vf, vc = learner.twin_states(p)
     a, b = learner.net.edges[:, 0], learner.net.edges[:, 1]
     g_model = apply_rule(rule, g0, vf, vc, a, b)
     return StepCheck(g0, g_end - g0, g_model - g0, p, time.perf_counter() - t0)
 
 
-def _numeric(line: str) -> bool:
-    try:
-        [float(v) for v in line.split()]
-    except ValueError:
-        return False
-    return True
+WARMUP_STEPS = 20  # model steps before the check, so that the edges' G differ
+
+
+def check_design(spec: LoadedSpec) -> StepCheck:
+    """The check for a ``twin_edge_cl`` design: its nominal circuit (the transistor-level
+    deck has no mismatch draws), a few model steps to spread G, then one step both ways."""
+    from twinedge.flow.train import characterisation_conditions, nominal_circuit, trainer
+
+    d = spec.design
+    learner = trainer(replace(spec, design=nominal_circuit(d)))
+    assert isinstance(learner, RuleLearning)
+    n = len(spec.dataset.labels)
+    for _ in range(WARMUP_STEPS):
+        learner.learn(int(learner.rng.integers(n)))
+    ch = cached_characterisation(characterisation_conditions(d))
+    tr = d.training
+    return check_step(
+        learner,
+        1 % n,
+        corner=ch.corner,
+        w_um=d.cell.w_um,
+        l_um=d.cell.l_um,
+        vbp=ch.vbp,
+        vfloor=ch.vfloor,
+        c_gate_f=d.cell.c_gate_f,
+        t_h=tr.t_h,
+        t_frozen=tr.t_frozen,
+    )

@@ -50,8 +50,7 @@ def update_rule(design: Design) -> Rule | None:
     if isinstance(cell, TwinEdgeClCell):
         ch = cached_characterisation(characterisation_conditions(design))
         if isinstance(tr.update, HybridUpdate):
-            rate = ch.rate * ch.pulse_efficiency
-            return HybridRule(tr.update, rate, t_h, tr.g_min, tr.g_max)
+            return HybridRule(tr.update, ch.pulse_rate, t_h, tr.g_min, tr.g_max)
         n_edges = Network.from_design(design).n_edges
         return OnChipRule(
             ch, n_edges, t_h, tr.t_frozen / tr.substeps, cell.update.mismatch, tr.seed
@@ -64,7 +63,8 @@ def update_rule(design: Design) -> Rule | None:
 def twin_power(spec: LoadedSpec, g: np.ndarray) -> float:
     """Mean power both twins dissipate over the datapoints at ``g`` (W): sum of I dV over
     every edge at the free and the clamped equilibrium (what the sources deliver)."""
-    learner = trainer(spec)
+    args = _learner_args(spec)
+    learner = CoupledLearning(*args, solver=_cl_solver(args), compiled=False)
     learner.g = g.copy()
     a, b = learner._a, learner._b
     total = 0.0
@@ -116,18 +116,33 @@ def update_record(design: Design) -> dict:
 CL_ITOL = 1e-13
 
 
-def trainer(spec: LoadedSpec) -> CoupledLearning:
+def _learner_args(spec: LoadedSpec) -> tuple:
     design = spec.design
-    net, model = Network.from_design(design), edge_model(design)
-    args = (net, model, spec.dataset, design.training)
-    rule = update_rule(design)
-    if rule is None:
-        return CoupledLearning(*args)
+    return (Network.from_design(design), edge_model(design), spec.dataset, design.training)
+
+
+def _cl_solver(args: tuple) -> EquilibriumSolver:
     # the on-chip floor is soft: edges can sit in deep subthreshold (pA), where a KCL
     # residual of 1e-15 A is below what the table lookup resolves; 1e-13 A is still 1e-7 of
     # the uA edge currents
-    solver = EquilibriumSolver(net, model, itol=CL_ITOL)
-    return RuleLearning(*args, rule=rule, solver=solver)
+    net, model = args[0], args[1]
+    return EquilibriumSolver(net, model, itol=CL_ITOL)
+
+
+def nominal_circuit(design: Design) -> Design:
+    """The same ``twin_edge_cl`` design with every edge's circuit nominal (no mismatch)."""
+    cell = design.cell
+    assert isinstance(cell, TwinEdgeClCell)
+    update = cell.update.model_copy(update={"mismatch": False})
+    return design.model_copy(update={"cell": cell.model_copy(update={"update": update})})
+
+
+def trainer(spec: LoadedSpec) -> CoupledLearning:
+    args = _learner_args(spec)
+    rule = update_rule(spec.design)
+    if rule is None:
+        return CoupledLearning(*args)
+    return RuleLearning(*args, rule=rule, solver=_cl_solver(args))
 
 
 def run_training(spec: LoadedSpec, progress: Progress | None = None) -> TrainResult:

@@ -107,10 +107,6 @@ class OnChipRule:
             g = g + self.leakage(g) * dt / c
         return np.clip(g, 0.0, VDD)
 
-    def nominal_rate(self) -> float:
-        """dG/dt per V^2 of the nominal circuit over a pulse (1/(V s))."""
-        return self.ch.rate * self.ch.pulse_efficiency
-
 
 class IdealRule:
     """Eq. 4: dG = rate t_h (dV_F^2 - dV_C^2 + offset), clipped to [g_min, g_max].
