@@ -85,6 +85,49 @@ def test_16x16_array_drc_clean_and_lvs_match(tmp_path: Path, periodic: bool) -> 
     assert run_lvs(d, lay.gds, tmp_path / "lvs").match
 
 
+@needs_klayout
+@pytest.mark.parametrize("side", ["below", "above"])
+def test_cl_cell_is_drc_clean(tmp_path: Path, side: str) -> None:
+    """The on-chip learning cell: twins, gate cap and the 21-transistor update block laid
+    out from its netlist (NMOS, PMOS in n-wells, taps, channel routing, global via stacks)."""
+    from twinedge.flow.cl_cells import twin_edge_cl
+
+    sky130.activate()
+    gds = write_gds(twin_edge_cl(1.0, 1.0, 100e-15, side), tmp_path / "cl.gds")
+    res = run_drc(gds, tmp_path)
+    assert res.clean, res.by_rule
+
+
+@needs_klayout
+def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
+    """A non-periodic 4x4 twin_edge_cl lattice: global stripes and their via3 mesh without
+    the wrap-around routes; LVS checks every pfet/nfet of every update circuit."""
+    d = _design("xor_4x4_cl.yaml", rows=4, cols=4, periodic=False)
+    lay = run_layout(d, tmp_path / "layout")
+    drc = run_drc(lay.gds, tmp_path / "drc")
+    assert drc.clean, drc.by_rule
+    lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
+    assert lvs.match, lvs.mismatches
+    assert lvs.layout_devices == 24 * 24  # 24 edges x (2 twins + cap + 21 update devices)
+
+
+def test_lvs_catches_open_update_input(tmp_path: Path) -> None:
+    """Cut the via landing the clamped A terminal on its track in the update block: the
+    circuit's input floats, which LVS must report."""
+    d = _design("xor_4x4_cl.yaml", rows=4, cols=4, periodic=False)
+    gds = run_layout(d, tmp_path / "layout").gds
+
+    def cut_input_via(layout: kdb.Layout) -> None:
+        block = next(c for c in layout.each_cell() if c.name.startswith("update_block"))
+        via1 = layout.layer(*sky130.VIA1)
+        shapes = sorted(block.shapes(via1).each(), key=lambda s: (s.bbox().left, s.bbox().top))
+        block.shapes(via1).erase(shapes[0])  # leftmost: the edge nets' landing zone
+
+    res = run_lvs(d, _mutate(gds, tmp_path / "open.gds", cut_input_via), tmp_path / "lvs")
+    assert not res.match
+    assert res.mismatches
+
+
 def _mutate(gds: Path, out: Path, edit) -> Path:
     layout = kdb.Layout()
     layout.read(str(gds))

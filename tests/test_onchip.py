@@ -132,7 +132,9 @@ def test_hybrid_update_learns_xor(tmp_path) -> None:
     )
 
 
-def test_flow_on_cl_design_trains_then_stops_before_layout(tmp_path, monkeypatch) -> None:
+def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -> None:
+    """The CL flow: a DRC-clean, LVS-matched layout (real KLayout deck and comparer) of the
+    twins and their 21-transistor update circuits, then the characterised rule's training."""
     import json
 
     text = CL.read_text().replace("steps: 5000", "steps: 300")
@@ -140,8 +142,12 @@ def test_flow_on_cl_design_trains_then_stops_before_layout(tmp_path, monkeypatch
     spec.write_text(text)
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(app, ["flow", str(spec)])
-    assert res.exit_code == 1
-    assert "no layout generator for twin_edge_cl" in res.output
+    assert res.exit_code == 0, res.output
+    assert "drc: clean" in res.output and "lvs: match" in res.output
+    build = tmp_path / "build" / "xor_4x4_cl"
+    lvs = json.loads((build / "lvs" / "lvs.json").read_text())
+    per_edge = 3 + len(devices())  # twins, gate capacitor, update circuit
+    assert lvs["layout_devices"] == lvs["reference_devices"] == 32 * per_edge
     rec = json.loads((tmp_path / "build" / "xor_4x4_cl" / "train" / "train.json").read_text())
     energy = rec["update"]["energy"]
     assert rec["update"]["rule"] == "on-chip"
@@ -150,7 +156,8 @@ def test_flow_on_cl_design_trains_then_stops_before_layout(tmp_path, monkeypatch
     assert 1e-13 < energy["energy_per_step_j"] < 1e-9  # pJ-scale: 300 ns steps at ~100 uW
     assert (tmp_path / "build" / "xor_4x4_cl" / "characterise" / "characterisation.png").exists()
     report = json.loads((tmp_path / "build" / "xor_4x4_cl" / "report.json").read_text())
-    assert report["tapeout_ready"] is False
+    assert report["tapeout_ready"] is True
+    assert report["verification"]["drc"]["violations"] == 0
     assert report["circuit"]["r2"] >= 0.95
     assert report["energy"]["energy_per_step_j"] == energy["energy_per_step_j"]
     assert (

@@ -555,18 +555,8 @@ def flow(
         _schematic_training(loaded)
         return
     if d.cell.type == "twin_edge_cl":
-        from twinedge.reports.cl_report import build_cl_report, write_cl_report
-
-        _characterise(loaded, array_check=False)
-        _schematic_training(loaded)
-        path = write_cl_report(build_cl_report(loaded.path, build), build)
-        out.print(f"report: {path} and {path.with_suffix('.html')}", markup=False)
-        err.print(
-            f"flow: {loaded.path}: cell.type: no layout generator for twin_edge_cl yet "
-            "(layout, DRC, LVS, PEX skipped): not tapeout-ready",
-            markup=False,
-        )
-        raise typer.Exit(1)
+        _cl_flow(loaded, build)
+        return
     _require_post_layout(loaded)
     lay = _layout(loaded, reuse=True)
     drc_rec, lvs_rec = _verified(loaded, lay.gds)
@@ -588,6 +578,24 @@ def flow(
     )
     path = _write_report(loaded, drc_rec, lvs_rec, ext, schematic, post, energy)
     out.print(f"report: {path} and {path.with_suffix('.html')}", markup=False)
+    if drc_rec["violations"] or not lvs_rec["match"]:
+        err.print("flow: DRC or LVS failed: not tapeout-ready", markup=False)
+        raise typer.Exit(1)
+
+
+def _cl_flow(loaded: LoadedSpec, build: Path) -> None:
+    """twin_edge_cl: layout -> DRC -> LVS -> circuit characterisation -> training with the
+    characterised rule -> report (no PEX: the rule is the circuit's, see the report)."""
+    from twinedge.reports.cl_report import NO_PEX, build_cl_report, write_cl_report
+
+    lay = _layout(loaded, reuse=True)
+    drc_rec, lvs_rec = _verified(loaded, lay.gds)
+    _characterise(loaded, array_check=False)
+    _schematic_training(loaded)
+    report = build_cl_report(loaded.path, build)
+    path = write_cl_report(report, build)
+    out.print(f"report: {path} and {path.with_suffix('.html')}", markup=False)
+    out.print(f"note: {NO_PEX}", markup=False)
     if drc_rec["violations"] or not lvs_rec["match"]:
         err.print("flow: DRC or LVS failed: not tapeout-ready", markup=False)
         raise typer.Exit(1)

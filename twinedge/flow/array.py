@@ -26,6 +26,17 @@ from twinedge.flow.cells import (
     twin_edge,
     via_stack,
 )
+from twinedge.flow.cl_cells import (
+    GAP,
+    GLOBALS,
+    PORT_NAMES,
+    STRIPE,
+    ClGeometry,
+    cl_geometry,
+    stripe_pad,
+    twin_edge_cl,
+)
+from twinedge.flow.update_circuit import UpdateSizing
 from twinedge.pdk import sky130 as pdk
 from twinedge.pdk.sky130 import RULES as R
 from twinedge.sim.network import Network
@@ -59,9 +70,33 @@ def pin_placements(net: Network) -> list[PinPlacement]:
     return pins
 
 
+def is_cl(design: Design) -> bool:
+    return design.cell.type == "twin_edge_cl"
+
+
+def cl_geometry_for(design: Design) -> ClGeometry:
+    cell = design.cell
+    return cl_geometry(cell.w_um, cell.l_um, cell.c_gate_f, UpdateSizing())
+
+
 def geometry_for(design: Design) -> EdgeGeometry:
+    """The edge cell's geometry (for ``twin_edge_cl``: stretched to hold its update block)."""
+    if is_cl(design):
+        return cl_geometry_for(design).edge
     cell = design.cell
     return edge_geometry(cell.w_um, cell.l_um, cell.c_gate_f)
+
+
+def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
+    """(horizontal, vertical) edge cells; the vertical one is placed rotated by -90 deg."""
+    cell = design.cell
+    if is_cl(design):
+        return (
+            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below"),
+            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "above"),
+        )
+    edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
+    return edge, edge
 
 
 def site_origin(g: EdgeGeometry, r: int, c: int) -> tuple[float, float]:
@@ -79,7 +114,7 @@ def compile_array(design: Design) -> gf.Component:
     net = Network.from_design(design)
     cell = design.cell
     g = geometry_for(design)
-    edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
+    edge_h, edge_v = edge_cells(design)
     plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False)
     joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True)
     pins = pin_placements(net)
@@ -92,16 +127,49 @@ def compile_array(design: Design) -> gf.Component:
             tile = joined if net.node_id((r, c)) in joined_nodes else plain
             top.add_ref(tile).dmove((x0, y0))
             if c < net.cols - 1 or net.periodic:
-                top.add_ref(edge).dmove((x0 + g.height, y0))
+                top.add_ref(edge_h).dmove((x0 + g.height, y0))
             if r < net.rows - 1 or net.periodic:
-                ref = top.add_ref(edge)
+                ref = top.add_ref(edge_v)
                 ref.drotate(-90)
                 ref.dmove((x0, y0))
     if net.periodic:
         _wrap_rows(top, g, net)
         _wrap_cols(top, g, net)
     _place_pins(top, g, net, pins)
+    if is_cl(design):
+        _global_stripes(top, design, net)
     return top
+
+
+def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
+    """The update circuits' global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR): one met3
+    stripe per net and lattice row over the horizontal cells' via stacks, one met4 stripe per
+    net and column over the vertical cells', a via3 wherever stripes of one net cross."""
+    cg = cl_geometry_for(design)
+    g = cg.edge
+    rows_y = cg.global_offsets("below")  # cell y, horizontal cells
+    cols_x = cg.global_offsets("above")  # cell y -> array x after the -90 deg rotation
+    x_left, x_right = 0.0, snap(net.cols * g.pitch)
+    y_top, y_bottom = g.height, snap(-(net.rows - 1) * g.pitch - g.length)
+    half = STRIPE / 2
+    for name in GLOBALS:
+        for r in range(net.rows):
+            _, y0 = site_origin(g, r, 0)
+            y = snap(y0 + rows_y[name])
+            rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
+            for c in range(net.cols):
+                x0, _ = site_origin(g, 0, c)
+                stripe_pad(top, snap(x0 + cols_x[name]), y)
+        for c in range(net.cols):
+            x0, _ = site_origin(g, 0, c)
+            x = snap(x0 + cols_x[name])
+            rect(top, pdk.MET4, x - half, y_bottom, x + half, y_top)
+        _, y0 = site_origin(g, 0, 0)
+        top.add_label(
+            PORT_NAMES[name],
+            position=(snap(x_left + 0.5), snap(y0 + rows_y[name])),
+            layer=pdk.LABELS[pdk.MET3],
+        )
 
 
 def _met1_run(top: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -202,6 +270,8 @@ def area_report(design: Design, component: gf.Component) -> AreaReport:
     w, h = bbox.width(), bbox.height()
     array = w * h
     cell = g.length * g.height
+    if is_cl(design):  # the edge and its update block, as the cell's boundary draws them
+        cell = g.length * (g.height + GAP + cl_geometry_for(design).block_height)
     return AreaReport(
         cell_um2=round(cell, 4),
         site_um2=round(g.pitch**2, 4),

@@ -178,6 +178,17 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     """One twin edge: free and clamped nfet_01v8 sharing gate G, MOS cap on G, body tap."""
     g = edge_geometry(w_um, l_um, c_gate_f)
     c = gf.Component()
+    draw_twin_edge(c, g)
+    rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
+    c.info["area_um2"] = round(g.length * g.height, 4)
+    c.info["c_gate_f"] = round(
+        2 * g.gate_w * g.gate_l * pdk.COX_F_PER_UM2 + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20
+    )
+    return c
+
+
+def draw_twin_edge(c: gf.Component, g: EdgeGeometry) -> None:
+    """The twins, their gate (poly contact labelled G on li), capacitor and tap, into ``c``."""
     _transistor_sd(c, g, g.y_diff_free, g.y_free, "F")
     _transistor_sd(c, g, g.y_diff_clamp, g.y_clamp, "C")
     # n+ implant over both twins (and the capacitor), clear of the cell edges
@@ -205,12 +216,6 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
         _gate_capacitor(c, g, xg)
     else:
         _tap(c, xg, g.y_cap + TAP / 2)
-    rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
-    c.info["area_um2"] = round(g.length * g.height, 4)
-    c.info["c_gate_f"] = round(
-        2 * g.gate_w * g.gate_l * pdk.COX_F_PER_UM2 + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20
-    )
-    return c
 
 
 def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
@@ -229,10 +234,13 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
         lis.append((x_licon, _licon_column(c, x_licon, y0, y1)))
     # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
     x_tap1 = x0 - g.sd - 0.3
-    _tap(c, x_tap1 - TAP / 2, (y0 + y1) / 2)
+    y_tap = (y0 + y1) / 2
+    _tap(c, x_tap1 - TAP / 2, y_tap)
     (_, (la0, _)), (xb, _) = lis
     strap_y = la0
     rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
+    if y_tap - R.licon / 2 > strap_y + R.li_width:  # a wide capacitor: li up to the tap
+        rect(c, pdk.LI, x_tap1 - 0.29, strap_y, x_tap1 - 0.12, y_tap)
 
 
 def _tap(c: gf.Component, xc: float, yc: float) -> None:

@@ -2,9 +2,11 @@
 its rule, and the energy per learning step (``build/<design>/report.json`` and
 ``report.html``).
 
-Every number is read from this build's artifacts (characterise/summary.json,
-characterise/array_check.json when present, train/train.json). There is no layout stage for
-this cell yet, so the report says the design is not tapeout-ready and why.
+Every number is read from this build's artifacts (layout/area.json, drc/drc.json,
+lvs/lvs.json, characterise/summary.json, characterise/array_check.json when present,
+train/train.json). The array's layout is DRC/LVS-checked; its parasitics are not extracted
+into the learning simulation (the update rule comes from the circuit's transistor-level
+characterisation), which the report says.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from pathlib import Path
 from twinedge.flow.artifacts import staged_outputs
 from twinedge.reports.report import _fmt, _table, tool_versions
 
-NOT_READY = "no layout generator for twin_edge_cl yet (layout, DRC, LVS, PEX not run)"
+NO_PEX = (
+    "parasitic extraction of twin_edge_cl arrays is not run: training uses the update rule "
+    "characterised at transistor level, not the extracted netlist"
+)
 
 
 def build_cl_report(spec_path: Path, build: Path) -> dict:
@@ -24,10 +29,31 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
     train = json.loads((build / "train" / "train.json").read_text())
     check_path = build / "characterise" / "array_check.json"
     check = json.loads(check_path.read_text()) if check_path.exists() else None
+    drc = json.loads((build / "drc" / "drc.json").read_text())
+    lvs = json.loads((build / "lvs" / "lvs.json").read_text())
+    area = json.loads((build / "layout" / "area.json").read_text())
+    area.pop("spec_digest", None)
+    ready = drc["violations"] == 0 and bool(lvs["match"])
     return {
         "design": train["design"],
-        "tapeout_ready": False,
-        "not_ready_because": NOT_READY,
+        "tapeout_ready": ready,
+        "not_ready_because": None if ready else "DRC or LVS failed",
+        "verification": {
+            "drc": {k: drc[k] for k in ("violations", "by_rule", "rules_in_deck", "seconds")},
+            "lvs": {
+                k: lvs[k]
+                for k in (
+                    "match",
+                    "layout_devices",
+                    "reference_devices",
+                    "layout_nets",
+                    "reference_nets",
+                    "mismatches",
+                )
+            },
+        },
+        "area": area,
+        "limitations": [NO_PEX],
         "circuit": circuit,
         "array_check": None
         if check is None
@@ -94,6 +120,27 @@ def write_cl_report(report: dict, build: Path) -> Path:
                 f"{x['min_margin_frac_of_l0']:.2f} |L0|",
             )
         )
+    v, a = report["verification"], report["area"]
+    layout_rows = [
+        (
+            "DRC (full SKY130 KLayout deck)",
+            f"{v['drc']['violations']} violations ({v['drc']['rules_in_deck']} rules)",
+        ),
+        (
+            "LVS (KLayout netlist comparer)",
+            f"{'match' if v['lvs']['match'] else 'MISMATCH'}: {v['lvs']['layout_devices']} "
+            f"devices / {v['lvs']['layout_nets']} nets vs reference "
+            f"{v['lvs']['reference_devices']} / {v['lvs']['reference_nets']}",
+        ),
+        ("cell (edge + update circuit)", f"{a['cell_um2']:.0f} µm²"),
+        ("array", f"{a['bbox_um'][0]:.1f} × {a['bbox_um'][1]:.1f} µm, {a['edges']} edges"),
+        ("cells / array area", f"{100 * a['active_fraction']:.0f} %"),
+    ]
+    verdict = (
+        "<b>DRC clean, LVS match</b>"
+        if report["tapeout_ready"]
+        else f"<b>NOT tapeout-ready</b>: {report['not_ready_because']}"
+    )
     energy_rows = [
         (
             k.replace("_", " "),
@@ -111,7 +158,9 @@ def write_cl_report(report: dict, build: Path) -> Path:
 table{{border-collapse:collapse;margin:0.5em 0 1.5em}}th,td{{border:1px solid #ccc;
 padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</style></head>
 <body><h1>{report["design"]}</h1>
-<p><b>NOT tapeout-ready</b>: {NOT_READY}.</p>
+<p>{verdict}. Limitation: {NO_PEX}.</p>
+<h2>Layout and verification</h2>
+<img src="layout/layout.png" width="600" alt="layout">{_table(layout_rows)}
 <h2>On-chip learning circuit (ngspice, SKY130 models)</h2>
 <img src="characterise/characterisation.png" width="1000" alt="characterisation">
 {_table(circuit_rows)}

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import klayout.db as kdb
 
-from twinedge.flow.array import geometry_for, node_net_name, pin_placements
-from twinedge.flow.cells import twin_edge
+from twinedge.flow.array import edge_cells, geometry_for, is_cl, node_net_name, pin_placements
+from twinedge.flow.cl_cells import GLOBALS, PORT_NAMES
+from twinedge.flow.update_circuit import UpdateSizing, devices
 from twinedge.pdk import sky130 as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
@@ -44,11 +45,12 @@ def _device_count(circuit: kdb.Circuit) -> int:
     return sum(1 for _ in circuit.each_device())
 
 
-def extract(gds: Path) -> kdb.Netlist:
+def extract(gds: Path, keep: set[str]) -> kdb.Netlist:
     """Netlist of the layout: the top circuit calling one subcircuit per twin-edge cell.
 
-    Cells without devices (node tiles, via stacks) are flattened into their parents; the
-    twin-edge cell stays a subcircuit, so the comparison checks it once and then the array
+    Every cell but the top and the twin-edge cells named in ``keep`` (node tiles, via
+    stacks, the update circuit's transistors and block) is flattened into its parent; the
+    twin-edge cells stay subcircuits, so the comparison checks each once and then the array
     as a graph of cell instances (much faster than a flat comparison on large arrays).
     """
     layout = kdb.Layout()
@@ -65,7 +67,7 @@ def extract(gds: Path) -> kdb.Netlist:
 
     diff, tap = poly_layer(pdk.DIFF, "diff"), poly_layer(pdk.TAP, "tap")
     nwell, poly = poly_layer(pdk.NWELL, "nwell"), poly_layer(pdk.POLY, "poly")
-    nsdm = poly_layer(pdk.NSDM, "nsdm")
+    nsdm, psdm = poly_layer(pdk.NSDM, "nsdm"), poly_layer(pdk.PSDM, "psdm")
     licon, li, mcon = (
         poly_layer(pdk.LICON, "licon"),
         poly_layer(pdk.LI, "li"),
@@ -93,15 +95,38 @@ def extract(gds: Path) -> kdb.Netlist:
     ndiff = (diff & nsdm) - nwell
     gate = ndiff & poly
     sd = ndiff - gate
-    l2n.register(gate, "gate")
-    l2n.register(sd, "sd")
+    pdiff = (diff & psdm) & nwell
+    pgate = pdiff & poly
+    psd = pdiff - pgate
+    ptap = (tap & psdm) - nwell  # substrate contacts
+    ntap = (tap & nsdm) & nwell  # n-well contacts
+    for region, name in (
+        (gate, "gate"),
+        (sd, "sd"),
+        (pgate, "pgate"),
+        (psd, "psd"),
+        (ptap, "ptap"),
+        (ntap, "ntap"),
+    ):
+        l2n.register(region, name)
     bulk = l2n.make_polygon_layer(layout.layer(), "bulk")  # the p-substrate
     l2n.extract_devices(
         kdb.DeviceExtractorMOS4Transistor(DEVICE), {"SD": sd, "G": gate, "P": poly, "W": bulk}
     )
+    l2n.extract_devices(
+        kdb.DeviceExtractorMOS4Transistor(pdk.PFET),
+        {"SD": psd, "G": pgate, "P": poly, "W": nwell},
+    )
 
     l2n.connect(sd)
-    l2n.connect(tap)
+    l2n.connect(psd)
+    l2n.connect(nwell)
+    l2n.connect(ptap)
+    l2n.connect(ntap)
+    l2n.connect(nwell, ntap)
+    l2n.connect(psd, licon)
+    l2n.connect(ptap, licon)
+    l2n.connect(ntap, licon)
     l2n.connect(poly)
     l2n.connect(licon)
     l2n.connect(li)
@@ -111,7 +136,6 @@ def extract(gds: Path) -> kdb.Netlist:
     for v in vias:
         l2n.connect(v)
     l2n.connect(sd, licon)
-    l2n.connect(tap, licon)
     l2n.connect(poly, licon)
     l2n.connect(licon, li)
     l2n.connect(li, mcon)
@@ -129,11 +153,11 @@ def extract(gds: Path) -> kdb.Netlist:
     ):
         l2n.connect(region, labels[name])
     l2n.connect_global(bulk, "VSS")
-    l2n.connect_global(tap, "VSS")
+    l2n.connect_global(ptap, "VSS")
     l2n.extract_netlist()
     netlist = l2n.netlist()
     for circuit in list(netlist.each_circuit()):
-        if _device_count(circuit) == 0 and circuit.name != top.name:
+        if circuit.name != top.name and circuit.name not in keep:
             netlist.flatten_circuit(circuit)
     netlist.make_top_level_pins()
     netlist.purge()
@@ -142,17 +166,41 @@ def extract(gds: Path) -> kdb.Netlist:
     return netlist.dup()  # the extractor owns its netlist; keep a copy that outlives it
 
 
-def twin_edge_cell_name(design: Design) -> str:
-    """The layout's twin-edge cell name, which the reference subcircuit must carry."""
+def edge_cell_names(design: Design) -> tuple[str, str]:
+    """The layout's (horizontal, vertical) edge cell names; reference subcircuits carry them."""
     pdk.activate()
-    cell = design.cell
-    return twin_edge(cell.w_um, cell.l_um, cell.c_gate_f).name
+    h, v = edge_cells(design)
+    return h.name, v.name
+
+
+def _edge_subckt(name: str, design: Design) -> list[str]:
+    """One edge: two twins on shared G, the gate cap, and (twin_edge_cl) the update circuit."""
+    g = geometry_for(design)
+    um = "u"
+    ports = ["A_F", "B_F", "A_C", "B_C", "VSS"]
+    if is_cl(design):
+        ports[-1:] = [PORT_NAMES[n] for n in GLOBALS]
+    lines = [
+        f".SUBCKT {name} " + " ".join(ports),
+        f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
+        f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
+    ]
+    if g.cap_w:
+        lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
+    if is_cl(design):
+        rename = {"af": "A_F", "bf": "B_F", "ac": "A_C", "bc": "B_C", "g": "G", **PORT_NAMES}
+        for d in devices(UpdateSizing()):
+            t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
+            model = pdk.PFET if d.kind == "p" else DEVICE
+            lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}{um} L={d.l}{um}")
+    lines.append(".ENDS")
+    return lines
 
 
 def reference_spice(design: Design) -> str:
-    """The netlist the spec implies: per edge two twins on shared G, plus the gate cap."""
+    """The netlist the spec implies: one edge subcircuit per lattice edge (horizontal and
+    vertical edges are different layout cells with the same circuit)."""
     net = Network.from_design(design)
-    g = geometry_for(design)
     names: dict[tuple[int, str], str] = {}
     for pin in pin_placements(net):
         for twin in ("F", "C") if pin.twin == "FC" else (pin.twin,):
@@ -161,21 +209,19 @@ def reference_spice(design: Design) -> str:
     def node(n: int, twin: str) -> str:
         return names.get((n, twin), node_net_name(net, n, twin))
 
-    um = "u"
-    cell = twin_edge_cell_name(design)
-    lines = [
-        f"* reference netlist of {design.name} (from the spec)",
-        f".SUBCKT {cell} A_F B_F A_C B_C VSS",
-        f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
-        f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
-    ]
-    if g.cap_w:
-        lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
-    lines.append(".ENDS")
-    ports = [*sorted(set(names.values())), "VSS"]
+    horizontal, vertical = edge_cell_names(design)
+    lines = [f"* reference netlist of {design.name} (from the spec)"]
+    for cell in dict.fromkeys((horizontal, vertical)):
+        lines += _edge_subckt(cell, design)
+    globals_ = [PORT_NAMES[n] for n in GLOBALS] if is_cl(design) else ["VSS"]
+    ports = [*sorted(set(names.values())), *globals_]
     lines.append(f".SUBCKT {design.name} " + " ".join(ports))
     for e, (a, b) in enumerate(net.edges.tolist()):
-        lines.append(f"X{e} {node(a, 'F')} {node(b, 'F')} {node(a, 'C')} {node(b, 'C')} VSS {cell}")
+        cell = horizontal if net.node_rc(a)[0] == net.node_rc(b)[0] else vertical
+        lines.append(
+            f"X{e} {node(a, 'F')} {node(b, 'F')} {node(a, 'C')} {node(b, 'C')} "
+            f"{' '.join(globals_)} {cell}"
+        )
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
@@ -209,7 +255,7 @@ def _mismatches(xref: kdb.NetlistCrossReference, limit: int = 50) -> list[str]:
 
 def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    extracted = extract(gds)
+    extracted = extract(gds, set(edge_cell_names(design)))
     ext_path = out_dir / f"{design.name}.extracted.cir"
     extracted.write(str(ext_path), kdb.NetlistSpiceWriter())
     ref_path = out_dir / f"{design.name}.reference.cir"

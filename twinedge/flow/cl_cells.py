@@ -1,0 +1,476 @@
+"""Layout of the on-chip learning cell ``twin_edge_cl``: the twin edge plus its update circuit.
+
+The update circuit is laid out from its netlist (:func:`twinedge.flow.update_circuit.devices`),
+not by hand, so a change of the circuit or its sizing re-generates a DRC/LVS-checked block:
+
+* every transistor is one ``mos`` cell (a diffusion strip under a vertical gate, S/D contact
+  columns at both ends, the gate contacted on a poly pad beyond the diffusion); each
+  terminal ends in a via1 pad on met2;
+* devices stand in two rows facing a routing channel between them: row 0 (bottom) holds a
+  p+ tap, the NMOS devices, then an n-well with its n+ tap and some PMOS devices; row 1 (top,
+  mirrored so its terminals face down) an n-well with the remaining PMOS devices;
+* every net is one horizontal met1 track in the channel; every terminal drops a vertical
+  met2 stub onto its net's track (via1). Columns never share an x closer than a met2 pitch,
+  so stubs cannot touch: row 1 devices slide right until their columns clear row 0's;
+* the edge's nets (A/B of each twin, G) land on their tracks in a zone at the block's left
+  end, free of devices; the global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR) leave from
+  via stacks in a zone at its right end, to met3 (horizontal cells) or met4 (vertical cells)
+  stripes that the array compiler runs across the whole array.
+
+``twin_edge_cl`` joins a twin edge, stretched along A -> B, to this block beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import gdsfactory as gf
+
+from twinedge.flow.cells import (
+    TAP,
+    EdgeGeometry,
+    _licon_column,
+    _mcon_to_met1,
+    draw_twin_edge,
+    edge_geometry,
+    enclose,
+    rect,
+    snap,
+    square,
+    up,
+    via1_pad,
+    via_stack,
+)
+from twinedge.flow.update_circuit import Device, UpdateSizing, devices
+from twinedge.pdk import sky130 as pdk
+from twinedge.pdk.sky130 import RULES as R
+
+PAD = R.via1 + 2 * R.met1_via1_enc_end  # via1 pad (met1 and met2), square
+COL = 0.55  # least distance between two stub columns (met2 pad + spacing, with margin)
+ITEM_GAP = 0.4  # diffusion to diffusion between neighbouring devices of one type
+WELL_GAP = 1.0  # n+ diffusion to the n-well's tap (nwell 0.18 around it, 0.34 from n+)
+ROW_MARGIN = 0.3  # around rows, below/above the channel
+TRACK = 0.46  # signal track pitch (0.32 met1 + 0.14 spacing)
+GLOBAL_TRACK = 0.9  # global track pitch: room for met3/met4 stripes and stack pads
+STRIPE = 0.4  # width of the array's met3/met4 global stripes (via3 enclosed)
+GAP = 0.6  # between the twin edge and its block
+WELL_ENC = 0.18  # difftap.8 / difftap.10
+GLOBALS = ("vdd", "0", "vbp", "learn", "learnb", "vfloor")
+PORT_NAMES = {
+    "vdd": "VDD",
+    "0": "VSS",
+    "vbp": "VBP",
+    "learn": "LEARN",
+    "learnb": "LEARNB",
+    "vfloor": "VFLOOR",
+}
+EDGE_NETS = ("ac", "af", "g", "bf", "bc")
+
+
+def _sd_length(l_um: float) -> float:
+    """S/D length: the contact column centre at least COL from the gate centre."""
+    col = R.licon_diff_enc_end + R.licon / 2
+    return up(max(R.licon_gate_space + R.licon + R.licon_diff_enc_end, COL + col - l_um / 2))
+
+
+def _gate_pad_y(w: float) -> float:
+    """Centre of the gate's poly contact above a diffusion of width ``w``."""
+    return snap(w + R.poly_licon_diff_space + R.licon / 2 + 0.03)
+
+
+@dataclass(frozen=True)
+class Terminal:
+    name: str  # "S", "G", "D" or "B" (tap)
+    x: float
+    y: float
+
+
+def mos_terminals(w: float, l_um: float) -> tuple[float, list[Terminal]]:
+    """(length, terminals) of a ``mos`` cell, in its own coordinates (diffusion from y = 0)."""
+    sd = _sd_length(l_um)
+    col = R.licon_diff_enc_end + R.licon / 2
+    length = snap(2 * sd + l_um)
+    y_sd = _sd_pad_y(w)
+    return length, [
+        Terminal("S", snap(col), y_sd),
+        Terminal("G", snap(sd + l_um / 2), _gate_pad_y(w)),
+        Terminal("D", snap(length - col), y_sd),
+    ]
+
+
+def _sd_pad_y(w: float) -> float:
+    """The S/D contacts' mcon: at the top of the contact column's li."""
+    pitch = R.licon + R.licon_space
+    span = w - 2 * R.licon_diff_enc
+    n = max(1, int((span - R.licon) / pitch + 1e-9) + 1)
+    used = n * R.licon + (n - 1) * R.licon_space
+    top = snap((w - used) / 2) + used + R.li_licon_enc_end
+    return snap(top - R.mcon / 2 - 0.01)
+
+
+@gf.cell
+def mos(kind: str, w: float, l_um: float) -> gf.Component:
+    """One transistor (no implant or well: the block draws those per group of devices)."""
+    c = gf.Component()
+    length, terms = mos_terminals(w, l_um)
+    sd = _sd_length(l_um)
+    rect(c, pdk.DIFF, 0, 0, length, w)
+    yg = _gate_pad_y(w)
+    xg = sd + l_um / 2
+    pad_half_x = R.licon / 2 + R.licon_poly_enc_end
+    pad_half_y = R.licon / 2 + R.licon_poly_enc
+    rect(c, pdk.POLY, sd, -R.poly_endcap, sd + l_um, yg + pad_half_y)
+    rect(c, pdk.POLY, xg - pad_half_x, yg - pad_half_y, xg + pad_half_x, yg + pad_half_y)
+    square(c, pdk.LICON, xg, yg, R.licon)
+    npc = R.licon / 2 + R.npc_licon_enc
+    rect(c, pdk.NPC, xg - npc, yg - npc, xg + npc, yg + npc)
+    rect(c, pdk.LI, xg - R.licon / 2, yg - 0.175, xg + R.licon / 2, yg + 0.175)
+    for t in terms:
+        if t.name != "G":
+            _licon_column(c, t.x - R.licon / 2, 0, w)
+        _mcon_to_met1(c, t.x, t.y)
+        via1_pad(c, t.x, t.y)
+    c.info["kind"] = kind
+    return c
+
+
+@gf.cell
+def tap(kind: str) -> gf.Component:
+    """A substrate (``p``: p+ tap) or n-well (``n``: n+ tap) contact, TAP square from (0, 0)."""
+    c = gf.Component()
+    rect(c, pdk.TAP, 0, 0, TAP, TAP)
+    implant = pdk.PSDM if kind == "p" else pdk.NSDM
+    e = R.implant_diff_enc
+    rect(c, implant, -e, -e, TAP + e, TAP + e)
+    xc = yc = TAP / 2
+    square(c, pdk.LICON, xc, yc, R.licon)
+    rect(c, pdk.LI, xc - R.licon / 2, yc - 0.175, xc + R.licon / 2, yc + 0.175)
+    _mcon_to_met1(c, xc, yc)
+    via1_pad(c, xc, yc)
+    return c
+
+
+@dataclass(frozen=True)
+class Item:
+    """A placed device or tap: nets of its terminals, kind, size and its cell."""
+
+    name: str
+    kind: str  # "n" or "p" (device type; for a tap the diffusion it contacts)
+    is_tap: bool
+    nets: dict[str, str]
+    w: float
+    l_um: float
+
+    @property
+    def length(self) -> float:
+        return TAP if self.is_tap else mos_terminals(self.w, self.l_um)[0]
+
+    @property
+    def height(self) -> float:
+        """Extent from the diffusion's bottom to the top of its terminal pads."""
+        if self.is_tap:
+            return TAP
+        return snap(_gate_pad_y(self.w) + PAD / 2)
+
+    def terminals(self) -> list[Terminal]:
+        if self.is_tap:
+            return [Terminal("B", TAP / 2, TAP / 2)]
+        return mos_terminals(self.w, self.l_um)[1]
+
+    def cell(self) -> gf.Component:
+        return (
+            tap("p" if self.kind == "n" else "n")
+            if self.is_tap
+            else mos(self.kind, self.w, self.l_um)
+        )
+
+
+def _item(d: Device) -> Item:
+    return Item(d.name, d.kind, False, {"S": d.s, "G": d.g, "D": d.d}, d.w, d.l)
+
+
+def _rows(s: UpdateSizing) -> tuple[list[Item], list[Item]]:
+    """Row 0: p+ tap, NMOS, n+ tap, PMOS; row 1: n+ tap, PMOS; PMOS split to balance rows."""
+    devs = devices(s)
+    nmos = [_item(d) for d in devs if d.kind == "n"]
+    pmos = [_item(d) for d in devs if d.kind == "p"]
+    ptap = Item("TAPP", "n", True, {"B": "0"}, TAP, 0.0)
+
+    def ntap(k: int) -> Item:
+        return Item(f"TAPN{k}", "p", True, {"B": "vdd"}, TAP, 0.0)
+
+    def span(items: list[Item]) -> float:
+        return sum(i.length + ITEM_GAP for i in items)
+
+    row0 = [ptap, *nmos, ntap(0)]
+    row1 = [ntap(1)]
+    chosen0 = set()  # longest first, each into the shorter row; then the circuit's order
+    lengths = [span(row0) + WELL_GAP, span(row1)]
+    for it in sorted(pmos, key=lambda i: -i.length):
+        k = 0 if lengths[0] <= lengths[1] else 1
+        lengths[k] += it.length + ITEM_GAP
+        if k == 0:
+            chosen0.add(it.name)
+    row0 += [it for it in pmos if it.name in chosen0]
+    row1 += [it for it in pmos if it.name not in chosen0]
+    return row0, row1
+
+
+@dataclass(frozen=True)
+class Placed:
+    item: Item
+    x: float  # left end of the diffusion
+    row: int
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    placed: tuple[Placed, ...]
+    tracks: dict[str, float]  # net -> track centre y
+    y_row0: float  # bottom of row 0's diffusions
+    y_row1: float  # top of row 1's diffusions (row 1 is mirrored)
+    x_rows: float  # where the rows start (after the edge landing zone)
+    x_stack: float  # the global via stacks' x
+    length: float
+    height: float
+
+    def columns(self) -> list[tuple[str, float, float]]:
+        """(net, x, y) of every terminal pad, block coordinates."""
+        out = []
+        for p in self.placed:
+            for t in p.item.terminals():
+                y = self.y_row0 + t.y if p.row == 0 else self.y_row1 - t.y
+                out.append((p.item.nets[t.name], snap(p.x + t.x), snap(y)))
+        return out
+
+
+def _conflicts(xs: list[float], taken: list[float]) -> bool:
+    return any(abs(x - t) < COL for x in xs for t in taken)
+
+
+def plan_block(s: UpdateSizing, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
+    """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x."""
+    row0, row1 = _rows(s)
+    x_rows = snap(max(x for _, x in edge_cols) + COL + ITEM_GAP)
+    placed: list[Placed] = []
+    x = x_rows
+    prev_kind = None
+    for it in row0:
+        if prev_kind == "n" and it.kind == "p":
+            x += WELL_GAP - ITEM_GAP
+        placed.append(Placed(it, snap(x), 0))
+        x += it.length + ITEM_GAP
+        prev_kind = it.kind
+    taken = [snap(p.x + t.x) for p in placed for t in p.item.terminals()]
+    taken += [x for _, x in edge_cols]
+    x = x_rows
+    for it in row1:
+        while _conflicts([x + t.x for t in it.terminals()], taken):
+            x += pdk.GRID_UM * 10
+        placed.append(Placed(it, snap(x), 1))
+        x += it.length + ITEM_GAP
+    row_end = max(p.x + p.item.length for p in placed)
+    x_stack = snap(row_end + COL + 0.3)
+    length = up(x_stack + 0.6)
+    # y: row 0, channel (globals, edge nets, the rest), row 1
+    y_row0 = ROW_MARGIN
+    top0 = y_row0 + max(p.item.height for p in placed if p.row == 0)
+    nets = {n for p in placed for n in p.item.nets.values()} | {n for n, _ in edge_cols}
+    signal = [n for n in EDGE_NETS if n in nets]
+    signal += sorted(n for n in nets if n not in GLOBALS and n not in EDGE_NETS)
+    tracks: dict[str, float] = {}
+    y = top0 + ROW_MARGIN + GLOBAL_TRACK / 2
+    for n in GLOBALS:
+        tracks[n] = snap(y)
+        y += GLOBAL_TRACK
+    y += TRACK - GLOBAL_TRACK / 2
+    for n in signal:
+        tracks[n] = snap(y)
+        y += TRACK
+    y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
+    height = up(y_row1 + ROW_MARGIN + WELL_ENC)
+    return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height)
+
+
+def _groups(plan: BlockPlan, row: int) -> list[list[Placed]]:
+    """Runs of same-type neighbours in a row (taps start a new run: their implant differs)."""
+    runs: list[list[Placed]] = []
+    for p in sorted((p for p in plan.placed if p.row == row), key=lambda p: p.x):
+        if p.item.is_tap or not runs or runs[-1][-1].item.is_tap:
+            runs.append([p])
+        elif runs[-1][-1].item.kind == p.item.kind:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return runs
+
+
+def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
+    """One implant box per run of devices, one n-well per row's PMOS (and their n+ tap)."""
+    e = R.implant_diff_enc
+
+    def ys(w: float) -> tuple[float, float]:
+        if row == 0:
+            return plan.y_row0, plan.y_row0 + w
+        return plan.y_row1 - w, plan.y_row1
+
+    well: list[Placed] = []
+    for run in _groups(plan, row):
+        first = run[0]
+        if not first.item.is_tap:
+            x0 = first.x
+            x1 = run[-1].x + run[-1].item.length
+            y0, y1 = ys(max(p.item.w for p in run))
+            implant = pdk.NSDM if first.item.kind == "n" else pdk.PSDM
+            rect(c, implant, x0 - e, y0 - e, x1 + e, y1 + e)
+        if first.item.kind == "p":
+            well += run
+    if well:
+        x0 = min(p.x for p in well)
+        x1 = max(p.x + p.item.length for p in well)
+        y0, y1 = ys(max(p.item.w for p in well))
+        rect(c, pdk.NWELL, x0 - WELL_ENC, y0 - WELL_ENC, x1 + WELL_ENC, y1 + WELL_ENC)
+
+
+@gf.cell
+def update_block(
+    edge_cols: tuple[tuple[str, float], ...], stack_top: str = "met3", **sizing: float
+) -> gf.Component:
+    """The update circuit, placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
+    s = UpdateSizing(**sizing)
+    plan = plan_block(s, edge_cols)
+    c = gf.Component()
+    for p in plan.placed:
+        ref = c.add_ref(p.item.cell())
+        if p.row == 0:
+            ref.dmove((p.x, plan.y_row0))
+        else:
+            ref.dmirror_y(0)
+            ref.dmove((p.x, plan.y_row1))
+    _draw_wells(c, plan, 0)
+    _draw_wells(c, plan, 1)
+    cols = plan.columns()
+    half = PAD / 2
+    edge_y = plan.height  # the edge's stubs come in from the top
+    for net, x in edge_cols:
+        cols.append((net, x, edge_y))
+    for net, x, y in cols:
+        yt = plan.tracks[net]
+        rect(c, pdk.MET2, x - half, min(y, yt) - half, x + half, max(y, yt) + half)
+        via1_pad(c, x, yt)
+    stack = via_stack(stack_top)
+    for net in GLOBALS:
+        c.add_ref(stack).dmove((plan.x_stack, plan.tracks[net]))
+        cols.append((net, plan.x_stack, plan.tracks[net]))
+    for net, yt in plan.tracks.items():
+        xs = [x for n, x, _ in cols if n == net]
+        rect(c, pdk.MET1, min(xs) - half, yt - half, max(xs) + half, yt + half)
+    rect(c, pdk.PR_BOUNDARY, 0, 0, plan.length, plan.height)
+    c.info["length"] = plan.length
+    c.info["height"] = plan.height
+    return c
+
+
+# ------------------------------------------------------------------------ the whole cell
+@dataclass(frozen=True)
+class ClGeometry:
+    """Where ``twin_edge_cl`` puts its edge and block (cell coordinates, edge from y = 0)."""
+
+    edge: EdgeGeometry  # stretched: length is the whole cell's
+    edge_cols: tuple[tuple[str, float], ...]  # block-local x of the edge nets' stubs
+    x_block: float  # block's left end
+    block_length: float
+    block_height: float
+    tracks: dict[str, float]  # block-local y of the global tracks
+
+    def global_offsets(self, side: str) -> dict[str, float]:
+        """Cell y of each global track for a block ``side`` ('below' or 'above')."""
+        if side == "below":
+            y0 = -GAP - self.block_height
+            return {n: snap(y0 + self.tracks[n]) for n in GLOBALS}
+        y0 = self.edge.height + GAP + self.block_height
+        return {n: snap(y0 - self.tracks[n]) for n in GLOBALS}
+
+
+def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
+    """Edge-cell x of the stubs: A-side nets left of the A contacts, B-side right of B's."""
+    col = R.licon_diff_enc_end + R.licon / 2
+    x_a = g.x_gate - g.sd + col
+    x_b = g.x_gate + g.gate_l + g.sd - col
+    return {
+        "ac": snap(x_a - 2 * COL - 0.1),
+        "af": snap(x_a - COL - 0.05),
+        "g": snap(g.x_gate + g.gate_l / 2),
+        "bf": snap(x_b + COL + 0.05),
+        "bc": snap(x_b + 2 * COL + 0.1),
+    }
+
+
+def cl_geometry(w_um: float, l_um: float, c_gate_f: float, s: UpdateSizing) -> ClGeometry:
+    """Size the cell so that the horizontal and vertical cells of a lattice site, blocks
+    included, fit in the site's free quadrant without overlap (length >= block + its height)."""
+    g = edge_geometry(w_um, l_um, c_gate_f)
+    rel = _edge_cols(g)
+    shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
+    edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
+    plan = plan_block(s, edge_cols)
+    length = up(max(plan.length + plan.height + GAP + 2.0, g.length))
+    x_block = snap(length - 1.0 - plan.length)
+    x_gate = snap(g.x_gate + x_block + shift)
+    edge = replace(g, length=length, x_gate=x_gate)
+    return ClGeometry(edge, edge_cols, x_block, plan.length, plan.height, plan.tracks)
+
+
+def _edge_stubs(c: gf.Component, cg: ClGeometry, side: str) -> None:
+    """met2 from each edge net (A/B runs at y_free / y_clamp, G's contact) to the block."""
+    g = cg.edge
+    y_of = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}
+    half = PAD / 2
+    for net, xb in cg.edge_cols:
+        x = snap(cg.x_block + xb)
+        if net == "g":
+            y = g.y_gate_contact
+            square(c, pdk.MCON, x, y, R.mcon)
+            enclose(c, pdk.MET1, x, y, R.mcon, R.met1_mcon_enc_end, R.met1_mcon_enc)
+        else:
+            y = y_of[net]
+        via1_pad(c, x, y)
+        y_end = -GAP if side == "below" else g.height + GAP
+        rect(c, pdk.MET2, x - half, min(y, y_end) - half, x + half, max(y, y_end) + half)
+
+
+@gf.cell
+def twin_edge_cl(
+    w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 100e-15, side: str = "below"
+) -> gf.Component:
+    """A twin edge with its update circuit, the block ``below`` the edge (horizontal edges)
+    or ``above`` it (vertical edges, which the array rotates by -90 deg: the block then lies
+    to the right of the edge, inside the same lattice site)."""
+    s = UpdateSizing()
+    cg = cl_geometry(w_um, l_um, c_gate_f, s)
+    g = cg.edge
+    c = gf.Component()
+    draw_twin_edge(c, g)
+    # the A/B runs of the stretched edge reach the cell ends (draw_twin_edge drew them)
+    block = update_block(cg.edge_cols, "met3" if side == "below" else "met4", **s.as_dict())
+    ref = c.add_ref(block)
+    if side == "below":
+        ref.dmove((cg.x_block, -GAP - cg.block_height))
+    else:
+        ref.dmirror_y(0)
+        ref.dmove((cg.x_block, g.height + GAP + cg.block_height))
+    _edge_stubs(c, cg, side)
+    y0 = -GAP - cg.block_height if side == "below" else 0.0
+    y1 = g.height if side == "below" else g.height + GAP + cg.block_height
+    rect(c, pdk.PR_BOUNDARY, 0, y0, g.length, y1)
+    c.info["area_um2"] = round(g.length * (y1 - y0), 4)
+    c.info["block_um2"] = round(cg.block_length * cg.block_height, 4)
+    return c
+
+
+def stripe_pad(c: gf.Component, x: float, y: float) -> None:
+    """via3 where a met3 row stripe crosses a met4 column stripe of the same global net."""
+    square(c, pdk.VIA3, x, y, R.via3)
+    h = max(STRIPE / 2, R.via3 / 2 + R.met3_via3_enc_end)
+    rect(c, pdk.MET3, x - h, y - h, x + h, y + h)
+    rect(c, pdk.MET4, x - h, y - h, x + h, y + h)
