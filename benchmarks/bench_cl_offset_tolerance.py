@@ -2,10 +2,13 @@
 
 Trains designs/xor_4x4_cl.yaml (SKY130 PDK-table twins, the on-chip circuit's nominal rate
 and timing) with an exact update rule plus a per-edge constant offset, input-referred in
-V^2 of dV_F^2 - dV_C^2, drawn with sigma = 0, 1e-5 ... 1e-3; then with the characterised
-circuit itself (its systematic errors and the PDK mismatch spread), and with the hybrid
-digital update. Printed side by side: final MSE, XOR margin, and the median |dV_F^2 - dV_C^2|
-the network produces at the start (the signal the offsets compete with).
+V^2 of dV_F^2 - dV_C^2, drawn with sigma = 0, 1e-5 ... 1e-3; then with errors that vanish
+with the nudge (the rule written as S * Sigma, S = dV_F - dV_C, Sigma = dV_F + dV_C: a
+per-edge gain error, and an error beta_e in Sigma, i.e. x = S (Sigma (1 + g_e) + beta_e)),
+which tell what an update circuit may get wrong; then with the characterised circuit itself
+(its systematic errors and the PDK mismatch spread), and with the hybrid digital update.
+Printed side by side: final MSE, XOR margin, and the median |dV_F^2 - dV_C^2| the network
+produces at the start (the signal the offsets compete with).
 
     .venv/bin/python benchmarks/bench_cl_offset_tolerance.py [--steps 5000]
 """
@@ -26,6 +29,18 @@ from twinedge.sim.solver import ConvergenceError, EquilibriumSolver
 from twinedge.spec import load_spec
 
 DESIGNS = Path(__file__).resolve().parent.parent / "designs"
+
+
+class SigmaErrorRule(IdealRule):
+    """x = S (Sigma (1 + gain_e) + beta_e): every error is proportional to S, the nudge."""
+
+    def __init__(self, rate, t_h, g_min, g_max, gain: np.ndarray, beta: np.ndarray) -> None:
+        super().__init__(rate, t_h, g_min, g_max)
+        self.gain, self.beta = gain, beta
+
+    def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        x = (dvf - dvc) * ((dvf + dvc) * self.gain + self.beta)
+        return np.clip(g + self.rate * self.t_h * x, self.g_min, self.g_max)
 
 
 def main() -> None:
@@ -68,6 +83,17 @@ def main() -> None:
         off = np.random.default_rng(7).normal(0.0, sigma, net.n_edges)
         rule = IdealRule(rate, tr.t_h, tr.g_min - FLOOR_MARGIN, tr.g_max, offset_v2=off)
         report(f"exact rule + offset sigma {sigma:.0e} V^2", learner(rule))
+    rng = np.random.default_rng(11)
+    for gain_s, beta_s in ((0.1, 0.0), (0.0, 0.03), (0.0, 0.1), (0.1, 0.1)):
+        rule = SigmaErrorRule(
+            rate,
+            tr.t_h,
+            tr.g_min - FLOOR_MARGIN,
+            tr.g_max,
+            1.0 + rng.normal(0.0, gain_s, net.n_edges),
+            rng.normal(0.0, beta_s, net.n_edges),
+        )
+        report(f"S x Sigma, gain sigma {gain_s:.0%}, Sigma error {beta_s} V", learner(rule))
     report(
         "characterised circuit, nominal (no mismatch)",
         learner(training.update_rule(training.nominal_circuit(d))),

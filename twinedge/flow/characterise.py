@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from twinedge.flow.spice import NgspiceError, run_deck
 from twinedge.flow.update_circuit import PORTS, SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import sky130
 
@@ -38,7 +36,7 @@ VDD = sky130.VDD
 _VALUE = re.compile(r"^\s*([iv]\([\w.]+\))\s*=\s*([-+0-9.eE]+)\s*$", re.MULTILINE)
 
 
-class CharacterisationError(RuntimeError):
+class CharacterisationError(NgspiceError):
     pass
 
 
@@ -165,35 +163,12 @@ class Characterisation:
 
 # --------------------------------------------------------------------------- ngspice
 def run_ngspice(deck: str, timeout: float = 600) -> str:
-    """Batch ngspice on ``deck``: what it printed plus any ``wrdata`` files; raises on a
-    failed or aborted analysis (ngspice may exit 0 after one)."""
-    exe = shutil.which("ngspice")
-    if exe is None:
-        raise CharacterisationError("ngspice not found on PATH (install: apt-get install ngspice)")
-    with tempfile.TemporaryDirectory(prefix="twinedge-cl-") as tmp:
-        path = Path(tmp) / "deck.cir"
-        path.write_text(deck)
-        proc = subprocess.run(
-            [exe, "-b", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=tmp,
-            stdin=subprocess.DEVNULL,
-        )
-        data = {p.name: p.read_text() for p in Path(tmp).glob("*.dat")}
-    if proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-        raise CharacterisationError(f"ngspice failed (exit {proc.returncode}): {' | '.join(tail)}")
-    # ngspice can abort an analysis (a model's parameter check) and still exit 0
-    fatal = [
-        ln.strip()
-        for ln in (proc.stdout + proc.stderr).splitlines()
-        if ln.startswith(("Fatal", "Error")) or "simulation(s) aborted" in ln
-    ]
-    if fatal:
-        raise CharacterisationError("ngspice: " + " | ".join(fatal[:3]))
-    return proc.stdout + "\n".join(data.values())
+    """Batch ngspice (:func:`twinedge.flow.spice.run_deck`, strict), failures raised as
+    :class:`CharacterisationError`."""
+    try:
+        return run_deck(deck, timeout=timeout)
+    except NgspiceError as exc:
+        raise CharacterisationError(str(exc)) from None
 
 
 def _header(corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None) -> str:

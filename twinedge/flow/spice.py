@@ -90,6 +90,42 @@ def pdk_schematic_netlist(
     return _network_deck(net, g, held, header, "X", f"{device} w={w_um!r} l={l_um!r}")
 
 
+def run_deck(deck: str, timeout: float = 600, batch: bool = True, strict: bool = True) -> str:
+    """Run ngspice on ``deck`` in a scratch folder: what it printed plus any ``wrdata`` files.
+
+    ``batch`` runs with ``-b`` (analyses in the deck); without it the deck's ``.control``
+    script must end in ``quit``. ``strict`` also fails on Fatal/Error lines and aborted
+    analyses, which ngspice can report and still exit 0 (a model's parameter check).
+    """
+    exe = shutil.which("ngspice")
+    if exe is None:
+        raise NgspiceError("ngspice not found on PATH (install: apt-get install ngspice)")
+    with tempfile.TemporaryDirectory(prefix="twinedge-ngspice-") as tmp:
+        path = Path(tmp) / "deck.cir"
+        path.write_text(deck)
+        proc = subprocess.run(
+            [exe, *(["-b"] if batch else []), str(path)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp,
+            stdin=subprocess.DEVNULL,
+        )
+        data = {p.name: p.read_text() for p in sorted(Path(tmp).glob("*.dat"))}
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        tail = log.strip().splitlines()[-5:]
+        raise NgspiceError(f"ngspice failed (exit {proc.returncode}): {' | '.join(tail)}")
+    fatal = [
+        ln.strip()
+        for ln in log.splitlines()
+        if ln.startswith(("Fatal", "Error")) or "simulation(s) aborted" in ln
+    ]
+    if strict and fatal:
+        raise NgspiceError("ngspice: " + " | ".join(fatal[:3]))
+    return proc.stdout + "\n".join(data.values())
+
+
 def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> dict[str, float]:
     """Run ngspice on ``netlist`` with an ``op`` control script; return node voltages.
 
@@ -97,9 +133,6 @@ def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> di
     (batch mode ``-b`` reports 'no simulations run' when the analysis lives in ``.control``).
     Tight tolerances by default: the comparison with our solver is at the microvolt level.
     """
-    exe = shutil.which("ngspice")
-    if exe is None:
-        raise NgspiceError("ngspice not found on PATH (install: apt-get install ngspice)")
     opts = options or ".options reltol=1e-9 vntol=1e-12 abstol=1e-18 gmin=1e-12"
     body = (
         netlist
@@ -108,24 +141,12 @@ def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> di
         + " ".join(f"v({n})" for n in nodes)
         + "\nquit 0\n.endc\n.end\n"
     )
-    with tempfile.TemporaryDirectory(prefix="twinedge-ngspice-") as tmp:
-        deck = Path(tmp) / "deck.cir"
-        deck.write_text(body)
-        proc = subprocess.run(
-            [exe, str(deck)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=tmp,
-            stdin=subprocess.DEVNULL,
-        )
-    found = {m.group(1): float(m.group(2)) for m in _VALUE.finditer(proc.stdout)}
+    printed = run_deck(body, timeout=120, batch=False, strict=False)
+    found = {m.group(1): float(m.group(2)) for m in _VALUE.finditer(printed)}
     missing = [n for n in nodes if n not in found]
-    if proc.returncode != 0 or missing:
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-        raise NgspiceError(
-            f"ngspice failed (exit {proc.returncode}, missing {missing[:3]}): " + " | ".join(tail)
-        )
+    if missing:
+        tail = printed.strip().splitlines()[-5:]
+        raise NgspiceError(f"ngspice printed no v({missing[0]}): " + " | ".join(tail))
     return {n: found[n] for n in nodes}
 
 
