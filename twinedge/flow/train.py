@@ -66,13 +66,8 @@ def twin_power(spec: LoadedSpec, g: np.ndarray) -> float:
     args = _learner_args(spec)
     learner = CoupledLearning(*args, solver=_cl_solver(args), compiled=False)
     learner.g = g.copy()
-    a, b = learner._a, learner._b
-    total = 0.0
-    for p in range(len(spec.dataset.labels)):
-        for v in learner.twin_states(p):
-            i = learner.solver.model.current(g, v[a], v[b]).i
-            total += float(np.sum(i * (v[a] - v[b])))
-    return total / len(spec.dataset.labels)
+    n = len(spec.dataset.labels)
+    return sum(learner.twin_power(p) for p in range(n)) / n
 
 
 def step_energy(spec: LoadedSpec, g: np.ndarray) -> dict:

@@ -119,6 +119,15 @@ class CoupledLearning:
         self.v_clamp[p] = vc
         return vf, vc
 
+    def twin_power(self, p: int) -> float:
+        """Power both twins dissipate at datapoint ``p`` and the current G (W): the sum of
+        I dV over every edge at the free and the clamped equilibrium."""
+        total = 0.0
+        for v in self.twin_states(p):
+            dv = v[self._a] - v[self._b]
+            total += float(np.sum(self.solver.model.current(self.g, v[self._a], v[self._b]).i * dv))
+        return total
+
     def learn(self, p: int) -> None:
         """One learning step of length t_h on datapoint ``p``."""
         gain = self.tr.t_h / self.tr.substeps * self.tr.rate

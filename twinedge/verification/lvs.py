@@ -24,6 +24,7 @@ from twinedge.flow.update_circuit import UpdateSizing, devices
 from twinedge.pdk import sky130 as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
+from twinedge.verification.connectivity import connect_sky130
 
 DEVICE = pdk.NFET
 COMPARE_MAX_DEPTH = 8
@@ -58,102 +59,7 @@ def extract(gds: Path, keep: set[str]) -> kdb.Netlist:
     top = layout.top_cell()
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, top, []))
     l2n.threads = 2
-
-    def poly_layer(spec: pdk.Layer, name: str) -> kdb.Region:
-        return l2n.make_polygon_layer(layout.layer(*spec), name)
-
-    def text_layer(spec: pdk.Layer, name: str) -> kdb.Region:
-        return l2n.make_text_layer(layout.layer(*spec), name)
-
-    diff, tap = poly_layer(pdk.DIFF, "diff"), poly_layer(pdk.TAP, "tap")
-    nwell, poly = poly_layer(pdk.NWELL, "nwell"), poly_layer(pdk.POLY, "poly")
-    nsdm, psdm = poly_layer(pdk.NSDM, "nsdm"), poly_layer(pdk.PSDM, "psdm")
-    licon, li, mcon = (
-        poly_layer(pdk.LICON, "licon"),
-        poly_layer(pdk.LI, "li"),
-        poly_layer(pdk.MCON, "mcon"),
-    )
-    metals = [
-        poly_layer(m, n)
-        for m, n in ((pdk.MET1, "met1"), (pdk.MET2, "met2"), (pdk.MET3, "met3"), (pdk.MET4, "met4"))
-    ]
-    vias = [
-        poly_layer(v, n) for v, n in ((pdk.VIA1, "via1"), (pdk.VIA2, "via2"), (pdk.VIA3, "via3"))
-    ]
-    labels = {
-        name: text_layer(spec, f"{name}_lbl")
-        for name, spec in (
-            ("li", pdk.LI_LABEL),
-            ("met1", pdk.MET1_LABEL),
-            ("met2", pdk.MET2_LABEL),
-            ("met3", pdk.MET3_LABEL),
-            ("met4", pdk.MET4_LABEL),
-            ("poly", pdk.POLY_LABEL),
-        )
-    }
-
-    ndiff = (diff & nsdm) - nwell
-    gate = ndiff & poly
-    sd = ndiff - gate
-    pdiff = (diff & psdm) & nwell
-    pgate = pdiff & poly
-    psd = pdiff - pgate
-    ptap = (tap & psdm) - nwell  # substrate contacts
-    ntap = (tap & nsdm) & nwell  # n-well contacts
-    for region, name in (
-        (gate, "gate"),
-        (sd, "sd"),
-        (pgate, "pgate"),
-        (psd, "psd"),
-        (ptap, "ptap"),
-        (ntap, "ntap"),
-    ):
-        l2n.register(region, name)
-    bulk = l2n.make_polygon_layer(layout.layer(), "bulk")  # the p-substrate
-    l2n.extract_devices(
-        kdb.DeviceExtractorMOS4Transistor(DEVICE), {"SD": sd, "G": gate, "P": poly, "W": bulk}
-    )
-    l2n.extract_devices(
-        kdb.DeviceExtractorMOS4Transistor(pdk.PFET),
-        {"SD": psd, "G": pgate, "P": poly, "W": nwell},
-    )
-
-    l2n.connect(sd)
-    l2n.connect(psd)
-    l2n.connect(nwell)
-    l2n.connect(ptap)
-    l2n.connect(ntap)
-    l2n.connect(nwell, ntap)
-    l2n.connect(psd, licon)
-    l2n.connect(ptap, licon)
-    l2n.connect(ntap, licon)
-    l2n.connect(poly)
-    l2n.connect(licon)
-    l2n.connect(li)
-    l2n.connect(mcon)
-    for m in metals:
-        l2n.connect(m)
-    for v in vias:
-        l2n.connect(v)
-    l2n.connect(sd, licon)
-    l2n.connect(poly, licon)
-    l2n.connect(licon, li)
-    l2n.connect(li, mcon)
-    l2n.connect(mcon, metals[0])
-    for lower, via, upper in zip(metals, vias, metals[1:], strict=False):
-        l2n.connect(lower, via)
-        l2n.connect(via, upper)
-    for name, region in (
-        ("li", li),
-        ("met1", metals[0]),
-        ("met2", metals[1]),
-        ("met3", metals[2]),
-        ("met4", metals[3]),
-        ("poly", poly),
-    ):
-        l2n.connect(region, labels[name])
-    l2n.connect_global(bulk, "VSS")
-    l2n.connect_global(ptap, "VSS")
+    connect_sky130(l2n, layout, substrate_net="VSS", with_pfet=True)
     l2n.extract_netlist()
     netlist = l2n.netlist()
     for circuit in list(netlist.each_circuit()):

@@ -19,6 +19,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from twinedge.pdk import sky130 as pdk
+from twinedge.verification.connectivity import LABELS, connect_sky130
 
 SUBSTRATE_NET = "sky130_gnd"  # kpex's SKY130 substrate net name
 GATE_LABEL = "G"
@@ -31,20 +32,10 @@ class PexDatabase:
     top: str
 
 
-_LABELS = (
-    (pdk.LI_LABEL, "li_label"),
-    (pdk.MET1_LABEL, "met1_label"),
-    (pdk.MET2_LABEL, "met2_label"),
-    (pdk.MET3_LABEL, "met3_label"),
-    (pdk.MET4_LABEL, "met4_label"),
-    (pdk.POLY_LABEL, "poly_label"),
-)
-
-
 def _top_labels_only(layout: kdb.Layout, top: kdb.Cell) -> list[str]:
     """Keep the top cell's labels, turn each instance's ``G`` label into ``G<k>``, drop the
     other cell-level labels (``A_F`` ... would merge every net of the flattened array)."""
-    layers = [layout.layer(*spec) for spec, _ in _LABELS]
+    layers = [layout.layer(*spec) for spec, _, _ in LABELS]
     keep: list[tuple[int, kdb.Text]] = []
     gates: list[str] = []
     for layer in layers:
@@ -77,66 +68,9 @@ def build_pex_lvsdb(gds: Path, out: Path) -> PexDatabase:
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = 2
 
-    def drawn(spec: pdk.Layer, name: str) -> kdb.Region:
-        return lvs.make_polygon_layer(layout.layer(*spec), name)
-
-    diff, tap, nwell = drawn(pdk.DIFF, "diff"), drawn(pdk.TAP, "tap"), drawn(pdk.NWELL, "nwell")
-    nsdm, psdm = drawn(pdk.NSDM, "nsdm"), drawn(pdk.PSDM, "psdm")
-    poly, licon = drawn(pdk.POLY, "poly_con"), drawn(pdk.LICON, "licon")
-    li, mcon = drawn(pdk.LI, "li_con"), drawn(pdk.MCON, "mcon_con")
-    metals = [
-        drawn(pdk.MET1, "met1_con"),
-        drawn(pdk.MET2, "met2_con"),
-        drawn(pdk.MET3, "met3_ncap"),
-        drawn(pdk.MET4, "met4_ncap"),
-    ]
-    vias = [
-        drawn(pdk.VIA1, "via1_con"),
-        drawn(pdk.VIA2, "via2_con"),
-        drawn(pdk.VIA3, "via3_ncap"),
-    ]
-    # derived layers, as kpex's SKY130 LVS deck derives them
-    ngate = (diff & poly & nsdm) - nwell
-    nsd = ((diff - poly) & nsdm) - nwell
-    ptap = (tap & psdm) - nwell
-    licon_poly, licon_nsd, licon_ptap = licon & poly, licon & nsd, licon & ptap
-    for region, name in (
-        (ngate, "ngate"),
-        (nsd, "nsd"),
-        (ptap, "ptap_conn"),
-        (licon_poly, "licon_poly_con"),
-        (licon_nsd, "licon_nsd_con"),
-        (licon_ptap, "licon_ptap_con"),
-    ):
-        lvs.register(region, name)
-    sub = lvs.make_polygon_layer(layout.layer(), "sub")
-    lvs.extract_devices(
-        kdb.DeviceExtractorMOS4Transistor(pdk.NFET),
-        {"SD": nsd, "G": ngate, "tS": nsd, "tD": nsd, "tG": poly, "W": sub},
-    )
-    conductors = [nsd, ptap, poly, licon_poly, licon_nsd, licon_ptap, li, mcon, *metals, *vias]
-    for region in conductors:
-        lvs.connect(region)
-    pairs = [
-        (nsd, licon_nsd),
-        (ptap, licon_ptap),
-        (poly, licon_poly),
-        (licon_poly, li),
-        (licon_nsd, li),
-        (licon_ptap, li),
-        (li, mcon),
-        (mcon, metals[0]),
-    ]
-    for lower, via, upper in zip(metals, vias, metals[1:], strict=False):
-        pairs += [(lower, via), (via, upper)]
-    for a, b in pairs:
-        lvs.connect(a, b)
-    conductor_of = {"li_label": li, "poly_label": poly}
-    conductor_of.update(
-        {f"met{i + 1}_label": m for i, m in enumerate(metals)},
-    )
-    for spec, name in _LABELS:
-        lvs.connect(conductor_of[name], lvs.make_text_layer(layout.layer(*spec), name))
+    # the nets as LVS extracts them; no pfet: kpex runs on plain twin-edge arrays only
+    r = connect_sky130(lvs, layout, substrate_net=SUBSTRATE_NET, with_pfet=False)
+    li, metals = r["li_con"], [r["met1_con"], r["met2_con"]]
     # pin shapes: kpex puts a wire node where a pin sits, so routes get their length's R
     for spec, conductor, name in (
         (pdk.LI_PIN, li, "li_pin_con"),
@@ -147,9 +81,6 @@ def build_pex_lvsdb(gds: Path, out: Path) -> PexDatabase:
         lvs.register(pins, name)
         lvs.connect(pins)
         lvs.connect(conductor, pins)
-    # p+ taps reach the body through the substrate: one global net
-    lvs.connect_global(sub, SUBSTRATE_NET)
-    lvs.connect_global(ptap, SUBSTRATE_NET)
     lvs.extract_netlist()
     netlist = lvs.netlist()
     netlist.make_top_level_pins()
