@@ -155,7 +155,21 @@ def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -
     assert energy["energy_per_step_j"] == pytest.approx(total)
     assert 1e-13 < energy["energy_per_step_j"] < 1e-9  # pJ-scale: 300 ns steps at ~100 uW
     assert (tmp_path / "build" / "xor_4x4_cl" / "characterise" / "characterisation.png").exists()
+    # one laid-out cell extracted (kpex, pfet layers included) and its transient re-run
+    assert "post-layout cell (klayout-pex" in res.output
+    pl = json.loads((build / "post_layout_cell" / "post_layout.json").read_text())
+    summary = json.loads((build / "characterise" / "summary.json").read_text())
+    assert pl["resistors"] > 100 and pl["capacitors"] > 100
+    assert pl["c_gate_f"] == pytest.approx(summary["c_gate_node_f"], rel=0.2)
+    assert pl["dgdt_half_range_v_per_s"] == pytest.approx(
+        summary["dgdt_transient_v_per_s"], rel=0.2
+    )
     report = json.loads((tmp_path / "build" / "xor_4x4_cl" / "report.json").read_text())
+    assert report["post_layout_cell"]["c_gate_f"] == pl["c_gate_f"]
+    post = json.loads((build / "post_layout" / "train.json").read_text())
+    assert post["post_layout_cell"] == pl  # trained with the extracted cell's numbers
+    assert post["update"]["circuit"]["c_gate_node_f"] == pl["c_gate_f"]
+    assert report["post_layout_training"]["final_mse"] == post["final_mse"]
     assert report["tapeout_ready"] is True
     assert report["verification"]["drc"]["violations"] == 0
     assert report["circuit"]["r2"] >= 0.95

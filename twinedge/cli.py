@@ -249,6 +249,14 @@ def characterise(
             "(tt,ff,ss,sf,fs), and print a table",
         ),
     ] = None,
+    post_layout: Annotated[
+        bool,
+        typer.Option(
+            "--post-layout",
+            help="also extract one laid-out cell with kpex and re-run the switching "
+            "transient on it (build/<design>/post_layout_cell/)",
+        ),
+    ] = False,
 ) -> None:
     """Characterise the on-chip learning circuit with the PDK models (ngspice):
     build/<design>/characterise/."""
@@ -264,6 +272,8 @@ def characterise(
         )
         raise typer.Exit(2)
     _characterise(loaded, array_check)
+    if post_layout:
+        _cl_post_layout_cell(loaded)
     if wanted:
         _corner_table(loaded, wanted)
 
@@ -583,6 +593,77 @@ def flow(
         raise typer.Exit(1)
 
 
+def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
+    """Extract one twin_edge_cl cell (kpex) and re-run the switching transient on it; kept
+    while the spec and the characterisation conditions are unchanged."""
+    from twinedge.flow.characterise import CharacterisationError, cached_characterisation
+    from twinedge.flow.cl_postlayout import post_layout_cell
+    from twinedge.flow.extraction import ExtractionError, kpex_version
+    from twinedge.flow.layout import layout_digest
+    from twinedge.flow.stamps import digest, is_current, mark
+    from twinedge.flow.train import characterisation_conditions
+
+    d = loaded.design
+    cond = characterisation_conditions(d)
+    out_dir = _build_dir(d.name) / "post_layout_cell"
+    key = digest(layout_digest(d), cond.digest(), kpex_version(), "cl-cell-pex-1")
+    if is_current(out_dir, key, ["post_layout.json"]):
+        _stage_note("post-layout cell", False)
+        return json.loads((out_dir / "post_layout.json").read_text())
+    ch = cached_characterisation(cond)
+    try:
+        with _step_progress("post-layout cell (kpex + ngspice)") as bar:
+            task = bar.add_task("cell", total=1)
+            res = post_layout_cell(d, ch, out_dir)
+            bar.update(task, completed=1)
+    except (ExtractionError, CharacterisationError) as exc:
+        err.print(f"error: {loaded.path}: post-layout cell check failed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    mark(out_dir, key)
+    out.print(
+        f"post-layout cell ({res.tool}, {res.resistors} R, {res.capacitors} C): zero-input "
+        f"pulse {res.dg_zero_pulse_v * 1e3:+.2f} mV (schematic {ch.dg_zero_pulse * 1e3:+.2f}), "
+        f"injection {res.q_on_c * 1e15:+.3f} / {res.q_off_c * 1e15:+.3f} fC on / off "
+        f"(schematic {ch.inj_on_c * 1e15:+.3f} / {ch.inj_off_c * 1e15:+.3f}), dG/dt at half "
+        f"range {res.dgdt_half_range_v_per_s:.3g} V/s (schematic {ch.dgdt_transient:.3g}), G "
+        f"{res.c_gate_f * 1e15:.1f} fF (schematic {ch.c_gate_f * 1e15:.1f}); {out_dir}",
+        markup=False,
+    )
+    return res.as_dict()
+
+
+def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
+    """Training with the rule the extracted cell gives (build/<design>/post_layout/)."""
+    from twinedge.flow.characterise import cached_characterisation
+    from twinedge.flow.cl_postlayout import with_post_layout
+    from twinedge.flow.layout import spec_digest
+    from twinedge.flow.stamps import digest, is_current, mark
+    from twinedge.flow.train import characterisation_conditions, run_training, write_training
+    from twinedge.sim.solver import ConvergenceError
+
+    d = loaded.design
+    target = _build_dir(d.name) / "post_layout"
+    cond = characterisation_conditions(d)
+    key = digest(spec_digest(d), cond.digest(), cell, "cl-post-layout-train-1")
+    if is_current(target, key, ["train.json"]):
+        _stage_note("train (post-layout cell rule)", False)
+        return json.loads((target / "train.json").read_text())
+    ch = with_post_layout(cached_characterisation(cond), cell)
+    try:
+        with _step_progress("training (post-layout cell rule)") as bar:
+            task = bar.add_task("train", total=d.training.n_steps)
+            result = run_training(loaded, lambda k, _n: bar.update(task, completed=k), ch)
+    except ConvergenceError as exc:
+        err.print(f"error: {loaded.path}: post-layout training failed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    extra = {"post_layout_cell": cell}
+    record = json.loads(write_training(loaded, result, target, extra, ch).read_text())
+    mark(target, key)
+    out.print("post-layout cell rule:", markup=False)
+    _summary(record, target)
+    return record
+
+
 def _cl_flow(loaded: LoadedSpec, build: Path) -> None:
     """twin_edge_cl: layout -> DRC -> LVS -> circuit characterisation -> training with the
     characterised rule -> report (no PEX: the rule is the circuit's, see the report)."""
@@ -591,7 +672,9 @@ def _cl_flow(loaded: LoadedSpec, build: Path) -> None:
     lay = _layout(loaded, reuse=True)
     drc_rec, lvs_rec = _verified(loaded, lay.gds)
     _characterise(loaded, array_check=False)
+    cell = _cl_post_layout_cell(loaded)
     _schematic_training(loaded)
+    _cl_post_layout_training(loaded, cell)
     report = build_cl_report(loaded.path, build)
     path = write_cl_report(report, build)
     out.print(f"report: {path} and {path.with_suffix('.html')}", markup=False)

@@ -22,7 +22,9 @@ one ``op``:
 from __future__ import annotations
 
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -365,16 +367,20 @@ def transient(
     range_v: float,
     t_on: float,
     twin_wl: tuple[float, float] = (1.0, 1.0),
+    cell: str | None = None,
 ) -> tuple[float, float, float, float, float]:
     """G on its capacitor through a learn pulse of ``t_on``: charge at unfreeze/freeze (zero
     input), the pulse's mean dG/dt at half-range input net of the zero-input run, the G
     node's capacitance (a current probe while frozen), and the whole zero-input pulse's dG.
     The edge's two twin transistors (``twin_wl``, S/D at a node voltage) load G as in the
-    array. Returns (q_on, q_off, dG/dt, C_eff, dG_zero)."""
+    array. ``cell``: instead of the schematic, a whole extracted cell (twins, capacitor,
+    update circuit and wiring RC) whose nodes carry the port names; charges are then
+    counted on the cell's measured G capacitance. Returns (q_on, q_off, dG/dt, C_eff,
+    dG_zero)."""
     c = CM_MID
     T_OFF = T_ON + round(t_on * 1e9, 3)
     T_END = T_OFF + 150
-    runs = []
+    decks = []
     for dvf, inject in ((0.0, 0.0), (range_v / 2, 0.0), (0.0, C_PROBE_A)):
         p = _points_at(dvf, 0.0, c, c, G_REF)
         lines = [
@@ -385,28 +391,29 @@ def transient(
             f"{T_OFF + EDGE}n 0)",
             f"Vlearnb learnb 0 pwl(0 {VDD!r} {T_ON}n {VDD!r} {T_ON + EDGE}n 0 {T_OFF}n 0 "
             f"{T_OFF + EDGE}n {VDD!r})",
-            f"Cg g 0 {c_gate!r}",
-            f"Vtwin tw 0 {c!r}",
-            f"XTF tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
-            f"XTC tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
             f"Iprobe 0 g pwl(0 0 {T_OFF + 50}n 0 {T_OFF + 51}n {inject!r})",
-            f"X1 {' '.join(PORTS)} {SUBCKT}",
             f".ic v(g)={G_REF!r}",
         ]  # fmt: skip
+        if cell is None:
+            lines += [
+                f"Cg g 0 {c_gate!r}",
+                f"Vtwin tw 0 {c!r}",
+                f"XTF tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+                f"XTC tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+                f"X1 {' '.join(PORTS)} {SUBCKT}",
+            ]
+        else:
+            lines.append(cell)
         deck = (
             _header(corner, sizing)
             + "\n".join(lines)
-            + f"\n.control\nset numdgt=12\ntran 0.05n {T_END}n 0 0.1n\n"
+            + f"\n.control\nset numdgt=12\ntran 0.05n {T_END}n 0 0.5n\n"
             + "wrdata tran.dat v(g)\nquit 0\n.endc\n.end\n"
         )
-        try:
-            out = run_ngspice(deck)
-        except CharacterisationError as exc:
-            if "aborted" not in str(exc):
-                raise
-            # trapezoidal integration can stall on a switching edge at some corners
-            out = run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
-        runs.append(numeric_rows(out, columns=2))
+        decks.append(deck)
+    # three independent ngspice runs: side by side on the machine's cores
+    with ThreadPoolExecutor(max_workers=min(len(decks), os.cpu_count() or 1)) as pool:
+        runs = list(pool.map(_transient_run, decks))
     t, g0 = runs[0][:, 0], runs[0][:, 1]
     g_fs = np.interp(t, runs[1][:, 0], runs[1][:, 1])
     g_probe = np.interp(t, runs[2][:, 0], runs[2][:, 1])
@@ -414,19 +421,33 @@ def transient(
     def at(ts: float, g: np.ndarray) -> float:
         return float(np.interp(ts, t, g))
 
-    # zero input: the steps at the switching edges, net of the drift while learning
     n = 1e-9
+    # frozen, a known current into G: the node's whole capacitance (C_G + the circuit's)
+    t0, t1 = (T_OFF + 60) * n, (T_END - 1) * n
+    rise = (at(t1, g_probe) - at(t0, g_probe)) - (at(t1, g0) - at(t0, g0))
+    c_eff = C_PROBE_A * (t1 - t0) / rise
+    if cell is not None:
+        c_gate = c_eff
+    # zero input: the steps at the switching edges, net of the drift while learning
     slope = (at((T_OFF - 5) * n, g0) - at((T_ON + 20) * n, g0)) / ((T_OFF - T_ON - 25) * n)
     q_on = c_gate * ((at((T_ON + 20) * n, g0) - at((T_ON - 1) * n, g0)) - slope * 21 * n)
     q_off = c_gate * ((at((T_OFF + 20) * n, g0) - at((T_OFF - 5) * n, g0)) - slope * 5 * n)
     # the pulse's whole effect at half-range input, net of the zero-input run
     dg_zero = at((T_OFF + 40) * n, g0) - at((T_ON - 1) * n, g0)
     dgdt = ((at((T_OFF + 40) * n, g_fs) - at((T_ON - 1) * n, g_fs)) - dg_zero) / t_on
-    # frozen, a known current into G: the node's whole capacitance (C_G + the circuit's)
-    t0, t1 = (T_OFF + 60) * n, (T_END - 1) * n
-    rise = (at(t1, g_probe) - at(t0, g_probe)) - (at(t1, g0) - at(t0, g0))
-    c_eff = C_PROBE_A * (t1 - t0) / rise
     return q_on, q_off, dgdt, c_eff, dg_zero
+
+
+def _transient_run(deck: str) -> np.ndarray:
+    """(t, v(g)) rows of one transient deck."""
+    try:
+        out = run_ngspice(deck)
+    except CharacterisationError as exc:
+        if "aborted" not in str(exc):
+            raise
+        # trapezoidal integration can stall on a switching edge at some corners
+        out = run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
+    return numeric_rows(out, columns=2)
 
 
 def numeric_rows(text: str, columns: int | None = None) -> np.ndarray:
@@ -461,7 +482,7 @@ class Conditions:
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "version": 5}, sort_keys=True)
+        text = json.dumps({**asdict(self), "version": 6}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.characterise import Conditions, cached_characterisation
+from twinedge.flow.characterise import Characterisation, Conditions, cached_characterisation
 from twinedge.flow.update_circuit import UpdateSizing
 from twinedge.reports.metrics import task_metrics
 from twinedge.reports.plots import plot_lattice, plot_outputs, plot_training
@@ -43,12 +43,13 @@ def characterisation_conditions(design: Design) -> Conditions:
     )
 
 
-def update_rule(design: Design) -> Rule | None:
-    """The rule a design trains with; None: the simulator's ideal Eq. 4 (compiled path)."""
+def update_rule(design: Design, ch: Characterisation | None = None) -> Rule | None:
+    """The rule a design trains with; None: the simulator's ideal Eq. 4 (compiled path).
+    ``ch``: the on-chip circuit's characterisation to use (default: the schematic's)."""
     tr, cell = design.training, design.cell
     t_h = tr.t_h / tr.substeps
     if isinstance(cell, TwinEdgeClCell):
-        ch = cached_characterisation(characterisation_conditions(design))
+        ch = ch or cached_characterisation(characterisation_conditions(design))
         if isinstance(tr.update, HybridUpdate):
             return HybridRule(tr.update, ch.pulse_rate, t_h, tr.g_min, tr.g_max)
         n_edges = Network.from_design(design).n_edges
@@ -70,12 +71,12 @@ def twin_power(spec: LoadedSpec, g: np.ndarray) -> float:
     return sum(learner.twin_power(p) for p in range(n)) / n
 
 
-def step_energy(spec: LoadedSpec, g: np.ndarray) -> dict:
+def step_energy(spec: LoadedSpec, g: np.ndarray, ch: Characterisation | None = None) -> dict:
     """Energy of one on-chip learning step: both twins held for the step, every update
     circuit learning for t_h and frozen (bias on) for t_frozen."""
     design = spec.design
     tr = design.training
-    ch = cached_characterisation(characterisation_conditions(design))
+    ch = ch or cached_characterisation(characterisation_conditions(design))
     n = Network.from_design(design).n_edges
     p_twins = twin_power(spec, g)
     step = tr.t_h + tr.t_frozen
@@ -91,14 +92,14 @@ def step_energy(spec: LoadedSpec, g: np.ndarray) -> dict:
     }
 
 
-def update_record(design: Design) -> dict:
+def update_record(design: Design, ch: Characterisation | None = None) -> dict:
     """How G was updated, for train.json: the rule, and the circuit's characterisation."""
     tr, cell = design.training, design.cell
     rec: dict = {"mode": tr.update.mode}
     if isinstance(tr.update, HybridUpdate):
         rec["hybrid"] = tr.update.model_dump()
     if isinstance(cell, TwinEdgeClCell):
-        ch = cached_characterisation(characterisation_conditions(design))
+        ch = ch or cached_characterisation(characterisation_conditions(design))
         rec["rule"] = "hybrid digital" if isinstance(tr.update, HybridUpdate) else "on-chip"
         rec["circuit"] = ch.summary()
         rec["mismatch"] = cell.update.mismatch
@@ -132,16 +133,18 @@ def nominal_circuit(design: Design) -> Design:
     return design.model_copy(update={"cell": cell.model_copy(update={"update": update})})
 
 
-def trainer(spec: LoadedSpec) -> CoupledLearning:
+def trainer(spec: LoadedSpec, ch: Characterisation | None = None) -> CoupledLearning:
     args = _learner_args(spec)
-    rule = update_rule(spec.design)
+    rule = update_rule(spec.design, ch)
     if rule is None:
         return CoupledLearning(*args)
     return RuleLearning(*args, rule=rule, solver=_cl_solver(args))
 
 
-def run_training(spec: LoadedSpec, progress: Progress | None = None) -> TrainResult:
-    return trainer(spec).run(progress)
+def run_training(
+    spec: LoadedSpec, progress: Progress | None = None, ch: Characterisation | None = None
+) -> TrainResult:
+    return trainer(spec, ch).run(progress)
 
 
 def _versions() -> dict[str, str]:
@@ -197,14 +200,18 @@ def train_record(spec: LoadedSpec, result: TrainResult) -> dict:
 
 
 def write_training(
-    spec: LoadedSpec, result: TrainResult, out_dir: Path, extra: dict | None = None
+    spec: LoadedSpec,
+    result: TrainResult,
+    out_dir: Path,
+    extra: dict | None = None,
+    ch: Characterisation | None = None,
 ) -> Path:
     """Write ``train.json`` (with ``extra`` keys added) and the three plots into ``out_dir``
-    (all or nothing)."""
+    (all or nothing); ``ch``: the characterisation the run used, if not the schematic's."""
     design = spec.design
-    update = update_record(design)
+    update = update_record(design, ch)
     if isinstance(design.cell, TwinEdgeClCell):
-        energy = step_energy(spec, result.g)
+        energy = step_energy(spec, result.g, ch)
         if isinstance(design.training.update, HybridUpdate):
             # the analog update circuits are idle; the converters are not modelled
             energy = {k: v for k, v in energy.items() if "update_circuits" not in k}

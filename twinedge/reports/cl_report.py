@@ -19,8 +19,9 @@ from twinedge.flow.artifacts import staged_outputs
 from twinedge.reports.report import _fmt, _table, tool_versions
 
 NO_PEX = (
-    "parasitic extraction of twin_edge_cl arrays is not run: training uses the update rule "
-    "characterised at transistor level, not the extracted netlist"
+    "the whole array's parasitics are not extracted for twin_edge_cl: one laid-out cell is "
+    "(kpex), its switching transient re-run, and training repeated with those numbers in the "
+    "characterised rule"
 )
 
 
@@ -33,6 +34,10 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
     lvs = json.loads((build / "lvs" / "lvs.json").read_text())
     area = json.loads((build / "layout" / "area.json").read_text())
     area.pop("spec_digest", None)
+    cell_path = build / "post_layout_cell" / "post_layout.json"
+    cell = json.loads(cell_path.read_text()) if cell_path.exists() else None
+    post_path = build / "post_layout" / "train.json"
+    post = json.loads(post_path.read_text()) if post_path.exists() else None
     ready = drc["violations"] == 0 and bool(lvs["match"])
     return {
         "design": train["design"],
@@ -53,6 +58,7 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
             },
         },
         "area": area,
+        "post_layout_cell": cell,
         "limitations": [NO_PEX],
         "circuit": circuit,
         "array_check": None
@@ -64,6 +70,14 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
             "metrics": train["metrics"],
             "steps": train["run"]["steps"],
             "learning_time_s": train["run"]["learning_time_s"],
+        },
+        "post_layout_training": None
+        if post is None
+        else {
+            "rule": "on-chip, post-layout cell (kpex) switching numbers",
+            "final_mse": post["final_mse"],
+            "metrics": post["metrics"],
+            "energy_per_step_j": post["update"].get("energy", {}).get("energy_per_step_j"),
         },
         "energy": train["update"].get("energy", {}),
         "provenance": {
@@ -97,6 +111,26 @@ def write_cl_report(report: dict, build: Path) -> Path:
             f"{_fmt(c['power_bias_gated_w'], 'W')} (breadboard ~100 mW)",
         ),
     ]
+    pl = report.get("post_layout_cell")
+    if pl:
+        circuit_rows += [
+            (
+                f"post-layout cell ({pl['tool']}): zero-input pulse dG",
+                f"{_fmt(pl['dg_zero_pulse_v'], 'V')} "
+                f"(schematic {_fmt(c['dg_per_pulse_zero_input_v'], 'V')})",
+            ),
+            (
+                "post-layout charge injection on / off",
+                f"{_fmt(pl['q_on_c'], 'C')} / {_fmt(pl['q_off_c'], 'C')} (schematic "
+                f"{_fmt(c['charge_injection_on_c'], 'C')} / "
+                f"{_fmt(c['charge_injection_off_c'], 'C')})",
+            ),
+            (
+                "post-layout G capacitance; dG/dt at half range",
+                f"{_fmt(pl['c_gate_f'], 'F')}; {pl['dgdt_half_range_v_per_s']:.3g} V/s (schematic "
+                f"{_fmt(c['c_gate_node_f'], 'F')}; {c['dgdt_transient_v_per_s']:.3g} V/s)",
+            ),
+        ]
     if report["array_check"]:
         a = report["array_check"]
         circuit_rows.append(
@@ -141,6 +175,20 @@ def write_cl_report(report: dict, build: Path) -> Path:
         if report["tapeout_ready"]
         else f"<b>NOT tapeout-ready</b>: {report['not_ready_because']}"
     )
+    post = report.get("post_layout_training")
+    if post:
+        train_rows.append(
+            ("with the post-layout cell's rule: final MSE", f"{post['final_mse']:.3e} V²")
+        )
+        if "xor" in post["metrics"]:
+            x = post["metrics"]["xor"]
+            train_rows.append(
+                (
+                    "XOR (post-layout cell's rule)",
+                    f"{'solved' if x['solved'] else 'NOT solved'}, min margin "
+                    f"{x['min_margin_frac_of_l0']:.2f} |L0|",
+                )
+            )
     energy_rows = [
         (
             k.replace("_", " "),

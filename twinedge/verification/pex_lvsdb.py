@@ -59,7 +59,8 @@ def _top_labels_only(layout: kdb.Layout, top: kdb.Cell) -> list[str]:
     return gates
 
 
-def build_pex_lvsdb(gds: Path, out: Path) -> PexDatabase:
+def build_pex_lvsdb(gds: Path, out: Path, with_pfet: bool = False) -> PexDatabase:
+    """``with_pfet``: also extract pfet_01v8 (the on-chip learning cell's update circuit)."""
     layout = kdb.Layout()
     layout.read(str(gds))
     top = layout.top_cell()
@@ -68,8 +69,8 @@ def build_pex_lvsdb(gds: Path, out: Path) -> PexDatabase:
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = 2
 
-    # the nets as LVS extracts them; no pfet: kpex runs on plain twin-edge arrays only
-    r = connect_sky130(lvs, layout, substrate_net=SUBSTRATE_NET, with_pfet=False)
+    # the nets as LVS extracts them (layer names are kpex's SKY130 ones, pfet layers too)
+    r = connect_sky130(lvs, layout, substrate_net=SUBSTRATE_NET, with_pfet=with_pfet)
     li, metals = r["li_con"], [r["met1_con"], r["met2_con"]]
     # pin shapes: kpex puts a wire node where a pin sits, so routes get their length's R
     for spec, conductor, name in (
