@@ -27,7 +27,7 @@ from twinedge.flow.cells import (
     via_stack,
 )
 from twinedge.flow.cl_cells import (
-    GAP,
+    GLOBAL_TRACK,
     GLOBALS,
     PORT_NAMES,
     STRIPE,
@@ -93,14 +93,14 @@ def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
     if is_cl(design):
         return (
             twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below"),
-            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "above"),
+            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "stacked"),
         )
     edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
     return edge, edge
 
 
 def site_origin(g: EdgeGeometry, r: int, c: int) -> tuple[float, float]:
-    return snap(c * g.pitch), snap(-r * g.pitch)
+    return snap(c * g.pitch), snap(-r * g.pitch_y)
 
 
 def compile_array(design: Design) -> gf.Component:
@@ -141,35 +141,31 @@ def compile_array(design: Design) -> gf.Component:
     return top
 
 
+BUS_X = -2.0  # the global nets' met4 buses, left of the array (and of its wrap stacks)
+
+
 def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
-    """The update circuits' global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR): one met3
-    stripe per net and lattice row over the horizontal cells' via stacks, one met4 stripe per
-    net and column over the vertical cells', a via3 wherever stripes of one net cross."""
+    """The update circuits' global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR): each lattice
+    row has two bands of blocks (the horizontal cells' and, under them, the vertical cells'),
+    each band one met3 stripe per net over its blocks' via stacks; a met4 bus per net left of
+    the array joins that net's stripes through via3."""
     cg = cl_geometry_for(design)
     g = cg.edge
-    rows_y = cg.global_offsets("below")  # cell y, horizontal cells
-    cols_x = cg.global_offsets("above")  # cell y -> array x after the -90 deg rotation
-    x_left, x_right = 0.0, snap(net.cols * g.pitch)
-    y_top, y_bottom = g.height, snap(-(net.rows - 1) * g.pitch - g.length)
+    bands = cg.band_offsets()
+    bus = {n: snap(BUS_X - k * GLOBAL_TRACK) for k, n in enumerate(GLOBALS)}
+    x_left, x_right = snap(min(bus.values()) - STRIPE), snap(net.cols * g.pitch)
     half = STRIPE / 2
     for name in GLOBALS:
+        ys = []
         for r in range(net.rows):
             _, y0 = site_origin(g, r, 0)
-            y = snap(y0 + rows_y[name])
-            rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
-            for c in range(net.cols):
-                x0, _ = site_origin(g, 0, c)
-                stripe_pad(top, snap(x0 + cols_x[name]), y)
-        for c in range(net.cols):
-            x0, _ = site_origin(g, 0, c)
-            x = snap(x0 + cols_x[name])
-            rect(top, pdk.MET4, x - half, y_bottom, x + half, y_top)
-        _, y0 = site_origin(g, 0, 0)
-        top.add_label(
-            PORT_NAMES[name],
-            position=(snap(x_left + 0.5), snap(y0 + rows_y[name])),
-            layer=pdk.LABELS[pdk.MET3],
-        )
+            for band in bands:
+                y = snap(y0 + band[name])
+                ys.append(y)
+                rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
+                stripe_pad(top, bus[name], y)
+        rect(top, pdk.MET4, bus[name] - half, min(ys) - half, bus[name] + half, max(ys) + half)
+        top.add_label(PORT_NAMES[name], position=(bus[name], max(ys)), layer=pdk.LABELS[pdk.MET4])
 
 
 def _met1_run(top: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -198,7 +194,7 @@ def _wrap_rows(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
 def _wrap_cols(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
     """Column wrap edges: from the last vertical cell's B side up to node (0, c) on met4."""
     stack = via_stack("met4")
-    bottom = snap(-(net.rows - 1) * g.pitch - g.length)
+    bottom = snap(-(net.rows - 1) * g.pitch_y - g.vertical_length)
     yb, yt = bottom - WRAP_OFFSET, g.height + WRAP_OFFSET
     for c in range(net.cols):
         x0, _ = site_origin(g, 0, c)
@@ -270,11 +266,12 @@ def area_report(design: Design, component: gf.Component) -> AreaReport:
     w, h = bbox.width(), bbox.height()
     array = w * h
     cell = g.length * g.height
-    if is_cl(design):  # the edge and its update block, as the cell's boundary draws them
-        cell = g.length * (g.height + GAP + cl_geometry_for(design).block_height)
+    if is_cl(design):  # mean of the two edge strips (rows and columns differ) plus a block
+        cg = cl_geometry_for(design)
+        cell = (g.length + g.vertical_length) / 2 * g.height + cg.block_length * cg.block_height
     return AreaReport(
         cell_um2=round(cell, 4),
-        site_um2=round(g.pitch**2, 4),
+        site_um2=round(g.pitch * g.pitch_y, 4),
         array_um2=round(array, 2),
         bbox_um=(round(w, 3), round(h, 3)),
         edges=net.n_edges,

@@ -77,10 +77,23 @@ class EdgeGeometry:
     y_cap: float  # bottom of the capacitor diffusion
     x_gate: float  # left edge of the gate poly
     sd: float  # source/drain length
+    # the vertical edges' length where it differs (twin_edge_cl: their blocks stack under
+    # the horizontal ones', so the rows can be closer than the columns)
+    length_vertical: float | None = None
 
     @property
     def pitch(self) -> float:
+        """Lattice pitch along a row (x)."""
         return snap(self.length + self.height)
+
+    @property
+    def vertical_length(self) -> float:
+        return self.length if self.length_vertical is None else self.length_vertical
+
+    @property
+    def pitch_y(self) -> float:
+        """Lattice pitch down a column (y)."""
+        return snap(self.vertical_length + self.height)
 
 
 def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:

@@ -392,6 +392,13 @@ def transient(
             f"Vlearnb learnb 0 pwl(0 {VDD!r} {T_ON}n {VDD!r} {T_ON + EDGE}n 0 {T_OFF}n 0 "
             f"{T_OFF + EDGE}n {VDD!r})",
             f"Iprobe 0 g pwl(0 0 {T_OFF + 50}n 0 {T_OFF + 51}n {inject!r})",
+            # G held at G_REF by a switch that opens before the pulse: an .ic alone can be
+            # lost when the initial operating point needs gmin/source stepping, and the run
+            # would then start at G's floating DC value
+            f"Vhold gh 0 {G_REF!r}",
+            f"Vhctl hctl 0 pwl(0 1 {T_ON - 60}n 1 {T_ON - 59}n 0)",
+            "Shold g gh hctl 0 holdsw",
+            ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
             f".ic v(g)={G_REF!r}",
         ]  # fmt: skip
         if cell is None:
@@ -482,7 +489,7 @@ class Conditions:
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "version": 6}, sort_keys=True)
+        text = json.dumps({**asdict(self), "version": 7}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

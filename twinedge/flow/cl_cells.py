@@ -377,25 +377,45 @@ def update_block(
 
 
 # ------------------------------------------------------------------------ the whole cell
+LAND_PITCH = 0.6  # the vertical cell's edge-net landing columns (met2 L-routes)
+BAND_MARGIN = 1.0  # between the two blocks of a site, and around them
+
+
 @dataclass(frozen=True)
 class ClGeometry:
-    """Where ``twin_edge_cl`` puts its edge and block (cell coordinates, edge from y = 0)."""
+    """Where the two ``twin_edge_cl`` variants put their edge and block.
 
-    edge: EdgeGeometry  # stretched: length is the whole cell's
-    edge_cols: tuple[tuple[str, float], ...]  # block-local x of the edge nets' stubs
-    x_block: float  # block's left end
+    ``below`` (horizontal edges, unrotated): the block hangs below the edge, at the B end,
+    edge nets dropping straight into its left zone. ``stacked`` (vertical edges, which the
+    array rotates by -90 deg): the block is turned so that in the array it lies horizontal,
+    under the first block, in the same lattice site; the edge nets reach its left zone
+    through met2 L-routes. Both blocks are then horizontal bands of the site's free quadrant.
+    """
+
+    edge: EdgeGeometry  # the horizontal cell's edge, stretched to the whole cell length
+    edge_v: EdgeGeometry  # the vertical cell's edge (same length, twins near the A end)
+    edge_cols: tuple[tuple[str, float], ...]  # block-local x of the landing stubs (below)
+    edge_cols_v: tuple[tuple[str, float], ...]  # the same for the stacked block
+    taps_v: dict[str, float]  # vertical cell x where each edge net leaves its run / contact
+    x_block: float  # horizontal cell: the block's left end
+    x_land: float  # vertical cell: x of the stacked block's landing edge (its local top)
     block_length: float
     block_height: float
     tracks: dict[str, float]  # block-local y of the global tracks
     x_stack: float  # block-local x of the global via stacks
 
-    def global_offsets(self, side: str) -> dict[str, float]:
-        """Cell y of each global track for a block ``side`` ('below' or 'above')."""
-        if side == "below":
-            y0 = -GAP - self.block_height
-            return {n: snap(y0 + self.tracks[n]) for n in GLOBALS}
-        y0 = self.edge.height + GAP + self.block_height
-        return {n: snap(y0 - self.tracks[n]) for n in GLOBALS}
+    @property
+    def x_far(self) -> float:
+        return snap(self.x_land + self.block_height)
+
+    def band_offsets(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Site-relative array y of each global track, in the horizontal cell's block and in
+        the vertical cell's stacked block (both run along the lattice rows)."""
+        y_h = -GAP - self.block_height
+        return (
+            {n: snap(y_h + self.tracks[n]) for n in GLOBALS},
+            {n: snap(self.tracks[n] - self.x_far) for n in GLOBALS},
+        )
 
 
 def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
@@ -413,69 +433,124 @@ def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
 
 
 def cl_geometry(w_um: float, l_um: float, c_gate_f: float, s: UpdateSizing) -> ClGeometry:
-    """Size the cell so that the horizontal and vertical cells of a lattice site, blocks
-    included, fit in the site's free quadrant without overlap (length >= block + its height)."""
+    """Size both cells so that a site's two blocks sit one under the other in its free
+    quadrant, clear of each other's routes and of the next row and column."""
     g = edge_geometry(w_um, l_um, c_gate_f)
     rel = _edge_cols(g)
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
     plan = plan_block(s, edge_cols)
-    length = up(max(plan.length + plan.height + GAP + 2.0, g.length))
-    x_block = snap(length - 1.0 - plan.length)
+    # the stacked block: landing columns in the reverse order of the taps along the edge, so
+    # that no L-route crosses another
+    order = ("bc", "bf", "g", "af", "ac")
+    edge_cols_v = tuple((n, snap(0.5 + k * LAND_PITCH)) for k, n in enumerate(order))
+    plan_v = plan_block(s, edge_cols_v)
+    # vertical cell: twins near the A end, their taps on the runs around them
+    col = R.licon_diff_enc_end + R.licon / 2
+    x_gate_v = snap(MARGIN_A + 2 * LAND_PITCH + g.sd - col + 0.2)
+    edge_v0 = replace(g, x_gate=x_gate_v)
+    tv = _edge_cols(edge_v0)
+    taps_v = {
+        "ac": snap(MARGIN_A),
+        "af": snap(MARGIN_A + LAND_PITCH),
+        "g": tv["g"],
+        "bf": tv["bf"],
+        "bc": tv["bc"],
+    }
+    x_land = snap(max(taps_v["bc"] + BAND_MARGIN, GAP + plan.height + BAND_MARGIN))
+    # horizontal cell: its block starts right of the stacked block's landing routes
+    zone_v = max(x for _, x in edge_cols_v) + PAD
+    x_block = up(GAP + zone_v + BAND_MARGIN)
+    # rows and columns get their own pitch: a column only has to hold the two blocks' height
+    length = max(up(x_block + plan.length + BAND_MARGIN), g.length)
+    length_v = max(up(x_land + plan_v.height + BAND_MARGIN), g.length)
     x_gate = snap(g.x_gate + x_block + shift)
-    edge = replace(g, length=length, x_gate=x_gate)
-    return ClGeometry(edge, edge_cols, x_block, plan.length, plan.height, plan.tracks, plan.x_stack)
+    return ClGeometry(
+        edge=replace(g, length=length, x_gate=x_gate, length_vertical=length_v),
+        edge_v=replace(edge_v0, length=length_v),
+        edge_cols=edge_cols,
+        edge_cols_v=edge_cols_v,
+        taps_v=taps_v,
+        x_block=x_block,
+        x_land=x_land,
+        block_length=plan.length,
+        block_height=plan.height,
+        tracks=plan.tracks,
+        x_stack=plan.x_stack,
+    )
 
 
-def _edge_stubs(c: gf.Component, cg: ClGeometry, side: str) -> None:
-    """met2 from each edge net (A/B runs at y_free / y_clamp, G's contact) to the block."""
-    g = cg.edge
-    y_of = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}
+MARGIN_A = 0.7  # vertical cell: first tap from the A end
+
+
+def _tap(c: gf.Component, g: EdgeGeometry, net: str, x: float) -> float:
+    """Where an edge net leaves the edge: a via1 on its A/B run, or G's poly contact
+    brought up to met2. Returns the y."""
+    if net == "g":
+        y = g.y_gate_contact
+        square(c, pdk.MCON, x, y, R.mcon)
+        enclose(c, pdk.MET1, x, y, R.mcon, R.met1_mcon_enc_end, R.met1_mcon_enc)
+    else:
+        y = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}[net]
+    via1_pad(c, x, y)
+    return y
+
+
+def _edge_stubs(c: gf.Component, cg: ClGeometry) -> None:
+    """Horizontal cell: met2 straight down from each edge net to the block's landing zone."""
     half = PAD / 2
     for net, xb in cg.edge_cols:
         x = snap(cg.x_block + xb)
-        if net == "g":
-            y = g.y_gate_contact
-            square(c, pdk.MCON, x, y, R.mcon)
-            enclose(c, pdk.MET1, x, y, R.mcon, R.met1_mcon_enc_end, R.met1_mcon_enc)
-        else:
-            y = y_of[net]
-        via1_pad(c, x, y)
-        y_end = -GAP if side == "below" else g.height + GAP
-        rect(c, pdk.MET2, x - half, min(y, y_end) - half, x + half, max(y, y_end) + half)
+        y = _tap(c, cg.edge, net, x)
+        rect(c, pdk.MET2, x - half, -GAP - half, x + half, y + half)
+
+
+def _edge_routes(c: gf.Component, cg: ClGeometry) -> None:
+    """Vertical cell: met2 L-routes from the taps (along the edge, toward the block) to the
+    stacked block's landing edge at x_land; taps further along the edge land nearer it."""
+    half = PAD / 2
+    g = cg.edge_v
+    for net, u in cg.edge_cols_v:
+        x = cg.taps_v[net]
+        y = _tap(c, g, net, x)
+        y_col = snap(g.height + GAP + u)
+        rect(c, pdk.MET2, x - half, y - half, x + half, y_col + half)
+        rect(c, pdk.MET2, x - half, y_col - half, cg.x_land + half, y_col + half)
 
 
 @gf.cell
 def twin_edge_cl(
     w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 100e-15, side: str = "below"
 ) -> gf.Component:
-    """A twin edge with its update circuit, the block ``below`` the edge (horizontal edges)
-    or ``above`` it (vertical edges, which the array rotates by -90 deg: the block then lies
-    to the right of the edge, inside the same lattice site)."""
+    """A twin edge with its update circuit: ``below`` (horizontal edges) or ``stacked``
+    (vertical edges; see :class:`ClGeometry`)."""
     s = UpdateSizing()
     cg = cl_geometry(w_um, l_um, c_gate_f, s)
-    g = cg.edge
     c = gf.Component()
-    draw_twin_edge(c, g)
-    # the A/B runs of the stretched edge reach the cell ends (draw_twin_edge drew them)
-    block = update_block(cg.edge_cols, "met3" if side == "below" else "met4", **s.as_dict())
-    ref = c.add_ref(block)
     if side == "below":
+        g = cg.edge
+        draw_twin_edge(c, g)
+        ref = c.add_ref(update_block(cg.edge_cols, "met3", **s.as_dict()))
         ref.dmove((cg.x_block, -GAP - cg.block_height))
+        _edge_stubs(c, cg)
+        box = (0.0, -GAP - cg.block_height, g.length, g.height)
     else:
-        ref.dmirror_y(0)
-        ref.dmove((cg.x_block, g.height + GAP + cg.block_height))
-    _edge_stubs(c, cg, side)
-    y0 = -GAP - cg.block_height if side == "below" else 0.0
-    y1 = g.height if side == "below" else g.height + GAP + cg.block_height
-    rect(c, pdk.PR_BOUNDARY, 0, y0, g.length, y1)
-    c.info["area_um2"] = round(g.length * (y1 - y0), 4)
+        g = cg.edge_v
+        draw_twin_edge(c, g)
+        ref = c.add_ref(update_block(cg.edge_cols_v, "met3", **s.as_dict()))
+        # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
+        # turn the block lies horizontal, its landing edge (v = height) facing the edge
+        ref.drotate(90)
+        ref.dmove((cg.x_far, g.height + GAP))
+        _edge_routes(c, cg)
+        box = (0.0, 0.0, g.length, g.height + GAP + cg.block_length)
+    rect(c, pdk.PR_BOUNDARY, *box)
     c.info["block_um2"] = round(cg.block_length * cg.block_height, 4)
     return c
 
 
 def stripe_pad(c: gf.Component, x: float, y: float) -> None:
-    """via3 where a met3 row stripe crosses a met4 column stripe of the same global net."""
+    """via3 where a met3 row stripe crosses the met4 bus of the same global net."""
     square(c, pdk.VIA3, x, y, R.via3)
     h = max(STRIPE / 2, R.via3 / 2 + R.met3_via3_enc_end)
     rect(c, pdk.MET3, x - h, y - h, x + h, y + h)

@@ -70,7 +70,7 @@ def cell_gds(design: Design, path: Path) -> Path:
     y_run = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}
     for net, y in y_run.items():
         top.add_label(net, position=(cg.x_block + cols[net], y), layer=pdk.LABELS[pdk.MET1])
-    y_glob = cg.global_offsets("below")
+    y_glob = cg.band_offsets()[0]  # the horizontal cell's block: its own y
     for net in GLOBALS:
         if net != "0":  # the substrate net: ground
             x = cg.x_block + cg.x_stack
