@@ -88,6 +88,11 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
     }
 
 
+def _xor_verdict(x: dict) -> str:
+    solved = "solved" if x["solved"] else "NOT solved"
+    return f"{solved}, min margin {x['min_margin_frac_of_l0']:.2f} |L0|"
+
+
 def write_cl_report(report: dict, build: Path) -> Path:
     c, t, e = report["circuit"], report["training"], report["energy"]
     circuit_rows = [
@@ -146,14 +151,7 @@ def write_cl_report(report: dict, build: Path) -> Path:
         ("final MSE", f"{t['final_mse']:.3e} V²"),
     ]
     if "xor" in t["metrics"]:
-        x = t["metrics"]["xor"]
-        train_rows.append(
-            (
-                "XOR",
-                f"{'solved' if x['solved'] else 'NOT solved'}, min margin "
-                f"{x['min_margin_frac_of_l0']:.2f} |L0|",
-            )
-        )
+        train_rows.append(("XOR", _xor_verdict(t["metrics"]["xor"])))
     v, a = report["verification"], report["area"]
     layout_rows = [
         (
@@ -181,13 +179,8 @@ def write_cl_report(report: dict, build: Path) -> Path:
             ("with the post-layout cell's rule: final MSE", f"{post['final_mse']:.3e} V²")
         )
         if "xor" in post["metrics"]:
-            x = post["metrics"]["xor"]
             train_rows.append(
-                (
-                    "XOR (post-layout cell's rule)",
-                    f"{'solved' if x['solved'] else 'NOT solved'}, min margin "
-                    f"{x['min_margin_frac_of_l0']:.2f} |L0|",
-                )
+                ("XOR (post-layout cell's rule)", _xor_verdict(post["metrics"]["xor"]))
             )
     energy_rows = [
         (
