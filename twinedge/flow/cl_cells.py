@@ -377,7 +377,10 @@ def update_block(
 
 
 # ------------------------------------------------------------------------ the whole cell
-LAND_PITCH = 0.6  # the vertical cell's edge-net landing columns (met2 L-routes)
+# the vertical cell's edge-net L-routes: taps along the edge, and landing columns whose
+# parallel runs (~20 um) must not couple A/B swings onto G's (1.5 um: ~0.2 fF, not ~1 fF)
+TAP_PITCH = 0.6
+LAND_PITCH = 1.5
 BAND_MARGIN = 1.0  # between the two blocks of a site, and around them
 
 
@@ -447,12 +450,12 @@ def cl_geometry(w_um: float, l_um: float, c_gate_f: float, s: UpdateSizing) -> C
     plan_v = plan_block(s, edge_cols_v)
     # vertical cell: twins near the A end, their taps on the runs around them
     col = R.licon_diff_enc_end + R.licon / 2
-    x_gate_v = snap(MARGIN_A + 2 * LAND_PITCH + g.sd - col + 0.2)
+    x_gate_v = snap(MARGIN_A + 2 * TAP_PITCH + g.sd - col + 0.2)
     edge_v0 = replace(g, x_gate=x_gate_v)
     tv = _edge_cols(edge_v0)
     taps_v = {
         "ac": snap(MARGIN_A),
-        "af": snap(MARGIN_A + LAND_PITCH),
+        "af": snap(MARGIN_A + TAP_PITCH),
         "g": tv["g"],
         "bf": tv["bf"],
         "bc": tv["bc"],
