@@ -209,6 +209,19 @@ def test_gds_byte_identical(tmp_path: Path) -> None:
     assert (tmp_path / "c" / "xor_4x4.gds").read_bytes() == first
 
 
+def test_layout_reused_only_from_the_same_spec_and_generator(tmp_path: Path, monkeypatch) -> None:
+    from twinedge.flow import layout as layout_stage
+
+    d = load_spec(DESIGNS / "xor_4x4.yaml").design
+    run_layout(d, tmp_path)
+    assert layout_stage.current_layout(d, tmp_path) is not None
+    other = d.model_copy(update={"cell": d.cell.model_copy(update={"w_um": 2.0})})
+    assert layout_stage.current_layout(other, tmp_path) is None  # another spec
+    # the same spec, a changed generator (its source is part of the key)
+    monkeypatch.setattr(layout_stage, "GENERATOR_MODULES", ("flow/array.py",))
+    assert layout_stage.current_layout(d, tmp_path) is None
+
+
 def test_gds_has_no_klayout_context(tmp_path: Path) -> None:
     d = load_spec(DESIGNS / "xor_4x4.yaml").design
     data = run_layout(d, tmp_path).gds.read_bytes()
