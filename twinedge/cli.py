@@ -607,29 +607,31 @@ def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
     cond = characterisation_conditions(d)
     out_dir = _build_dir(d.name) / "post_layout_cell"
     key = digest(layout_digest(d), cond.digest(), kpex_version(), "cl-cell-pex-1")
+    ch = cached_characterisation(cond)
     if is_current(out_dir, key, ["post_layout.json"]):
         _stage_note("post-layout cell", False)
-        return json.loads((out_dir / "post_layout.json").read_text())
-    ch = cached_characterisation(cond)
-    try:
-        with _step_progress("post-layout cell (kpex + ngspice)") as bar:
-            task = bar.add_task("cell", total=1)
-            res = post_layout_cell(d, ch, out_dir)
-            bar.update(task, completed=1)
-    except (ExtractionError, CharacterisationError) as exc:
-        err.print(f"error: {loaded.path}: post-layout cell check failed: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    mark(out_dir, key)
+        res = json.loads((out_dir / "post_layout.json").read_text())
+    else:
+        try:
+            with _step_progress("post-layout cell (kpex + ngspice)") as bar:
+                task = bar.add_task("cell", total=1)
+                res = post_layout_cell(d, ch, out_dir).as_dict()
+                bar.update(task, completed=1)
+        except (ExtractionError, CharacterisationError) as exc:
+            err.print(f"error: {loaded.path}: post-layout cell check failed: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        mark(out_dir, key)
     out.print(
-        f"post-layout cell ({res.tool}, {res.resistors} R, {res.capacitors} C): zero-input "
-        f"pulse {res.dg_zero_pulse_v * 1e3:+.2f} mV (schematic {ch.dg_zero_pulse * 1e3:+.2f}), "
-        f"injection {res.q_on_c * 1e15:+.3f} / {res.q_off_c * 1e15:+.3f} fC on / off "
-        f"(schematic {ch.inj_on_c * 1e15:+.3f} / {ch.inj_off_c * 1e15:+.3f}), dG/dt at half "
-        f"range {res.dgdt_half_range_v_per_s:.3g} V/s (schematic {ch.dgdt_transient:.3g}), G "
-        f"{res.c_gate_f * 1e15:.1f} fF (schematic {ch.c_gate_f * 1e15:.1f}); {out_dir}",
+        f"post-layout cell ({res['tool']}, {res['resistors']} R, {res['capacitors']} C): "
+        f"zero-input pulse {res['dg_zero_pulse_v'] * 1e3:+.2f} mV (schematic "
+        f"{ch.dg_zero_pulse * 1e3:+.2f}), injection {res['q_on_c'] * 1e15:+.3f} / "
+        f"{res['q_off_c'] * 1e15:+.3f} fC on / off (schematic {ch.inj_on_c * 1e15:+.3f} / "
+        f"{ch.inj_off_c * 1e15:+.3f}), dG/dt at half range "
+        f"{res['dgdt_half_range_v_per_s']:.3g} V/s (schematic {ch.dgdt_transient:.3g}), G "
+        f"{res['c_gate_f'] * 1e15:.1f} fF (schematic {ch.c_gate_f * 1e15:.1f}); {out_dir}",
         markup=False,
     )
-    return res.as_dict()
+    return res
 
 
 def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
