@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from twinedge.spec import LoadedSpec, SpecError, load_spec
 
 if TYPE_CHECKING:
+    from twinedge.flow.characterise import Characterisation
     from twinedge.flow.energy import EnergyReport
     from twinedge.flow.extraction import Extraction
     from twinedge.flow.layout import LayoutResult
@@ -72,19 +73,27 @@ def _step_progress(label: str) -> Progress:
     return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
 
 
-def _train(loaded: LoadedSpec, out_dir: Path) -> dict:
+def _train(
+    loaded: LoadedSpec,
+    out_dir: Path,
+    ch: Characterisation | None = None,
+    extra: dict | None = None,
+    what: str = "training",
+) -> dict:
+    """Train, write train.json and plots; ``ch``: the on-chip circuit's characterisation to
+    train with instead of the schematic's, ``extra``: keys added to train.json."""
     from twinedge.flow.train import run_training, write_training
     from twinedge.sim.solver import ConvergenceError
 
     n = loaded.design.training.n_steps
     try:
-        with _step_progress("training") as bar:
+        with _step_progress(what) as bar:
             task = bar.add_task("train", total=n)
-            result = run_training(loaded, lambda k, _n: bar.update(task, completed=k))
+            result = run_training(loaded, lambda k, _n: bar.update(task, completed=k), ch)
     except ConvergenceError as exc:
-        err.print(f"error: {loaded.path}: training failed: {exc}", markup=False)
+        err.print(f"error: {loaded.path}: {what} failed: {exc}", markup=False)
         raise typer.Exit(1) from None
-    path = write_training(loaded, result, out_dir)
+    path = write_training(loaded, result, out_dir, extra, ch)
     return json.loads(path.read_text())
 
 
@@ -640,8 +649,7 @@ def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
     from twinedge.flow.cl_postlayout import with_post_layout
     from twinedge.flow.layout import spec_digest
     from twinedge.flow.stamps import digest, is_current, mark
-    from twinedge.flow.train import characterisation_conditions, run_training, write_training
-    from twinedge.sim.solver import ConvergenceError
+    from twinedge.flow.train import characterisation_conditions
 
     d = loaded.design
     target = _build_dir(d.name) / "post_layout"
@@ -651,15 +659,9 @@ def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
         _stage_note("train (post-layout cell rule)", False)
         return json.loads((target / "train.json").read_text())
     ch = with_post_layout(cached_characterisation(cond), cell)
-    try:
-        with _step_progress("training (post-layout cell rule)") as bar:
-            task = bar.add_task("train", total=d.training.n_steps)
-            result = run_training(loaded, lambda k, _n: bar.update(task, completed=k), ch)
-    except ConvergenceError as exc:
-        err.print(f"error: {loaded.path}: post-layout training failed: {exc}", markup=False)
-        raise typer.Exit(1) from None
-    extra = {"post_layout_cell": cell}
-    record = json.loads(write_training(loaded, result, target, extra, ch).read_text())
+    record = _train(
+        loaded, target, ch, {"post_layout_cell": cell}, "training (post-layout cell rule)"
+    )
     mark(target, key)
     out.print("post-layout cell rule:", markup=False)
     _summary(record, target)
@@ -667,8 +669,9 @@ def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
 
 
 def _cl_flow(loaded: LoadedSpec, build: Path) -> None:
-    """twin_edge_cl: layout -> DRC -> LVS -> circuit characterisation -> training with the
-    characterised rule -> report (no PEX: the rule is the circuit's, see the report)."""
+    """twin_edge_cl: layout -> DRC -> LVS -> circuit characterisation -> post-layout cell
+    check -> training with the characterised rule, and again with the extracted cell's
+    switching numbers -> report (the whole array is not extracted, see the report)."""
     from twinedge.reports.cl_report import NO_PEX, build_cl_report, write_cl_report
 
     lay = _layout(loaded, reuse=True)

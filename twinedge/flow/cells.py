@@ -141,21 +141,26 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
     )
 
 
-def _licon_column(c: gf.Component, x0: float, y0: float, y1: float) -> tuple[float, float]:
-    """As many licons as fit in [y0, y1] (diff enclosure included), centred; li over them.
-
-    Returns the li extent (y) for placing an mcon.
-    """
+def licon_column_li(y0: float, y1: float) -> tuple[float, float, int]:
+    """Where :func:`_licon_column` puts things in [y0, y1]: (li bottom, li top, licon count)."""
     pitch = R.licon + R.licon_space
     span = y1 - y0 - 2 * R.licon_diff_enc
     n = max(1, int((span - R.licon) / pitch + 1e-9) + 1)
     used = n * R.licon + (n - 1) * R.licon_space
     start = snap(y0 + (y1 - y0 - used) / 2)
+    return start - R.li_licon_enc_end, start + used + R.li_licon_enc_end, n
+
+
+def _licon_column(c: gf.Component, x0: float, y0: float, y1: float) -> tuple[float, float]:
+    """As many licons as fit in [y0, y1] (diff enclosure included), centred; li over them.
+
+    Returns the li extent (y) for placing an mcon.
+    """
+    li0, li1, n = licon_column_li(y0, y1)
+    start = li0 + R.li_licon_enc_end
     for k in range(n):
-        yb = start + k * pitch
+        yb = start + k * (R.licon + R.licon_space)
         rect(c, pdk.LICON, x0, yb, x0 + R.licon, yb + R.licon)
-    li0 = start - R.li_licon_enc_end
-    li1 = start + used + R.li_licon_enc_end
     rect(c, pdk.LI, x0, li0, x0 + R.licon, li1)
     return li0, li1
 

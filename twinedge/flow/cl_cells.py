@@ -14,10 +14,11 @@ not by hand, so a change of the circuit or its sizing re-generates a DRC/LVS-che
   so stubs cannot touch: row 1 devices slide right until their columns clear row 0's;
 * the edge's nets (A/B of each twin, G) land on their tracks in a zone at the block's left
   end, free of devices; the global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR) leave from
-  via stacks in a zone at its right end, to met3 (horizontal cells) or met4 (vertical cells)
-  stripes that the array compiler runs across the whole array.
+  via stacks in a zone at its right end, to met3 stripes that the array compiler runs along
+  each row of blocks (and joins by met4 buses left of the array).
 
-``twin_edge_cl`` joins a twin edge, stretched along A -> B, to this block beside it.
+``twin_edge_cl`` joins a twin edge, stretched along A -> B, to this block: below it for
+horizontal edges, turned and reached by L-routes for vertical ones (:class:`ClGeometry`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from twinedge.flow.cells import (
     draw_twin_edge,
     edge_geometry,
     enclose,
+    licon_column_li,
     rect,
     snap,
     square,
@@ -55,8 +57,7 @@ GLOBAL_TRACK = 0.9  # global track pitch: room for met3/met4 stripes and stack p
 STRIPE = 0.4  # width of the array's met3/met4 global stripes (via3 enclosed)
 GAP = 0.6  # between the twin edge and its block
 WELL_ENC = 0.18  # difftap.8 / difftap.10
-GLOBALS = ("vdd", "0", "vbp", "learn", "learnb", "vfloor")
-PORT_NAMES = {
+PORT_NAMES = {  # the update circuit's global nets and their array pin names
     "vdd": "VDD",
     "0": "VSS",
     "vbp": "VBP",
@@ -64,6 +65,7 @@ PORT_NAMES = {
     "learnb": "LEARNB",
     "vfloor": "VFLOOR",
 }
+GLOBALS = tuple(PORT_NAMES)
 EDGE_NETS = ("ac", "af", "g", "bf", "bc")
 GATE = "g"
 GLOBAL_ORDER = ("vdd", "vbp", "learn", "learnb", "vfloor", "0")  # channel tracks, bottom up
@@ -102,12 +104,7 @@ def mos_terminals(w: float, l_um: float) -> tuple[float, list[Terminal]]:
 
 def _sd_pad_y(w: float) -> float:
     """The S/D contacts' mcon: at the top of the contact column's li."""
-    pitch = R.licon + R.licon_space
-    span = w - 2 * R.licon_diff_enc
-    n = max(1, int((span - R.licon) / pitch + 1e-9) + 1)
-    used = n * R.licon + (n - 1) * R.licon_space
-    top = snap((w - used) / 2) + used + R.li_licon_enc_end
-    return snap(top - R.mcon / 2 - 0.01)
+    return snap(licon_column_li(0.0, w)[1] - R.mcon / 2 - 0.01)
 
 
 @gf.cell
@@ -338,9 +335,7 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
 
 
 @gf.cell
-def update_block(
-    edge_cols: tuple[tuple[str, float], ...], stack_top: str = "met3", **sizing: float
-) -> gf.Component:
+def update_block(edge_cols: tuple[tuple[str, float], ...], **sizing: float) -> gf.Component:
     """The update circuit, placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
     s = UpdateSizing(**sizing)
     plan = plan_block(s, edge_cols)
@@ -363,7 +358,7 @@ def update_block(
         yt = plan.tracks[net]
         rect(c, pdk.MET2, x - half, min(y, yt) - half, x + half, max(y, yt) + half)
         via1_pad(c, x, yt)
-    stack = via_stack(stack_top)
+    stack = via_stack("met3")
     for net in GLOBALS:
         c.add_ref(stack).dmove((plan.x_stack, plan.tracks[net]))
         cols.append((net, plan.x_stack, plan.tracks[net]))
@@ -396,7 +391,7 @@ class ClGeometry:
     """
 
     edge: EdgeGeometry  # the horizontal cell's edge, stretched to the whole cell length
-    edge_v: EdgeGeometry  # the vertical cell's edge (same length, twins near the A end)
+    edge_v: EdgeGeometry  # the vertical cell's edge (its own length, twins near the A end)
     edge_cols: tuple[tuple[str, float], ...]  # block-local x of the landing stubs (below)
     edge_cols_v: tuple[tuple[str, float], ...]  # the same for the stacked block
     taps_v: dict[str, float]  # vertical cell x where each edge net leaves its run / contact
@@ -533,14 +528,14 @@ def twin_edge_cl(
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols, "met3", **s.as_dict()))
+        ref = c.add_ref(update_block(cg.edge_cols, **s.as_dict()))
         ref.dmove((cg.x_block, -GAP - cg.block_height))
         _edge_stubs(c, cg)
         box = (0.0, -GAP - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols_v, "met3", **s.as_dict()))
+        ref = c.add_ref(update_block(cg.edge_cols_v, **s.as_dict()))
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge
         ref.drotate(90)

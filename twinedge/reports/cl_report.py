@@ -3,10 +3,10 @@ its rule, and the energy per learning step (``build/<design>/report.json`` and
 ``report.html``).
 
 Every number is read from this build's artifacts (layout/area.json, drc/drc.json,
-lvs/lvs.json, characterise/summary.json, characterise/array_check.json when present,
-train/train.json). The array's layout is DRC/LVS-checked; its parasitics are not extracted
-into the learning simulation (the update rule comes from the circuit's transistor-level
-characterisation), which the report says.
+lvs/lvs.json, characterise/summary.json, train/train.json, and when present
+characterise/array_check.json, post_layout_cell/post_layout.json, post_layout/train.json).
+The array's layout is DRC/LVS-checked; its parasitics are extracted for one cell only,
+which the report says.
 """
 
 from __future__ import annotations
@@ -25,19 +25,25 @@ NO_PEX = (
 )
 
 
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _read_if_there(path: Path) -> dict | None:
+    """An artifact of a stage that may not have run (array check, post-layout cell)."""
+    return _read(path) if path.exists() else None
+
+
 def build_cl_report(spec_path: Path, build: Path) -> dict:
-    circuit = json.loads((build / "characterise" / "summary.json").read_text())
-    train = json.loads((build / "train" / "train.json").read_text())
-    check_path = build / "characterise" / "array_check.json"
-    check = json.loads(check_path.read_text()) if check_path.exists() else None
-    drc = json.loads((build / "drc" / "drc.json").read_text())
-    lvs = json.loads((build / "lvs" / "lvs.json").read_text())
-    area = json.loads((build / "layout" / "area.json").read_text())
+    circuit = _read(build / "characterise" / "summary.json")
+    train = _read(build / "train" / "train.json")
+    check = _read_if_there(build / "characterise" / "array_check.json")
+    drc = _read(build / "drc" / "drc.json")
+    lvs = _read(build / "lvs" / "lvs.json")
+    area = _read(build / "layout" / "area.json")
     area.pop("spec_digest", None)
-    cell_path = build / "post_layout_cell" / "post_layout.json"
-    cell = json.loads(cell_path.read_text()) if cell_path.exists() else None
-    post_path = build / "post_layout" / "train.json"
-    post = json.loads(post_path.read_text()) if post_path.exists() else None
+    cell = _read_if_there(build / "post_layout_cell" / "post_layout.json")
+    post = _read_if_there(build / "post_layout" / "train.json")
     ready = drc["violations"] == 0 and bool(lvs["match"])
     return {
         "design": train["design"],
