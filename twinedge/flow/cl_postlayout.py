@@ -30,6 +30,7 @@ from twinedge.flow.extraction import (
     flat_body,
     kpex_version,
     run_kpex,
+    summarize,
 )
 from twinedge.flow.gds import write_gds
 from twinedge.flow.update_circuit import UpdateSizing
@@ -97,6 +98,7 @@ def post_layout_cell(design: Design, ch: Characterisation, out_dir: Path) -> Pos
     with staged_outputs(out_dir) as tmp:
         netlist, log = extract_cell(design, tmp)
         text = netlist.read_text()
+        counts = summarize(text)
         body = re.sub(rf"(?<![\w$.]){GATE_NET}(?=[\s.]|$)", "g", flat_body(text), flags=re.M)
         q_on, q_off, dgdt, c_eff, dg_zero = transient(
             ch.corner,
@@ -111,8 +113,8 @@ def post_layout_cell(design: Design, ch: Characterisation, out_dir: Path) -> Pos
         result = PostLayoutCell(
             netlist=str(out_dir / netlist.name),
             tool=f"klayout-pex {kpex_version()} (2.5D, RC)",
-            resistors=sum(1 for ln in text.splitlines() if ln[:1] in "Rr"),
-            capacitors=sum(1 for ln in text.splitlines() if ln[:1] in "Cc"),
+            resistors=counts.n_resistors,
+            capacitors=counts.n_capacitors,
             q_on_c=q_on,
             q_off_c=q_off,
             dgdt_half_range_v_per_s=dgdt,
