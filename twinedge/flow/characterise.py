@@ -250,6 +250,21 @@ def _fit(x: np.ndarray, i: np.ndarray) -> tuple[float, float, float]:
 
 
 # --------------------------------------------------------------------------- stages
+def floor_crossing(vfl: np.ndarray, i_floor: np.ndarray, current: float, g_floor: float) -> float:
+    """The VFLOOR of a sweep at which the floor current first reaches ``current``
+    (interpolated on log current between the bracketing sweep points)."""
+    above = np.nonzero(i_floor >= current)[0]
+    if not len(above):
+        raise CharacterisationError(
+            f"the floor device cannot source {current:.3g} A at G = {g_floor} V"
+        )
+    k = int(above[0])
+    if k == 0:
+        return float(vfl[0])
+    lo, hi = np.log(max(i_floor[k - 1], 1e-18)), np.log(i_floor[k])
+    return float(vfl[k - 1] + (np.log(current) - lo) / (hi - lo) * (vfl[k] - vfl[k - 1]))
+
+
 def calibrate_floor(
     corner: str, sizing: UpdateSizing, vbp: float, g_floor: float, full_scale: float
 ) -> float:
@@ -258,18 +273,7 @@ def calibrate_floor(
     vfl = np.round(np.arange(0.5, VDD + 1e-9, 0.01), 3)
     pts = [Point(0.2, 0.2, 0.2, 0.2, g_floor, learn=False, vbp=vbp, vfloor=float(v)) for v in vfl]
     i_floor, _ = operating_points(pts, corner, sizing)
-    above = np.nonzero(i_floor >= full_scale)[0]
-    if not len(above):
-        raise CharacterisationError(
-            f"the floor device cannot source {full_scale:.3g} A at G = {g_floor} V"
-        )
-    k = int(above[0])
-    if k == 0:
-        return float(vfl[0])
-    # interpolate on log current between the bracketing sweep points
-    lo, hi = np.log(max(i_floor[k - 1], 1e-18)), np.log(i_floor[k])
-    t = (np.log(full_scale) - lo) / (hi - lo)
-    return float(vfl[k - 1] + t * (vfl[k] - vfl[k - 1]))
+    return floor_crossing(vfl, i_floor, full_scale, g_floor)
 
 
 def _grid_points(

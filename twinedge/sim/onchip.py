@@ -160,7 +160,38 @@ class HybridRule:
         return self.write(self.write(g) + self.rate * self.t_h * self.measure(dvf, dvc))
 
 
-Rule = OnChipRule | IdealRule | HybridRule
+class MemoryRule:
+    """The time-differenced circuit (:mod:`twinedge.flow.memory_circuit`), per edge, from its
+    measured per-step numbers (:func:`twinedge.flow.memory_characterise.characterise_memory`):
+
+    dG = T1(dV_F) - T1(dV_C) scaled by the edge's gain and the compliance at G, plus the
+    zero-input residual at G (nominal curve: the pull towards G_cal and the output's
+    compliance limit) and the edge's residual deviation drawn from the Monte Carlo spread.
+    The step's timing (t_h) is the characterisation's.
+    """
+
+    def __init__(self, m, n_edges: int, g_floor: float, mismatch: bool, seed: int) -> None:
+        self.m, self.g_floor = m, g_floor
+        rng = np.random.default_rng([seed, 0xC2])
+        if mismatch:
+            self.gain = 1.0 + rng.normal(0.0, m.gain_sigma_rel, n_edges)
+            dev = rng.normal(0.0, m.offset_sigma_v2, n_edges)
+        else:
+            self.gain, dev = np.ones(n_edges), np.zeros(n_edges)
+        # the Monte Carlo mean is the nominal curve's value at G_REF: only the spread is added
+        self.residual_dev_v = dev * m.gain_v_per_v2
+        self._dv, self._t1 = np.asarray(m.dv_grid), np.asarray(m.t1_v)
+        self._g, self._zero = np.asarray(m.g_grid), np.asarray(m.zero_v)
+        self._comp = np.asarray(m.gain_vs_g)
+
+    def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
+        signal = np.interp(dvf, self._dv, self._t1) - np.interp(dvc, self._dv, self._t1)
+        signal = signal * self.gain * np.interp(g, self._g, self._comp)
+        g = g + signal + np.interp(g, self._g, self._zero) + self.residual_dev_v
+        return np.clip(g, self.g_floor, VDD)
+
+
+Rule = OnChipRule | IdealRule | HybridRule | MemoryRule
 
 
 class RuleLearning(CoupledLearning):
