@@ -303,6 +303,7 @@ def characterise_memory(
     """Every measurement of the module docstring (~3 min on two cores with ``mc_n`` 24)."""
     sizing, bias = sizing or MemorySizing(), bias or MemoryBias()
     th = round(t_h * 1e9, 3)
+    x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
     kw: dict = {"twin_wl": twin_wl}
     vfloor = 0.0
     if g_min is not None:
@@ -312,13 +313,10 @@ def characterise_memory(
             [StepRun(0.0, 0.0, G_REF), StepRun(*SIGNAL, G_REF)], corner, sizing, bias,
             c_gate, th, twin_wl=twin_wl,
         )  # fmt: skip
-        x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
         full_scale = (pre[1] - pre[0]) / x_sig * range_v**2 * c_gate / t_h
         floor_current = FLOOR_FRACTION * full_scale
         vfloor = calibrate_floor(corner, sizing, g_min - FLOOR_MARGIN, floor_current)
         kw["vfloor"] = vfloor
-    th = round(t_h * 1e9, 3)
-    x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
     dv = np.round(np.linspace(-range_v, range_v, 19), 6)
     g = np.round(np.arange(0.3, 1.81, 0.1), 6)
     # transfer: the slope f'(dV) from pairs NUDGE_V apart (a learning step's x is small: a
