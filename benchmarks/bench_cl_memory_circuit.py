@@ -28,7 +28,7 @@ import numpy as np
 
 from twinedge.flow import train as training
 from twinedge.flow.characterise import FLOOR_MARGIN
-from twinedge.flow.memory_characterise import characterise_memory
+from twinedge.flow.memory_characterise import characterise_memory, squarer_dc
 from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
 from twinedge.reports.metrics import task_metrics
 from twinedge.sim.onchip import MemoryRule, RuleLearning
@@ -50,6 +50,15 @@ def main() -> None:
     sizing = MemorySizing(**{k: float(v) for k, v in (a.split("=") for a in args.size)})
     bias = MemoryBias(**{k: float(v) for k, v in (a.split("=") for a in args.bias)})
     kw = {"sizing": sizing, "bias": bias, "t_h": args.t_h, "g_min": 0.45}
+
+    dv = np.linspace(0.0, 0.45, 10)
+    for vbp in sorted({0.7, 0.5, 0.4, bias.vbp}, reverse=True):
+        i = squarer_dc("tt", sizing, vbp, dv)
+        k = (i[1] - i[0]) / dv[1] ** 2
+        ratio = (i[1:] - i[0]) / (k * dv[1:] ** 2)
+        print(f"squarer pair DC, VBP {vbp}: bias {i[0] * 1e6:.3f} uA, k {k * 1e6:.2f} uA/V^2, "
+              f"(I - I0) / (k dV^2) {ratio[3]:.2f} / {ratio[5]:.2f} / {ratio[8]:.2f} at "
+              f"0.2 / 0.3 / 0.45 V")  # fmt: skip
 
     t0 = time.perf_counter()
     m = characterise_memory("tt", mc_n=args.mc, **kw)

@@ -14,6 +14,7 @@ from twinedge.flow.memory_characterise import (
     StepRun,
     calibrate_floor,
     characterise_memory,
+    squarer_dc,
     step_dg,
 )
 from twinedge.flow.memory_circuit import MemoryBias, MemorySizing, devices, subckt
@@ -82,3 +83,17 @@ def test_memory_rule_mismatch_draws(characterised) -> None:
     g = np.full(2, 1.0)
     up = off(g, np.array([0.2, 0.0]), np.array([0.0, 0.2])) - off(g, np.zeros(2), np.zeros(2))
     assert up[0] > 0 > up[1]
+
+
+def test_squarer_pair_is_square_law_while_both_devices_conduct() -> None:
+    """k (Vov^2 + dV^2) with a high follower bias; with a low one a squarer turns off beyond
+    |dV| = Vov and the sum falls towards k/2 dV^2 (the compression the design note tracks)."""
+    dv = np.linspace(0.0, 0.45, 10)
+
+    def ratio(vbp: float) -> np.ndarray:
+        i = squarer_dc("tt", MemorySizing(), vbp, dv)
+        k = (i[1] - i[0]) / dv[1] ** 2
+        return (i[1:] - i[0]) / (k * dv[1:] ** 2)
+
+    assert np.allclose(ratio(0.4), 1.0, atol=0.05)
+    assert 0.4 < ratio(0.7)[-1] < 0.7

@@ -40,7 +40,7 @@ from twinedge.flow.characterise import (
     numeric_rows,
     run_ngspice,
 )
-from twinedge.flow.memory_circuit import PORTS, SUBCKT, MemoryBias, MemorySizing, subckt
+from twinedge.flow.memory_circuit import PORTS, SUBCKT, MemoryBias, MemorySizing, devices, subckt
 from twinedge.pdk import sky130
 
 VDD = sky130.VDD
@@ -437,3 +437,28 @@ def cached_memory_characterisation(cond: MemoryConditions) -> MemoryCharacterisa
     save(m, tmp)
     tmp.replace(path)
     return m
+
+
+def squarer_dc(
+    corner: str, sizing: MemorySizing, vbp: float, dv: np.ndarray, cm: float = CM_MID
+) -> np.ndarray:
+    """The squarer pair's DC current (A) against dV (followers, squarers and the NMOS
+    diode only, one op): where it stays k (Vov^2 + dV^2) - both squarers on - and where one
+    turns off (|dV| > Vov) and the sum falls towards k/2 dV^2."""
+    keep = {"Fac", "Bac", "Fbc", "Bbc", "S1", "S2", "ND"}
+    lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner)
+    lines = ["* twinedge squarer pair, DC", f".lib {lib} {corner}", ".option scale=1u",
+             ".subckt sqpair ac bc vdd vbp"]  # fmt: skip
+    for d in devices(sizing):
+        if d.name in keep:
+            # the diode's current through a 0 V source
+            lines.append(d.spice().replace("XND sq sq 0", "XND sqd sqd 0"))
+    lines += ["Vm sq sqd 0", ".ends sqpair", f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {vbp!r}"]
+    for i, d in enumerate(dv):
+        a, b = float(cm + d / 2), float(cm - d / 2)
+        lines += [f"Va{i} a{i} 0 {a!r}", f"Vb{i} b{i} 0 {b!r}", f"X{i} a{i} b{i} vdd vbp sqpair"]
+    lines += [".control", "op", *[f"print i(v.x{i}.vm)" for i in range(len(dv))], "quit 0",
+              ".endc", ".end"]  # fmt: skip
+    out = run_ngspice("\n".join(lines) + "\n")
+    vals = dict(re.findall(r"i\(v\.x(\d+)\.vm\)\s*=\s*([-+0-9.eE]+)", out))
+    return np.array([float(vals[str(i)]) for i in range(len(dv))])
