@@ -173,19 +173,29 @@ def run_ngspice(deck: str, timeout: float = 600) -> str:
         raise CharacterisationError(str(exc)) from None
 
 
-def _header(corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None) -> str:
-    """Deck header: models (with local mismatch drawn from ``mismatch_seed`` when given)."""
+def model_header(
+    corner: str,
+    mismatch_seed: int | None = None,
+    title: str = "twinedge on-chip learning circuit characterisation",
+) -> str:
+    """Deck header: the SKY130 models (with local mismatch drawn from ``mismatch_seed`` when
+    given), um scale and the tolerances every characterisation deck uses."""
     mismatch, seed = mismatch_seed is not None, mismatch_seed or 0
     lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner, mismatch=mismatch)
     lines = [
-        "* twinedge on-chip learning circuit characterisation",
+        f"* {title}",
         f".lib {lib} {corner}",
         ".option scale=1u",
         ".options gmin=1e-15 abstol=1e-15 reltol=1e-6",
     ]
     if mismatch:
         lines.append(f".option seed={seed + 1}")
-    return "\n".join(lines) + "\n" + subckt(sizing)
+    return "\n".join(lines) + "\n"
+
+
+def _header(corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None) -> str:
+    """Deck header: models and the update subcircuit."""
+    return model_header(corner, mismatch_seed) + subckt(sizing)
 
 
 def _levels(p: Point) -> dict[str, float]:
@@ -449,16 +459,20 @@ def transient(
     return q_on, q_off, dgdt, c_eff, dg_zero
 
 
-def _transient_run(deck: str) -> np.ndarray:
-    """(t, v(g)) rows of one transient deck."""
+def run_transient(deck: str) -> str:
+    """:func:`run_ngspice` on a transient deck; trapezoidal integration can stall on a
+    switching edge at some corners or sizings, so an aborted run is repeated with Gear."""
     try:
-        out = run_ngspice(deck)
+        return run_ngspice(deck)
     except CharacterisationError as exc:
         if "aborted" not in str(exc):
             raise
-        # trapezoidal integration can stall on a switching edge at some corners
-        out = run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
-    return numeric_rows(out, columns=2)
+        return run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
+
+
+def _transient_run(deck: str) -> np.ndarray:
+    """(t, v(g)) rows of one transient deck."""
+    return numeric_rows(run_transient(deck), columns=2)
 
 
 def numeric_rows(text: str, columns: int | None = None) -> np.ndarray:

@@ -35,10 +35,11 @@ from twinedge.flow.characterise import (
     CM_MID,
     FLOOR_MARGIN,
     NODE_MAX,
-    CharacterisationError,
     floor_crossing,
+    model_header,
     numeric_rows,
     run_ngspice,
+    run_transient,
 )
 from twinedge.flow.memory_circuit import PORTS, SUBCKT, MemoryBias, MemorySizing, devices, subckt
 from twinedge.pdk import sky130
@@ -82,17 +83,8 @@ def step_deck(
     instead, the element lines of a whole extracted cell (twins, capacitor, circuit, wiring
     RC) whose nodes carry :data:`CELL_PORTS` names; the free twin's terminals sit at mid
     node voltage."""
-    lib = sky130.reduced_model_lib(
-        (sky130.NFET, sky130.PFET), corner, mismatch=mismatch_seed is not None
-    )
-    lines = [
-        "* twinedge time-differenced update circuit: one learning step",
-        f".lib {lib} {corner}",
-        ".option scale=1u",
-        ".options gmin=1e-15 abstol=1e-15 reltol=1e-6",
-    ]
-    if mismatch_seed is not None:
-        lines.append(f".option seed={mismatch_seed + 1}")
+    title = "twinedge time-differenced update circuit"
+    lines = [model_header(corner, mismatch_seed, title).rstrip("\n")]
     lines.append(subckt(sizing))
     if cell is not None:
         lines += [f".subckt {CELL_SUBCKT} {' '.join(CELL_PORTS)}", cell, f".ends {CELL_SUBCKT}"]
@@ -164,13 +156,7 @@ def step_dg(
     deck = step_deck(
         runs, corner, sizing, bias, c_gate, t_h_ns, mismatch_seed, vfloor, twin_wl, cell
     )
-    try:
-        out = run_ngspice(deck)
-    except CharacterisationError as exc:
-        if "aborted" not in str(exc):
-            raise
-        # trapezoidal integration can stall on a switching edge (as in characterise)
-        out = run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
+    out = run_transient(deck)
     rows = numeric_rows(out, columns=2 * (len(runs) + 1))
     t = rows[:, 0]
     t0, t1 = (T_HOLD - 1) * 1e-9, (T_NUDGE + t_h_ns + READ_AFTER) * 1e-9
