@@ -14,7 +14,7 @@ zero-input residual (input-referred, V^2), its spread, power; then trains the XO
 and prints final MSE and XOR margin (fraction of |L0|; > 0 means XOR is solved).
 
     .venv/bin/python benchmarks/bench_cl_memory_circuit.py [--steps 5000] [--corners] [--mc 32]
-        [--t-h 2e-6] [--size squarer_w=0.42 ...] [--bias vbp=0.6 ...]
+        [--t-h 2e-6] [--size squarer_w=0.42 ...] [--bias vbp=0.6 ...] [--nudge symmetric]
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def main() -> None:
     ap.add_argument("--t-h", type=float, default=2e-6, help="LEARN time per step (s)")
     ap.add_argument("--size", nargs="*", default=[], help="MemorySizing overrides, k=v")
     ap.add_argument("--bias", nargs="*", default=[], help="MemoryBias overrides, k=v")
+    ap.add_argument("--nudge", choices=("one_sided", "symmetric"), default="one_sided")
     args = ap.parse_args()
     sizing = MemorySizing(**{k: float(v) for k, v in (a.split("=") for a in args.size)})
     bias = MemoryBias(**{k: float(v) for k, v in (a.split("=") for a in args.bias)})
@@ -77,6 +78,9 @@ def main() -> None:
     ratio = {v: float(np.interp(v, dv, t1) / (m.gain_v_per_v2 * v * v)) for v in (0.2, 0.3, 0.45)}
     print("  squaring: T1(dV) / (gain dV^2) = "
           + ", ".join(f"{r:.2f} at {v} V" for v, r in ratio.items()))  # fmt: skip
+    cm = np.asarray(m.common_v) / m.gain_v_per_v2
+    errs = (f"{np.interp(v, dv, cm):+.1e} V^2 at {v} V" for v in (0.2, 0.3, 0.45))
+    print("  no-nudge error dG(dV, dV) - dG(0, 0), input-referred: " + ", ".join(errs))
     if args.corners:
         for corner in ("ss", "ff", "sf", "fs"):
             c = characterise_memory(corner, mc_n=0, **kw)
@@ -86,11 +90,12 @@ def main() -> None:
 
     spec = load_spec(DESIGNS / "xor_4x4_cl.yaml")
     d = spec.design
-    d = d.model_copy(update={"training": d.training.model_copy(update={"steps": args.steps})})
+    tr_update = {"steps": args.steps, "nudge": args.nudge}
+    d = d.model_copy(update={"training": d.training.model_copy(update=tr_update)})
     spec = replace(spec, design=d)
     base = training.trainer(spec)
     net, model, tr = base.net, base.solver.model, d.training
-    print(f"XOR 4x4, eta {tr.eta}, {args.steps} steps")
+    print(f"XOR 4x4, eta {tr.eta} ({tr.nudge} nudge), {args.steps} steps")
     print(f"  {'update rule':56s} {'final MSE':>10s} {'XOR margin':>11s}")
 
     def report(name: str, rule) -> None:

@@ -84,3 +84,27 @@ def test_uniform_init_uses_seed(tmp_path) -> None:
     t2 = trainer(write_spec(tmp_path, spec, "b.yaml"))
     assert t1.g.min() >= 1.0 and t1.g.max() <= 2.0
     assert not np.array_equal(t1.g, t2.g)
+
+
+def test_symmetric_nudge_compares_the_clamp_at_minus_and_plus_eta(tmp_path) -> None:
+    """``nudge: symmetric``: the update compares the clamped twin at -eta with it at +eta;
+    on a linear-ish step the signal is twice the one-sided one."""
+    one = trainer(DESIGNS / "xor_4x4_paper.yaml")
+    sym = trainer(DESIGNS / "xor_4x4_paper.yaml", nudge="symmetric")
+    assert not sym._compiled  # the compiled step knows the one-sided update only
+    p = 1
+    vf, vc = one.update_states(p)
+    va, vc2 = sym.update_states(p)
+    np.testing.assert_allclose(vc2, vc, atol=1e-9)  # +eta: the ordinary clamped state
+    out = sym.net.output_nodes
+    # the outputs at -eta mirror those at +eta around the free ones
+    np.testing.assert_allclose(va[out] - vf[out], -(vc[out] - vf[out]), atol=1e-9)
+    a, b = one.net.edges[:, 0], one.net.edges[:, 1]
+    s1 = (vf[a] - vf[b]) ** 2 - (vc[a] - vc[b]) ** 2
+    s2 = (va[a] - va[b]) ** 2 - (vc[a] - vc[b]) ** 2
+    big = np.abs(s1) > 0.1 * np.abs(s1).max()
+    np.testing.assert_allclose(s2[big] / s1[big], 2.0, rtol=0.2)
+    g0 = sym.g.copy()
+    sym.learn(p)
+    expected = g0 + sym.tr.t_h * sym.tr.rate * s2
+    np.testing.assert_allclose(sym.g, np.clip(expected, sym.tr.g_min, sym.tr.g_max), atol=1e-9)

@@ -37,9 +37,13 @@ def test_subckt_lists_every_device_once() -> None:
 
 def test_characterisation_meets_its_claims(characterised) -> None:
     ch = characterised
-    # dG per step against dV_F^2 - dV_C^2 over |dV| <= 0.45 V: the squarer compresses beyond
-    # ~0.2 V (docs/on_chip_learning.md), so the fit is fair, not good
-    assert ch.r2 >= 0.8
+    # dG per step against dV_F^2 - dV_C^2 over |dV| <= 0.45 V (the squarer compresses to
+    # ~0.76 of the square law at 0.45 V: docs/on_chip_learning.md)
+    assert ch.r2 >= 0.95
+    # a step without a nudge barely moves G at any dV: the stored current's error (the
+    # 0.42 um cascodes of the first sizing left -2.3e-3 V^2 at 0.45 V)
+    assert np.max(np.abs(ch.common_v)) / ch.gain_v_per_v2 < 4e-4
+    assert ch.common_v[len(ch.common_v) // 2] == pytest.approx(0.0, abs=1e-9)
     assert ch.gain_v_per_v2 > 0  # G rises when the free twin drops more
     # the point of the time-differenced circuit: at zero input, next to no update (the
     # mirror circuit it replaced left ~4e-3 V^2)
@@ -97,3 +101,4 @@ def test_squarer_pair_is_square_law_while_both_devices_conduct() -> None:
 
     assert np.allclose(ratio(0.4), 1.0, atol=0.05)
     assert 0.4 < ratio(0.7)[-1] < 0.7
+    assert ratio(0.6)[-1] > ratio(0.7)[-1]  # the default VBP 0.6 squares further

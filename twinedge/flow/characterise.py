@@ -177,16 +177,18 @@ def model_header(
     corner: str,
     mismatch_seed: int | None = None,
     title: str = "twinedge on-chip learning circuit characterisation",
+    abstol: float = 1e-15,
 ) -> str:
     """Deck header: the SKY130 models (with local mismatch drawn from ``mismatch_seed`` when
-    given), um scale and the tolerances every characterisation deck uses."""
+    given), um scale and the tolerances every characterisation deck uses (``abstol``: the
+    absolute current tolerance, A)."""
     mismatch, seed = mismatch_seed is not None, mismatch_seed or 0
     lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner, mismatch=mismatch)
     lines = [
         f"* {title}",
         f".lib {lib} {corner}",
         ".option scale=1u",
-        ".options gmin=1e-15 abstol=1e-15 reltol=1e-6",
+        f".options gmin=1e-15 abstol={abstol!r} reltol=1e-6",
     ]
     if mismatch:
         lines.append(f".option seed={seed + 1}")
@@ -459,15 +461,19 @@ def transient(
     return q_on, q_off, dgdt, c_eff, dg_zero
 
 
+TRANSIENT_TIMEOUT_S = 1800  # a many-instance deck on a busy two-core machine
+
+
 def run_transient(deck: str) -> str:
     """:func:`run_ngspice` on a transient deck; trapezoidal integration can stall on a
     switching edge at some corners or sizings, so an aborted run is repeated with Gear."""
     try:
-        return run_ngspice(deck)
+        return run_ngspice(deck, timeout=TRANSIENT_TIMEOUT_S)
     except CharacterisationError as exc:
         if "aborted" not in str(exc):
             raise
-        return run_ngspice(deck.replace(".options gmin", ".options method=gear gmin", 1))
+        gear = deck.replace(".options gmin", ".options method=gear gmin", 1)
+        return run_ngspice(gear, timeout=TRANSIENT_TIMEOUT_S)
 
 
 def _transient_run(deck: str) -> np.ndarray:

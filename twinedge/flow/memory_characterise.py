@@ -66,6 +66,12 @@ class StepRun:
         return self.dv_free**2 - self.dv_clamp**2
 
 
+# absolute current tolerance (A): at 1e-15 the CAL edge of uA-level instances on pF gates
+# aborts ("timestep too small"); 1e-13 gives the same dG to 0.1 uV (checked on the default
+# sizing's deck) and lets high-current sizings run
+ABSTOL = 1e-13
+
+
 def step_deck(
     runs: list[StepRun],
     corner: str,
@@ -84,7 +90,7 @@ def step_deck(
     RC) whose nodes carry :data:`CELL_PORTS` names; the free twin's terminals sit at mid
     node voltage."""
     title = "twinedge time-differenced update circuit"
-    lines = [model_header(corner, mismatch_seed, title).rstrip("\n")]
+    lines = [model_header(corner, mismatch_seed, title, abstol=ABSTOL).rstrip("\n")]
     lines.append(subckt(sizing))
     if cell is not None:
         lines += [f".subckt {CELL_SUBCKT} {' '.join(CELL_PORTS)}", cell, f".ends {CELL_SUBCKT}"]
@@ -102,7 +108,7 @@ def step_deck(
         f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}",
         f"Vvfloor vfloor 0 {vfloor!r}", f"Vtw tw 0 {CM_MID!r}",
         f"Vcal cal 0 {pwl((0, VDD), (T_CAL_OFF - EDGE, VDD), (T_CAL_OFF, 0.0))}",
-        f"Vcalb calb 0 {pwl((0, 0.0), (T_CAL_OFF - EDGE, 0.0), (T_CAL_OFF, VDD))}",
+        f"Vcalb calb 0 {pwl((0, 0.0), (T_CAL_OFF - EDGE, 0.0), (T_CAL_OFF, bias.calb_high))}",
         f"Vlearn learn 0 {pulse(T_LEARN, t_off, True)}",
         f"Vlearnb learnb 0 {pulse(T_LEARN, t_off, False)}",
         f"Vhc hc 0 {pwl((0, 1.0), (T_HOLD, 1.0), (T_HOLD + EDGE, 0.0))}",
@@ -209,6 +215,9 @@ class MemoryCharacterisation:
     r2_points: list[list[float]] = field(default_factory=list)  # (x, dG) of the fit
     dv_grid: list[float] = field(default_factory=list)
     t1_v: list[float] = field(default_factory=list)  # T1(dV): dG(dV, 0) - dG(0, 0)
+    # dG(dV, dV) - dG(0, 0) on dv_grid: the error at no nudge, growing with the stored
+    # current (the cascodes' output conductance as X moves from its CAL voltage to G's)
+    common_v: list[float] = field(default_factory=list)
     g_grid: list[float] = field(default_factory=list)
     zero_v: list[float] = field(default_factory=list)  # zero-input dG per step against G
     gain_vs_g: list[float] = field(default_factory=list)  # relative to gain at G_REF
@@ -312,8 +321,9 @@ def characterise_memory(
     runs += [StepRun(0.0, 0.0, float(v)) for v in g]
     runs += [StepRun(*SIGNAL, float(v)) for v in g]
     pairs = _fit_pairs(range_v)
+    common = [StepRun(float(d), float(d), G_REF) for d in dv]
     mc = [StepRun(0.0, 0.0, G_REF)] * mc_n + [StepRun(*SIGNAL, G_REF)] * mc_n
-    jobs = [(runs, None), ([runs[0], *pairs], None)] + ([(mc, seed)] if mc_n else [])
+    jobs = [(runs, None), ([runs[0], *pairs, *common], None)] + ([(mc, seed)] if mc_n else [])
     # independent ngspice runs, side by side on the machine's cores
     with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
         done = list(
@@ -322,10 +332,13 @@ def characterise_memory(
             )
         )
     dg, power = done[0]
-    dg = np.concatenate([dg, done[1][0][1:] - done[1][0][0] + dg[0]])
+    second = done[1][0][1:] - done[1][0][0] + dg[0]
+    dg = np.concatenate([dg, second[: len(pairs)]])
     zero = dg[0]
+    cm = second[len(pairs) :] - zero
     k = 1 + len(dv)
-    slope_f = -(dg[1:k] - zero) / NUDGE_V
+    # a pair (dV -+ NUDGE_V / 2) carries the common-mode error at dV too: not the slope's
+    slope_f = -(dg[1:k] - zero - cm) / NUDGE_V
     t1 = np.concatenate(([0.0], np.cumsum((slope_f[1:] + slope_f[:-1]) / 2 * np.diff(dv))))
     t1 -= np.interp(0.0, dv, t1)
     zero_g = dg[k : k + len(g)]
@@ -363,6 +376,7 @@ def characterise_memory(
         r2_points=np.c_[xs, ys].tolist(),
         dv_grid=dv.tolist(),
         t1_v=t1.tolist(),
+        common_v=cm.tolist(),
         g_grid=g.tolist(),
         zero_v=zero_g.tolist(),
         gain_vs_g=(gain_g / gain).tolist(),
@@ -393,7 +407,7 @@ class MemoryConditions:
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "circuit": "memory", "version": 1}, sort_keys=True)
+        text = json.dumps({**asdict(self), "circuit": "memory", "version": 2}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

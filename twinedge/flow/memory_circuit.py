@@ -51,7 +51,10 @@ class MemorySizing:
     squarer_l: float = 15.0
     mirror_w: float = 2.0
     mirror_l: float = 8.0
-    cascode_w: float = 0.42
+    # wide cascodes (small overdrive): at 0.42 um the memory's cascode left saturation as X
+    # went from its CAL voltage to G's at large stored currents (-2.3e-3 V^2 at no nudge and
+    # |dV| = 0.45 V, 5 mV of G per step; 2 um with VCP 0.5: +1.1e-4)
+    cascode_w: float = 2.0
     cascode_l: float = 1.0
     memory_w: float = 4.0
     memory_l: float = 4.0
@@ -78,10 +81,13 @@ class MemorySizing:
 class MemoryBias:
     """Global bias voltages (V): followers' current source, NMOS and PMOS cascode gates."""
 
-    vbp: float = 0.7
+    vbp: float = 0.6
     vcn: float = 0.8
-    vcp: float = 0.6
+    vcp: float = 0.5
     vbj: float = 1.8  # gate of the subtracted current's PMOS (VDD: off)
+    # CALB's high level (its driver's supply, off-cell): the dummy's charge on the hold node
+    # scales with it, so it trims the layout's systematic charge (the same in every cell)
+    calb_high: float = 1.8
 
 
 def devices(s: MemorySizing = MemorySizing()) -> list[Device]:
@@ -103,9 +109,9 @@ def devices(s: MemorySizing = MemorySizing()) -> list[Device]:
         Device("CM", "p", "vdd", "m", "vdd", s.hold_cap_w, s.hold_cap_l),  # hold capacitor
         Device("SW", "n", "x", "cal", "m", s.cal_switch_w, s.switch_l),
         Device("SD", "n", "m", "calb", "m", s.cal_dummy_w, s.switch_l),
+        Device("FL", "n", "vdd", "vfloor", "g", s.floor_w, s.floor_l),  # the G floor
         Device("LN", "n", "x", "learn", "g", s.learn_switch_w, s.switch_l),
         Device("LP", "p", "x", "learnb", "g", s.learn_switch_w, s.switch_l),
-        Device("FL", "n", "vdd", "vfloor", "g", s.floor_w, s.floor_l),  # the G floor
     ]
     return out
 

@@ -103,14 +103,17 @@ def run_deck(deck: str, timeout: float = 600, batch: bool = True, strict: bool =
     with tempfile.TemporaryDirectory(prefix="twinedge-ngspice-") as tmp:
         path = Path(tmp) / "deck.cir"
         path.write_text(deck)
-        proc = subprocess.run(
-            [exe, *(["-b"] if batch else []), str(path)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=tmp,
-            stdin=subprocess.DEVNULL,
-        )
+        try:
+            proc = subprocess.run(
+                [exe, *(["-b"] if batch else []), str(path)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=tmp,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired:
+            raise NgspiceError(f"ngspice ran longer than {timeout:g} s (killed)") from None
         data = {p.name: p.read_text() for p in sorted(Path(tmp).glob("*.dat"))}
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:

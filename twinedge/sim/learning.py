@@ -83,12 +83,16 @@ class CoupledLearning:
             self.v_bound[i, network.const_nodes] = network.const_volts
         self.v_free = self.v_bound.copy()  # warm starts, one per datapoint
         self.v_clamp = self.v_bound.copy()
+        self.v_anti = self.v_bound.copy()  # the clamped twin at -eta (symmetric nudge)
         self.mode_names, self.basis = mode_basis(dataset.inputs)
         a, b = network.edges[:, 0], network.edges[:, 1]
         self._a, self._b = a, b
         # the compiled step covers the level-1 model on dense-sized networks
         self._compiled = (
-            compiled and isinstance(self.solver.model, Level1NMOS) and bool(self.solver.dense)
+            compiled
+            and isinstance(self.solver.model, Level1NMOS)
+            and bool(self.solver.dense)
+            and training.nudge == "one_sided"
         )
 
     def _initial_g(self) -> np.ndarray:
@@ -99,9 +103,10 @@ class CoupledLearning:
         return np.full(e, float(gi))
 
     # ------------------------------------------------------------------ physics
-    def clamp_targets(self, out_nodes_v: np.ndarray, label: float) -> np.ndarray:
-        """Clamped output voltages: O_C = eta L + (1-eta) O, or O± ± eta/2 (L - O)."""
-        eta = self.tr.eta
+    def clamp_targets(self, out_nodes_v: np.ndarray, label: float, sign: float = 1.0) -> np.ndarray:
+        """Clamped output voltages: O_C = eta L + (1-eta) O, or O± ± eta/2 (L - O); ``sign``
+        -1: the mirror image (-eta), the symmetric nudge's first state."""
+        eta = sign * self.tr.eta
         if self.net.differential:
             o = out_nodes_v[0] - out_nodes_v[1]
             d = 0.5 * eta * (label - o)
@@ -118,6 +123,19 @@ class CoupledLearning:
         vc = self.solver.solve(self.g, self.clamp_mask, vc0, [f"datapoint {p} (clamped)"])[0]
         self.v_clamp[p] = vc
         return vf, vc
+
+    def update_states(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """The two states the update compares (dG ~ dV_1^2 - dV_2^2): free and clamped, or
+        with the symmetric nudge the clamped twin at -eta and at +eta."""
+        vf, vc = self.twin_states(p)
+        if self.tr.nudge == "one_sided":
+            return vf, vc
+        net = self.net
+        v0 = self.v_anti[p]
+        v0[net.output_nodes] = self.clamp_targets(vf[net.output_nodes], self.data.labels[p], -1.0)
+        va = self.solver.solve(self.g, self.clamp_mask, v0, [f"datapoint {p} (clamped, -eta)"])[0]
+        self.v_anti[p] = va
+        return va, vc
 
     def twin_power(self, p: int) -> float:
         """Power both twins dissipate at datapoint ``p`` and the current G (W): the sum of
@@ -136,7 +154,7 @@ class CoupledLearning:
                 self._substep(p, gain)
 
     def _substep(self, p: int, gain: float) -> None:
-        vf, vc = self.twin_states(p)
+        vf, vc = self.update_states(p)
         dvf = vf[self._a] - vf[self._b]
         dvc = vc[self._a] - vc[self._b]
         self.g = np.clip(self.g + gain * (dvf * dvf - dvc * dvc), self.tr.g_min, self.tr.g_max)

@@ -166,7 +166,8 @@ class MemoryRule:
 
     dG = T1(dV_F) - T1(dV_C) scaled by the edge's gain and the compliance at G, plus the
     zero-input residual at G (nominal curve: the pull towards G_cal and the output's
-    compliance limit) and the edge's residual deviation drawn from the Monte Carlo spread.
+    compliance limit), the error at no nudge for the step's mean dV (the stored current's:
+    it grows with it), and the edge's residual deviation drawn from the Monte Carlo spread.
     The step's timing (t_h) is the characterisation's.
     """
 
@@ -181,12 +182,14 @@ class MemoryRule:
         # the Monte Carlo mean is the nominal curve's value at G_REF: only the spread is added
         self.residual_dev_v = dev * m.gain_v_per_v2
         self._dv, self._t1 = np.asarray(m.dv_grid), np.asarray(m.t1_v)
+        self._cm = np.asarray(m.common_v) if m.common_v else np.zeros_like(self._dv)
         self._g, self._zero = np.asarray(m.g_grid), np.asarray(m.zero_v)
         self._comp = np.asarray(m.gain_vs_g)
 
     def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
         signal = np.interp(dvf, self._dv, self._t1) - np.interp(dvc, self._dv, self._t1)
         signal = signal * self.gain * np.interp(g, self._g, self._comp)
+        signal += np.interp((dvf + dvc) / 2, self._dv, self._cm)  # the stored current's error
         g = g + signal + np.interp(g, self._g, self._zero) + self.residual_dev_v
         return np.clip(g, self.g_floor, VDD)
 
@@ -204,7 +207,7 @@ class RuleLearning(CoupledLearning):
             self.g = rule.write(self.g)
 
     def _substep(self, p: int, gain: float) -> None:
-        vf, vc = self.twin_states(p)
+        vf, vc = self.update_states(p)
         self.g = apply_rule(self.rule, self.g, vf, vc, self._a, self._b)
 
 

@@ -210,6 +210,11 @@ class Training(_Strict):
     r0: Annotated[float, Field(gt=0)] = 100.0
     c0: Annotated[float, Field(gt=0)] = 22e-6
     substeps: Annotated[int, Field(ge=1, le=1000)] = 1
+    # one_sided: the update compares the free state with the clamped one (eta towards L);
+    # symmetric: the clamped twin at -eta, then at +eta (the on-chip circuit samples its CAL
+    # term at -eta instead of 0): twice the signal for the same circuit offsets, and the
+    # nudge's second-order bias cancels (Laborieux et al. 2021, symmetric nudging)
+    nudge: Literal["one_sided", "symmetric"] = "one_sided"
     # time between learn pulses (G frozen, leaking) in each step: twin_edge_cl arrays
     t_frozen: Annotated[float, Field(ge=0, le=1.0)] = 0.0
     update: Update = AnalogUpdate()
