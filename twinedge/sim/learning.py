@@ -115,14 +115,21 @@ class CoupledLearning:
 
     def twin_states(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """Free and clamped equilibria for datapoint ``p`` at the current G."""
-        net = self.net
         vf = self.solver.solve(self.g, self.free_mask, self.v_free[p], [f"datapoint {p} (free)"])[0]
         self.v_free[p] = vf
-        vc0 = self.v_clamp[p]
-        vc0[net.output_nodes] = self.clamp_targets(vf[net.output_nodes], self.data.labels[p])
-        vc = self.solver.solve(self.g, self.clamp_mask, vc0, [f"datapoint {p} (clamped)"])[0]
-        self.v_clamp[p] = vc
-        return vf, vc
+        return vf, self._clamped(p, vf, 1.0, self.v_clamp, "clamped")
+
+    def _clamped(
+        self, p: int, vf: np.ndarray, sign: float, warm: np.ndarray, what: str
+    ) -> np.ndarray:
+        """The clamped equilibrium at ``sign`` eta from the free state ``vf``; ``warm`` holds
+        the per-datapoint warm starts and takes the result."""
+        out = self.net.output_nodes
+        v0 = warm[p]
+        v0[out] = self.clamp_targets(vf[out], self.data.labels[p], sign)
+        v = self.solver.solve(self.g, self.clamp_mask, v0, [f"datapoint {p} ({what})"])[0]
+        warm[p] = v
+        return v
 
     def update_states(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """The two states the update compares (dG ~ dV_1^2 - dV_2^2): free and clamped, or
@@ -130,12 +137,7 @@ class CoupledLearning:
         vf, vc = self.twin_states(p)
         if self.tr.nudge == "one_sided":
             return vf, vc
-        net = self.net
-        v0 = self.v_anti[p]
-        v0[net.output_nodes] = self.clamp_targets(vf[net.output_nodes], self.data.labels[p], -1.0)
-        va = self.solver.solve(self.g, self.clamp_mask, v0, [f"datapoint {p} (clamped, -eta)"])[0]
-        self.v_anti[p] = va
-        return va, vc
+        return self._clamped(p, vf, -1.0, self.v_anti, "clamped, -eta"), vc
 
     def twin_power(self, p: int) -> float:
         """Power both twins dissipate at datapoint ``p`` and the current G (W): the sum of
