@@ -86,14 +86,18 @@ def test_16x16_array_drc_clean_and_lvs_match(tmp_path: Path, periodic: bool) -> 
 
 
 @needs_klayout
-@pytest.mark.parametrize("side", ["below", "above"])
-def test_cl_cell_is_drc_clean(tmp_path: Path, side: str) -> None:
-    """The on-chip learning cell: twins, gate cap and the 21-transistor update block laid
-    out from its netlist (NMOS, PMOS in n-wells, taps, channel routing, global via stacks)."""
+@pytest.mark.parametrize(
+    ("side", "circuit", "c_gate"),
+    [("below", "memory", 1e-12), ("stacked", "memory", 1e-12), ("below", "mirror", 100e-15)],
+)
+def test_cl_cell_is_drc_clean(tmp_path: Path, side: str, circuit: str, c_gate: float) -> None:
+    """The on-chip learning cell: twins, gate cap (1 pF: a long-gate MOS capacitor under
+    licon.12's 5.7 um) and the update block laid out from its netlist (NMOS, PMOS in
+    n-wells, taps, channel routing, global via stacks), for both circuits."""
     from twinedge.flow.cl_cells import twin_edge_cl
 
     sky130.activate()
-    gds = write_gds(twin_edge_cl(1.0, 1.0, 100e-15, side), tmp_path / "cl.gds")
+    gds = write_gds(twin_edge_cl(1.0, 1.0, c_gate, side, circuit), tmp_path / "cl.gds")
     res = run_drc(gds, tmp_path)
     assert res.clean, res.by_rule
 
@@ -108,7 +112,7 @@ def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
     assert drc.clean, drc.by_rule
     lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
-    assert lvs.layout_devices == 24 * 24  # 24 edges x (2 twins + cap + 21 update devices)
+    assert lvs.layout_devices == 24 * 20  # 24 edges x (2 twins + cap + 17 update devices)
 
 
 def test_lvs_catches_open_update_input(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ from twinedge.spec.loader import load_spec
 from twinedge.spec.schema import HybridUpdate
 
 runner = CliRunner()
-CL = DESIGNS / "xor_4x4_cl.yaml"
+CL = DESIGNS / "xor_4x4_cl.yaml"  # the time-differenced circuit (cell.update.circuit: memory)
+CL_MIRROR = DESIGNS / "xor_4x4_cl_mirror.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -133,11 +134,15 @@ def test_hybrid_update_learns_xor(tmp_path) -> None:
 
 
 def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -> None:
-    """The CL flow: a DRC-clean, LVS-matched layout (real KLayout deck and comparer) of the
-    twins and their 21-transistor update circuits, then the characterised rule's training."""
+    """The CL flow on the time-differenced circuit: a DRC-clean, LVS-matched layout (real
+    KLayout deck and comparer) of the twins and their 17-transistor update circuits, the
+    circuit's whole-step characterisation, one cell extracted (kpex) and its steps re-run,
+    training with both rules, the report. Short steps (1 us) and 300 of them keep CI quick."""
     import json
 
-    text = CL.read_text().replace("steps: 5000", "steps: 300")
+    from twinedge.flow.memory_circuit import devices as memory_devices
+
+    text = CL.read_text().replace("steps: 5000", "steps: 300").replace("t_h: 2.0e-6", "t_h: 1.0e-6")
     spec = tmp_path / "xor_cl_short.yaml"
     spec.write_text(text)
     monkeypatch.chdir(tmp_path)
@@ -146,38 +151,36 @@ def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -
     assert "drc: clean" in res.output and "lvs: match" in res.output
     build = tmp_path / "build" / "xor_4x4_cl"
     lvs = json.loads((build / "lvs" / "lvs.json").read_text())
-    per_edge = 3 + len(devices())  # twins, gate capacitor, update circuit
+    per_edge = 3 + len(memory_devices())  # twins, gate capacitor, update circuit
     assert lvs["layout_devices"] == lvs["reference_devices"] == 32 * per_edge
-    rec = json.loads((tmp_path / "build" / "xor_4x4_cl" / "train" / "train.json").read_text())
+    rec = json.loads((build / "train" / "train.json").read_text())
     energy = rec["update"]["energy"]
-    assert rec["update"]["rule"] == "on-chip"
+    assert rec["update"]["rule"] == "on-chip" and rec["update"]["update_circuit"] == "memory"
     total = energy["energy_per_step_twins_j"] + energy["energy_per_step_update_circuits_j"]
     assert energy["energy_per_step_j"] == pytest.approx(total)
-    assert 1e-13 < energy["energy_per_step_j"] < 1e-9  # pJ-scale: 300 ns steps at ~100 uW
-    assert (tmp_path / "build" / "xor_4x4_cl" / "characterise" / "characterisation.png").exists()
-    # one laid-out cell extracted (kpex, pfet layers included) and its transient re-run
+    assert 1e-11 < energy["energy_per_step_j"] < 1e-8  # 32 circuits at ~5 uW for ~1.2 us
+    assert (build / "characterise" / "characterisation.png").exists()
+    summary = json.loads((build / "characterise" / "summary.json").read_text())
+    assert summary["circuit"] == "memory" and summary["r2"] >= 0.95
+    assert summary["offset_fraction_of_full_scale"] < 0.01
+    # one laid-out cell extracted (kpex, pfet layers included) and its steps re-run
     assert "post-layout cell (klayout-pex" in res.output
     pl = json.loads((build / "post_layout_cell" / "post_layout.json").read_text())
-    summary = json.loads((build / "characterise" / "summary.json").read_text())
     assert pl["resistors"] > 100 and pl["capacitors"] > 100
-    assert pl["c_gate_f"] == pytest.approx(summary["c_gate_node_f"], rel=0.2)
-    assert pl["dgdt_half_range_v_per_s"] == pytest.approx(
-        summary["dgdt_transient_v_per_s"], rel=0.2
-    )
-    report = json.loads((tmp_path / "build" / "xor_4x4_cl" / "report.json").read_text())
-    assert report["post_layout_cell"]["c_gate_f"] == pl["c_gate_f"]
+    assert pl["gain_v_per_v2"] == pytest.approx(summary["gain_v_per_v2"], rel=0.3)
+    assert pl["schematic_gain_v_per_v2"] == summary["gain_v_per_v2"]
+    assert len(pl["zero_v"]) == len(pl["g_points"]) >= 3
+    report = json.loads((build / "report.json").read_text())
+    assert report["post_layout_cell"] == pl
     post = json.loads((build / "post_layout" / "train.json").read_text())
     assert post["post_layout_cell"] == pl  # trained with the extracted cell's numbers
-    assert post["update"]["circuit"]["c_gate_node_f"] == pl["c_gate_f"]
+    assert post["update"]["circuit"]["gain_v_per_v2"] == pl["gain_v_per_v2"]
     assert report["post_layout_training"]["final_mse"] == post["final_mse"]
     assert report["tapeout_ready"] is True
     assert report["verification"]["drc"]["violations"] == 0
-    assert report["circuit"]["r2"] >= 0.95
     assert report["energy"]["energy_per_step_j"] == energy["energy_per_step_j"]
-    assert (
-        "On-chip learning circuit"
-        in (tmp_path / "build" / "xor_4x4_cl" / "report.html").read_text()
-    )
+    html = (build / "report.html").read_text()
+    assert "On-chip learning circuit" in html and "time-differenced" in html
 
 
 def test_characterise_rejects_plain_cell() -> None:
@@ -190,11 +193,17 @@ def test_transistor_level_step_matches_model() -> None:
     """One learning step of the 4x4 array, 32 update circuits at transistor level."""
     from twinedge.flow.cl_transient import check_design
 
-    res = check_design(load_spec(CL))
+    res = check_design(load_spec(CL_MIRROR))
     err = res.dg_transistor - res.dg_model
     assert np.sqrt(np.mean(res.dg_transistor**2)) > 2e-3  # the step does move G
     assert res.r2 > 0.7
     assert abs(err.mean()) < 10e-3 and err.std() < 8e-3
+
+
+def test_array_check_rejects_memory_circuit() -> None:
+    res = runner.invoke(app, ["characterise", str(CL), "--array-check"])
+    assert res.exit_code == 2
+    assert "--array-check" in res.output and "mirror" in res.output
 
 
 def test_characterise_rejects_unknown_corner() -> None:

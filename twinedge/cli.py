@@ -156,6 +156,9 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
         )
         raise typer.Exit(2)
     out_dir = _build_dir(d.name) / "characterise"
+    title = f"{d.name}: on-chip learning circuit ({d.cell.update.circuit}), SKY130"
+    if d.cell.update.circuit == "memory":
+        return _characterise_memory(loaded, out_dir, title)
     try:
         with _step_progress("characterise") as bar:
             task = bar.add_task("characterise", total=6)
@@ -166,7 +169,7 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
     except CharacterisationError as exc:
         err.print(f"error: {loaded.path}: characterisation failed: {exc}", markup=False)
         raise typer.Exit(1) from None
-    path = write_characterisation(ch, out_dir, f"{d.name}: on-chip learning circuit, SKY130")
+    path = write_characterisation(ch, out_dir, title)
     summary = ch.summary()
     out.print(
         f"characterise: R^2 {ch.r2:.4f} over |dV| <= {ch.range_v} V, gain "
@@ -188,6 +191,40 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
     return summary
 
 
+def _characterise_memory(loaded: LoadedSpec, out_dir: Path, title: str) -> dict:
+    """The time-differenced circuit: whole learning steps in ngspice (cached)."""
+    from twinedge.flow.characterise import CharacterisationError
+    from twinedge.flow.train import circuit_characterisation
+    from twinedge.reports.characterisation import write_characterisation
+
+    try:
+        with _step_progress("characterise (whole-step transients)") as bar:
+            task = bar.add_task("characterise", total=1)
+            m = circuit_characterisation(loaded.design)
+            bar.update(task, completed=1)
+    except CharacterisationError as exc:
+        err.print(f"error: {loaded.path}: characterisation failed: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    path = write_characterisation(m, out_dir, title)
+    summary = m.summary()
+    out.print(
+        f"characterise: R^2 {m.r2:.4f} over |dV| <= {m.range_v} V, gain "
+        f"{m.gain_v_per_v2:.3g} V of G per V^2 per step (t_h {m.t_h:.3g} s, "
+        f"{m.c_gate_f * 1e12:.3g} pF), offset {m.offset_mean_v2:+.2e} V^2 = "
+        f"{100 * summary['offset_fraction_of_full_scale']:.2f} % of full scale (mismatch "
+        f"sigma {100 * summary['offset_sigma_fraction']:.2f} %), gain sigma "
+        f"{100 * m.gain_sigma_rel:.1f} %",
+        markup=False,
+    )
+    out.print(
+        f"  pull {m.pull_v2_per_v:.2e} V^2/V towards {m.g_cal:.2f} V, G window "
+        f"{m.g_window[0]:.2f}-{m.g_window[1]:.2f} V, power {m.power_w * 1e6:.3g} uW per edge "
+        f"(breadboard ~100 mW); {path.parent}",
+        markup=False,
+    )
+    return summary
+
+
 def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
     """The circuit at other process corners (same sizes, bias and floor calibration rule)."""
     from dataclasses import replace
@@ -195,6 +232,9 @@ def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
     from twinedge.flow.characterise import CharacterisationError, cached_characterisation
     from twinedge.flow.train import characterisation_conditions
 
+    if loaded.design.cell.update.circuit == "memory":
+        _memory_corner_table(loaded, corners)
+        return
     cond = characterisation_conditions(loaded.design)
     rows: dict = {}
     out.print(
@@ -216,6 +256,43 @@ def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
             f"{100 * ch.offset_a / ch.full_scale_a:+10.1f}  "
             f"{100 * s['offset_sigma_fraction']:12.1f}  {100 * ch.gain_sigma_rel:12.1f}  "
             f"{ch.power_learning_w * 1e6:10.2f}  {ch.g_window[0]:.2f}-{ch.g_window[1]:.2f}",
+            markup=False,
+        )
+    path = _build_dir(loaded.design.name) / "characterise" / "corners.json"
+    path.write_text(json.dumps(rows, indent=1))
+    out.print(f"  {path}", markup=False)
+
+
+def _memory_corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
+    """The time-differenced circuit at other corners (no Monte Carlo: the corner's shift of
+    the zero-input residual is what the table is for)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from twinedge.flow.characterise import CharacterisationError
+    from twinedge.flow.memory_characterise import G_REF
+    from twinedge.flow.train import cached_circuit, circuit_conditions
+
+    cond = circuit_conditions(loaded.design)
+    rows: dict = {}
+    out.print(
+        "corner  R^2     gain V/V^2  residual V^2 (G 1 V)  pull V^2/V  power uW  G window V",
+        markup=False,
+    )
+    for corner in corners:
+        try:
+            m = cached_circuit(replace(cond, corner=corner, mc_n=0))
+        except CharacterisationError as exc:
+            rows[corner] = {"error": str(exc)}
+            out.print(f"{corner:6s}  failed: {exc}", markup=False)
+            continue
+        residual = float(np.interp(G_REF, m.g_grid, m.zero_v)) / m.gain_v_per_v2
+        rows[corner] = {**m.summary(), "residual_at_g_ref_v2": residual}
+        out.print(
+            f"{corner:6s}  {m.r2:.4f}  {m.gain_v_per_v2:10.3f}  {residual:+20.2e}  "
+            f"{m.pull_v2_per_v:10.2e}  {m.power_w * 1e6:8.2f}  "
+            f"{m.g_window[0]:.2f}-{m.g_window[1]:.2f}",
             markup=False,
         )
     path = _build_dir(loaded.design.name) / "characterise" / "corners.json"
@@ -277,6 +354,13 @@ def characterise(
     if bad:
         err.print(
             f"error: --corners: unknown corner {bad[0]!r} (allowed: {', '.join(CORNERS)})",
+            markup=False,
+        )
+        raise typer.Exit(2)
+    if array_check and loaded.design.cell.update.circuit == "memory":
+        err.print(
+            f"error: {loaded.path}: --array-check: the transistor-level array step models "
+            "cell.update.circuit: mirror only (allowed here: no --array-check)",
             markup=False,
         )
         raise typer.Exit(2)
@@ -497,9 +581,9 @@ def _schematic_training(loaded: LoadedSpec) -> dict:
     target = _build_dir(loaded.design.name) / "train"
     key = digest(spec_digest(loaded.design), "train-1")
     if loaded.design.cell.type == "twin_edge_cl":  # the rule comes from the characterisation
-        from twinedge.flow.train import characterisation_conditions
+        from twinedge.flow.train import circuit_conditions
 
-        key = digest(key, characterisation_conditions(loaded.design).digest())
+        key = digest(key, circuit_conditions(loaded.design).digest())
     if is_current(target, key, ["train.json"]):
         _stage_note("train (schematic)", False)
         return json.loads((target / "train.json").read_text())
@@ -603,20 +687,22 @@ def flow(
 
 
 def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
-    """Extract one twin_edge_cl cell (kpex) and re-run the switching transient on it; kept
-    while the spec and the characterisation conditions are unchanged."""
-    from twinedge.flow.characterise import CharacterisationError, cached_characterisation
-    from twinedge.flow.cl_postlayout import post_layout_cell
+    """Extract one twin_edge_cl cell (kpex) and re-run the circuit's measurements on it;
+    kept while the spec and the characterisation conditions are unchanged."""
+    from twinedge.flow.characterise import CharacterisationError
+    from twinedge.flow.cl_postlayout import post_layout_cell, post_layout_memory_cell
     from twinedge.flow.extraction import ExtractionError, kpex_version
     from twinedge.flow.layout import layout_digest
+    from twinedge.flow.memory_characterise import MemoryCharacterisation
     from twinedge.flow.stamps import digest, is_current, mark
-    from twinedge.flow.train import characterisation_conditions
+    from twinedge.flow.train import cached_circuit, circuit_conditions
 
     d = loaded.design
-    cond = characterisation_conditions(d)
+    cond = circuit_conditions(d)
     out_dir = _build_dir(d.name) / "post_layout_cell"
-    key = digest(layout_digest(d), cond.digest(), kpex_version(), "cl-cell-pex-1")
-    ch = cached_characterisation(cond)
+    key = digest(layout_digest(d), cond.digest(), kpex_version(), "cl-cell-pex-2")
+    ch = cached_circuit(cond)
+    memory = isinstance(ch, MemoryCharacterisation)
     if is_current(out_dir, key, ["post_layout.json"]):
         _stage_note("post-layout cell", False)
         res = json.loads((out_dir / "post_layout.json").read_text())
@@ -624,15 +710,26 @@ def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
         try:
             with _step_progress("post-layout cell (kpex + ngspice)") as bar:
                 task = bar.add_task("cell", total=1)
-                res = post_layout_cell(d, ch, out_dir).as_dict()
+                run = post_layout_memory_cell if memory else post_layout_cell
+                res = run(d, ch, out_dir).as_dict()
                 bar.update(task, completed=1)
         except (ExtractionError, CharacterisationError) as exc:
             err.print(f"error: {loaded.path}: post-layout cell check failed: {exc}", markup=False)
             raise typer.Exit(1) from None
         mark(out_dir, key)
+    head = f"post-layout cell ({res['tool']}, {res['resistors']} R, {res['capacitors']} C): "
+    if memory:
+        out.print(
+            head + f"zero-input residual {res['residual_v2']:+.2e} V^2 at G {1.0} V (schematic "
+            f"{res['schematic_residual_v2']:+.2e}), pull {res['pull_v2_per_v']:.2e} V^2/V "
+            f"(schematic {res['schematic_pull_v2_per_v']:.2e}), gain "
+            f"{res['gain_v_per_v2']:.3g} V/V^2 per step (schematic "
+            f"{res['schematic_gain_v_per_v2']:.3g}), CALB high {res['calb_high_v']} V; {out_dir}",
+            markup=False,
+        )
+        return res
     out.print(
-        f"post-layout cell ({res['tool']}, {res['resistors']} R, {res['capacitors']} C): "
-        f"zero-input pulse {res['dg_zero_pulse_v'] * 1e3:+.2f} mV (schematic "
+        head + f"zero-input pulse {res['dg_zero_pulse_v'] * 1e3:+.2f} mV (schematic "
         f"{ch.dg_zero_pulse * 1e3:+.2f}), injection {res['q_on_c'] * 1e15:+.3f} / "
         f"{res['q_off_c'] * 1e15:+.3f} fC on / off (schematic {ch.inj_on_c * 1e15:+.3f} / "
         f"{ch.inj_off_c * 1e15:+.3f}), dG/dt at half range "
@@ -645,20 +742,24 @@ def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
 
 def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
     """Training with the rule the extracted cell gives (build/<design>/post_layout/)."""
-    from twinedge.flow.characterise import cached_characterisation
-    from twinedge.flow.cl_postlayout import with_post_layout
+    from twinedge.flow.cl_postlayout import with_post_layout, with_post_layout_memory
     from twinedge.flow.layout import spec_digest
+    from twinedge.flow.memory_characterise import MemoryCharacterisation
     from twinedge.flow.stamps import digest, is_current, mark
-    from twinedge.flow.train import characterisation_conditions
+    from twinedge.flow.train import cached_circuit, circuit_conditions
 
     d = loaded.design
     target = _build_dir(d.name) / "post_layout"
-    cond = characterisation_conditions(d)
-    key = digest(spec_digest(d), cond.digest(), cell, "cl-post-layout-train-1")
+    cond = circuit_conditions(d)
+    key = digest(spec_digest(d), cond.digest(), cell, "cl-post-layout-train-2")
     if is_current(target, key, ["train.json"]):
         _stage_note("train (post-layout cell rule)", False)
         return json.loads((target / "train.json").read_text())
-    ch = with_post_layout(cached_characterisation(cond), cell)
+    ch = cached_circuit(cond)
+    if isinstance(ch, MemoryCharacterisation):
+        ch = with_post_layout_memory(ch, cell)
+    else:
+        ch = with_post_layout(ch, cell)
     record = _train(
         loaded, target, ch, {"post_layout_cell": cell}, "training (post-layout cell rule)"
     )

@@ -28,15 +28,13 @@ from twinedge.flow.cells import (
 )
 from twinedge.flow.cl_cells import (
     GLOBAL_TRACK,
-    GLOBALS,
-    PORT_NAMES,
     STRIPE,
     ClGeometry,
     cl_geometry,
     stripe_pad,
     twin_edge_cl,
 )
-from twinedge.flow.update_circuit import UpdateSizing
+from twinedge.flow.cl_circuit import PORT_NAMES
 from twinedge.pdk import sky130 as pdk
 from twinedge.pdk.sky130 import RULES as R
 from twinedge.sim.network import Network
@@ -76,7 +74,7 @@ def is_cl(design: Design) -> bool:
 
 def cl_geometry_for(design: Design) -> ClGeometry:
     cell = design.cell
-    return cl_geometry(cell.w_um, cell.l_um, cell.c_gate_f, UpdateSizing())
+    return cl_geometry(cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit)
 
 
 def geometry_for(design: Design) -> EdgeGeometry:
@@ -92,8 +90,8 @@ def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
     cell = design.cell
     if is_cl(design):
         return (
-            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below"),
-            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "stacked"),
+            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below", cell.update.circuit),
+            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "stacked", cell.update.circuit),
         )
     edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
     return edge, edge
@@ -152,10 +150,10 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
     cg = cl_geometry_for(design)
     g = cg.edge
     bands = cg.band_offsets()
-    bus = {n: snap(BUS_X - k * GLOBAL_TRACK) for k, n in enumerate(GLOBALS)}
+    bus = {n: snap(BUS_X - k * GLOBAL_TRACK) for k, n in enumerate(cg.globals)}
     x_left, x_right = snap(min(bus.values()) - STRIPE), snap(net.cols * g.pitch)
     half = STRIPE / 2
-    for name in GLOBALS:
+    for name in cg.globals:
         ys = []
         for r in range(net.rows):
             _, y0 = site_origin(g, r, 0)

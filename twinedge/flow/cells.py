@@ -96,13 +96,19 @@ class EdgeGeometry:
         return snap(self.vertical_length + self.height)
 
 
+CAP_ASPECT = 4.0  # the MOS capacitor's largest width / length
+CAP_MAX_L = 4.0  # its diffusion (S/D + L) stays under licon.12's 5.7 um across
+
+
 def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
     """Size a twin-edge cell; the MOS capacitor supplies what the twins' gates do not."""
     w, gl = snap(w_um), snap(l_um)
     sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
     extra = c_gate_f - 2 * w * gl * pdk.COX_F_PER_UM2
     if extra > 0:
-        cap_l = max(gl, 1.0)
+        # a large capacitor gets a long gate too (at most CAP_ASPECT wide per unit length):
+        # a 1 pF one would otherwise be a 113 um strip setting the lattice pitch
+        cap_l = max(gl, 1.0, min(CAP_MAX_L, (extra / pdk.COX_F_PER_UM2 / CAP_ASPECT) ** 0.5))
         cap_w = up(max(R.nfet_min_w, extra / pdk.COX_F_PER_UM2 / cap_l))
         cap_l = up(cap_l)
     else:
@@ -252,7 +258,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
         lis.append((x_licon, _licon_column(c, x_licon, y0, y1)))
     # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
     x_tap1 = x0 - g.sd - 0.3
-    y_tap = (y0 + y1) / 2
+    y_tap = snap((y0 + y1) / 2)
     _tap(c, x_tap1 - TAP / 2, y_tap)
     (_, (la0, _)), (xb, _) = lis
     strap_y = la0

@@ -129,6 +129,7 @@ class Characterisation:
 
     def summary(self) -> dict:
         return {
+            "circuit": "mirror",
             "corner": self.corner,
             "vbp_v": self.vbp,
             "vfloor_v": round(self.vfloor, 4),

@@ -43,7 +43,8 @@ from twinedge.flow.cells import (
     via1_pad,
     via_stack,
 )
-from twinedge.flow.update_circuit import Device, UpdateSizing, devices
+from twinedge.flow.cl_circuit import ClCircuit, circuit
+from twinedge.flow.update_circuit import Device
 from twinedge.pdk import sky130 as pdk
 from twinedge.pdk.sky130 import RULES as R
 
@@ -57,18 +58,7 @@ GLOBAL_TRACK = 0.9  # global track pitch: room for met3/met4 stripes and stack p
 STRIPE = 0.4  # width of the array's met3/met4 global stripes (via3 enclosed)
 GAP = 0.6  # between the twin edge and its block
 WELL_ENC = 0.18  # difftap.8 / difftap.10
-PORT_NAMES = {  # the update circuit's global nets and their array pin names
-    "vdd": "VDD",
-    "0": "VSS",
-    "vbp": "VBP",
-    "learn": "LEARN",
-    "learnb": "LEARNB",
-    "vfloor": "VFLOOR",
-}
-GLOBALS = tuple(PORT_NAMES)
-EDGE_NETS = ("ac", "af", "g", "bf", "bc")
 GATE = "g"
-GLOBAL_ORDER = ("vdd", "vbp", "learn", "learnb", "vfloor", "0")  # channel tracks, bottom up
 
 
 def _sd_length(l_um: float) -> float:
@@ -184,15 +174,20 @@ class Item:
         )
 
 
-def _item(d: Device) -> Item:
-    return Item(d.name, d.kind, False, {"S": d.s, "G": d.g, "D": d.d}, d.w, d.l)
+def _item(d: Device, flipped: bool = False) -> Item:
+    """A device; ``flipped``: drawn drain-left (so a neighbour's terminal on the same net is
+    near, and that net's track short)."""
+    sd = {"S": d.d, "D": d.s} if flipped else {"S": d.s, "D": d.d}
+    return Item(d.name, d.kind, False, {**sd, "G": d.g}, d.w, d.l)
 
 
-def _rows(s: UpdateSizing) -> tuple[list[Item], list[Item]]:
-    """Row 0: p+ tap, NMOS, n+ tap, PMOS; row 1: n+ tap, PMOS; PMOS split to balance rows."""
-    devs = devices(s)
-    nmos = [_item(d) for d in devs if d.kind == "n"]
-    pmos = [_item(d) for d in devs if d.kind == "p"]
+def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
+    """Row 0: p+ tap, NMOS, n+ tap, PMOS (``row_first`` ones first); row 1: n+ tap, PMOS;
+    the other PMOS split to balance the rows."""
+    items = [_item(d, d.name in cc.flipped) for d in cc.devices]
+    nmos = [i for i in items if i.kind == "n"]
+    first = [i for name in cc.row_first for i in items if i.name == name]
+    pmos = [i for i in items if i.kind == "p" and i.name not in cc.row_first]
     ptap = Item("TAPP", "n", True, {"B": "0"}, TAP, 0.0)
 
     def ntap(k: int) -> Item:
@@ -201,7 +196,7 @@ def _rows(s: UpdateSizing) -> tuple[list[Item], list[Item]]:
     def span(items: list[Item]) -> float:
         return sum(i.length + ITEM_GAP for i in items)
 
-    row0 = [ptap, *nmos, ntap(0)]
+    row0 = [ptap, *nmos, ntap(0), *first]
     row1 = [ntap(1)]
     chosen0 = set()  # longest first, each into the shorter row; then the circuit's order
     lengths = [span(row0) + WELL_GAP, span(row1)]
@@ -247,9 +242,9 @@ def _conflicts(xs: list[float], taken: list[float]) -> bool:
     return any(abs(x - t) < COL for x in xs for t in taken)
 
 
-def plan_block(s: UpdateSizing, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
+def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
     """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x."""
-    row0, row1 = _rows(s)
+    row0, row1 = _rows(cc)
     x_rows = snap(max(x for _, x in edge_cols) + COL + ITEM_GAP)
     placed: list[Placed] = []
     x = x_rows
@@ -275,14 +270,15 @@ def plan_block(s: UpdateSizing, edge_cols: tuple[tuple[str, float], ...]) -> Blo
     y_row0 = ROW_MARGIN
     top0 = y_row0 + max(p.item.height for p in placed if p.row == 0)
     nets = {n for p in placed for n in p.item.nets.values()} | {n for n, _ in edge_cols}
-    signal = [n for n in EDGE_NETS if n in nets and n != GATE]
-    signal += sorted(n for n in nets if n not in GLOBALS and n not in EDGE_NETS)
+    signal = [n for n in cc.edge_nets if n not in cc.channel]
+    signal += sorted(n for n in nets if n not in cc.channel and n not in signal)
     tracks: dict[str, float] = {}
     y = top0 + ROW_MARGIN + GLOBAL_TRACK / 2
-    # G's track runs between two quiet ones (VFLOOR and VSS, both DC): a track beside a
-    # lattice net would couple the node's swings into the floating gate (3.4 fF each from
-    # A_F / B_F when G sat between them, ~3 % of a node step on G)
-    for n in (*GLOBAL_ORDER[:-1], GATE, GLOBAL_ORDER[-1]):
+    # the channel's order (cl_circuit): G's track runs between two quiet ones (VFLOOR and
+    # VSS, both DC): a track beside a lattice net would couple the node's swings into the
+    # floating gate (3.4 fF each from A_F / B_F when G sat between them, ~3 % of a node step
+    # on G)
+    for n in cc.channel:
         tracks[n] = snap(y)
         y += GLOBAL_TRACK
     y += TRACK - GLOBAL_TRACK / 2
@@ -335,10 +331,12 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
 
 
 @gf.cell
-def update_block(edge_cols: tuple[tuple[str, float], ...], **sizing: float) -> gf.Component:
+def update_block(
+    edge_cols: tuple[tuple[str, float], ...], circuit_name: str = "memory"
+) -> gf.Component:
     """The update circuit, placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
-    s = UpdateSizing(**sizing)
-    plan = plan_block(s, edge_cols)
+    cc = circuit(circuit_name)
+    plan = plan_block(cc, edge_cols)
     c = gf.Component()
     for p in plan.placed:
         ref = c.add_ref(p.item.cell())
@@ -359,7 +357,7 @@ def update_block(edge_cols: tuple[tuple[str, float], ...], **sizing: float) -> g
         rect(c, pdk.MET2, x - half, min(y, yt) - half, x + half, max(y, yt) + half)
         via1_pad(c, x, yt)
     stack = via_stack("met3")
-    for net in GLOBALS:
+    for net in cc.globals:
         c.add_ref(stack).dmove((plan.x_stack, plan.tracks[net]))
         cols.append((net, plan.x_stack, plan.tracks[net]))
     for net, yt in plan.tracks.items():
@@ -401,6 +399,8 @@ class ClGeometry:
     block_height: float
     tracks: dict[str, float]  # block-local y of the global tracks
     x_stack: float  # block-local x of the global via stacks
+    circuit: str  # cl_circuit name
+    globals: tuple[str, ...]  # the global nets the blocks bring out
 
     @property
     def x_far(self) -> float:
@@ -411,8 +411,8 @@ class ClGeometry:
         the vertical cell's stacked block (both run along the lattice rows)."""
         y_h = -GAP - self.block_height
         return (
-            {n: snap(y_h + self.tracks[n]) for n in GLOBALS},
-            {n: snap(self.tracks[n] - self.x_far) for n in GLOBALS},
+            {n: snap(y_h + self.tracks[n]) for n in self.globals},
+            {n: snap(self.tracks[n] - self.x_far) for n in self.globals},
         )
 
 
@@ -430,19 +430,22 @@ def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
     }
 
 
-def cl_geometry(w_um: float, l_um: float, c_gate_f: float, s: UpdateSizing) -> ClGeometry:
+def cl_geometry(
+    w_um: float, l_um: float, c_gate_f: float, circuit_name: str = "memory"
+) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant, clear of each other's routes and of the next row and column."""
     g = edge_geometry(w_um, l_um, c_gate_f)
-    rel = _edge_cols(g)
+    cc = circuit(circuit_name)
+    rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
-    plan = plan_block(s, edge_cols)
+    plan = plan_block(cc, edge_cols)
     # the stacked block: landing columns in the reverse order of the taps along the edge, so
     # that no L-route crosses another
-    order = ("bc", "bf", "g", "af", "ac")
+    order = [n for n in ("bc", "bf", "g", "af", "ac") if n in cc.edge_nets]
     edge_cols_v = tuple((n, snap(0.5 + k * LAND_PITCH)) for k, n in enumerate(order))
-    plan_v = plan_block(s, edge_cols_v)
+    plan_v = plan_block(cc, edge_cols_v)
     # vertical cell: twins near the A end, their taps on the runs around them
     col = R.licon_diff_enc_end + R.licon / 2
     x_gate_v = snap(MARGIN_A + 2 * TAP_PITCH + g.sd - col + 0.2)
@@ -475,6 +478,8 @@ def cl_geometry(w_um: float, l_um: float, c_gate_f: float, s: UpdateSizing) -> C
         block_height=plan.height,
         tracks=plan.tracks,
         x_stack=plan.x_stack,
+        circuit=circuit_name,
+        globals=cc.globals,
     )
 
 
@@ -518,24 +523,27 @@ def _edge_routes(c: gf.Component, cg: ClGeometry) -> None:
 
 @gf.cell
 def twin_edge_cl(
-    w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 100e-15, side: str = "below"
+    w_um: float = 1.0,
+    l_um: float = 1.0,
+    c_gate_f: float = 100e-15,
+    side: str = "below",
+    circuit_name: str = "memory",
 ) -> gf.Component:
-    """A twin edge with its update circuit: ``below`` (horizontal edges) or ``stacked``
-    (vertical edges; see :class:`ClGeometry`)."""
-    s = UpdateSizing()
-    cg = cl_geometry(w_um, l_um, c_gate_f, s)
+    """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
+    or ``stacked`` (vertical edges; see :class:`ClGeometry`)."""
+    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name)
     c = gf.Component()
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols, **s.as_dict()))
+        ref = c.add_ref(update_block(cg.edge_cols, circuit_name))
         ref.dmove((cg.x_block, -GAP - cg.block_height))
         _edge_stubs(c, cg)
         box = (0.0, -GAP - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols_v, **s.as_dict()))
+        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name))
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge
         ref.drotate(90)

@@ -19,11 +19,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import gdsfactory as gf
+import numpy as np
 
 from twinedge.flow.array import cl_geometry_for
 from twinedge.flow.artifacts import staged_outputs
 from twinedge.flow.characterise import Characterisation, transient
-from twinedge.flow.cl_cells import GLOBALS, twin_edge_cl
+from twinedge.flow.cl_cells import twin_edge_cl
+from twinedge.flow.cl_circuit import circuit
 from twinedge.flow.extraction import (
     ExtractionError,
     _substrate_only,
@@ -33,6 +35,14 @@ from twinedge.flow.extraction import (
     summarize,
 )
 from twinedge.flow.gds import write_gds
+from twinedge.flow.memory_characterise import (
+    G_REF,
+    SIGNAL,
+    MemoryCharacterisation,
+    StepRun,
+    step_dg,
+)
+from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
 from twinedge.flow.update_circuit import UpdateSizing
 from twinedge.pdk import sky130 as pdk
 from twinedge.spec.schema import Design
@@ -58,21 +68,23 @@ class PostLayoutCell:
 
 
 def cell_gds(design: Design, path: Path) -> Path:
-    """One horizontal ``twin_edge_cl`` cell with top-level labels on its ports (the port
-    names of the update subcircuit: af, bf, ac, bc, vdd, vbp, learn, learnb, vfloor)."""
+    """One horizontal ``twin_edge_cl`` cell with top-level labels on its ports (the edge's
+    af, bf, ac, bc and the update subcircuit's global nets)."""
     pdk.activate()
     gf.clear_cache()
     cell = design.cell
     cg = cl_geometry_for(design)
     top = gf.Component(name=f"{design.name}_cl_cell")
-    top.add_ref(twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below"))
+    top.add_ref(twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below", cg.circuit))
     g = cg.edge
     cols = dict(cg.edge_cols)
+    # the free twin's runs pass the clamped twin's landing columns (A left, B right)
+    x_run = {"af": cols["ac"], "bf": cols["bc"], "ac": cols["ac"], "bc": cols["bc"]}
     y_run = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}
     for net, y in y_run.items():
-        top.add_label(net, position=(cg.x_block + cols[net], y), layer=pdk.LABELS[pdk.MET1])
+        top.add_label(net, position=(cg.x_block + x_run[net], y), layer=pdk.LABELS[pdk.MET1])
     y_glob = cg.band_offsets()[0]  # the horizontal cell's block: its own y
-    for net in GLOBALS:
+    for net in circuit(cg.circuit).globals:
         if net != "0":  # the substrate net: ground
             x = cg.x_block + cg.x_stack
             top.add_label(net, position=(x, y_glob[net]), layer=pdk.LABELS[pdk.MET1])
@@ -140,4 +152,115 @@ def with_post_layout(ch: Characterisation, cell: dict) -> Characterisation:
         dgdt_transient=cell["dgdt_half_range_v_per_s"],
         # the DC current's dG/dt, on the extracted G capacitance
         dgdt_predicted=ch.dgdt_predicted * ch.c_gate_f / cell["c_gate_f"],
+    )
+
+
+# ------------------------------------------------------------ the time-differenced circuit
+POST_LAYOUT_G = (0.6, 0.8, 1.0, 1.2, 1.4)  # G of the zero-input steps on the extracted cell
+
+
+@dataclass
+class PostLayoutMemoryCell:
+    """Whole learning steps of the time-differenced circuit on one extracted cell: the
+    zero-input residual against G (the layout's offset and its pull: X's wiring charge
+    shared into G at LEARN, coupling onto the hold node) and the gain at G_REF."""
+
+    netlist: str
+    tool: str
+    resistors: int
+    capacitors: int
+    calb_high_v: float
+    g_points: list[float]
+    zero_v: list[float]  # dG per step at zero input, at g_points
+    schematic_zero_v: list[float]
+    gain_v_per_v2: float
+    schematic_gain_v_per_v2: float
+    residual_v2: float  # input-referred zero-input residual at G_REF
+    schematic_residual_v2: float
+    pull_v2_per_v: float  # -d(residual)/dG, input-referred
+    schematic_pull_v2_per_v: float
+    power_w: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _pull(g: list[float], zero: list[float], gain: float) -> float:
+    return float(-np.polyfit(g, zero, 1)[0] / gain)
+
+
+def memory_cell_steps(
+    m: MemoryCharacterisation, body: str, calb_high: float, g_points=POST_LAYOUT_G
+) -> tuple[np.ndarray, float, float]:
+    """(zero-input dG at ``g_points``, gain at G_REF, power) of the extracted cell ``body``."""
+    runs = [StepRun(0.0, 0.0, g) for g in g_points] + [StepRun(*SIGNAL, G_REF)]
+    bias = replace(MemoryBias(**m.bias), calb_high=calb_high)
+    sizing = MemorySizing(**m.sizing)
+    th = round(m.t_h * 1e9, 3)
+    dg, power = step_dg(runs, m.corner, sizing, bias, m.c_gate_f, th, vfloor=m.vfloor, cell=body)
+    zero = dg[:-1]
+    x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
+    gain = float((dg[-1] - np.interp(G_REF, g_points, zero)) / x_sig)
+    return zero, gain, power
+
+
+def extracted_body(design: Design, out_dir: Path) -> tuple[str, dict, str, Path]:
+    """Extract one cell (kpex): (element lines with G named ``g``, counts, log, netlist)."""
+    netlist, log = extract_cell(design, out_dir)
+    text = netlist.read_text()
+    body = re.sub(rf"(?<![\w$.]){GATE_NET}(?=[\s.]|$)", "g", flat_body(text), flags=re.M)
+    counts = summarize(text)
+    return body, {"resistors": counts.n_resistors, "capacitors": counts.n_capacitors}, log, netlist
+
+
+def post_layout_memory_cell(
+    design: Design, m: MemoryCharacterisation, out_dir: Path
+) -> PostLayoutMemoryCell:
+    """Extract one cell and run zero-input and signal steps on it (build/<d>/post_layout_cell/)."""
+    with staged_outputs(out_dir) as tmp:
+        body, counts, log, netlist = extracted_body(design, tmp)
+        calb = MemoryBias(**m.bias).calb_high
+        zero, gain, power = memory_cell_steps(m, body, calb)
+        g = list(POST_LAYOUT_G)
+        sch = np.interp(g, m.g_grid, m.zero_v)
+        result = PostLayoutMemoryCell(
+            netlist=str(out_dir / netlist.name),
+            tool=f"klayout-pex {kpex_version()} (2.5D, RC)",
+            calb_high_v=calb,
+            g_points=g,
+            zero_v=zero.tolist(),
+            schematic_zero_v=sch.tolist(),
+            gain_v_per_v2=gain,
+            schematic_gain_v_per_v2=m.gain_v_per_v2,
+            residual_v2=float(np.interp(G_REF, g, zero) / gain),
+            schematic_residual_v2=float(np.interp(G_REF, m.g_grid, m.zero_v) / m.gain_v_per_v2),
+            pull_v2_per_v=_pull(g, zero.tolist(), gain),
+            schematic_pull_v2_per_v=_pull(g, sch.tolist(), m.gain_v_per_v2),
+            power_w=power,
+            **counts,
+        )
+        (tmp / "kpex.log").write_text(log)
+        (tmp / "post_layout.json").write_text(json.dumps(result.as_dict(), indent=1))
+    return result
+
+
+def with_post_layout_memory(m: MemoryCharacterisation, cell: dict) -> MemoryCharacterisation:
+    """The schematic characterisation with the extracted cell's zero-input residual (the
+    difference to the schematic's, a line in G, added along the whole G grid) and gain (T1
+    and the no-nudge error scaled by it); the mismatch spread stays the schematic's."""
+    scale = cell["gain_v_per_v2"] / m.gain_v_per_v2
+    diff = np.asarray(cell["zero_v"]) - np.asarray(cell["schematic_zero_v"])
+    line = np.polyfit(cell["g_points"], diff, 1)
+    zero = np.asarray(m.zero_v) + np.polyval(line, m.g_grid)
+    gain = cell["gain_v_per_v2"]
+    slope, icpt = np.polyfit(cell["g_points"], cell["zero_v"], 1)
+    return replace(
+        m,
+        gain_v_per_v2=gain,
+        t1_v=(np.asarray(m.t1_v) * scale).tolist(),
+        common_v=(np.asarray(m.common_v) * scale).tolist(),
+        zero_v=zero.tolist(),
+        pull_v2_per_v=float(-slope / gain),
+        g_cal=float(-icpt / slope) if slope else G_REF,
+        power_w=cell["power_w"],
     )

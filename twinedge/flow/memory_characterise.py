@@ -248,6 +248,7 @@ class MemoryCharacterisation:
             d.pop(k)
         fs = self.range_v**2  # full scale of x (V^2)
         d.update(
+            circuit="memory",
             offset_mean_v2=self.offset_mean_v2,
             offset_sigma_v2=self.offset_sigma_v2,
             full_scale_v2=fs,

@@ -12,19 +12,32 @@ from pathlib import Path
 import numpy as np
 
 from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.characterise import Characterisation, Conditions, cached_characterisation
+from twinedge.flow.characterise import (
+    FLOOR_MARGIN,
+    Characterisation,
+    Conditions,
+    cached_characterisation,
+)
+from twinedge.flow.memory_characterise import (
+    MemoryCharacterisation,
+    MemoryConditions,
+    cached_memory_characterisation,
+)
+from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
 from twinedge.flow.update_circuit import UpdateSizing
 from twinedge.reports.metrics import task_metrics
 from twinedge.reports.plots import plot_lattice, plot_outputs, plot_training
 from twinedge.sim.learning import CoupledLearning, TrainResult
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.onchip import HybridRule, OnChipRule, Rule, RuleLearning
+from twinedge.sim.onchip import HybridRule, MemoryRule, OnChipRule, Rule, RuleLearning
 from twinedge.sim.solver import EquilibriumSolver
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.schema import Design, HybridUpdate, TwinEdgeClCell, XorTask
 
 Progress = Callable[[int, int], None]
+AnyCharacterisation = Characterisation | MemoryCharacterisation
+AnyConditions = Conditions | MemoryConditions
 
 
 def characterisation_conditions(design: Design) -> Conditions:
@@ -43,16 +56,52 @@ def characterisation_conditions(design: Design) -> Conditions:
     )
 
 
-def update_rule(design: Design, ch: Characterisation | None = None) -> Rule | None:
+def circuit_conditions(design: Design) -> AnyConditions:
+    """The characterisation a ``twin_edge_cl`` design's circuit (``cell.update.circuit``)
+    needs; its digest keys every stage that uses it."""
+    cell = design.cell
+    assert isinstance(cell, TwinEdgeClCell)
+    if cell.update.circuit == "mirror":
+        return characterisation_conditions(design)
+    tr = design.training
+    return MemoryConditions(
+        corner=cell.model.corner,
+        sizing=MemorySizing(),
+        bias=MemoryBias(vbp=cell.update.vbp, calb_high=cell.update.calb_high),
+        c_gate_f=cell.c_gate_f,
+        g_min=tr.g_min,
+        t_h=tr.t_h / tr.substeps,
+        twin_wl=(cell.w_um, cell.l_um),
+    )
+
+
+def cached_circuit(cond: AnyConditions, progress=None) -> AnyCharacterisation:
+    """The (cached) characterisation for ``cond``, of whichever circuit it is."""
+    if isinstance(cond, MemoryConditions):
+        return cached_memory_characterisation(cond)
+    return cached_characterisation(cond, progress)
+
+
+def circuit_characterisation(design: Design) -> AnyCharacterisation:
+    return cached_circuit(circuit_conditions(design))
+
+
+def update_rule(design: Design, ch: AnyCharacterisation | None = None) -> Rule | None:
     """The rule a design trains with; None: the simulator's ideal Eq. 4 (compiled path).
     ``ch``: the on-chip circuit's characterisation to use (default: the schematic's)."""
     tr, cell = design.training, design.cell
     t_h = tr.t_h / tr.substeps
     if isinstance(cell, TwinEdgeClCell):
-        ch = ch or cached_characterisation(characterisation_conditions(design))
+        ch = ch or circuit_characterisation(design)
+        n_edges = Network.from_design(design).n_edges
+        if isinstance(ch, MemoryCharacterisation):
+            if isinstance(tr.update, HybridUpdate):
+                rate = ch.gain_v_per_v2 / ch.t_h
+                return HybridRule(tr.update, rate, t_h, tr.g_min, tr.g_max)
+            floor = tr.g_min - FLOOR_MARGIN
+            return MemoryRule(ch, n_edges, floor, cell.update.mismatch, tr.seed)
         if isinstance(tr.update, HybridUpdate):
             return HybridRule(tr.update, ch.pulse_rate, t_h, tr.g_min, tr.g_max)
-        n_edges = Network.from_design(design).n_edges
         return OnChipRule(
             ch, n_edges, t_h, tr.t_frozen / tr.substeps, cell.update.mismatch, tr.seed
         )
@@ -71,36 +120,43 @@ def twin_power(spec: LoadedSpec, g: np.ndarray) -> float:
     return sum(learner.twin_power(p) for p in range(n)) / n
 
 
-def step_energy(spec: LoadedSpec, g: np.ndarray, ch: Characterisation | None = None) -> dict:
+def step_energy(spec: LoadedSpec, g: np.ndarray, ch: AnyCharacterisation | None = None) -> dict:
     """Energy of one on-chip learning step: both twins held for the step, every update
-    circuit learning for t_h and frozen (bias on) for t_frozen."""
+    circuit learning for t_h and frozen (bias on) for t_frozen (the time-differenced
+    circuit: its supply power averaged over a whole measured step, CAL phase included)."""
     design = spec.design
     tr = design.training
-    ch = ch or cached_characterisation(characterisation_conditions(design))
+    ch = ch or circuit_characterisation(design)
     n = Network.from_design(design).n_edges
     p_twins = twin_power(spec, g)
     step = tr.t_h + tr.t_frozen
     e_twins = p_twins * step
-    e_circuits = n * (ch.power_learning_w * tr.t_h + ch.power_frozen_w * tr.t_frozen)
+    if isinstance(ch, MemoryCharacterisation):
+        p_learning = ch.power_w
+        e_circuits = n * ch.power_w * step
+    else:
+        p_learning = ch.power_learning_w
+        e_circuits = n * (ch.power_learning_w * tr.t_h + ch.power_frozen_w * tr.t_frozen)
     return {
         "step_s": step,
         "twins_power_w": p_twins,
-        "update_circuits_power_learning_w": n * ch.power_learning_w,
+        "update_circuits_power_learning_w": n * p_learning,
         "energy_per_step_j": e_twins + e_circuits,
         "energy_per_step_twins_j": e_twins,
         "energy_per_step_update_circuits_j": e_circuits,
     }
 
 
-def update_record(design: Design, ch: Characterisation | None = None) -> dict:
+def update_record(design: Design, ch: AnyCharacterisation | None = None) -> dict:
     """How G was updated, for train.json: the rule, and the circuit's characterisation."""
     tr, cell = design.training, design.cell
     rec: dict = {"mode": tr.update.mode}
     if isinstance(tr.update, HybridUpdate):
         rec["hybrid"] = tr.update.model_dump()
     if isinstance(cell, TwinEdgeClCell):
-        ch = ch or cached_characterisation(characterisation_conditions(design))
+        ch = ch or circuit_characterisation(design)
         rec["rule"] = "hybrid digital" if isinstance(tr.update, HybridUpdate) else "on-chip"
+        rec["update_circuit"] = cell.update.circuit
         rec["circuit"] = ch.summary()
         rec["mismatch"] = cell.update.mismatch
         rec["step_s"] = tr.t_h + tr.t_frozen
@@ -133,7 +189,7 @@ def nominal_circuit(design: Design) -> Design:
     return design.model_copy(update={"cell": cell.model_copy(update={"update": update})})
 
 
-def trainer(spec: LoadedSpec, ch: Characterisation | None = None) -> CoupledLearning:
+def trainer(spec: LoadedSpec, ch: AnyCharacterisation | None = None) -> CoupledLearning:
     args = _learner_args(spec)
     rule = update_rule(spec.design, ch)
     if rule is None:
@@ -142,7 +198,7 @@ def trainer(spec: LoadedSpec, ch: Characterisation | None = None) -> CoupledLear
 
 
 def run_training(
-    spec: LoadedSpec, progress: Progress | None = None, ch: Characterisation | None = None
+    spec: LoadedSpec, progress: Progress | None = None, ch: AnyCharacterisation | None = None
 ) -> TrainResult:
     return trainer(spec, ch).run(progress)
 
@@ -204,7 +260,7 @@ def write_training(
     result: TrainResult,
     out_dir: Path,
     extra: dict | None = None,
-    ch: Characterisation | None = None,
+    ch: AnyCharacterisation | None = None,
 ) -> Path:
     """Write ``train.json`` (with ``extra`` keys added) and the three plots into ``out_dir``
     (all or nothing); ``ch``: the characterisation the run used, if not the schematic's."""

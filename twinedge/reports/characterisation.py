@@ -9,6 +9,7 @@ import numpy as np
 
 from twinedge.flow.artifacts import staged_outputs
 from twinedge.flow.characterise import Characterisation
+from twinedge.flow.memory_characterise import MemoryCharacterisation, save
 from twinedge.reports.plots import _save, plt
 
 
@@ -52,10 +53,62 @@ def plot_characterisation(ch: Characterisation, path: Path, title: str) -> None:
     _save(fig, path)
 
 
-def write_characterisation(ch: Characterisation, out_dir: Path, title: str) -> Path:
+def plot_memory_characterisation(m: MemoryCharacterisation, path: Path, title: str) -> None:
+    """The time-differenced circuit per learning step: transfer with its fit and the square
+    law it implements, zero-input residual and gain against G, mismatch spread."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    pts = np.asarray(m.r2_points)
+    ax = axes[0]
+    ax.plot(pts[:, 0], pts[:, 1] * 1e3, ".", ms=4, label="ngspice steps (random common modes)")
+    xs = np.linspace(pts[:, 0].min(), pts[:, 0].max(), 50)
+    ax.plot(xs, m.gain_v_per_v2 * xs * 1e3, "k-", lw=1,
+            label=f"gain {m.gain_v_per_v2:.2f} V/V^2 per step, R^2 = {m.r2:.3f}")  # fmt: skip
+    ax.set_xlabel("dV_F^2 - dV_C^2 (V^2)")
+    ax.set_ylabel("dG per step (mV)")
+    ax.set_title(f"transfer, |dV| <= {m.range_v} V, t_h {m.t_h * 1e6:.3g} us")
+    ax.legend(fontsize=8)
+    inset = ax.inset_axes((0.6, 0.08, 0.37, 0.33))
+    dv = np.asarray(m.dv_grid)
+    inset.plot(dv, np.asarray(m.t1_v) * 1e3, "b-", lw=1)
+    inset.plot(dv, m.gain_v_per_v2 * dv**2 * 1e3, "k:", lw=1)
+    inset.set_title("T1(dV) vs gain dV^2 (mV)", fontsize=7)
+    inset.tick_params(labelsize=6)
+    ax = axes[1]
+    g = np.asarray(m.g_grid)
+    ax.plot(g, np.asarray(m.zero_v) / m.gain_v_per_v2 * 1e3, "r-", label="zero-input residual")
+    ax.axhline(0, color="0.6", lw=0.5)
+    ax.set_xlabel("G (V)")
+    ax.set_ylabel("input-referred residual (mV^2), red")
+    ax.legend(fontsize=8, loc="lower left")
+    twin = ax.twinx()
+    twin.plot(g, m.gain_vs_g, "b-", label="gain(G) / gain(1 V)")
+    twin.axvspan(*m.g_window, color="0.9")
+    twin.set_ylim(0, 1.5)
+    twin.set_ylabel("relative gain, blue (grey: window)")
+    ax.set_title(f"against G: pull {m.pull_v2_per_v:.1e} V^2/V towards {m.g_cal:.2f} V")
+    ax = axes[2]
+    fs = m.range_v**2
+    ax.hist(np.asarray(m.mc_offset_v2) / fs * 100, bins=12, alpha=0.7, label="offset (% of FS)")
+    ax.hist(np.asarray(m.mc_gain_rel) * 100, bins=12, alpha=0.7, label="gain deviation (%)")
+    ax.set_xlabel("%")
+    ax.set_ylabel("instances")
+    ax.set_title(f"PDK mismatch, {m.mc_n} Monte Carlo instances")
+    ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def write_characterisation(
+    ch: Characterisation | MemoryCharacterisation, out_dir: Path, title: str
+) -> Path:
     """``characterisation.json`` (everything), ``summary.json`` and the figure (all or none)."""
     with staged_outputs(out_dir) as tmp:
-        ch.save(tmp / "characterisation.json")
+        if isinstance(ch, MemoryCharacterisation):
+            save(ch, tmp / "characterisation.json")
+            plot_memory_characterisation(ch, tmp / "characterisation.png", title)
+        else:
+            ch.save(tmp / "characterisation.json")
+            plot_characterisation(ch, tmp / "characterisation.png", title)
         (tmp / "summary.json").write_text(json.dumps(ch.summary(), indent=1))
-        plot_characterisation(ch, tmp / "characterisation.png", title)
     return out_dir / "summary.json"

@@ -99,8 +99,76 @@ def _xor_verdict(x: dict) -> str:
     return f"{solved}, min margin {x['min_margin_frac_of_l0']:.2f} |L0|"
 
 
+def _memory_rows(c: dict, pl: dict | None) -> list[tuple[str, str]]:
+    """The time-differenced circuit: numbers per learning step (V of G per V^2 of x)."""
+    rows = [
+        ("circuit", "time-differenced (one squarer, mirror and current memory per edge)"),
+        ("transfer R² (|dV| ≤ " + f"{c['range_v']} V)", f"{c['r2']:.4f}"),
+        (
+            "gain per learning step",
+            f"{c['gain_v_per_v2']:.3g} V of G per V² (t_h {_fmt(c['t_h'], 's')}, "
+            f"C_G {_fmt(c['c_gate_f'], 'F')})",
+        ),
+        (
+            f"offset ({c['mc_n']} Monte Carlo instances, mean)",
+            f"{c['offset_mean_v2']:+.2e} V² = {100 * c['offset_fraction_of_full_scale']:.2f} % "
+            f"of full scale ({c['full_scale_v2']:.3g} V²)",
+        ),
+        (
+            "mismatch",
+            f"offset σ {c['offset_sigma_v2']:.2e} V² ({100 * c['offset_sigma_fraction']:.2f} % "
+            f"FS), gain σ {100 * c['gain_sigma_rel']:.1f} %",
+        ),
+        (
+            "zero-input pull (charge sharing, output conductance)",
+            f"{c['pull_v2_per_v']:.2e} V² per V of G, towards {c['g_cal']:.2f} V",
+        ),
+        (
+            "G window (gain within 10 %, residual < 3e-4 V²)",
+            f"{c['g_window'][0]}–{c['g_window'][1]} V",
+        ),
+        (
+            "power per edge (whole step, CAL phase included)",
+            f"{_fmt(c['power_w'], 'W')} (breadboard ~100 mW: "
+            f"{c['breadboard_power_w'] / c['power_w']:.2g}× less)",
+        ),
+    ]
+    if pl:
+        rows += [
+            (
+                f"post-layout cell ({pl['tool']}, {pl['resistors']} R, {pl['capacitors']} C): "
+                "zero-input residual at G 1 V",
+                f"{pl['residual_v2']:+.2e} V² (schematic {pl['schematic_residual_v2']:+.2e}), "
+                f"CALB high {pl['calb_high_v']} V",
+            ),
+            (
+                "post-layout pull; gain",
+                f"{pl['pull_v2_per_v']:.2e} V²/V (schematic {pl['schematic_pull_v2_per_v']:.2e}); "
+                f"{pl['gain_v_per_v2']:.3g} V/V² (schematic {pl['schematic_gain_v_per_v2']:.3g})",
+            ),
+        ]
+    return rows
+
+
 def write_cl_report(report: dict, build: Path) -> Path:
-    c, t, e = report["circuit"], report["training"], report["energy"]
+    c = report["circuit"]
+    if c.get("circuit") == "memory":
+        circuit_rows = _memory_rows(c, report.get("post_layout_cell"))
+    else:
+        circuit_rows = _mirror_rows(c, report.get("post_layout_cell"))
+    if report["array_check"]:
+        a = report["array_check"]
+        circuit_rows.append(
+            (
+                "transistor-level array step vs model",
+                f"R² {a['r2']:.3f}, max error {_fmt(a['max_abs_error_v'], 'V')} "
+                f"on dG rms {_fmt(a['rms_dg_v'], 'V')} ({a['edges']} edges)",
+            )
+        )
+    return _write(report, build, circuit_rows)
+
+
+def _mirror_rows(c: dict, pl: dict | None) -> list[tuple[str, str]]:
     circuit_rows = [
         ("transfer R² (|dV| ≤ " + f"{c['range_dv_v']} V)", f"{c['r2']:.4f}"),
         ("gain", f"{_fmt(c['gain_a_per_v2'], 'A')}/V² ({c['rate_per_v2_s']:.3g} V/s per V²)"),
@@ -122,7 +190,6 @@ def write_cl_report(report: dict, build: Path) -> Path:
             f"{_fmt(c['power_bias_gated_w'], 'W')} (breadboard ~100 mW)",
         ),
     ]
-    pl = report.get("post_layout_cell")
     if pl:
         circuit_rows += [
             (
@@ -142,15 +209,11 @@ def write_cl_report(report: dict, build: Path) -> Path:
                 f"{_fmt(c['c_gate_node_f'], 'F')}; {c['dgdt_transient_v_per_s']:.3g} V/s)",
             ),
         ]
-    if report["array_check"]:
-        a = report["array_check"]
-        circuit_rows.append(
-            (
-                "transistor-level array step vs model",
-                f"R² {a['r2']:.3f}, max error {_fmt(a['max_abs_error_v'], 'V')} "
-                f"on dG rms {_fmt(a['rms_dg_v'], 'V')} ({a['edges']} edges)",
-            )
-        )
+    return circuit_rows
+
+
+def _write(report: dict, build: Path, circuit_rows: list[tuple[str, str]]) -> Path:
+    t, e = report["training"], report["energy"]
     train_rows = [
         ("update rule", t["rule"]),
         ("learning steps / chip time", f"{t['steps']} / {_fmt(t['learning_time_s'], 's')}"),

@@ -71,15 +71,23 @@ class TwinEdgeCell(_Strict):
 
 
 class UpdateCircuit(_Strict):
-    """Bias of the on-chip learning circuit (twinedge.flow.update_circuit).
+    """The on-chip learning circuit and its bias.
 
+    ``circuit``: ``memory`` (twinedge.flow.memory_circuit: one squarer, mirror and current
+    memory carry both twins' terms one after the other, so their mismatch cancels) or
+    ``mirror`` (twinedge.flow.update_circuit: the twins subtracted through two mirror paths;
+    ~4 % of full scale offset per edge, kept for comparison).
     ``vbp``: gate voltage of the followers' PMOS current sources (lower: more current, more
     gain, more power). ``mismatch``: give every edge its own gain and offset, drawn from the
     spread the PDK's mismatch models give (Monte Carlo characterisation); off: every edge is
     the nominal circuit.
     """
 
-    vbp: Annotated[float, Field(ge=0.4, le=1.2)] = 0.7
+    circuit: Literal["memory", "mirror"] = "memory"
+    vbp: Annotated[float, Field(ge=0.4, le=1.2)] = 0.6
+    # memory circuit: CALB's high level (V), a global trim of the CAL switch's charge on
+    # the memory's hold node (the same in every cell, set from the extracted cell)
+    calb_high: Annotated[float, Field(ge=0.0, le=1.8)] = 1.8
     mismatch: bool = True
 
 

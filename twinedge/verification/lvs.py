@@ -19,8 +19,8 @@ from pathlib import Path
 import klayout.db as kdb
 
 from twinedge.flow.array import edge_cells, geometry_for, is_cl, node_net_name, pin_placements
-from twinedge.flow.cl_cells import GLOBALS, PORT_NAMES
-from twinedge.flow.update_circuit import UpdateSizing, devices
+from twinedge.flow.cl_circuit import PORT_NAMES
+from twinedge.flow.cl_circuit import circuit as cl_circuit
 from twinedge.pdk import sky130 as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
@@ -79,13 +79,17 @@ def edge_cell_names(design: Design) -> tuple[str, str]:
     return h.name, v.name
 
 
+def _global_pins(design: Design) -> list[str]:
+    return [PORT_NAMES[n] for n in cl_circuit(design.cell.update.circuit).globals]
+
+
 def _edge_subckt(name: str, design: Design) -> list[str]:
     """One edge: two twins on shared G, the gate cap, and (twin_edge_cl) the update circuit."""
     g = geometry_for(design)
     um = "u"
     ports = ["A_F", "B_F", "A_C", "B_C", "VSS"]
     if is_cl(design):
-        ports[-1:] = [PORT_NAMES[n] for n in GLOBALS]
+        ports[-1:] = _global_pins(design)
     lines = [
         f".SUBCKT {name} " + " ".join(ports),
         f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
@@ -95,7 +99,7 @@ def _edge_subckt(name: str, design: Design) -> list[str]:
         lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
     if is_cl(design):
         rename = {"af": "A_F", "bf": "B_F", "ac": "A_C", "bc": "B_C", "g": "G", **PORT_NAMES}
-        for d in devices(UpdateSizing()):
+        for d in cl_circuit(design.cell.update.circuit).devices:
             t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
             model = pdk.PFET if d.kind == "p" else DEVICE
             lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}{um} L={d.l}{um}")
@@ -119,7 +123,7 @@ def reference_spice(design: Design) -> str:
     lines = [f"* reference netlist of {design.name} (from the spec)"]
     for cell in dict.fromkeys((horizontal, vertical)):
         lines += _edge_subckt(cell, design)
-    globals_ = [PORT_NAMES[n] for n in GLOBALS] if is_cl(design) else ["VSS"]
+    globals_ = _global_pins(design) if is_cl(design) else ["VSS"]
     ports = [*sorted(set(names.values())), *globals_]
     lines.append(f".SUBCKT {design.name} " + " ".join(ports))
     for e, (a, b) in enumerate(net.edges.tolist()):
