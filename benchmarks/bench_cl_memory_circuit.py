@@ -5,7 +5,7 @@ Measures :mod:`twinedge.flow.memory_circuit` (SKY130 ``tt``, the PDK's local-mis
 Carlo, optionally the other corners) by whole-step transients
 (:func:`twinedge.flow.memory_characterise.characterise_memory`), prints its per-step gain,
 zero-input residual (input-referred, V^2), its spread, power; then trains the XOR of
-``designs/xor_4x4_cl.yaml`` (PDK-table twins, eta 0.5) with
+``designs/xor_4x4_cl_mirror.yaml`` (PDK-table twins, eta 0.5) with
 
 * the present circuit's characterised rule (``update_circuit``, the flow's rule today),
 * the time-differenced circuit's measured per-step transfer (:class:`MemoryRule`): its T1,
@@ -88,7 +88,7 @@ def main() -> None:
             print(f"  corner {corner}: gain {c.gain_v_per_v2:.3f} V/V^2, zero-input residual "
                   f"at G 1.0 {c.zero_v[ref] / c.gain_v_per_v2:+.2e} V^2")  # fmt: skip
 
-    spec = load_spec(DESIGNS / "xor_4x4_cl.yaml")
+    spec = load_spec(DESIGNS / "xor_4x4_cl_mirror.yaml")
     d = spec.design
     tr_update = {"steps": args.steps, "nudge": args.nudge}
     d = d.model_copy(update={"training": d.training.model_copy(update=tr_update)})

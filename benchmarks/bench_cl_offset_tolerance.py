@@ -1,6 +1,6 @@
 """How much update-circuit offset can on-chip Coupled Learning of XOR tolerate?
 
-Trains designs/xor_4x4_cl.yaml (SKY130 PDK-table twins, the on-chip circuit's nominal rate
+Trains designs/xor_4x4_cl_mirror.yaml (SKY130 PDK-table twins, the on-chip circuit's nominal rate
 and timing) with an exact update rule plus a per-edge constant offset, input-referred in
 V^2 of dV_F^2 - dV_C^2, drawn with sigma = 0, 1e-5 ... 1e-3; then with errors that vanish
 with the nudge (the rule written as S * Sigma, S = dV_F - dV_C, Sigma = dV_F + dV_C: a
@@ -47,7 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=5000)
     args = ap.parse_args()
-    spec = load_spec(DESIGNS / "xor_4x4_cl.yaml")
+    spec = load_spec(DESIGNS / "xor_4x4_cl_mirror.yaml")
     d = spec.design
     d = d.model_copy(update={"training": d.training.model_copy(update={"steps": args.steps})})
     spec = replace(spec, design=d)

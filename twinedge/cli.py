@@ -703,6 +703,9 @@ def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
     key = digest(layout_digest(d), cond.digest(), kpex_version(), "cl-cell-pex-2")
     ch = cached_circuit(cond)
     memory = isinstance(ch, MemoryCharacterisation)
+    if memory:
+        calb = _cl_trim(loaded)
+        key = digest(key, calb)
     if is_current(out_dir, key, ["post_layout.json"]):
         _stage_note("post-layout cell", False)
         res = json.loads((out_dir / "post_layout.json").read_text())
@@ -710,8 +713,10 @@ def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
         try:
             with _step_progress("post-layout cell (kpex + ngspice)") as bar:
                 task = bar.add_task("cell", total=1)
-                run = post_layout_memory_cell if memory else post_layout_cell
-                res = run(d, ch, out_dir).as_dict()
+                if memory:
+                    res = post_layout_memory_cell(d, ch, out_dir, calb).as_dict()
+                else:
+                    res = post_layout_cell(d, ch, out_dir).as_dict()
                 bar.update(task, completed=1)
         except (ExtractionError, CharacterisationError) as exc:
             err.print(f"error: {loaded.path}: post-layout cell check failed: {exc}", markup=False)
@@ -767,6 +772,47 @@ def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
     out.print("post-layout cell rule:", markup=False)
     _summary(record, target)
     return record
+
+
+def _cl_trim(loaded: LoadedSpec) -> float:
+    """The CALB high level of the laid-out cell: ``cell.update.calb_high``, or for ``auto``
+    the level that nulls one extracted cell's zero-input residual (build/<design>/trim/,
+    kept while the layout and the bias are unchanged)."""
+    from twinedge.flow.cl_trim import TrimError, trim_calb
+    from twinedge.flow.extraction import ExtractionError, kpex_version
+    from twinedge.flow.layout import layout_digest
+    from twinedge.flow.stamps import digest, is_current, mark
+
+    d = loaded.design
+    if d.cell.update.calb_high != "auto":
+        return d.cell.update.calb_high
+    out_dir = _build_dir(d.name) / "trim"
+    tr = d.training
+    key = digest(
+        layout_digest(d), kpex_version(), d.cell.update.vbp, d.cell.model.corner,
+        tr.t_h / tr.substeps, "cl-trim-1",
+    )  # fmt: skip
+    if is_current(out_dir, key, ["trim.json"]):
+        _stage_note("trim", False)
+        res = json.loads((out_dir / "trim.json").read_text())
+    else:
+        _layout(loaded, reuse=True)
+        try:
+            with _step_progress("trim CALB high (kpex + ngspice)") as bar:
+                task = bar.add_task("trim", total=1)
+                res = trim_calb(d, out_dir).as_dict()
+                bar.update(task, completed=1)
+        except (ExtractionError, TrimError) as exc:
+            err.print(f"error: {loaded.path}: cell.update.calb_high: auto: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        mark(out_dir, key)
+    steps = ", ".join(f"{c:.3f} V: {r:+.1e}" for c, r in res["history"])
+    out.print(
+        f"trim: CALB high {res['calb_high_v']} V nulls the extracted cell's zero-input "
+        f"residual ({res['residual_v2']:+.1e} V^2; {steps}); {out_dir}",
+        markup=False,
+    )
+    return res["calb_high_v"]
 
 
 def _cl_flow(loaded: LoadedSpec, build: Path) -> None:

@@ -214,12 +214,12 @@ def extracted_body(design: Design, out_dir: Path) -> tuple[str, dict, str, Path]
 
 
 def post_layout_memory_cell(
-    design: Design, m: MemoryCharacterisation, out_dir: Path
+    design: Design, m: MemoryCharacterisation, out_dir: Path, calb: float
 ) -> PostLayoutMemoryCell:
-    """Extract one cell and run zero-input and signal steps on it (build/<d>/post_layout_cell/)."""
+    """Extract one cell and run zero-input and signal steps on it with CALB high ``calb``
+    (the layout's trim), into build/<d>/post_layout_cell/."""
     with staged_outputs(out_dir) as tmp:
         body, counts, log, netlist = extracted_body(design, tmp)
-        calb = MemoryBias(**m.bias).calb_high
         zero, gain, power = memory_cell_steps(m, body, calb)
         g = list(POST_LAYOUT_G)
         sch = np.interp(g, m.g_grid, m.zero_v)

@@ -157,6 +157,11 @@ def check_design(spec: LoadedSpec) -> StepCheck:
     n = len(spec.dataset.labels)
     for _ in range(WARMUP_STEPS):
         learner.learn(int(learner.rng.integers(n)))
+    if d.cell.update.circuit == "memory":
+        from twinedge.flow.train import circuit_characterisation
+
+        m = circuit_characterisation(d)
+        return check_memory_step(learner, 1 % n, m, d.cell.c_gate_f, d.cell.w_um, d.cell.l_um)
     ch = cached_characterisation(characterisation_conditions(d))
     tr = d.training
     return check_step(
@@ -171,3 +176,82 @@ def check_design(spec: LoadedSpec) -> StepCheck:
         t_h=tr.t_h,
         t_frozen=tr.t_frozen,
     )
+
+
+# ------------------------------------------------------------ the time-differenced circuit
+def memory_array_deck(
+    learner: RuleLearning, p: int, m, c_gate_f: float, w_um: float, l_um: float
+) -> tuple[str, float]:
+    """One learning step of the whole array with the time-differenced circuit on every edge,
+    transistor level: the clamped twin at the first compared state while CAL stores each
+    edge's squarer current, CAL opens, LEARN closes, the clamped outputs move to the second
+    state (+eta), LEARN opens; returns (deck, the time G is read)."""
+    from twinedge.flow import memory_characterise as mc
+    from twinedge.flow import memory_circuit
+
+    net = learner.net
+    v1, v2 = learner.update_states(p)
+    bias = memory_circuit.MemoryBias(**m.bias)
+    th = m.t_h * 1e9
+    t_off = mc.T_NUDGE + th
+    t_read = t_off + mc.READ_AFTER
+    title = "twin_edge_cl array, time-differenced circuit"
+    lines = [
+        mc.model_header(m.corner, None, title, abstol=mc.ABSTOL).rstrip("\n"),
+        memory_circuit.subckt(memory_circuit.MemorySizing(**m.sizing)),
+        *mc.phase_sources(bias, m.vfloor, th),
+    ]
+    dev = f"{sky130.NFET} w={w_um!r} l={l_um!r}"
+    for e, (a, b) in enumerate(net.edges.tolist()):
+        af, bf, ac, bc = (_node(net, a, "F"), _node(net, b, "F"), _node(net, a, "C"),
+                          _node(net, b, "C"))  # fmt: skip
+        ports = {"ac": ac, "bc": bc, "g": f"g{e}"}
+        lines += [
+            f"XF{e} {af} g{e} {bf} 0 {dev}",
+            f"XC{e} {ac} g{e} {bc} 0 {dev}",
+            f"Cg{e} g{e} 0 {c_gate_f!r}",
+            f"Vgh{e} gh{e} 0 {float(learner.g[e])!r}",
+            f"Sh{e} g{e} gh{e} hc 0 holdsw",
+            f"XU{e} {' '.join(ports.get(q, q) for q in memory_circuit.PORTS)} "
+            f"{memory_circuit.SUBCKT}",
+        ]
+    for node in (*net.input_nodes, *net.const_nodes):
+        for twin in ("F", "C"):
+            lines.append(f"Vh{twin}{int(node)} {_node(net, int(node), twin)} 0 {float(v1[node])!r}")
+    for node in net.output_nodes:
+        a, b = float(v1[node]), float(v2[node])
+        step = mc.pwl((0, a), (mc.T_NUDGE, a), (mc.T_NUDGE + mc.EDGE, b))
+        lines.append(f"Vcl{int(node)} {_node(net, int(node), 'C')} 0 {step}")
+    probes = " ".join(f"v(g{e})" for e in range(net.n_edges))
+    lines += [
+        ".control", "set numdgt=12", f"tran 0.05n {t_read + 10!r}n 0 0.5n",
+        f"wrdata step.dat {probes}", "quit 0", ".endc", ".end",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n", t_read * 1e-9
+
+
+def check_memory_step(learner: RuleLearning, p: int, m, c_gate_f: float, w_um: float,
+                      l_um: float) -> StepCheck:  # fmt: skip
+    """The transistor-level step against the measured rule, from the same G (the rule's
+    settling memory reset: the deck starts with every circuit settled)."""
+    import time
+
+    from twinedge.flow.characterise import run_transient
+    from twinedge.flow.memory_characterise import T_HOLD
+    from twinedge.sim.onchip import MemoryRule
+
+    rule = learner.rule
+    assert isinstance(rule, MemoryRule)
+    g0 = learner.g.copy()
+    t0 = time.perf_counter()
+    deck, t_read = memory_array_deck(learner, p, m, c_gate_f, w_um, l_um)
+    rows = numeric_rows(run_transient(deck))
+    t = rows[:, 0]
+    cols = rows[:, 1::2]
+    start = np.array([np.interp((T_HOLD - 1) * 1e-9, t, cols[:, e]) for e in range(len(g0))])
+    end = np.array([np.interp(t_read, t, cols[:, e]) for e in range(len(g0))])
+    v1, v2 = learner.update_states(p)
+    a, b = learner.net.edges[:, 0], learner.net.edges[:, 1]
+    rule._prev = None
+    g_model = apply_rule(rule, g0, v1, v2, a, b)
+    return StepCheck(g0, end - start, g_model - g0, p, time.perf_counter() - t0)

@@ -60,6 +60,9 @@ class StepRun:
     dv_clamp: float
     g0: float = 1.0
     cm: float = CM_MID
+    # the clamped twin's dV before the CAL phase (the previous step's): the inputs jump from
+    # it to the free state when the CAL phase starts; None: settled from the start (DC)
+    dv_prev: float | None = None
 
     @property
     def x(self) -> float:
@@ -70,6 +73,37 @@ class StepRun:
 # aborts ("timestep too small"); 1e-13 gives the same dG to 0.1 uV (checked on the default
 # sizing's deck) and lets high-current sizings run
 ABSTOL = 1e-13
+
+
+def pwl(*pts: tuple[float, float]) -> str:
+    """A piecewise-linear source, times in ns."""
+    return "pwl(" + " ".join(f"{t!r}n {v!r}" for t, v in pts) + ")"
+
+
+def phase_sources(
+    bias: MemoryBias, vfloor: float, t_h_ns: float, t_cal_ns: float = 0.0
+) -> list[str]:
+    """Supplies, biases and the step's phase lines (CAL, CALB, LEARN, LEARNB) and the G hold
+    switch's control ``hc`` (closed until T_HOLD): what every deck of a step shares."""
+    t_cal_off, t_learn, t_nudge, t_hold = (
+        t + t_cal_ns for t in (T_CAL_OFF, T_LEARN, T_NUDGE, T_HOLD)
+    )
+    t_off = t_nudge + t_h_ns
+
+    def pulse(t0: float, t1: float, hi: bool) -> str:
+        a, b = (0.0, VDD) if hi else (VDD, 0.0)
+        return pwl((0, a), (t0, a), (t0 + EDGE, b), (t1, b), (t1 + EDGE, a))
+
+    return [
+        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
+        f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}", f"Vvfloor vfloor 0 {vfloor!r}",
+        f"Vcal cal 0 {pwl((0, VDD), (t_cal_off - EDGE, VDD), (t_cal_off, 0.0))}",
+        f"Vcalb calb 0 {pwl((0, 0.0), (t_cal_off - EDGE, 0.0), (t_cal_off, bias.calb_high))}",
+        f"Vlearn learn 0 {pulse(t_learn, t_off, True)}",
+        f"Vlearnb learnb 0 {pulse(t_learn, t_off, False)}",
+        f"Vhc hc 0 {pwl((0, 1.0), (t_hold, 1.0), (t_hold + EDGE, 0.0))}",
+        ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
+    ]  # fmt: skip
 
 
 def step_deck(
@@ -83,45 +117,35 @@ def step_deck(
     vfloor: float = 0.0,
     twin_wl: tuple[float, float] = (1.0, 1.0),
     cell: str | None = None,
+    t_cal_ns: float = 0.0,
 ) -> str:
     """One ngspice deck: every run an instance of the circuit on its own G capacitor, loaded
     by the edge's two twin transistors (S/D at mid node voltage) as in the array. ``cell``:
     instead, the element lines of a whole extracted cell (twins, capacitor, circuit, wiring
     RC) whose nodes carry :data:`CELL_PORTS` names; the free twin's terminals sit at mid
-    node voltage."""
+    node voltage. ``t_cal_ns``: a CAL phase that long before CAL opens (every later phase
+    shifted by it), during which runs with ``dv_prev`` settle from it to the free state."""
+    t_nudge = T_NUDGE + t_cal_ns
     title = "twinedge time-differenced update circuit"
     lines = [model_header(corner, mismatch_seed, title, abstol=ABSTOL).rstrip("\n")]
     lines.append(subckt(sizing))
     if cell is not None:
         lines += [f".subckt {CELL_SUBCKT} {' '.join(CELL_PORTS)}", cell, f".ends {CELL_SUBCKT}"]
-    t_off = T_NUDGE + t_h_ns
-
-    def pwl(*pts: tuple[float, float]) -> str:
-        return "pwl(" + " ".join(f"{t!r}n {v!r}" for t, v in pts) + ")"
-
-    def pulse(t0: float, t1: float, hi: bool) -> str:
-        a, b = (0.0, VDD) if hi else (VDD, 0.0)
-        return pwl((0, a), (t0, a), (t0 + EDGE, b), (t1, b), (t1 + EDGE, a))
-
-    lines += [
-        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
-        f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}",
-        f"Vvfloor vfloor 0 {vfloor!r}", f"Vtw tw 0 {CM_MID!r}",
-        f"Vcal cal 0 {pwl((0, VDD), (T_CAL_OFF - EDGE, VDD), (T_CAL_OFF, 0.0))}",
-        f"Vcalb calb 0 {pwl((0, 0.0), (T_CAL_OFF - EDGE, 0.0), (T_CAL_OFF, bias.calb_high))}",
-        f"Vlearn learn 0 {pulse(T_LEARN, t_off, True)}",
-        f"Vlearnb learnb 0 {pulse(T_LEARN, t_off, False)}",
-        f"Vhc hc 0 {pwl((0, 1.0), (T_HOLD, 1.0), (T_HOLD + EDGE, 0.0))}",
-        ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
-    ]  # fmt: skip
+    t_off = t_nudge + t_h_ns
+    lines += [*phase_sources(bias, vfloor, t_h_ns, t_cal_ns), f"Vtw tw 0 {CM_MID!r}"]
     for i, r in enumerate(runs):
         a0, b0 = r.cm + r.dv_free / 2, r.cm - r.dv_free / 2
         a1, b1 = r.cm + r.dv_clamp / 2, r.cm - r.dv_clamp / 2
-        step = T_NUDGE + EDGE
+        step = t_nudge + EDGE
         ports = {"ac": f"a{i}", "bc": f"b{i}", "g": f"g{i}"}
+        pa = pb = ()
+        if r.dv_prev is not None:  # settle from the previous step's state during CAL
+            ap, bp = r.cm + r.dv_prev / 2, r.cm - r.dv_prev / 2
+            pa = ((0, ap), (T_CAL_OFF - EDGE, ap))
+            pb = ((0, bp), (T_CAL_OFF - EDGE, bp))
         lines += [
-            f"Va{i} a{i} 0 {pwl((0, a0), (T_NUDGE, a0), (step, a1))}",
-            f"Vb{i} b{i} 0 {pwl((0, b0), (T_NUDGE, b0), (step, b1))}",
+            f"Va{i} a{i} 0 {pwl(*pa, (T_CAL_OFF if pa else 0, a0), (t_nudge, a0), (step, a1))}",
+            f"Vb{i} b{i} 0 {pwl(*pb, (T_CAL_OFF if pb else 0, b0), (t_nudge, b0), (step, b1))}",
             # G held at its start value by a switch (an .ic is lost if the op needs stepping)
             f"Vh{i} gh{i} 0 {r.g0!r}",
             f"Sh{i} g{i} gh{i} hc 0 holdsw",
@@ -156,23 +180,26 @@ def step_dg(
     vfloor: float = 0.0,
     twin_wl: tuple[float, float] = (1.0, 1.0),
     cell: str | None = None,
+    t_cal_ns: float = 0.0,
 ) -> tuple[np.ndarray, float]:
     """dG per step of every run (V) and the supply power per instance averaged over the
-    run (W)."""
+    step from G's release (W)."""
     deck = step_deck(
-        runs, corner, sizing, bias, c_gate, t_h_ns, mismatch_seed, vfloor, twin_wl, cell
-    )
+        runs, corner, sizing, bias, c_gate, t_h_ns, mismatch_seed, vfloor, twin_wl, cell,
+        t_cal_ns,
+    )  # fmt: skip
     out = run_transient(deck)
     rows = numeric_rows(out, columns=2 * (len(runs) + 1))
     t = rows[:, 0]
-    t0, t1 = (T_HOLD - 1) * 1e-9, (T_NUDGE + t_h_ns + READ_AFTER) * 1e-9
+    t_hold = T_HOLD + t_cal_ns
+    t0, t1 = (t_hold - 1) * 1e-9, (T_NUDGE + t_cal_ns + t_h_ns + READ_AFTER) * 1e-9
     dg = np.array(
         [np.interp(t1, t, rows[:, 2 * i + 1]) - np.interp(t0, t, rows[:, 2 * i + 1])
          for i in range(len(runs))]
     )  # fmt: skip
-    window = (t >= T_HOLD * 1e-9) & (t <= t1)
+    window = (t >= t_hold * 1e-9) & (t <= t1)
     i_vdd = -rows[window, -1]
-    power = VDD * float(np.trapezoid(i_vdd, t[window]) / (t1 - T_HOLD * 1e-9)) / len(runs)
+    power = VDD * float(np.trapezoid(i_vdd, t[window]) / (t1 - t_hold * 1e-9)) / len(runs)
     return dg, power
 
 
@@ -228,6 +255,11 @@ class MemoryCharacterisation:
     mc_offset_v2: list[float] = field(default_factory=list)  # input-referred, per instance
     mc_gain_rel: list[float] = field(default_factory=list)
     power_w: float = 0.0
+    # the CAL phase (s) and what it leaves unsettled: dG error per step when the clamped
+    # twin's dV jumps from settle_dv to 0 as CAL starts (the memory settles with ~0.2 us)
+    t_cal: float = 0.0
+    settle_dv: list[float] = field(default_factory=list)
+    settle_v: list[float] = field(default_factory=list)
 
     @property
     def offset_mean_v2(self) -> float:
@@ -244,7 +276,7 @@ class MemoryCharacterisation:
     def summary(self) -> dict:
         d = asdict(self)
         for k in ("dv_grid", "t1_v", "g_grid", "zero_v", "gain_vs_g", "mc_offset_v2",
-                  "mc_gain_rel", "r2_points"):  # fmt: skip
+                  "mc_gain_rel", "r2_points", "settle_dv", "settle_v"):  # fmt: skip
             d.pop(k)
         fs = self.range_v**2  # full scale of x (V^2)
         d.update(
@@ -256,6 +288,7 @@ class MemoryCharacterisation:
             offset_sigma_fraction=self.offset_sigma_v2 / fs,
             gain_sigma_rel=self.gain_sigma_rel,
             breadboard_power_w=0.1,
+            settling_error_max_v2=max(map(abs, self.settle_v), default=0.0) / self.gain_v_per_v2,
         )
         return d
 
@@ -295,8 +328,10 @@ def characterise_memory(
     seed: int = 0,
     g_min: float | None = None,
     twin_wl: tuple[float, float] = (1.0, 1.0),
+    t_cal: float = 0.0,
 ) -> MemoryCharacterisation:
-    """Every measurement of the module docstring (~3 min on two cores with ``mc_n`` 24)."""
+    """Every measurement of the module docstring (~4 min on two cores with ``mc_n`` 32);
+    ``t_cal``: the CAL phase whose incomplete settling is measured (0: not measured)."""
     sizing, bias = sizing or MemorySizing(), bias or MemoryBias()
     th = round(t_h * 1e9, 3)
     x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
@@ -325,13 +360,22 @@ def characterise_memory(
     common = [StepRun(float(d), float(d), G_REF) for d in dv]
     mc = [StepRun(0.0, 0.0, G_REF)] * mc_n + [StepRun(*SIGNAL, G_REF)] * mc_n
     jobs = [(runs, None), ([runs[0], *pairs, *common], None)] + ([(mc, seed)] if mc_n else [])
+    settle_dv = np.round(np.linspace(-range_v, range_v, 7), 6) if t_cal else np.zeros(0)
+    settle = [StepRun(0.0, 0.0, G_REF)] + [
+        StepRun(0.0, 0.0, G_REF, dv_prev=float(d)) for d in settle_dv
+    ]
+
+    def run(job: tuple) -> tuple[np.ndarray, float]:
+        if job[1] == "settle":
+            return step_dg(
+                job[0], corner, sizing, bias, c_gate, th, None, t_cal_ns=t_cal * 1e9, **kw
+            )
+        return step_dg(job[0], corner, sizing, bias, c_gate, th, job[1], **kw)
+
+    jobs += [(settle, "settle")] if t_cal else []
     # independent ngspice runs, side by side on the machine's cores
     with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
-        done = list(
-            pool.map(
-                lambda job: step_dg(job[0], corner, sizing, bias, c_gate, th, job[1], **kw), jobs
-            )
-        )
+        done = list(pool.map(run, jobs))
     dg, power = done[0]
     second = done[1][0][1:] - done[1][0][0] + dg[0]
     dg = np.concatenate([dg, second[: len(pairs)]])
@@ -364,6 +408,7 @@ def characterise_memory(
     if mc_n:
         dmc = done[2][0]
         gains = (dmc[mc_n:] - dmc[:mc_n]) / x_sig
+    settle_v = done[-1][0][1:] - done[-1][0][0] if t_cal else np.zeros(0)
     return MemoryCharacterisation(
         corner=corner,
         sizing=sizing.as_dict(),
@@ -388,6 +433,9 @@ def characterise_memory(
         mc_offset_v2=(dmc[:mc_n] / gains).tolist(),
         mc_gain_rel=(gains / gains.mean() - 1).tolist(),
         power_w=power,
+        t_cal=t_cal,
+        settle_dv=settle_dv.tolist(),
+        settle_v=settle_v.tolist(),
     )
 
 
@@ -404,11 +452,12 @@ class MemoryConditions:
     range_v: float = 0.45
     mc_n: int = 32
     twin_wl: tuple[float, float] = (1.0, 1.0)
+    t_cal: float = 0.0
 
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "circuit": "memory", "version": 2}, sort_keys=True)
+        text = json.dumps({**asdict(self), "circuit": "memory", "version": 3}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -431,7 +480,7 @@ def cached_memory_characterisation(cond: MemoryConditions) -> MemoryCharacterisa
         return load(path)
     m = characterise_memory(
         cond.corner, cond.sizing, cond.bias, cond.c_gate_f, cond.t_h, cond.range_v,
-        cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl,
+        cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl, t_cal=cond.t_cal,
     )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

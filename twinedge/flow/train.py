@@ -64,14 +64,18 @@ def circuit_conditions(design: Design) -> AnyConditions:
     if cell.update.circuit == "mirror":
         return characterisation_conditions(design)
     tr = design.training
+    # auto: the layout's trim (twinedge.flow.cl_trim) applies to the extracted cell; the
+    # schematic circuit is characterised with CALB swinging rail to rail
+    calb = MemoryBias().calb_high if cell.update.calb_high == "auto" else cell.update.calb_high
     return MemoryConditions(
         corner=cell.model.corner,
         sizing=MemorySizing(),
-        bias=MemoryBias(vbp=cell.update.vbp, calb_high=cell.update.calb_high),
+        bias=MemoryBias(vbp=cell.update.vbp, calb_high=calb),
         c_gate_f=cell.c_gate_f,
         g_min=tr.g_min,
         t_h=tr.t_h / tr.substeps,
         twin_wl=(cell.w_um, cell.l_um),
+        t_cal=tr.t_frozen / tr.substeps,  # the step's rest: the CAL phase
     )
 
 

@@ -43,6 +43,7 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
     area = _read(build / "layout" / "area.json")
     area.pop("spec_digest", None)
     cell = _read_if_there(build / "post_layout_cell" / "post_layout.json")
+    trim = _read_if_there(build / "trim" / "trim.json")
     post = _read_if_there(build / "post_layout" / "train.json")
     ready = drc["violations"] == 0 and bool(lvs["match"])
     return {
@@ -65,6 +66,7 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
         },
         "area": area,
         "post_layout_cell": cell,
+        "trim": trim,
         "limitations": [NO_PEX],
         "circuit": circuit,
         "array_check": None
@@ -154,6 +156,15 @@ def write_cl_report(report: dict, build: Path) -> Path:
     c = report["circuit"]
     if c.get("circuit") == "memory":
         circuit_rows = _memory_rows(c, report.get("post_layout_cell"))
+        if report.get("trim"):
+            t = report["trim"]
+            circuit_rows.append(
+                (
+                    "CALB high trim (extracted cell, secant)",
+                    f"{t['calb_high_v']} V: residual {t['residual_v2']:+.1e} V² "
+                    f"({len(t['history'])} ngspice steps)",
+                )
+            )
     else:
         circuit_rows = _mirror_rows(c, report.get("post_layout_cell"))
     if report["array_check"]:

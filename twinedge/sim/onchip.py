@@ -167,8 +167,9 @@ class MemoryRule:
     dG = T1(dV_F) - T1(dV_C) scaled by the edge's gain and the compliance at G, plus the
     zero-input residual at G (nominal curve: the pull towards G_cal and the output's
     compliance limit), the error at no nudge for the step's mean dV (the stored current's:
-    it grows with it), and the edge's residual deviation drawn from the Monte Carlo spread.
-    The step's timing (t_h) is the characterisation's.
+    it grows with it), the edge's residual deviation drawn from the Monte Carlo spread, and
+    what the CAL phase leaves unsettled of the previous step's state (the rule remembers
+    each edge's last clamped dV). The step's timing (t_h, t_cal) is the characterisation's.
     """
 
     def __init__(self, m, n_edges: int, g_floor: float, mismatch: bool, seed: int) -> None:
@@ -185,11 +186,18 @@ class MemoryRule:
         self._cm = np.asarray(m.common_v) if m.common_v else np.zeros_like(self._dv)
         self._g, self._zero = np.asarray(m.g_grid), np.asarray(m.zero_v)
         self._comp = np.asarray(m.gain_vs_g)
+        self._settle_dv = np.asarray(getattr(m, "settle_dv", []) or [0.0])
+        self._settle = np.asarray(getattr(m, "settle_v", []) or [0.0])
+        self._prev: np.ndarray | None = None  # each edge's clamped dV at the last step's end
 
     def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
         signal = np.interp(dvf, self._dv, self._t1) - np.interp(dvc, self._dv, self._t1)
         signal = signal * self.gain * np.interp(g, self._g, self._comp)
         signal += np.interp((dvf + dvc) / 2, self._dv, self._cm)  # the stored current's error
+        if self._prev is not None:  # CAL settles from the last step's state towards dvf
+            settle = np.interp(self._prev, self._settle_dv, self._settle)
+            signal += settle - np.interp(dvf, self._settle_dv, self._settle)
+        self._prev = np.array(dvc, copy=True)
         g = g + signal + np.interp(g, self._g, self._zero) + self.residual_dev_v
         return np.clip(g, self.g_floor, VDD)
 

@@ -86,8 +86,9 @@ class UpdateCircuit(_Strict):
     circuit: Literal["memory", "mirror"] = "memory"
     vbp: Annotated[float, Field(ge=0.4, le=1.2)] = 0.6
     # memory circuit: CALB's high level (V), a global trim of the CAL switch's charge on
-    # the memory's hold node (the same in every cell, set from the extracted cell)
-    calb_high: Annotated[float, Field(ge=0.0, le=1.8)] = 1.8
+    # the memory's hold node (the same in every cell); auto: solved on one extracted cell
+    # (twinedge.flow.cl_trim) so that its zero-input residual at G = 1 V is nil
+    calb_high: Annotated[float, Field(ge=0.0, le=1.8)] | Literal["auto"] = "auto"
     mismatch: bool = True
 
 

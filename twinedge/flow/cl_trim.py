@@ -1,0 +1,92 @@
+"""Trim of the time-differenced circuit's one global bias that the layout shifts: CALB's high
+level (``cell.update.calb_high: auto``).
+
+Why: when CAL opens, the switch's channel charge and the CAL/CALB tracks' coupling (0.6 and
+0.9 fF onto the hold node in the extracted cell) move the memory's gate; the schematic's
+half-size dummy cancels its own share, but the wiring adds ~-1.3e-3 V^2 at zero input, 20x
+what XOR tolerates. That charge is the same in every cell (systematic), so one global level
+nulls it: the dummy's charge scales with CALB's swing. The trim runs zero-input learning
+steps on one extracted cell (kpex) at G_REF and solves residual(CALB high) = 0 by the secant
+method (the residual is nearly linear in it, ~1.8e-3 V^2 per V).
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from twinedge.flow.artifacts import staged_outputs
+from twinedge.flow.cl_postlayout import extracted_body
+from twinedge.flow.memory_characterise import G_REF, SIGNAL, StepRun, step_dg
+from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
+from twinedge.pdk.sky130 import VDD
+from twinedge.spec.schema import Design
+
+TOLERANCE_V2 = 2e-5  # |input-referred residual| the trim stops at
+MAX_ITERATIONS = 4
+FIRST = (VDD, 1.0)  # the two CALB levels the secant starts from
+
+
+@dataclass
+class Trim:
+    calb_high_v: float
+    residual_v2: float  # input-referred zero-input residual at G_REF, trimmed
+    gain_v_per_v2: float
+    history: list[list[float]]  # (CALB high, residual V^2) of every evaluation
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class TrimError(RuntimeError):
+    pass
+
+
+def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[float, float]]:
+    """(zero-input dG, gain) per CALB level, side by side (one ngspice run each)."""
+    cell, tr = design.cell, design.training
+    th = round(tr.t_h / tr.substeps * 1e9, 3)
+    runs = [StepRun(0.0, 0.0, G_REF), StepRun(*SIGNAL, G_REF)]
+    x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
+
+    def one(level: float) -> tuple[float, float]:
+        bias = replace(MemoryBias(vbp=cell.update.vbp), calb_high=level)
+        dg, _ = step_dg(runs, cell.model.corner, MemorySizing(), bias, cell.c_gate_f, th, cell=body)
+        return float(dg[0]), float((dg[1] - dg[0]) / x_sig)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(one, levels))
+
+
+def trim_calb(design: Design, out_dir: Path) -> Trim:
+    """Extract one cell and find the CALB high level that nulls its zero-input residual at
+    G_REF (writes out_dir/trim.json)."""
+    with staged_outputs(out_dir) as tmp:
+        body, _, _, _ = extracted_body(design, tmp)
+        history: list[list[float]] = []
+        (dg0, gain), (dg1, _) = _residuals(design, body, list(FIRST))
+        pts = [(FIRST[0], dg0 / gain), (FIRST[1], dg1 / gain)]
+        history += [list(p) for p in pts]
+        for _ in range(MAX_ITERATIONS):
+            (c0, r0), (c1, r1) = pts[-2], pts[-1]
+            if abs(r1) <= TOLERANCE_V2:
+                break
+            if r1 == r0:
+                raise TrimError(f"CALB high does not move the residual ({r0:.2e} V^2)")
+            c = c1 - r1 * (c1 - c0) / (r1 - r0)
+            if not 0.0 <= c <= VDD:
+                raise TrimError(
+                    f"the residual ({r1:+.2e} V^2 at CALB high {c1:.3f} V) needs CALB high "
+                    f"{c:.2f} V, outside 0..{VDD} V"
+                )
+            ((dg, gain),) = _residuals(design, body, [c])
+            pts.append((c, dg / gain))
+            history.append([c, dg / gain])
+        c_best, r_best = min(pts, key=lambda p: abs(p[1]))
+        if abs(r_best) > 5 * TOLERANCE_V2:
+            raise TrimError(f"no CALB high level nulls the residual (best {r_best:+.2e} V^2)")
+        result = Trim(round(c_best, 4), r_best, gain, history)
+        (tmp / "trim.json").write_text(json.dumps(result.as_dict(), indent=1))
+    return result
