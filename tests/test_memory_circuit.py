@@ -11,9 +11,10 @@ import pytest
 from twinedge.flow.characterise import FLOOR_MARGIN
 from twinedge.flow.memory_characterise import (
     SIGNAL,
+    MemoryConditions,
     StepRun,
+    cached_memory_characterisation,
     calibrate_floor,
-    characterise_memory,
     squarer_dc,
     step_dg,
 )
@@ -23,8 +24,13 @@ from twinedge.sim.onchip import MemoryRule
 
 @pytest.fixture(scope="module")
 def characterised():
-    """A short-pulse characterisation (1 us, 4 Monte Carlo instances) to keep CI quick."""
-    return characterise_memory("tt", c_gate=1e-12, t_h=1e-6, mc_n=4, g_min=0.45)
+    """A short-pulse characterisation (1 us, 4 Monte Carlo instances, the 2 us CAL phase's
+    settling) to keep CI quick: the conditions of test_onchip's short CL design, so the
+    cache holds one run for both."""
+    cond = MemoryConditions(
+        "tt", MemorySizing(), MemoryBias(), 1e-12, 0.45, 1e-6, mc_n=4, t_cal=2e-6
+    )
+    return cached_memory_characterisation(cond)
 
 
 def test_subckt_lists_every_device_once() -> None:
@@ -49,6 +55,10 @@ def test_characterisation_meets_its_claims(characterised) -> None:
     # mirror circuit it replaced left ~4e-3 V^2)
     assert abs(ch.offset_mean_v2) < 2e-4
     assert 0 < ch.power_w < 20e-6  # micro-watts, vs the breadboard's ~100 mW
+    # frozen: the bias stays on; G droops by pA leakage, the floor pushes below ~0.5 V
+    assert 0 < ch.power_frozen_w < 20e-6
+    frozen = dict(zip(ch.frozen_g, ch.frozen_i_a, strict=True))
+    assert abs(frozen[1.0]) < 1e-10 and frozen[0.5] > abs(frozen[1.0])
     lo, hi = ch.g_window
     assert lo < 1.0 < hi
     assert len(ch.mc_gain_rel) == 4 and np.std(ch.mc_offset_v2) > 0  # mismatch draws differ
@@ -87,6 +97,27 @@ def test_memory_rule_mismatch_draws(characterised) -> None:
     g = np.full(2, 1.0)
     up = off(g, np.array([0.2, 0.0]), np.array([0.0, 0.2])) - off(g, np.zeros(2), np.zeros(2))
     assert up[0] > 0 > up[1]
+
+
+def test_cal_phase_settling_is_measured_and_modelled(characterised) -> None:
+    """The memory settles from the last step's state during CAL (tau ~0.2 us): a short CAL
+    phase leaves a large error, 2 us next to none; MemoryRule adds what is left."""
+    runs = [StepRun(0.0, 0.0, 1.0), StepRun(0.0, 0.0, 1.0, dv_prev=0.4)]
+    errors = []
+    for t_cal in (300.0, 2000.0):
+        dg, _ = step_dg(runs, "tt", MemorySizing(), MemoryBias(), 1e-12, 1000.0, t_cal_ns=t_cal)
+        errors.append(abs(dg[1] - dg[0]))
+    gain = characterised.gain_v_per_v2
+    assert errors[0] / gain > 1e-3 and errors[1] / gain < 2e-5
+    ch = dataclasses.replace(characterised, settle_dv=[-0.4, 0.0, 0.4], settle_v=[2e-3, 0.0, 2e-3])
+    rule = MemoryRule(ch, 1, 0.3, mismatch=False, seed=0)
+    g, zero = np.ones(1), np.zeros(1)
+    first = rule(g, zero, np.full(1, 0.4))  # no previous state yet: no settling term
+    second = rule(g, zero, zero)  # CAL starts from dV 0.4: + s(0.4) - s(0)
+    fresh = MemoryRule(ch, 1, 0.3, mismatch=False, seed=0)
+    fresh(g, zero, zero)
+    assert second - fresh(g, zero, zero) == pytest.approx(2e-3)
+    assert first.shape == (1,)
 
 
 def test_squarer_pair_is_square_law_while_both_devices_conduct() -> None:

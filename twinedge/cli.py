@@ -143,7 +143,7 @@ def _summary(record: dict, out_dir: Path) -> None:
 
 
 def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
-    from twinedge.flow.characterise import CharacterisationError, cached_characterisation
+    from twinedge.flow.characterise import cached_characterisation
     from twinedge.flow.train import characterisation_conditions
     from twinedge.reports.characterisation import write_characterisation
 
@@ -158,17 +158,18 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
     out_dir = _build_dir(d.name) / "characterise"
     title = f"{d.name}: on-chip learning circuit ({d.cell.update.circuit}), SKY130"
     if d.cell.update.circuit == "memory":
-        return _characterise_memory(loaded, out_dir, title)
-    try:
-        with _step_progress("characterise") as bar:
-            task = bar.add_task("characterise", total=6)
-            ch = cached_characterisation(
-                characterisation_conditions(d), lambda k, _n, _w: bar.update(task, completed=k)
-            )
-            bar.update(task, completed=6)
-    except CharacterisationError as exc:
-        err.print(f"error: {loaded.path}: characterisation failed: {exc}", markup=False)
-        raise typer.Exit(1) from None
+        summary = _characterise_memory(loaded, out_dir, title)
+        if array_check:
+            _array_check(loaded, out_dir)
+        return summary
+    ch = _characterisation_run(
+        loaded,
+        "characterise",
+        6,
+        lambda tick: cached_characterisation(
+            characterisation_conditions(d), lambda k, _n, _w: tick(k)
+        ),
+    )
     path = write_characterisation(ch, out_dir, title)
     summary = ch.summary()
     out.print(
@@ -191,20 +192,33 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
     return summary
 
 
-def _characterise_memory(loaded: LoadedSpec, out_dir: Path, title: str) -> dict:
-    """The time-differenced circuit: whole learning steps in ngspice (cached)."""
+def _characterisation_run(loaded: LoadedSpec, what: str, total: int, run):
+    """``run(tick)`` under a progress bar of ``total`` parts; an ngspice failure is a clean
+    one-line error and exit 1."""
     from twinedge.flow.characterise import CharacterisationError
-    from twinedge.flow.train import circuit_characterisation
-    from twinedge.reports.characterisation import write_characterisation
 
     try:
-        with _step_progress("characterise (whole-step transients)") as bar:
-            task = bar.add_task("characterise", total=1)
-            m = circuit_characterisation(loaded.design)
-            bar.update(task, completed=1)
+        with _step_progress(what) as bar:
+            task = bar.add_task("characterise", total=total)
+            result = run(lambda k: bar.update(task, completed=k))
+            bar.update(task, completed=total)
     except CharacterisationError as exc:
         err.print(f"error: {loaded.path}: characterisation failed: {exc}", markup=False)
         raise typer.Exit(1) from None
+    return result
+
+
+def _characterise_memory(loaded: LoadedSpec, out_dir: Path, title: str) -> dict:
+    """The time-differenced circuit: whole learning steps in ngspice (cached)."""
+    from twinedge.flow.train import circuit_characterisation
+    from twinedge.reports.characterisation import write_characterisation
+
+    m = _characterisation_run(
+        loaded,
+        "characterise (whole-step transients)",
+        1,
+        lambda _tick: circuit_characterisation(loaded.design),
+    )
     path = write_characterisation(m, out_dir, title)
     summary = m.summary()
     out.print(
@@ -219,85 +233,72 @@ def _characterise_memory(loaded: LoadedSpec, out_dir: Path, title: str) -> dict:
     out.print(
         f"  pull {m.pull_v2_per_v:.2e} V^2/V towards {m.g_cal:.2f} V, G window "
         f"{m.g_window[0]:.2f}-{m.g_window[1]:.2f} V, power {m.power_w * 1e6:.3g} uW per edge "
-        f"(breadboard ~100 mW); {path.parent}",
+        f"learning, {m.power_frozen_w * 1e6:.3g} uW frozen (breadboard ~100 mW), droop "
+        f"{summary['droop_v_per_s_at_g'].get('1.00', float('nan')):+.3g} V/s at G 1 V; "
+        f"{path.parent}",
         markup=False,
     )
     return summary
 
 
 def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
-    """The circuit at other process corners (same sizes, bias and floor calibration rule)."""
+    """The circuit at other process corners (same sizes, bias and floor calibration rule;
+    the time-differenced circuit without Monte Carlo: the corner's shift of the zero-input
+    residual is what its table is for)."""
     from dataclasses import replace
-
-    from twinedge.flow.characterise import CharacterisationError, cached_characterisation
-    from twinedge.flow.train import characterisation_conditions
-
-    if loaded.design.cell.update.circuit == "memory":
-        _memory_corner_table(loaded, corners)
-        return
-    cond = characterisation_conditions(loaded.design)
-    rows: dict = {}
-    out.print(
-        "corner  R^2     gain uA/V^2  offset %FS  mm sigma %FS  gain sigma %  P_learn uW  "
-        "G window V",
-        markup=False,
-    )
-    for corner in corners:
-        try:
-            ch = cached_characterisation(replace(cond, corner=corner))
-        except CharacterisationError as exc:
-            rows[corner] = {"error": str(exc)}
-            out.print(f"{corner:6s}  failed: {exc}", markup=False)
-            continue
-        s = ch.summary()
-        rows[corner] = s
-        out.print(
-            f"{corner:6s}  {ch.r2:.4f}  {ch.gain_a_per_v2 * 1e6:11.3f}  "
-            f"{100 * ch.offset_a / ch.full_scale_a:+10.1f}  "
-            f"{100 * s['offset_sigma_fraction']:12.1f}  {100 * ch.gain_sigma_rel:12.1f}  "
-            f"{ch.power_learning_w * 1e6:10.2f}  {ch.g_window[0]:.2f}-{ch.g_window[1]:.2f}",
-            markup=False,
-        )
-    path = _build_dir(loaded.design.name) / "characterise" / "corners.json"
-    path.write_text(json.dumps(rows, indent=1))
-    out.print(f"  {path}", markup=False)
-
-
-def _memory_corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
-    """The time-differenced circuit at other corners (no Monte Carlo: the corner's shift of
-    the zero-input residual is what the table is for)."""
-    from dataclasses import replace
-
-    import numpy as np
 
     from twinedge.flow.characterise import CharacterisationError
-    from twinedge.flow.memory_characterise import G_REF
     from twinedge.flow.train import cached_circuit, circuit_conditions
 
     cond = circuit_conditions(loaded.design)
-    rows: dict = {}
-    out.print(
-        "corner  R^2     gain V/V^2  residual V^2 (G 1 V)  pull V^2/V  power uW  G window V",
-        markup=False,
+    memory = loaded.design.cell.update.circuit == "memory"
+    header, row = (
+        (
+            "R^2     gain V/V^2  residual V^2 (G 1 V)  pull V^2/V  power uW  G window V",
+            _memory_corner,
+        )
+        if memory
+        else (
+            "R^2     gain uA/V^2  offset %FS  mm sigma %FS  gain sigma %  P_learn uW  G window V",
+            _mirror_corner,
+        )
     )
+    out.print(f"corner  {header}", markup=False)
+    rows: dict = {}
     for corner in corners:
         try:
-            m = cached_circuit(replace(cond, corner=corner, mc_n=0))
+            ch = cached_circuit(replace(cond, corner=corner, **({"mc_n": 0} if memory else {})))
         except CharacterisationError as exc:
             rows[corner] = {"error": str(exc)}
             out.print(f"{corner:6s}  failed: {exc}", markup=False)
             continue
-        residual = float(np.interp(G_REF, m.g_grid, m.zero_v)) / m.gain_v_per_v2
-        rows[corner] = {**m.summary(), "residual_at_g_ref_v2": residual}
-        out.print(
-            f"{corner:6s}  {m.r2:.4f}  {m.gain_v_per_v2:10.3f}  {residual:+20.2e}  "
-            f"{m.pull_v2_per_v:10.2e}  {m.power_w * 1e6:8.2f}  "
-            f"{m.g_window[0]:.2f}-{m.g_window[1]:.2f}",
-            markup=False,
-        )
+        rows[corner], line = row(ch)
+        out.print(f"{corner:6s}  {line}", markup=False)
     path = _build_dir(loaded.design.name) / "characterise" / "corners.json"
     path.write_text(json.dumps(rows, indent=1))
     out.print(f"  {path}", markup=False)
+
+
+def _mirror_corner(ch) -> tuple[dict, str]:
+    s = ch.summary()
+    return s, (
+        f"{ch.r2:.4f}  {ch.gain_a_per_v2 * 1e6:11.3f}  "
+        f"{100 * ch.offset_a / ch.full_scale_a:+10.1f}  "
+        f"{100 * s['offset_sigma_fraction']:12.1f}  {100 * ch.gain_sigma_rel:12.1f}  "
+        f"{ch.power_learning_w * 1e6:10.2f}  {ch.g_window[0]:.2f}-{ch.g_window[1]:.2f}"
+    )
+
+
+def _memory_corner(m) -> tuple[dict, str]:
+    import numpy as np
+
+    from twinedge.flow.memory_characterise import G_REF
+
+    residual = float(np.interp(G_REF, m.g_grid, m.zero_v)) / m.gain_v_per_v2
+    return {**m.summary(), "residual_at_g_ref_v2": residual}, (
+        f"{m.r2:.4f}  {m.gain_v_per_v2:10.3f}  {residual:+20.2e}  {m.pull_v2_per_v:10.2e}  "
+        f"{m.power_w * 1e6:8.2f}  {m.g_window[0]:.2f}-{m.g_window[1]:.2f}"
+    )
 
 
 def _array_check(loaded: LoadedSpec, out_dir: Path) -> None:
@@ -354,13 +355,6 @@ def characterise(
     if bad:
         err.print(
             f"error: --corners: unknown corner {bad[0]!r} (allowed: {', '.join(CORNERS)})",
-            markup=False,
-        )
-        raise typer.Exit(2)
-    if array_check and loaded.design.cell.update.circuit == "memory":
-        err.print(
-            f"error: {loaded.path}: --array-check: the transistor-level array step models "
-            "cell.update.circuit: mirror only (allowed here: no --array-check)",
             markup=False,
         )
         raise typer.Exit(2)

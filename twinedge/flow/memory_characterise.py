@@ -203,6 +203,40 @@ def step_dg(
     return dg, power
 
 
+FROZEN_G = (0.5, 0.75, 1.0, 1.25, 1.5)  # G of the frozen-droop operating points
+
+
+def frozen_state(
+    corner: str, sizing: MemorySizing, bias: MemoryBias, vfloor: float, g: tuple = FROZEN_G
+) -> tuple[np.ndarray, float]:
+    """Between steps (LEARN low, CAL low): the current into G at each G (leakage of the
+    LEARN switches and the floor follower: the droop is it over C_G) and the supply power
+    per circuit (its bias stays on), from one operating point with G held by sources."""
+    lines = [model_header(corner, None, "twinedge memory circuit, frozen").rstrip("\n")]
+    lines += [subckt(sizing), *_frozen_sources(bias, vfloor), f"Vtw tw 0 {CM_MID!r}"]
+    for i, v in enumerate(g):
+        ports = {"ac": "tw", "bc": "tw", "g": f"g{i}"}
+        lines += [
+            f"Vg{i} g{i} 0 {float(v)!r}",
+            f"X{i} {' '.join(ports.get(p, p) for p in PORTS)} {SUBCKT}",
+        ]
+    lines += [".control", "op", *[f"print i(vg{i})" for i in range(len(g))], "print i(vvdd)",
+              "quit 0", ".endc", ".end"]  # fmt: skip
+    out = run_ngspice("\n".join(lines) + "\n")
+    vals = dict(re.findall(r"i\((v\w+)\)\s*=\s*([-+0-9.eE]+)", out))
+    into_g = np.array([float(vals[f"vg{i}"]) for i in range(len(g))])  # into G: > 0
+    return into_g, VDD * -float(vals["vvdd"]) / len(g)
+
+
+def _frozen_sources(bias: MemoryBias, vfloor: float) -> list[str]:
+    return [
+        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
+        f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}", f"Vvfloor vfloor 0 {vfloor!r}",
+        "Vcal cal 0 0", f"Vcalb calb 0 {bias.calb_high!r}", "Vlearn learn 0 0",
+        f"Vlearnb learnb 0 {VDD!r}",
+    ]  # fmt: skip
+
+
 def calibrate_floor(corner: str, sizing: MemorySizing, g_floor: float, current: float) -> float:
     """VFLOOR at which the floor device (an NMOS follower from VDD onto G) sources
     ``current`` into G at G = ``g_floor``: above it the device is subthreshold and lets G be.
@@ -260,6 +294,10 @@ class MemoryCharacterisation:
     t_cal: float = 0.0
     settle_dv: list[float] = field(default_factory=list)
     settle_v: list[float] = field(default_factory=list)
+    # frozen (LEARN and CAL low): current into G at FROZEN_G, and the bias's power
+    frozen_g: list[float] = field(default_factory=list)
+    frozen_i_a: list[float] = field(default_factory=list)
+    power_frozen_w: float = 0.0
 
     @property
     def offset_mean_v2(self) -> float:
@@ -289,6 +327,10 @@ class MemoryCharacterisation:
             gain_sigma_rel=self.gain_sigma_rel,
             breadboard_power_w=0.1,
             settling_error_max_v2=max(map(abs, self.settle_v), default=0.0) / self.gain_v_per_v2,
+            droop_v_per_s_at_g={
+                f"{g:.2f}": i / self.c_gate_f
+                for g, i in zip(self.frozen_g, self.frozen_i_a, strict=True)
+            },
         )
         return d
 
@@ -409,6 +451,7 @@ def characterise_memory(
         dmc = done[2][0]
         gains = (dmc[mc_n:] - dmc[:mc_n]) / x_sig
     settle_v = done[-1][0][1:] - done[-1][0][0] if t_cal else np.zeros(0)
+    frozen_i, p_frozen = frozen_state(corner, sizing, bias, vfloor)
     return MemoryCharacterisation(
         corner=corner,
         sizing=sizing.as_dict(),
@@ -436,6 +479,9 @@ def characterise_memory(
         t_cal=t_cal,
         settle_dv=settle_dv.tolist(),
         settle_v=settle_v.tolist(),
+        frozen_g=list(FROZEN_G),
+        frozen_i_a=frozen_i.tolist(),
+        power_frozen_w=p_frozen,
     )
 
 
@@ -457,7 +503,7 @@ class MemoryConditions:
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "circuit": "memory", "version": 3}, sort_keys=True)
+        text = json.dumps({**asdict(self), "circuit": "memory", "version": 4}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

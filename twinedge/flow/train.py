@@ -53,6 +53,7 @@ def characterisation_conditions(design: Design) -> Conditions:
         g_min=tr.g_min,
         t_on=tr.t_h / tr.substeps,
         twin_wl=(cell.w_um, cell.l_um),
+        mismatch_n=cell.update.mismatch_instances,
     )
 
 
@@ -76,6 +77,7 @@ def circuit_conditions(design: Design) -> AnyConditions:
         t_h=tr.t_h / tr.substeps,
         twin_wl=(cell.w_um, cell.l_um),
         t_cal=tr.t_frozen / tr.substeps,  # the step's rest: the CAL phase
+        mc_n=cell.update.mismatch_instances,
     )
 
 

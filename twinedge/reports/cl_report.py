@@ -20,8 +20,8 @@ from twinedge.reports.report import _fmt, _table, tool_versions
 
 NO_PEX = (
     "the whole array's parasitics are not extracted for twin_edge_cl: one laid-out cell is "
-    "(kpex), its switching transient re-run, and training repeated with those numbers in the "
-    "characterised rule"
+    "(kpex), the circuit's measurements re-run on it, and training repeated with those numbers "
+    "in the characterised rule"
 )
 
 
@@ -130,9 +130,21 @@ def _memory_rows(c: dict, pl: dict | None) -> list[tuple[str, str]]:
             f"{c['g_window'][0]}–{c['g_window'][1]} V",
         ),
         (
-            "power per edge (whole step, CAL phase included)",
-            f"{_fmt(c['power_w'], 'W')} (breadboard ~100 mW: "
-            f"{c['breadboard_power_w'] / c['power_w']:.2g}× less)",
+            "frozen droop at G = 0.5 / 1 / 1.5 V (LEARN and CAL low)",
+            " / ".join(
+                f"{c['droop_v_per_s_at_g'].get(k, float('nan')):+.3g}"
+                for k in ("0.50", "1.00", "1.50")
+            )
+            + " V/s",
+        ),
+        (
+            "CAL phase: what the memory leaves unsettled (worst)",
+            f"{c['settling_error_max_v2']:.1e} V² after {_fmt(c['t_cal'], 's')}",
+        ),
+        (
+            "power per edge: a whole learning step / frozen (bias on)",
+            f"{_fmt(c['power_w'], 'W')} / {_fmt(c['power_frozen_w'], 'W')} (breadboard ~100 mW: "
+            f"{c['breadboard_power_w'] / c['power_w']:.2g}× more)",
         ),
     ]
     if pl:

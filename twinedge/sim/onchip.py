@@ -189,6 +189,12 @@ class MemoryRule:
         self._settle_dv = np.asarray(getattr(m, "settle_dv", []) or [0.0])
         self._settle = np.asarray(getattr(m, "settle_v", []) or [0.0])
         self._prev: np.ndarray | None = None  # each edge's clamped dV at the last step's end
+        # G floats during the CAL phase: the frozen current's droop (the step's transients
+        # hold G until CAL ends, so it is not in zero_v)
+        frozen_g = getattr(m, "frozen_g", []) or [0.0]
+        self._frozen_g = np.asarray(frozen_g)
+        frozen = np.asarray(getattr(m, "frozen_i_a", []) or [0.0])
+        self._droop = frozen * getattr(m, "t_cal", 0.0) / m.c_gate_f
 
     def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
         signal = np.interp(dvf, self._dv, self._t1) - np.interp(dvc, self._dv, self._t1)
@@ -198,7 +204,8 @@ class MemoryRule:
             settle = np.interp(self._prev, self._settle_dv, self._settle)
             signal += settle - np.interp(dvf, self._settle_dv, self._settle)
         self._prev = np.array(dvc, copy=True)
-        g = g + signal + np.interp(g, self._g, self._zero) + self.residual_dev_v
+        droop = np.interp(g, self._frozen_g, self._droop)
+        g = g + signal + np.interp(g, self._g, self._zero) + droop + self.residual_dev_v
         return np.clip(g, self.g_floor, VDD)
 
 

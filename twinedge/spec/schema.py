@@ -90,6 +90,8 @@ class UpdateCircuit(_Strict):
     # (twinedge.flow.cl_trim) so that its zero-input residual at G = 1 V is nil
     calb_high: Annotated[float, Field(ge=0.0, le=1.8)] | Literal["auto"] = "auto"
     mismatch: bool = True
+    # Monte Carlo instances of the characterisation (the mismatch spread's sample)
+    mismatch_instances: Annotated[int, Field(ge=2, le=256)] = 32
 
 
 class TwinEdgeClCell(_Strict):
