@@ -204,3 +204,19 @@ def test_pdk_model_node_voltage_outside_table(tmp_path: Path) -> None:
 def test_unknown_corner(tmp_path: Path) -> None:
     err = _error(tmp_path, _set(base_spec(), "cell.model", {"kind": "pdk", "corner": "xx"}))
     assert err.path.startswith("cell.model") and "tt" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expect"),
+    [
+        ("cell.update.circuit", "gilbert", "'memory' or 'mirror'"),
+        ("cell.update.calb_high", 2.5, "less than or equal to 1.8"),
+        ("cell.update.calb_high", "manual", "'auto'"),
+    ],
+)
+def test_cl_update_circuit_fields(tmp_path: Path, field: str, value: object, expect: str) -> None:
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
+    err = _error(tmp_path, _set(spec, field, value))
+    assert err.path == field and expect in str(err), str(err)

@@ -89,7 +89,15 @@ class SpecError(Exception):
             message = "value not allowed"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
-        return cls(file, field_path(loc), message, value, allowed, extra=len(errors) - 1)
+        extra = len(errors) - 1
+        # a plain union with a literal member (e.g. a number or 'auto'): one message
+        same = [e for e in errors[1:] if _drop_union_tags(e["loc"]) == loc]
+        literal = next((e for e in same if e["type"] == "literal_error"), None)
+        if literal is not None and kind != "literal_error":
+            expected = (literal.get("ctx") or {}).get("expected")
+            allowed = f"{expected}, or a number: {message[0].lower()}{message[1:]}"
+            message, extra = "value not allowed", extra - len(same)
+        return cls(file, field_path(loc), message, value, allowed, extra=extra)
 
 
 _UNION_FIELDS = {
@@ -98,6 +106,7 @@ _UNION_FIELDS = {
     ("task",),
     ("pins", "output"),
     ("training", "g_init"),
+    ("cell", "update", "calb_high"),
 }
 
 
