@@ -39,6 +39,9 @@ def test_subckt_lists_every_device_once() -> None:
     text = subckt()
     assert text.count("sky130_fd_pr__pfet_01v8") == 10
     assert text.count("sky130_fd_pr__nfet_01v8") == 7
+    # a larger hold capacitance: parallel 5/20 PMOS capacitors (no model bin beyond L 20 um)
+    big = subckt(MemorySizing(hold_cap_n=3))
+    assert big.count("sky130_fd_pr__pfet_01v8") == 12 and big.count(" vdd m vdd vdd ") == 3
 
 
 def test_characterisation_meets_its_claims(characterised) -> None:

@@ -61,6 +61,9 @@ class MemorySizing:
     # PMOS capacitor on the memory's gate (~0.8 pF, to VDD); W <= 5.7 um (licon.12)
     hold_cap_w: float = 5.0
     hold_cap_l: float = 20.0
+    # more hold capacitance comes as parallel devices: the PMOS model has no bin beyond
+    # L = 20 um, and licon.12 keeps W under 5.7 um
+    hold_cap_n: int = 1
     cal_switch_w: float = 0.84
     cal_dummy_w: float = 0.42  # half the switch: takes back the channel charge it releases
     switch_l: float = 0.15
@@ -106,7 +109,10 @@ def devices(s: MemorySizing = MemorySizing()) -> list[Device]:
         Device("M", "p", "y", "m", "vdd", s.memory_w, s.memory_l),  # the current memory
         Device("MC", "p", "x", "vcp", "y", s.cascode_w, s.cascode_l),
         *([Device("J", "p", "y", "vbj", "vdd", s.sub_w, s.sub_l)] if s.sub_w else []),
-        Device("CM", "p", "vdd", "m", "vdd", s.hold_cap_w, s.hold_cap_l),  # hold capacitor
+        *[
+            Device(f"CM{k or ''}", "p", "vdd", "m", "vdd", s.hold_cap_w, s.hold_cap_l)
+            for k in range(s.hold_cap_n)
+        ],  # hold capacitor
         Device("SW", "n", "x", "cal", "m", s.cal_switch_w, s.switch_l),
         Device("SD", "n", "m", "calb", "m", s.cal_dummy_w, s.switch_l),
         Device("FL", "n", "vdd", "vfloor", "g", s.floor_w, s.floor_l),  # the G floor
