@@ -190,14 +190,19 @@ def _pull(g: list[float], zero: list[float], gain: float) -> float:
 
 
 def memory_cell_steps(
-    m: MemoryCharacterisation, body: str, calb_high: float, g_points=POST_LAYOUT_G
+    body: str,
+    corner: str,
+    sizing: MemorySizing,
+    bias: MemoryBias,
+    t_h: float,
+    vfloor: float,
+    g_points=POST_LAYOUT_G,
 ) -> tuple[np.ndarray, float, float]:
-    """(zero-input dG at ``g_points``, gain at G_REF, power) of the extracted cell ``body``."""
+    """(zero-input dG at ``g_points``, gain at G_REF, power) of the extracted cell ``body``
+    (its own G capacitance: the deck's c_gate is unused)."""
     runs = [StepRun(0.0, 0.0, g) for g in g_points] + [StepRun(*SIGNAL, G_REF)]
-    bias = replace(MemoryBias(**m.bias), calb_high=calb_high)
-    sizing = MemorySizing(**m.sizing)
-    th = round(m.t_h * 1e9, 3)
-    dg, power = step_dg(runs, m.corner, sizing, bias, m.c_gate_f, th, vfloor=m.vfloor, cell=body)
+    th = round(t_h * 1e9, 3)
+    dg, power = step_dg(runs, corner, sizing, bias, 0.0, th, vfloor=vfloor, cell=body)
     zero = dg[:-1]
     x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
     gain = float((dg[-1] - np.interp(G_REF, g_points, zero)) / x_sig)
@@ -220,7 +225,10 @@ def post_layout_memory_cell(
     (the layout's trim), into build/<d>/post_layout_cell/."""
     with staged_outputs(out_dir) as tmp:
         body, counts, log, netlist = extracted_body(design, tmp)
-        zero, gain, power = memory_cell_steps(m, body, calb)
+        bias = replace(MemoryBias(**m.bias), calb_high=calb)
+        zero, gain, power = memory_cell_steps(
+            body, m.corner, MemorySizing(**m.sizing), bias, m.t_h, m.vfloor
+        )
         g = list(POST_LAYOUT_G)
         sch = np.interp(g, m.g_grid, m.zero_v)
         result = PostLayoutMemoryCell(

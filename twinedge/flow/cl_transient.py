@@ -180,17 +180,23 @@ def check_design(spec: LoadedSpec) -> StepCheck:
 
 # ------------------------------------------------------------ the time-differenced circuit
 def memory_array_deck(
-    learner: RuleLearning, p: int, m, c_gate_f: float, w_um: float, l_um: float
+    learner: RuleLearning,
+    states: tuple[np.ndarray, np.ndarray],
+    m,
+    c_gate_f: float,
+    w_um: float,
+    l_um: float,
 ) -> tuple[str, float]:
     """One learning step of the whole array with the time-differenced circuit on every edge,
     transistor level: the clamped twin at the first compared state while CAL stores each
     edge's squarer current, CAL opens, LEARN closes, the clamped outputs move to the second
-    state (+eta), LEARN opens; returns (deck, the time G is read)."""
+    state (+eta), LEARN opens; ``states``: the two compared node-voltage states
+    (:meth:`update_states`); returns (deck, the time G is read)."""
     from twinedge.flow import memory_characterise as mc
     from twinedge.flow import memory_circuit
 
     net = learner.net
-    v1, v2 = learner.update_states(p)
+    v1, v2 = states
     bias = memory_circuit.MemoryBias(**m.bias)
     th = m.t_h * 1e9
     t_off = mc.T_NUDGE + th
@@ -244,14 +250,14 @@ def check_memory_step(learner: RuleLearning, p: int, m, c_gate_f: float, w_um: f
     assert isinstance(rule, MemoryRule)
     g0 = learner.g.copy()
     t0 = time.perf_counter()
-    deck, t_read = memory_array_deck(learner, p, m, c_gate_f, w_um, l_um)
+    v1, v2 = learner.update_states(p)
+    deck, t_read = memory_array_deck(learner, (v1, v2), m, c_gate_f, w_um, l_um)
     rows = numeric_rows(run_transient(deck))
     t = rows[:, 0]
     cols = rows[:, 1::2]
     start = np.array([np.interp((T_HOLD - 1) * 1e-9, t, cols[:, e]) for e in range(len(g0))])
     end = np.array([np.interp(t_read, t, cols[:, e]) for e in range(len(g0))])
-    v1, v2 = learner.update_states(p)
     a, b = learner.net.edges[:, 0], learner.net.edges[:, 1]
-    rule._prev = None
+    rule.settled()
     g_model = apply_rule(rule, g0, v1, v2, a, b)
     return StepCheck(g0, end - start, g_model - g0, p, time.perf_counter() - t0)

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.cl_postlayout import extracted_body
-from twinedge.flow.memory_characterise import G_REF, SIGNAL, StepRun, step_dg
+from twinedge.flow.cl_postlayout import extracted_body, memory_cell_steps
+from twinedge.flow.memory_characterise import G_REF
 from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
 from twinedge.pdk.sky130 import VDD
 from twinedge.spec.schema import Design
@@ -45,16 +45,16 @@ class TrimError(RuntimeError):
 
 
 def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[float, float]]:
-    """(zero-input dG, gain) per CALB level, side by side (one ngspice run each)."""
+    """(input-referred zero-input residual at G_REF, gain) per CALB level, side by side (one
+    ngspice run each; the floor off: G_REF is far above it)."""
     cell, tr = design.cell, design.training
-    th = round(tr.t_h / tr.substeps * 1e9, 3)
-    runs = [StepRun(0.0, 0.0, G_REF), StepRun(*SIGNAL, G_REF)]
-    x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
 
     def one(level: float) -> tuple[float, float]:
         bias = replace(MemoryBias(vbp=cell.update.vbp), calb_high=level)
-        dg, _ = step_dg(runs, cell.model.corner, MemorySizing(), bias, cell.c_gate_f, th, cell=body)
-        return float(dg[0]), float((dg[1] - dg[0]) / x_sig)
+        zero, gain, _ = memory_cell_steps(
+            body, cell.model.corner, MemorySizing(), bias, tr.t_h / tr.substeps, 0.0, (G_REF,)
+        )
+        return float(zero[0]) / gain, gain
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         return list(pool.map(one, levels))
@@ -65,12 +65,10 @@ def trim_calb(design: Design, out_dir: Path) -> Trim:
     G_REF (writes out_dir/trim.json)."""
     with staged_outputs(out_dir) as tmp:
         body, _, _, _ = extracted_body(design, tmp)
-        history: list[list[float]] = []
-        (dg0, gain), (dg1, _) = _residuals(design, body, list(FIRST))
-        pts = [(FIRST[0], dg0 / gain), (FIRST[1], dg1 / gain)]
-        history += [list(p) for p in pts]
+        # (CALB high, residual, gain) of every evaluation
+        pts = [(c, *rg) for c, rg in zip(FIRST, _residuals(design, body, list(FIRST)), strict=True)]
         for _ in range(MAX_ITERATIONS):
-            (c0, r0), (c1, r1) = pts[-2], pts[-1]
+            (c0, r0, _), (c1, r1, _) = pts[-2], pts[-1]
             if abs(r1) <= TOLERANCE_V2:
                 break
             if r1 == r0:
@@ -81,12 +79,10 @@ def trim_calb(design: Design, out_dir: Path) -> Trim:
                     f"the residual ({r1:+.2e} V^2 at CALB high {c1:.3f} V) needs CALB high "
                     f"{c:.2f} V, outside 0..{VDD} V"
                 )
-            ((dg, gain),) = _residuals(design, body, [c])
-            pts.append((c, dg / gain))
-            history.append([c, dg / gain])
-        c_best, r_best = min(pts, key=lambda p: abs(p[1]))
+            pts.append((c, *_residuals(design, body, [c])[0]))
+        c_best, r_best, gain = min(pts, key=lambda p: abs(p[1]))
         if abs(r_best) > 5 * TOLERANCE_V2:
             raise TrimError(f"no CALB high level nulls the residual (best {r_best:+.2e} V^2)")
-        result = Trim(round(c_best, 4), r_best, gain, history)
+        result = Trim(round(c_best, 4), r_best, gain, [[c, r] for c, r, _ in pts])
         (tmp / "trim.json").write_text(json.dumps(result.as_dict(), indent=1))
     return result

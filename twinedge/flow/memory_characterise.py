@@ -80,6 +80,14 @@ def pwl(*pts: tuple[float, float]) -> str:
     return "pwl(" + " ".join(f"{t!r}n {v!r}" for t, v in pts) + ")"
 
 
+def bias_sources(bias: MemoryBias, vfloor: float) -> list[str]:
+    """The supply and the global bias voltages (every deck of the circuit)."""
+    return [
+        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
+        f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}", f"Vvfloor vfloor 0 {vfloor!r}",
+    ]  # fmt: skip
+
+
 def phase_sources(
     bias: MemoryBias, vfloor: float, t_h_ns: float, t_cal_ns: float = 0.0
 ) -> list[str]:
@@ -95,8 +103,7 @@ def phase_sources(
         return pwl((0, a), (t0, a), (t0 + EDGE, b), (t1, b), (t1 + EDGE, a))
 
     return [
-        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
-        f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}", f"Vvfloor vfloor 0 {vfloor!r}",
+        *bias_sources(bias, vfloor),
         f"Vcal cal 0 {pwl((0, VDD), (t_cal_off - EDGE, VDD), (t_cal_off, 0.0))}",
         f"Vcalb calb 0 {pwl((0, 0.0), (t_cal_off - EDGE, 0.0), (t_cal_off, bias.calb_high))}",
         f"Vlearn learn 0 {pulse(t_learn, t_off, True)}",
@@ -213,7 +220,9 @@ def frozen_state(
     LEARN switches and the floor follower: the droop is it over C_G) and the supply power
     per circuit (its bias stays on), from one operating point with G held by sources."""
     lines = [model_header(corner, None, "twinedge memory circuit, frozen").rstrip("\n")]
-    lines += [subckt(sizing), *_frozen_sources(bias, vfloor), f"Vtw tw 0 {CM_MID!r}"]
+    frozen = ["Vcal cal 0 0", f"Vcalb calb 0 {bias.calb_high!r}", "Vlearn learn 0 0",
+              f"Vlearnb learnb 0 {VDD!r}"]  # fmt: skip
+    lines += [subckt(sizing), *bias_sources(bias, vfloor), *frozen, f"Vtw tw 0 {CM_MID!r}"]
     for i, v in enumerate(g):
         ports = {"ac": "tw", "bc": "tw", "g": f"g{i}"}
         lines += [
@@ -226,15 +235,6 @@ def frozen_state(
     vals = dict(re.findall(r"i\((v\w+)\)\s*=\s*([-+0-9.eE]+)", out))
     into_g = np.array([float(vals[f"vg{i}"]) for i in range(len(g))])  # into G: > 0
     return into_g, VDD * -float(vals["vvdd"]) / len(g)
-
-
-def _frozen_sources(bias: MemoryBias, vfloor: float) -> list[str]:
-    return [
-        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
-        f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}", f"Vvfloor vfloor 0 {vfloor!r}",
-        "Vcal cal 0 0", f"Vcalb calb 0 {bias.calb_high!r}", "Vlearn learn 0 0",
-        f"Vlearnb learnb 0 {VDD!r}",
-    ]  # fmt: skip
 
 
 def calibrate_floor(corner: str, sizing: MemorySizing, g_floor: float, current: float) -> float:
@@ -401,20 +401,21 @@ def characterise_memory(
     pairs = _fit_pairs(range_v)
     common = [StepRun(float(d), float(d), G_REF) for d in dv]
     mc = [StepRun(0.0, 0.0, G_REF)] * mc_n + [StepRun(*SIGNAL, G_REF)] * mc_n
-    jobs = [(runs, None), ([runs[0], *pairs, *common], None)] + ([(mc, seed)] if mc_n else [])
+    # (runs, mismatch seed, CAL phase in ns) per deck
+    jobs = [(runs, None, 0.0), ([runs[0], *pairs, *common], None, 0.0)]
+    jobs += [(mc, seed, 0.0)] if mc_n else []
     settle_dv = np.round(np.linspace(-range_v, range_v, 7), 6) if t_cal else np.zeros(0)
     settle = [StepRun(0.0, 0.0, G_REF)] + [
         StepRun(0.0, 0.0, G_REF, dv_prev=float(d)) for d in settle_dv
     ]
 
     def run(job: tuple) -> tuple[np.ndarray, float]:
-        if job[1] == "settle":
-            return step_dg(
-                job[0], corner, sizing, bias, c_gate, th, None, t_cal_ns=t_cal * 1e9, **kw
-            )
-        return step_dg(job[0], corner, sizing, bias, c_gate, th, job[1], **kw)
+        deck_runs, mc_seed, t_cal_ns = job
+        return step_dg(
+            deck_runs, corner, sizing, bias, c_gate, th, mc_seed, t_cal_ns=t_cal_ns, **kw
+        )
 
-    jobs += [(settle, "settle")] if t_cal else []
+    jobs += [(settle, None, t_cal * 1e9)] if t_cal else []
     # independent ngspice runs, side by side on the machine's cores
     with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
         done = list(pool.map(run, jobs))

@@ -186,15 +186,18 @@ class MemoryRule:
         self._cm = np.asarray(m.common_v) if m.common_v else np.zeros_like(self._dv)
         self._g, self._zero = np.asarray(m.g_grid), np.asarray(m.zero_v)
         self._comp = np.asarray(m.gain_vs_g)
-        self._settle_dv = np.asarray(getattr(m, "settle_dv", []) or [0.0])
-        self._settle = np.asarray(getattr(m, "settle_v", []) or [0.0])
+        # an empty measurement (not taken) is a zero term
+        self._settle_dv = np.asarray(m.settle_dv or [0.0])
+        self._settle = np.asarray(m.settle_v or [0.0])
         self._prev: np.ndarray | None = None  # each edge's clamped dV at the last step's end
         # G floats during the CAL phase: the frozen current's droop (the step's transients
         # hold G until CAL ends, so it is not in zero_v)
-        frozen_g = getattr(m, "frozen_g", []) or [0.0]
-        self._frozen_g = np.asarray(frozen_g)
-        frozen = np.asarray(getattr(m, "frozen_i_a", []) or [0.0])
-        self._droop = frozen * getattr(m, "t_cal", 0.0) / m.c_gate_f
+        self._frozen_g = np.asarray(m.frozen_g or [0.0])
+        self._droop = np.asarray(m.frozen_i_a or [0.0]) * m.t_cal / m.c_gate_f
+
+    def settled(self) -> None:
+        """Forget the last step's state: the next step's CAL phase starts settled."""
+        self._prev = None
 
     def __call__(self, g: np.ndarray, dvf: np.ndarray, dvc: np.ndarray) -> np.ndarray:
         signal = np.interp(dvf, self._dv, self._t1) - np.interp(dvc, self._dv, self._t1)
