@@ -53,3 +53,21 @@ def write_spec(tmp_path: Path, spec: dict, name: str = "spec.yaml") -> Path:
 @pytest.fixture
 def spec_dict() -> dict:
     return base_spec()
+
+
+def short_cl(directory: Path) -> Path:
+    """designs/xor_4x4_cl.yaml (its layout: 4 pF, 3 hold capacitors) at CI size: 2 us LEARN
+    and CAL phases, 300 steps, 4 Monte Carlo instances (the flow test, the array check and
+    test_memory_circuit's fixture share its characterisation through the cache)."""
+    text = (DESIGNS / "xor_4x4_cl.yaml").read_text()
+    for old, new in (
+        ("steps: 5000", "steps: 300"),
+        ("t_h: 8.0e-6", "t_h: 2.0e-6"),
+        ("t_frozen: 6.0e-6", "t_frozen: 2.0e-6"),
+        ("mismatch_instances: 16", "mismatch_instances: 4"),
+    ):
+        assert old in text, old
+        text = text.replace(old, new)
+    spec = directory / "xor_cl_short.yaml"
+    spec.write_text(text)
+    return spec

@@ -87,19 +87,42 @@ def test_16x16_array_drc_clean_and_lvs_match(tmp_path: Path, periodic: bool) -> 
 
 @needs_klayout
 @pytest.mark.parametrize(
-    ("side", "circuit", "c_gate"),
-    [("below", "memory", 1e-12), ("stacked", "memory", 1e-12), ("below", "mirror", 100e-15)],
+    ("side", "circuit", "c_gate", "hold_caps"),
+    [
+        ("below", "memory", 1e-12, 1),
+        ("stacked", "memory", 4e-12, 3),
+        ("below", "mirror", 100e-15, 1),
+    ],
 )
-def test_cl_cell_is_drc_clean(tmp_path: Path, side: str, circuit: str, c_gate: float) -> None:
-    """The on-chip learning cell: twins, gate cap (1 pF: a long-gate MOS capacitor under
+def test_cl_cell_is_drc_clean(
+    tmp_path: Path, side: str, circuit: str, c_gate: float, hold_caps: int
+) -> None:
+    """The on-chip learning cell: twins, gate cap (pF: a long-gate MOS capacitor under
     licon.12's 5.7 um) and the update block laid out from its netlist (NMOS, PMOS in
     n-wells, taps, channel routing, global via stacks), for both circuits."""
     from twinedge.flow.cl_cells import twin_edge_cl
 
     sky130.activate()
-    gds = write_gds(twin_edge_cl(1.0, 1.0, c_gate, side, circuit), tmp_path / "cl.gds")
+    cell = twin_edge_cl(1.0, 1.0, c_gate, side, circuit, hold_caps)
+    gds = write_gds(cell, tmp_path / "cl.gds")
     res = run_drc(gds, tmp_path)
     assert res.clean, res.by_rule
+
+
+def test_memory_block_keeps_the_hold_node_off_x() -> None:
+    """X is shared into G at LEARN: its capacitance pulls G, and a hold-node column crossing
+    its track couples X's jump onto the memory. X runs on the lowest track, and no column
+    of the hold node rises inside X's span (cl_circuit's NMOS order)."""
+    from twinedge.flow.cl_cells import cl_geometry, plan_block
+    from twinedge.flow.cl_circuit import circuit
+
+    for hold_caps in (1, 3):
+        cg = cl_geometry(1.0, 1.0, 4e-12, "memory", hold_caps)
+        plan = plan_block(circuit("memory", hold_caps), cg.edge_cols)
+        cols = plan.columns()
+        xs = [x for net, x, _ in cols if net == "x"]
+        assert plan.tracks["x"] == min(plan.tracks.values())
+        assert not [x for net, x, _ in cols if net == "m" and min(xs) < x < max(xs)]
 
 
 @needs_klayout
@@ -112,7 +135,8 @@ def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
     assert drc.clean, drc.by_rule
     lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
-    assert lvs.layout_devices == 24 * 20  # 24 edges x (2 twins + cap + 17 update devices)
+    # 24 edges x (2 twins + cap + 17 update devices: the 3 parallel hold capacitors, one W)
+    assert lvs.layout_devices == 24 * 20
 
 
 def test_lvs_catches_open_update_input(tmp_path: Path) -> None:

@@ -7,11 +7,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from conftest import short_cl
 
 from twinedge.flow.characterise import FLOOR_MARGIN
 from twinedge.flow.memory_characterise import (
     SIGNAL,
-    MemoryConditions,
     StepRun,
     cached_memory_characterisation,
     calibrate_floor,
@@ -19,18 +19,18 @@ from twinedge.flow.memory_characterise import (
     step_dg,
 )
 from twinedge.flow.memory_circuit import MemoryBias, MemorySizing, devices, subckt
+from twinedge.flow.train import circuit_conditions
 from twinedge.sim.onchip import MemoryRule
+from twinedge.spec.loader import load_spec
 
 
 @pytest.fixture(scope="module")
-def characterised():
-    """A short-pulse characterisation (1 us, 4 Monte Carlo instances, the 2 us CAL phase's
-    settling) to keep CI quick: the conditions of test_onchip's short CL design, so the
-    cache holds one run for both."""
-    cond = MemoryConditions(
-        "tt", MemorySizing(), MemoryBias(), 1e-12, 0.45, 1e-6, mc_n=4, t_cal=2e-6
-    )
-    return cached_memory_characterisation(cond)
+def characterised(tmp_path_factory):
+    """The characterisation of test_onchip's short CL design (2 us phases, 4 Monte Carlo
+    instances; the shipped design's 4 pF and 3 hold capacitors): the cache holds one run
+    for both."""
+    spec = load_spec(short_cl(tmp_path_factory.mktemp("cl")))
+    return cached_memory_characterisation(circuit_conditions(spec.design))
 
 
 def test_subckt_lists_every_device_once() -> None:

@@ -4,11 +4,10 @@ rules (characterised circuit, ideal, hybrid digital) and a transistor-level arra
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DESIGNS
+from conftest import DESIGNS, short_cl
 from typer.testing import CliRunner
 
 from twinedge.cli import app
@@ -31,18 +30,6 @@ from twinedge.spec.schema import HybridUpdate
 runner = CliRunner()
 CL = DESIGNS / "xor_4x4_cl.yaml"  # the time-differenced circuit (cell.update.circuit: memory)
 CL_MIRROR = DESIGNS / "xor_4x4_cl_mirror.yaml"
-
-
-def _short_cl(tmp_path) -> Path:
-    """designs/xor_4x4_cl.yaml at CI size: 1 us LEARN steps, 300 of them, 4 Monte Carlo
-    instances (the flow test, the array check and test_memory_circuit's fixture share its
-    characterisation through the cache)."""
-    text = CL.read_text().replace("steps: 5000", "steps: 300").replace("t_h: 2.0e-6", "t_h: 1.0e-6")
-    text = text.replace("mismatch: true}", "mismatch: true, mismatch_instances: 4}")
-    assert "mismatch_instances: 4" in text
-    spec = tmp_path / "xor_cl_short.yaml"
-    spec.write_text(text)
-    return spec
 
 
 @pytest.fixture(scope="module")
@@ -153,16 +140,18 @@ def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -
     training with both rules, the report. Short steps (1 us) and 300 of them keep CI quick."""
     import json
 
+    from twinedge.flow.memory_circuit import MemorySizing
     from twinedge.flow.memory_circuit import devices as memory_devices
 
-    spec = _short_cl(tmp_path)
+    spec = short_cl(tmp_path)
     monkeypatch.chdir(tmp_path)
     res = runner.invoke(app, ["flow", str(spec)])
     assert res.exit_code == 0, res.output
     assert "drc: clean" in res.output and "lvs: match" in res.output
     build = tmp_path / "build" / "xor_4x4_cl"
     lvs = json.loads((build / "lvs" / "lvs.json").read_text())
-    per_edge = 3 + len(memory_devices())  # twins, gate capacitor, update circuit
+    # twins, gate capacitor, update circuit; LVS combines the parallel hold capacitors
+    per_edge = 3 + len(memory_devices(MemorySizing(hold_cap_n=1)))
     assert lvs["layout_devices"] == lvs["reference_devices"] == 32 * per_edge
     rec = json.loads((build / "train" / "train.json").read_text())
     energy = rec["update"]["energy"]
@@ -209,7 +198,7 @@ def test_memory_array_step_matches_measured_rule(tmp_path) -> None:
     level (CAL at -eta, LEARN at +eta) against the measured per-step rule."""
     from twinedge.flow.cl_transient import check_design
 
-    res = check_design(load_spec(_short_cl(tmp_path)))
+    res = check_design(load_spec(short_cl(tmp_path)))
     err = res.dg_transistor - res.dg_model
     assert np.sqrt(np.mean(res.dg_transistor**2)) > 2e-3  # the step does move G
     assert res.r2 > 0.9

@@ -212,6 +212,8 @@ def test_unknown_corner(tmp_path: Path) -> None:
         ("cell.update.circuit", "gilbert", "'memory' or 'mirror'"),
         ("cell.update.calb_high", 2.5, "less than or equal to 1.8"),
         ("cell.update.calb_high", "manual", "'auto'"),
+        ("cell.update.hold_cap_n", 0, "greater than or equal to 1"),
+        ("cell.update.hold_cap_n", 9, "less than or equal to 8"),
     ],
 )
 def test_cl_update_circuit_fields(tmp_path: Path, field: str, value: object, expect: str) -> None:
@@ -220,3 +222,12 @@ def test_cl_update_circuit_fields(tmp_path: Path, field: str, value: object, exp
     spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
     err = _error(tmp_path, _set(spec, field, value))
     assert err.path == field and expect in str(err), str(err)
+
+
+def test_hold_caps_belong_to_the_memory_circuit(tmp_path: Path) -> None:
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
+    spec = _set(spec, "cell.update.circuit", "mirror")
+    err = _error(tmp_path, spec)
+    assert err.path == "cell.update" and "memory circuit only" in str(err), str(err)

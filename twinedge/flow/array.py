@@ -74,7 +74,9 @@ def is_cl(design: Design) -> bool:
 
 def cl_geometry_for(design: Design) -> ClGeometry:
     cell = design.cell
-    return cl_geometry(cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit)
+    return cl_geometry(
+        cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n
+    )
 
 
 def geometry_for(design: Design) -> EdgeGeometry:
@@ -89,9 +91,11 @@ def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
     """(horizontal, vertical) edge cells; the vertical one is placed rotated by -90 deg."""
     cell = design.cell
     if is_cl(design):
+        args = (cell.w_um, cell.l_um, cell.c_gate_f)
+        circuit_args = (cell.update.circuit, cell.update.hold_cap_n)
         return (
-            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below", cell.update.circuit),
-            twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "stacked", cell.update.circuit),
+            twin_edge_cl(*args, "below", *circuit_args),
+            twin_edge_cl(*args, "stacked", *circuit_args),
         )
     edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
     return edge, edge

@@ -186,6 +186,8 @@ def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
     the other PMOS split to balance the rows."""
     items = [_item(d, d.name in cc.flipped) for d in cc.devices]
     nmos = [i for i in items if i.kind == "n"]
+    if cc.nmos_order:
+        nmos.sort(key=lambda i: cc.nmos_order.index(i.name))
     first = [i for name in cc.row_first for i in items if i.name == name]
     pmos = [i for i in items if i.kind == "p" and i.name not in cc.row_first]
     ptap = Item("TAPP", "n", True, {"B": "0"}, TAP, 0.0)
@@ -332,10 +334,10 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
 
 @gf.cell
 def update_block(
-    edge_cols: tuple[tuple[str, float], ...], circuit_name: str = "memory"
+    edge_cols: tuple[tuple[str, float], ...], circuit_name: str = "memory", hold_cap_n: int = 1
 ) -> gf.Component:
     """The update circuit, placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
-    cc = circuit(circuit_name)
+    cc = circuit(circuit_name, hold_cap_n)
     plan = plan_block(cc, edge_cols)
     c = gf.Component()
     for p in plan.placed:
@@ -400,6 +402,7 @@ class ClGeometry:
     tracks: dict[str, float]  # block-local y of the global tracks
     x_stack: float  # block-local x of the global via stacks
     circuit: str  # cl_circuit name
+    hold_cap_n: int  # the memory circuit's parallel hold capacitors
     globals: tuple[str, ...]  # the global nets the blocks bring out
 
     @property
@@ -431,12 +434,12 @@ def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
 
 
 def cl_geometry(
-    w_um: float, l_um: float, c_gate_f: float, circuit_name: str = "memory"
+    w_um: float, l_um: float, c_gate_f: float, circuit_name: str = "memory", hold_cap_n: int = 1
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant, clear of each other's routes and of the next row and column."""
     g = edge_geometry(w_um, l_um, c_gate_f)
-    cc = circuit(circuit_name)
+    cc = circuit(circuit_name, hold_cap_n)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
@@ -479,6 +482,7 @@ def cl_geometry(
         tracks=plan.tracks,
         x_stack=plan.x_stack,
         circuit=circuit_name,
+        hold_cap_n=hold_cap_n,
         globals=cc.globals,
     )
 
@@ -528,22 +532,23 @@ def twin_edge_cl(
     c_gate_f: float = 100e-15,
     side: str = "below",
     circuit_name: str = "memory",
+    hold_cap_n: int = 1,
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
     or ``stacked`` (vertical edges; see :class:`ClGeometry`)."""
-    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name)
+    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n)
     c = gf.Component()
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols, circuit_name))
+        ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n))
         ref.dmove((cg.x_block, -GAP - cg.block_height))
         _edge_stubs(c, cg)
         box = (0.0, -GAP - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name))
+        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name, hold_cap_n))
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge
         ref.drotate(90)

@@ -15,15 +15,26 @@ which order the channel's tracks run. The memory circuit's order keeps its charg
 nodes apart: X (which is shared into G at LEARN) on the track next to the NMOS row, the
 memory's hold node ``m`` between two DC tracks (VDD, VBP) far from X, G between VFLOOR and
 VSS; devices on X stand first in their rows so X's track is short.
+
+Every column that rises through X's track inside its span couples to X, and X's capacitance
+is what LEARN shares into G (a pull of G towards X's CAL voltage); a column of the hold node
+``m`` there couples X's jump at LEARN onto the memory (0.25 fF of such crossings made a
+quarter of the extracted cell's pull). So the NMOS row runs SD, SW (m left, X right), NC,
+LN, FL: the hold node's columns lie left of X's span, and X's span holds only NC, LN, FL
+and the n-tap before the PMOS on X (LP, MC).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from twinedge.flow import memory_circuit, update_circuit
 from twinedge.flow.update_circuit import Device
+
+if TYPE_CHECKING:
+    from twinedge.spec.schema import UpdateCircuit
 
 CIRCUITS = ("memory", "mirror")
 PORT_NAMES = {  # global nets and their array pin names
@@ -51,6 +62,7 @@ class ClCircuit:
     channel: tuple[str, ...]
     flipped: frozenset[str] = frozenset()  # devices drawn drain-left
     row_first: tuple[str, ...] = ()  # PMOS placed first in row 0 (beside the NMOS)
+    nmos_order: tuple[str, ...] = ()  # NMOS left to right in row 0 (default: device order)
 
     @property
     def edge_nets(self) -> tuple[str, ...]:
@@ -64,9 +76,15 @@ def _globals(devs: tuple[Device, ...]) -> tuple[str, ...]:
     return tuple(n for n in PORT_NAMES if n in used)
 
 
+def memory_sizing(hold_cap_n: int = 1) -> memory_circuit.MemorySizing:
+    """The memory circuit's sizing: its defaults, with the spec's hold capacitor count."""
+    return memory_circuit.MemorySizing(hold_cap_n=hold_cap_n)
+
+
 @cache
-def circuit(name: str) -> ClCircuit:
-    """The named circuit at its default sizing."""
+def circuit(name: str, hold_cap_n: int = 1) -> ClCircuit:
+    """The named circuit at its default sizing (``hold_cap_n``: the memory circuit's parallel
+    hold capacitors, ``cell.update.hold_cap_n``)."""
     if name == "mirror":
         devs = tuple(update_circuit.devices())
         return ClCircuit(
@@ -76,7 +94,7 @@ def circuit(name: str) -> ClCircuit:
             ("vdd", "vbp", "learn", "learnb", "vfloor", "g", "0"),
         )
     if name == "memory":
-        devs = tuple(memory_circuit.devices())
+        devs = tuple(memory_circuit.devices(memory_sizing(hold_cap_n)))
         used = {n for d in devs for n in (d.d, d.g, d.s)}
         channel = ("x", "vcn", "cal", "calb", "learn", "learnb", "vdd", "m", "vbp", "vcp",
                    "vbj", "vfloor", "g", "0")  # fmt: skip
@@ -85,7 +103,13 @@ def circuit(name: str) -> ClCircuit:
             devs,
             _globals(devs),
             tuple(n for n in channel if n in used | {"vdd", "0"}),
-            frozenset({"SW", "FL", "MC", "M"}),
+            frozenset({"NC", "LN", "MC", "M"}),
             ("LP", "MC", "M"),
+            ("ND", "NO", "SD", "SW", "NC", "LN", "FL"),
         )
     raise ValueError(f"unknown update circuit {name!r}; allowed: {', '.join(CIRCUITS)}")
+
+
+def of_update(update: UpdateCircuit) -> ClCircuit:
+    """The circuit a spec's ``cell.update`` names, at its hold capacitor count."""
+    return circuit(update.circuit, update.hold_cap_n)

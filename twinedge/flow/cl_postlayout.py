@@ -21,11 +21,9 @@ from pathlib import Path
 import gdsfactory as gf
 import numpy as np
 
-from twinedge.flow.array import cl_geometry_for
+from twinedge.flow.array import cl_geometry_for, edge_cells
 from twinedge.flow.artifacts import staged_outputs
 from twinedge.flow.characterise import Characterisation, transient
-from twinedge.flow.cl_cells import twin_edge_cl
-from twinedge.flow.cl_circuit import circuit
 from twinedge.flow.extraction import (
     ExtractionError,
     _substrate_only,
@@ -72,10 +70,9 @@ def cell_gds(design: Design, path: Path) -> Path:
     af, bf, ac, bc and the update subcircuit's global nets)."""
     pdk.activate()
     gf.clear_cache()
-    cell = design.cell
     cg = cl_geometry_for(design)
     top = gf.Component(name=f"{design.name}_cl_cell")
-    top.add_ref(twin_edge_cl(cell.w_um, cell.l_um, cell.c_gate_f, "below", cg.circuit))
+    top.add_ref(edge_cells(design)[0])
     g = cg.edge
     cols = dict(cg.edge_cols)
     # the free twin's runs pass the clamped twin's landing columns (A left, B right)
@@ -84,7 +81,7 @@ def cell_gds(design: Design, path: Path) -> Path:
     for net, y in y_run.items():
         top.add_label(net, position=(cg.x_block + x_run[net], y), layer=pdk.LABELS[pdk.MET1])
     y_glob = cg.band_offsets()[0]  # the horizontal cell's block: its own y
-    for net in circuit(cg.circuit).globals:
+    for net in cg.globals:
         if net != "0":  # the substrate net: ground
             x = cg.x_block + cg.x_stack
             top.add_label(net, position=(x, y_glob[net]), layer=pdk.LABELS[pdk.MET1])

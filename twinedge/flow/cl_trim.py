@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from twinedge.flow.artifacts import staged_outputs
+from twinedge.flow.cl_circuit import memory_sizing
 from twinedge.flow.cl_postlayout import extracted_body, memory_cell_steps
 from twinedge.flow.memory_characterise import G_REF
-from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
+from twinedge.flow.memory_circuit import MemoryBias
 from twinedge.pdk.sky130 import VDD
 from twinedge.spec.schema import Design
 
@@ -52,7 +53,13 @@ def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[flo
     def one(level: float) -> tuple[float, float]:
         bias = replace(MemoryBias(vbp=cell.update.vbp), calb_high=level)
         zero, gain, _ = memory_cell_steps(
-            body, cell.model.corner, MemorySizing(), bias, tr.t_h / tr.substeps, 0.0, (G_REF,)
+            body,
+            cell.model.corner,
+            memory_sizing(cell.update.hold_cap_n),
+            bias,
+            tr.t_h / tr.substeps,
+            0.0,
+            (G_REF,),
         )
         return float(zero[0]) / gain, gain
 

@@ -56,7 +56,9 @@ GENERATOR_MODULES = (
     "flow/array.py",
     "flow/cells.py",
     "flow/cl_cells.py",
+    "flow/cl_circuit.py",
     "flow/gds.py",
+    "flow/memory_circuit.py",
     "flow/update_circuit.py",
     "pdk/sky130.py",
 )

@@ -18,12 +18,13 @@ from twinedge.flow.characterise import (
     Conditions,
     cached_characterisation,
 )
+from twinedge.flow.cl_circuit import memory_sizing
 from twinedge.flow.memory_characterise import (
     MemoryCharacterisation,
     MemoryConditions,
     cached_memory_characterisation,
 )
-from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
+from twinedge.flow.memory_circuit import MemoryBias
 from twinedge.flow.update_circuit import UpdateSizing
 from twinedge.reports.metrics import task_metrics
 from twinedge.reports.plots import plot_lattice, plot_outputs, plot_training
@@ -70,7 +71,7 @@ def circuit_conditions(design: Design) -> AnyConditions:
     calb = MemoryBias().calb_high if cell.update.calb_high == "auto" else cell.update.calb_high
     return MemoryConditions(
         corner=cell.model.corner,
-        sizing=MemorySizing(),
+        sizing=memory_sizing(cell.update.hold_cap_n),
         bias=MemoryBias(vbp=cell.update.vbp, calb_high=calb),
         c_gate_f=cell.c_gate_f,
         g_min=tr.g_min,

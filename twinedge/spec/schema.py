@@ -92,6 +92,16 @@ class UpdateCircuit(_Strict):
     mismatch: bool = True
     # Monte Carlo instances of the characterisation (the mismatch spread's sample)
     mismatch_instances: Annotated[int, Field(ge=2, le=256)] = 32
+    # memory circuit: parallel PMOS capacitors (5/20 um, ~0.8 pF each) on the memory's hold
+    # node; more of them shrink the CAL switch's charge error and the droop per step (and
+    # cost area): a larger C_G with a longer t_h needs them to keep the stored current still
+    hold_cap_n: Annotated[int, Field(ge=1, le=8)] = 1
+
+    @model_validator(mode="after")
+    def _memory_only(self) -> UpdateCircuit:
+        if self.circuit == "mirror" and self.hold_cap_n != 1:
+            raise ValueError("hold_cap_n applies to the memory circuit only (circuit: memory)")
+        return self
 
 
 class TwinEdgeClCell(_Strict):

@@ -20,7 +20,7 @@ import klayout.db as kdb
 
 from twinedge.flow.array import edge_cells, geometry_for, is_cl, node_net_name, pin_placements
 from twinedge.flow.cl_circuit import PORT_NAMES
-from twinedge.flow.cl_circuit import circuit as cl_circuit
+from twinedge.flow.cl_circuit import of_update as cl_of_update
 from twinedge.pdk import sky130 as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
@@ -80,7 +80,7 @@ def edge_cell_names(design: Design) -> tuple[str, str]:
 
 
 def _global_pins(design: Design) -> list[str]:
-    return [PORT_NAMES[n] for n in cl_circuit(design.cell.update.circuit).globals]
+    return [PORT_NAMES[n] for n in cl_of_update(design.cell.update).globals]
 
 
 def _edge_subckt(name: str, design: Design) -> list[str]:
@@ -99,7 +99,7 @@ def _edge_subckt(name: str, design: Design) -> list[str]:
         lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
     if is_cl(design):
         rename = {"af": "A_F", "bf": "B_F", "ac": "A_C", "bc": "B_C", "g": "G", **PORT_NAMES}
-        for d in cl_circuit(design.cell.update.circuit).devices:
+        for d in cl_of_update(design.cell.update).devices:
             t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
             model = pdk.PFET if d.kind == "p" else DEVICE
             lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}{um} L={d.l}{um}")
