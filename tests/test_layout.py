@@ -43,12 +43,31 @@ def load_spec_from(raw: dict):
 
 
 @needs_klayout
-def test_cell_is_drc_clean(tmp_path: Path) -> None:
+@pytest.mark.parametrize("c_gate", [20e-15, 4e-12])
+def test_cell_is_drc_clean(tmp_path: Path, c_gate: float) -> None:
     sky130.activate()
-    gds = write_gds(twin_edge(1.0, 1.0, 20e-15), tmp_path / "cell.gds")
+    gds = write_gds(twin_edge(1.0, 1.0, c_gate), tmp_path / "cell.gds")
     res = run_drc(gds, tmp_path)
     assert res.clean, res.by_rule
     assert res.rules_checked > 150
+
+
+def test_large_gate_capacitor_folds_into_fingers() -> None:
+    """A 4 pF capacitor as one strip would be ~118 um across the edge (the lattice pitch);
+    folded, each finger stays under CAP_MAX_W (and each diffusion under licon.12's 5.7 um)
+    and the total gate area, so the capacitance, is kept."""
+    from twinedge.flow.cells import CAP_MAX_W, edge_geometry
+
+    small, big = edge_geometry(1.0, 1.0, 1e-12), edge_geometry(1.0, 1.0, 4e-12)
+    assert small.cap_fingers == 1
+    assert big.cap_fingers == 4 and big.cap_w <= CAP_MAX_W
+    assert 2 * big.sd + big.cap_l < 5.7
+    area = 4e-12 / sky130.COX_F_PER_UM2 - 2 * 1.0 * 1.0
+    assert big.cap_fingers * big.cap_w * big.cap_l == pytest.approx(area, rel=0.01)
+    assert big.height < 40.0 and big.height == pytest.approx(small.height, abs=1.0)
+    sky130.activate()
+    info = twin_edge(1.0, 1.0, 4e-12).info
+    assert info["c_gate_f"] == pytest.approx(4e-12, rel=0.01)
 
 
 @needs_klayout

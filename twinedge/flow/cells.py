@@ -65,7 +65,7 @@ class EdgeGeometry:
 
     gate_w: float  # transistor width (um)
     gate_l: float  # transistor length (um)
-    cap_w: float  # MOS capacitor width (0: no extra capacitor)
+    cap_w: float  # MOS capacitor width, per finger (0: no extra capacitor)
     cap_l: float
     length: float  # cell extent along A -> B
     height: float  # cell extent across (= node tile size)
@@ -80,6 +80,17 @@ class EdgeGeometry:
     # the vertical edges' length where it differs (twin_edge_cl: their blocks stack under
     # the horizontal ones', so the rows can be closer than the columns)
     length_vertical: float | None = None
+    cap_fingers: int = 1  # the capacitor's parallel fingers, side by side along the edge
+
+    @property
+    def cap_pitch(self) -> float:
+        """x distance between the capacitor's fingers (each its own diffusion)."""
+        return snap(2 * self.sd + self.cap_l + CAP_FINGER_SPACE)
+
+    @property
+    def cap_span(self) -> float:
+        """x extent of the capacitor's diffusions."""
+        return snap(self.cap_fingers * self.cap_pitch - CAP_FINGER_SPACE) if self.cap_w else 0.0
 
     @property
     def pitch(self) -> float:
@@ -98,6 +109,11 @@ class EdgeGeometry:
 
 CAP_ASPECT = 4.0  # the MOS capacitor's largest width / length
 CAP_MAX_L = 4.0  # its diffusion (S/D + L) stays under licon.12's 5.7 um across
+# a wider capacitor is folded into parallel fingers along the edge: a 4 pF one would be a
+# 118 um strip across the edge, setting the cell's height (and the lattice pitch)
+CAP_MAX_W = 30.0
+CAP_FINGER_SPACE = 0.4  # between finger diffusions (difftap.3: 0.27)
+CAP_BAR = 0.3  # the poly bar joining the fingers' plates
 
 
 def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
@@ -109,13 +125,17 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
         # a large capacitor gets a long gate too (at most CAP_ASPECT wide per unit length):
         # a 1 pF one would otherwise be a 113 um strip setting the lattice pitch
         cap_l = max(gl, 1.0, min(CAP_MAX_L, (extra / pdk.COX_F_PER_UM2 / CAP_ASPECT) ** 0.5))
-        cap_w = up(max(R.nfet_min_w, extra / pdk.COX_F_PER_UM2 / cap_l))
         cap_l = up(cap_l)
+        total_w = max(R.nfet_min_w, extra / pdk.COX_F_PER_UM2 / cap_l)
+        fingers = math.ceil(total_w / CAP_MAX_W)
+        cap_w = up(total_w / fingers)
     else:
         cap_w = cap_l = 0.0
+        fingers = 1
     # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
     core = 2 * sd + gl
-    cap_core = (2 * sd + cap_l + 0.3 + TAP) if cap_w else 0.0
+    span = fingers * (2 * sd + cap_l + CAP_FINGER_SPACE) - CAP_FINGER_SPACE
+    cap_core = (span + 0.3 + TAP) if cap_w else 0.0
     length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
     x_diff = snap((length - core) / 2)
     x_gate = snap(x_diff + sd)
@@ -144,6 +164,7 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
         y_cap=y_cap,
         x_gate=x_gate,
         sd=sd,
+        cap_fingers=fingers,
     )
 
 
@@ -206,7 +227,7 @@ def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) ->
     rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
     c.info["area_um2"] = round(g.length * g.height, 4)
     c.info["c_gate_f"] = round(
-        2 * g.gate_w * g.gate_l * pdk.COX_F_PER_UM2 + g.cap_w * g.cap_l * pdk.COX_F_PER_UM2, 20
+        (2 * g.gate_w * g.gate_l + g.cap_fingers * g.cap_w * g.cap_l) * pdk.COX_F_PER_UM2, 20
     )
     return c
 
@@ -243,24 +264,35 @@ def draw_twin_edge(c: gf.Component, g: EdgeGeometry) -> None:
 
 
 def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
-    """nfet_01v8 with source and drain on the substrate tap: a MOS capacitor on G."""
-    x0 = snap(xg - g.cap_l / 2)
-    x1 = snap(x0 + g.cap_l)
+    """nfet_01v8 fingers with source and drain on the substrate tap: a MOS capacitor on G.
+    Each finger has its own diffusion (licon.12); a poly bar above them joins the plates to
+    the gate strip, an li strap under them ties every S/D to one p+ tap at the left."""
     y0, y1 = g.y_cap, snap(g.y_cap + g.cap_w)
-    rect(c, pdk.DIFF, x0 - g.sd, y0, x1 + g.sd, y1)
+    x_start = snap(xg - g.cap_span / 2)
     enc = R.implant_diff_enc
-    rect(c, pdk.NSDM, x0 - g.sd - enc, y0 - enc, x1 + g.sd + enc, y1 + enc)
-    rect(c, pdk.POLY, x0, y0 - R.poly_endcap, x1, y1 + R.poly_endcap)
-    # join the plate to the gate strip above
-    rect(c, pdk.POLY, max(x0, g.x_gate), y1, min(x1, g.x_gate + g.gate_l), g.y_gate_contact)
-    lis = []
-    for x_licon in (x0 - g.sd + R.licon_diff_enc_end, x1 + g.sd - R.licon_diff_enc_end - R.licon):
-        lis.append((x_licon, _licon_column(c, x_licon, y0, y1)))
-    # tie both S/D to a p+ tap beyond the left S/D, through an li strap under the plate
-    x_tap1 = x0 - g.sd - 0.3
+    rect(c, pdk.NSDM, x_start - enc, y0 - enc, x_start + g.cap_span + enc, y1 + enc)
+    plates, columns = [], []
+    for k in range(g.cap_fingers):
+        xd = snap(x_start + k * g.cap_pitch)
+        x0, x1 = snap(xd + g.sd), snap(xd + g.sd + g.cap_l)
+        rect(c, pdk.DIFF, xd, y0, x1 + g.sd, y1)
+        rect(c, pdk.POLY, x0, y0 - R.poly_endcap, x1, y1 + R.poly_endcap)
+        plates.append((x0, x1))
+        for x_licon in (xd + R.licon_diff_enc_end, x1 + g.sd - R.licon_diff_enc_end - R.licon):
+            columns.append((x_licon, _licon_column(c, x_licon, y0, y1)))
+    x_lo, x_hi = plates[0][0], plates[-1][1]
+    y_join = y1
+    if g.cap_fingers > 1:
+        # the bar: clear of the diffusions (poly.4), over the plates' end caps
+        y_join = snap(y1 + R.poly_diff_space)
+        rect(c, pdk.POLY, x_lo, y_join, x_hi, y_join + CAP_BAR)
+    # join the plates (or the bar) to the gate strip above
+    rect(c, pdk.POLY, max(x_lo, g.x_gate), y_join, min(x_hi, g.x_gate + g.gate_l), g.y_gate_contact)
+    # tie every S/D to a p+ tap beyond the left S/D, through an li strap under the plates
+    x_tap1 = x_start - 0.3
     y_tap = snap((y0 + y1) / 2)
     _tap(c, x_tap1 - TAP / 2, y_tap)
-    (_, (la0, _)), (xb, _) = lis
+    (_, (la0, _)), (xb, _) = columns[0], columns[-1]
     strap_y = la0
     rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
     if y_tap - R.licon / 2 > strap_y + R.li_width:  # a wide capacitor: li up to the tap

@@ -95,8 +95,11 @@ def _edge_subckt(name: str, design: Design) -> list[str]:
         f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
         f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
     ]
-    if g.cap_w:
-        lines.append(f"MCAP VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}")
+    if g.cap_w:  # one device per finger (parallel: the comparer merges them)
+        lines += [
+            f"MCAP{k or ''} VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}"
+            for k in range(g.cap_fingers)
+        ]
     if is_cl(design):
         rename = {"af": "A_F", "bf": "B_F", "ac": "A_C", "bc": "B_C", "g": "G", **PORT_NAMES}
         for d in cl_of_update(design.cell.update).devices:
