@@ -85,12 +85,12 @@ class EdgeGeometry:
     @property
     def cap_pitch(self) -> float:
         """x distance between the capacitor's fingers (each its own diffusion)."""
-        return snap(2 * self.sd + self.cap_l + CAP_FINGER_SPACE)
+        return _cap_pitch(self.sd, self.cap_l)
 
     @property
     def cap_span(self) -> float:
         """x extent of the capacitor's diffusions."""
-        return snap(self.cap_fingers * self.cap_pitch - CAP_FINGER_SPACE) if self.cap_w else 0.0
+        return _cap_span(self.cap_fingers, self.sd, self.cap_l) if self.cap_w else 0.0
 
     @property
     def pitch(self) -> float:
@@ -116,6 +116,14 @@ CAP_FINGER_SPACE = 0.4  # between finger diffusions (difftap.3: 0.27)
 CAP_BAR = 0.3  # the poly bar joining the fingers' plates
 
 
+def _cap_pitch(sd: float, cap_l: float) -> float:
+    return snap(2 * sd + cap_l + CAP_FINGER_SPACE)
+
+
+def _cap_span(fingers: int, sd: float, cap_l: float) -> float:
+    return snap(fingers * _cap_pitch(sd, cap_l) - CAP_FINGER_SPACE)
+
+
 def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
     """Size a twin-edge cell; the MOS capacitor supplies what the twins' gates do not."""
     w, gl = snap(w_um), snap(l_um)
@@ -134,8 +142,7 @@ def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
         fingers = 1
     # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
     core = 2 * sd + gl
-    span = fingers * (2 * sd + cap_l + CAP_FINGER_SPACE) - CAP_FINGER_SPACE
-    cap_core = (span + 0.3 + TAP) if cap_w else 0.0
+    cap_core = (_cap_span(fingers, sd, cap_l) + 0.3 + TAP) if cap_w else 0.0
     length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
     x_diff = snap((length - core) / 2)
     x_gate = snap(x_diff + sd)

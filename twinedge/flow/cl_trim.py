@@ -18,10 +18,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.cl_circuit import memory_sizing
 from twinedge.flow.cl_postlayout import extracted_body, memory_cell_steps
-from twinedge.flow.memory_characterise import G_REF
-from twinedge.flow.memory_circuit import MemoryBias
+from twinedge.flow.memory_characterise import G_REF, MemoryConditions
+from twinedge.flow.train import circuit_conditions
 from twinedge.pdk.sky130 import VDD
 from twinedge.spec.schema import Design
 
@@ -48,18 +47,13 @@ class TrimError(RuntimeError):
 def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[float, float]]:
     """(input-referred zero-input residual at G_REF, gain) per CALB level, side by side (one
     ngspice run each; the floor off: G_REF is far above it)."""
-    cell, tr = design.cell, design.training
+    cond = circuit_conditions(design)  # the sizing, bias and LEARN time the flow uses
+    assert isinstance(cond, MemoryConditions)
 
     def one(level: float) -> tuple[float, float]:
-        bias = replace(MemoryBias(vbp=cell.update.vbp), calb_high=level)
+        bias = replace(cond.bias, calb_high=level)
         zero, gain, _ = memory_cell_steps(
-            body,
-            cell.model.corner,
-            memory_sizing(cell.update.hold_cap_n),
-            bias,
-            tr.t_h / tr.substeps,
-            0.0,
-            (G_REF,),
+            body, cond.corner, cond.sizing, bias, cond.t_h, 0.0, (G_REF,)
         )
         return float(zero[0]) / gain, gain
 
