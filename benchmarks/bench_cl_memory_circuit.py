@@ -1,9 +1,9 @@
 """The time-differenced update circuit against the present one: offsets measured in ngspice,
 then XOR trained with each circuit's measured transfer, side by side.
 
-Measures :mod:`twinedge.flow.memory_circuit` (SKY130 ``tt``, the PDK's local-mismatch Monte
+Measures :mod:`twinedge.circuits.memory` (SKY130 ``tt``, the PDK's local-mismatch Monte
 Carlo, optionally the other corners) by whole-step transients
-(:func:`twinedge.flow.memory_characterise.characterise_memory`), prints its per-step gain,
+(:func:`twinedge.characterise.memory.characterise_memory`), prints its per-step gain,
 zero-input residual (input-referred, V^2), its spread, power; then trains the XOR of
 ``designs/xor_4x4_cl_mirror.yaml`` (PDK-table twins, eta 0.5) with
 
@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow import train as training
-from twinedge.flow.characterise import FLOOR_MARGIN
-from twinedge.flow.memory_characterise import characterise_memory, squarer_dc
-from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
+from twinedge.characterise.memory import characterise_memory, squarer_dc
+from twinedge.characterise.mirror import FLOOR_MARGIN
+from twinedge.circuits.memory import MemoryBias, MemorySizing
+from twinedge.learn import train as training
+from twinedge.learn.onchip import MemoryRule, RuleLearning
 from twinedge.reports.metrics import task_metrics
-from twinedge.sim.onchip import MemoryRule, RuleLearning
 from twinedge.sim.solver import EquilibriumSolver
 from twinedge.spec import load_spec
 

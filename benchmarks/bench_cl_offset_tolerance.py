@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow import train as training
-from twinedge.flow.characterise import FLOOR_MARGIN
+from twinedge.characterise.mirror import FLOOR_MARGIN
+from twinedge.learn import train as training
+from twinedge.learn.onchip import IdealRule, RuleLearning
 from twinedge.reports.metrics import task_metrics
-from twinedge.sim.onchip import IdealRule, RuleLearning
 from twinedge.sim.solver import ConvergenceError, EquilibriumSolver
 from twinedge.spec import load_spec
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.cl_postlayout import with_post_layout_memory
-from twinedge.flow.train import circuit_characterisation, trainer
+from twinedge.characterise.post_layout_cell import with_post_layout_memory
+from twinedge.learn.train import circuit_characterisation, trainer
 from twinedge.reports.metrics import XOR_MARGIN, task_metrics
 from twinedge.spec import load_spec
 

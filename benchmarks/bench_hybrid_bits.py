@@ -14,7 +14,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from twinedge.flow.train import run_training
+from twinedge.learn.train import run_training
 from twinedge.reports.metrics import task_metrics
 from twinedge.spec import load_spec
 from twinedge.spec.schema import HybridUpdate

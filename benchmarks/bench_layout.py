@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from twinedge.flow.layout import run_layout
 from twinedge.spec import load_spec_text
-from twinedge.verification.drc import run_drc
-from twinedge.verification.lvs import run_lvs
+from twinedge.stages.layout import run_layout
+from twinedge.verify.drc import run_drc
+from twinedge.verify.lvs import run_lvs
 
 DESIGNS = Path(__file__).resolve().parent.parent / "designs"
 

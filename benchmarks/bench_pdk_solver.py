@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.postlayout import PostLayoutLearning
-from twinedge.flow.spice import node_name
+from twinedge.learn.post_layout import PostLayoutLearning
 from twinedge.pdk import sky130
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.ngspice_shared import shared
 from twinedge.spec import load_spec
+from twinedge.spice.deck import node_name
+from twinedge.spice.shared import shared
 
 DESIGNS = Path(__file__).resolve().parent.parent / "designs"
 OPTIONS = ".options gmin=1e-15 abstol=1e-15 reltol=1e-7 vntol=1e-9 itl1=500"

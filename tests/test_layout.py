@@ -13,14 +13,14 @@ import pytest
 import yaml
 from conftest import DESIGNS, ROOT
 
-from twinedge.flow.array import compile_array
-from twinedge.flow.cells import rect, twin_edge
-from twinedge.flow.gds import write_gds
-from twinedge.flow.layout import run_layout
+from twinedge.cells.array import compile_array
+from twinedge.cells.gds import write_gds
+from twinedge.cells.twin_edge import rect, twin_edge
 from twinedge.pdk import sky130
 from twinedge.spec import load_spec
-from twinedge.verification.drc import run_drc
-from twinedge.verification.lvs import run_lvs
+from twinedge.stages.layout import run_layout
+from twinedge.verify.drc import run_drc
+from twinedge.verify.lvs import run_lvs
 
 needs_klayout = pytest.mark.skipif(
     shutil.which("klayout") is None and not __import__("os").environ.get("CI"),
@@ -56,7 +56,7 @@ def test_large_gate_capacitor_folds_into_fingers() -> None:
     """A 4 pF capacitor as one strip would be ~118 um across the edge (the lattice pitch);
     folded, each finger stays under CAP_MAX_W (and each diffusion under licon.12's 5.7 um)
     and the total gate area, so the capacitance, is kept."""
-    from twinedge.flow.cells import CAP_MAX_W, edge_geometry
+    from twinedge.cells.twin_edge import CAP_MAX_W, edge_geometry
 
     small, big = edge_geometry(1.0, 1.0, 1e-12), edge_geometry(1.0, 1.0, 4e-12)
     assert small.cap_fingers == 1
@@ -119,7 +119,7 @@ def test_cl_cell_is_drc_clean(
     """The on-chip learning cell: twins, gate cap (pF: a long-gate MOS capacitor under
     licon.12's 5.7 um) and the update block laid out from its netlist (NMOS, PMOS in
     n-wells, taps, channel routing, global via stacks), for both circuits."""
-    from twinedge.flow.cl_cells import twin_edge_cl
+    from twinedge.cells.twin_edge_cl import twin_edge_cl
 
     sky130.activate()
     cell = twin_edge_cl(1.0, 1.0, c_gate, side, circuit, hold_caps)
@@ -132,8 +132,8 @@ def test_memory_block_keeps_the_hold_node_off_x() -> None:
     """X is shared into G at LEARN: its capacitance pulls G, and a hold-node column crossing
     its track couples X's jump onto the memory. X runs on the lowest track, and no column
     of the hold node rises inside X's span (cl_circuit's NMOS order)."""
-    from twinedge.flow.cl_cells import cl_geometry, plan_block
-    from twinedge.flow.cl_circuit import circuit
+    from twinedge.cells.twin_edge_cl import cl_geometry, plan_block
+    from twinedge.circuits.cl import circuit
 
     for hold_caps in (1, 3):
         cg = cl_geometry(1.0, 1.0, 4e-12, "memory", hold_caps)
@@ -245,7 +245,7 @@ def test_gds_byte_identical(tmp_path: Path) -> None:
     # and from a fresh interpreter
     code = (
         "import sys; from pathlib import Path; from twinedge.spec import load_spec; "
-        "from twinedge.flow.layout import run_layout; "
+        "from twinedge.stages.layout import run_layout; "
         "d = load_spec(sys.argv[1]).design; run_layout(d, Path(sys.argv[2]))"
     )
     subprocess.run(
@@ -257,7 +257,7 @@ def test_gds_byte_identical(tmp_path: Path) -> None:
 
 
 def test_layout_reused_only_from_the_same_spec_and_generator(tmp_path: Path, monkeypatch) -> None:
-    from twinedge.flow import layout as layout_stage
+    from twinedge.stages import layout as layout_stage
 
     d = load_spec(DESIGNS / "xor_4x4.yaml").design
     run_layout(d, tmp_path)
@@ -265,7 +265,7 @@ def test_layout_reused_only_from_the_same_spec_and_generator(tmp_path: Path, mon
     other = d.model_copy(update={"cell": d.cell.model_copy(update={"w_um": 2.0})})
     assert layout_stage.current_layout(other, tmp_path) is None  # another spec
     # the same spec, a changed generator (its source is part of the key)
-    monkeypatch.setattr(layout_stage, "GENERATOR_MODULES", ("flow/array.py",))
+    monkeypatch.setattr(layout_stage, "GENERATOR_MODULES", ("cells/array.py",))
     assert layout_stage.current_layout(d, tmp_path) is None
 
 

@@ -1,4 +1,4 @@
-"""The time-differenced on-chip update circuit (twinedge.flow.memory_circuit): real ngspice
+"""The time-differenced on-chip update circuit (twinedge.circuits.memory): real ngspice
 learning steps with the SKY130 models, its characterisation and its simulator rule."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from conftest import short_cl
 
-from twinedge.flow.characterise import FLOOR_MARGIN
-from twinedge.flow.memory_characterise import (
+from twinedge.characterise.memory import (
     SIGNAL,
     StepRun,
     cached_memory_characterisation,
@@ -18,9 +17,10 @@ from twinedge.flow.memory_characterise import (
     squarer_dc,
     step_dg,
 )
-from twinedge.flow.memory_circuit import MemoryBias, MemorySizing, devices, subckt
-from twinedge.flow.train import circuit_conditions
-from twinedge.sim.onchip import MemoryRule
+from twinedge.characterise.mirror import FLOOR_MARGIN
+from twinedge.circuits.memory import MemoryBias, MemorySizing, devices, subckt
+from twinedge.learn.onchip import MemoryRule
+from twinedge.learn.train import circuit_conditions
 from twinedge.spec.loader import load_spec
 
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import DESIGNS
 
-from twinedge.flow.spice import ngspice_op, node_name, schematic_netlist
 from twinedge.sim.devices import Level1NMOS
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
 from twinedge.spec import load_spec
+from twinedge.spice.deck import ngspice_op, node_name, schematic_netlist
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ngspice") is None and not __import__("os").environ.get("CI"),

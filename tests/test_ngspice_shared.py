@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from conftest import DESIGNS
 
-from twinedge.flow.spice import node_name, schematic_netlist
 from twinedge.pdk import sky130
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.ngspice_shared import NgspiceSharedError, shared
 from twinedge.spec import load_spec
+from twinedge.spice.deck import node_name, schematic_netlist
+from twinedge.spice.shared import NgspiceSharedError, shared
 
 TIGHT = ".options reltol=1e-9 vntol=1e-12 abstol=1e-18 gmin=1e-12\n"
 

@@ -10,8 +10,7 @@ import pytest
 from conftest import DESIGNS, short_cl
 from typer.testing import CliRunner
 
-from twinedge.cli import app
-from twinedge.flow.characterise import (
+from twinedge.characterise.mirror import (
     FLOOR_MARGIN,
     Conditions,
     Point,
@@ -19,11 +18,12 @@ from twinedge.flow.characterise import (
     characterise,
     operating_points,
 )
-from twinedge.flow.update_circuit import UpdateSizing, devices, subckt
+from twinedge.circuits.mirror import UpdateSizing, devices, subckt
+from twinedge.cli import app
+from twinedge.learn.onchip import HybridRule, IdealRule, OnChipRule, RuleLearning
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.onchip import HybridRule, IdealRule, OnChipRule, RuleLearning
 from twinedge.spec.loader import load_spec
 from twinedge.spec.schema import HybridUpdate
 
@@ -140,8 +140,8 @@ def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -
     training with both rules, the report. Short steps (1 us) and 300 of them keep CI quick."""
     import json
 
-    from twinedge.flow.memory_circuit import MemorySizing
-    from twinedge.flow.memory_circuit import devices as memory_devices
+    from twinedge.circuits.memory import MemorySizing
+    from twinedge.circuits.memory import devices as memory_devices
 
     spec = short_cl(tmp_path)
     monkeypatch.chdir(tmp_path)
@@ -196,7 +196,7 @@ def test_characterise_rejects_plain_cell() -> None:
 def test_memory_array_step_matches_measured_rule(tmp_path) -> None:
     """One learning step of the 4x4 array with 32 time-differenced circuits at transistor
     level (CAL at -eta, LEARN at +eta) against the measured per-step rule."""
-    from twinedge.flow.cl_transient import check_design
+    from twinedge.characterise.array_check import check_design
 
     res = check_design(load_spec(short_cl(tmp_path)))
     err = res.dg_transistor - res.dg_model
@@ -207,7 +207,7 @@ def test_memory_array_step_matches_measured_rule(tmp_path) -> None:
 
 def test_transistor_level_step_matches_model() -> None:
     """One learning step of the 4x4 array, 32 update circuits at transistor level."""
-    from twinedge.flow.cl_transient import check_design
+    from twinedge.characterise.array_check import check_design
 
     res = check_design(load_spec(CL_MIRROR))
     err = res.dg_transistor - res.dg_model

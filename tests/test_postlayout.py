@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from conftest import DESIGNS
 
-from twinedge.flow.energy import integrate_energy, settling_time
-from twinedge.flow.extraction import flat_body, run_kpex, summarize
-from twinedge.flow.spice import node_name, pdk_schematic_netlist
+from twinedge.learn.energy import integrate_energy, settling_time
 from twinedge.pdk import sky130
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.ngspice_shared import shared
 from twinedge.spec import load_spec
-from twinedge.verification.pex_lvsdb import build_pex_lvsdb
+from twinedge.spice.deck import node_name, pdk_schematic_netlist
+from twinedge.spice.shared import shared
+from twinedge.verify.pex import flat_body, run_kpex, summarize
+from twinedge.verify.pex_lvsdb import build_pex_lvsdb
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ngspice") is None and not __import__("os").environ.get("CI"),

@@ -19,10 +19,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from twinedge.spec import LoadedSpec, SpecError, load_spec
 
 if TYPE_CHECKING:
-    from twinedge.flow.characterise import Characterisation
-    from twinedge.flow.energy import EnergyReport
-    from twinedge.flow.extraction import Extraction
-    from twinedge.flow.layout import LayoutResult
+    from twinedge.characterise.mirror import Characterisation
+    from twinedge.learn.energy import EnergyReport
+    from twinedge.stages.layout import LayoutResult
+    from twinedge.verify.pex import Extraction
 
 DEFAULT_DESIGN = Path(__file__).resolve().parent.parent / "designs" / "xor_4x4.yaml"
 
@@ -82,7 +82,7 @@ def _train(
 ) -> dict:
     """Train, write train.json and plots; ``ch``: the on-chip circuit's characterisation to
     train with instead of the schematic's, ``extra``: keys added to train.json."""
-    from twinedge.flow.train import run_training, write_training
+    from twinedge.learn.train import run_training, write_training
     from twinedge.sim.solver import ConvergenceError
 
     n = loaded.design.training.n_steps
@@ -143,8 +143,8 @@ def _summary(record: dict, out_dir: Path) -> None:
 
 
 def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
-    from twinedge.flow.characterise import cached_characterisation
-    from twinedge.flow.train import characterisation_conditions
+    from twinedge.characterise.mirror import cached_characterisation
+    from twinedge.learn.train import characterisation_conditions
     from twinedge.reports.characterisation import write_characterisation
 
     d = loaded.design
@@ -195,7 +195,7 @@ def _characterise(loaded: LoadedSpec, array_check: bool) -> dict:
 def _characterisation_run(loaded: LoadedSpec, what: str, total: int, run):
     """``run(tick)`` under a progress bar of ``total`` parts; an ngspice failure is a clean
     one-line error and exit 1."""
-    from twinedge.flow.characterise import CharacterisationError
+    from twinedge.characterise.mirror import CharacterisationError
 
     try:
         with _step_progress(what) as bar:
@@ -210,7 +210,7 @@ def _characterisation_run(loaded: LoadedSpec, what: str, total: int, run):
 
 def _characterise_memory(loaded: LoadedSpec, out_dir: Path, title: str) -> dict:
     """The time-differenced circuit: whole learning steps in ngspice (cached)."""
-    from twinedge.flow.train import circuit_characterisation
+    from twinedge.learn.train import circuit_characterisation
     from twinedge.reports.characterisation import write_characterisation
 
     m = _characterisation_run(
@@ -247,8 +247,8 @@ def _corner_table(loaded: LoadedSpec, corners: list[str]) -> None:
     residual is what its table is for)."""
     from dataclasses import replace
 
-    from twinedge.flow.characterise import CharacterisationError
-    from twinedge.flow.train import cached_circuit, circuit_conditions
+    from twinedge.characterise.mirror import CharacterisationError
+    from twinedge.learn.train import cached_circuit, circuit_conditions
 
     cond = circuit_conditions(loaded.design)
     memory = loaded.design.cell.update.circuit == "memory"
@@ -292,7 +292,7 @@ def _mirror_corner(ch) -> tuple[dict, str]:
 def _memory_corner(m) -> tuple[dict, str]:
     import numpy as np
 
-    from twinedge.flow.memory_characterise import G_REF
+    from twinedge.characterise.memory import G_REF
 
     residual = float(np.interp(G_REF, m.g_grid, m.zero_v)) / m.gain_v_per_v2
     return {**m.summary(), "residual_at_g_ref_v2": residual}, (
@@ -302,7 +302,7 @@ def _memory_corner(m) -> tuple[dict, str]:
 
 
 def _array_check(loaded: LoadedSpec, out_dir: Path) -> None:
-    from twinedge.flow.cl_transient import check_design
+    from twinedge.characterise.array_check import check_design
 
     res = check_design(loaded)
     record = res.as_dict()
@@ -397,7 +397,7 @@ SEED_EDGES_PER_MM2 = 1e7 / 10.0  # the seed's projection: ~1e7 edges in ~10 mm2 
 
 
 def _layout(loaded: LoadedSpec, reuse: bool = False) -> LayoutResult:
-    from twinedge.flow.layout import LayoutError, current_layout, run_layout
+    from twinedge.stages.layout import LayoutError, current_layout, run_layout
 
     d = loaded.design
     out_dir = _build_dir(d.name) / "layout"
@@ -435,7 +435,7 @@ def layout(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> 
 
 
 def _drc(loaded: LoadedSpec) -> bool:
-    from twinedge.verification.drc import DrcError, run_drc
+    from twinedge.verify.drc import DrcError, run_drc
 
     lay = _layout(loaded, reuse=True)
     out_dir = _build_dir(loaded.design.name) / "drc"
@@ -465,7 +465,7 @@ def _drc(loaded: LoadedSpec) -> bool:
 
 
 def _lvs(loaded: LoadedSpec) -> bool:
-    from twinedge.verification.lvs import run_lvs
+    from twinedge.verify.lvs import run_lvs
 
     lay = _layout(loaded, reuse=True)
     out_dir = _build_dir(loaded.design.name) / "lvs"
@@ -508,7 +508,7 @@ def lvs(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> Non
 
 def _require_post_layout(loaded: LoadedSpec) -> None:
     """Bad input for post-layout stages (exit 2) before any stage runs."""
-    from twinedge.flow.pipeline import PostLayoutError, check_post_layout_model
+    from twinedge.stages.post_layout import PostLayoutError, check_post_layout_model
 
     try:
         check_post_layout_model(loaded)
@@ -524,8 +524,8 @@ def _stage_note(name: str, ran: bool) -> None:
 
 def _verified(loaded: LoadedSpec, gds: Path) -> tuple[dict, dict]:
     """DRC and LVS, each re-run only when the GDS (or the deck) changed."""
-    from twinedge.flow.stamps import digest, is_current, mark
-    from twinedge.verification.drc import full_deck
+    from twinedge.stages.keys import digest, is_current, mark
+    from twinedge.verify.drc import full_deck
 
     build = _build_dir(loaded.design.name)
     drc_dir, lvs_dir = build / "drc", build / "lvs"
@@ -548,8 +548,8 @@ def _verified(loaded: LoadedSpec, gds: Path) -> tuple[dict, dict]:
 
 
 def _extraction(loaded: LoadedSpec, gds: Path) -> Extraction:
-    from twinedge.flow.extraction import ExtractionError
-    from twinedge.flow.pipeline import extraction_stage
+    from twinedge.stages.post_layout import extraction_stage
+    from twinedge.verify.pex import ExtractionError
 
     try:
         ext, ran = extraction_stage(loaded, gds, _build_dir(loaded.design.name))
@@ -569,13 +569,13 @@ def _extraction(loaded: LoadedSpec, gds: Path) -> Extraction:
 
 
 def _schematic_training(loaded: LoadedSpec) -> dict:
-    from twinedge.flow.layout import spec_digest
-    from twinedge.flow.stamps import digest, is_current, mark
+    from twinedge.stages.keys import digest, is_current, mark
+    from twinedge.stages.layout import spec_digest
 
     target = _build_dir(loaded.design.name) / "train"
     key = digest(spec_digest(loaded.design), "train-1")
     if loaded.design.cell.type == "twin_edge_cl":  # the rule comes from the characterisation
-        from twinedge.flow.train import circuit_conditions
+        from twinedge.learn.train import circuit_conditions
 
         key = digest(key, circuit_conditions(loaded.design).digest())
     if is_current(target, key, ["train.json"]):
@@ -588,8 +588,8 @@ def _schematic_training(loaded: LoadedSpec) -> dict:
 
 
 def _post_layout(loaded: LoadedSpec, ext: Extraction) -> dict:
-    from twinedge.flow.pipeline import PostLayoutError, post_layout_training
     from twinedge.sim.solver import ConvergenceError
+    from twinedge.stages.post_layout import PostLayoutError, post_layout_training
 
     n = loaded.design.training.n_steps
     try:
@@ -640,8 +640,8 @@ def flow(
     Stages whose inputs are unchanged are kept. Exits 1 (not tapeout-ready) if DRC or LVS
     fails; the report is still written.
     """
-    from twinedge.flow.energy import TransientError
-    from twinedge.flow.pipeline import energy_stage
+    from twinedge.learn.energy import TransientError
+    from twinedge.stages.post_layout import energy_stage
 
     loaded = _load(spec or DEFAULT_DESIGN)
     d = loaded.design
@@ -683,13 +683,13 @@ def flow(
 def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
     """Extract one twin_edge_cl cell (kpex) and re-run the circuit's measurements on it;
     kept while the spec and the characterisation conditions are unchanged."""
-    from twinedge.flow.characterise import CharacterisationError
-    from twinedge.flow.cl_postlayout import post_layout_cell, post_layout_memory_cell
-    from twinedge.flow.extraction import ExtractionError, kpex_version
-    from twinedge.flow.layout import layout_digest
-    from twinedge.flow.memory_characterise import MemoryCharacterisation
-    from twinedge.flow.stamps import digest, is_current, mark
-    from twinedge.flow.train import cached_circuit, circuit_conditions
+    from twinedge.characterise.memory import MemoryCharacterisation
+    from twinedge.characterise.mirror import CharacterisationError
+    from twinedge.characterise.post_layout_cell import post_layout_cell, post_layout_memory_cell
+    from twinedge.learn.train import cached_circuit, circuit_conditions
+    from twinedge.stages.keys import digest, is_current, mark
+    from twinedge.stages.layout import layout_digest
+    from twinedge.verify.pex import ExtractionError, kpex_version
 
     d = loaded.design
     cond = circuit_conditions(d)
@@ -741,11 +741,11 @@ def _cl_post_layout_cell(loaded: LoadedSpec) -> dict:
 
 def _cl_post_layout_training(loaded: LoadedSpec, cell: dict) -> dict:
     """Training with the rule the extracted cell gives (build/<design>/post_layout/)."""
-    from twinedge.flow.cl_postlayout import with_post_layout, with_post_layout_memory
-    from twinedge.flow.layout import spec_digest
-    from twinedge.flow.memory_characterise import MemoryCharacterisation
-    from twinedge.flow.stamps import digest, is_current, mark
-    from twinedge.flow.train import cached_circuit, circuit_conditions
+    from twinedge.characterise.memory import MemoryCharacterisation
+    from twinedge.characterise.post_layout_cell import with_post_layout, with_post_layout_memory
+    from twinedge.learn.train import cached_circuit, circuit_conditions
+    from twinedge.stages.keys import digest, is_current, mark
+    from twinedge.stages.layout import spec_digest
 
     d = loaded.design
     target = _build_dir(d.name) / "post_layout"
@@ -772,10 +772,10 @@ def _cl_trim(loaded: LoadedSpec) -> float:
     """The CALB high level of the laid-out cell: ``cell.update.calb_high``, or for ``auto``
     the level that nulls one extracted cell's zero-input residual (build/<design>/trim/,
     kept while the layout and the bias are unchanged)."""
-    from twinedge.flow.cl_trim import TrimError, trim_calb
-    from twinedge.flow.extraction import ExtractionError, kpex_version
-    from twinedge.flow.layout import layout_digest
-    from twinedge.flow.stamps import digest, is_current, mark
+    from twinedge.characterise.trim import TrimError, trim_calb
+    from twinedge.stages.keys import digest, is_current, mark
+    from twinedge.stages.layout import layout_digest
+    from twinedge.verify.pex import ExtractionError, kpex_version
 
     d = loaded.design
     if d.cell.update.calb_high != "auto":

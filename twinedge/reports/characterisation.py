@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.characterise import Characterisation
-from twinedge.flow.memory_characterise import MemoryCharacterisation, save
+from twinedge.artifacts import staged_outputs
+from twinedge.characterise.memory import MemoryCharacterisation, save
+from twinedge.characterise.mirror import Characterisation
 from twinedge.reports.plots import _save, plt
 
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from twinedge.flow.artifacts import staged_outputs
+from twinedge.artifacts import staged_outputs
 from twinedge.reports.report import _fmt, _table, tool_versions
 
 NO_PEX = (

@@ -13,7 +13,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from twinedge.flow.artifacts import staged_outputs
+from twinedge.artifacts import staged_outputs
 from twinedge.reports.plots import plot_mse_compare
 
 # The seed's figures (Dillavou et al.): breadboard and projected microfabricated energies.
@@ -29,8 +29,8 @@ def _version(pkg: str) -> str:
 
 
 def tool_versions() -> dict[str, str]:
-    from twinedge.flow.spice import ngspice_version
-    from twinedge.verification.drc import klayout_version
+    from twinedge.spice.deck import ngspice_version
+    from twinedge.verify.drc import klayout_version
 
     out = {"python": platform.python_version(), "ngspice": ngspice_version()}
     out["klayout (DRC program)"] = klayout_version()

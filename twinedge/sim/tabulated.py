@@ -127,7 +127,7 @@ def sweep_table(
     grid: Grid,
 ) -> np.ndarray:
     """Drain current of ``device`` (D = a, S = b, body 0) on the grid, from ngspice DC sweeps."""
-    from twinedge.sim.ngspice_shared import shared
+    from twinedge.spice.shared import shared
 
     ng = shared()
     ng.reset()

@@ -73,9 +73,9 @@ class TwinEdgeCell(_Strict):
 class UpdateCircuit(_Strict):
     """The on-chip learning circuit and its bias.
 
-    ``circuit``: ``memory`` (twinedge.flow.memory_circuit: one squarer, mirror and current
+    ``circuit``: ``memory`` (twinedge.circuits.memory: one squarer, mirror and current
     memory carry both twins' terms one after the other, so their mismatch cancels) or
-    ``mirror`` (twinedge.flow.update_circuit: the twins subtracted through two mirror paths;
+    ``mirror`` (twinedge.circuits.mirror: the twins subtracted through two mirror paths;
     ~4 % of full scale offset per edge, kept for comparison).
     ``vbp``: gate voltage of the followers' PMOS current sources (lower: more current, more
     gain, more power). ``mismatch``: give every edge its own gain and offset, drawn from the
@@ -87,7 +87,7 @@ class UpdateCircuit(_Strict):
     vbp: Annotated[float, Field(ge=0.4, le=1.2)] = 0.6
     # memory circuit: CALB's high level (V), a global trim of the CAL switch's charge on
     # the memory's hold node (the same in every cell); auto: solved on one extracted cell
-    # (twinedge.flow.cl_trim) so that its zero-input residual at G = 1 V is nil
+    # (twinedge.characterise.trim) so that its zero-input residual at G = 1 V is nil
     calb_high: Annotated[float, Field(ge=0.0, le=1.8)] | Literal["auto"] = "auto"
     mismatch: bool = True
     # Monte Carlo instances of the characterisation (the mismatch spread's sample)

@@ -19,7 +19,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from twinedge.pdk import sky130 as pdk
-from twinedge.verification.connectivity import LABELS, connect_sky130
+from twinedge.verify.connectivity import LABELS, connect_sky130
 
 SUBSTRATE_NET = "sky130_gnd"  # kpex's SKY130 substrate net name
 GATE_LABEL = "G"

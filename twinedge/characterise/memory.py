@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.characterise import (
+from twinedge.characterise.mirror import (
     CM_MID,
     FLOOR_MARGIN,
     NODE_MAX,
@@ -41,7 +41,7 @@ from twinedge.flow.characterise import (
     run_ngspice,
     run_transient,
 )
-from twinedge.flow.memory_circuit import PORTS, SUBCKT, MemoryBias, MemorySizing, devices, subckt
+from twinedge.circuits.memory import PORTS, SUBCKT, MemoryBias, MemorySizing, devices, subckt
 from twinedge.pdk import sky130
 
 VDD = sky130.VDD

@@ -11,27 +11,27 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.characterise import (
+from twinedge.artifacts import staged_outputs
+from twinedge.characterise.memory import (
+    MemoryCharacterisation,
+    MemoryConditions,
+    cached_memory_characterisation,
+)
+from twinedge.characterise.mirror import (
     FLOOR_MARGIN,
     Characterisation,
     Conditions,
     cached_characterisation,
 )
-from twinedge.flow.cl_circuit import memory_sizing
-from twinedge.flow.memory_characterise import (
-    MemoryCharacterisation,
-    MemoryConditions,
-    cached_memory_characterisation,
-)
-from twinedge.flow.memory_circuit import MemoryBias
-from twinedge.flow.update_circuit import UpdateSizing
+from twinedge.circuits.cl import memory_sizing
+from twinedge.circuits.memory import MemoryBias
+from twinedge.circuits.mirror import UpdateSizing
+from twinedge.learn.onchip import HybridRule, MemoryRule, OnChipRule, Rule, RuleLearning
 from twinedge.reports.metrics import task_metrics
 from twinedge.reports.plots import plot_lattice, plot_outputs, plot_training
 from twinedge.sim.learning import CoupledLearning, TrainResult
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.onchip import HybridRule, MemoryRule, OnChipRule, Rule, RuleLearning
 from twinedge.sim.solver import EquilibriumSolver
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.schema import Design, HybridUpdate, TwinEdgeClCell, XorTask
@@ -66,7 +66,7 @@ def circuit_conditions(design: Design) -> AnyConditions:
     if cell.update.circuit == "mirror":
         return characterisation_conditions(design)
     tr = design.training
-    # auto: the layout's trim (twinedge.flow.cl_trim) applies to the extracted cell; the
+    # auto: the layout's trim (twinedge.characterise.trim) applies to the extracted cell; the
     # schematic circuit is characterised with CALB swinging rail to rail
     calb = MemoryBias().calb_high if cell.update.calb_high == "auto" else cell.update.calb_high
     return MemoryConditions(

@@ -19,7 +19,7 @@ What is left at zero input: the CAL switch's charge on the hold node (a half-siz
 switch and the hold capacitor keep it ~1e-5 V^2, its mismatch ~2e-5 V^2), X's small
 capacitance charge-shared into G at LEARN (a weak pull of G towards X's CAL voltage), and
 the cascodes' finite output resistance (the same). Measured in
-:mod:`twinedge.flow.memory_characterise`; ``docs/on_chip_learning.md`` has the argument.
+:mod:`twinedge.characterise.memory`; ``docs/on_chip_learning.md`` has the argument.
 
 The free twin's terminals are not read: at eta = 0 the clamped twin *is* in the free state,
 so the circuit needs only the clamped twin (the free twin still provides O for the nudge).
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from twinedge.flow.update_circuit import Device
+from twinedge.circuits.mirror import Device
 
 SUBCKT = "twinedge_cl_memory"
 PORTS = (

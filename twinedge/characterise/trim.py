@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.cl_postlayout import extracted_body, memory_cell_steps
-from twinedge.flow.memory_characterise import G_REF, MemoryConditions
-from twinedge.flow.train import circuit_conditions
+from twinedge.artifacts import staged_outputs
+from twinedge.characterise.memory import G_REF, MemoryConditions
+from twinedge.characterise.post_layout_cell import extracted_body, memory_cell_steps
+from twinedge.learn.train import circuit_conditions
 from twinedge.pdk.sky130 import VDD
 from twinedge.spec.schema import Design
 

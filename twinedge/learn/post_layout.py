@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinedge.flow.array import pin_placements
-from twinedge.flow.extraction import Extraction, flat_body
+from twinedge.cells.array import pin_placements
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
-from twinedge.sim.ngspice_shared import NgspiceShared, NgspiceSharedError, shared
 from twinedge.sim.solver import ConvergenceError
 from twinedge.spec.loader import LoadedSpec
+from twinedge.spice.shared import NgspiceShared, NgspiceSharedError, shared
+from twinedge.verify.pex import Extraction, flat_body
 
 DC_OPTIONS = ".options gmin=1e-15 abstol=1e-15 reltol=1e-7 vntol=1e-9 itl1=500"
 

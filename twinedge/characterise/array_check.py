@@ -2,11 +2,11 @@
 
 The whole ``twin_edge_cl`` array as one ngspice circuit with the PDK models: both twins'
 ``nfet_01v8`` edges, each edge's gate capacitor on its shared G node, and the update circuit
-(:mod:`twinedge.flow.update_circuit`) on every edge wired to the edge's four terminals.
+(:mod:`twinedge.circuits.mirror`) on every edge wired to the edge's four terminals.
 Inputs and constants drive both twins; the clamped twin's outputs are held at the nudged
 values. One learning step - settle, a LEARN pulse of ``t_h``, then ``t_frozen`` frozen - is
 simulated from the simulator's G, and each edge's dG is compared with what the
-characterised model (:class:`twinedge.sim.onchip.OnChipRule`, nominal circuit) predicts
+characterised model (:class:`twinedge.learn.onchip.OnChipRule`, nominal circuit) predicts
 from the simulator's twin equilibria.
 """
 
@@ -16,11 +16,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from twinedge.flow.characterise import cached_characterisation, numeric_rows, run_ngspice
-from twinedge.flow.update_circuit import SUBCKT, UpdateSizing, subckt
+from twinedge.characterise.mirror import cached_characterisation, numeric_rows, run_ngspice
+from twinedge.circuits.mirror import SUBCKT, UpdateSizing, subckt
+from twinedge.learn.onchip import OnChipRule, RuleLearning, apply_rule
 from twinedge.pdk import sky130
 from twinedge.sim.network import Network
-from twinedge.sim.onchip import OnChipRule, RuleLearning, apply_rule
 from twinedge.spec.loader import LoadedSpec
 
 T_SETTLE = 50e-9  # before the pulse: the twins and the update circuit settle
@@ -149,7 +149,7 @@ WARMUP_STEPS = 20  # model steps before the check, so that the edges' G differ
 def check_design(spec: LoadedSpec) -> StepCheck:
     """The check for a ``twin_edge_cl`` design: its nominal circuit (the transistor-level
     deck has no mismatch draws), a few model steps to spread G, then one step both ways."""
-    from twinedge.flow.train import characterisation_conditions, nominal_circuit, trainer
+    from twinedge.learn.train import characterisation_conditions, nominal_circuit, trainer
 
     d = spec.design
     learner = trainer(replace(spec, design=nominal_circuit(d)))
@@ -158,7 +158,7 @@ def check_design(spec: LoadedSpec) -> StepCheck:
     for _ in range(WARMUP_STEPS):
         learner.learn(int(learner.rng.integers(n)))
     if d.cell.update.circuit == "memory":
-        from twinedge.flow.train import circuit_characterisation
+        from twinedge.learn.train import circuit_characterisation
 
         m = circuit_characterisation(d)
         return check_memory_step(learner, 1 % n, m, d.cell.c_gate_f, d.cell.w_um, d.cell.l_um)
@@ -192,8 +192,8 @@ def memory_array_deck(
     edge's squarer current, CAL opens, LEARN closes, the clamped outputs move to the second
     state (+eta), LEARN opens; ``states``: the two compared node-voltage states
     (:meth:`update_states`); returns (deck, the time G is read)."""
-    from twinedge.flow import memory_characterise as mc
-    from twinedge.flow import memory_circuit
+    from twinedge.characterise import memory as mc
+    from twinedge.circuits import memory as memory_circuit
 
     net = learner.net
     v1, v2 = states
@@ -242,9 +242,9 @@ def check_memory_step(learner: RuleLearning, p: int, m, c_gate_f: float, w_um: f
     settling memory reset: the deck starts with every circuit settled)."""
     import time
 
-    from twinedge.flow.characterise import run_transient
-    from twinedge.flow.memory_characterise import T_HOLD
-    from twinedge.sim.onchip import MemoryRule
+    from twinedge.characterise.memory import T_HOLD
+    from twinedge.characterise.mirror import run_transient
+    from twinedge.learn.onchip import MemoryRule
 
     rule = learner.rule
     assert isinstance(rule, MemoryRule)

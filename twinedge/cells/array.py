@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import gdsfactory as gf
 
-from twinedge.flow.cells import (
+from twinedge.cells.twin_edge import (
     EdgeGeometry,
     edge_geometry,
     node_tile,
@@ -26,7 +26,7 @@ from twinedge.flow.cells import (
     twin_edge,
     via_stack,
 )
-from twinedge.flow.cl_cells import (
+from twinedge.cells.twin_edge_cl import (
     GLOBAL_TRACK,
     STRIPE,
     ClGeometry,
@@ -34,7 +34,7 @@ from twinedge.flow.cl_cells import (
     stripe_pad,
     twin_edge_cl,
 )
-from twinedge.flow.cl_circuit import PORT_NAMES
+from twinedge.circuits.cl import PORT_NAMES
 from twinedge.pdk import sky130 as pdk
 from twinedge.pdk.sky130 import RULES as R
 from twinedge.sim.network import Network

@@ -3,7 +3,7 @@
 kpex (``klayout-pex``, a separate program we call, GPL-3.0) extracts the R of every wire
 and the C of every wire to substrate and to its neighbours (coupling) into an ngspice
 netlist that keeps the PDK transistors with their drawn W, L, AD/AS/PD/PS. This module runs
-it on the LVS database of :mod:`twinedge.verification.pex_lvsdb`, checks the result, maps
+it on the LVS database of :mod:`twinedge.verify.pex_lvsdb`, checks the result, maps
 each twin-edge's transistors back to the spec's network edges, and summarises total C per
 lattice net and the wiring resistance of each net ("route").
 
@@ -31,11 +31,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from twinedge.flow.array import node_net_name, pin_placements
-from twinedge.flow.artifacts import staged_outputs
+from twinedge.artifacts import staged_outputs
+from twinedge.cells.array import node_net_name, pin_placements
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
-from twinedge.verification.pex_lvsdb import SUBSTRATE_NET, build_pex_lvsdb
+from twinedge.verify.pex_lvsdb import SUBSTRATE_NET, build_pex_lvsdb
 
 SUBSTRATE_NODE = "VSUBS"  # kpex's node for the substrate plate of every capacitance
 GROUND_NETS = (SUBSTRATE_NET, SUBSTRATE_NODE)

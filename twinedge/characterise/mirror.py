@@ -1,6 +1,6 @@
 """Transistor-level characterisation of the on-chip learning circuit with the PDK's models.
 
-Every measurement is an ngspice run on :mod:`twinedge.flow.update_circuit` with the SKY130
+Every measurement is an ngspice run on :mod:`twinedge.circuits.mirror` with the SKY130
 ``nfet_01v8`` / ``pfet_01v8`` models; many operating points are taken in one run by placing
 one circuit instance per point (each with its own gate and supply sources), so the run is
 one ``op``:
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.spice import NgspiceError, run_deck
-from twinedge.flow.update_circuit import PORTS, SUBCKT, UpdateSizing, subckt
+from twinedge.circuits.mirror import PORTS, SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import sky130
+from twinedge.spice.deck import NgspiceError, run_deck
 
 VDD = sky130.VDD
 _VALUE = re.compile(r"^\s*([iv]\([\w.]+\))\s*=\s*([-+0-9.eE]+)\s*$", re.MULTILINE)
@@ -166,7 +166,7 @@ class Characterisation:
 
 # --------------------------------------------------------------------------- ngspice
 def run_ngspice(deck: str, timeout: float = 600) -> str:
-    """Batch ngspice (:func:`twinedge.flow.spice.run_deck`, strict), failures raised as
+    """Batch ngspice (:func:`twinedge.spice.deck.run_deck`, strict), failures raised as
     :class:`CharacterisationError`."""
     try:
         return run_deck(deck, timeout=timeout)

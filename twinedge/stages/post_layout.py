@@ -1,7 +1,7 @@
 """Post-layout stages of the flow: extraction, post-layout training, energy, report.
 
 Each is a function from artifacts in ``build/<design>/`` to new ones, re-run only when its
-inputs changed (see :mod:`twinedge.flow.stamps`).
+inputs changed (see :mod:`twinedge.stages.keys`).
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.energy import EnergyReport, inference_energy, learning_step_energy
-from twinedge.flow.extraction import Extraction, kpex_version, load_extraction, run_extraction
-from twinedge.flow.layout import spec_digest
-from twinedge.flow.postlayout import ExtractedTwins, PostLayoutLearning
-from twinedge.flow.stamps import digest, is_current, mark
-from twinedge.flow.train import Progress, write_training
+from twinedge.artifacts import staged_outputs
+from twinedge.learn.energy import EnergyReport, inference_energy, learning_step_energy
+from twinedge.learn.post_layout import ExtractedTwins, PostLayoutLearning
+from twinedge.learn.train import Progress, write_training
 from twinedge.pdk import device_name
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.schema import Level1Model, PdkModel
+from twinedge.stages.keys import digest, is_current, mark
+from twinedge.stages.layout import spec_digest
+from twinedge.verify.pex import Extraction, kpex_version, load_extraction, run_extraction
 
 POST_LAYOUT_LOG_POINTS = 100
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import klayout.db as kdb
 
-from twinedge.flow.array import edge_cells, geometry_for, is_cl, node_net_name, pin_placements
-from twinedge.flow.cl_circuit import PORT_NAMES
-from twinedge.flow.cl_circuit import of_update as cl_of_update
+from twinedge.cells.array import edge_cells, geometry_for, is_cl, node_net_name, pin_placements
+from twinedge.circuits.cl import PORT_NAMES
+from twinedge.circuits.cl import of_update as cl_of_update
 from twinedge.pdk import sky130 as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
-from twinedge.verification.connectivity import connect_sky130
+from twinedge.verify.connectivity import connect_sky130
 
 DEVICE = pdk.NFET
 COMPARE_MAX_DEPTH = 8

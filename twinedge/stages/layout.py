@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from twinedge.flow.array import AreaReport, area_report, compile_array
-from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.gds import write_gds
+from twinedge.artifacts import staged_outputs
+from twinedge.cells.array import AreaReport, area_report, compile_array
+from twinedge.cells.gds import write_gds
 from twinedge.pdk import sky130
 from twinedge.spec.schema import Design
 
@@ -53,13 +53,13 @@ def spec_digest(design: Design) -> str:
 
 
 GENERATOR_MODULES = (
-    "flow/array.py",
-    "flow/cells.py",
-    "flow/cl_cells.py",
-    "flow/cl_circuit.py",
-    "flow/gds.py",
-    "flow/memory_circuit.py",
-    "flow/update_circuit.py",
+    "cells/array.py",
+    "cells/twin_edge.py",
+    "cells/twin_edge_cl.py",
+    "circuits/cl.py",
+    "cells/gds.py",
+    "circuits/memory.py",
+    "circuits/mirror.py",
     "pdk/sky130.py",
 )
 

@@ -21,10 +21,22 @@ from pathlib import Path
 import gdsfactory as gf
 import numpy as np
 
-from twinedge.flow.array import cl_geometry_for, edge_cells
-from twinedge.flow.artifacts import staged_outputs
-from twinedge.flow.characterise import Characterisation, transient
-from twinedge.flow.extraction import (
+from twinedge.artifacts import staged_outputs
+from twinedge.cells.array import cl_geometry_for, edge_cells
+from twinedge.cells.gds import write_gds
+from twinedge.characterise.memory import (
+    G_REF,
+    SIGNAL,
+    MemoryCharacterisation,
+    StepRun,
+    step_dg,
+)
+from twinedge.characterise.mirror import Characterisation, transient
+from twinedge.circuits.memory import MemoryBias, MemorySizing
+from twinedge.circuits.mirror import UpdateSizing
+from twinedge.pdk import sky130 as pdk
+from twinedge.spec.schema import Design
+from twinedge.verify.pex import (
     ExtractionError,
     _substrate_only,
     flat_body,
@@ -32,19 +44,7 @@ from twinedge.flow.extraction import (
     run_kpex,
     summarize,
 )
-from twinedge.flow.gds import write_gds
-from twinedge.flow.memory_characterise import (
-    G_REF,
-    SIGNAL,
-    MemoryCharacterisation,
-    StepRun,
-    step_dg,
-)
-from twinedge.flow.memory_circuit import MemoryBias, MemorySizing
-from twinedge.flow.update_circuit import UpdateSizing
-from twinedge.pdk import sky130 as pdk
-from twinedge.spec.schema import Design
-from twinedge.verification.pex_lvsdb import build_pex_lvsdb
+from twinedge.verify.pex_lvsdb import build_pex_lvsdb
 
 GATE_NET = "G0"  # the pex database names the cell's G label G<k>
 

@@ -2,11 +2,11 @@
 
 Two circuits (``cell.update.circuit`` in the spec):
 
-* ``memory`` (default): the time-differenced circuit (:mod:`twinedge.flow.memory_circuit`):
+* ``memory`` (default): the time-differenced circuit (:mod:`twinedge.circuits.memory`):
   one squarer, mirror and current memory carry both twins' terms one after the other, so
   their mismatch cancels; it reads the clamped twin only and needs the CAL/CALB phase lines
   and two cascode biases;
-* ``mirror``: the first circuit (:mod:`twinedge.flow.update_circuit`): both twins' squarers
+* ``mirror``: the first circuit (:mod:`twinedge.circuits.mirror`): both twins' squarers
   subtracted through two mirror paths (offset ~4 % of full scale per edge: it does not
   learn XOR on chip, kept for comparison).
 
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from twinedge.flow import memory_circuit, update_circuit
-from twinedge.flow.update_circuit import Device
+from twinedge.circuits import memory as memory_circuit
+from twinedge.circuits import mirror as update_circuit
+from twinedge.circuits.mirror import Device
 
 if TYPE_CHECKING:
     from twinedge.spec.schema import UpdateCircuit

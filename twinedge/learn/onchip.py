@@ -12,7 +12,7 @@ capacitance
 offset deviation drawn from the Monte Carlo spread, c(G): output compliance, eff: the pulse
 efficiency from the transient), plus the whole zero-input pulse's dG (charge injection and
 the nominal offset, from the transient), then ``t_frozen`` of leakage (floor device and
-switches) - all measured in :mod:`twinedge.flow.characterise`.
+switches) - all measured in :mod:`twinedge.characterise.mirror`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
-from twinedge.flow.characterise import G_REF, Characterisation
+from twinedge.characterise.mirror import G_REF, Characterisation
 from twinedge.pdk.sky130 import VDD
 from twinedge.sim.learning import CoupledLearning
 from twinedge.spec.schema import HybridUpdate
@@ -161,8 +161,8 @@ class HybridRule:
 
 
 class MemoryRule:
-    """The time-differenced circuit (:mod:`twinedge.flow.memory_circuit`), per edge, from its
-    measured per-step numbers (:func:`twinedge.flow.memory_characterise.characterise_memory`):
+    """The time-differenced circuit (:mod:`twinedge.circuits.memory`), per edge, from its
+    measured per-step numbers (:func:`twinedge.characterise.memory.characterise_memory`):
 
     dG = T1(dV_F) - T1(dV_C) scaled by the edge's gain and the compliance at G, plus the
     zero-input residual at G (nominal curve: the pull towards G_cal and the output's

@@ -1,6 +1,6 @@
 """Layout of the on-chip learning cell ``twin_edge_cl``: the twin edge plus its update circuit.
 
-The update circuit is laid out from its netlist (:func:`twinedge.flow.update_circuit.devices`),
+The update circuit is laid out from its netlist (:func:`twinedge.circuits.mirror.devices`),
 not by hand, so a change of the circuit or its sizing re-generates a DRC/LVS-checked block:
 
 * every transistor is one ``mos`` cell (a diffusion strip under a vertical gate, S/D contact
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import gdsfactory as gf
 
-from twinedge.flow.cells import (
+from twinedge.cells.twin_edge import (
     TAP,
     EdgeGeometry,
     _licon_column,
@@ -43,8 +43,8 @@ from twinedge.flow.cells import (
     via1_pad,
     via_stack,
 )
-from twinedge.flow.cl_circuit import ClCircuit, circuit
-from twinedge.flow.update_circuit import Device
+from twinedge.circuits.cl import ClCircuit, circuit
+from twinedge.circuits.mirror import Device
 from twinedge.pdk import sky130 as pdk
 from twinedge.pdk.sky130 import RULES as R
 

@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from twinedge.flow.extraction import Extraction
-from twinedge.flow.postlayout import drive_sources, extracted_deck
+from twinedge.learn.post_layout import drive_sources, extracted_deck
 from twinedge.pdk import sky130
 from twinedge.sim.network import Network
-from twinedge.sim.ngspice_shared import NgspiceSharedError, shared
 from twinedge.spec.loader import LoadedSpec
+from twinedge.spice.shared import NgspiceSharedError, shared
+from twinedge.verify.pex import Extraction
 
 TRAN_OPTIONS = ".options gmin=1e-15 abstol=1e-14 reltol=1e-5 vntol=1e-7 method=gear"
 SUPPLY_V = sky130.VDD

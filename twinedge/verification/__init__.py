@@ -1,1 +1,0 @@
-"""Verification back-ends behind one interface: DRC, LVS, post-layout checks (issue 3+)."""
