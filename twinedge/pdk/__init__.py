@@ -1,15 +1,70 @@
-"""Process design kits: one module per PDK (layers, rules, devices, model files, decks).
+"""Process design kits: one technology module per PDK, each building a
+:class:`twinedge.pdk.base.Pdk`, found by name through :data:`REGISTRY`.
 
-SKY130 comes first (issue 3), GF180MCU next; the spec already accepts both names.
+Adding a PDK is one module (``twinedge/pdk/<name>.py`` with a ``PDK`` object) and one line
+in :data:`REGISTRY`. Layout generators draw on the *active* PDK (:func:`activate`), the way
+gdsfactory's cells draw on its active ``Pdk``: :data:`tech` reads layers and rules of
+whichever PDK is active.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
 
-def device_name(pdk: str) -> str:
-    """The edge transistor's model name in the PDK's ngspice library."""
-    if pdk == "sky130":
-        from twinedge.pdk.sky130 import NFET
+from twinedge.pdk.base import DrcDeck, Layer, Pdk
 
-        return NFET
-    raise ValueError(f"no device models for pdk {pdk!r} yet (have: sky130)")
+__all__ = ["REGISTRY", "DrcDeck", "Layer", "Pdk", "activate", "active", "get", "names", "tech"]
+
+REGISTRY: dict[str, str] = {  # spec name -> technology module
+    "sky130": "twinedge.pdk.sky130",
+}
+
+_active: list[Pdk] = []
+
+
+class PdkError(ValueError):
+    pass
+
+
+def names() -> tuple[str, ...]:
+    return tuple(REGISTRY)
+
+
+def get(name: str) -> Pdk:
+    """The PDK a spec names (``pdk:``)."""
+    try:
+        module = REGISTRY[name]
+    except KeyError:
+        raise PdkError(f"no PDK {name!r} (have: {', '.join(REGISTRY)})") from None
+    return importlib.import_module(module).PDK
+
+
+def activate(name: str) -> Pdk:
+    """Make ``name`` the PDK generators draw on (and gdsfactory's active PDK)."""
+    pdk = get(name)
+    pdk.activate()
+    _active[:] = [pdk]
+    return pdk
+
+
+def active() -> Pdk:
+    if not _active:
+        raise PdkError("no PDK is active: call twinedge.pdk.activate(name) first")
+    return _active[0]
+
+
+class _Tech:
+    """Attribute access to the active PDK: ``tech.MET1`` is a layer, ``tech.RULES`` its
+    rules, anything else an attribute of the :class:`Pdk`."""
+
+    def __getattr__(self, attr: str) -> Any:
+        pdk = active()
+        if attr == "RULES":
+            return pdk.rules
+        if attr.isupper() and hasattr(pdk.layers, attr):
+            return getattr(pdk.layers, attr)
+        return getattr(pdk, attr)
+
+
+tech = _Tech()

