@@ -10,10 +10,12 @@ flow: bootstrap
 
 test: bootstrap
 	.venv/bin/ruff check twinedge tests benchmarks
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
 lint: bootstrap
 	.venv/bin/ruff check twinedge tests benchmarks
+	.venv/bin/lint-imports
 
 bench: bootstrap
 	.venv/bin/python benchmarks/bench_train.py

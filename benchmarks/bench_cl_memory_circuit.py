@@ -31,11 +31,13 @@ from twinedge.characterise.mirror import FLOOR_MARGIN
 from twinedge.circuits.memory import MemoryBias, MemorySizing
 from twinedge.learn import train as training
 from twinedge.learn.onchip import MemoryRule, RuleLearning
+from twinedge.pdk import get as get_pdk
 from twinedge.reports.metrics import task_metrics
 from twinedge.sim.solver import EquilibriumSolver
 from twinedge.spec import load_spec
 
 DESIGNS = Path(__file__).resolve().parent.parent / "designs"
+PDK = get_pdk("sky130")
 
 
 def main() -> None:
@@ -54,7 +56,7 @@ def main() -> None:
 
     dv = np.linspace(0.0, 0.45, 10)
     for vbp in sorted({0.7, 0.5, 0.4, bias.vbp}, reverse=True):
-        i = squarer_dc("tt", sizing, vbp, dv)
+        i = squarer_dc(PDK, "tt", sizing, vbp, dv)
         k = (i[1] - i[0]) / dv[1] ** 2
         ratio = (i[1:] - i[0]) / (k * dv[1:] ** 2)
         print(f"squarer pair DC, VBP {vbp}: bias {i[0] * 1e6:.3f} uA, k {k * 1e6:.2f} uA/V^2, "
@@ -62,7 +64,7 @@ def main() -> None:
               f"0.2 / 0.3 / 0.45 V")  # fmt: skip
 
     t0 = time.perf_counter()
-    m = characterise_memory("tt", mc_n=args.mc, **kw)
+    m = characterise_memory(PDK, "tt", mc_n=args.mc, **kw)
     print(f"time-differenced circuit, tt, C_G {m.c_gate_f:.3g} F, t_h {m.t_h:.3g} s "
           f"({time.perf_counter() - t0:.0f} s of ngspice)")  # fmt: skip
     print(f"  gain {m.gain_v_per_v2:.3f} V of G per V^2 per step, R^2 {m.r2:.4f} over "
@@ -83,7 +85,7 @@ def main() -> None:
     print("  no-nudge error dG(dV, dV) - dG(0, 0), input-referred: " + ", ".join(errs))
     if args.corners:
         for corner in ("ss", "ff", "sf", "fs"):
-            c = characterise_memory(corner, mc_n=0, **kw)
+            c = characterise_memory(PDK, corner, mc_n=0, **kw)
             ref = c.g_grid.index(1.0)
             print(f"  corner {corner}: gain {c.gain_v_per_v2:.3f} V/V^2, zero-input residual "
                   f"at G 1.0 {c.zero_v[ref] / c.gain_v_per_v2:+.2e} V^2")  # fmt: skip
@@ -108,12 +110,12 @@ def main() -> None:
     floor = tr.g_min - FLOOR_MARGIN
     report(
         "time-differenced circuit (measured, nominal)",
-        MemoryRule(m, net.n_edges, floor, mismatch=False, seed=tr.seed),
+        MemoryRule(m, net.n_edges, floor, mismatch=False, seed=tr.seed, g_max=PDK.vdd),
     )
     for seed in (tr.seed, tr.seed + 1, tr.seed + 2):
         report(
             f"time-differenced circuit (measured, MC spread, seed {seed})",
-            MemoryRule(m, net.n_edges, floor, mismatch=True, seed=seed),
+            MemoryRule(m, net.n_edges, floor, mismatch=True, seed=seed, g_max=PDK.vdd),
         )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DESIGNS = ROOT / "designs"
+
+# Tests run the sign-off DRC deck of a PDK install when one is named; the partial install
+# beside the repository (the SKY130 sign-off deck) is the default here, as in CI.
+_SHARED_PDK_ROOT = ROOT.parent / "shared" / "pdk_root"
+if "PDK_ROOT" not in os.environ and _SHARED_PDK_ROOT.is_dir():
+    os.environ["PDK_ROOT"] = str(_SHARED_PDK_ROOT)
 
 
 def base_spec() -> dict:

@@ -21,7 +21,10 @@ from twinedge.characterise.mirror import FLOOR_MARGIN
 from twinedge.circuits.memory import MemoryBias, MemorySizing, devices, subckt
 from twinedge.learn.onchip import MemoryRule
 from twinedge.learn.train import circuit_conditions
+from twinedge.pdk import get as get_pdk
 from twinedge.spec.loader import load_spec
+
+SKY130 = get_pdk("sky130")
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +39,11 @@ def characterised(tmp_path_factory):
 def test_subckt_lists_every_device_once() -> None:
     names = [d.name for d in devices()]
     assert len(names) == len(set(names)) == 17
-    text = subckt()
+    text = subckt(SKY130)
     assert text.count("sky130_fd_pr__pfet_01v8") == 10
     assert text.count("sky130_fd_pr__nfet_01v8") == 7
     # a larger hold capacitance: parallel 5/20 PMOS capacitors (no model bin beyond L 20 um)
-    big = subckt(MemorySizing(hold_cap_n=3))
+    big = subckt(SKY130, MemorySizing(hold_cap_n=3))
     assert big.count("sky130_fd_pr__pfet_01v8") == 12 and big.count(" vdd m vdd vdd ") == 3
 
 
@@ -73,7 +76,7 @@ def test_characterisation_meets_its_claims(characterised) -> None:
 def test_zero_input_step_leaves_g_alone_where_a_signal_moves_it() -> None:
     """Two instances, one step each: no input change, and a nudge (x = -4.4e-3 V^2)."""
     runs = [StepRun(0.0, 0.0, 1.0), StepRun(*SIGNAL, 1.0)]
-    dg, power = step_dg(runs, "tt", MemorySizing(), MemoryBias(), 1e-12, 2000.0)
+    dg, power = step_dg(runs, SKY130, "tt", MemorySizing(), MemoryBias(), 1e-12, 2000.0)
     assert dg[1] < -10e-3  # the clamped twin dropped more: G falls, by ~20 mV per 2 us
     assert abs(dg[0]) < abs(dg[1]) / 20
     assert power > 0
@@ -83,20 +86,20 @@ def test_floor_sources_full_scale_below_g_min() -> None:
     s = MemorySizing()
     target = 150e-9
     g_floor = 0.45 - FLOOR_MARGIN
-    vfl = calibrate_floor("tt", s, g_floor, target)
+    vfl = calibrate_floor(SKY130, "tt", s, g_floor, target)
     assert 0.5 < vfl < 1.8
-    assert calibrate_floor("tt", s, g_floor, target / 100) < vfl  # monotonic
+    assert calibrate_floor(SKY130, "tt", s, g_floor, target / 100) < vfl  # monotonic
 
 
 def test_memory_rule_mismatch_draws(characterised) -> None:
     ch = dataclasses.replace(characterised, mc_gain_rel=[-0.02, 0.02], mc_offset_v2=[-1e-5, 1e-5])
-    off = MemoryRule(ch, 20000, 0.3, mismatch=False, seed=0)
+    off = MemoryRule(ch, 20000, 0.3, mismatch=False, seed=0, g_max=1.8)
     assert np.all(off.gain == 1) and np.all(off.residual_dev_v == 0)
-    on = MemoryRule(ch, 20000, 0.3, mismatch=True, seed=0)
+    on = MemoryRule(ch, 20000, 0.3, mismatch=True, seed=0, g_max=1.8)
     assert np.std(on.gain) == pytest.approx(0.02, rel=0.05)
     assert np.std(on.residual_dev_v) == pytest.approx(1e-5 * ch.gain_v_per_v2, rel=0.05)
     # sign: a larger free drop raises G, a larger clamped drop lowers it
-    off = MemoryRule(ch, 2, 0.3, mismatch=False, seed=0)
+    off = MemoryRule(ch, 2, 0.3, mismatch=False, seed=0, g_max=1.8)
     g = np.full(2, 1.0)
     up = off(g, np.array([0.2, 0.0]), np.array([0.0, 0.2])) - off(g, np.zeros(2), np.zeros(2))
     assert up[0] > 0 > up[1]
@@ -108,16 +111,18 @@ def test_cal_phase_settling_is_measured_and_modelled(characterised) -> None:
     runs = [StepRun(0.0, 0.0, 1.0), StepRun(0.0, 0.0, 1.0, dv_prev=0.4)]
     errors = []
     for t_cal in (300.0, 2000.0):
-        dg, _ = step_dg(runs, "tt", MemorySizing(), MemoryBias(), 1e-12, 1000.0, t_cal_ns=t_cal)
+        dg, _ = step_dg(
+            runs, SKY130, "tt", MemorySizing(), MemoryBias(), 1e-12, 1000.0, t_cal_ns=t_cal
+        )
         errors.append(abs(dg[1] - dg[0]))
     gain = characterised.gain_v_per_v2
     assert errors[0] / gain > 1e-3 and errors[1] / gain < 2e-5
     ch = dataclasses.replace(characterised, settle_dv=[-0.4, 0.0, 0.4], settle_v=[2e-3, 0.0, 2e-3])
-    rule = MemoryRule(ch, 1, 0.3, mismatch=False, seed=0)
+    rule = MemoryRule(ch, 1, 0.3, mismatch=False, seed=0, g_max=1.8)
     g, zero = np.ones(1), np.zeros(1)
     first = rule(g, zero, np.full(1, 0.4))  # no previous state yet: no settling term
     second = rule(g, zero, zero)  # CAL starts from dV 0.4: + s(0.4) - s(0)
-    fresh = MemoryRule(ch, 1, 0.3, mismatch=False, seed=0)
+    fresh = MemoryRule(ch, 1, 0.3, mismatch=False, seed=0, g_max=1.8)
     fresh(g, zero, zero)
     assert second - fresh(g, zero, zero) == pytest.approx(2e-3)
     assert first.shape == (1,)
@@ -129,7 +134,7 @@ def test_squarer_pair_is_square_law_while_both_devices_conduct() -> None:
     dv = np.linspace(0.0, 0.45, 10)
 
     def ratio(vbp: float) -> np.ndarray:
-        i = squarer_dc("tt", MemorySizing(), vbp, dv)
+        i = squarer_dc(SKY130, "tt", MemorySizing(), vbp, dv)
         k = (i[1] - i[0]) / dv[1] ** 2
         return (i[1:] - i[0]) / (k * dv[1:] ** 2)
 

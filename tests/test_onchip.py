@@ -21,6 +21,7 @@ from twinedge.characterise.mirror import (
 from twinedge.circuits.mirror import UpdateSizing, devices, subckt
 from twinedge.cli import app
 from twinedge.learn.onchip import HybridRule, IdealRule, OnChipRule, RuleLearning
+from twinedge.pdk import get as get_pdk
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
@@ -30,18 +31,19 @@ from twinedge.spec.schema import HybridUpdate
 runner = CliRunner()
 CL = DESIGNS / "xor_4x4_cl.yaml"  # the time-differenced circuit (cell.update.circuit: memory)
 CL_MIRROR = DESIGNS / "xor_4x4_cl_mirror.yaml"
+SKY130 = get_pdk("sky130")
 
 
 @pytest.fixture(scope="module")
 def characterised():
-    cond = Conditions("tt", UpdateSizing(), 0.7, 100e-15, 0.45, 200e-9, mismatch_n=4)
+    cond = Conditions("sky130", "tt", UpdateSizing(), 0.7, 100e-15, 0.45, 200e-9, mismatch_n=4)
     return characterise(cond)
 
 
 def test_subckt_lists_every_device_once() -> None:
     names = [d.name for d in devices()]
     assert len(names) == len(set(names)) == 21
-    text = subckt()
+    text = subckt(SKY130)
     assert text.count("sky130_fd_pr__pfet_01v8") == 15
     assert text.count("sky130_fd_pr__nfet_01v8") == 6
 
@@ -65,11 +67,11 @@ def test_floor_sources_full_scale_below_g_min() -> None:
     s = UpdateSizing()
     target = 150e-9
     g_floor = 0.45 - FLOOR_MARGIN
-    vfl = calibrate_floor("tt", s, 0.7, g_floor, target)
+    vfl = calibrate_floor(SKY130, "tt", s, 0.7, g_floor, target)
     pts = [
         Point(0.2, 0.2, 0.2, 0.2, g, learn=False, vbp=0.7, vfloor=vfl) for g in (g_floor, 0.45, 1.0)
     ]
-    i, _ = operating_points(pts, "tt", s)
+    i, _ = operating_points(pts, SKY130, "tt", s)
     assert i[0] == pytest.approx(target, rel=0.15)
     assert i[1] < i[0] / 10 and abs(i[2]) < 1e-10  # off above the floor
 
@@ -77,13 +79,13 @@ def test_floor_sources_full_scale_below_g_min() -> None:
 def test_onchip_rule_mismatch_draws(characterised) -> None:
     ch = characterised
     ch = dataclasses.replace(ch, gain_sigma_rel=0.02, offset_sigma_a=5e-9)
-    off = OnChipRule(ch, 20000, 200e-9, 100e-9, mismatch=False, seed=0)
+    off = OnChipRule(ch, 20000, 200e-9, 100e-9, mismatch=False, seed=0, g_max=1.8)
     assert np.all(off.gain == 1) and np.all(off.offset == 0)
-    on = OnChipRule(ch, 20000, 200e-9, 100e-9, mismatch=True, seed=0)
+    on = OnChipRule(ch, 20000, 200e-9, 100e-9, mismatch=True, seed=0, g_max=1.8)
     assert np.std(on.gain) == pytest.approx(0.02, rel=0.05)
     assert np.std(on.offset) == pytest.approx(5e-9, rel=0.05)
     # sign: a larger free drop raises G, a larger clamped drop lowers it
-    off = OnChipRule(ch, 2, 200e-9, 100e-9, mismatch=False, seed=0)
+    off = OnChipRule(ch, 2, 200e-9, 100e-9, mismatch=False, seed=0, g_max=1.8)
     g = np.full(2, 1.0)
     up = off(g, np.array([0.2, 0.0]), np.array([0.0, 0.2])) - off(g, np.zeros(2), np.zeros(2))
     assert up[0] > 0 > up[1]
@@ -180,7 +182,8 @@ def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -
     assert post["post_layout_cell"] == pl  # trained with the extracted cell's numbers
     assert post["update"]["circuit"]["gain_v_per_v2"] == pl["gain_v_per_v2"]
     assert report["post_layout_training"]["final_mse"] == post["final_mse"]
-    assert report["tapeout_ready"] is True
+    assert report["tapeout_ready"] is False and report["not_ready_because"]
+    assert all(d["clean"] for d in report["verified"]["drc"])
     assert report["verification"]["drc"]["violations"] == 0
     assert report["energy"]["energy_per_step_j"] == energy["energy_per_step_j"]
     html = (build / "report.html").read_text()

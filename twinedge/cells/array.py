@@ -34,38 +34,16 @@ from twinedge.cells.twin_edge_cl import (
     stripe_pad,
     twin_edge_cl,
 )
+from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.cl import PORT_NAMES
-from twinedge.pdk import sky130 as pdk
-from twinedge.pdk.sky130 import RULES as R
+from twinedge.circuits.nets import PinPlacement, node_net_name, pin_placements
+from twinedge.pdk import activate as activate_pdk
+from twinedge.pdk import rules as R
+from twinedge.pdk import tech as pdk
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
 
 WRAP_OFFSET = 0.6  # distance of wrap-around via stacks from the array edge
-
-
-@dataclass(frozen=True)
-class PinPlacement:
-    name: str
-    node: int
-    twin: str  # "F", "C" or "FC" (both twins joined)
-
-
-def pin_placements(net: Network) -> list[PinPlacement]:
-    pins = [
-        PinPlacement(n, int(node), "FC")
-        for n, node in zip(net.input_names, net.input_nodes, strict=True)
-    ]
-    pins += [
-        PinPlacement(n, int(node), "FC")
-        for n, node in zip(net.const_names, net.const_nodes, strict=True)
-    ]
-    outs = ["Oplus", "Ominus"] if net.differential else ["O"]
-    for name, node in zip(outs, net.output_nodes, strict=True):
-        pins += [
-            PinPlacement(f"{name}_F", int(node), "F"),
-            PinPlacement(f"{name}_C", int(node), "C"),
-        ]
-    return pins
 
 
 def is_cl(design: Design) -> bool:
@@ -88,17 +66,19 @@ def geometry_for(design: Design) -> EdgeGeometry:
 
 
 def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
-    """(horizontal, vertical) edge cells; the vertical one is placed rotated by -90 deg."""
-    cell = design.cell
-    if is_cl(design):
-        args = (cell.w_um, cell.l_um, cell.c_gate_f)
-        circuit_args = (cell.update.circuit, cell.update.hold_cap_n)
-        return (
-            twin_edge_cl(*args, "below", *circuit_args),
-            twin_edge_cl(*args, "stacked", *circuit_args),
-        )
-    edge = twin_edge(cell.w_um, cell.l_um, cell.c_gate_f)
-    return edge, edge
+    """(horizontal, vertical) edge cells; the vertical one is placed rotated by -90 deg.
+
+    Which cells, with which arguments, is :func:`twinedge.circuits.twin_edge.edge_cells`'s
+    (the LVS reference names its subcircuits after them); a cell whose name differs from
+    the one it states is an error here rather than an LVS mismatch later."""
+    factories = {"twin_edge": twin_edge, "twin_edge_cl": twin_edge_cl}
+    cells = []
+    for call in twin_edge_circuit.edge_cells(design):
+        component = factories[call.function](**call.kwargs)
+        if component.name != call.name:
+            raise RuntimeError(f"edge cell named {component.name!r}, expected {call.name!r}")
+        cells.append(component)
+    return cells[0], cells[1]
 
 
 def site_origin(g: EdgeGeometry, r: int, c: int) -> tuple[float, float]:
@@ -111,7 +91,7 @@ def compile_array(design: Design) -> gf.Component:
     Starts from an empty cell library, so cell names and the GDS depend on the spec alone
     (and compiling the same design twice in one process is allowed).
     """
-    pdk.activate()
+    activate_pdk(design.pdk)
     gf.clear_cache()
     net = Network.from_design(design)
     cell = design.cell
@@ -167,7 +147,7 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
                 rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
                 stripe_pad(top, bus[name], y)
         rect(top, pdk.MET4, bus[name] - half, min(ys) - half, bus[name] + half, max(ys) + half)
-        top.add_label(PORT_NAMES[name], position=(bus[name], max(ys)), layer=pdk.LABELS[pdk.MET4])
+        top.add_label(PORT_NAMES[name], position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
 
 
 def _met1_run(top: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -208,12 +188,6 @@ def _wrap_cols(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
             rect(top, pdk.MET4, x - R.met4_width / 2, yb, x + R.met4_width / 2, yt)
 
 
-def node_net_name(net: Network, node: int, twin: str) -> str:
-    """Name of an internal lattice node net (shared with the LVS reference netlist)."""
-    r, c = net.node_rc(node)
-    return f"n{r}_{c}_{twin}"
-
-
 def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPlacement]) -> None:
     """Pin shapes and labels at the node tiles: met1 on free nets, met2 on clamped nets.
 
@@ -230,7 +204,7 @@ def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[Pin
                 top.add_label(
                     node_net_name(net, node, twin),
                     position=(snap(x0 + pos), snap(y0 + pos)),
-                    layer=pdk.LABELS[layer],
+                    layer=pdk.label_of[layer],
                 )
     for pin in pins:
         r, c = net.node_rc(pin.node)
@@ -244,7 +218,7 @@ def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[Pin
         else:
             x, y, layer, pin_layer = x0 + g.y_clamp, y0 + g.y_clamp, pdk.MET2, pdk.MET2_PIN
         rect(top, pin_layer, x - s, y - s, x + s, y + s)
-        top.add_label(pin.name, position=(snap(x), snap(y)), layer=pdk.LABELS[layer])
+        top.add_label(pin.name, position=(snap(x), snap(y)), layer=pdk.label_of[layer])
 
 
 @dataclass(frozen=True)

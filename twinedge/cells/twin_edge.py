@@ -1,8 +1,9 @@
-"""SKY130 leaf cells of a twin-edge array, drawn from the design rules in twinedge.pdk.sky130.
+"""Leaf cells of a twin-edge array, drawn from the design rules of the active PDK
+(:data:`twinedge.pdk.rules`; layers from :data:`twinedge.pdk.tech`).
 
-* ``twin_edge``: two ``nfet_01v8`` (free and clamped twins) under one poly gate G, a MOS gate
-  capacitor on the same poly, a poly contact exposing G for the update circuit, and a
-  substrate tap. Terminals A (left) and B (right) of each twin leave the cell on met1 at
+* ``twin_edge``: two of the PDK's nfets (free and clamped twins) under one poly gate G, a
+  MOS gate capacitor on the same poly, a poly contact exposing G for the update circuit, and
+  a substrate tap. Terminals A (left) and B (right) of each twin leave the cell on met1 at
   heights ``y_free`` / ``y_clamp``, so cells abut node tiles; the vertical edge is the same
   cell rotated by -90 degrees (A on top).
 * ``node_tile``: one lattice node of both twins, each twin's net drawn the same way (a met1
@@ -10,7 +11,7 @@
 * ``via_stack``: met1 up to met3 or met4, for the periodic wrap-around routes.
 
 Cells are small pure functions cached by gdsfactory (``@gf.cell``); every coordinate is
-snapped to the 5 nm manufacturing grid, so the same parameters give the same GDS.
+snapped to the PDK's manufacturing grid, so the same parameters give the same GDS.
 """
 
 from __future__ import annotations
@@ -20,39 +21,48 @@ from dataclasses import dataclass
 
 import gdsfactory as gf
 
-from twinedge.pdk import sky130 as pdk
-from twinedge.pdk.sky130 import RULES as R
+from twinedge.circuits import nets
+from twinedge.circuits import twin_edge as twin_edge_circuit
+from twinedge.circuits.twin_edge import CAP_MAX_W  # noqa: F401 - re-exported
+from twinedge.pdk import Layer
+from twinedge.pdk import active as active_pdk
+from twinedge.pdk import rules as R
+from twinedge.pdk import tech as pdk
 
 MARGIN = 0.2  # keep-out inside every cell edge (>= half of the largest spacing used)
 STUB = 0.55  # length of the clamped-net met1 stubs in a node tile
-TAP = R.licon + 2 * 0.12  # p+ tap side: one licon, enclosed 0.12 um (licon.7)
+
+
+def tap_side() -> float:
+    """Side of a substrate or well tap: one licon and the tap's enclosure of it."""
+    return R.licon + 2 * R.tap_licon_enc
 
 
 def snap(x: float) -> float:
     """Round to the manufacturing grid (and to a clean float)."""
-    return round(round(x / pdk.GRID_UM) * pdk.GRID_UM, 4)
+    return round(round(x / pdk.grid_um) * pdk.grid_um, 4)
 
 
 def up(x: float) -> float:
-    return round(math.ceil(round(x / pdk.GRID_UM, 6)) * pdk.GRID_UM, 4)
+    return round(math.ceil(round(x / pdk.grid_um, 6)) * pdk.grid_um, 4)
 
 
-def rect(c: gf.Component, layer: pdk.Layer, x0: float, y0: float, x1: float, y1: float) -> None:
+def rect(c: gf.Component, layer: Layer, x0: float, y0: float, x1: float, y1: float) -> None:
     x0, x1 = sorted((snap(x0), snap(x1)))
     y0, y1 = sorted((snap(y0), snap(y1)))
     c.add_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], layer=layer)
 
 
-def label(c: gf.Component, text: str, layer: pdk.Layer, x: float, y: float) -> None:
-    c.add_label(text, position=(snap(x), snap(y)), layer=pdk.LABELS[layer])
+def label(c: gf.Component, text: str, layer: Layer, x: float, y: float) -> None:
+    c.add_label(text, position=(snap(x), snap(y)), layer=pdk.label_of[layer])
 
 
-def square(c: gf.Component, layer: pdk.Layer, xc: float, yc: float, size: float) -> None:
+def square(c: gf.Component, layer: Layer, xc: float, yc: float, size: float) -> None:
     rect(c, layer, xc - size / 2, yc - size / 2, xc + size / 2, yc + size / 2)
 
 
 def enclose(
-    c: gf.Component, layer: pdk.Layer, xc: float, yc: float, size: float, enc_x: float, enc_y: float
+    c: gf.Component, layer: Layer, xc: float, yc: float, size: float, enc_x: float, enc_y: float
 ) -> None:
     """A landing on ``layer`` around a ``size`` square cut, enclosing it by enc_x / enc_y."""
     half = size / 2
@@ -107,12 +117,7 @@ class EdgeGeometry:
         return snap(self.vertical_length + self.height)
 
 
-CAP_ASPECT = 4.0  # the MOS capacitor's largest width / length
-CAP_MAX_L = 4.0  # its diffusion (S/D + L) stays under licon.12's 5.7 um across
-# a wider capacitor is folded into parallel fingers along the edge: a 4 pF one would be a
-# 118 um strip across the edge, setting the cell's height (and the lattice pitch)
-CAP_MAX_W = 30.0
-CAP_FINGER_SPACE = 0.4  # between finger diffusions (difftap.3: 0.27)
+CAP_FINGER_SPACE = 0.4  # between finger diffusions (at least the rules' diff_space)
 CAP_BAR = 0.3  # the poly bar joining the fingers' plates
 
 
@@ -125,31 +130,22 @@ def _cap_span(fingers: int, sd: float, cap_l: float) -> float:
 
 
 def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
-    """Size a twin-edge cell; the MOS capacitor supplies what the twins' gates do not."""
-    w, gl = snap(w_um), snap(l_um)
+    """Lay out a twin-edge cell around its circuit (:mod:`twinedge.circuits.twin_edge`:
+    the twins' and the MOS capacitor's sizes, which the LVS reference states too)."""
+    edge = twin_edge_circuit.for_pdk(w_um, l_um, c_gate_f, active_pdk())
+    w, gl = edge.w_um, edge.l_um
+    cap_w, cap_l, fingers = edge.cap.w_um, edge.cap.l_um, max(edge.cap.fingers, 1)
     sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
-    extra = c_gate_f - 2 * w * gl * pdk.COX_F_PER_UM2
-    if extra > 0:
-        # a large capacitor gets a long gate too (at most CAP_ASPECT wide per unit length):
-        # a 1 pF one would otherwise be a 113 um strip setting the lattice pitch
-        cap_l = max(gl, 1.0, min(CAP_MAX_L, (extra / pdk.COX_F_PER_UM2 / CAP_ASPECT) ** 0.5))
-        cap_l = up(cap_l)
-        total_w = max(R.nfet_min_w, extra / pdk.COX_F_PER_UM2 / cap_l)
-        fingers = math.ceil(total_w / CAP_MAX_W)
-        cap_w = up(total_w / fingers)
-    else:
-        cap_w = cap_l = 0.0
-        fingers = 1
     # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
     core = 2 * sd + gl
-    cap_core = (_cap_span(fingers, sd, cap_l) + 0.3 + TAP) if cap_w else 0.0
+    cap_core = (_cap_span(fingers, sd, cap_l) + 0.3 + tap_side()) if cap_w else 0.0
     length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
     x_diff = snap((length - core) / 2)
     x_gate = snap(x_diff + sd)
     # across, bottom to top: margin, [cap diff, space], poly contact, free diff, gap, clamped
     y = MARGIN + R.implant_diff_enc
     y_cap = snap(y)  # capacitor diffusion (with its tap), or the tap alone
-    y += (cap_w + R.poly_endcap) if cap_w else TAP
+    y += (cap_w + R.poly_endcap) if cap_w else tap_side()
     y += 0.3
     y_gc = snap(y + 0.25)  # poly contact centre (licon 0.17 + npc margins)
     y_diff_free = up(y_gc + R.licon / 2 + R.poly_licon_diff_space + 0.01)
@@ -222,19 +218,19 @@ def _transistor_sd(
         xc = x_licon + R.licon / 2
         _mcon_to_met1(c, xc, y_term)
         rect(c, pdk.MET1, x_edge, y_term - half_wire, xc, y_term + half_wire)
-        label(c, f"{side}_{twin}", pdk.MET1, (x_edge + xc) / 2, y_term)
+        label(c, nets.terminal(side, twin), pdk.MET1, (x_edge + xc) / 2, y_term)
 
 
 @gf.cell
 def twin_edge(w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15) -> gf.Component:
-    """One twin edge: free and clamped nfet_01v8 sharing gate G, MOS cap on G, body tap."""
+    """One twin edge: free and clamped nfets sharing gate G, MOS cap on G, body tap."""
     g = edge_geometry(w_um, l_um, c_gate_f)
     c = gf.Component()
     draw_twin_edge(c, g)
     rect(c, pdk.PR_BOUNDARY, 0, 0, g.length, g.height)
     c.info["area_um2"] = round(g.length * g.height, 4)
     c.info["c_gate_f"] = round(
-        (2 * g.gate_w * g.gate_l + g.cap_fingers * g.cap_w * g.cap_l) * pdk.COX_F_PER_UM2, 20
+        (2 * g.gate_w * g.gate_l + g.cap_fingers * g.cap_w * g.cap_l) * pdk.cox_f_per_um2, 20
     )
     return c
 
@@ -263,17 +259,18 @@ def draw_twin_edge(c: gf.Component, g: EdgeGeometry) -> None:
     npc = half + R.npc_licon_enc
     rect(c, pdk.NPC, xg - npc, yc - npc, xg + npc, yc + npc)
     rect(c, pdk.LI, xg - half, yc - half - 0.1, xg + half, yc + half + 0.1)
-    label(c, "G", pdk.LI, xg, yc)
+    label(c, nets.GATE, pdk.LI, xg, yc)
     if g.cap_w:
         _gate_capacitor(c, g, xg)
     else:
-        _tap(c, xg, g.y_cap + TAP / 2)
+        _tap(c, xg, g.y_cap + tap_side() / 2)
 
 
 def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
-    """nfet_01v8 fingers with source and drain on the substrate tap: a MOS capacitor on G.
-    Each finger has its own diffusion (licon.12); a poly bar above them joins the plates to
-    the gate strip, an li strap under them ties every S/D to one p+ tap at the left."""
+    """nfet fingers with source and drain on the substrate tap: a MOS capacitor on G.
+    Each finger has its own diffusion (its S/D within the rules' ``sd_max_width``); a poly
+    bar above them joins the plates to the gate strip, an li strap under them ties every S/D
+    to one p+ tap at the left."""
     y0, y1 = g.y_cap, snap(g.y_cap + g.cap_w)
     x_start = snap(xg - g.cap_span / 2)
     enc = R.implant_diff_enc
@@ -290,7 +287,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     x_lo, x_hi = plates[0][0], plates[-1][1]
     y_join = y1
     if g.cap_fingers > 1:
-        # the bar: clear of the diffusions (poly.4), over the plates' end caps
+        # the bar: clear of the diffusions (R.poly_diff_space), over the plates' end caps
         y_join = snap(y1 + R.poly_diff_space)
         rect(c, pdk.POLY, x_lo, y_join, x_hi, y_join + CAP_BAR)
     # join the plates (or the bar) to the gate strip above
@@ -298,7 +295,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     # tie every S/D to a p+ tap beyond the left S/D, through an li strap under the plates
     x_tap1 = x_start - 0.3
     y_tap = snap((y0 + y1) / 2)
-    _tap(c, x_tap1 - TAP / 2, y_tap)
+    _tap(c, x_tap1 - tap_side() / 2, y_tap)
     (_, (la0, _)), (xb, _) = columns[0], columns[-1]
     strap_y = la0
     rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
@@ -308,7 +305,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
 
 def _tap(c: gf.Component, xc: float, yc: float) -> None:
     """p+ substrate tap (one licon, li) centred on (xc, yc), labelled VSS."""
-    half = TAP / 2
+    half = tap_side() / 2
     rect(c, pdk.TAP, xc - half, yc - half, xc + half, yc + half)
     enc = R.implant_diff_enc
     rect(c, pdk.PSDM, xc - half - enc, yc - half - enc, xc + half + enc, yc + half + enc)
@@ -321,7 +318,7 @@ def _tap(c: gf.Component, xc: float, yc: float) -> None:
         xc + R.licon / 2,
         yc + R.licon / 2 + 0.08,
     )
-    label(c, "VSS", pdk.LI, xc, yc)
+    label(c, nets.SUBSTRATE, pdk.LI, xc, yc)
 
 
 def via1_pad(c: gf.Component, xc: float, yc: float) -> None:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, replace
 import gdsfactory as gf
 
 from twinedge.cells.twin_edge import (
-    TAP,
     EdgeGeometry,
     _licon_column,
     _mcon_to_met1,
@@ -39,16 +38,16 @@ from twinedge.cells.twin_edge import (
     rect,
     snap,
     square,
+    tap_side,
     up,
     via1_pad,
     via_stack,
 )
 from twinedge.circuits.cl import ClCircuit, circuit
 from twinedge.circuits.mirror import Device
-from twinedge.pdk import sky130 as pdk
-from twinedge.pdk.sky130 import RULES as R
+from twinedge.pdk import rules as R
+from twinedge.pdk import tech as pdk
 
-PAD = R.via1 + 2 * R.met1_via1_enc_end  # via1 pad (met1 and met2), square
 COL = 0.55  # least distance between two stub columns (met2 pad + spacing, with margin)
 ITEM_GAP = 0.4  # diffusion to diffusion between neighbouring devices of one type
 WELL_GAP = 1.0  # n+ diffusion to the n-well's tap (nwell 0.18 around it, 0.34 from n+)
@@ -57,8 +56,12 @@ TRACK = 0.46  # signal track pitch (0.32 met1 + 0.14 spacing)
 GLOBAL_TRACK = 0.9  # global track pitch: room for met3/met4 stripes and stack pads
 STRIPE = 0.4  # width of the array's met3/met4 global stripes (via3 enclosed)
 GAP = 0.6  # between the twin edge and its block
-WELL_ENC = 0.18  # difftap.8 / difftap.10
 GATE = "g"
+
+
+def pad_side() -> float:
+    """A via1 pad (met1 and met2), square."""
+    return R.via1 + 2 * R.met1_via1_enc_end
 
 
 def _sd_length(l_um: float) -> float:
@@ -125,13 +128,15 @@ def mos(kind: str, w: float, l_um: float) -> gf.Component:
 
 @gf.cell
 def tap(kind: str) -> gf.Component:
-    """A substrate (``p``: p+ tap) or n-well (``n``: n+ tap) contact, TAP square from (0, 0)."""
+    """A substrate (``p``: p+ tap) or n-well (``n``: n+ tap) contact, a tap_side() square
+    from (0, 0)."""
     c = gf.Component()
-    rect(c, pdk.TAP, 0, 0, TAP, TAP)
+    side = tap_side()
+    rect(c, pdk.TAP, 0, 0, side, side)
     implant = pdk.PSDM if kind == "p" else pdk.NSDM
     e = R.implant_diff_enc
-    rect(c, implant, -e, -e, TAP + e, TAP + e)
-    xc = yc = TAP / 2
+    rect(c, implant, -e, -e, side + e, side + e)
+    xc = yc = side / 2
     square(c, pdk.LICON, xc, yc, R.licon)
     rect(c, pdk.LI, xc - R.licon / 2, yc - 0.175, xc + R.licon / 2, yc + 0.175)
     _mcon_to_met1(c, xc, yc)
@@ -152,18 +157,18 @@ class Item:
 
     @property
     def length(self) -> float:
-        return TAP if self.is_tap else mos_terminals(self.w, self.l_um)[0]
+        return tap_side() if self.is_tap else mos_terminals(self.w, self.l_um)[0]
 
     @property
     def height(self) -> float:
         """Extent from the diffusion's bottom to the top of its terminal pads."""
         if self.is_tap:
-            return TAP
-        return snap(_gate_pad_y(self.w) + PAD / 2)
+            return tap_side()
+        return snap(_gate_pad_y(self.w) + pad_side() / 2)
 
     def terminals(self) -> list[Terminal]:
         if self.is_tap:
-            return [Terminal("B", TAP / 2, TAP / 2)]
+            return [Terminal("B", tap_side() / 2, tap_side() / 2)]
         return mos_terminals(self.w, self.l_um)[1]
 
     def cell(self) -> gf.Component:
@@ -190,10 +195,10 @@ def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
         nmos.sort(key=lambda i: cc.nmos_order.index(i.name))
     first = [i for name in cc.row_first for i in items if i.name == name]
     pmos = [i for i in items if i.kind == "p" and i.name not in cc.row_first]
-    ptap = Item("TAPP", "n", True, {"B": "0"}, TAP, 0.0)
+    ptap = Item("TAPP", "n", True, {"B": "0"}, tap_side(), 0.0)
 
     def ntap(k: int) -> Item:
-        return Item(f"TAPN{k}", "p", True, {"B": "vdd"}, TAP, 0.0)
+        return Item(f"TAPN{k}", "p", True, {"B": "vdd"}, tap_side(), 0.0)
 
     def span(items: list[Item]) -> float:
         return sum(i.length + ITEM_GAP for i in items)
@@ -262,7 +267,7 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
     x = x_rows
     for it in row1:
         while _conflicts([x + t.x for t in it.terminals()], taken):
-            x += pdk.GRID_UM * 10
+            x += pdk.grid_um * 10
         placed.append(Placed(it, snap(x), 1))
         x += it.length + ITEM_GAP
     row_end = max(p.x + p.item.length for p in placed)
@@ -288,7 +293,7 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
         tracks[n] = snap(y)
         y += TRACK
     y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
-    height = up(y_row1 + ROW_MARGIN + WELL_ENC)
+    height = up(y_row1 + ROW_MARGIN + R.well_diff_enc)
     return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height)
 
 
@@ -329,7 +334,8 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
         x0 = min(p.x for p in well)
         x1 = max(p.x + p.item.length for p in well)
         y0, y1 = ys(max(p.item.w for p in well))
-        rect(c, pdk.NWELL, x0 - WELL_ENC, y0 - WELL_ENC, x1 + WELL_ENC, y1 + WELL_ENC)
+        enc = R.well_diff_enc
+        rect(c, pdk.NWELL, x0 - enc, y0 - enc, x1 + enc, y1 + enc)
 
 
 @gf.cell
@@ -350,7 +356,7 @@ def update_block(
     _draw_wells(c, plan, 0)
     _draw_wells(c, plan, 1)
     cols = plan.columns()
-    half = PAD / 2
+    half = pad_side() / 2
     edge_y = plan.height  # the edge's stubs come in from the top
     for net, x in edge_cols:
         cols.append((net, x, edge_y))
@@ -463,7 +469,7 @@ def cl_geometry(
     }
     x_land = snap(max(taps_v["bc"] + BAND_MARGIN, GAP + plan.height + BAND_MARGIN))
     # horizontal cell: its block starts right of the stacked block's landing routes
-    zone_v = max(x for _, x in edge_cols_v) + PAD
+    zone_v = max(x for _, x in edge_cols_v) + pad_side()
     x_block = up(GAP + zone_v + BAND_MARGIN)
     # rows and columns get their own pitch: a column only has to hold the two blocks' height
     length = max(up(x_block + plan.length + BAND_MARGIN), g.length)
@@ -505,7 +511,7 @@ def _tap(c: gf.Component, g: EdgeGeometry, net: str, x: float) -> float:
 
 def _edge_stubs(c: gf.Component, cg: ClGeometry) -> None:
     """Horizontal cell: met2 straight down from each edge net to the block's landing zone."""
-    half = PAD / 2
+    half = pad_side() / 2
     for net, xb in cg.edge_cols:
         x = snap(cg.x_block + xb)
         y = _tap(c, cg.edge, net, x)
@@ -515,7 +521,7 @@ def _edge_stubs(c: gf.Component, cg: ClGeometry) -> None:
 def _edge_routes(c: gf.Component, cg: ClGeometry) -> None:
     """Vertical cell: met2 L-routes from the taps (along the edge, toward the block) to the
     stacked block's landing edge at x_land; taps further along the edge land nearer it."""
-    half = PAD / 2
+    half = pad_side() / 2
     g = cg.edge_v
     for net, u in cg.edge_cols_v:
         x = cg.taps_v[net]

@@ -1,7 +1,7 @@
 """Check the characterised on-chip update against a fully transistor-level transient.
 
 The whole ``twin_edge_cl`` array as one ngspice circuit with the PDK models: both twins'
-``nfet_01v8`` edges, each edge's gate capacitor on its shared G node, and the update circuit
+nfet edges, each edge's gate capacitor on its shared G node, and the update circuit
 (:mod:`twinedge.circuits.mirror`) on every edge wired to the edge's four terminals.
 Inputs and constants drive both twins; the clamped twin's outputs are held at the nudged
 values. One learning step - settle, a LEARN pulse of ``t_h``, then ``t_frozen`` frozen - is
@@ -19,7 +19,8 @@ import numpy as np
 from twinedge.characterise.mirror import cached_characterisation, numeric_rows, run_ngspice
 from twinedge.circuits.mirror import SUBCKT, UpdateSizing, subckt
 from twinedge.learn.onchip import OnChipRule, RuleLearning, apply_rule
-from twinedge.pdk import sky130
+from twinedge.pdk import Pdk
+from twinedge.pdk import get as get_pdk
 from twinedge.sim.network import Network
 from twinedge.spec.loader import LoadedSpec
 
@@ -64,6 +65,7 @@ def _node(net: Network, node: int, twin: str) -> str:
 def array_deck(
     learner: RuleLearning,
     p: int,
+    pdk: Pdk,
     corner: str,
     w_um: float,
     l_um: float,
@@ -77,8 +79,8 @@ def array_deck(
     end time)."""
     net = learner.net
     vf, vc = learner.twin_states(p)
-    lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner)
-    vdd = sky130.VDD
+    lib = pdk.reduced_model_lib((pdk.nfet, pdk.pfet), corner)
+    vdd = pdk.vdd
     t_on, t_off = T_SETTLE, T_SETTLE + t_h
     t_end = t_off + max(t_frozen, 20e-9)
     edge = 0.5e-9
@@ -86,7 +88,7 @@ def array_deck(
         "* twin_edge_cl array, one learning step, transistor level",
         f".lib {lib} {corner}",
         ".option scale=1u",
-        subckt(UpdateSizing()),
+        subckt(pdk, UpdateSizing()),
         f"Vvdd vdd 0 {vdd!r}",
         f"Vvbp vbp 0 {vbp!r}",
         f"Vvfloor vfloor 0 {vfloor!r}",
@@ -99,7 +101,7 @@ def array_deck(
     for e, (a, b) in enumerate(net.edges.tolist()):
         af, bf, ac, bc = (_node(net, a, "F"), _node(net, b, "F"), _node(net, a, "C"),
                           _node(net, b, "C"))  # fmt: skip
-        dev = f"{sky130.NFET} w={w_um!r} l={l_um!r}"
+        dev = f"{pdk.nfet} w={w_um!r} l={l_um!r}"
         lines += [
             f"XF{e} {af} g{e} {bf} 0 {dev}",
             f"XC{e} {ac} g{e} {bc} 0 {dev}",
@@ -152,6 +154,7 @@ def check_design(spec: LoadedSpec) -> StepCheck:
     from twinedge.learn.train import characterisation_conditions, nominal_circuit, trainer
 
     d = spec.design
+    pdk = get_pdk(d.pdk)
     learner = trainer(replace(spec, design=nominal_circuit(d)))
     assert isinstance(learner, RuleLearning)
     n = len(spec.dataset.labels)
@@ -161,12 +164,13 @@ def check_design(spec: LoadedSpec) -> StepCheck:
         from twinedge.learn.train import circuit_characterisation
 
         m = circuit_characterisation(d)
-        return check_memory_step(learner, 1 % n, m, d.cell.c_gate_f, d.cell.w_um, d.cell.l_um)
+        return check_memory_step(learner, 1 % n, pdk, m, d.cell.c_gate_f, d.cell.w_um, d.cell.l_um)
     ch = cached_characterisation(characterisation_conditions(d))
     tr = d.training
     return check_step(
         learner,
         1 % n,
+        pdk=pdk,
         corner=ch.corner,
         w_um=d.cell.w_um,
         l_um=d.cell.l_um,
@@ -182,6 +186,7 @@ def check_design(spec: LoadedSpec) -> StepCheck:
 def memory_array_deck(
     learner: RuleLearning,
     states: tuple[np.ndarray, np.ndarray],
+    pdk: Pdk,
     m,
     c_gate_f: float,
     w_um: float,
@@ -203,11 +208,11 @@ def memory_array_deck(
     t_read = t_off + mc.READ_AFTER
     title = "twin_edge_cl array, time-differenced circuit"
     lines = [
-        mc.model_header(m.corner, None, title, abstol=mc.ABSTOL).rstrip("\n"),
-        memory_circuit.subckt(memory_circuit.MemorySizing(**m.sizing)),
-        *mc.phase_sources(bias, m.vfloor, th),
+        mc.model_header(pdk, m.corner, None, title, abstol=mc.ABSTOL).rstrip("\n"),
+        memory_circuit.subckt(pdk, memory_circuit.MemorySizing(**m.sizing)),
+        *mc.phase_sources(pdk.vdd, bias, m.vfloor, th),
     ]
-    dev = f"{sky130.NFET} w={w_um!r} l={l_um!r}"
+    dev = f"{pdk.nfet} w={w_um!r} l={l_um!r}"
     for e, (a, b) in enumerate(net.edges.tolist()):
         af, bf, ac, bc = (_node(net, a, "F"), _node(net, b, "F"), _node(net, a, "C"),
                           _node(net, b, "C"))  # fmt: skip
@@ -236,7 +241,7 @@ def memory_array_deck(
     return "\n".join(lines) + "\n", t_read * 1e-9
 
 
-def check_memory_step(learner: RuleLearning, p: int, m, c_gate_f: float, w_um: float,
+def check_memory_step(learner: RuleLearning, p: int, pdk: Pdk, m, c_gate_f: float, w_um: float,
                       l_um: float) -> StepCheck:  # fmt: skip
     """The transistor-level step against the measured rule, from the same G (the rule's
     settling memory reset: the deck starts with every circuit settled)."""
@@ -251,7 +256,7 @@ def check_memory_step(learner: RuleLearning, p: int, m, c_gate_f: float, w_um: f
     g0 = learner.g.copy()
     t0 = time.perf_counter()
     v1, v2 = learner.update_states(p)
-    deck, t_read = memory_array_deck(learner, (v1, v2), m, c_gate_f, w_um, l_um)
+    deck, t_read = memory_array_deck(learner, (v1, v2), pdk, m, c_gate_f, w_um, l_um)
     rows = numeric_rows(run_transient(deck))
     t = rows[:, 0]
     cols = rows[:, 1::2]

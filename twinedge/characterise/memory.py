@@ -42,9 +42,9 @@ from twinedge.characterise.mirror import (
     run_transient,
 )
 from twinedge.circuits.memory import PORTS, SUBCKT, MemoryBias, MemorySizing, devices, subckt
-from twinedge.pdk import sky130
+from twinedge.pdk import Pdk
+from twinedge.pdk import get as get_pdk
 
-VDD = sky130.VDD
 T_HOLD, T_CAL_OFF, T_LEARN, T_NUDGE = 100, 110, 120, 130  # ns
 READ_AFTER = 70  # ns after LEARN opens
 EDGE = 1  # ns
@@ -80,16 +80,16 @@ def pwl(*pts: tuple[float, float]) -> str:
     return "pwl(" + " ".join(f"{t!r}n {v!r}" for t, v in pts) + ")"
 
 
-def bias_sources(bias: MemoryBias, vfloor: float) -> list[str]:
+def bias_sources(vdd: float, bias: MemoryBias, vfloor: float) -> list[str]:
     """The supply and the global bias voltages (every deck of the circuit)."""
     return [
-        f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
+        f"Vvdd vdd 0 {vdd!r}", f"Vvbp vbp 0 {bias.vbp!r}", f"Vvcn vcn 0 {bias.vcn!r}",
         f"Vvcp vcp 0 {bias.vcp!r}", f"Vvbj vbj 0 {bias.vbj!r}", f"Vvfloor vfloor 0 {vfloor!r}",
     ]  # fmt: skip
 
 
 def phase_sources(
-    bias: MemoryBias, vfloor: float, t_h_ns: float, t_cal_ns: float = 0.0
+    vdd: float, bias: MemoryBias, vfloor: float, t_h_ns: float, t_cal_ns: float = 0.0
 ) -> list[str]:
     """Supplies, biases and the step's phase lines (CAL, CALB, LEARN, LEARNB) and the G hold
     switch's control ``hc`` (closed until T_HOLD): what every deck of a step shares."""
@@ -99,12 +99,12 @@ def phase_sources(
     t_off = t_nudge + t_h_ns
 
     def pulse(t0: float, t1: float, hi: bool) -> str:
-        a, b = (0.0, VDD) if hi else (VDD, 0.0)
+        a, b = (0.0, vdd) if hi else (vdd, 0.0)
         return pwl((0, a), (t0, a), (t0 + EDGE, b), (t1, b), (t1 + EDGE, a))
 
     return [
-        *bias_sources(bias, vfloor),
-        f"Vcal cal 0 {pwl((0, VDD), (t_cal_off - EDGE, VDD), (t_cal_off, 0.0))}",
+        *bias_sources(vdd, bias, vfloor),
+        f"Vcal cal 0 {pwl((0, vdd), (t_cal_off - EDGE, vdd), (t_cal_off, 0.0))}",
         f"Vcalb calb 0 {pwl((0, 0.0), (t_cal_off - EDGE, 0.0), (t_cal_off, bias.calb_high))}",
         f"Vlearn learn 0 {pulse(t_learn, t_off, True)}",
         f"Vlearnb learnb 0 {pulse(t_learn, t_off, False)}",
@@ -115,6 +115,7 @@ def phase_sources(
 
 def step_deck(
     runs: list[StepRun],
+    pdk: Pdk,
     corner: str,
     sizing: MemorySizing,
     bias: MemoryBias,
@@ -134,12 +135,12 @@ def step_deck(
     shifted by it), during which runs with ``dv_prev`` settle from it to the free state."""
     t_nudge = T_NUDGE + t_cal_ns
     title = "twinedge time-differenced update circuit"
-    lines = [model_header(corner, mismatch_seed, title, abstol=ABSTOL).rstrip("\n")]
-    lines.append(subckt(sizing))
+    lines = [model_header(pdk, corner, mismatch_seed, title, abstol=ABSTOL).rstrip("\n")]
+    lines.append(subckt(pdk, sizing))
     if cell is not None:
         lines += [f".subckt {CELL_SUBCKT} {' '.join(CELL_PORTS)}", cell, f".ends {CELL_SUBCKT}"]
     t_off = t_nudge + t_h_ns
-    lines += [*phase_sources(bias, vfloor, t_h_ns, t_cal_ns), f"Vtw tw 0 {CM_MID!r}"]
+    lines += [*phase_sources(pdk.vdd, bias, vfloor, t_h_ns, t_cal_ns), f"Vtw tw 0 {CM_MID!r}"]
     for i, r in enumerate(runs):
         a0, b0 = r.cm + r.dv_free / 2, r.cm - r.dv_free / 2
         a1, b1 = r.cm + r.dv_clamp / 2, r.cm - r.dv_clamp / 2
@@ -160,8 +161,8 @@ def step_deck(
         if cell is None:
             lines += [
                 f"Cg{i} g{i} 0 {c_gate!r}",
-                f"XTF{i} tw g{i} tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
-                f"XTC{i} tw g{i} tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+                f"XTF{i} tw g{i} tw 0 {pdk.nfet} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+                f"XTC{i} tw g{i} tw 0 {pdk.nfet} w={twin_wl[0]!r} l={twin_wl[1]!r}",
                 f"X{i} {' '.join(ports.get(p, p) for p in PORTS)} {SUBCKT}",
             ]
         else:
@@ -178,6 +179,7 @@ def step_deck(
 
 def step_dg(
     runs: list[StepRun],
+    pdk: Pdk,
     corner: str,
     sizing: MemorySizing,
     bias: MemoryBias,
@@ -192,7 +194,7 @@ def step_dg(
     """dG per step of every run (V) and the supply power per instance averaged over the
     step from G's release (W)."""
     deck = step_deck(
-        runs, corner, sizing, bias, c_gate, t_h_ns, mismatch_seed, vfloor, twin_wl, cell,
+        runs, pdk, corner, sizing, bias, c_gate, t_h_ns, mismatch_seed, vfloor, twin_wl, cell,
         t_cal_ns,
     )  # fmt: skip
     out = run_transient(deck)
@@ -206,7 +208,7 @@ def step_dg(
     )  # fmt: skip
     window = (t >= t_hold * 1e-9) & (t <= t1)
     i_vdd = -rows[window, -1]
-    power = VDD * float(np.trapezoid(i_vdd, t[window]) / (t1 - t_hold * 1e-9)) / len(runs)
+    power = pdk.vdd * float(np.trapezoid(i_vdd, t[window]) / (t1 - t_hold * 1e-9)) / len(runs)
     return dg, power
 
 
@@ -214,15 +216,21 @@ FROZEN_G = (0.5, 0.75, 1.0, 1.25, 1.5)  # G of the frozen-droop operating points
 
 
 def frozen_state(
-    corner: str, sizing: MemorySizing, bias: MemoryBias, vfloor: float, g: tuple = FROZEN_G
+    pdk: Pdk,
+    corner: str,
+    sizing: MemorySizing,
+    bias: MemoryBias,
+    vfloor: float,
+    g: tuple = FROZEN_G,
 ) -> tuple[np.ndarray, float]:
     """Between steps (LEARN low, CAL low): the current into G at each G (leakage of the
     LEARN switches and the floor follower: the droop is it over C_G) and the supply power
     per circuit (its bias stays on), from one operating point with G held by sources."""
-    lines = [model_header(corner, None, "twinedge memory circuit, frozen").rstrip("\n")]
+    lines = [model_header(pdk, corner, None, "twinedge memory circuit, frozen").rstrip("\n")]
     frozen = ["Vcal cal 0 0", f"Vcalb calb 0 {bias.calb_high!r}", "Vlearn learn 0 0",
-              f"Vlearnb learnb 0 {VDD!r}"]  # fmt: skip
-    lines += [subckt(sizing), *bias_sources(bias, vfloor), *frozen, f"Vtw tw 0 {CM_MID!r}"]
+              f"Vlearnb learnb 0 {pdk.vdd!r}"]  # fmt: skip
+    lines += [subckt(pdk, sizing), *bias_sources(pdk.vdd, bias, vfloor), *frozen]
+    lines.append(f"Vtw tw 0 {CM_MID!r}")
     for i, v in enumerate(g):
         ports = {"ac": "tw", "bc": "tw", "g": f"g{i}"}
         lines += [
@@ -234,22 +242,24 @@ def frozen_state(
     out = run_ngspice("\n".join(lines) + "\n")
     vals = dict(re.findall(r"i\((v\w+)\)\s*=\s*([-+0-9.eE]+)", out))
     into_g = np.array([float(vals[f"vg{i}"]) for i in range(len(g))])  # into G: > 0
-    return into_g, VDD * -float(vals["vvdd"]) / len(g)
+    return into_g, pdk.vdd * -float(vals["vvdd"]) / len(g)
 
 
-def calibrate_floor(corner: str, sizing: MemorySizing, g_floor: float, current: float) -> float:
+def calibrate_floor(
+    pdk: Pdk, corner: str, sizing: MemorySizing, g_floor: float, current: float
+) -> float:
     """VFLOOR at which the floor device (an NMOS follower from VDD onto G) sources
     ``current`` into G at G = ``g_floor``: above it the device is subthreshold and lets G be.
     """
-    vfl = np.round(np.arange(0.5, VDD + 1e-9, 0.01), 3)
-    lib = sky130.reduced_model_lib(sky130.NFET, corner)
+    vfl = np.round(np.arange(0.5, pdk.vdd + 1e-9, 0.01), 3)
+    lib = pdk.reduced_model_lib(pdk.nfet, corner)
     lines = ["* twinedge floor calibration", f".lib {lib} {corner}", ".option scale=1u",
-             f"Vvdd vdd 0 {VDD!r}"]  # fmt: skip
+             f"Vvdd vdd 0 {pdk.vdd!r}"]  # fmt: skip
     for i, v in enumerate(vfl):
         lines += [
             f"Vf{i} f{i} 0 {float(v)!r}",
             f"Vg{i} g{i} 0 {g_floor!r}",
-            f"X{i} vdd f{i} g{i} 0 {sky130.NFET} w={sizing.floor_w!r} l={sizing.floor_l!r}",
+            f"X{i} vdd f{i} g{i} 0 {pdk.nfet} w={sizing.floor_w!r} l={sizing.floor_l!r}",
         ]
     lines += [".control", "op"]
     lines += [f"print i(vg{i})" for i in range(len(vfl))]
@@ -360,7 +370,8 @@ def _fit_pairs(range_v: float, n: int = 32, seed: int = 1) -> list[StepRun]:
 
 
 def characterise_memory(
-    corner: str = "tt",
+    pdk: Pdk,
+    corner: str,
     sizing: MemorySizing | None = None,
     bias: MemoryBias | None = None,
     c_gate: float = 1e-12,
@@ -383,12 +394,12 @@ def characterise_memory(
         # the floor sources a tenth of a full-range step's learning current FLOOR_MARGIN
         # below G_min; at G_min it is already ~100x weaker (subthreshold)
         pre, _ = step_dg(
-            [StepRun(0.0, 0.0, G_REF), StepRun(*SIGNAL, G_REF)], corner, sizing, bias,
+            [StepRun(0.0, 0.0, G_REF), StepRun(*SIGNAL, G_REF)], pdk, corner, sizing, bias,
             c_gate, th, twin_wl=twin_wl,
         )  # fmt: skip
         full_scale = (pre[1] - pre[0]) / x_sig * range_v**2 * c_gate / t_h
         floor_current = FLOOR_FRACTION * full_scale
-        vfloor = calibrate_floor(corner, sizing, g_min - FLOOR_MARGIN, floor_current)
+        vfloor = calibrate_floor(pdk, corner, sizing, g_min - FLOOR_MARGIN, floor_current)
         kw["vfloor"] = vfloor
     dv = np.round(np.linspace(-range_v, range_v, 19), 6)
     g = np.round(np.arange(0.3, 1.81, 0.1), 6)
@@ -412,7 +423,7 @@ def characterise_memory(
     def run(job: tuple) -> tuple[np.ndarray, float]:
         deck_runs, mc_seed, t_cal_ns = job
         return step_dg(
-            deck_runs, corner, sizing, bias, c_gate, th, mc_seed, t_cal_ns=t_cal_ns, **kw
+            deck_runs, pdk, corner, sizing, bias, c_gate, th, mc_seed, t_cal_ns=t_cal_ns, **kw
         )
 
     jobs += [(settle, None, t_cal * 1e9)] if t_cal else []
@@ -452,7 +463,7 @@ def characterise_memory(
         dmc = done[2][0]
         gains = (dmc[mc_n:] - dmc[:mc_n]) / x_sig
     settle_v = done[-1][0][1:] - done[-1][0][0] if t_cal else np.zeros(0)
-    frozen_i, p_frozen = frozen_state(corner, sizing, bias, vfloor)
+    frozen_i, p_frozen = frozen_state(pdk, corner, sizing, bias, vfloor)
     return MemoryCharacterisation(
         corner=corner,
         sizing=sizing.as_dict(),
@@ -490,6 +501,7 @@ def characterise_memory(
 class MemoryConditions:
     """What a characterisation of the time-differenced circuit depends on (its cache key)."""
 
+    pdk: str  # the spec's pdk: name
     corner: str
     sizing: MemorySizing
     bias: MemoryBias
@@ -526,8 +538,8 @@ def cached_memory_characterisation(cond: MemoryConditions) -> MemoryCharacterisa
     if path.exists():
         return load(path)
     m = characterise_memory(
-        cond.corner, cond.sizing, cond.bias, cond.c_gate_f, cond.t_h, cond.range_v,
-        cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl, t_cal=cond.t_cal,
+        get_pdk(cond.pdk), cond.corner, cond.sizing, cond.bias, cond.c_gate_f, cond.t_h,
+        cond.range_v, cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl, t_cal=cond.t_cal,
     )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -537,20 +549,20 @@ def cached_memory_characterisation(cond: MemoryConditions) -> MemoryCharacterisa
 
 
 def squarer_dc(
-    corner: str, sizing: MemorySizing, vbp: float, dv: np.ndarray, cm: float = CM_MID
+    pdk: Pdk, corner: str, sizing: MemorySizing, vbp: float, dv: np.ndarray, cm: float = CM_MID
 ) -> np.ndarray:
     """The squarer pair's DC current (A) against dV (followers, squarers and the NMOS
     diode only, one op): where it stays k (Vov^2 + dV^2) - both squarers on - and where one
     turns off (|dV| > Vov) and the sum falls towards k/2 dV^2."""
     keep = {"Fac", "Bac", "Fbc", "Bbc", "S1", "S2", "ND"}
-    lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner)
+    lib = pdk.reduced_model_lib((pdk.nfet, pdk.pfet), corner)
     lines = ["* twinedge squarer pair, DC", f".lib {lib} {corner}", ".option scale=1u",
              ".subckt sqpair ac bc vdd vbp"]  # fmt: skip
     for d in devices(sizing):
         if d.name in keep:
             # the diode's current through a 0 V source
-            lines.append(d.spice().replace("XND sq sq 0", "XND sqd sqd 0"))
-    lines += ["Vm sq sqd 0", ".ends sqpair", f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {vbp!r}"]
+            lines.append(d.spice(pdk).replace("XND sq sq 0", "XND sqd sqd 0"))
+    lines += ["Vm sq sqd 0", ".ends sqpair", f"Vvdd vdd 0 {pdk.vdd!r}", f"Vvbp vbp 0 {vbp!r}"]
     for i, d in enumerate(dv):
         a, b = float(cm + d / 2), float(cm - d / 2)
         lines += [f"Va{i} a{i} 0 {a!r}", f"Vb{i} b{i} 0 {b!r}", f"X{i} a{i} b{i} vdd vbp sqpair"]

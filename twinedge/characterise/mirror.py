@@ -1,7 +1,7 @@
 """Transistor-level characterisation of the on-chip learning circuit with the PDK's models.
 
-Every measurement is an ngspice run on :mod:`twinedge.circuits.mirror` with the SKY130
-``nfet_01v8`` / ``pfet_01v8`` models; many operating points are taken in one run by placing
+Every measurement is an ngspice run on :mod:`twinedge.circuits.mirror` with the PDK's nfet
+and pfet models; many operating points are taken in one run by placing
 one circuit instance per point (each with its own gate and supply sources), so the run is
 one ``op``:
 
@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from twinedge.circuits.mirror import PORTS, SUBCKT, UpdateSizing, subckt
-from twinedge.pdk import sky130
+from twinedge.pdk import Pdk
+from twinedge.pdk import get as get_pdk
 from twinedge.spice.deck import NgspiceError, run_deck
 
-VDD = sky130.VDD
 _VALUE = re.compile(r"^\s*([iv]\([\w.]+\))\s*=\s*([-+0-9.eE]+)\s*$", re.MULTILINE)
 
 
@@ -175,16 +175,17 @@ def run_ngspice(deck: str, timeout: float = 600) -> str:
 
 
 def model_header(
+    pdk: Pdk,
     corner: str,
     mismatch_seed: int | None = None,
     title: str = "twinedge on-chip learning circuit characterisation",
     abstol: float = 1e-15,
 ) -> str:
-    """Deck header: the SKY130 models (with local mismatch drawn from ``mismatch_seed`` when
+    """Deck header: the PDK's models (with local mismatch drawn from ``mismatch_seed`` when
     given), um scale and the tolerances every characterisation deck uses (``abstol``: the
     absolute current tolerance, A)."""
     mismatch, seed = mismatch_seed is not None, mismatch_seed or 0
-    lib = sky130.reduced_model_lib((sky130.NFET, sky130.PFET), corner, mismatch=mismatch)
+    lib = pdk.reduced_model_lib((pdk.nfet, pdk.pfet), corner, mismatch=mismatch)
     lines = [
         f"* {title}",
         f".lib {lib} {corner}",
@@ -196,36 +197,40 @@ def model_header(
     return "\n".join(lines) + "\n"
 
 
-def _header(corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None) -> str:
+def _header(pdk: Pdk, corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None) -> str:
     """Deck header: models and the update subcircuit."""
-    return model_header(corner, mismatch_seed) + subckt(sizing)
+    return model_header(pdk, corner, mismatch_seed) + subckt(pdk, sizing)
 
 
-def _levels(p: Point) -> dict[str, float]:
-    learn, learnb = (VDD, 0.0) if p.learn else (0.0, VDD)
+def _levels(p: Point, vdd: float) -> dict[str, float]:
+    learn, learnb = (vdd, 0.0) if p.learn else (0.0, vdd)
     return {k: float(v) for k, v in {
-        "af": p.af, "bf": p.bf, "ac": p.ac, "bc": p.bc, "g": p.g, "vdd": VDD,
+        "af": p.af, "bf": p.bf, "ac": p.ac, "bc": p.bc, "g": p.g, "vdd": vdd,
         "vbp": p.vbp, "learn": learn, "learnb": learnb, "vfloor": p.vfloor,
     }.items()}  # fmt: skip
 
 
 def operating_points(
-    points: list[Point], corner: str, sizing: UpdateSizing, mismatch_seed: int | None = None
+    points: list[Point],
+    pdk: Pdk,
+    corner: str,
+    sizing: UpdateSizing,
+    mismatch_seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(I into G, supply power) of every point: one circuit, its sources ``alter``ed and an
     ``op`` per point (each op starts from the previous solution), in one ngspice run."""
-    first = _levels(points[0])
+    first = _levels(points[0], pdk.vdd)
     lines = [f"V{n} {n} 0 {first[n]!r}" for n in PORTS]
     lines.append(f"X1 {' '.join(PORTS)} {SUBCKT}")
     ctrl = ["set numdgt=12"]
     prev: dict[str, float] = {}
     for k, p in enumerate(points):
-        lv = _levels(p)
+        lv = _levels(p, pdk.vdd)
         ctrl += [f"alter v{n} dc={v!r}" for n, v in lv.items() if prev.get(n) != v]
         prev = lv
         ctrl += ["op", f"echo POINT {k}", "print i(vg) i(vvdd)"]
     deck = (
-        _header(corner, sizing, mismatch_seed)
+        _header(pdk, corner, sizing, mismatch_seed)
         + "\n".join(lines)
         + "\n.control\n"
         + "\n".join(ctrl)
@@ -239,7 +244,7 @@ def operating_points(
         vals = _values(chunk)
         if "i(vg)" in vals and "i(vvdd)" in vals:
             # ngspice's i(V) is the current into the source's + terminal from the circuit
-            i_g[k], p_dd[k] = vals["i(vg)"], -vals["i(vvdd)"] * VDD
+            i_g[k], p_dd[k] = vals["i(vg)"], -vals["i(vvdd)"] * pdk.vdd
     if np.isnan(i_g).any():
         bad = int(np.flatnonzero(np.isnan(i_g))[0])
         raise CharacterisationError(f"ngspice gave no operating point for {points[bad]}")
@@ -279,13 +284,13 @@ def floor_crossing(vfl: np.ndarray, i_floor: np.ndarray, current: float, g_floor
 
 
 def calibrate_floor(
-    corner: str, sizing: UpdateSizing, vbp: float, g_floor: float, full_scale: float
+    pdk: Pdk, corner: str, sizing: UpdateSizing, vbp: float, g_floor: float, full_scale: float
 ) -> float:
     """VFLOOR at which the floor device sources ``full_scale`` into G at G = ``g_floor``
     (frozen)."""
-    vfl = np.round(np.arange(0.5, VDD + 1e-9, 0.01), 3)
+    vfl = np.round(np.arange(0.5, pdk.vdd + 1e-9, 0.01), 3)
     pts = [Point(0.2, 0.2, 0.2, 0.2, g_floor, learn=False, vbp=vbp, vfloor=float(v)) for v in vfl]
-    i_floor, _ = operating_points(pts, corner, sizing)
+    i_floor, _ = operating_points(pts, pdk, corner, sizing)
     return floor_crossing(vfl, i_floor, full_scale, g_floor)
 
 
@@ -311,43 +316,43 @@ G_REF = 1.0
 
 
 def transfer(
-    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
+    pdk: Pdk, corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float], np.ndarray]:
     """Signed table at mid common mode, and the fit over the range at random common modes."""
     dv_table = np.round(np.linspace(-NODE_MAX, NODE_MAX, 19), 4)
     pts = _grid_points(dv_table, G_REF, vbp, vfloor, None)
-    table, _ = operating_points(pts, corner, sizing)
+    table, _ = operating_points(pts, pdk, corner, sizing)
     dv_fit = np.linspace(-range_v, range_v, 9)
     fit_pts = _grid_points(dv_fit, G_REF, vbp, vfloor, np.random.default_rng(0))
-    i_fit, _ = operating_points(fit_pts, corner, sizing)
+    i_fit, _ = operating_points(fit_pts, pdk, corner, sizing)
     x = np.array([p.x for p in fit_pts])
     return dv_table, table.reshape(len(dv_table), len(dv_table)), _fit(x, i_fit), np.c_[x, i_fit]
 
 
 def common_mode(
-    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float
+    pdk: Pdk, corner: str, sizing: UpdateSizing, vbp: float, vfloor: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """I_G at zero input against the two twins' node common modes (the circuit's residual
     common-mode dependence: bias CLM through the F/C path imbalance)."""
     cm = np.round(np.linspace(0.0, NODE_MAX, 10), 4)
     pts = [Point(cf, cf, cc, cc, G_REF, vbp=vbp, vfloor=vfloor) for cf in cm for cc in cm]
-    i_g, _ = operating_points(pts, corner, sizing)
+    i_g, _ = operating_points(pts, pdk, corner, sizing)
     return cm, i_g.reshape(len(cm), len(cm))
 
 
 def compliance(
-    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
+    pdk: Pdk, corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """I_G(G) learning at x = +fs and -fs net of the frozen current (normalised to G_REF),
     and the frozen current at x = 0."""
-    g = np.round(np.arange(0.0, VDD + 1e-9, 0.05), 3)
+    g = np.round(np.arange(0.0, pdk.vdd + 1e-9, 0.05), 3)
     c = CM_MID
     pos = [_points_at(range_v, 0.0, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
     neg = [_points_at(0.0, range_v, c, c, float(v), vbp=vbp, vfloor=vfloor) for v in g]
     frozen = [_points_at(0.0, 0.0, c, c, float(v), learn=False, vbp=vbp, vfloor=vfloor) for v in g]
-    i_pos, _ = operating_points(pos, corner, sizing)
-    i_neg, _ = operating_points(neg, corner, sizing)
-    i_leak, _ = operating_points(frozen, corner, sizing)
+    i_pos, _ = operating_points(pos, pdk, corner, sizing)
+    i_neg, _ = operating_points(neg, pdk, corner, sizing)
+    i_leak, _ = operating_points(frozen, pdk, corner, sizing)
     ref = int(np.argmin(abs(g - G_REF)))
     # the learning current alone: the frozen current (floor, switch leakage) taken out
     sig_pos, sig_neg = i_pos - i_leak, i_neg - i_leak
@@ -355,7 +360,13 @@ def compliance(
 
 
 def mismatch(
-    corner: str, sizing: UpdateSizing, vbp: float, vfloor: float, range_v: float, n: int
+    pdk: Pdk,
+    corner: str,
+    sizing: UpdateSizing,
+    vbp: float,
+    vfloor: float,
+    range_v: float,
+    n: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gain and offset of ``n`` instances with the PDK's local mismatch (one seed each)."""
     dv = np.linspace(-range_v, range_v, 5)
@@ -363,7 +374,7 @@ def mismatch(
     x = np.array([p.x for p in pts])
     gains, offsets = [], []
     for seed in range(n):
-        i_g, _ = operating_points(pts, corner, sizing, mismatch_seed=seed)
+        i_g, _ = operating_points(pts, pdk, corner, sizing, mismatch_seed=seed)
         k, b, _ = _fit(x, i_g)
         gains.append(k)
         offsets.append(b)
@@ -376,6 +387,7 @@ FLOOR_MARGIN = 0.15  # V below G_min where the floor device balances full-scale 
 
 
 def transient(
+    pdk: Pdk,
     corner: str,
     sizing: UpdateSizing,
     vbp: float,
@@ -394,7 +406,7 @@ def transient(
     update circuit and wiring RC) whose nodes carry the port names; charges are then
     counted on the cell's measured G capacitance. Returns (q_on, q_off, dG/dt, C_eff,
     dG_zero)."""
-    c = CM_MID
+    c, vdd = CM_MID, pdk.vdd
     T_OFF = T_ON + round(t_on * 1e9, 3)
     T_END = T_OFF + 150
     decks = []
@@ -402,12 +414,12 @@ def transient(
         p = _points_at(dvf, 0.0, c, c, G_REF)
         lines = [
             f"Vaf af 0 {p.af!r}", f"Vbf bf 0 {p.bf!r}", f"Vac ac 0 {p.ac!r}",
-            f"Vbc bc 0 {p.bc!r}", f"Vvdd vdd 0 {VDD!r}", f"Vvbp vbp 0 {vbp!r}",
+            f"Vbc bc 0 {p.bc!r}", f"Vvdd vdd 0 {vdd!r}", f"Vvbp vbp 0 {vbp!r}",
             f"Vvfloor vfloor 0 {vfloor!r}",
-            f"Vlearn learn 0 pwl(0 0 {T_ON}n 0 {T_ON + EDGE}n {VDD!r} {T_OFF}n {VDD!r} "
+            f"Vlearn learn 0 pwl(0 0 {T_ON}n 0 {T_ON + EDGE}n {vdd!r} {T_OFF}n {vdd!r} "
             f"{T_OFF + EDGE}n 0)",
-            f"Vlearnb learnb 0 pwl(0 {VDD!r} {T_ON}n {VDD!r} {T_ON + EDGE}n 0 {T_OFF}n 0 "
-            f"{T_OFF + EDGE}n {VDD!r})",
+            f"Vlearnb learnb 0 pwl(0 {vdd!r} {T_ON}n {vdd!r} {T_ON + EDGE}n 0 {T_OFF}n 0 "
+            f"{T_OFF + EDGE}n {vdd!r})",
             f"Iprobe 0 g pwl(0 0 {T_OFF + 50}n 0 {T_OFF + 51}n {inject!r})",
             # G held at G_REF by a switch that opens before the pulse: an .ic alone can be
             # lost when the initial operating point needs gmin/source stepping, and the run
@@ -422,14 +434,14 @@ def transient(
             lines += [
                 f"Cg g 0 {c_gate!r}",
                 f"Vtwin tw 0 {c!r}",
-                f"XTF tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
-                f"XTC tw g tw 0 {sky130.NFET} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+                f"XTF tw g tw 0 {pdk.nfet} w={twin_wl[0]!r} l={twin_wl[1]!r}",
+                f"XTC tw g tw 0 {pdk.nfet} w={twin_wl[0]!r} l={twin_wl[1]!r}",
                 f"X1 {' '.join(PORTS)} {SUBCKT}",
             ]
         else:
             lines.append(cell)
         deck = (
-            _header(corner, sizing)
+            _header(pdk, corner, sizing)
             + "\n".join(lines)
             + f"\n.control\nset numdgt=12\ntran 0.05n {T_END}n 0 0.5n\n"
             + "wrdata tran.dat v(g)\nquit 0\n.endc\n.end\n"
@@ -501,6 +513,7 @@ def numeric_rows(text: str, columns: int | None = None) -> np.ndarray:
 class Conditions:
     """What a characterisation depends on (its cache key)."""
 
+    pdk: str  # the spec's pdk: name
     corner: str
     sizing: UpdateSizing
     vbp: float
@@ -526,18 +539,18 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
         if progress:
             progress(next(steps), 6, what)
 
-    s, corner, rv = cond.sizing, cond.corner, cond.range_v
+    pdk, s, corner, rv = get_pdk(cond.pdk), cond.sizing, cond.corner, cond.range_v
     # the floor needs the full-scale current: a first fit with the floor off
     tick("transfer (floor off)")
-    _, _, (k0, _, _), _ = transfer(corner, s, cond.vbp, 0.0, rv)
+    _, _, (k0, _, _), _ = transfer(pdk, corner, s, cond.vbp, 0.0, rv)
     # the floor sources the full-scale current FLOOR_MARGIN below G_min: at G_min itself it
     # is already ~100x weaker (subthreshold), so it does not pull on edges that sit above
-    vfloor = calibrate_floor(corner, s, cond.vbp, cond.g_min - FLOOR_MARGIN, k0 * rv**2)
+    vfloor = calibrate_floor(pdk, corner, s, cond.vbp, cond.g_min - FLOOR_MARGIN, k0 * rv**2)
     tick("transfer")
-    dv, table, (gain, offset, r2), fit_pts = transfer(corner, s, cond.vbp, vfloor, rv)
-    cm, cm_table = common_mode(corner, s, cond.vbp, vfloor)
+    dv, table, (gain, offset, r2), fit_pts = transfer(pdk, corner, s, cond.vbp, vfloor, rv)
+    cm, cm_table = common_mode(pdk, corner, s, cond.vbp, vfloor)
     tick("compliance and leakage")
-    g, c_pos, c_neg, leak = compliance(corner, s, cond.vbp, vfloor, rv)
+    g, c_pos, c_neg, leak = compliance(pdk, corner, s, cond.vbp, vfloor, rv)
     ok = (np.abs(c_pos - 1) <= 0.1) & (np.abs(c_neg - 1) <= 0.1)
     ref = int(np.argmin(abs(g - G_REF)))
     lo, hi = ref, ref
@@ -546,10 +559,10 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
     while hi < len(g) - 1 and ok[hi + 1]:
         hi += 1
     tick("mismatch")
-    gains, offsets = mismatch(corner, s, cond.vbp, vfloor, rv, cond.mismatch_n)
+    gains, offsets = mismatch(pdk, corner, s, cond.vbp, vfloor, rv, cond.mismatch_n)
     tick("transient")
     q_on, q_off, dgdt, c_eff, dg_zero = transient(
-        corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on, cond.twin_wl
+        pdk, corner, s, cond.vbp, vfloor, cond.c_gate_f, rv, cond.t_on, cond.twin_wl
     )
     tick("power")
     c = CM_MID
@@ -557,9 +570,9 @@ def characterise(cond: Conditions, progress=None) -> Characterisation:
         _points_at(rv / 2, 0.0, c, c, G_REF, vbp=cond.vbp, vfloor=vfloor),
         _points_at(0.0, 0.0, c, c, G_REF, vbp=cond.vbp, vfloor=vfloor),
         _points_at(0.0, 0.0, c, c, G_REF, learn=False, vbp=cond.vbp, vfloor=vfloor),
-        _points_at(0.0, 0.0, c, c, G_REF, learn=False, vbp=VDD, vfloor=vfloor),
+        _points_at(0.0, 0.0, c, c, G_REF, learn=False, vbp=pdk.vdd, vfloor=vfloor),
     ]
-    i_pts, p_pts = operating_points(pts, corner, s)
+    i_pts, p_pts = operating_points(pts, pdk, corner, s)
     return Characterisation(
         corner=corner,
         sizing=s.as_dict(),

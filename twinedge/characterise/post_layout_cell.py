@@ -34,7 +34,9 @@ from twinedge.characterise.memory import (
 from twinedge.characterise.mirror import Characterisation, transient
 from twinedge.circuits.memory import MemoryBias, MemorySizing
 from twinedge.circuits.mirror import UpdateSizing
-from twinedge.pdk import sky130 as pdk
+from twinedge.pdk import Pdk
+from twinedge.pdk import activate as activate_pdk
+from twinedge.pdk import get as get_pdk
 from twinedge.spec.schema import Design
 from twinedge.verify.pex import (
     ExtractionError,
@@ -68,7 +70,8 @@ class PostLayoutCell:
 def cell_gds(design: Design, path: Path) -> Path:
     """One horizontal ``twin_edge_cl`` cell with top-level labels on its ports (the edge's
     af, bf, ac, bc and the update subcircuit's global nets)."""
-    pdk.activate()
+    pdk = activate_pdk(design.pdk)
+    label_layer = pdk.label_of[pdk.layers.MET1]
     gf.clear_cache()
     cg = cl_geometry_for(design)
     top = gf.Component(name=f"{design.name}_cl_cell")
@@ -79,12 +82,12 @@ def cell_gds(design: Design, path: Path) -> Path:
     x_run = {"af": cols["ac"], "bf": cols["bc"], "ac": cols["ac"], "bc": cols["bc"]}
     y_run = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}
     for net, y in y_run.items():
-        top.add_label(net, position=(cg.x_block + x_run[net], y), layer=pdk.LABELS[pdk.MET1])
+        top.add_label(net, position=(cg.x_block + x_run[net], y), layer=label_layer)
     y_glob = cg.band_offsets()[0]  # the horizontal cell's block: its own y
     for net in cg.globals:
         if net != "0":  # the substrate net: ground
             x = cg.x_block + cg.x_stack
-            top.add_label(net, position=(x, y_glob[net]), layer=pdk.LABELS[pdk.MET1])
+            top.add_label(net, position=(x, y_glob[net]), layer=label_layer)
     return write_gds(top, path)
 
 
@@ -110,6 +113,7 @@ def post_layout_cell(design: Design, ch: Characterisation, out_dir: Path) -> Pos
         counts = summarize(text)
         body = re.sub(rf"(?<![\w$.]){GATE_NET}(?=[\s.]|$)", "g", flat_body(text), flags=re.M)
         q_on, q_off, dgdt, c_eff, dg_zero = transient(
+            get_pdk(design.pdk),
             ch.corner,
             UpdateSizing(**ch.sizing),
             ch.vbp,
@@ -188,6 +192,7 @@ def _pull(g: list[float], zero: list[float], gain: float) -> float:
 
 def memory_cell_steps(
     body: str,
+    pdk: Pdk,
     corner: str,
     sizing: MemorySizing,
     bias: MemoryBias,
@@ -199,7 +204,7 @@ def memory_cell_steps(
     (its own G capacitance: the deck's c_gate is unused)."""
     runs = [StepRun(0.0, 0.0, g) for g in g_points] + [StepRun(*SIGNAL, G_REF)]
     th = round(t_h * 1e9, 3)
-    dg, power = step_dg(runs, corner, sizing, bias, 0.0, th, vfloor=vfloor, cell=body)
+    dg, power = step_dg(runs, pdk, corner, sizing, bias, 0.0, th, vfloor=vfloor, cell=body)
     zero = dg[:-1]
     x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
     gain = float((dg[-1] - np.interp(G_REF, g_points, zero)) / x_sig)
@@ -224,7 +229,7 @@ def post_layout_memory_cell(
         body, counts, log, netlist = extracted_body(design, tmp)
         bias = replace(MemoryBias(**m.bias), calb_high=calb)
         zero, gain, power = memory_cell_steps(
-            body, m.corner, MemorySizing(**m.sizing), bias, m.t_h, m.vfloor
+            body, get_pdk(design.pdk), m.corner, MemorySizing(**m.sizing), bias, m.t_h, m.vfloor
         )
         g = list(POST_LAYOUT_G)
         sch = np.interp(g, m.g_grid, m.zero_v)

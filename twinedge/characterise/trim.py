@@ -21,12 +21,11 @@ from twinedge.artifacts import staged_outputs
 from twinedge.characterise.memory import G_REF, MemoryConditions
 from twinedge.characterise.post_layout_cell import extracted_body, memory_cell_steps
 from twinedge.learn.train import circuit_conditions
-from twinedge.pdk.sky130 import VDD
+from twinedge.pdk import get as get_pdk
 from twinedge.spec.schema import Design
 
 TOLERANCE_V2 = 2e-5  # |input-referred residual| the trim stops at
 MAX_ITERATIONS = 4
-FIRST = (VDD, 1.0)  # the two CALB levels the secant starts from
 
 
 @dataclass
@@ -49,11 +48,12 @@ def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[flo
     ngspice run each; the floor off: G_REF is far above it)."""
     cond = circuit_conditions(design)  # the sizing, bias and LEARN time the flow uses
     assert isinstance(cond, MemoryConditions)
+    pdk = get_pdk(design.pdk)
 
     def one(level: float) -> tuple[float, float]:
         bias = replace(cond.bias, calb_high=level)
         zero, gain, _ = memory_cell_steps(
-            body, cond.corner, cond.sizing, bias, cond.t_h, 0.0, (G_REF,)
+            body, pdk, cond.corner, cond.sizing, bias, cond.t_h, 0.0, (G_REF,)
         )
         return float(zero[0]) / gain, gain
 
@@ -64,10 +64,12 @@ def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[flo
 def trim_calb(design: Design, out_dir: Path) -> Trim:
     """Extract one cell and find the CALB high level that nulls its zero-input residual at
     G_REF (writes out_dir/trim.json)."""
+    vdd = get_pdk(design.pdk).vdd
+    first = (vdd, 1.0)  # the two CALB levels the secant starts from
     with staged_outputs(out_dir) as tmp:
         body, _, _, _ = extracted_body(design, tmp)
         # (CALB high, residual, gain) of every evaluation
-        pts = [(c, *rg) for c, rg in zip(FIRST, _residuals(design, body, list(FIRST)), strict=True)]
+        pts = [(c, *rg) for c, rg in zip(first, _residuals(design, body, list(first)), strict=True)]
         for _ in range(MAX_ITERATIONS):
             (c0, r0, _), (c1, r1, _) = pts[-2], pts[-1]
             if abs(r1) <= TOLERANCE_V2:
@@ -75,10 +77,10 @@ def trim_calb(design: Design, out_dir: Path) -> Trim:
             if r1 == r0:
                 raise TrimError(f"CALB high does not move the residual ({r0:.2e} V^2)")
             c = c1 - r1 * (c1 - c0) / (r1 - r0)
-            if not 0.0 <= c <= VDD:
+            if not 0.0 <= c <= vdd:
                 raise TrimError(
                     f"the residual ({r1:+.2e} V^2 at CALB high {c1:.3f} V) needs CALB high "
-                    f"{c:.2f} V, outside 0..{VDD} V"
+                    f"{c:.2f} V, outside 0..{vdd} V"
                 )
             pts.append((c, *_residuals(design, body, [c])[0]))
         c_best, r_best, gain = min(pts, key=lambda p: abs(p[1]))

@@ -29,8 +29,12 @@ Sizes in micrometres (``.option scale=1u``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from twinedge.circuits.mirror import Device
+
+if TYPE_CHECKING:
+    from twinedge.pdk import Pdk
 
 SUBCKT = "twinedge_cl_memory"
 PORTS = (
@@ -58,11 +62,12 @@ class MemorySizing:
     cascode_l: float = 1.0
     memory_w: float = 4.0
     memory_l: float = 4.0
-    # PMOS capacitor on the memory's gate (~0.8 pF, to VDD); W <= 5.7 um (licon.12)
+    # PMOS capacitor on the memory's gate (~0.8 pF, to VDD); W <= 5.7 um (the rules'
+    # sd_max_width)
     hold_cap_w: float = 5.0
     hold_cap_l: float = 20.0
     # more hold capacitance comes as parallel devices: the PMOS model has no bin beyond
-    # L = 20 um, and licon.12 keeps W under 5.7 um
+    # L = 20 um, and the rules' sd_max_width keeps W under 5.7 um
     hold_cap_n: int = 1
     cal_switch_w: float = 0.84
     cal_dummy_w: float = 0.42  # half the switch: takes back the channel charge it releases
@@ -122,8 +127,9 @@ def devices(s: MemorySizing = MemorySizing()) -> list[Device]:
     return out
 
 
-def subckt(s: MemorySizing = MemorySizing()) -> str:
+def subckt(pdk: Pdk, s: MemorySizing = MemorySizing()) -> str:
+    """``.subckt twinedge_cl_memory`` (ports :data:`PORTS`) with the PDK's devices."""
     lines = [f".subckt {SUBCKT} {' '.join(PORTS)}"]
-    lines += [d.spice() for d in devices(s)]
+    lines += [d.spice(pdk) for d in devices(s)]
     lines.append(f".ends {SUBCKT}")
     return "\n".join(lines) + "\n"

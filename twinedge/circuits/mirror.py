@@ -25,8 +25,10 @@ Sizes are in micrometres (``.option scale=1u`` in every deck that uses it).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from twinedge.pdk.sky130 import NFET, PFET
+if TYPE_CHECKING:
+    from twinedge.pdk import Pdk
 
 SUBCKT = "twinedge_cl_update"
 PORTS = ("af", "bf", "ac", "bc", "g", "vdd", "vbp", "learn", "learnb", "vfloor")
@@ -46,10 +48,13 @@ class Device:
     def body(self) -> str:
         return "vdd" if self.kind == "p" else "0"
 
-    def spice(self, prefix: str = "X") -> str:
-        model = PFET if self.kind == "p" else NFET
+    def model(self, pdk: Pdk) -> str:
+        """The PDK's device model of this transistor."""
+        return pdk.pfet if self.kind == "p" else pdk.nfet
+
+    def spice(self, pdk: Pdk, prefix: str = "X") -> str:
         return (
-            f"{prefix}{self.name} {self.d} {self.g} {self.s} {self.body} {model} "
+            f"{prefix}{self.name} {self.d} {self.g} {self.s} {self.body} {self.model(pdk)} "
             f"w={self.w!r} l={self.l!r}"
         )
 
@@ -62,7 +67,7 @@ class UpdateSizing:
     follower_l: float = 2.0
     bias_w: float = 4.0
     bias_l: float = 4.0
-    # 0.9/15 rather than 1/16: the pfet_01v8 model bin of W = 1 um fails BSIM4's parameter
+    # 0.9/15 rather than 1/16: SKY130's pfet model bin of W = 1 um fails BSIM4's parameter
     # check at the ss corner (Pclm < 0)
     squarer_w: float = 0.9
     squarer_l: float = 15.0
@@ -105,9 +110,10 @@ def devices(s: UpdateSizing = UpdateSizing()) -> list[Device]:
     return out
 
 
-def subckt(s: UpdateSizing = UpdateSizing()) -> str:
-    """``.subckt twinedge_cl_update af bf ac bc g vdd vbp learn learnb vfloor``."""
+def subckt(pdk: Pdk, s: UpdateSizing = UpdateSizing()) -> str:
+    """``.subckt twinedge_cl_update af bf ac bc g vdd vbp learn learnb vfloor`` with the
+    PDK's devices."""
     lines = [f".subckt {SUBCKT} {' '.join(PORTS)}"]
-    lines += [d.spice() for d in devices(s)]
+    lines += [d.spice(pdk) for d in devices(s)]
     lines.append(f".ends {SUBCKT}")
     return "\n".join(lines) + "\n"

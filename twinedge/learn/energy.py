@@ -8,8 +8,8 @@ shared input pins, so both are counted: that is what the chip spends. The clamp 
 absent (clamped outputs float) during inference.
 
 Learning step: both twins at equilibrium with the clamp on for t_h (static power from an
-operating point) plus the charge the update puts on the gate capacitors, drawn from a
-1.8 V rail (behavioural update current; the on-chip update circuit is a later cell).
+operating point) plus the charge the update puts on the gate capacitors, drawn from the
+PDK's supply rail (behavioural update current; the on-chip update circuit is a later cell).
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from twinedge.learn.post_layout import drive_sources, extracted_deck
-from twinedge.pdk import sky130
+from twinedge.pdk import get as get_pdk
 from twinedge.sim.network import Network
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spice.shared import NgspiceSharedError, shared
 from twinedge.verify.pex import Extraction
 
 TRAN_OPTIONS = ".options gmin=1e-15 abstol=1e-14 reltol=1e-5 vntol=1e-7 method=gear"
-SUPPLY_V = sky130.VDD
 
 
 @dataclass
@@ -102,7 +101,8 @@ def inference_energy(
     data = spec.dataset
     order = [*range(len(data.labels)), 0]
     swing = float(np.ptp(np.r_[data.inputs.ravel(), net.const_volts])) or 1.0
-    ports = [p.lower() for p in ext.ports if not p.startswith("G") and p != "sky130_gnd"]
+    substrate = get_pdk(spec.design.pdk).kpex_substrate_net
+    ports = [p.lower() for p in ext.ports if not p.startswith("G") and p != substrate]
     ng = shared()
     while True:
         times = [0.0]
@@ -146,7 +146,8 @@ def inference_energy(
             dyn.append(e - p_static * ts)
             settle.append(ts)
         if max(settle) < 0.5 * period or period >= max_period:
-            ends = [(k + 1) * period for k in range(len(order))]
+            # each datapoint once: the cycle's return to the first is not a new one
+            ends = [(k + 1) * period for k in range(len(data.labels))]
             return InferenceEnergy(
                 inference_j=float(np.mean(energies)),
                 dynamic_j=float(np.mean(dyn)),
@@ -165,5 +166,5 @@ def learning_step_energy(
     """(total, twins part, update part) energy of one learning step of length t_h."""
     tr = spec.design.training
     twins = twins_power_w * tr.t_h
-    update = c_gate_f * mean_charge_up_v * SUPPLY_V
+    update = c_gate_f * mean_charge_up_v * get_pdk(spec.design.pdk).vdd
     return twins + update, twins, update

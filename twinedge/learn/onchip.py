@@ -21,7 +21,6 @@ import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
 from twinedge.characterise.mirror import G_REF, Characterisation
-from twinedge.pdk.sky130 import VDD
 from twinedge.sim.learning import CoupledLearning
 from twinedge.spec.schema import HybridUpdate
 
@@ -29,7 +28,8 @@ LEAK_SUBSTEPS = 8  # the floor's leakage is steep near G_min: a few explicit sub
 
 
 class OnChipRule:
-    """The characterised circuit, one instance per edge (mismatch drawn with ``seed``)."""
+    """The characterised circuit, one instance per edge (mismatch drawn with ``seed``); G
+    stays within 0 .. ``g_max`` (the PDK's supply)."""
 
     def __init__(
         self,
@@ -39,8 +39,10 @@ class OnChipRule:
         t_frozen: float,
         mismatch: bool,
         seed: int,
+        *,
+        g_max: float,
     ) -> None:
-        self.ch, self.t_h, self.t_frozen = ch, t_h, t_frozen
+        self.ch, self.t_h, self.t_frozen, self.g_max = ch, t_h, t_frozen, g_max
         dv = np.asarray(ch.dv_grid)
         self._table = RegularGridInterpolator(
             (dv, dv), np.asarray(ch.table_a), bounds_error=False, fill_value=None
@@ -105,7 +107,7 @@ class OnChipRule:
         dt = self.t_frozen / LEAK_SUBSTEPS
         for _ in range(LEAK_SUBSTEPS if self.t_frozen else 0):
             g = g + self.leakage(g) * dt / c
-        return np.clip(g, 0.0, VDD)
+        return np.clip(g, 0.0, self.g_max)
 
 
 class IdealRule:
@@ -170,10 +172,13 @@ class MemoryRule:
     it grows with it), the edge's residual deviation drawn from the Monte Carlo spread, and
     what the CAL phase leaves unsettled of the previous step's state (the rule remembers
     each edge's last clamped dV). The step's timing (t_h, t_cal) is the characterisation's.
+    G stays within ``g_floor`` .. ``g_max`` (the PDK's supply).
     """
 
-    def __init__(self, m, n_edges: int, g_floor: float, mismatch: bool, seed: int) -> None:
-        self.m, self.g_floor = m, g_floor
+    def __init__(
+        self, m, n_edges: int, g_floor: float, mismatch: bool, seed: int, *, g_max: float
+    ) -> None:
+        self.m, self.g_floor, self.g_max = m, g_floor, g_max
         rng = np.random.default_rng([seed, 0xC2])
         if mismatch:
             self.gain = 1.0 + rng.normal(0.0, m.gain_sigma_rel, n_edges)
@@ -209,7 +214,7 @@ class MemoryRule:
         self._prev = np.array(dvc, copy=True)
         droop = np.interp(g, self._frozen_g, self._droop)
         g = g + signal + np.interp(g, self._g, self._zero) + droop + self.residual_dev_v
-        return np.clip(g, self.g_floor, VDD)
+        return np.clip(g, self.g_floor, self.g_max)
 
 
 Rule = OnChipRule | IdealRule | HybridRule | MemoryRule

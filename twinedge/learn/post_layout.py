@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from twinedge.cells.array import pin_placements
+from twinedge.circuits.nets import pin_placements
 from twinedge.sim.learning import CoupledLearning
 from twinedge.sim.models import edge_model
 from twinedge.sim.network import Network
 from twinedge.sim.solver import ConvergenceError
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spice.shared import NgspiceShared, NgspiceSharedError, shared
-from twinedge.verify.pex import Extraction, flat_body
+from twinedge.verify.pex import Extraction
 
 DC_OPTIONS = ".options gmin=1e-15 abstol=1e-15 reltol=1e-7 vntol=1e-9 itl1=500"
 
@@ -75,7 +75,7 @@ def extracted_deck(
     lines = [
         f"* {title}",
         f".lib {model_lib} {corner}",
-        flat_body(ext.netlist.read_text(), with_caps=with_caps),
+        ext.flat_body(with_caps),
         *(f"{name} {node} 0 {value}" for name, node, value in sources),
         options,
         ".end",

@@ -27,6 +27,7 @@ from twinedge.circuits.cl import memory_sizing
 from twinedge.circuits.memory import MemoryBias
 from twinedge.circuits.mirror import UpdateSizing
 from twinedge.learn.onchip import HybridRule, MemoryRule, OnChipRule, Rule, RuleLearning
+from twinedge.pdk import get as get_pdk
 from twinedge.reports.metrics import task_metrics
 from twinedge.reports.plots import plot_lattice, plot_outputs, plot_training
 from twinedge.sim.learning import CoupledLearning, TrainResult
@@ -47,6 +48,7 @@ def characterisation_conditions(design: Design) -> Conditions:
     assert isinstance(cell, TwinEdgeClCell)
     tr = design.training
     return Conditions(
+        pdk=design.pdk,
         corner=cell.model.corner,
         sizing=UpdateSizing(),
         vbp=cell.update.vbp,
@@ -70,6 +72,7 @@ def circuit_conditions(design: Design) -> AnyConditions:
     # schematic circuit is characterised with CALB swinging rail to rail
     calb = MemoryBias().calb_high if cell.update.calb_high == "auto" else cell.update.calb_high
     return MemoryConditions(
+        pdk=design.pdk,
         corner=cell.model.corner,
         sizing=memory_sizing(cell.update.hold_cap_n),
         bias=MemoryBias(vbp=cell.update.vbp, calb_high=calb),
@@ -101,16 +104,17 @@ def update_rule(design: Design, ch: AnyCharacterisation | None = None) -> Rule |
     if isinstance(cell, TwinEdgeClCell):
         ch = ch or circuit_characterisation(design)
         n_edges = Network.from_design(design).n_edges
+        vdd = get_pdk(design.pdk).vdd
         if isinstance(ch, MemoryCharacterisation):
             if isinstance(tr.update, HybridUpdate):
                 rate = ch.gain_v_per_v2 / ch.t_h
                 return HybridRule(tr.update, rate, t_h, tr.g_min, tr.g_max)
             floor = tr.g_min - FLOOR_MARGIN
-            return MemoryRule(ch, n_edges, floor, cell.update.mismatch, tr.seed)
+            return MemoryRule(ch, n_edges, floor, cell.update.mismatch, tr.seed, g_max=vdd)
         if isinstance(tr.update, HybridUpdate):
             return HybridRule(tr.update, ch.pulse_rate, t_h, tr.g_min, tr.g_max)
         return OnChipRule(
-            ch, n_edges, t_h, tr.t_frozen / tr.substeps, cell.update.mismatch, tr.seed
+            ch, n_edges, t_h, tr.t_frozen / tr.substeps, cell.update.mismatch, tr.seed, g_max=vdd
         )
     if isinstance(tr.update, HybridUpdate):
         return HybridRule(tr.update, tr.rate, t_h, tr.g_min, tr.g_max)

@@ -4,7 +4,7 @@
 Adding a PDK is one module (``twinedge/pdk/<name>.py`` with a ``PDK`` object) and one line
 in :data:`REGISTRY`. Layout generators draw on the *active* PDK (:func:`activate`), the way
 gdsfactory's cells draw on its active ``Pdk``: :data:`tech` reads layers and rules of
-whichever PDK is active.
+whichever PDK is active, :data:`rules` its design rules (read when used).
 """
 
 from __future__ import annotations
@@ -14,11 +14,28 @@ from typing import Any
 
 from twinedge.pdk.base import DrcDeck, Layer, Pdk
 
-__all__ = ["REGISTRY", "DrcDeck", "Layer", "Pdk", "activate", "active", "get", "names", "tech"]
+__all__ = [
+    "PLANNED",
+    "REGISTRY",
+    "DrcDeck",
+    "Layer",
+    "Pdk",
+    "PdkError",
+    "activate",
+    "active",
+    "get",
+    "names",
+    "rules",
+    "spec_names",
+    "tech",
+]
 
 REGISTRY: dict[str, str] = {  # spec name -> technology module
     "sky130": "twinedge.pdk.sky130",
 }
+# PDKs a spec may name that have no technology module yet: such a design trains on the
+# schematic with level-1 devices only (no device models, layout or verification)
+PLANNED: tuple[str, ...] = ("gf180mcu",)
 
 _active: list[Pdk] = []
 
@@ -28,7 +45,13 @@ class PdkError(ValueError):
 
 
 def names() -> tuple[str, ...]:
+    """PDKs with a technology module."""
     return tuple(REGISTRY)
+
+
+def spec_names() -> tuple[str, ...]:
+    """Every value a spec's ``pdk:`` may take (with a technology module or :data:`PLANNED`)."""
+    return (*REGISTRY, *(n for n in PLANNED if n not in REGISTRY))
 
 
 def get(name: str) -> Pdk:
@@ -36,7 +59,10 @@ def get(name: str) -> Pdk:
     try:
         module = REGISTRY[name]
     except KeyError:
-        raise PdkError(f"no PDK {name!r} (have: {', '.join(REGISTRY)})") from None
+        have = f"(have: {', '.join(REGISTRY)})"
+        if name in PLANNED:
+            raise PdkError(f"no technology module for PDK {name!r} yet {have}") from None
+        raise PdkError(f"no PDK {name!r} {have}") from None
     return importlib.import_module(module).PDK
 
 
@@ -67,4 +93,13 @@ class _Tech:
         return getattr(pdk, attr)
 
 
+class _Rules:
+    """The active PDK's design rules, read when used (``rules.li_width``): generators
+    name them at import time, before any PDK is active."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(active().rules, attr)
+
+
 tech = _Tech()
+rules = _Rules()

@@ -5,7 +5,7 @@ technology) builds a :class:`Pdk` from its own constants and registers it in
 ``twinedge.pdk.REGISTRY``. Everything PDK-specific that the rest of the package uses goes
 through this object: layers, rules, device names and models, supplies, decks, extraction
 and LVS connectivity. Nothing outside ``twinedge/pdk/`` names a SKY130 (or GF180) device,
-layer number or rule value (``tests/units/test_architecture.py`` enforces it).
+layer number or rule value (``tests/test_architecture.py`` enforces it).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class Pdk:
     vdd: float  # the thin-oxide devices' rating: highest gate voltage and supply rail
     cox_f_per_um2: float
     table_node_range: tuple[float, float]  # node voltages the device table covers
-    corners: tuple[str, ...]
+    corners: tuple[str, ...]  # process corners, the typical one first
     data_version: str  # where the models come from, for reports
     kpex_technology: str  # klayout-pex's --pdk name
     kpex_substrate_net: str  # the net kpex gives the substrate
@@ -68,6 +68,7 @@ class Pdk:
     connect: Callable[..., dict]  # LVS/PEX device extraction and connectivity
     label_layers: tuple[tuple[Layer, str, str], ...]  # (label layer, name, conductor)
     pin_layers: tuple[tuple[Layer, str, str], ...]  # (pin layer, conductor, kpex name)
+    label_of: Mapping[Layer, Layer]  # drawing layer -> the layer its text labels go on
     activate: Callable[[], None]  # make this the active gdsfactory PDK
 
     def layer(self, name: str) -> Layer:

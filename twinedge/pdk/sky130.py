@@ -67,6 +67,7 @@ class Rules:
     diff_width: float = 0.15  # difftap.1
     diff_space: float = 0.27  # difftap.3
     tap_diff_space: float = 0.13  # difftap.9 (n+diff to p+tap, butting excluded)
+    well_diff_enc: float = 0.18  # difftap.8 / difftap.10: n-well around p+ diff and n+ tap
     poly_width: float = 0.15  # poly.1a
     poly_space: float = 0.21  # poly.2
     poly_endcap: float = 0.13  # poly.8: poly extension beyond diff
@@ -79,8 +80,10 @@ class Rules:
     licon_gate_space: float = 0.055  # licon.11
     licon_poly_enc: float = 0.05  # licon.8
     licon_poly_enc_end: float = 0.08  # licon.8a (one direction)
+    tap_licon_enc: float = 0.12  # licon.7: tap around licon (a tap of one licon)
     npc_licon_enc: float = 0.1  # licon.15
     poly_licon_diff_space: float = 0.19  # licon.14: poly licon to diff
+    sd_max_width: float = 5.7  # licon.12: widest S/D diffusion without a licon in it
     li_width: float = 0.17  # li.1
     li_space: float = 0.17  # li.3
     li_licon_enc_end: float = 0.08  # li.5 (one direction)
@@ -426,5 +429,6 @@ PDK = Pdk(
     connect=connect,
     label_layers=LABEL_CONDUCTORS,
     pin_layers=PIN_LAYERS,
+    label_of=LABELS,
     activate=activate,
 )

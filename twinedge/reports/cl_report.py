@@ -16,7 +16,14 @@ import json
 from pathlib import Path
 
 from twinedge.artifacts import staged_outputs
-from twinedge.reports.report import _fmt, _table, tool_versions
+from twinedge.reports.report import (
+    _fmt,
+    _table,
+    tool_versions,
+    verdict_html,
+    verification_rows,
+    verified,
+)
 
 NO_PEX = (
     "the whole array's parasitics are not extracted for twin_edge_cl: one laid-out cell is "
@@ -34,24 +41,27 @@ def _read_if_there(path: Path) -> dict | None:
     return _read(path) if path.exists() else None
 
 
-def build_cl_report(spec_path: Path, build: Path) -> dict:
+def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: list[str]) -> dict:
+    """``not_ready``: why the design cannot be handed to a shuttle (empty: it can)."""
     circuit = _read(build / "characterise" / "summary.json")
     train = _read(build / "train" / "train.json")
     check = _read_if_there(build / "characterise" / "array_check.json")
     drc = _read(build / "drc" / "drc.json")
     lvs = _read(build / "lvs" / "lvs.json")
     area = _read(build / "layout" / "area.json")
-    area.pop("spec_digest", None)
     cell = _read_if_there(build / "post_layout_cell" / "post_layout.json")
     trim = _read_if_there(build / "trim" / "trim.json")
     post = _read_if_there(build / "post_layout" / "train.json")
-    ready = drc["violations"] == 0 and bool(lvs["match"])
     return {
         "design": train["design"],
-        "tapeout_ready": ready,
-        "not_ready_because": None if ready else "DRC or LVS failed",
+        "tapeout_ready": not not_ready,
+        "not_ready_because": not_ready,
+        "verified": {
+            **verified(drc, lvs, None),
+            "pex": None if cell is None else {"tool": cell["tool"], "scope": "one cell"},
+        },
         "verification": {
-            "drc": {k: drc[k] for k in ("violations", "by_rule", "rules_in_deck", "seconds")},
+            "drc": {k: drc[k] for k in ("violations", "by_rule", "seconds")},
             "lvs": {
                 k: lvs[k]
                 for k in (
@@ -91,7 +101,8 @@ def build_cl_report(spec_path: Path, build: Path) -> dict:
         "provenance": {
             "spec": str(spec_path),
             "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
-            "tool_versions": tool_versions(),
+            "tool_versions": tool_versions(manifest),
+            "manifest": "manifest.json",
         },
     }
 
@@ -246,10 +257,7 @@ def _write(report: dict, build: Path, circuit_rows: list[tuple[str, str]]) -> Pa
         train_rows.append(("XOR", _xor_verdict(t["metrics"]["xor"])))
     v, a = report["verification"], report["area"]
     layout_rows = [
-        (
-            "DRC (full SKY130 KLayout deck)",
-            f"{v['drc']['violations']} violations ({v['drc']['rules_in_deck']} rules)",
-        ),
+        *verification_rows(report["verified"]),
         (
             "LVS (KLayout netlist comparer)",
             f"{'match' if v['lvs']['match'] else 'MISMATCH'}: {v['lvs']['layout_devices']} "
@@ -260,11 +268,7 @@ def _write(report: dict, build: Path, circuit_rows: list[tuple[str, str]]) -> Pa
         ("array", f"{a['bbox_um'][0]:.1f} × {a['bbox_um'][1]:.1f} µm, {a['edges']} edges"),
         ("cells / array area", f"{100 * a['active_fraction']:.0f} %"),
     ]
-    verdict = (
-        "<b>DRC clean, LVS match</b>"
-        if report["tapeout_ready"]
-        else f"<b>NOT tapeout-ready</b>: {report['not_ready_because']}"
-    )
+    verdict = verdict_html(report)
     post = report.get("post_layout_training")
     if post:
         train_rows.append(
@@ -291,10 +295,10 @@ def _write(report: dict, build: Path, circuit_rows: list[tuple[str, str]]) -> Pa
 table{{border-collapse:collapse;margin:0.5em 0 1.5em}}th,td{{border:1px solid #ccc;
 padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</style></head>
 <body><h1>{report["design"]}</h1>
-<p>{verdict}. Limitation: {NO_PEX}.</p>
+{verdict}<p>Limitation: {NO_PEX}.</p>
 <h2>Layout and verification</h2>
 <img src="layout/layout.png" width="600" alt="layout">{_table(layout_rows)}
-<h2>On-chip learning circuit (ngspice, SKY130 models)</h2>
+<h2>On-chip learning circuit (ngspice, the PDK's models)</h2>
 <img src="characterise/characterisation.png" width="1000" alt="characterisation">
 {_table(circuit_rows)}
 <h2>Training with the circuit's rule</h2>

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import platform
-from importlib import metadata
 from pathlib import Path
 
 from twinedge.artifacts import staged_outputs
@@ -21,22 +19,31 @@ SEED_BREADBOARD_J_PER_EDGE = (10e-12, 20e-12)
 SEED_PROJECTED_J_PER_EDGE = 150e-15
 
 
-def _version(pkg: str) -> str:
-    try:
-        return metadata.version(pkg)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def tool_versions() -> dict[str, str]:
-    from twinedge.spice.deck import ngspice_version
-    from twinedge.verify.drc import klayout_version
-
-    out = {"python": platform.python_version(), "ngspice": ngspice_version()}
-    out["klayout (DRC program)"] = klayout_version()
-    for pkg in ("twinedge", "klayout", "klayout-pex", "gdsfactory", "numpy", "scipy"):
-        out[pkg] = _version(pkg)
+def tool_versions(manifest: dict) -> dict[str, str]:
+    """Every tool version the run's stages recorded (manifest.json), plus Python's."""
+    out = {"python": manifest.get("python", "unknown"), "twinedge": manifest.get("twinedge")}
+    for stage in manifest.get("stages", []):
+        out.update(stage.get("tools", {}))
     return out
+
+
+def verified(drc: dict, lvs: dict, pex: dict | None) -> dict:
+    """What was checked, deck by deck: the report never claims a check that did not run."""
+    return {
+        "drc": [
+            {
+                "deck": d["name"],
+                "kind": d["kind"],
+                "note": d.get("note", ""),
+                "rules": d["rules_in_deck"],
+                "violations": d["violations"],
+                "clean": d["violations"] == 0,
+            }
+            for d in drc["decks"]
+        ],
+        "lvs": {"match": bool(lvs["match"]), "devices": lvs["layout_devices"]},
+        "pex": None if pex is None else {"tool": pex["tool"], "scope": "whole array"},
+    }
 
 
 def build_report(
@@ -51,10 +58,15 @@ def build_report(
     schematic: dict,
     post_layout: dict,
     energy: dict,
+    manifest: dict,
+    not_ready: list[str],
 ) -> dict:
+    """``not_ready``: why the design cannot be handed to a shuttle (empty: it can)."""
     return {
         "design": schematic["design"],
-        "tapeout_ready": drc["violations"] == 0 and bool(lvs["match"]),
+        "tapeout_ready": not not_ready,
+        "not_ready_because": not_ready,
+        "verified": verified(drc, lvs, pex),
         "drc": {"violations": drc["violations"], "by_rule": drc.get("by_rule", {})},
         "lvs": {"match": bool(lvs["match"]), "mismatches": lvs.get("mismatches", [])[:10]},
         "area": {
@@ -92,7 +104,8 @@ def build_report(
         "provenance": {
             "spec": str(spec_path),
             "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
-            "tool_versions": tool_versions(),
+            "tool_versions": tool_versions(manifest),
+            "manifest": "manifest.json",
             "pdk": pdk,
             "pdk_version": pdk_version,
             "seed": seed,
@@ -113,10 +126,33 @@ def _table(rows: list[tuple[str, str]]) -> str:
     return f"<table>{body}</table>"
 
 
+def verdict_html(report: dict) -> str:
+    if report["tapeout_ready"]:
+        return "<p><b>tapeout-ready</b>: every tapeout check ran and passed.</p>"
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in report["not_ready_because"])
+    return f"<p><b>NOT tapeout-ready</b>:</p><ul>{reasons}</ul>"
+
+
+def verification_rows(v: dict) -> list[tuple[str, str]]:
+    rows = [
+        (
+            f"DRC: {d['deck']} ({d['kind']})",
+            f"{'clean' if d['clean'] else str(d['violations']) + ' violations'}, "
+            f"{d['rules']} rules" + (f"; {d['note']}" if d["note"] else ""),
+        )
+        for d in v["drc"]
+    ]
+    rows.append(("LVS", f"{'match' if v['lvs']['match'] else 'MISMATCH'}, "
+                        f"{v['lvs']['devices']} devices"))  # fmt: skip
+    pex = v["pex"]
+    rows.append(("PEX", "not run" if pex is None else f"{pex['tool']} ({pex['scope']})"))
+    return rows
+
+
 def write_report(report: dict, build: Path, curves: dict) -> Path:
     """Write report.json, report.html and the schematic-vs-post-layout training plot."""
     a, e, t = report["area"], report["energy"], report["training"]
-    verdict = "tapeout-ready (DRC clean, LVS match)" if report["tapeout_ready"] else "NOT ready"
+    verdict = verdict_html(report)
     energy_rows = [
         ("energy per inference", _fmt(e["inference_j"], "J")),
         ("per edge", _fmt(e["per_edge_j"], "J")),
@@ -174,8 +210,8 @@ def write_report(report: dict, build: Path, curves: dict) -> Path:
 table{{border-collapse:collapse;margin:0.5em 0 1.5em}}th,td{{border:1px solid #ccc;
 padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</style></head>
 <body><h1>{html.escape(report["design"])}</h1>
-<p><b>{verdict}</b>: DRC {report["drc"]["violations"]} violations, LVS
-{"match" if report["lvs"]["match"] else "mismatch"}.</p>
+{verdict}
+<h2>Verification</h2>{_table(verification_rows(report["verified"]))}
 <h2>Layout</h2><img src="layout/layout.png" width="600" alt="layout (KLayout render)">
 <h2>Area</h2>{_table(area_rows)}
 <h2>Parasitic extraction</h2>{_table(pex_rows)}

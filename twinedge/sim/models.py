@@ -16,7 +16,8 @@ def edge_model(design: Design) -> EdgeModel:
     model = cell.model
     if isinstance(model, Level1Model):
         return Level1NMOS(k=model.kp * cell.w_um / cell.l_um, vth=model.vth)
-    from twinedge.pdk import device_name
+    from twinedge.pdk import get as get_pdk
     from twinedge.sim.tabulated import pdk_table
 
-    return pdk_table(design.pdk, device_name(design.pdk), model.corner, cell.w_um, cell.l_um)
+    nfet = get_pdk(design.pdk).nfet
+    return pdk_table(design.pdk, nfet, model.corner, cell.w_um, cell.l_um)

@@ -2,7 +2,7 @@
 
 The twin-edge transistor is used symmetrically (either terminal can be the source) with its
 body on the substrate (0 V). One DC sweep per source-side voltage measures the drain current
-of the PDK's own model (BSIM4 for SKY130) over the whole (G, Va, Vb) box once per (PDK,
+of the PDK's own model (e.g. BSIM4) over the whole (G, Va, Vb) box once per (PDK,
 device, corner, W, L, grid); the table is cached on disk. The fast solver then evaluates a
 cubic B-spline through the table (``scipy.ndimage.map_coordinates``), so it follows the
 PDK model (subthreshold, body effect, DIBL) at the speed of an array lookup. Taking Va and Vb
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import map_coordinates, spline_filter
 
-from twinedge.pdk import sky130
+from twinedge.pdk import Pdk
+from twinedge.pdk import get as get_pdk
 from twinedge.sim.devices import EdgeCurrent
 
 TABLE_FORMAT = 1
@@ -29,14 +30,21 @@ TABLE_FORMAT = 1
 
 @dataclass(frozen=True)
 class Grid:
-    """Regular grid of the table: gate G and both terminal voltages V (volts)."""
+    """Regular grid of the table: gate G and both terminal voltages V (volts);
+    :meth:`for_pdk` spans a PDK's gate rating and node range."""
 
+    g_hi: float
+    v_lo: float
+    v_hi: float
     g_lo: float = 0.0
-    g_hi: float = sky130.VDD
     g_step: float = 0.025
-    v_lo: float = sky130.TABLE_NODE_RANGE[0]
-    v_hi: float = sky130.TABLE_NODE_RANGE[1]
     v_step: float = 0.00625
+
+    @classmethod
+    def for_pdk(cls, pdk: Pdk, **steps: float) -> Grid:
+        """G from 0 to the PDK's supply, V over its table node range."""
+        v_lo, v_hi = pdk.table_node_range
+        return cls(g_hi=pdk.vdd, v_lo=v_lo, v_hi=v_hi, **steps)
 
     @property
     def g_points(self) -> np.ndarray:
@@ -162,11 +170,12 @@ def sweep_table(
 def pdk_table(
     pdk: str, device: str, corner: str, w_um: float, l_um: float, grid: Grid | None = None
 ) -> TabulatedNMOS:
-    """The cached table of a PDK device (swept on first use, ~20 s for the default grid)."""
-    if pdk != "sky130":
-        raise ValueError(f"no device models for pdk {pdk!r} yet (have: sky130)")
-    grid = grid or Grid()
-    lib = sky130.reduced_model_lib(device, corner)
+    """The cached table of a PDK device (swept on first use, ~20 s for the default grid
+    :meth:`Grid.for_pdk`); a PDK without a technology module raises
+    :class:`twinedge.pdk.PdkError`."""
+    tech = get_pdk(pdk)
+    grid = grid or Grid.for_pdk(tech)
+    lib = tech.reduced_model_lib(device, corner)
     sha = hashlib.sha256(lib.read_bytes()).hexdigest()
     key = DeviceKey(pdk, device, corner, float(w_um), float(l_um), sha, grid)
     path = cache_dir() / "device_tables" / f"{device}__{corner}__{key.digest()}.npz"

@@ -14,7 +14,8 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
-from twinedge.pdk import sky130
+from twinedge.pdk import get as get_pdk
+from twinedge.pdk import names as pdk_names
 from twinedge.spec.errors import SpecError
 from twinedge.spec.schema import (
     CsvTask,
@@ -168,24 +169,32 @@ def check_semantics(design: Design, file: str) -> None:
         )
 
 
-# The PDK device's safe operating area, and the node-voltage box its table covers
-# (twinedge.sim.tabulated.Grid): a spec outside them would be simulated by extrapolation.
-PDK_GATE_MAX = {"sky130": sky130.VDD}
-PDK_NODE_RANGE = sky130.TABLE_NODE_RANGE
-
-
 def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
-    if not isinstance(design.cell.model, PdkModel):
+    """A PDK model's corner, and its safe operating area (gate up to the PDK's supply) and
+    the node-voltage box its table covers (twinedge.sim.tabulated.Grid): a spec outside
+    them would be simulated by extrapolation."""
+    model = design.cell.model
+    if not isinstance(model, PdkModel):
         return
-    if design.pdk not in PDK_GATE_MAX:
+    if design.pdk not in pdk_names():
         raise SpecError(
             file,
             "cell.model.kind",
             "no device models for this pdk yet",
             "pdk",
-            f"level1 for pdk {design.pdk}; pdk models for {', '.join(PDK_GATE_MAX)}",
+            f"level1 for pdk {design.pdk}; pdk models for {', '.join(pdk_names())}",
         )
-    g_hi = PDK_GATE_MAX[design.pdk]
+    pdk = get_pdk(design.pdk)
+    if model.corner not in pdk.corners:
+        *rest, last = (repr(c) for c in pdk.corners)
+        raise SpecError(
+            file,
+            "cell.model.corner",
+            f"not a corner of the {design.pdk} models",
+            model.corner,
+            f"{', '.join(rest)} or {last}" if rest else last,
+        )
+    g_hi = pdk.vdd
     tr = design.training
     if tr.g_max > g_hi or tr.g_min < 0:
         raise SpecError(
@@ -195,7 +204,7 @@ def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
             [tr.g_min, tr.g_max],
             f"0 <= g_min < g_max <= {g_hi} V",
         )
-    lo, hi = PDK_NODE_RANGE
+    lo, hi = pdk.table_node_range
     # a differential label is O+ - O-, not a node voltage
     held = dataset.inputs.ravel()
     if not isinstance(design.pins.output, DifferentialOutput):

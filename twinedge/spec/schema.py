@@ -9,11 +9,16 @@ Cross-field rules (pins inside the lattice, one pin per node, task matches the p
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PDK_NAMES = ("sky130", "gf180mcu")
+from twinedge.pdk import get as get_pdk
+from twinedge.pdk import names as pdk_names
+from twinedge.pdk import spec_names
+
+PDK_NAMES = spec_names()  # what ``pdk:`` may name (twinedge.pdk: registry and planned PDKs)
+PdkName = Literal[PDK_NAMES]  # type: ignore[valid-type]
 
 Volts = float
 Node = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
@@ -49,14 +54,15 @@ class Level1Model(_Strict):
 
 
 class PdkModel(_Strict):
-    """The PDK's own transistor (SKY130: ``nfet_01v8``, BSIM4) at a process corner.
+    """The PDK's own transistor (its nfet, e.g. BSIM4) at a process corner.
 
     The simulator uses a table of its I(G, Va, Vb) swept in ngspice (cached); post-layout
-    runs use the model itself.
+    runs use the model itself. ``corner``: one of the PDK's corners (the loader checks it);
+    left out, :class:`Design` sets the PDK's typical one.
     """
 
     kind: Literal["pdk"]
-    corner: Literal["tt", "ff", "ss", "sf", "fs"] = "tt"
+    corner: str | None = None
 
 
 EdgeDeviceModel = Annotated[Level1Model | PdkModel, Field(discriminator="kind")]
@@ -267,9 +273,22 @@ class Design(_Strict):
     name: Annotated[
         str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", min_length=1, max_length=64)
     ]
-    pdk: Literal["sky130", "gf180mcu"]
+    pdk: PdkName
     network: Network
     cell: Cell
     pins: Pins
     task: Task
     training: Training
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typical_corner(cls, data: Any) -> Any:
+        """A PDK model without a ``corner`` runs at the PDK's typical one (its first)."""
+        if not isinstance(data, dict) or data.get("pdk") not in pdk_names():
+            return data
+        cell = data.get("cell")
+        model = cell.get("model") if isinstance(cell, dict) else None
+        if isinstance(model, dict) and model.get("kind") == "pdk" and "corner" not in model:
+            corner = get_pdk(data["pdk"]).corners[0]
+            data = {**data, "cell": {**cell, "model": {**model, "corner": corner}}}
+        return data

@@ -84,8 +84,8 @@ def pdk_schematic_netlist(
     l_um: float,
     title: str = "twinedge network (PDK devices)",
 ) -> str:
-    """The same network with the PDK's transistor (a subcircuit) on every edge (SKY130
-    units: um)."""
+    """The same network with the PDK's transistor (a subcircuit) on every edge (W and L in
+    um, as the PDK's subcircuits take them)."""
     header = [f"* {title}", f".lib {model_lib} {corner}"]
     return _network_deck(net, g, held, header, "X", f"{device} w={w_um!r} l={l_um!r}")
 

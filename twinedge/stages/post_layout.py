@@ -1,7 +1,7 @@
-"""Post-layout stages of the flow: extraction, post-layout training, energy, report.
+"""Post-layout stage bodies: training on the extracted netlist and the energy figures.
 
-Each is a function from artifacts in ``build/<design>/`` to new ones, re-run only when its
-inputs changed (see :mod:`twinedge.stages.keys`).
+Each writes its outputs into the folder it is given; :mod:`twinedge.stages.flow` decides
+when they run (see :mod:`twinedge.stages.base`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from twinedge.artifacts import staged_outputs
 from twinedge.learn.energy import EnergyReport, inference_energy, learning_step_energy
 from twinedge.learn.post_layout import ExtractedTwins, PostLayoutLearning
 from twinedge.learn.train import Progress, write_training
-from twinedge.pdk import device_name
+from twinedge.pdk import REGISTRY, get
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.schema import Level1Model, PdkModel
-from twinedge.stages.keys import digest, is_current, mark
-from twinedge.stages.layout import spec_digest
-from twinedge.verify.pex import Extraction, kpex_version, load_extraction, run_extraction
+from twinedge.verify.pex import Extraction
 
 POST_LAYOUT_LOG_POINTS = 100
 
@@ -36,11 +34,8 @@ def corner_of(spec: LoadedSpec) -> str:
 
 
 def model_library(spec: LoadedSpec) -> str:
-    from twinedge.pdk import sky130
-
-    if spec.design.pdk != "sky130":
-        raise PostLayoutError(f"no post-layout models for pdk {spec.design.pdk!r} (have sky130)")
-    return str(sky130.reduced_model_lib(device_name("sky130"), corner_of(spec)))
+    pdk = get(spec.design.pdk)
+    return str(pdk.reduced_model_lib(pdk.nfet, corner_of(spec)))
 
 
 def check_post_layout_model(spec: LoadedSpec) -> None:
@@ -51,33 +46,19 @@ def check_post_layout_model(spec: LoadedSpec) -> None:
             f"{spec.path}: cell.model.kind: post-layout simulation needs the PDK device "
             "(got level1; allowed: pdk)"
         )
-    if spec.design.pdk != "sky130":
+    if spec.design.pdk not in REGISTRY:
         raise PostLayoutError(
             f"{spec.path}: pdk: post-layout needs a layout generator "
-            f"(got {spec.design.pdk}; allowed: sky130)"
+            f"(got {spec.design.pdk}; allowed: {', '.join(REGISTRY)})"
         )
-
-
-# ------------------------------------------------------------------ extraction
-def extraction_stage(spec: LoadedSpec, gds: Path, build: Path) -> tuple[Extraction, bool]:
-    out = build / "pex"
-    key = digest(gds, kpex_version(), "pex-2")
-    if is_current(out, key, ["pex.json"]):
-        return load_extraction(out), False
-    ext = run_extraction(spec.design, gds, out)
-    mark(out, key)
-    return ext, True
 
 
 # ------------------------------------------------------------------ post-layout training
 def post_layout_training(
-    spec: LoadedSpec, ext: Extraction, build: Path, progress: Progress | None = None
-) -> tuple[dict, bool]:
+    spec: LoadedSpec, ext: Extraction, out: Path, progress: Progress | None = None
+) -> dict:
+    """Train on the extracted netlist (ngspice per step); writes ``out/train.json``."""
     check_post_layout_model(spec)
-    out = build / "post_layout"
-    key = digest(ext.netlist, spec_digest(spec.design), "post-layout-1")
-    if is_current(out, key, ["train.json"]):
-        return json.loads((out / "train.json").read_text()), False
     tr = spec.design.training
     log_every = tr.log_every or max(1, tr.n_steps // POST_LAYOUT_LOG_POINTS)
     design = spec.design.model_copy(
@@ -97,20 +78,14 @@ def post_layout_training(
         }
     }
     path = write_training(run_spec, result, out, extra)
-    record = json.loads(path.read_text())
-    mark(out, key)
-    return record, True
+    return json.loads(path.read_text())
 
 
 # ------------------------------------------------------------------ energy
-def energy_stage(
-    spec: LoadedSpec, ext: Extraction, post: dict, build: Path
-) -> tuple[EnergyReport, bool]:
-    out = build / "energy"
+def energy_report(spec: LoadedSpec, ext: Extraction, post: dict, out: Path) -> EnergyReport:
+    """Energy per inference (transient on the extracted netlist at the trained G) and per
+    learning step; writes ``out/energy.json``."""
     g = np.asarray(post["G"], float)
-    key = digest(ext.netlist, spec_digest(spec.design), post["G"], "energy-1")
-    if is_current(out, key, ["energy.json"]):
-        return EnergyReport(**json.loads((out / "energy.json").read_text())), False
     inference = inference_energy(spec, ext, g, model_library(spec), corner_of(spec))
     c_gate = spec.design.cell.c_gate_f + float(
         np.mean([ext.node_c_f.get(p, 0.0) for p in ext.gate_port])
@@ -129,5 +104,4 @@ def energy_stage(
     )
     with staged_outputs(out) as tmp:
         (tmp / "energy.json").write_text(json.dumps(report.as_dict(), indent=1))
-    mark(out, key)
-    return report, True
+    return report

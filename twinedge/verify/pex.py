@@ -25,21 +25,47 @@ import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from twinedge.artifacts import staged_outputs
-from twinedge.cells.array import node_net_name, pin_placements
+from twinedge.circuits.nets import node_net_name, pin_placements
 from twinedge.sim.network import Network
 from twinedge.spec.schema import Design
-from twinedge.verify.pex_lvsdb import SUBSTRATE_NET, build_pex_lvsdb
+from twinedge.verify.pex_lvsdb import build_pex_lvsdb
+
+if TYPE_CHECKING:
+    from twinedge.pdk.base import Pdk
 
 SUBSTRATE_NODE = "VSUBS"  # kpex's node for the substrate plate of every capacitance
-GROUND_NETS = (SUBSTRATE_NET, SUBSTRATE_NODE)
-GROUND_ALIASES = re.compile(rf"(?<!\S)({SUBSTRATE_NET}(\.\S+)?|{SUBSTRATE_NODE})(?!\S)")
+
+
+def _pdk(pdk: Pdk | None) -> Pdk:
+    if pdk is None:
+        from twinedge.pdk import active
+
+        return active()
+    return pdk
+
+
+def substrate_net_of(substrate_net: str | None = None) -> str:
+    """kpex's substrate net: ``substrate_net``, or the active PDK's
+    (:attr:`twinedge.pdk.base.Pdk.kpex_substrate_net`)."""
+    return substrate_net or _pdk(None).kpex_substrate_net
+
+
+def ground_nets(substrate_net: str | None = None) -> tuple[str, str]:
+    """The nets that are ground in a kpex netlist: the substrate net and kpex's substrate
+    node."""
+    return (substrate_net_of(substrate_net), SUBSTRATE_NODE)
+
+
+def _ground_aliases(substrate_net: str | None = None) -> re.Pattern[str]:
+    net = re.escape(substrate_net_of(substrate_net))
+    return re.compile(rf"(?<!\S)({net}(\.\S+)?|{SUBSTRATE_NODE})(?!\S)")
 
 
 class ExtractionError(RuntimeError):
@@ -73,6 +99,11 @@ class Extraction:
     seconds: float
     tool: str
     warnings: list[str] = field(default_factory=list)
+    substrate_net: str = ""  # kpex's substrate net (ground) in ``netlist``
+
+    def flat_body(self, with_caps: bool = True) -> str:
+        """The netlist's elements at top level, substrate on ground (see :func:`flat_body`)."""
+        return flat_body(self.netlist.read_text(), with_caps, self.substrate_net or None)
 
     def twin_devices(self, twin: str) -> list[ExtractedDevice]:
         """The twin's transistors in network-edge order."""
@@ -82,6 +113,10 @@ class Extraction:
         d = asdict(self)
         d["netlist"] = self.netlist.name
         return d
+
+    def as_dict(self) -> dict:
+        """What ``pex.json`` holds."""
+        return self.to_json()
 
     @classmethod
     def from_json(cls, data: dict, folder: Path) -> Extraction:
@@ -172,8 +207,10 @@ class NetlistSummary(NamedTuple):
     n_capacitors: int
 
 
-def summarize(netlist_text: str) -> NetlistSummary:
-    """Ports, per-net total C and route R, devices and element counts of a kpex netlist."""
+def summarize(netlist_text: str, substrate_net: str | None = None) -> NetlistSummary:
+    """Ports, per-net total C and route R, devices and element counts of a kpex netlist
+    (``substrate_net``: kpex's; default the active PDK's)."""
+    ground = ground_nets(substrate_net)
     ports: list[str] = []
     c_total: dict[str, float] = defaultdict(float)
     r_edges: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
@@ -188,7 +225,7 @@ def summarize(netlist_text: str) -> NetlistSummary:
             a, b, value = base_net(tok[1]), base_net(tok[2]), _value(tok[3])
             if a != b:
                 for n in (a, b):
-                    if n not in GROUND_NETS:  # the substrate is no signal net
+                    if n not in ground:  # the substrate is no signal net
                         c_total[n] += value
         elif head.startswith("R"):
             n_r += 1
@@ -204,7 +241,7 @@ def summarize(netlist_text: str) -> NetlistSummary:
             terminals[base_net(n)].add(n)
     route_r: dict[str, float] = {}
     for net, edges in r_edges.items():
-        if net not in GROUND_NETS:
+        if net not in ground:
             res = _effective_resistance(edges, net, terminals.get(net, set()))
             route_r[net] = max(res.values(), default=0.0)
     return NetlistSummary(ports, dict(c_total), route_r, devices, n_r, n_c)
@@ -222,9 +259,10 @@ def _value(tok: str) -> float:
 
 # ------------------------------------------------------------------ edge mapping
 def map_devices(
-    design: Design, raw_devices: list, gates: tuple[str, ...]
+    design: Design, raw_devices: list, gates: tuple[str, ...], substrate_net: str | None = None
 ) -> tuple[list[str], list[ExtractedDevice]]:
     """Assign each extracted transistor its role (F / C twin, gate cap) and network edge."""
+    ground = ground_nets(substrate_net)
     net = Network.from_design(design)
     where: dict[str, tuple[int, str]] = {}
     for node in range(net.n_nodes):
@@ -243,7 +281,7 @@ def map_devices(
     for gname in gates:
         twins = []
         for name, d, g, s, w, length in by_gate.get(gname, []):
-            if base_net(d) in GROUND_NETS and base_net(s) in GROUND_NETS:
+            if base_net(d) in ground and base_net(s) in ground:
                 devices.append(ExtractedDevice(name, d, g, s, w, length, "cap", None))
                 continue
             nd, td = where[base_net(d)]
@@ -284,17 +322,20 @@ def _problems(log: str) -> list[str]:
     return found
 
 
-def _substrate_only(problem: str) -> bool:
-    return SUBSTRATE_NET in problem and not re.search(r"\bn\d+_\d+_[FC]\b|\bG\d+\b", problem)
+def _substrate_only(problem: str, substrate_net: str | None = None) -> bool:
+    return substrate_net_of(substrate_net) in problem and not re.search(
+        r"\bn\d+_\d+_[FC]\b|\bG\d+\b", problem
+    )
 
 
-def run_kpex(lvsdb: Path, run_dir: Path) -> tuple[Path, list[str], str]:
-    """kpex's 2.5D RC extraction of an LVS database: (netlist, consistency problems, log)."""
+def run_kpex(lvsdb: Path, run_dir: Path, pdk: Pdk | None = None) -> tuple[Path, list[str], str]:
+    """kpex's 2.5D RC extraction of an LVS database: (netlist, consistency problems, log).
+    ``pdk``: the layout's (kpex's technology; default the active PDK)."""
     cmd = [
         kpex_executable(),
         "extract",
         "--pdk",
-        "sky130A",
+        _pdk(pdk).kpex_technology,
         "--lvsdb",
         str(lvsdb),
         "--2.5D",
@@ -322,19 +363,24 @@ def run_kpex(lvsdb: Path, run_dir: Path) -> tuple[Path, list[str], str]:
 
 
 def run_extraction(design: Design, gds: Path, out_dir: Path) -> Extraction:
+    """kpex on ``gds`` (the layout of ``design``, in its PDK); results in ``out_dir``."""
+    from twinedge.pdk import get
+
+    pdk = get(design.pdk)
+    substrate = pdk.kpex_substrate_net
     start = time.perf_counter()
     with staged_outputs(out_dir) as tmp:
-        db = build_pex_lvsdb(gds, tmp / f"{design.name}.lvsdb")
-        spice, problems, log = run_kpex(db.path, tmp / "kpex")
-        serious = [p for p in problems if not _substrate_only(p)]
+        db = build_pex_lvsdb(gds, tmp / f"{design.name}.lvsdb", pdk=pdk)
+        spice, problems, log = run_kpex(db.path, tmp / "kpex", pdk)
+        serious = [p for p in problems if not _substrate_only(p, substrate)]
         if serious:
             raise ExtractionError(f"kpex netlist inconsistent: {serious[0]}")
         netlist = tmp / f"{design.name}.pex.spice"
         shutil.copyfile(spice, netlist)
         (tmp / "kpex.log").write_text(log)
         shutil.rmtree(tmp / "kpex")
-        summary = summarize(netlist.read_text())
-        gate_port, devices = map_devices(design, summary.devices, db.gates)
+        summary = summarize(netlist.read_text(), substrate)
+        gate_port, devices = map_devices(design, summary.devices, db.gates, substrate)
         islands = sum(1 for p in problems if "touch no net" in p)
         result = Extraction(
             design=design.name,
@@ -349,7 +395,8 @@ def run_extraction(design: Design, gds: Path, out_dir: Path) -> Extraction:
             substrate_islands=islands,
             seconds=round(time.perf_counter() - start, 3),
             tool=f"klayout-pex {kpex_version()} (2.5D, RC)",
-            warnings=[p for p in problems if _substrate_only(p)][:3],
+            warnings=[p for p in problems if _substrate_only(p, substrate)][:3],
+            substrate_net=substrate,
         )
         (tmp / "pex.json").write_text(json.dumps(result.to_json(), indent=1))
     return result
@@ -360,8 +407,9 @@ def load_extraction(out_dir: Path) -> Extraction:
 
 
 # ------------------------------------------------------------------ simulation decks
-def flat_body(netlist_text: str, with_caps: bool = True) -> str:
-    """The extracted subcircuit's elements at top level, substrate nodes on ground.
+def flat_body(netlist_text: str, with_caps: bool = True, substrate_net: str | None = None) -> str:
+    """The extracted subcircuit's elements at top level, substrate nodes on ground
+    (``substrate_net``: kpex's; default the active PDK's).
 
     Ports keep their names as top-level nodes, so sources attach by name and ngspice
     vectors read ``v(<port>)``. Without caps (DC analyses) the capacitor-only nodes vanish,
@@ -375,4 +423,13 @@ def flat_body(netlist_text: str, with_caps: bool = True) -> str:
         if head.startswith("C") and not with_caps:
             continue
         keep.append(" ".join(tok))
-    return GROUND_ALIASES.sub("0", "\n".join(keep))
+    return _ground_aliases(substrate_net).sub("0", "\n".join(keep))
+
+
+class KpexExtraction:
+    """The PEX back-end: klayout-pex's 2.5D RC extraction."""
+
+    name = "kpex"
+
+    def run(self, design: Design, gds: Path, out_dir: Path) -> Extraction:
+        return run_extraction(design, gds, out_dir)

@@ -2,8 +2,9 @@
 
 kpex normally runs its own LVS deck, which needs a KLayout program >= 0.30.1 (Debian ships
 0.28.5). The same extraction runs here on the ``klayout`` Python package instead: the
-layout's devices and nets, on layers named as kpex's SKY130 technology names them
-(``met1_con``, ``licon_nsd_con``, ...), written as a ``.lvsdb`` that ``kpex --lvsdb`` reads.
+layout's devices and nets by the PDK's connectivity (:attr:`twinedge.pdk.base.Pdk.connect`,
+on layers named as kpex's technology names them), its pin layers as kpex's pin layers,
+written as a ``.lvsdb`` that ``kpex --lvsdb`` reads.
 
 The layout is flattened first and only top-level labels are kept, so net names are the
 array's pins and ``n<r>_<c>_F|C`` node names. Each twin-edge cell's gate label ``G`` becomes
@@ -15,14 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import klayout.db as kdb
 
-from twinedge.pdk import sky130 as pdk
-from twinedge.verify.connectivity import LABELS, connect_sky130
+from twinedge.circuits.nets import GATE as GATE_LABEL
 
-SUBSTRATE_NET = "sky130_gnd"  # kpex's SKY130 substrate net name
-GATE_LABEL = "G"
+if TYPE_CHECKING:
+    from twinedge.pdk.base import Pdk
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,10 @@ class PexDatabase:
     top: str
 
 
-def _top_labels_only(layout: kdb.Layout, top: kdb.Cell) -> list[str]:
+def _top_labels_only(layout: kdb.Layout, top: kdb.Cell, pdk: Pdk) -> list[str]:
     """Keep the top cell's labels, turn each instance's ``G`` label into ``G<k>``, drop the
     other cell-level labels (``A_F`` ... would merge every net of the flattened array)."""
-    layers = [layout.layer(*spec) for spec, _, _ in LABELS]
+    layers = [layout.layer(*spec) for spec, _, _ in pdk.label_layers]
     keep: list[tuple[int, kdb.Text]] = []
     gates: list[str] = []
     for layer in layers:
@@ -59,25 +60,28 @@ def _top_labels_only(layout: kdb.Layout, top: kdb.Cell) -> list[str]:
     return gates
 
 
-def build_pex_lvsdb(gds: Path, out: Path, with_pfet: bool = False) -> PexDatabase:
-    """``with_pfet``: also extract pfet_01v8 (the on-chip learning cell's update circuit)."""
+def build_pex_lvsdb(
+    gds: Path, out: Path, with_pfet: bool = False, pdk: Pdk | None = None
+) -> PexDatabase:
+    """``with_pfet``: also extract p-channel devices (the on-chip learning cell's update
+    circuit). ``pdk``: the layout's PDK (default: the active one)."""
+    if pdk is None:
+        from twinedge.pdk import active
+
+        pdk = active()
     layout = kdb.Layout()
     layout.read(str(gds))
     top = layout.top_cell()
-    gates = _top_labels_only(layout, top)
+    gates = _top_labels_only(layout, top, pdk)
     top.flatten(True)
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = 2
 
-    # the nets as LVS extracts them (layer names are kpex's SKY130 ones, pfet layers too)
-    r = connect_sky130(lvs, layout, substrate_net=SUBSTRATE_NET, with_pfet=with_pfet)
-    li, metals = r["li_con"], [r["met1_con"], r["met2_con"]]
+    # the nets as LVS extracts them (layer names are kpex's, pfet layers too)
+    r = pdk.connect(lvs, layout, substrate_net=pdk.kpex_substrate_net, with_pfet=with_pfet)
     # pin shapes: kpex puts a wire node where a pin sits, so routes get their length's R
-    for spec, conductor, name in (
-        (pdk.LI_PIN, li, "li_pin_con"),
-        (pdk.MET1_PIN, metals[0], "met1_pin_con"),
-        (pdk.MET2_PIN, metals[1], "met2_pin_con"),
-    ):
+    for spec, conductor_name, name in pdk.pin_layers:
+        conductor = r[conductor_name]
         pins = lvs.make_polygon_layer(layout.layer(*spec), f"{name}_drawn") & conductor
         lvs.register(pins, name)
         lvs.connect(pins)

@@ -1,0 +1,351 @@
+"""The flow's stages on one design, each a :class:`Stage` run through :meth:`Run.execute`.
+
+Plain ``twin_edge``: layout -> DRC -> LVS -> PEX -> training (schematic, post-layout) ->
+energy -> report. ``twin_edge_cl``: layout -> DRC -> LVS -> characterisation -> trim ->
+post-layout cell -> training (schematic rule, extracted cell's rule) -> report.
+Functions here return results and tell the user through ``run.say``; errors are
+:class:`StageError` (the CLI prints them and exits with their code).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from twinedge.stages.base import Run, Stage, StageError
+
+LAYOUT = Stage("layout", "layout", ("{design}.gds", "area.json"), ("twinedge.stages.layout",))
+DRC = Stage("drc", "drc", ("drc.json",), ("twinedge.verify.drc",), ("klayout",))
+LVS = Stage("lvs", "lvs", ("lvs.json",), ("twinedge.verify.lvs",), ("klayout.db",))
+PEX = Stage("pex", "pex", ("pex.json",), ("twinedge.verify.pex",), ("klayout-pex", "klayout.db"))
+TRAIN = Stage(
+    "train (schematic)", "train", ("train.json",), ("twinedge.learn.train",), ("ngspice",)
+)
+POST_LAYOUT = Stage(
+    "train (post-layout)", "post_layout", ("train.json",), ("twinedge.stages.post_layout",),
+    ("ngspice",),
+)  # fmt: skip
+ENERGY = Stage("energy", "energy", ("energy.json",), ("twinedge.stages.post_layout",), ("ngspice",))
+CHARACTERISE = Stage(
+    "characterise", "characterise", ("summary.json",),
+    ("twinedge.learn.train", "twinedge.reports.characterisation"), ("ngspice",),
+)  # fmt: skip
+TRIM = Stage(
+    "trim", "trim", ("trim.json",), ("twinedge.characterise.trim",), ("klayout-pex", "ngspice")
+)
+POST_LAYOUT_CELL = Stage(
+    "post-layout cell", "post_layout_cell", ("post_layout.json",),
+    ("twinedge.characterise.post_layout_cell", "twinedge.learn.train"), ("klayout-pex", "ngspice"),
+)  # fmt: skip
+CL_POST_LAYOUT = Stage(
+    "train (post-layout cell rule)", "post_layout", ("train.json",),
+    ("twinedge.characterise.post_layout_cell", "twinedge.learn.train"), ("ngspice",),
+)  # fmt: skip
+REPORT = Stage(
+    "report", ".", ("report.json", "report.html"),
+    ("twinedge.reports.report", "twinedge.reports.cl_report"),
+)  # fmt: skip
+
+SEED_EDGES_PER_MM2 = 1e7 / 10.0  # the seed's projection: ~1e7 edges in ~10 mm2 at 180 nm
+
+
+def _design_input(run: Run) -> dict:
+    return run.design.model_dump(mode="json")
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------ layout
+def layout(run: Run):
+    from twinedge.stages.layout import LayoutError, load_layout, run_layout
+
+    d = run.design
+
+    def make(folder: Path):
+        try:
+            res = run_layout(d, folder)
+        except LayoutError as exc:
+            raise StageError(f"{run.spec.path}: pdk: {exc}", 2) from None
+        a = res.area
+        run.say(
+            f"layout: {res.gds} ({a.bbox_um[0]:.2f} x {a.bbox_um[1]:.2f} um, "
+            f"{res.seconds:.2f} s); render {res.png}"
+        )
+        run.say(
+            f"  twin-edge cell {a.cell_um2:.2f} um^2, lattice site {a.site_um2:.2f} um^2 "
+            f"(2 edges), array {a.array_um2:.1f} um^2 for {a.edges} edges"
+        )
+        run.say(
+            f"  {a.edges_per_mm2:,.0f} edges/mm^2 (seed's 180 nm projection: "
+            f"{SEED_EDGES_PER_MM2:,.0f}/mm^2, {SEED_EDGES_PER_MM2 / a.edges_per_mm2:.0f}x "
+            f"denser); cells cover {100 * a.active_fraction:.0f}% of the array"
+        )
+        return res
+
+    res, _ = run.execute(LAYOUT, {"design": _design_input(run)}, make, lambda f: load_layout(d, f))
+    return res
+
+
+# ------------------------------------------------------------------ DRC and LVS
+def drc(run: Run, gds: Path) -> dict:
+    from twinedge.pdk import get
+    from twinedge.verify.drc import DrcError, deck_fingerprint, run_drc
+
+    pdk = get(run.design.pdk)
+
+    def make(folder: Path) -> dict:
+        try:
+            res = run_drc(gds, folder, pdk)
+        except DrcError as exc:
+            raise StageError(f"DRC: {exc}") from None
+        record = res.as_dict()
+        (folder / "drc.json").write_text(json.dumps(record, indent=1))
+        return record
+
+    record, ran = run.execute(
+        DRC,
+        {"gds": gds, "decks": deck_fingerprint(pdk)},
+        make,
+        lambda f: _read_json(f / "drc.json"),
+        lambda r: "clean" if r["violations"] == 0 else f"{r['violations']} violations",
+    )
+    if ran:
+        for deck in record["decks"]:
+            verdict = "clean" if deck["violations"] == 0 else f"{deck['violations']} violations"
+            run.say(
+                f"drc: {verdict} ({deck['name']}, {deck['kind']}, {deck['rules_in_deck']} "
+                f"rules, {deck['seconds']:.1f} s); report {deck['report']}"
+            )
+            for rule, n in deck["by_rule"].items():
+                run.say(f"  {rule}: {n}")
+    return record
+
+
+def lvs(run: Run, gds: Path) -> dict:
+    from twinedge.verify.lvs import run_lvs
+
+    def make(folder: Path) -> dict:
+        record = run_lvs(run.design, gds, folder).as_dict()
+        (folder / "lvs.json").write_text(json.dumps(record, indent=1))
+        return record
+
+    record, ran = run.execute(
+        LVS,
+        {"gds": gds, "design": _design_input(run)},
+        make,
+        lambda f: _read_json(f / "lvs.json"),
+        lambda r: "match" if r["match"] else "mismatch",
+    )
+    if ran:
+        run.say(
+            f"lvs: {'match' if record['match'] else 'MISMATCH'} (layout "
+            f"{record['layout_devices']} devices / {record['layout_nets']} nets, reference "
+            f"{record['reference_devices']} / {record['reference_nets']}); netlists in "
+            f"{run.folder(LVS)}"
+        )
+        for line in record["mismatches"][:10]:
+            run.say(f"  {line}")
+    return record
+
+
+# ------------------------------------------------------------------ extraction and training
+def require_post_layout(run: Run) -> None:
+    """Bad input for post-layout stages (exit 2) before any stage runs."""
+    from twinedge.stages.post_layout import PostLayoutError, check_post_layout_model
+
+    try:
+        check_post_layout_model(run.spec)
+    except PostLayoutError as exc:
+        raise StageError(str(exc), 2) from None
+
+
+def extraction(run: Run, gds: Path):
+    from twinedge.verify.pex import ExtractionError, load_extraction, run_extraction
+
+    def make(folder: Path):
+        try:
+            ext = run_extraction(run.design, gds, folder)
+        except ExtractionError as exc:
+            raise StageError(f"{run.spec.path}: extraction: {exc}") from None
+        run.say(
+            f"pex: {ext.tool}: {ext.n_resistors} R, {ext.n_capacitors} C in {ext.seconds:.1f} s; "
+            f"lattice nets {min(ext.node_c_f.values()) * 1e15:.2f}-"
+            f"{max(ext.node_c_f.values()) * 1e15:.2f} fF, routes up to "
+            f"{max(ext.route_r_ohm.values()):.0f} ohm; {ext.netlist}"
+        )
+        return ext
+
+    ext, _ = run.execute(PEX, {"gds": gds, "design": _design_input(run)}, make, load_extraction)
+    return ext
+
+
+def netlist_content(path: Path) -> str:
+    """The extracted netlist without the lines that change from run to run (kpex's date and
+    banner comments): what post-layout stages are keyed on."""
+    return "\n".join(ln for ln in path.read_text().splitlines() if not ln.startswith("*"))
+
+
+def train(run: Run, ch=None, extra: dict | None = None, what: str = "training", out=None):
+    """Train, write train.json and plots into ``out`` (default the stage folder) without
+    a stage record (``twinedge train``); see :func:`schematic_training` for the stage."""
+    from twinedge.learn.train import run_training, write_training
+    from twinedge.sim.solver import ConvergenceError
+
+    n = run.design.training.n_steps
+    try:
+        with run.step(what, n) as tick:
+            result = run_training(run.spec, lambda k, _n: tick(k), ch)
+    except ConvergenceError as exc:
+        raise StageError(f"{run.spec.path}: {what} failed: {exc}") from None
+    path = write_training(run.spec, result, out or run.folder(TRAIN), extra, ch)
+    return _read_json(path)
+
+
+def schematic_training(run: Run, summary=None) -> dict:
+    inputs: dict = {"design": _design_input(run)}
+    if run.design.cell.type == "twin_edge_cl":  # the rule comes from the characterisation
+        from twinedge.learn.train import circuit_conditions
+
+        inputs["circuit"] = circuit_conditions(run.design).digest()
+
+    def make(folder: Path) -> dict:
+        record = train(run, out=folder)
+        if summary:
+            summary(record, folder)
+        return record
+
+    record, _ = run.execute(TRAIN, inputs, make, lambda f: _read_json(f / "train.json"))
+    return record
+
+
+def post_layout_training(run: Run, ext) -> dict:
+    from twinedge.sim.solver import ConvergenceError
+    from twinedge.stages.post_layout import PostLayoutError
+    from twinedge.stages.post_layout import post_layout_training as _train
+
+    def make(folder: Path) -> dict:
+        n = run.design.training.n_steps
+        try:
+            with run.step("post-layout training", n) as tick:
+                return _train(run.spec, ext, folder, lambda k, _n: tick(k))
+        except PostLayoutError as exc:
+            raise StageError(str(exc), 2) from None
+        except ConvergenceError as exc:
+            raise StageError(f"{run.spec.path}: post-layout training failed: {exc}") from None
+
+    inputs = {"netlist": netlist_content(ext.netlist), "design": _design_input(run)}
+    record, _ = run.execute(POST_LAYOUT, inputs, make, lambda f: _read_json(f / "train.json"))
+    return record
+
+
+def compare_training(run: Run, schematic: dict, post: dict) -> None:
+    run.say(
+        f"post-layout training ({post['run']['steps']} steps, ngspice on the extracted netlist, "
+        f"{post['run']['wall_s']:.0f} s): final MSE {post['final_mse']:.3e} V^2 vs schematic "
+        f"{schematic['final_mse']:.3e} V^2 (same seed {post['run']['seed']})"
+    )
+    for label, rec in (("schematic", schematic), ("post-layout", post)):
+        if "xor" in rec["metrics"]:
+            x = rec["metrics"]["xor"]
+            run.say(
+                f"  XOR {label}: {'solved' if x['solved'] else 'NOT solved'}, "
+                f"min margin {x['min_margin_frac_of_l0']:.2f} |L0|"
+            )
+
+
+def energy(run: Run, ext, post: dict):
+    from twinedge.learn.energy import EnergyReport, TransientError
+    from twinedge.stages.post_layout import energy_report
+
+    def make(folder: Path):
+        try:
+            return energy_report(run.spec, ext, post, folder)
+        except TransientError as exc:
+            raise StageError(f"{run.spec.path}: energy: {exc}") from None
+
+    inputs = {
+        "netlist": netlist_content(ext.netlist),
+        "design": _design_input(run),
+        "G": post["G"],
+        "post_layout": post["post_layout"],
+    }
+    report, _ = run.execute(
+        ENERGY, inputs, make, lambda f: EnergyReport(**_read_json(f / "energy.json"))
+    )
+    run.say(
+        f"energy: {report.inference_j:.3e} J per inference ({report.per_edge_j:.3e} J/edge, "
+        f"settled in {report.settling_s:.3g} s), static {report.static_w:.3e} W, "
+        f"{report.learning_step_j:.3e} J per learning step"
+    )
+    return report
+
+
+# ------------------------------------------------------------------ the reports
+def _verdicts(drc_rec: dict, lvs_rec: dict) -> list[str]:
+    """Why the design is not tapeout-ready: the tapeout checks (a shuttle's tile, its
+    precheck) do not exist yet, so never ready; plus any failed check."""
+    reasons = [
+        "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
+        "precheck, no on-chip periphery (inputs, biases, phases, read-out are ideal sources)"
+    ]
+    if drc_rec["violations"]:
+        reasons.append(f"DRC: {drc_rec['violations']} violations")
+    if not lvs_rec["match"]:
+        reasons.append("LVS: mismatch")
+    return reasons
+
+
+def plain_report(run: Run, drc_rec, lvs_rec, ext, schematic, post, energy_rep) -> Path:
+    from twinedge.pdk import get
+    from twinedge.reports.report import build_report, write_report
+
+    def make(folder: Path) -> Path:
+        report = build_report(
+            spec_path=run.spec.path,
+            seed=run.design.training.seed,
+            pdk=run.design.pdk,
+            pdk_version=get(run.design.pdk).data_version,
+            drc=drc_rec,
+            lvs=lvs_rec,
+            area=_read_json(run.folder(LAYOUT) / "area.json"),
+            pex=ext.to_json(),
+            schematic=schematic,
+            post_layout=post,
+            energy=energy_rep.as_dict(),
+            manifest=run.manifest(),
+            not_ready=_verdicts(drc_rec, lvs_rec),
+        )
+        curves = {
+            "schematic (PDK-table model)": (
+                [h["t"] for h in schematic["history"]],
+                [h["mse"] for h in schematic["history"]],
+            ),
+            "post-layout (ngspice, extracted RC)": (
+                [h["t"] for h in post["history"]],
+                [h["mse"] for h in post["history"]],
+            ),
+        }
+        return write_report(report, folder, curves)
+
+    upstream = {r["stage"]: r["key"] for r in run.records}
+    path, _ = run.execute(
+        REPORT, {"upstream": upstream}, make, lambda f: f / "report.json", lambda _p: "written"
+    )
+    return path
+
+
+def plain_flow(run: Run, summary=None) -> dict:
+    require_post_layout(run)
+    lay = layout(run)
+    drc_rec = drc(run, lay.gds)
+    lvs_rec = lvs(run, lay.gds)
+    ext = extraction(run, lay.gds)
+    schematic = schematic_training(run, summary)
+    post = post_layout_training(run, ext)
+    compare_training(run, schematic, post)
+    energy_rep = energy(run, ext, post)
+    path = plain_report(run, drc_rec, lvs_rec, ext, schematic, post, energy_rep)
+    run.say(f"report: {path} and {path.with_suffix('.html')}")
+    return {"drc": drc_rec, "lvs": lvs_rec}
