@@ -27,6 +27,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _sky130_active() -> None:
+    """Extraction without a design (the tiny layouts) reads the active PDK."""
+    import twinedge.pdk
+
+    twinedge.pdk.activate("sky130")
+
+
 # ------------------------------------------------------------------ PDK-calibrated model
 def test_pdk_table_matches_ngspice_on_the_schematic_network() -> None:
     """The fast solver with the tabulated nfet_01v8 vs ngspice with the BSIM4 model itself."""

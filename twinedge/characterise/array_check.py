@@ -18,6 +18,7 @@ import numpy as np
 
 from twinedge.characterise.mirror import cached_characterisation, numeric_rows, run_ngspice
 from twinedge.circuits.mirror import SUBCKT, UpdateSizing, subckt
+from twinedge.circuits.nets import node_net_name
 from twinedge.learn.onchip import OnChipRule, RuleLearning, apply_rule
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
@@ -58,8 +59,7 @@ class StepCheck:
 
 
 def _node(net: Network, node: int, twin: str) -> str:
-    r, c = net.node_rc(node)
-    return f"n{r}_{c}_{twin}"
+    return node_net_name(net, node, twin)
 
 
 def array_deck(

@@ -34,6 +34,7 @@ import numpy as np
 from twinedge.characterise.mirror import (
     CM_MID,
     FLOOR_MARGIN,
+    G_REF,
     NODE_MAX,
     floor_crossing,
     model_header,
@@ -44,6 +45,7 @@ from twinedge.characterise.mirror import (
 from twinedge.circuits.memory import PORTS, SUBCKT, MemoryBias, MemorySizing, devices, subckt
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
+from twinedge.spice.deck import pwl as spice_pwl
 
 T_HOLD, T_CAL_OFF, T_LEARN, T_NUDGE = 100, 110, 120, 130  # ns
 READ_AFTER = 70  # ns after LEARN opens
@@ -77,7 +79,7 @@ ABSTOL = 1e-13
 
 def pwl(*pts: tuple[float, float]) -> str:
     """A piecewise-linear source, times in ns."""
-    return "pwl(" + " ".join(f"{t!r}n {v!r}" for t, v in pts) + ")"
+    return spice_pwl(pts, "n")
 
 
 def bias_sources(vdd: float, bias: MemoryBias, vfloor: float) -> list[str]:
@@ -345,7 +347,6 @@ class MemoryCharacterisation:
         return d
 
 
-G_REF = 1.0
 SIGNAL = (0.10, 0.12)  # (dV_F, dV_C) of the gain measurements: x = -4.4e-3 V^2
 FLOOR_FRACTION = 0.1  # of the full-scale learning current, at G_min - FLOOR_MARGIN
 NUDGE_V = 0.02  # dV_C - dV_F of the transfer's slope measurements

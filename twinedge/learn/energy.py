@@ -22,6 +22,7 @@ from twinedge.learn.post_layout import drive_sources, extracted_deck
 from twinedge.pdk import get as get_pdk
 from twinedge.sim.network import Network
 from twinedge.spec.loader import LoadedSpec
+from twinedge.spice.deck import pwl
 from twinedge.spice.shared import NgspiceSharedError, shared
 from twinedge.verify.pex import Extraction
 
@@ -60,10 +61,6 @@ class EnergyReport:
 
 class TransientError(RuntimeError):
     pass
-
-
-def _pwl(times: list[float], values: list[float]) -> str:
-    return "pwl(" + " ".join(f"{t!r} {v!r}" for t, v in zip(times, values, strict=True)) + ")"
 
 
 def integrate_energy(t: np.ndarray, p: np.ndarray, t0: float, t1: float) -> float:
@@ -113,7 +110,7 @@ def inference_energy(
             vals = [float(data.inputs[order[0], j])]
             for k in range(1, len(order)):
                 vals += [float(data.inputs[order[k - 1], j]), float(data.inputs[order[k], j])]
-            waves.append(_pwl(times, vals))
+            waves.append(pwl(zip(times, vals, strict=True)))
         sources = drive_sources(net, ext, g, waves, clamp_ports=[])
         deck = extracted_deck(
             f"{spec.design.name}: inference transient",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from twinedge import versions
 from twinedge.artifacts import staged_outputs
 from twinedge.characterise.memory import (
     MemoryCharacterisation,
@@ -177,6 +176,7 @@ def update_record(design: Design, ch: AnyCharacterisation | None = None) -> dict
 
 
 CL_ITOL = 1e-13
+TRAINING_PACKAGES = ("python", "twinedge", "numpy", "scipy", "numba", "pydantic")
 
 
 def _learner_args(spec: LoadedSpec) -> tuple:
@@ -212,16 +212,6 @@ def run_training(
     spec: LoadedSpec, progress: Progress | None = None, ch: AnyCharacterisation | None = None
 ) -> TrainResult:
     return trainer(spec, ch).run(progress)
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("twinedge", "numpy", "scipy", "numba", "pydantic"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
 
 
 def train_record(spec: LoadedSpec, result: TrainResult) -> dict:
@@ -262,7 +252,7 @@ def train_record(spec: LoadedSpec, result: TrainResult) -> dict:
             "newton_iterations": result.newton_iterations,
             "seed": design.training.seed,
         },
-        "versions": _versions(),
+        "versions": versions.tools(TRAINING_PACKAGES),
     }
 
 

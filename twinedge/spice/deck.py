@@ -153,10 +153,7 @@ def ngspice_op(netlist: str, nodes: list[str], options: str | None = None) -> di
     return {n: found[n] for n in nodes}
 
 
-def ngspice_version() -> str:
-    exe = shutil.which("ngspice")
-    if exe is None:
-        return "not installed"
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
-    m = re.search(r"ngspice-(\S+)", proc.stdout)
-    return m.group(1) if m else "unknown"
+def pwl(points, time_unit: str = "") -> str:
+    """A piecewise-linear source from (time, value) pairs; ``time_unit`` a SPICE suffix
+    for the times (``"n"``: nanoseconds)."""
+    return "pwl(" + " ".join(f"{t!r}{time_unit} {v!r}" for t, v in points) + ")"

@@ -133,6 +133,17 @@ def _report_names(decks: list[DrcDeck], stem: str) -> list[str]:
     ]
 
 
+# KLayout 0.28 now and then dies in a worker thread of a multi-threaded deck (SIGSEGV,
+# reported as exit 11 or -11) on a layout it checks cleanly on the next run: such a crash
+# (never a rule violation or a deck error) is retried.
+CRASH_RETRIES = 1
+_CRASH_EXITS = {11, -11, 139, 6, -6, 134}  # SIGSEGV, SIGABRT: as a code, signal, shell 128+n
+
+
+def _crashed(returncode: int) -> bool:
+    return returncode in _CRASH_EXITS
+
+
 def run_deck(
     deck: DrcDeck, gds: Path, out_dir: Path, report: Path, top: str, timeout_s: int = 3600
 ) -> DeckResult:
@@ -148,12 +159,21 @@ def run_deck(
     cmd = [klayout_program(), "-b", "-r", str(path)]
     for name, value in variables.items():
         cmd += ["-rd", f"{name}={value}"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
-    )
-    seconds = time.perf_counter() - t0
-    log = (proc.stdout + proc.stderr).splitlines()
+    log: list[str] = []
+    for attempt in range(1 + CRASH_RETRIES):
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            raise DrcError(f"{deck.name} did not finish on {gds} in {timeout_s} s") from None
+        seconds = time.perf_counter() - t0
+        log += (proc.stdout + proc.stderr).splitlines()
+        if not _crashed(proc.returncode) or attempt == CRASH_RETRIES:
+            break
+        report.unlink(missing_ok=True)
+        log.append(f"twinedge: KLayout crashed (exit {proc.returncode}); running the deck again")
     if proc.returncode != 0 or not report.is_file():
         tail = " | ".join(line for line in log[-4:] if line.strip())
         raise DrcError(f"{deck.name} failed on {gds} (exit {proc.returncode}): {tail}")

@@ -104,7 +104,7 @@ def _edge_subckt(name: str, design: Design, pdk: Pdk) -> list[str]:
     lines = [f".SUBCKT {name} " + " ".join([*nets.EDGE_TERMINALS, *_global_pins(design)])]
     for d in _edge_devices(design):
         t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
-        model = pdk.pfet if d.kind == "p" else pdk.nfet
+        model = d.model(pdk)
         lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}u L={d.l}u")
     lines.append(".ENDS")
     return lines
@@ -218,7 +218,32 @@ def _unpaired(xref: kdb.NetlistCrossReference) -> tuple[list[str], set[str]]:
     return bad, suspect
 
 
-def _renamed_nets(extracted: kdb.Netlist, reference: kdb.Netlist, suspect: set[str]) -> list[str]:
+def _name_clashes(xref: kdb.NetlistCrossReference, spelling: dict[str, str]) -> list[str]:
+    """Nets the comparer paired whose names differ. Names only guide its pairing, so a
+    label on the wrong one of two symmetric nets (a node's free and clamped twins: the twin
+    networks are alike) still matches; a named net must pair with its namesake."""
+    out = []
+    for cp in xref.each_circuit_pair():
+        where = _name(cp.first() or cp.second())
+        for pair in xref.each_net_pair(cp):
+            a, b = pair.first(), pair.second()
+            if (
+                a is not None
+                and b is not None
+                and a.name
+                and b.name
+                and a.name.upper() != b.name.upper()
+            ):
+                out.append(
+                    f"{where}: label: the layout's net labelled {a.name} is the "
+                    f"reference's net {spelling.get(b.name, b.name)} (by its connections)"
+                )
+    return sorted(out)
+
+
+def _renamed_nets(
+    extracted: kdb.Netlist, reference: kdb.Netlist, suspect: set[str], spelling: dict[str, str]
+) -> list[str]:
     """Labels on the wrong nets: compare again with the names of the layout's ``suspect``
     top-level nets (and their pins) dropped, so the comparer pairs those nets by
     connectivity; each whose label differs from its partner's name is reported. The other
@@ -252,9 +277,10 @@ def _renamed_nets(extracted: kdb.Netlist, reference: kdb.Netlist, suspect: set[s
             if label is None:
                 continue
             if label.upper() != b.expanded_name().upper():
+                name = spelling.get(b.expanded_name(), b.expanded_name())
                 out.append(
-                    f"label: the layout's net labelled {label} is the reference's net "
-                    f"{b.expanded_name()} (by its connections)"
+                    f"{top.name}: label: the layout's net labelled {label} is the "
+                    f"reference's net {name} (by its connections)"
                 )
     return sorted(out)
 
@@ -263,22 +289,34 @@ def run_lvs(design: Design, gds: Path, out_dir: Path) -> LvsResult:
     """Compare ``gds`` with the netlist ``design`` implies; netlists go to ``out_dir``."""
     pdk = get_pdk(design.pdk)
     out_dir.mkdir(parents=True, exist_ok=True)
-    extracted = extract(gds, set(edge_cell_names(design)), pdk)
+    cells = set(edge_cell_names(design))
+    extracted = extract(gds, cells, pdk)
+    missing = [
+        f"layout: no cell {name} (the edge cell the reference names)"
+        for name in sorted(cells)
+        if extracted.circuit_by_name(name) is None
+    ]
     ext_path = out_dir / f"{design.name}.extracted.cir"
     extracted.write(str(ext_path), kdb.NetlistSpiceWriter())
     ref_path = out_dir / f"{design.name}.reference.cir"
-    ref_path.write_text(reference_spice(design))
+    ref_text = reference_spice(design)
+    ref_path.write_text(ref_text)
+    spelling = {t.upper(): t for t in ref_text.split()}  # the SPICE reader upper-cases
     reference = _read_spice(ref_path)
     reference.combine_devices()
     reference.simplify()
 
     match, xref = _compare(extracted, reference)
     mismatches: list[str] = []
-    if not match:
+    if match:  # paired by connectivity: a label on a symmetric twin's net may still be wrong
+        mismatches = _name_clashes(xref, spelling)
+        match = not mismatches
+    else:
         unpaired, suspect = _unpaired(xref)
-        mismatches = _renamed_nets(extracted, reference, suspect) + unpaired
+        mismatches = _renamed_nets(extracted, reference, suspect, spelling) + unpaired
         if not mismatches:
             mismatches = ["netlists differ (the comparer paired every object)"]
+    mismatches = missing + mismatches
 
     def count(netlist: kdb.Netlist, what: str) -> int:
         """Devices (all levels, per instance) or nets (top level)."""

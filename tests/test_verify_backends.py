@@ -1,0 +1,89 @@
+"""Verification back-ends: found by name, every PDK deck run and reported, results as JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import twinedge.pdk
+from twinedge.verify import BackendError, drc_backend, lvs_backend, pex_backend
+from twinedge.verify.drc import deck_fingerprint, prepare_deck
+
+SHARED_PDK_ROOT = Path(__file__).resolve().parents[2] / "shared" / "pdk_root"
+
+
+def test_backends_are_found_by_name() -> None:
+    pdk = twinedge.pdk.get("sky130")
+    assert drc_backend(pdk).name == "klayout"
+    assert lvs_backend().name == "klayout"
+    assert pex_backend().name == "kpex"
+    with pytest.raises(BackendError, match="no LVS back-end 'calibre'"):
+        lvs_backend("calibre")
+
+
+def test_deck_fingerprint_names_every_deck(monkeypatch) -> None:
+    pdk = twinedge.pdk.get("sky130")
+    monkeypatch.setenv("PDK_ROOT", "")
+    fallback = deck_fingerprint(pdk)
+    assert len(fallback) == 1 and "sha256:" in fallback[0]
+    if not SHARED_PDK_ROOT.is_dir():
+        pytest.skip("no PDK install for the sign-off deck")
+    monkeypatch.setenv("PDK_ROOT", str(SHARED_PDK_ROOT))
+    both = deck_fingerprint(pdk)
+    assert len(both) == 2 and both[1] == fallback[0]
+    assert both == deck_fingerprint(pdk)
+
+
+def test_patched_deck_copy_is_not_rewritten(tmp_path: Path) -> None:
+    """A build folder kept from an earlier run (perhaps read-only) is left as it is."""
+    deck = twinedge.pdk.get("sky130").fallback_drc_decks()[0]
+    assert deck.patches
+    copy = prepare_deck(deck, tmp_path)
+    before = copy.stat().st_mtime_ns
+    assert prepare_deck(deck, tmp_path) == copy
+    assert copy.stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif(shutil.which("klayout") is None, reason="KLayout program not installed")
+def test_drc_report_per_deck_as_json(tmp_path: Path) -> None:
+    from twinedge.cells.gds import write_gds
+    from twinedge.cells.twin_edge import twin_edge
+
+    pdk = twinedge.pdk.activate("sky130")
+    gds = write_gds(twin_edge(1.0, 1.0, 20e-15), tmp_path / "cell.gds")
+    report = drc_backend(pdk).run(gds, tmp_path / "drc")
+    record = json.loads(json.dumps(report.as_dict()))
+    assert record["clean"] and record["violations"] == 0
+    decks = record["decks"]
+    assert [d["kind"] for d in decks] == [d.kind for d in pdk.drc_decks()]
+    for d in decks:
+        assert d["rules_in_deck"] > 100 and d["seconds"] > 0 and d["by_rule"] == {}
+        assert Path(d["report"]).is_file() and d["name"] and d["note"]
+
+
+@pytest.mark.skipif(shutil.which("klayout") is None, reason="KLayout program not installed")
+def test_a_klayout_crash_is_retried_once(tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+
+    from twinedge.verify import drc
+
+    deck = twinedge.pdk.get("sky130").fallback_drc_decks()[0]
+    report = tmp_path / "x.lyrdb"
+    exits = [11, 0]
+
+    def fake_run(cmd: list[str], **_: object) -> subprocess.CompletedProcess:
+        code = exits.pop(0)
+        if code == 0:
+            report.write_text("<report-database><items/></report-database>")
+        return subprocess.CompletedProcess(cmd, code, "", "Segmentation fault" if code else "")
+
+    monkeypatch.setattr(drc.subprocess, "run", fake_run)
+    res = drc.run_deck(deck, tmp_path / "x.gds", tmp_path, report, "TOP")
+    assert res.clean and not exits
+    assert any("crashed (exit 11)" in line for line in res.log)
+    exits[:] = [11, 11]
+    with pytest.raises(drc.DrcError, match="exit 11"):
+        drc.run_deck(deck, tmp_path / "x.gds", tmp_path, report, "TOP")
