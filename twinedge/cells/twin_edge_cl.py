@@ -71,8 +71,10 @@ def _sd_length(l_um: float) -> float:
 
 
 def _gate_pad_y(w: float) -> float:
-    """Centre of the gate's poly contact above a diffusion of width ``w``."""
-    return snap(w + R.poly_licon_diff_space + R.licon / 2 + 0.03)
+    """Centre of the gate's poly contact above a diffusion of width ``w``: clear of the
+    diffusion, and of the p+ implant the block draws around a PMOS's diffusion."""
+    clear = max(R.poly_licon_diff_space + 0.03, R.implant_diff_enc + R.poly_licon_psdm_space)
+    return snap(w + clear + R.licon / 2)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class Rules:
     tap_licon_enc: float = 0.12  # licon.7: tap around licon (a tap of one licon)
     npc_licon_enc: float = 0.1  # licon.15
     poly_licon_diff_space: float = 0.19  # licon.14: poly licon to diff
+    poly_licon_psdm_space: float = 0.11  # licon.9: poly licon to psdm
     sd_max_width: float = 5.7  # licon.12: widest S/D diffusion without a licon in it
     li_width: float = 0.17  # li.1
     li_space: float = 0.17  # li.3
