@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from twinedge import versions
 from twinedge.verify.base import DeckResult, DrcReport
 
 if TYPE_CHECKING:
@@ -54,11 +55,7 @@ def klayout_program() -> str:
 
 def klayout_version() -> str:
     """Version of the KLayout program that runs the DRC decks."""
-    try:
-        proc = subprocess.run([klayout_program(), "-v"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError, DrcError):
-        return "not installed"
-    return proc.stdout.strip() or "unknown"
+    return versions.tool("klayout")
 
 
 def deck_text(deck: DrcDeck) -> str:

@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from twinedge import versions
 from twinedge.artifacts import staged_outputs
 from twinedge.circuits.nets import node_net_name, pin_placements
 from twinedge.sim.network import Network
@@ -135,12 +136,7 @@ def kpex_executable() -> str:
 
 
 def kpex_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("klayout-pex")
-    except metadata.PackageNotFoundError:
-        return "not installed"
+    return versions.package("klayout-pex")
 
 
 # ------------------------------------------------------------------ SPICE reading
