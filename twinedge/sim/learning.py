@@ -205,7 +205,7 @@ class CoupledLearning:
     def run(self, progress: Callable[[int, int], None] | None = None) -> TrainResult:
         n_steps = self.tr.n_steps
         p = len(self.data.labels)
-        log_every = self.tr.log_every or max(1, n_steps // 400)
+        log_every = self.tr.log_interval
         g_init = self.g.copy()
         times, steps, outs = [], [], []
         t0 = time.perf_counter()

@@ -2,31 +2,74 @@
 
 Every way a spec can be wrong ends up as a :class:`SpecError` whose ``str`` is a single line:
 ``FILE: FIELD.PATH: what is wrong (got VALUE; allowed: ...)``. The CLI prints it and exits 2.
+
+The line is short whatever the input: every piece is cut to a bounded length, and a value is
+shortened while it is rendered (:class:`_BoundedRepr`), never by cutting down a full ``repr``,
+which for a hostile value (a 1 MB string, a list shared 10^9 times through YAML aliases)
+would take minutes and gigabytes before it could be cut.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
 
+MAX_LINE = 300  # characters of an error line (the message, cut in the middle beyond it)
+_FILE, _PATH, _MESSAGE, _VALUE, _ALLOWED, _KEY = 100, 80, 120, 60, 100, 24
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib`` renders a few items of a container, a few levels deep, and the first
+    characters of a string: its cost does not grow with the value. Integers and bytes are
+    bounded too (reprlib renders them whole; Python refuses to print ints over 4,300 digits).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, _VALUE, _VALUE
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 6
+        self.maxdict = 4
+
+    def repr_int(self, x: int, level: int) -> str:
+        return super().repr_int(x, level) if x.bit_length() <= 128 else "<a huge integer>"
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        return repr(x[: self.maxstring]) + ("..." if len(x) > self.maxstring else "")
+
+
+_REPR = _BoundedRepr()
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line in at most ``limit`` characters (the middle cut out: the start and
+    the end of a path or a message say the most). Only a bounded slice is ever copied."""
+    if len(text) > 4 * limit:
+        text = text[: 2 * limit] + " " + text[-2 * limit :]
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) * 2 // 3
+    return text[:head] + "..." + text[len(text) - (limit - 3 - head) :]
+
 
 def field_path(loc: Iterable[Any]) -> str:
-    """``("pins", "inputs", "V1", 0)`` -> ``pins.inputs.V1[0]``."""
+    """``("pins", "inputs", "V1", 0)`` -> ``pins.inputs.V1[0]``; a long key is shortened."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part == "[key]":  # pydantic: the dict key itself failed, not its value
+            out += "[key]"
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + clip(str(part), _KEY)
     return out or "<top>"
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _short(value: Any, limit: int = _VALUE) -> str:
+    return clip(_REPR.repr(value), limit)
 
 
 class SpecError(Exception):
@@ -50,20 +93,26 @@ class SpecError(Exception):
         if self.value is not ...:
             details.append(f"got {_short(self.value)}")
         if self.allowed:
-            details.append(f"allowed: {self.allowed}")
-        text = f"{self.file}: {self.path}: {self.message}"
+            details.append(f"allowed: {clip(str(self.allowed), _ALLOWED)}")
+        text = f"{clip(self.path, _PATH)}: {clip(self.message, _MESSAGE)}"
         if details:
             text += f" ({'; '.join(details)})"
         if self.extra:
             text += f" [+{self.extra} more error{'s' if self.extra > 1 else ''}]"
-        return " ".join(text.split())  # guarantee one line
+        file = clip(self.file, _FILE)
+        return f"{file}: {clip(text, MAX_LINE - len(file) - 2)}"  # one line, bounded
 
     @classmethod
     def from_validation(cls, file: str, exc: ValidationError) -> SpecError:
         """The first pydantic error, with the count of the others."""
         errors = exc.errors(include_url=False)
-        # Prefer the most specific location: discriminated unions report the tag first.
+        # Prefer the most specific location: discriminated unions report the tag first; a
+        # plain union (a number or a mapping) one error per member, and the member that got
+        # deeper into the value is the one the user meant.
         first = errors[0]
+        loc = _drop_union_tags(first["loc"])
+        deeper = [e for e in errors[1:] if _drop_union_tags(e["loc"])[: len(loc)] == loc]
+        first = max([first, *deeper], key=lambda e: len(_drop_union_tags(e["loc"])))
         loc = _drop_union_tags(first["loc"])
         message = first["msg"]
         kind = first["type"]

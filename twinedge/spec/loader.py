@@ -6,7 +6,7 @@ Loading is side-effect free: nothing is written, so a bad spec leaves no trace o
 from __future__ import annotations
 
 import csv
-import math
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,20 @@ from pydantic import ValidationError
 
 from twinedge.pdk import get as get_pdk
 from twinedge.pdk import names as pdk_names
-from twinedge.spec.errors import SpecError
+from twinedge.spec.budget import check_budget
+from twinedge.spec.errors import SpecError, clip
+from twinedge.spec.limits import (
+    MAX_CSV_BYTES,
+    MAX_DATAPOINTS,
+    MAX_SPEC_BYTES,
+    MAX_STEPS,
+    VOLTS_MAX,
+    MiB,
+    ReadError,
+    YamlLimitError,
+    parse_yaml,
+    read_limited,
+)
 from twinedge.spec.schema import (
     CsvTask,
     Design,
@@ -51,22 +64,27 @@ def load_spec(path: str | Path) -> LoadedSpec:
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(file, "<file>", "spec file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(file, "<file>", f"cannot read spec: {exc.__class__.__name__}") from None
+        text = read_limited(path, MAX_SPEC_BYTES, "spec file").decode("utf-8")
+    except ReadError as exc:
+        raise SpecError(file, "<file>", exc.message) from None
+    except UnicodeDecodeError:
+        raise SpecError(file, "<file>", "spec file is not UTF-8 text") from None
     return load_spec_text(text, file, base_dir=path.parent)
 
 
 def load_spec_text(text: str, file: str, base_dir: Path) -> LoadedSpec:
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(file, "<file>", f"spec text is over the {MAX_SPEC_BYTES // MiB} MiB limit")
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
+    except YamlLimitError as exc:
+        raise SpecError(file, _where(exc), str(exc.problem)) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SpecError(file, where, f"YAML syntax error: {problem}") from None
+        raise SpecError(file, _where(exc), f"YAML syntax error: {problem}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # a scalar YAML resolves but Python cannot build: an int over 4,300 digits, 2001-13-01
+        raise SpecError(file, "<yaml>", f"unreadable value: {exc}") from None
     if not isinstance(raw, dict):
         raise SpecError(
             file, "<top>", "spec must be a YAML mapping", type(raw).__name__, "a mapping of fields"
@@ -77,8 +95,15 @@ def load_spec_text(text: str, file: str, base_dir: Path) -> LoadedSpec:
         raise SpecError.from_validation(file, exc) from None
     check_semantics(design, file)
     dataset = build_dataset(design, file, base_dir)
+    check_dataset(design, dataset, file)
     check_device_range(design, dataset, file)
+    check_budget(design, len(dataset.labels), file)
     return LoadedSpec(design=design, path=Path(file), dataset=dataset)
+
+
+def _where(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else "<yaml>"
 
 
 # ---------------------------------------------------------------- cross-field rules
@@ -103,7 +128,6 @@ def check_semantics(design: Design, file: str) -> None:
         place(f"pins.inputs.{name}", node)
     for name, const in pins.constants.items():
         place(f"pins.constants.{name}.node", const.node)
-        _finite(file, f"pins.constants.{name}.volts", const.volts)
     if isinstance(pins.output, DifferentialOutput):
         place("pins.output.plus", pins.output.plus)
         place("pins.output.minus", pins.output.minus)
@@ -136,21 +160,21 @@ def check_semantics(design: Design, file: str) -> None:
                     row,
                     f"{n_in} input volts then the label",
                 )
-            for j, v in enumerate(row):
-                _finite(file, f"task.rows[{i}][{j}]", v)
 
     tr = design.training
-    for field in ("g_min", "g_max", "eta", "t_h", "v0", "r0", "c0"):
-        _finite(file, f"training.{field}", getattr(tr, field))
-    if tr.duration is not None:
-        _finite(file, "training.duration", tr.duration)
-    if tr.n_steps > 50_000_000:
+    # duration / t_h before n_steps rounds it: the ratio of two finite floats can be inf
+    steps = tr.steps if tr.steps is not None else tr.duration / tr.t_h
+    if steps > MAX_STEPS:
         raise SpecError(
             file,
             "training.duration" if tr.steps is None else "training.steps",
             "too many learning steps",
-            tr.n_steps,
-            "at most 50,000,000",
+            steps,
+            f"at most {MAX_STEPS:,}",
+        )
+    if not tr.v0 * tr.r0 * tr.c0 > 0:  # each is > 0, but their product can underflow
+        raise SpecError(
+            file, "training", "v0 * r0 * c0 is zero in floating point", [tr.v0, tr.r0, tr.c0]
         )
     g_range = f"[g_min, g_max] = [{tr.g_min}, {tr.g_max}]"
     if isinstance(tr.g_init, UniformInit):
@@ -167,6 +191,25 @@ def check_semantics(design: Design, file: str) -> None:
         raise SpecError(
             file, "training.g_init", "initial G outside the G bounds", tr.g_init, g_range
         )
+
+
+def check_dataset(design: Design, dataset: Dataset, file: str) -> None:
+    """Every datapoint's input volts and label finite and within +-VOLTS_MAX, whatever the
+    device model. The schema bounds the volts a spec writes, but a regression's labels are
+    computed (a steep slope can overflow): a NaN or infinite label would otherwise surface
+    as an equilibrium that does not converge deep into training, blaming the network."""
+    task = design.task
+    for what, values in (("input", dataset.inputs), ("label", dataset.labels)):
+        bad = np.flatnonzero(~(np.abs(values) <= VOLTS_MAX))  # NaN fails the comparison
+        if bad.size:
+            i = int(bad[0]) // (values.shape[1] if values.ndim == 2 else 1)
+            raise SpecError(
+                file,
+                "task.path" if isinstance(task, CsvTask) else "task",
+                f"datapoint {i}: {what} is not a voltage twinedge can simulate",
+                float(values.flat[bad[0]]),
+                f"finite, within +-{VOLTS_MAX:g} V",
+            )
 
 
 def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
@@ -205,9 +248,19 @@ def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
             f"0 <= g_min < g_max <= {g_hi} V",
         )
     lo, hi = pdk.table_node_range
-    # a differential label is O+ - O-, not a node voltage
     held = dataset.inputs.ravel()
-    if not isinstance(design.pins.output, DifferentialOutput):
+    if isinstance(design.pins.output, DifferentialOutput):
+        # a differential label is O+ - O-: two nodes in the table's box differ by hi - lo
+        for v in dataset.labels:
+            if not lo - hi <= v <= hi - lo:
+                raise SpecError(
+                    file,
+                    "task",
+                    "differential label outside what the PDK model's node range can reach",
+                    float(v),
+                    f"{lo - hi:g} <= O+ - O- <= {hi - lo:g} V",
+                )
+    else:
         held = np.r_[held, dataset.labels]
     checks = [("task", v) for v in held]
     checks += [(f"pins.constants.{k}.volts", c.volts) for k, c in design.pins.constants.items()]
@@ -222,11 +275,6 @@ def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
             )
 
 
-def _finite(file: str, field: str, value: float) -> None:
-    if not math.isfinite(value):
-        raise SpecError(file, field, "must be a finite number", value)
-
-
 # ---------------------------------------------------------------- datasets
 def build_dataset(design: Design, file: str, base_dir: Path) -> Dataset:
     names = tuple(design.pins.inputs)
@@ -237,8 +285,9 @@ def build_dataset(design: Design, file: str, base_dir: Path) -> Dataset:
         y = np.array([0.0, task.l0, task.l0, 0.0])
     elif isinstance(task, RegressionTask):
         v = np.linspace(task.vmin, task.vmax, task.points)
-        slope = (task.c - task.a) / task.b
-        y = np.where(v < task.b, task.a + slope * v, task.c)
+        with np.errstate(all="ignore"):  # an overflowing label is check_dataset's to report
+            slope = (task.c - task.a) / task.b
+            y = np.where(v < task.b, task.a + slope * v, task.c)
         x = v[:, None]
     elif isinstance(task, TableTask):
         arr = np.asarray(task.rows, dtype=float)
@@ -252,49 +301,58 @@ def build_dataset(design: Design, file: str, base_dir: Path) -> Dataset:
 def _read_csv(
     task: CsvTask, names: tuple[str, ...], file: str, base_dir: Path
 ) -> tuple[np.ndarray, np.ndarray]:
-    csv_path = (base_dir / task.path).resolve()
-    want = [*names, "label"]
+    """The datapoints of a CSV task: a header naming every input and ``label``, then one row
+    per datapoint. Read bounded (MAX_CSV_BYTES, then MAX_DATAPOINTS rows): a path such as
+    ``/dev/zero`` or a FIFO ends in a one-line error, never in a read that does not end."""
+    csv_path = base_dir / task.path
     try:
-        with csv_path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            missing = [c for c in want if c not in header]
-            if missing:
+        text = read_limited(csv_path, MAX_CSV_BYTES, "CSV file").decode("utf-8")
+    except ReadError as exc:
+        allowed = "a path relative to the spec file" if exc.missing else None
+        raise SpecError(file, "task.path", exc.message, str(csv_path), allowed) from None
+    except UnicodeDecodeError:
+        raise SpecError(file, "task.path", "CSV file is not UTF-8 text", str(csv_path)) from None
+    want = [*names, "label"]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[float]] = []
+    try:
+        header = next(reader, [])
+        missing = [c for c in want if c not in header]
+        if missing:
+            raise SpecError(
+                file, "task.path", f"CSV lacks columns {missing}", header, f"columns {want}"
+            )
+        cols = [header.index(c) for c in want]
+        for row in reader:
+            if not row:
+                continue  # a blank line
+            where = f"{csv_path.name} line {reader.line_num}"
+            if len(rows) == MAX_DATAPOINTS:
                 raise SpecError(
-                    file, "task.path", f"CSV lacks columns {missing}", header, f"columns {want}"
+                    file,
+                    "task.path",
+                    f"{where}: CSV has more than {MAX_DATAPOINTS:,} datapoints",
+                    str(csv_path),
+                    f"at most {MAX_DATAPOINTS:,} rows",
                 )
-            rows: list[list[float]] = []
-            for line_no, row in enumerate(reader, start=2):
-                try:
-                    vals = [float(row[c]) for c in want]
-                except (TypeError, ValueError):
-                    raise SpecError(
-                        file,
-                        "task.path",
-                        f"{csv_path.name} line {line_no}: non-numeric value",
-                        row,
-                        "numbers",
-                    ) from None
-                if not all(math.isfinite(v) for v in vals):
-                    raise SpecError(
-                        file,
-                        "task.path",
-                        f"{csv_path.name} line {line_no}: non-finite value",
-                        vals,
-                        "finite numbers",
-                    )
-                rows.append(vals)
-    except FileNotFoundError:
+            try:
+                vals = [float(row[j]) for j in cols]
+            except (IndexError, ValueError):
+                raise SpecError(
+                    file, "task.path", f"{where}: non-numeric value", row, "numbers"
+                ) from None
+            if not all(abs(v) <= VOLTS_MAX for v in vals):  # NaN fails the comparison
+                raise SpecError(
+                    file,
+                    "task.path",
+                    f"{where}: not a finite voltage",
+                    vals,
+                    f"finite numbers within +-{VOLTS_MAX:g} V",
+                )
+            rows.append(vals)
+    except csv.Error as exc:
         raise SpecError(
-            file,
-            "task.path",
-            "CSV file not found",
-            str(csv_path),
-            "a path relative to the spec file",
-        ) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise SpecError(
-            file, "task.path", f"cannot read CSV: {exc.__class__.__name__}", str(csv_path)
+            file, "task.path", f"cannot read CSV: {clip(str(exc), 60)}", str(csv_path)
         ) from None
     if not rows:
         raise SpecError(

@@ -1,7 +1,10 @@
 """Pydantic v2 schema of a twinedge design spec.
 
 The schema is deliberately closed (``extra="forbid"``): a misspelt key is an error, not a
-silently ignored setting. Variants (topology, cell type, task kind) are discriminated unions
+silently ignored setting. Every number is finite (``allow_inf_nan=False``): a NaN gate or
+label is refused here, not found out deep into training; every voltage lies within
++-VOLTS_MAX, and every list a user can grow is bounded (twinedge.spec.limits).
+Variants (topology, cell type, task kind) are discriminated unions
 on a ``topology`` / ``type`` / ``kind`` field so later issues add values, not new shapes.
 Cross-field rules (pins inside the lattice, one pin per node, task matches the pins) live in
 :mod:`twinedge.spec.semantics`, which can name the exact field path of the offending value.
@@ -16,17 +19,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twinedge.pdk import get as get_pdk
 from twinedge.pdk import names as pdk_names
 from twinedge.pdk import spec_names
+from twinedge.spec.limits import MAX_DATAPOINTS, MAX_NAME, VOLTS_MAX
 
 PDK_NAMES = spec_names()  # what ``pdk:`` may name (twinedge.pdk: registry and planned PDKs)
 PdkName = Literal[PDK_NAMES]  # type: ignore[valid-type]
 
-Volts = float
+Volts = Annotated[float, Field(ge=-VOLTS_MAX, le=VOLTS_MAX)]
+PinName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=MAX_NAME)]
+"""A pin's name is a net's name in the layout and its SPICE netlists: an identifier."""
+LOG_POINTS = 400
+"""Log points of a run when ``training.log_every`` is not given (each evaluates every
+datapoint)."""
 Node = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
 """A lattice node as ``[row, col]``, zero-based."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- network
@@ -141,8 +150,8 @@ class DifferentialOutput(_Strict):
 
 
 class Pins(_Strict):
-    inputs: Annotated[dict[str, Node], Field(min_length=1)]
-    constants: dict[str, Constant] = {}
+    inputs: Annotated[dict[PinName, Node], Field(min_length=1)]
+    constants: dict[PinName, Constant] = {}
     output: SingleOutput | DifferentialOutput
 
 
@@ -166,14 +175,14 @@ class TableTask(_Strict):
     """Inline datapoints: each row is the input volts (in ``pins.inputs`` order) then the label."""
 
     kind: Literal["table"]
-    rows: Annotated[list[list[float]], Field(min_length=1)]
+    rows: Annotated[list[list[Volts]], Field(min_length=1, max_length=MAX_DATAPOINTS)]
 
 
 class CsvTask(_Strict):
     """Datapoints from a CSV file with one column per input name and a ``label`` column."""
 
     kind: Literal["csv"]
-    path: Annotated[str, Field(min_length=1)]
+    path: Annotated[str, Field(min_length=1, max_length=4096)]  # PATH_MAX
 
 
 class RegressionTask(_Strict):
@@ -181,9 +190,9 @@ class RegressionTask(_Strict):
 
     kind: Literal["regression"]
     a: Volts
-    b: Annotated[float, Field(gt=0)]
+    b: Annotated[float, Field(gt=0, le=VOLTS_MAX)]
     c: Volts
-    points: Annotated[int, Field(ge=2, le=4096)] = 8
+    points: Annotated[int, Field(ge=2, le=MAX_DATAPOINTS)] = 8
     vmin: Volts = 0.0
     vmax: Volts = 0.45
 
@@ -220,7 +229,7 @@ Update = Annotated[AnalogUpdate | HybridUpdate, Field(discriminator="mode")]
 
 
 class UniformInit(_Strict):
-    uniform: tuple[float, float]
+    uniform: tuple[Volts, Volts]
 
 
 class Training(_Strict):
@@ -229,10 +238,10 @@ class Training(_Strict):
     duration: Annotated[float, Field(gt=0)] | None = None
     steps: Annotated[int, Field(gt=0)] | None = None
     order: Literal["random", "cyclic"] = "random"
-    g_init: float | UniformInit = 3.0
-    g_min: float = 1.1
-    g_max: float = 5.7
-    seed: Annotated[int, Field(ge=0)] = 0
+    g_init: Volts | UniformInit = 3.0
+    g_min: Volts = 1.1
+    g_max: Volts = 5.7
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     v0: Annotated[float, Field(gt=0)] = 0.33
     r0: Annotated[float, Field(gt=0)] = 100.0
     c0: Annotated[float, Field(gt=0)] = 22e-6
@@ -263,6 +272,17 @@ class Training(_Strict):
         return max(1, round(self.duration / self.t_h))
 
     @property
+    def log_interval(self) -> int:
+        """Steps between log points: ``log_every``, else about LOG_POINTS in a run."""
+        return self.log_every or max(1, self.n_steps // LOG_POINTS)
+
+    @property
+    def n_log_points(self) -> int:
+        """Log points of a run: step 0, every ``log_interval``-th step, and the last step."""
+        every = self.log_interval
+        return self.n_steps // every + 1 + (self.n_steps % every > 0)
+
+    @property
     def rate(self) -> float:
         """dG/dt per V^2 of (dV_F^2 - dV_C^2): 1 / (V0 R0 C0), Eq. 4."""
         return 1.0 / (self.v0 * self.r0 * self.c0)
@@ -271,7 +291,7 @@ class Training(_Strict):
 # ---------------------------------------------------------------- design
 class Design(_Strict):
     name: Annotated[
-        str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", min_length=1, max_length=64)
+        str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", min_length=1, max_length=MAX_NAME)
     ]
     pdk: PdkName
     network: Network
