@@ -5,7 +5,7 @@ technology) builds a :class:`Pdk` from its own constants and registers it in
 ``twinedge.pdk.REGISTRY``. Everything PDK-specific that the rest of the package uses goes
 through this object: layers, rules, device names and models, supplies, decks, extraction
 and LVS connectivity. Nothing outside ``twinedge/pdk/`` names a SKY130 (or GF180) device,
-layer number or rule value (``tests/test_architecture.py`` enforces it).
+layer number or rule value (``tests/units/test_architecture.py`` enforces it).
 """
 
 from __future__ import annotations
