@@ -28,3 +28,24 @@ def staged_outputs(dest: Path) -> Iterator[Path]:
             os.replace(item, dest / item.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``'s cache entry while it is looked up or made:
+    two processes that need the same entry (two flows, two test workers) compute it once,
+    the second waiting and then reading what the first wrote."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def private_tmp(path: Path) -> Path:
+    """A temporary name beside ``path`` that no other process uses (for write + rename)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -27,7 +27,9 @@ from twinedge.spec.errors import MAX_LINE
 from twinedge.spec.limits import MAX_CSV_BYTES, MAX_DATAPOINTS, MAX_SPEC_BYTES
 
 ADDRESS_SPACE = 2 << 30
-WALL_S = 10.0
+# a guard against hangs and blow-ups (the alias bomb ran 73 s, /dev/zero forever), not a
+# speed target: loose enough for a 2-core machine under load
+WALL_S = 30.0
 
 
 def _cap_memory() -> None:
@@ -277,7 +279,7 @@ def test_error_value_is_shortened_without_a_full_repr() -> None:
         value = [value] * 10
     t0 = time.perf_counter()
     text = str(SpecError("f.yaml", "k" * 1_000_000, "m" * 1_000_000, value, "a" * 10**6))
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0  # a full repr would take minutes and gigabytes
     assert "\n" not in text and len(text) <= MAX_LINE and text.startswith("f.yaml: kkk")
     assert "<a huge integer>" in str(SpecError("f", "p", "m", 10**5000))
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twinedge.artifacts import cache_lock, private_tmp
 from twinedge.characterise.mirror import (
     CM_MID,
     FLOOR_MARGIN,
@@ -536,16 +537,16 @@ def cached_memory_characterisation(cond: MemoryConditions) -> MemoryCharacterisa
     from twinedge.sim.tabulated import cache_dir
 
     path = cache_dir() / f"cl_memory_{cond.digest()}.json"
-    if path.exists():
-        return load(path)
-    m = characterise_memory(
-        get_pdk(cond.pdk), cond.corner, cond.sizing, cond.bias, cond.c_gate_f, cond.t_h,
-        cond.range_v, cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl, t_cal=cond.t_cal,
-    )  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save(m, tmp)
-    tmp.replace(path)
+    with cache_lock(path):
+        if path.exists():
+            return load(path)
+        m = characterise_memory(
+            get_pdk(cond.pdk), cond.corner, cond.sizing, cond.bias, cond.c_gate_f, cond.t_h,
+            cond.range_v, cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl, t_cal=cond.t_cal,
+        )  # fmt: skip
+        tmp = private_tmp(path)
+        save(m, tmp)
+        tmp.replace(path)
     return m
 
 

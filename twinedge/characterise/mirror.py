@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twinedge.artifacts import cache_lock, private_tmp
 from twinedge.circuits.mirror import PORTS, SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
@@ -617,11 +618,11 @@ def cached_characterisation(cond: Conditions, progress=None) -> Characterisation
     from twinedge.sim.tabulated import cache_dir
 
     path = cache_dir() / f"cl_update_{cond.digest()}.json"
-    if path.exists():
-        return Characterisation.load(path)
-    result = characterise(cond, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    result.save(tmp)
-    tmp.replace(path)
+    with cache_lock(path):
+        if path.exists():
+            return Characterisation.load(path)
+        result = characterise(cond, progress)
+        tmp = private_tmp(path)
+        result.save(tmp)
+        tmp.replace(path)
     return result

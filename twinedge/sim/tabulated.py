@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import map_coordinates, spline_filter
 
+from twinedge.artifacts import cache_lock, private_tmp
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
 from twinedge.sim.devices import EdgeCurrent
@@ -115,7 +116,7 @@ class TabulatedNMOS:
     # ------------------------------------------------------------------ cache
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        tmp = private_tmp(path).with_suffix(".npz")
         meta = json.dumps(_as_dict(self.key) if self.key else {})
         np.savez_compressed(tmp, table=self.table, meta=np.array(meta))
         tmp.replace(path)
@@ -179,8 +180,9 @@ def pdk_table(
     sha = hashlib.sha256(lib.read_bytes()).hexdigest()
     key = DeviceKey(pdk, device, corner, float(w_um), float(l_um), sha, grid)
     path = cache_dir() / "device_tables" / f"{device}__{corner}__{key.digest()}.npz"
-    if path.exists():
-        return TabulatedNMOS.load(path, key)
-    model = TabulatedNMOS(grid, sweep_table(lib, corner, device, w_um, l_um, grid), key)
-    model.save(path)
+    with cache_lock(path):
+        if path.exists():
+            return TabulatedNMOS.load(path, key)
+        model = TabulatedNMOS(grid, sweep_table(lib, corner, device, w_um, l_um, grid), key)
+        model.save(path)
     return model
