@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,47 @@ def short_cl(directory: Path) -> Path:
     spec = directory / "xor_cl_short.yaml"
     spec.write_text(text)
     return spec
+
+
+def _mount(*args: str) -> bool:
+    try:
+        return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` (existing, with what it holds) read-only for the block: its modes when
+    tests run as a user; for root, whom modes do not stop, a read-only bind mount (skips
+    where root cannot mount)."""
+    if os.geteuid() != 0:
+        paths = [folder, *folder.rglob("*")]
+        modes = {p: p.stat().st_mode for p in paths}
+        for p in paths:
+            p.chmod(modes[p] & ~0o222)
+        try:
+            yield folder
+        finally:
+            for p in paths:
+                p.chmod(modes[p])
+        return
+    if not _mount("--bind", str(folder), str(folder)):
+        pytest.skip("root without mount: no read-only folder to test with")
+    try:
+        assert _mount("-o", "remount,bind,ro", str(folder)), "remount read-only failed"
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@contextlib.contextmanager
+def full_disk(folder: Path, size: str = "4k") -> Iterator[Path]:
+    """``folder`` on a file system of ``size`` (a tmpfs: needs root; skips otherwise)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)):
+        pytest.skip("a small file system needs root (mount -t tmpfs)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

@@ -2,28 +2,56 @@
 
 Only arguments and printing live here; the stages are in :mod:`twinedge.stages`.
 Exit codes: 0 success; 1 a run failed (an equilibrium did not converge, DRC violations, an
-LVS mismatch); 2 bad input (one line naming the file, field, value and what is allowed;
-nothing written); 130 interrupted.
+LVS mismatch, an output that cannot be written, the design's build folder in use with
+``--no-wait``); 2 bad input (one line naming the file, field, value and what is allowed;
+nothing written); 130 interrupted (one line naming what stopped; nothing of it kept).
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
+import inspect
+import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typer.core import TyperGroup
+from typer.models import ArgumentInfo
 
+from twinedge import versions
+from twinedge.artifacts import FolderBusy, OutputError, check_writable
 from twinedge.spec import LoadedSpec, SpecError, load_spec
 from twinedge.stages.base import Run, StageError
 
 DEFAULT_DESIGN = Path(__file__).resolve().parent.parent / "designs" / "xor_4x4.yaml"
 
+
+class _Commands(TyperGroup):
+    """The command group, with each argument's help put back: typer (0.24) stores it on
+    the argument before click (8.5, whose Argument took a ``help`` of its own) resets it to
+    None, and ``twinedge <command> --help`` then listed arguments without saying what they
+    are. The text comes from the command function's ``typer.Argument(help=...)``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            if command.callback is None:
+                continue
+            hints = typing.get_type_hints(inspect.unwrap(command.callback), include_extras=True)
+            for param in command.params:
+                if not isinstance(param, click.Argument) or getattr(param, "help", None):
+                    continue
+                meta = getattr(hints.get(param.name or ""), "__metadata__", ())
+                param.help = next((m.help for m in meta if isinstance(m, ArgumentInfo)), None)
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     no_args_is_help=True,
     help="Compile learning metamaterials: spec -> training, layout, DRC, LVS, PEX, report.",
@@ -67,16 +95,75 @@ def _run(loaded: LoadedSpec) -> Run:
     return Run(loaded, Path("build") / loaded.design.name, say=_say, progress=_progress)
 
 
+def _waiting(busy: str) -> None:
+    err.print(f"{busy}; waiting for it to finish (--no-wait: stop instead)", markup=False)
+
+
 @contextlib.contextmanager
-def _stage_errors() -> Iterator[None]:
+def _session(spec: Path, command: str, no_wait: bool = False, hold: bool = True) -> Iterator[Run]:
+    """A command's run on one design, every way it can end in one line.
+
+    ``hold``: own ``build/<design>/`` meanwhile (:meth:`Run.hold`; waits for another run
+    on the design, or refuses with ``no_wait``). Ctrl-C: ``interrupted: <stage> on
+    <design>``, exit 130 (handled here because typer turns a KeyboardInterrupt that reaches
+    it into a silent exit 130). A failed stage: its message and code. An output that cannot
+    be written, or any other error of the file system: the path and the cause, exit 1.
+    """
+    run: Run | None = None
     try:
-        yield
+        run = _run(_load(spec))
+        with run.hold(not no_wait, _waiting) if hold else contextlib.nullcontext():
+            yield run
+    except KeyboardInterrupt:
+        if run is None:
+            what = command
+        elif run.current:
+            what = f"{run.current} on {run.design.name} (nothing of this stage kept)"
+        else:
+            what = f"{command} on {run.design.name}"
+        err.print(f"interrupted: {what}", markup=False)
+        raise typer.Exit(130) from None
     except StageError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    except OutputError as exc:
+        raise _fail(str(exc), 1) from None
+    except FolderBusy as exc:
+        raise _fail(f"{exc}; not waiting (--no-wait)", 1) from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc), 1) from None
+
+
+SpecArg = Annotated[Path, typer.Argument(help="design spec (YAML)")]
+NoWait = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="when another twinedge run is using build/<design>/, stop with an error instead "
+        "of waiting for it to finish",
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        _say(f"twinedge {versions.package('twinedge')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Compile learning metamaterials: spec -> training, layout, DRC, LVS, PEX, report."""
 
 
 @app.command()
-def validate(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> None:
+def validate(spec: SpecArg) -> None:
     """Check a spec; print a one-line summary or a one-line error (exit 2)."""
     loaded = _load(spec)
     d = loaded.design
@@ -154,15 +241,15 @@ def characterise(
             "transient on it (build/<design>/post_layout_cell/)",
         ),
     ] = False,
+    no_wait: NoWait = False,
 ) -> None:
     """Characterise the on-chip learning circuit with the PDK models (ngspice):
     build/<design>/characterise/."""
     from twinedge.stages import characterise as cl
     from twinedge.stages.flow import layout as layout_stage
 
-    run = _run(_load(spec))
     wanted = [c.strip() for c in corners.split(",")] if corners else []
-    with _stage_errors():
+    with _session(spec, "characterise", no_wait) as run:
         if wanted:
             cl.check_corners(run, wanted)
         cl.characterise(run)
@@ -176,7 +263,7 @@ def characterise(
 
 @app.command()
 def train(
-    spec: Annotated[Path, typer.Argument(help="design spec (YAML)")],
+    spec: SpecArg,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="output folder (default build/<design>/train)")
     ] = None,
@@ -188,15 +275,19 @@ def train(
             "compare with the schematic run",
         ),
     ] = False,
+    no_wait: NoWait = False,
 ) -> None:
     """Train the twin network (schematic level) and write train.json and plots."""
     from twinedge.stages import flow as stages
 
-    run = _run(_load(spec))
-    with _stage_errors():
+    elsewhere = out_dir is not None and not post_layout  # nothing goes to build/
+    with _session(spec, "train", no_wait, hold=not elsewhere) as run:
         if not post_layout:
             target = out_dir or run.folder(stages.TRAIN)
-            _summary(stages.train(run, out=target), target)
+            check_writable(target)  # now, not after the training
+            with run.doing("train"):
+                record = stages.train(run, out=target)
+            _summary(record, target)
             return
         stages.require_post_layout(run)
         lay = stages.layout(run)
@@ -206,34 +297,32 @@ def train(
 
 
 @app.command()
-def layout(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> None:
+def layout(spec: SpecArg, no_wait: NoWait = False) -> None:
     """Compile the spec to a GDS array of twin-edge cells (build/<design>/layout/)."""
     from twinedge.stages.flow import layout as layout_stage
 
-    with _stage_errors():
-        layout_stage(_run(_load(spec)))
+    with _session(spec, "layout", no_wait) as run:
+        layout_stage(run)
 
 
 @app.command()
-def drc(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> None:
+def drc(spec: SpecArg, no_wait: NoWait = False) -> None:
     """Run the PDK's DRC decks (the sign-off deck under $PDK_ROOT when set, and the
     fallback deck) on the layout; exit 1 on violations."""
     from twinedge.stages import flow as stages
 
-    run = _run(_load(spec))
-    with _stage_errors():
+    with _session(spec, "drc", no_wait) as run:
         record = stages.drc(run, stages.layout(run).gds)
     if record["violations"]:
         raise typer.Exit(1)
 
 
 @app.command()
-def lvs(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> None:
+def lvs(spec: SpecArg, no_wait: NoWait = False) -> None:
     """Compare the extracted layout netlist with the spec's circuits; exit 1 on mismatch."""
     from twinedge.stages import flow as stages
 
-    run = _run(_load(spec))
-    with _stage_errors():
+    with _session(spec, "lvs", no_wait) as run:
         record = stages.lvs(run, stages.layout(run).gds)
     if not record["match"]:
         raise typer.Exit(1)
@@ -243,8 +332,9 @@ def lvs(spec: Annotated[Path, typer.Argument(help="design spec (YAML)")]) -> Non
 def flow(
     spec: Annotated[
         Path | None,
-        typer.Argument(help="design spec (default: the embedded designs/xor_4x4.yaml)"),
+        typer.Argument(help="design spec (YAML; default: the embedded designs/xor_4x4.yaml)"),
     ] = None,
+    no_wait: NoWait = False,
 ) -> None:
     """Every stage: layout -> DRC -> LVS -> PEX -> training (schematic and post-layout) ->
     energy -> report (build/<design>/report.json, report.html, manifest.json).
@@ -256,10 +346,9 @@ def flow(
     from twinedge.stages import flow as stages
     from twinedge.stages.characterise import cl_flow
 
-    run = _run(_load(spec or DEFAULT_DESIGN))
-    d = run.design
-    _say(f"flow: {run.spec.path} -> {run.build}/")
-    with _stage_errors():
+    with _session(spec or DEFAULT_DESIGN, "flow", no_wait) as run:
+        d = run.design
+        _say(f"flow: {run.spec.path} -> {run.build}/")
         if d.pdk not in pdk.REGISTRY:
             _say(f"layout: skipped, no {d.pdk} generator yet")
             stages.schematic_training(run, _summary)
@@ -274,11 +363,7 @@ def flow(
 
 
 def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+    app()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import subprocess
 from functools import cache
 from importlib import metadata
 
+from twinedge import processes
+
 
 @cache
 def package(name: str) -> str:
@@ -32,9 +34,7 @@ def program(exe: str, flag: str = "--version", pattern: str = r"(\S+)$") -> str:
     if path is None:
         return "not installed"
     try:
-        proc = subprocess.run(
-            [path, flag], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
-        )
+        proc = processes.run([path, flag], timeout=60)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     m = re.search(pattern, (proc.stdout + proc.stderr).strip(), re.M)

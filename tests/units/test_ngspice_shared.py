@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import numpy as np
 import pytest
 from conftest import DESIGNS
@@ -71,3 +76,45 @@ def test_sky130_nfet_from_pdk_models_runs() -> None:
     assert 1e-7 < i_fwd < 1e-3
     assert i_hi > 1.2 * i_fwd
     assert i_rev == pytest.approx(-i_fwd, rel=0.05)
+
+
+RC = "* rc\nV1 a 0 pulse(0 1 0 1n 1n 5u 10u)\nR1 a b 1k\nC1 b 0 1n\n"
+
+
+def _interrupted_after(seconds: float, cmd: str, background: bool) -> float:
+    """Seconds from a Ctrl-C (SIGINT to this process ``seconds`` into ``cmd``) until the
+    command raised KeyboardInterrupt; fails if it returned instead."""
+    ng = shared()
+    ng.load(RC)
+    sent: list[float] = []
+
+    def ctrl_c() -> None:
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(seconds, ctrl_c)
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            ng.command(cmd, background=background)
+        return time.perf_counter() - sent[0]
+    finally:
+        timer.cancel()
+        timer.join()
+        ng.reset()
+
+
+def test_ctrl_c_inside_ngspice_is_raised_when_the_call_returns() -> None:
+    """Ctrl-C while ngspice runs lands in its output callbacks, where ctypes swallowed the
+    KeyboardInterrupt: the call now raises it once ngspice returns."""
+    _interrupted_after(0.2, "tran 1n 400u", background=False)  # about 2 s
+
+
+def test_ctrl_c_halts_a_long_analysis_at_once_and_ngspice_goes_on() -> None:
+    assert _interrupted_after(0.3, "tran 1n 20m", background=True) < 1.0  # about 100 s
+    ng = shared()
+    ng.load("* divider\nV1 a 0 1\nR1 a b 1k\nR2 b 0 1k\n")
+    try:
+        assert ng.op(["b"])["b"] == pytest.approx(0.5)
+    finally:
+        ng.reset()

@@ -82,7 +82,7 @@ def test_a_klayout_crash_is_retried_once(tmp_path: Path, monkeypatch) -> None:
             report.write_text("<report-database><items/></report-database>")
         return subprocess.CompletedProcess(cmd, code, "", "Segmentation fault" if code else "")
 
-    monkeypatch.setattr(drc.subprocess, "run", fake_run)
+    monkeypatch.setattr(drc.processes, "run", fake_run)
     res = drc.run_deck(deck, tmp_path / "x.gds", tmp_path, report, "TOP")
     assert res.clean and not exits
     assert any("crashed (exit 11)" in line for line in res.log)

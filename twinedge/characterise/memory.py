@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from twinedge import processes
 from twinedge.artifacts import cache_lock, private_tmp
 from twinedge.characterise.mirror import (
     CM_MID,
@@ -430,8 +430,7 @@ def characterise_memory(
 
     jobs += [(settle, None, t_cal * 1e9)] if t_cal else []
     # independent ngspice runs, side by side on the machine's cores
-    with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
-        done = list(pool.map(run, jobs))
+    done = processes.parallel(run, jobs, min(len(jobs), os.cpu_count() or 1))
     dg, power = done[0]
     second = done[1][0][1:] - done[1][0][0] + dg[0]
     dg = np.concatenate([dg, second[: len(pairs)]])

@@ -24,12 +24,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from twinedge import processes
 from twinedge.artifacts import cache_lock, private_tmp
 from twinedge.circuits.mirror import PORTS, SUBCKT, UpdateSizing, subckt
 from twinedge.pdk import Pdk
@@ -449,8 +449,7 @@ def transient(
         )
         decks.append(deck)
     # three independent ngspice runs: side by side on the machine's cores
-    with ThreadPoolExecutor(max_workers=min(len(decks), os.cpu_count() or 1)) as pool:
-        runs = list(pool.map(_transient_run, decks))
+    runs = processes.parallel(_transient_run, decks, min(len(decks), os.cpu_count() or 1))
     t, g0 = runs[0][:, 0], runs[0][:, 1]
     g_fs = np.interp(t, runs[1][:, 0], runs[1][:, 1])
     g_probe = np.interp(t, runs[2][:, 0], runs[2][:, 1])

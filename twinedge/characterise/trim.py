@@ -13,10 +13,10 @@ method (the residual is nearly linear in it, ~1.8e-3 V^2 per V).
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from twinedge import processes
 from twinedge.artifacts import staged_outputs
 from twinedge.characterise.memory import G_REF, MemoryConditions
 from twinedge.characterise.post_layout_cell import extracted_body, memory_cell_steps
@@ -57,8 +57,7 @@ def _residuals(design: Design, body: str, levels: list[float]) -> list[tuple[flo
         )
         return float(zero[0]) / gain, gain
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(one, levels))
+    return processes.parallel(one, levels, 2)
 
 
 def trim_calb(design: Design, out_dir: Path) -> Trim:

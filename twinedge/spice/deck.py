@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from twinedge import processes
 from twinedge.sim.devices import Level1NMOS
 from twinedge.sim.network import Network
 
@@ -104,13 +105,8 @@ def run_deck(deck: str, timeout: float = 600, batch: bool = True, strict: bool =
         path = Path(tmp) / "deck.cir"
         path.write_text(deck)
         try:
-            proc = subprocess.run(
-                [exe, *(["-b"] if batch else []), str(path)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                cwd=tmp,
-                stdin=subprocess.DEVNULL,
+            proc = processes.run(
+                [exe, *(["-b"] if batch else []), str(path)], timeout=timeout, cwd=tmp
             )
         except subprocess.TimeoutExpired:
             raise NgspiceError(f"ngspice ran longer than {timeout:g} s (killed)") from None

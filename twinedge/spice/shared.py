@@ -5,13 +5,22 @@ Running ngspice as a library avoids a process start per simulation: a circuit is
 library holds one simulator per process, so this module exposes one :func:`shared` instance.
 API: ngspice's ``sharedspice.h`` (ngSpice_Init, ngSpice_Command, ngSpice_Circ,
 ngGet_Vec_Info, ngSpice_CurPlot, ngSpice_AllVecs).
+
+Ctrl-C: ngspice reports its output through Python callbacks, and an exception raised in a
+callback cannot leave it (ctypes prints "Exception ignored" and ngspice goes on), so the
+KeyboardInterrupt of a Ctrl-C that lands there would be lost and the run never stop. A call
+into the library therefore holds SIGINT as a flag and raises KeyboardInterrupt once the call
+returns (:meth:`NgspiceShared._call`); an analysis that runs for seconds runs in ngspice's
+own thread, which a Ctrl-C halts (``bg_halt``) while Python waits for it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import signal
 import threading
+import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -37,6 +46,8 @@ _SEND_STAT = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctype
 _EXIT = ctypes.CFUNCTYPE(
     ctypes.c_int, ctypes.c_int, ctypes.c_bool, ctypes.c_bool, ctypes.c_int, ctypes.c_void_p
 )
+_BG_RUNNING = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_bool, ctypes.c_int, ctypes.c_void_p)
+POLL_S = 0.05  # how often a wait for ngspice's own thread looks for Ctrl-C
 
 
 class NgspiceShared:
@@ -58,7 +69,7 @@ class NgspiceShared:
             _EXIT,
             ctypes.c_void_p,
             ctypes.c_void_p,
-            ctypes.c_void_p,
+            _BG_RUNNING,
             ctypes.c_void_p,
         ]
         lib.ngSpice_Command.argtypes = [ctypes.c_char_p]
@@ -68,11 +79,18 @@ class NgspiceShared:
         lib.ngSpice_CurPlot.restype = ctypes.c_char_p
         lib.ngSpice_AllVecs.argtypes = [ctypes.c_char_p]
         lib.ngSpice_AllVecs.restype = ctypes.POINTER(ctypes.c_char_p)
+        lib.ngSpice_running.restype = ctypes.c_bool
         self._out: list[str] = []
         self._exited = False
+        self._bg_done = threading.Event()  # ngspice's own thread has finished its command
         # keep the callbacks referenced for the library's lifetime
-        self._cb = (_SEND_CHAR(self._on_char), _SEND_STAT(lambda *_: 0), _EXIT(self._on_exit))
-        if lib.ngSpice_Init(self._cb[0], self._cb[1], self._cb[2], None, None, None, None):
+        self._cb = (
+            _SEND_CHAR(self._on_char),
+            _SEND_STAT(lambda *_: 0),
+            _EXIT(self._on_exit),
+            _BG_RUNNING(self._on_bg_running),
+        )
+        if lib.ngSpice_Init(self._cb[0], self._cb[1], self._cb[2], None, None, self._cb[3], None):
             raise NgspiceSharedError("ngSpice_Init failed")
         self._lock = threading.Lock()
 
@@ -84,12 +102,66 @@ class NgspiceShared:
         self._exited = True
         return 0
 
+    def _on_bg_running(self, stopped: bool, _id: int, _user: object) -> int:
+        if stopped:
+            self._bg_done.set()
+        return 0
+
+    def _call(self, fn, *args):
+        """``fn(*args)`` (a library function) with a Ctrl-C held until it returns, then
+        raised as KeyboardInterrupt (see the module doc). Only where Python's own handler is
+        in place: a caller's handler, or SIGINT ignored, stays as it is."""
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            return fn(*args)
+        caught: list[int] = []
+        signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+        try:
+            status = fn(*args)
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if caught:
+            raise KeyboardInterrupt
+        return status
+
+    def _in_background(self, cmd: str) -> int:
+        """Run ``cmd`` in ngspice's own thread and wait for it; a Ctrl-C (or any exception)
+        while waiting halts it (``bg_halt``) before going on.
+
+        The thread reports its end (``_on_bg_running``) before ngspice stops counting it
+        as running, and ngspice ignores commands such as ``destroy`` meanwhile (with a
+        warning only): the wait also lasts until ``ngSpice_running`` is false."""
+        self._bg_done.clear()
+        status = self._call(self._lib.ngSpice_Command, f"bg_{cmd}".encode())
+        if status != 0:
+            return status
+        try:
+            while not self._bg_done.wait(POLL_S):
+                pass
+            while self._lib.ngSpice_running():
+                time.sleep(0.001)
+        except BaseException:
+            self._call(self._lib.ngSpice_Command, b"bg_halt")
+            raise
+        return 0
+
     # ------------------------------------------------------------------ commands
-    def command(self, cmd: str) -> list[str]:
-        """Run one ngspice command; returns what ngspice printed. Raises on errors."""
+    def command(self, cmd: str, background: bool = False) -> list[str]:
+        """Run one ngspice command; returns what ngspice printed. Raises on errors.
+
+        ``background``: for an analysis that takes seconds (a long ``tran``), run in
+        ngspice's own thread so that Ctrl-C stops it within :data:`POLL_S`. Not for short
+        ones: each of ngspice's progress reports then costs a Python thread state (a 45 ms
+        ``dc`` sweep takes 0.3 s), and a Ctrl-C waits for a short one anyway."""
         with self._lock:
             start = len(self._out)
-            if self._lib.ngSpice_Command(cmd.encode()) != 0:
+            if background:
+                status = self._in_background(cmd)
+            else:
+                status = self._call(self._lib.ngSpice_Command, cmd.encode())
+            if status != 0:
                 raise NgspiceSharedError(f"ngspice rejected '{cmd}'")
             printed = self._out[start:]
         errors = _errors(printed)
@@ -105,7 +177,7 @@ class NgspiceShared:
         arr = (ctypes.c_char_p * (len(lines) + 1))(*[ln.encode() for ln in lines], None)
         with self._lock:
             start = len(self._out)
-            status = self._lib.ngSpice_Circ(arr)
+            status = self._call(self._lib.ngSpice_Circ, arr)
             printed = self._out[start:]
         bad = _errors(printed)
         if status != 0 or bad:

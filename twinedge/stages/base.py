@@ -5,7 +5,8 @@ complete, the modules whose code it runs and the tools it calls. Its key derives
 those and from the inputs the caller names (spec fields by value, artifacts by content):
 nobody salts a key by hand. A :class:`Run` executes stages on one design and writes
 ``build/<design>/manifest.json`` after each: every stage with its key, inputs, outputs
-(SHA-256), tool versions, wall time, verdict, and whether it ran or was kept.
+(SHA-256), tool versions, wall time, verdict, and whether it ran or was kept. A run owns
+its build folder while it writes there (:meth:`Run.hold`: one run per design at a time).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from twinedge import versions
+from twinedge.artifacts import OutputError, check_writable, clean_stale, folder_lock, write_text
 from twinedge.spec.loader import LoadedSpec
 from twinedge.stages.keys import (
     STAMP,
@@ -81,6 +82,8 @@ class Run:
     started: str = field(
         default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     )
+    current: str | None = None  # the stage being made (kept after an exception in it)
+    unwritten: OutputError | None = None  # why the manifest could not be updated
 
     @property
     def design(self):
@@ -88,6 +91,31 @@ class Run:
 
     def folder(self, stage: Stage) -> Path:
         return self.build / stage.folder
+
+    @contextlib.contextmanager
+    def hold(
+        self, wait: bool = True, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[None]:
+        """Own the build folder for the run: its lock (a second run on the design waits for
+        the first, or with ``wait=False`` raises :class:`twinedge.artifacts.FolderBusy`),
+        then the temporaries that killed runs left there removed. At the end of a run that
+        succeeded, one line if the manifest could not be updated (:meth:`write_manifest`)."""
+        with folder_lock(self.build, wait, on_wait):
+            removed = clean_stale(self.build)
+            if removed:
+                more = f" and {len(removed) - 1} more" if len(removed) > 1 else ""
+                self.say(f"removed what a killed run left: {removed[0]}{more}")
+            yield
+        if self.unwritten is not None:
+            self.say(f"warning: {self.unwritten}; not updated (every stage was kept)")
+
+    @contextlib.contextmanager
+    def doing(self, label: str) -> Iterator[None]:
+        """Name what runs now (:attr:`current`); an exception leaves the name in place so
+        that whoever catches it can say what it stopped."""
+        previous, self.current = self.current, label
+        yield
+        self.current = previous
 
     def key(self, stage: Stage, inputs: Mapping[str, object]) -> str:
         return digest(
@@ -113,7 +141,9 @@ class Run:
         outputs = [o.format(design=self.design.name) for o in stage.outputs]
         ran = not is_current(folder, key, outputs)
         if ran:
-            result = make(folder)
+            check_writable(folder)  # before the work, not after it
+            with self.doing(stage.name):
+                result = make(folder)
             mark(folder, key)
         else:
             result = load(folder)
@@ -158,11 +188,19 @@ class Run:
         }
 
     def write_manifest(self) -> Path:
-        self.build.mkdir(parents=True, exist_ok=True)
+        """Write the manifest. When it cannot be and every stage so far was kept (a
+        read-only build, complete), the run wrote nothing and the manifest already on disk
+        records the run that made the outputs: note why (:attr:`unwritten`, said once at
+        the end) and go on. When a stage ran, its record would be lost: that is an error."""
         path = self.build / MANIFEST
-        tmp = self.build / f".{MANIFEST}.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(self.manifest(), indent=1))
-        tmp.replace(path)
+        try:
+            write_text(path, json.dumps(self.manifest(), indent=1))
+        except OutputError as exc:
+            if any(r["ran"] for r in self.records):
+                raise
+            self.unwritten = exc
+        else:
+            self.unwritten = None
         return path
 
     @contextlib.contextmanager

@@ -227,6 +227,7 @@ def post_layout_training(run: Run, ext) -> dict:
 
     def make(folder: Path) -> dict:
         n = run.design.training.n_steps
+        run.say(f"post-layout training: {n} steps, ngspice on {ext.netlist.name}")
         try:
             with run.step("post-layout training", n) as tick:
                 return _train(run.spec, ext, folder, lambda k, _n: tick(k))

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from twinedge.artifacts import write_text
+
 STAMP = "stamp.json"
 
 
@@ -111,7 +113,4 @@ def is_current(folder: Path, key: str, outputs: Iterable[str]) -> bool:
 
 
 def mark(folder: Path, key: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{STAMP}.tmp"
-    tmp.write_text(json.dumps({"inputs": key}))
-    tmp.replace(folder / STAMP)
+    write_text(folder / STAMP, json.dumps({"inputs": key}))

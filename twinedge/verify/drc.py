@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from twinedge import versions
+from twinedge import processes, versions
 from twinedge.verify.base import DeckResult, DrcReport
 
 if TYPE_CHECKING:
@@ -160,9 +160,7 @@ def run_deck(
     for attempt in range(1 + CRASH_RETRIES):
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
-            )
+            proc = processes.run(cmd, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             raise DrcError(f"{deck.name} did not finish on {gds} in {timeout_s} s") from None
         seconds = time.perf_counter() - t0

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -31,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from twinedge import versions
+from twinedge import processes, versions
 from twinedge.artifacts import staged_outputs
 from twinedge.circuits.nets import node_net_name, pin_placements
 from twinedge.sim.network import Network
@@ -347,9 +346,7 @@ def run_kpex(lvsdb: Path, run_dir: Path, pdk: Pdk | None = None) -> tuple[Path, 
         str(run_dir),
     ]
     env = {**os.environ, "COLUMNS": "1000", "NO_COLOR": "1"}  # one line per message
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, env=env
-    )
+    proc = processes.run(cmd, timeout=3600, env=env)
     log = proc.stdout + proc.stderr
     spice = sorted(run_dir.rglob("*_k25d_pex_netlist.spice"))
     if proc.returncode != 0 or not spice:
