@@ -11,7 +11,7 @@ flow: bootstrap
 test: bootstrap
 	.venv/bin/ruff check twinedge tests benchmarks
 	.venv/bin/lint-imports
-	.venv/bin/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
 lint: bootstrap
 	.venv/bin/ruff check twinedge tests benchmarks

@@ -4,7 +4,6 @@ against the characterised rule."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from conftest import DESIGNS, short_cl
 
 from twinedge.spec.loader import load_spec
@@ -13,7 +12,6 @@ CL_MIRROR = DESIGNS / "xor_4x4_cl_mirror.yaml"
 
 
 
-@pytest.mark.xdist_group("short_cl")  # shares the short CL design's characterisation
 def test_memory_array_step_matches_measured_rule(tmp_path) -> None:
     """One learning step of the 4x4 array with 32 time-differenced circuits at transistor
     level (CAL at -eta, LEARN at +eta) against the measured per-step rule."""

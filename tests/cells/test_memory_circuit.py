@@ -25,8 +25,6 @@ from twinedge.pdk import get as get_pdk
 from twinedge.spec.loader import load_spec
 
 SKY130 = get_pdk("sky130")
-# one test worker computes the short CL design's characterisation for every test that uses it
-pytestmark = pytest.mark.xdist_group("short_cl")
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,6 @@ def test_hybrid_update_learns_xor(tmp_path) -> None:
 
 
 
-@pytest.mark.xdist_group("short_cl")  # shares the short CL design's characterisation
 def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -> None:
     """The CL flow on the time-differenced circuit: a DRC-clean, LVS-matched layout (real
     KLayout deck and comparer) of the twins and their 17-transistor update circuits, the
