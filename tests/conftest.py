@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,21 @@ DESIGNS = ROOT / "designs"
 _SHARED_PDK_ROOT = ROOT.parent / "shared" / "pdk_root"
 if "PDK_ROOT" not in os.environ and _SHARED_PDK_ROOT.is_dir():
     os.environ["PDK_ROOT"] = str(_SHARED_PDK_ROOT)
+
+
+# DRC needs the KLayout program; where it is missing a test is skipped, except in CI
+needs_klayout = pytest.mark.skipif(
+    shutil.which("klayout") is None and not os.environ.get("CI"),
+    reason="KLayout program not installed",
+)
+
+
+@pytest.fixture
+def sky130_active() -> None:
+    """Layout generators draw on the active PDK (``pytestmark = usefixtures(...)``)."""
+    import twinedge.pdk
+
+    twinedge.pdk.activate("sky130")
 
 
 def base_spec() -> dict:

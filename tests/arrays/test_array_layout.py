@@ -3,7 +3,6 @@ lattices, seeded faults, reproducible GDS."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import klayout.db as kdb
 import pytest
 import yaml
-from conftest import DESIGNS, ROOT
+from conftest import DESIGNS, ROOT, needs_klayout
 
 from twinedge.cells.array import compile_array
 from twinedge.pdk import sky130
@@ -20,19 +19,7 @@ from twinedge.stages.layout import run_layout
 from twinedge.verify.drc import run_drc
 from twinedge.verify.lvs import run_lvs
 
-needs_klayout = pytest.mark.skipif(
-    shutil.which("klayout") is None and not __import__("os").environ.get("CI"),
-    reason="KLayout program not installed",
-)
-
-
-
-@pytest.fixture(autouse=True)
-def _sky130_active() -> None:
-    """The generators draw on the active PDK."""
-    import twinedge.pdk
-
-    twinedge.pdk.activate("sky130")
+pytestmark = pytest.mark.usefixtures("sky130_active")
 
 
 

@@ -3,30 +3,18 @@ geometry, the PDK data."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import gdsfactory as gf
 import pytest
+from conftest import needs_klayout
 
 from twinedge.cells.gds import write_gds
 from twinedge.cells.twin_edge import rect, twin_edge
 from twinedge.pdk import sky130
 from twinedge.verify.drc import run_drc
 
-needs_klayout = pytest.mark.skipif(
-    shutil.which("klayout") is None and not __import__("os").environ.get("CI"),
-    reason="KLayout program not installed",
-)
-
-
-
-@pytest.fixture(autouse=True)
-def _sky130_active() -> None:
-    """The generators draw on the active PDK."""
-    import twinedge.pdk
-
-    twinedge.pdk.activate("sky130")
+pytestmark = pytest.mark.usefixtures("sky130_active")
 
 
 
