@@ -108,6 +108,18 @@ def test_flow_without_spec_runs_the_default_design_end_to_end(
     for s in recorded.values():
         assert s["key"] and s["code"] and s["outputs"]
         assert all(len(h) == 64 for h in s["outputs"].values())
+    # PEX again (its netlist gets a new "Date:" line): the same netlist content keeps the
+    # post-layout training and the energy
+    netlist = build / "pex" / "xor_4x4.pex.spice"
+    netlist.write_text(netlist.read_text().replace("Date:", "Date: (before)"))
+    (build / "pex" / "stamp.json").unlink()
+    third = runner.invoke(app, ["flow"])
+    assert third.exit_code == 0, third.output
+    assert "pex: inputs unchanged" not in third.output and "Date: (before)" not in (
+        netlist.read_text()
+    )
+    for stage in ("train (post-layout)", "energy"):
+        assert f"{stage}: inputs unchanged, kept" in third.output
 
 
 def test_post_layout_needs_the_pdk_model(tmp_path: Path) -> None:
