@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import gdsfactory as gf
 
+from twinedge.cells import cell_factory
 from twinedge.cells.twin_edge import (
     EdgeGeometry,
     edge_geometry,
     node_tile,
     rect,
     snap,
-    twin_edge,
     via_stack,
 )
 from twinedge.cells.twin_edge_cl import (
@@ -32,7 +32,6 @@ from twinedge.cells.twin_edge_cl import (
     ClGeometry,
     cl_geometry,
     stripe_pad,
-    twin_edge_cl,
 )
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.cl import PORT_NAMES
@@ -71,10 +70,9 @@ def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
     Which cells, with which arguments, is :func:`twinedge.circuits.twin_edge.edge_cells`'s
     (the LVS reference names its subcircuits after them); a cell whose name differs from
     the one it states is an error here rather than an LVS mismatch later."""
-    factories = {"twin_edge": twin_edge, "twin_edge_cl": twin_edge_cl}
     cells = []
     for call in twin_edge_circuit.edge_cells(design):
-        component = factories[call.function](**call.kwargs)
+        component = cell_factory(call.function)(**call.kwargs)
         if component.name != call.name:
             raise RuntimeError(f"edge cell named {component.name!r}, expected {call.name!r}")
         cells.append(component)

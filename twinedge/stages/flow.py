@@ -91,13 +91,14 @@ def layout(run: Run):
 # ------------------------------------------------------------------ DRC and LVS
 def drc(run: Run, gds: Path) -> dict:
     from twinedge.pdk import get
-    from twinedge.verify.drc import DrcError, deck_fingerprint, run_drc
+    from twinedge.verify import drc_backend
+    from twinedge.verify.drc import DrcError, deck_fingerprint
 
     pdk = get(run.design.pdk)
 
     def make(folder: Path) -> dict:
         try:
-            res = run_drc(gds, folder, pdk)
+            res = drc_backend(pdk).run(gds, folder)
         except DrcError as exc:
             raise StageError(f"DRC: {exc}") from None
         record = res.as_dict()
@@ -124,10 +125,10 @@ def drc(run: Run, gds: Path) -> dict:
 
 
 def lvs(run: Run, gds: Path) -> dict:
-    from twinedge.verify.lvs import run_lvs
+    from twinedge.verify import lvs_backend
 
     def make(folder: Path) -> dict:
-        record = run_lvs(run.design, gds, folder).as_dict()
+        record = lvs_backend().run(run.design, gds, folder).as_dict()
         (folder / "lvs.json").write_text(json.dumps(record, indent=1))
         return record
 
@@ -162,11 +163,12 @@ def require_post_layout(run: Run) -> None:
 
 
 def extraction(run: Run, gds: Path):
-    from twinedge.verify.pex import ExtractionError, load_extraction, run_extraction
+    from twinedge.verify import pex_backend
+    from twinedge.verify.pex import ExtractionError, load_extraction
 
     def make(folder: Path):
         try:
-            ext = run_extraction(run.design, gds, folder)
+            ext = pex_backend().run(run.design, gds, folder)
         except ExtractionError as exc:
             raise StageError(f"{run.spec.path}: extraction: {exc}") from None
         run.say(
