@@ -48,6 +48,7 @@ from twinedge.verify.pex import (
 )
 from twinedge.verify.pex_lvsdb import build_pex_lvsdb
 
+EXTRACTED_NETLIST = "cl_cell.pex.spice"
 GATE_NET = "G0"  # the pex database names the cell's G label G<k>
 
 
@@ -99,7 +100,7 @@ def extract_cell(design: Design, out_dir: Path) -> tuple[Path, str]:
     serious = [p for p in problems if not _substrate_only(p)]
     if serious:
         raise ExtractionError(f"kpex netlist of the cell inconsistent: {serious[0]}")
-    netlist = out_dir / "cl_cell.pex.spice"
+    netlist = out_dir / EXTRACTED_NETLIST
     shutil.copyfile(spice, netlist)
     shutil.rmtree(out_dir / "kpex")
     return netlist, log
@@ -211,22 +212,37 @@ def memory_cell_steps(
     return zero, gain, power
 
 
+def _body(text: str) -> tuple[str, dict]:
+    """(element lines with G named ``g``, R and C counts) of an extracted cell's netlist."""
+    body = re.sub(rf"(?<![\w$.]){GATE_NET}(?=[\s.]|$)", "g", flat_body(text), flags=re.M)
+    counts = summarize(text)
+    return body, {"resistors": counts.n_resistors, "capacitors": counts.n_capacitors}
+
+
 def extracted_body(design: Design, out_dir: Path) -> tuple[str, dict, str, Path]:
     """Extract one cell (kpex): (element lines with G named ``g``, counts, log, netlist)."""
     netlist, log = extract_cell(design, out_dir)
-    text = netlist.read_text()
-    body = re.sub(rf"(?<![\w$.]){GATE_NET}(?=[\s.]|$)", "g", flat_body(text), flags=re.M)
-    counts = summarize(text)
-    return body, {"resistors": counts.n_resistors, "capacitors": counts.n_capacitors}, log, netlist
+    return *_body(netlist.read_text()), log, netlist
 
 
 def post_layout_memory_cell(
-    design: Design, m: MemoryCharacterisation, out_dir: Path, calb: float
+    design: Design,
+    m: MemoryCharacterisation,
+    out_dir: Path,
+    calb: float,
+    extracted: Path | None = None,
 ) -> PostLayoutMemoryCell:
     """Extract one cell and run zero-input and signal steps on it with CALB high ``calb``
-    (the layout's trim), into build/<d>/post_layout_cell/."""
+    (the layout's trim), into build/<d>/post_layout_cell/. ``extracted``: the trim's
+    extraction of the same cell (its folder's netlist and kpex log), reused, not redone."""
     with staged_outputs(out_dir) as tmp:
-        body, counts, log, netlist = extracted_body(design, tmp)
+        if extracted is None:
+            body, counts, log, netlist = extracted_body(design, tmp)
+        else:
+            netlist = tmp / EXTRACTED_NETLIST
+            shutil.copyfile(extracted / EXTRACTED_NETLIST, netlist)
+            log = (extracted / "kpex.log").read_text()
+            body, counts = _body(netlist.read_text())
         bias = replace(MemoryBias(**m.bias), calb_high=calb)
         zero, gain, power = memory_cell_steps(
             body, get_pdk(design.pdk), m.corner, MemorySizing(**m.sizing), bias, m.t_h, m.vfloor

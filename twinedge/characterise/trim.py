@@ -66,7 +66,8 @@ def trim_calb(design: Design, out_dir: Path) -> Trim:
     vdd = get_pdk(design.pdk).vdd
     first = (vdd, 1.0)  # the two CALB levels the secant starts from
     with staged_outputs(out_dir) as tmp:
-        body, _, _, _ = extracted_body(design, tmp)
+        body, _, log, _ = extracted_body(design, tmp)
+        (tmp / "kpex.log").write_text(log)  # the post-layout cell stage reuses the extraction
         # (CALB high, residual, gain) of every evaluation
         pts = [(c, *rg) for c, rg in zip(first, _residuals(design, body, list(first)), strict=True)]
         for _ in range(MAX_ITERATIONS):

@@ -259,7 +259,6 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
     layers). Layer names are klayout-pex's SKY130 ones, so LVS and PEX share them."""
     import klayout.db as kdb
 
-
     def drawn(spec: Layer, name: str) -> object:
         return l2n.make_polygon_layer(layout.layer(*spec), name)
 
@@ -336,6 +335,7 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
     l2n.connect_global(sub, substrate_net)
     l2n.connect_global(r["ptap_conn"], substrate_net)
     return r
+
 
 PIN_LAYERS = (  # pin shapes kpex turns into wire nodes (routes get their length's R)
     (LI_PIN, "li_con", "li_pin_con"),

@@ -253,9 +253,12 @@ def post_layout_cell(run: Run, gds: Path) -> dict:
     from twinedge.characterise.memory import MemoryCharacterisation
     from twinedge.characterise.mirror import CharacterisationError
     from twinedge.characterise.post_layout_cell import (
+        EXTRACTED_NETLIST,
+        post_layout_memory_cell,
+    )
+    from twinedge.characterise.post_layout_cell import (
         post_layout_cell as mirror_cell,
     )
-    from twinedge.characterise.post_layout_cell import post_layout_memory_cell
     from twinedge.learn.train import cached_circuit, circuit_conditions
     from twinedge.verify.pex import ExtractionError
 
@@ -264,12 +267,14 @@ def post_layout_cell(run: Run, gds: Path) -> dict:
     ch = cached_circuit(cond)
     memory = isinstance(ch, MemoryCharacterisation)
     calb = trim(run, gds) if memory else None
+    # the trim's extraction of the same cell, when it ran one (calb_high: auto)
+    extracted = run.folder(TRIM) if memory and d.cell.update.calb_high == "auto" else None
 
     def make(folder: Path) -> dict:
         try:
             with run.step("post-layout cell (kpex + ngspice)", 1) as tick:
                 if memory:
-                    res = post_layout_memory_cell(d, ch, folder, calb).as_dict()
+                    res = post_layout_memory_cell(d, ch, folder, calb, extracted).as_dict()
                 else:
                     res = mirror_cell(d, ch, folder).as_dict()
                 tick(1)
@@ -278,6 +283,8 @@ def post_layout_cell(run: Run, gds: Path) -> dict:
         return res
 
     inputs = {"design": _design_input(run), "circuit": cond.digest(), "calb_high": calb}
+    if extracted is not None:
+        inputs["extracted"] = extracted / EXTRACTED_NETLIST
     res, _ = run.execute(
         POST_LAYOUT_CELL, inputs, make, lambda f: _read_json(f / "post_layout.json")
     )
