@@ -22,7 +22,6 @@ from twinedge.verify.lvs import run_lvs
 pytestmark = pytest.mark.usefixtures("sky130_active")
 
 
-
 def _design(name: str, **network: object):
     raw = yaml.safe_load((DESIGNS / name).read_text())
     raw["network"].update(network)
@@ -31,12 +30,10 @@ def _design(name: str, **network: object):
     return load_spec_from(raw)
 
 
-
 def load_spec_from(raw: dict):
     from twinedge.spec import load_spec_text
 
     return load_spec_text(yaml.safe_dump(raw), "test.yaml", DESIGNS).design
-
 
 
 def _mutate(gds: Path, out: Path, edit) -> Path:
@@ -47,7 +44,6 @@ def _mutate(gds: Path, out: Path, edit) -> Path:
     opts.write_context_info = False
     layout.write(str(out), opts)
     return out
-
 
 
 @needs_klayout
@@ -63,7 +59,6 @@ def test_paper_designs_drc_clean_and_lvs_match(tmp_path: Path, design: str) -> N
     assert (tmp_path / "layout" / "layout.png").stat().st_size > 1000
 
 
-
 @needs_klayout
 @pytest.mark.parametrize("periodic", [True, False])
 def test_16x16_array_drc_clean_and_lvs_match(tmp_path: Path, periodic: bool) -> None:
@@ -72,7 +67,6 @@ def test_16x16_array_drc_clean_and_lvs_match(tmp_path: Path, periodic: bool) -> 
     drc = run_drc(lay.gds, tmp_path / "drc")
     assert drc.clean, drc.by_rule
     assert run_lvs(d, lay.gds, tmp_path / "lvs").match
-
 
 
 @needs_klayout
@@ -87,7 +81,6 @@ def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
     assert lvs.match, lvs.mismatches
     # 24 edges x (2 twins + cap + 17 update devices: the 3 parallel hold capacitors, one W)
     assert lvs.layout_devices == 24 * 20
-
 
 
 def test_lvs_catches_open_update_input(tmp_path: Path) -> None:
@@ -105,7 +98,6 @@ def test_lvs_catches_open_update_input(tmp_path: Path) -> None:
     res = run_lvs(d, _mutate(gds, tmp_path / "open.gds", cut_input_via), tmp_path / "lvs")
     assert not res.match
     assert res.mismatches
-
 
 
 def test_lvs_catches_broken_connection(tmp_path: Path) -> None:
@@ -128,7 +120,6 @@ def test_lvs_catches_broken_connection(tmp_path: Path) -> None:
     res = run_lvs(d, broken, tmp_path / "lvs")
     assert not res.match
     assert res.mismatches
-
 
 
 def test_lvs_catches_short(tmp_path: Path) -> None:
@@ -161,7 +152,6 @@ def test_lvs_catches_short(tmp_path: Path) -> None:
     assert not res.match
 
 
-
 def test_gds_byte_identical(tmp_path: Path) -> None:
     d = load_spec(DESIGNS / "xor_4x4.yaml").design
     first = run_layout(d, tmp_path / "a").gds.read_bytes()
@@ -179,7 +169,6 @@ def test_gds_byte_identical(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert (tmp_path / "c" / "xor_4x4.gds").read_bytes() == first
-
 
 
 def test_layout_reused_only_from_the_same_spec_and_generator(tmp_path: Path) -> None:
@@ -202,11 +191,8 @@ def test_layout_reused_only_from_the_same_spec_and_generator(tmp_path: Path) -> 
     assert "twinedge.pdk.sky130" in generators
 
 
-
 def test_gds_has_no_klayout_context(tmp_path: Path) -> None:
     d = load_spec(DESIGNS / "xor_4x4.yaml").design
     data = run_layout(d, tmp_path).gds.read_bytes()
     assert b"$$$CONTEXT_INFO$$$" not in data
     assert compile_array(d).name == "xor_4x4"
-
-

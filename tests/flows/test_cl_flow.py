@@ -12,9 +12,7 @@ from twinedge.cli import app
 runner = CliRunner()
 
 
-
 CL = DESIGNS / "xor_4x4_cl.yaml"  # the time-differenced circuit (cell.update.circuit: memory)
-
 
 
 def test_hybrid_update_learns_xor(tmp_path) -> None:
@@ -32,7 +30,6 @@ def test_hybrid_update_learns_xor(tmp_path) -> None:
     assert energy["energy_per_step_j"] == pytest.approx(
         energy["twins_power_w"] * energy["step_s"], rel=1e-9
     )
-
 
 
 def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -> None:
@@ -90,17 +87,13 @@ def test_flow_on_cl_design_lays_out_verifies_and_trains(tmp_path, monkeypatch) -
     assert "On-chip learning circuit" in html and "time-differenced" in html
 
 
-
 def test_characterise_rejects_plain_cell() -> None:
     res = runner.invoke(app, ["characterise", str(DESIGNS / "xor_4x4.yaml")])
     assert res.exit_code == 2
     assert "cell.type" in res.output and "twin_edge_cl" in res.output
 
 
-
 def test_characterise_rejects_unknown_corner() -> None:
     res = runner.invoke(app, ["characterise", str(CL), "--corners", "tt,xx"])
     assert res.exit_code == 2
     assert "--corners" in res.output and "'xx'" in res.output and "tt, ff" in res.output
-
-

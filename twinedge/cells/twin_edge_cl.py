@@ -254,7 +254,7 @@ def _conflicts(xs: list[float], taken: list[float]) -> bool:
 def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
     """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x."""
     row0, row1 = _rows(cc)
-    x_rows = snap(max(x for _, x in edge_cols) + COL + ITEM_GAP)
+    x_rows = snap(max((x for _, x in edge_cols), default=0.0) + COL + ITEM_GAP)
     placed: list[Placed] = []
     x = x_rows
     prev_kind = None
@@ -345,7 +345,12 @@ def update_block(
     edge_cols: tuple[tuple[str, float], ...], circuit_name: str = "memory", hold_cap_n: int = 1
 ) -> gf.Component:
     """The update circuit, placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
-    cc = circuit(circuit_name, hold_cap_n)
+    return draw_block(circuit(circuit_name, hold_cap_n), edge_cols)
+
+
+def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> gf.Component:
+    """Any circuit of :class:`ClCircuit` form, placed in two rows and routed on its channel's
+    tracks; its global nets leave from via stacks (met3) at the right end."""
     plan = plan_block(cc, edge_cols)
     c = gf.Component()
     for p in plan.placed:
@@ -374,6 +379,7 @@ def update_block(
         xs = [x for n, x, _ in cols if n == net]
         rect(c, pdk.MET1, min(xs) - half, yt - half, max(xs) + half, yt + half)
     rect(c, pdk.PR_BOUNDARY, 0, 0, plan.length, plan.height)
+    c.info["stacks"] = {net: (plan.x_stack, plan.tracks[net]) for net in cc.globals}
     c.info["length"] = plan.length
     c.info["height"] = plan.height
     return c

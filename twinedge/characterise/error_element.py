@@ -33,14 +33,20 @@ from twinedge.circuits.error_element import (
 from twinedge.pdk import Pdk
 
 SETTLE_TOL_V = 1e-3
-O_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35)  # free outputs (V) of the transfer grid
+O_GRID = tuple(round(0.05 * i, 2) for i in range(10))  # free outputs (V): 0 .. 0.45
 
 
 @dataclass(frozen=True)
 class ErrorElementConditions:
     corner: str = "tt"
     k: float = 0.25  # eta / 2 for the symmetric nudge
-    label_v: float = 0.087  # |L|: the label rails' difference
+    # the labels L = VL+ - VL- it is driven with: the task's labels and their negatives (the
+    # minus output's amplifier sees -L)
+    labels: tuple[float, ...] = (-0.087, 0.0, 0.087)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(float(v) for v in self.labels))
+
     vbe: float = 0.6  # the tails' and output load's gate bias
     r_load: float = 5e3  # the clamped twin's resistance at the output node (ohm)
     c_load: float = 200e-15
@@ -61,6 +67,7 @@ class ErrorElementCharacterisation:
     settle_s: float  # after the nudge sign flips, to within SETTLE_TOL_V
     power_w: float  # per amplifier
     grid: list[list[float]]  # (O+, O-, L, sign, measured nudge, ideal nudge)
+    labels: list[float]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,7 +126,7 @@ def _zero_error(
     """(n, 2): the nudge at zero error (L = O) at +k and at -k of ``n`` amplifiers, the
     sign flipped between two operating points of one run (a mismatch draw holds for both);
     alternate instances take the two label signs."""
-    labels = [cond.label_v if i % 2 == 0 else -cond.label_v for i in range(n)]
+    labels = [cond.labels[i % len(cond.labels)] for i in range(n)]
     points = [(0.25, 0.25 - lab, lab, 1) for lab in labels]
     inst = [ln.replace(" vdd 0 vdd vbe", " n nb vdd vbe") for ln in _instances(points, cond)]
     vdd = pdk.vdd
@@ -139,7 +146,7 @@ def _settle(pdk: Pdk, cond: ErrorElementConditions) -> float:
     t_flip, t_end = 50e-9, 1.05e-6
     lines = [_bench(pdk, cond).rstrip("\n"), f"Vvdd vdd 0 {pdk.vdd!r}",
              f"Vvbe vbe 0 {cond.vbe!r}"]  # fmt: skip
-    lines += _instances([(0.25, 0.2, cond.label_v, 1)], cond)
+    lines += _instances([(0.25, 0.2, max(cond.labels, key=abs), 1)], cond)
     lines[-1] = lines[-1].replace(" vdd 0 vdd vbe", " n nb vdd vbe")
     vdd = pdk.vdd
     lines += [
@@ -160,7 +167,7 @@ def characterise_error_element(
     """Every measurement of the module docstring (seconds on one core)."""
     k = realised_k(cond.k)
     grid, measured, powers = [], [], []
-    for lab in (cond.label_v, -cond.label_v):
+    for lab in cond.labels:
         for sign in (1, -1):
             nudge, power = _nudges(pdk, cond, O_GRID, lab, sign)
             grid += [(op, om, lab, sign) for op in O_GRID for om in O_GRID]
@@ -184,6 +191,7 @@ def characterise_error_element(
         mc_offset_common_sigma_v=float(np.std(mc.mean(axis=1))) if len(mc) else 0.0,
         settle_s=_settle(pdk, cond),
         power_w=power,
+        labels=[float(v) for v in cond.labels],
         grid=[
             [*map(float, p), float(m), float(i)]
             for p, m, i in zip(grid, measured, ideal, strict=True)

@@ -18,9 +18,10 @@ One amplifier per clamped node, a differential difference amplifier (DDA):
   (single output), each with weight |k| = units_b / units_a: the weights are ratios of
   identical unit devices (width and tail current scale together: equal overdrive, so gm
   scales exactly with the unit count);
-* the nudge sign flips k: NMOS switches steer pairs ``b``/``c``'s drains to the other side
-  of the mirror (NUDGE high: +k, NUDGEB high: -k); they carry DC only, so their resistance
-  does not matter;
+* the nudge sign flips k: NMOS switches cross pairs ``b``/``c``'s inputs at their gates
+  (NUDGE high: +k, NUDGEB high: -k); no DC flows through them, and a pair's own offset then
+  stays on the same side for both signs (a common shift of both clamped states, which the
+  symmetric nudge does not see; crossing the drains instead made it flip: a label error);
 * a second stage (NMOS common source, PMOS current-source load) drives the clamped node,
   which carries the clamped twin's current; a PMOS capacitor on x2 sets the dominant pole
   (the output's pole, set by the network's node resistance, lies far above it).
@@ -31,10 +32,12 @@ micrometres (``.option scale=1u``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.mirror import Device
 
 if TYPE_CHECKING:
@@ -54,13 +57,15 @@ class ErrorElementSizing:
     """Unit devices (um): every input pair is ``units`` of these, its tail ``units`` tails."""
 
     # long, narrow input devices on wide tails: the most overdrive the headroom allows (the
-    # PMOS's |Vth| ~1 V leaves ~0.3 V above a 0.45 V input), so the widest linear range
-    in_w: float = 1.0
-    in_l: float = 2.0
+    # PMOS's |Vth| ~1 V leaves ~0.3 V above a 0.45 V input), so the widest linear range; their
+    # area sets the offset that flips with the nudge sign, a label error of k x the weighted
+    # pairs' offset (1 x 2 um: sigma 2.3 mV, half of XOR's seeds failed; 4 x 8 um: 0.7 mV)
+    in_w: float = 4.0
+    in_l: float = 8.0
     tail_w: float = 8.0
     tail_l: float = 4.0
-    load_w: float = 2.0
-    load_l: float = 4.0
+    load_w: float = 4.0
+    load_l: float = 8.0
     switch_w: float = 0.84
     switch_l: float = 0.15
     # second stage: NMOS common source (its current density matches the mirror diode's, so
@@ -88,22 +93,25 @@ def unit_counts(k: float) -> tuple[int, int]:
 def _pair(
     name: str, units: int, gate_x2: str, gate_x1: str, s: ErrorElementSizing, steer: bool
 ) -> list[Device]:
-    """A PMOS pair with its tail. ``steer``: its drains reach the mirror through the sign
-    switches (NUDGE: as wired, NUDGEB: crossed)."""
+    """A PMOS pair with its tail. ``steer``: its gates reach their inputs through the sign
+    switches (NUDGE: as wired, NUDGEB: crossed). Switching the gates, not the drains, keeps
+    the pair's own offset on the same side for both signs: a common shift of both clamped
+    states (harmless), not a sign-flipping one (a label error: with drain switches, 0.7 mV
+    of it failed one XOR seed in four)."""
     tail = f"t{name}"
-    d2, d1 = (f"d{name}2", f"d{name}1") if steer else ("x2", "x1")
+    g2, g1 = (f"g{name}2", f"g{name}1") if steer else (gate_x2, gate_x1)
     out = [
         Device(f"T{name}", "p", tail, "vbe", "vdd", s.tail_w * units, s.tail_l),
-        Device(f"P{name}2", "p", d2, gate_x2, tail, s.in_w * units, s.in_l),
-        Device(f"P{name}1", "p", d1, gate_x1, tail, s.in_w * units, s.in_l),
+        Device(f"P{name}2", "p", "x2", g2, tail, s.in_w * units, s.in_l),
+        Device(f"P{name}1", "p", "x1", g1, tail, s.in_w * units, s.in_l),
     ]
-    if steer:
+    if steer:  # NMOS pass the 0 .. 0.45 V inputs with 1.35 V of gate drive or more
         sw = (s.switch_w, s.switch_l)
         out += [
-            Device(f"S{name}22", "n", "x2", "nudge", d2, *sw),
-            Device(f"S{name}11", "n", "x1", "nudge", d1, *sw),
-            Device(f"S{name}21", "n", "x1", "nudgeb", d2, *sw),
-            Device(f"S{name}12", "n", "x2", "nudgeb", d1, *sw),
+            Device(f"S{name}22", "n", g2, "nudge", gate_x2, *sw),
+            Device(f"S{name}11", "n", g1, "nudge", gate_x1, *sw),
+            Device(f"S{name}21", "n", g2, "nudgeb", gate_x1, *sw),
+            Device(f"S{name}12", "n", g1, "nudgeb", gate_x2, *sw),
         ]
     return out
 
@@ -141,7 +149,7 @@ def subckt(
     """``.subckt`` of one amplifier (:data:`PORTS_DIFF` or :data:`PORTS_SINGLE`)."""
     name, ports = (SUBCKT_DIFF, PORTS_DIFF) if differential else (SUBCKT_SINGLE, PORTS_SINGLE)
     lines = [f".subckt {name} {' '.join(ports)}"]
-    lines += [d.spice(pdk) for d in devices(k, differential, s)]
+    lines += [d.spice(pdk) for d in drawn_devices(pdk, k, differential, s)]
     lines.append(f".ends {name}")
     return "\n".join(lines) + "\n"
 
@@ -150,3 +158,40 @@ def realised_k(k: float) -> float:
     """The weight the unit ratio realises (the sign of ``k``)."""
     ua, ub = unit_counts(k)
     return ub / ua if k > 0 else -ub / ua
+
+
+def fingers(devs: list[Device], w_max: float, grid: float) -> list[Device]:
+    """Devices wider than ``w_max`` (the widest S/D diffusion the rules allow one contact
+    column) as equal parallel fingers ``<name>_<i>`` on the manufacturing ``grid``: the form
+    the layout draws, so simulation and LVS use it too (LVS combines the fingers)."""
+    out = []
+    for d in devs:
+        n = max(1, math.ceil(d.w / w_max - 1e-9))
+        if n == 1:
+            out.append(d)
+            continue
+        w = round(round(d.w / n / grid) * grid, 6)
+        out += [replace(d, name=f"{d.name}_{i}", w=w) for i in range(n)]
+    return out
+
+
+def drawn_devices(
+    pdk: Pdk, k: float, differential: bool, s: ErrorElementSizing = ErrorElementSizing()
+) -> list[Device]:
+    """:func:`devices` as drawn on ``pdk``: wide devices in fingers."""
+    return fingers(devices(k, differential, s), pdk.rules.sd_max_width, pdk.grid_um)
+
+
+def block_circuit(
+    pdk: Pdk, k: float, differential: bool, s: ErrorElementSizing = ErrorElementSizing()
+) -> ClCircuit:
+    """One amplifier as the two-row block placer takes it: its ports as global nets (a via
+    stack each), quiet DC tracks between the label/output tracks and the switch controls."""
+    ports = PORTS_DIFF if differential else PORTS_SINGLE
+    channel = ("0", "vdd", "vbe", "nudge", "nudgeb", "lp", "lm", "o", "oo", "out")
+    return ClCircuit(
+        name=SUBCKT_DIFF if differential else SUBCKT_SINGLE,
+        devices=tuple(drawn_devices(pdk, k, differential, s)),
+        globals=(*ports, "0"),
+        channel=tuple(n for n in channel if n in (*ports, "0")),
+    )

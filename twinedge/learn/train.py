@@ -200,12 +200,16 @@ def nominal_circuit(design: Design) -> Design:
     return design.model_copy(update={"cell": cell.model_copy(update={"update": update})})
 
 
-def trainer(spec: LoadedSpec, ch: AnyCharacterisation | None = None) -> CoupledLearning:
+def trainer(
+    spec: LoadedSpec, ch: AnyCharacterisation | None = None, clamp: Callable | None = None
+) -> CoupledLearning:
+    """The design's learner; ``clamp``: the clamped outputs as a circuit makes them
+    (:class:`twinedge.learn.clamp.ErrorElementClamp`; None: the ideal nudge)."""
     args = _learner_args(spec)
     rule = update_rule(spec.design, ch)
     if rule is None:
-        return CoupledLearning(*args)
-    return RuleLearning(*args, rule=rule, solver=_cl_solver(args))
+        return CoupledLearning(*args, clamp=clamp)
+    return RuleLearning(*args, rule=rule, solver=_cl_solver(args), clamp=clamp)
 
 
 def run_training(

@@ -61,8 +61,12 @@ class CoupledLearning:
         training: Training,
         solver: EquilibriumSolver | None = None,
         compiled: bool = True,
+        clamp: Callable[[np.ndarray, float, float], np.ndarray] | None = None,
     ) -> None:
         self.net, self.data, self.tr = network, dataset, training
+        # the clamped outputs as a circuit makes them (out_nodes_v, label, sign) -> targets;
+        # None: the ideal nudge
+        self.clamp = clamp
         self.solver = solver or EquilibriumSolver(network, model)
         self.rng = np.random.default_rng(training.seed)
         n, p = network.n_nodes, len(dataset.labels)
@@ -93,6 +97,7 @@ class CoupledLearning:
             and isinstance(self.solver.model, Level1NMOS)
             and bool(self.solver.dense)
             and training.nudge == "one_sided"
+            and clamp is None
         )
 
     def _initial_g(self) -> np.ndarray:
@@ -106,6 +111,8 @@ class CoupledLearning:
     def clamp_targets(self, out_nodes_v: np.ndarray, label: float, sign: float = 1.0) -> np.ndarray:
         """Clamped output voltages: O_C = eta L + (1-eta) O, or O± ± eta/2 (L - O); ``sign``
         -1: the mirror image (-eta), the symmetric nudge's first state."""
+        if self.clamp is not None:
+            return self.clamp(out_nodes_v, label, sign)
         eta = sign * self.tr.eta
         if self.net.differential:
             o = out_nodes_v[0] - out_nodes_v[1]
