@@ -91,7 +91,8 @@ def test_a_crossed_label_pair_is_seen(monkeypatch) -> None:
         return swapped
 
     monkeypatch.setattr(ce, "subckt", crossed)
-    ch = characterise_error_element(SKY130, dataclasses.replace(ErrorElementConditions(), mc_n=0))
+    cond = dataclasses.replace(ErrorElementConditions(), mc_n=0, labels=(-0.087,))
+    ch = characterise_error_element(SKY130, cond)
     grid = np.asarray(ch.grid)
     assert ch.gain < 0.85 or np.any(np.sign(grid[:, 4]) != np.sign(grid[:, 5]))
 

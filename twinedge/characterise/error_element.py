@@ -18,11 +18,13 @@ node's capacitance ``c_load``.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from twinedge import processes
 from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
 from twinedge.circuits.error_element import (
     SUBCKT_DIFF,
@@ -166,14 +168,14 @@ def characterise_error_element(
 ) -> ErrorElementCharacterisation:
     """Every measurement of the module docstring (seconds on one core)."""
     k = realised_k(cond.k)
-    grid, measured, powers = [], [], []
-    for lab in cond.labels:
-        for sign in (1, -1):
-            nudge, power = _nudges(pdk, cond, O_GRID, lab, sign)
-            grid += [(op, om, lab, sign) for op in O_GRID for om in O_GRID]
-            measured.append(nudge)
-            powers.append(power)
-    measured, power = np.concatenate(measured), float(np.mean(powers))
+    decks = [(lab, sign) for lab in cond.labels for sign in (1, -1)]
+    # independent ngspice runs, side by side on the machine's cores
+    done = processes.parallel(
+        lambda ls: _nudges(pdk, cond, O_GRID, *ls), decks, min(len(decks), os.cpu_count() or 1)
+    )
+    grid = [(op, om, lab, sign) for lab, sign in decks for op in O_GRID for om in O_GRID]
+    measured = np.concatenate([nudge for nudge, _ in done])
+    power = float(np.mean([p for _, p in done]))
     ideal = np.array([s * k * (lab - (op - om)) for op, om, lab, s in grid])
     slope, icpt = np.polyfit(ideal, measured, 1)
     resid = measured - (slope * ideal + icpt)
