@@ -24,10 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.characterise.error_element import (
-    ErrorElementConditions,
-    characterise_error_element,
-)
+from twinedge.characterise.error_element import characterise_error_element, conditions_for
 from twinedge.learn.clamp import ErrorElementClamp
 from twinedge.learn.train import circuit_characterisation, trainer
 from twinedge.pdk import get as get_pdk
@@ -43,10 +40,7 @@ def main() -> None:
     args = ap.parse_args()
     spec = load_spec(args.spec)
     d = spec.design
-    labels = np.round(np.r_[spec.dataset.labels, -spec.dataset.labels], 9)
-    cond = ErrorElementConditions(
-        k=d.training.eta / 2, labels=tuple(sorted({float(v) for v in labels})), mc_n=args.mc
-    )
+    cond = conditions_for(d, spec.dataset.labels, args.mc)  # chip.error_element's knobs
     t0 = time.perf_counter()
     ch = characterise_error_element(get_pdk(d.pdk), cond)
     print(

@@ -297,6 +297,18 @@ def train(
 
 
 @app.command()
+def pinplan(spec: SpecArg, no_wait: NoWait = False) -> None:
+    """The chip's pin plan: which TinyTapeout pin carries which signal
+    (build/<design>/chip/pin_plan.json and .md; the spec needs a chip section)."""
+    from twinedge.stages.flow import pin_plan
+
+    if _load(spec).design.chip is None:
+        raise _fail(f"{spec}: chip: the spec has no chip section (allowed: a chip: mapping)", 2)
+    with _session(spec, "pin plan", no_wait) as run:
+        pin_plan(run)
+
+
+@app.command()
 def layout(spec: SpecArg, no_wait: NoWait = False) -> None:
     """Compile the spec to a GDS array of twin-edge cells (build/<design>/layout/)."""
     from twinedge.stages.flow import layout as layout_stage

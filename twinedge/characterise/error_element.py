@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from twinedge.circuits.error_element import (
     subckt,
 )
 from twinedge.pdk import Pdk
+from twinedge.spec.schema import Design, ErrorElementKnobs
 
 SETTLE_TOL_V = 1e-3
 O_GRID = tuple(round(0.05 * i, 2) for i in range(10))  # free outputs (V): 0 .. 0.45
@@ -199,3 +200,19 @@ def characterise_error_element(
             for p, m, i in zip(grid, measured, ideal, strict=True)
         ],
     )
+
+
+def conditions_for(design: Design, labels: np.ndarray, mc_n: int = 16) -> ErrorElementConditions:
+    """The characterisation a design's chip needs: k = eta / 2 (symmetric nudge) or eta, the
+    task's labels and their negatives (the minus amplifier sees -L), the spec's knobs
+    (``chip.error_element``, defaults without a chip section)."""
+    tr = design.training
+    k = tr.eta / 2 if tr.nudge == "symmetric" else tr.eta
+    knobs = design.chip.error_element if design.chip else ErrorElementKnobs()
+    levels = np.round(np.r_[labels, -labels], 9)
+    sizing = replace(ErrorElementSizing(), in_w=knobs.in_w_um, in_l=knobs.in_l_um)
+    corner = getattr(design.cell.model, "corner", None) or "tt"
+    return ErrorElementConditions(
+        corner=corner, k=k, labels=tuple(sorted({float(v) for v in levels})), vbe=knobs.vbe,
+        mc_n=mc_n, sizing=sizing,
+    )  # fmt: skip

@@ -288,6 +288,29 @@ class Training(_Strict):
         return 1.0 / (self.v0 * self.r0 * self.c0)
 
 
+# ---------------------------------------------------------------- chip
+ANALOG_PINS = tuple(f"ua[{i}]" for i in range(6))
+"""The analog pins a TinyTapeout analog project may use (the template has ua[0..7]; a
+project gets at most six)."""
+AnalogPin = Literal[ANALOG_PINS]  # type: ignore[valid-type]
+
+
+class ErrorElementKnobs(_Strict):
+    """The error element's sizing knobs (twinedge.circuits.error_element)."""
+
+    vbe: Annotated[float, Field(ge=0.3, le=1.2)] = 0.6  # its tails' and load's gate bias (V)
+    in_w_um: Annotated[float, Field(ge=0.42, le=5.7)] = 4.0  # a unit input device
+    in_l_um: Annotated[float, Field(ge=0.15, le=20.0)] = 8.0
+
+
+class Chip(_Strict):
+    """The learning chip around the array: its periphery blocks' knobs and, optionally,
+    which analog pin carries which signal (``twinedge.spec.pinplan`` plans the rest)."""
+
+    error_element: ErrorElementKnobs = ErrorElementKnobs()
+    analog_pins: Annotated[dict[PinName, AnalogPin], Field(max_length=len(ANALOG_PINS))] = {}
+
+
 # ---------------------------------------------------------------- design
 class Design(_Strict):
     name: Annotated[
@@ -299,6 +322,7 @@ class Design(_Strict):
     pins: Pins
     task: Task
     training: Training
+    chip: Chip | None = None  # the learning chip (twin_edge_cl designs)
 
     @model_validator(mode="before")
     @classmethod

@@ -22,6 +22,7 @@ from twinedge.stages.flow import (
     drc,
     layout,
     lvs,
+    pin_plan,
     schematic_training,
     train,
 )
@@ -345,6 +346,7 @@ def cl_flow(run: Run, summary=None) -> dict:
     switching numbers -> report (the whole array is not extracted, see the report)."""
     from twinedge.reports.cl_report import NO_PEX, build_cl_report, write_cl_report
 
+    pin_plan(run)
     lay = layout(run)
     drc_rec = drc(run, lay.gds)
     lvs_rec = lvs(run, lay.gds)

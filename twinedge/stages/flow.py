@@ -41,6 +41,7 @@ CL_POST_LAYOUT = Stage(
     "train (post-layout cell rule)", "post_layout", ("train.json",),
     ("twinedge.characterise.post_layout_cell", "twinedge.learn.train"), ("ngspice",),
 )  # fmt: skip
+PIN_PLAN = Stage("pin plan", "chip", ("pin_plan.json", "pin_plan.md"), ("twinedge.spec.pinplan",))
 REPORT = Stage(
     "report", ".", ("report.json", "report.html"),
     ("twinedge.reports.report", "twinedge.reports.cl_report"),
@@ -55,6 +56,38 @@ def _design_input(run: Run) -> dict:
 
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------ the chip
+def pin_plan(run: Run) -> dict | None:
+    """The chip's pin plan (build/<design>/chip/pin_plan.json and .md), when the spec has a
+    ``chip`` section: which TinyTapeout pin carries which signal."""
+    from twinedge.artifacts import staged_outputs
+    from twinedge.spec.pinplan import plan
+
+    if run.design.chip is None:
+        return None
+
+    def make(folder: Path) -> dict:
+        ds = run.spec.dataset
+        pp = plan(run.design, ds.inputs, ds.labels, str(run.spec.path))
+        with staged_outputs(folder) as tmp:
+            (tmp / "pin_plan.json").write_text(json.dumps(pp.as_dict(), indent=1))
+            (tmp / "pin_plan.md").write_text(pp.markdown())
+        return pp.as_dict()
+
+    res, _ = run.execute(
+        PIN_PLAN, {"design": _design_input(run), "dataset": run.spec.dataset.inputs.tolist()},
+        make, lambda f: _read_json(f / "pin_plan.json"),
+    )  # fmt: skip
+    analog = [p for p in res["pins"] if p["pin"].startswith("ua[")]
+    run.say(
+        f"pin plan: {len(analog)} analog pins ("
+        + ", ".join(f"{p['pin']} {p['signal']}" for p in analog)
+        + f"), {sum(p['kind'] == 'digital in' for p in res['pins'])} digital inputs; "
+        f"{run.folder(PIN_PLAN)}/pin_plan.md"
+    )
+    return res
 
 
 # ------------------------------------------------------------------ layout

@@ -1,0 +1,95 @@
+"""The chip's pin plan (twinedge.spec.pinplan): which TinyTapeout pin carries which signal,
+and one-line errors when a chip cannot fit a tile's pins."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import DESIGNS
+from typer.testing import CliRunner
+
+from twinedge.cli import app
+from twinedge.spec.errors import SpecError
+from twinedge.spec.loader import load_spec
+
+runner = CliRunner()
+
+
+def _chip_spec(tmp_path, chip: dict, **changes) -> object:
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
+    spec["chip"] = chip
+    for path, value in changes.items():
+        node = spec
+        *head, last = path.split(".")
+        for key in head:
+            node = node[key]
+        node[last] = value
+    path = tmp_path / "chip.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_xor_chip_fits_a_tile_with_two_level_inputs_as_bits(tmp_path, monkeypatch) -> None:
+    path = _chip_spec(tmp_path, {"analog_pins": {"READ": "ua[5]"}})
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["pinplan", str(path)])
+    assert res.exit_code == 0, res.output
+    plan = json.loads((tmp_path / "build/xor_4x4_cl/chip/pin_plan.json").read_text())
+    by_signal = {p["signal"]: p for p in plan["pins"]}
+    assert by_signal["READ"]["pin"] == "ua[5]"  # as the spec asks
+    # XOR's inputs take 0 / 0.45 V: bits on ui_in switching to one shared rail
+    assert by_signal["V1"]["pin"] == "ui_in[0]" and by_signal["V2"]["pin"] == "ui_in[1]"
+    assert plan["rails"] == {"VIN_HI": 0.45, "Vminus": 0.11, "Vplus": 0.33, "VLABEL": 0.087}
+    analog = [p for p in plan["pins"] if p["pin"].startswith("ua[")]
+    assert len(analog) == 5 and len({p["pin"] for p in analog}) == 5
+    assert "LABEL" in by_signal and by_signal["RADDR"]["pin"] == "uio_in[0..5]"  # 2 + 32
+    md = (tmp_path / "build/xor_4x4_cl/chip/pin_plan.md").read_text()
+    assert "| ua[5] | READ | analog out |" in md
+
+
+@pytest.mark.parametrize(
+    ("chip", "changes", "field", "words"),
+    [
+        ({"analog_pins": {"READ": "ua[7]"}}, {}, "chip.analog_pins.READ", "ua[5]"),
+        ({"analog_pins": {"FOO": "ua[0]"}}, {}, "chip.analog_pins.FOO", "VIN_HI"),
+        ({"analog_pins": {"READ": "ua[0]", "Vplus": "ua[0]"}}, {}, "chip.analog_pins", "already"),
+        ({"error_element": {"vbe": 1.5}}, {}, "chip.error_element.vbe", "1.2"),
+        (
+            {},
+            {"pins.constants": {f"C{i}": {"node": node, "volts": 0.05 * (i + 1)}
+                                for i, node in enumerate(([1, 0], [3, 0], [1, 3], [3, 3]))}},
+            "chip", "6",
+        ),
+    ],
+)  # fmt: skip
+def test_a_chip_that_cannot_be_pinned_is_a_one_line_error(
+    tmp_path, chip, changes, field, words
+) -> None:
+    path = _chip_spec(tmp_path, chip, **changes)
+    with pytest.raises(SpecError) as exc:
+        load_spec(path)
+    text = str(exc.value)
+    assert "\n" not in text and str(path) in text and field in text and words in text
+
+
+def test_the_plain_cell_has_no_chip(tmp_path) -> None:
+    spec = yaml.safe_load((DESIGNS / "xor_4x4.yaml").read_text())
+    spec["chip"] = {}
+    path = tmp_path / "plain.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    res = runner.invoke(app, ["validate", str(path)])
+    assert res.exit_code == 2 and "cell.type" in res.output and "twin_edge_cl" in res.output
+
+
+def test_the_error_element_is_characterised_with_the_specs_knobs(tmp_path) -> None:
+    from twinedge.characterise.error_element import conditions_for
+
+    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+    cond = conditions_for(spec.design, spec.dataset.labels)
+    assert cond.k == 0.25 and cond.labels == (-0.087, 0.0, 0.087) and cond.vbe == 0.6
+    path = _chip_spec(tmp_path, {"error_element": {"vbe": 0.5, "in_l_um": 4.0}})
+    changed = load_spec(path)
+    cond = conditions_for(changed.design, changed.dataset.labels)
+    assert cond.vbe == 0.5 and cond.sizing.in_l == 4.0 and cond.sizing.in_w == 4.0

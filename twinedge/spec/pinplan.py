@@ -1,0 +1,190 @@
+"""The learning chip's pin plan: which TinyTapeout pin carries which signal.
+
+A chip that learns once fabricated gets from outside only its supplies, a clock, digital
+bits and at most six analog pins (``schema.ANALOG_PINS``). The plan follows from the spec and
+its dataset:
+
+* an input that takes two levels in the dataset is a digital bit (``ui_in``) switching its
+  node between two rails; other inputs are analog pins the board drives;
+* a rail at 0 V is the ground; every other level (input high/low levels, constants, label
+  levels) is one analog rail pin, shared by all signals at the same voltage (the on-chip
+  references that could replace them are not built yet);
+* labels: with at most two values, a LABEL bit selects the error element's label rails
+  (differential outputs: L = VL+ - VL-, the rails at 0 V or at |L|); otherwise the board
+  drives the label on an analog pin;
+* the clock sequences the phases (low: CAL with the clamp at -eta, high: LEARN at +eta),
+  TRAIN (``ui_in``) lets the phases run, ``rst_n`` freezes every G; the read-out pin READ
+  carries a free output or a G, chosen by an address on ``uio_in``.
+
+``chip.analog_pins`` may pin a signal to a given ``ua[k]``; the rest fill the free ones in
+order. A plan that needs more pins than a tile offers is a one-line spec error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from twinedge.pdk import get as get_pdk
+from twinedge.spec.errors import SpecError
+from twinedge.spec.schema import (
+    ANALOG_PINS,
+    Design,
+    DifferentialOutput,
+    SquareLattice,
+    TwinEdgeClCell,
+)
+
+DIGITAL_INPUTS = tuple(f"ui_in[{i}]" for i in range(8))
+ADDRESS_PINS = tuple(f"uio_in[{i}]" for i in range(8))
+GROUND = "VGND"
+DECIMALS = 9  # volts compared to a nanovolt
+
+
+@dataclass(frozen=True)
+class Pin:
+    pin: str  # the template's pin: ua[0], ui_in[3], clk, ...
+    signal: str  # the chip's net
+    kind: str  # analog in / analog out / digital in / clock / supply
+    what: str
+
+
+@dataclass(frozen=True)
+class PinPlan:
+    design: str
+    pins: tuple[Pin, ...]
+    rails: dict[str, float]  # analog rail signal -> volts the board applies
+
+    def as_dict(self) -> dict:
+        return {"design": self.design, "pins": [asdict(p) for p in self.pins], "rails": self.rails}
+
+    def markdown(self) -> str:
+        rows = [f"| {p.pin} | {p.signal} | {p.kind} | {p.what} |" for p in self.pins]
+        return "\n".join(["| pin | signal | kind | what |", "|---|---|---|---|", *rows]) + "\n"
+
+
+def _edges(net: SquareLattice) -> int:
+    if net.periodic:
+        return net.rows * net.cols * 2
+    return net.rows * (net.cols - 1) + net.cols * (net.rows - 1)
+
+
+class _Rails:
+    """Analog rail pins by voltage (one pin per distinct level; 0 V is the ground)."""
+
+    def __init__(self) -> None:
+        self.by_volts: dict[float, str] = {}
+        self.what: dict[str, list[str]] = {}
+
+    def at(self, volts: float, name: str, use: str) -> str:
+        v = round(float(volts), DECIMALS)
+        if v == 0.0:
+            return GROUND
+        rail = self.by_volts.setdefault(v, name)
+        self.what.setdefault(rail, []).append(use)
+        return rail
+
+
+def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> PinPlan:
+    """The pin plan of ``design``'s chip (its dataset's ``inputs`` (P, n) and ``labels``)."""
+    chip = design.chip
+    if chip is None:
+        raise SpecError(file, "chip", "no chip section", allowed="a chip: mapping")
+    if not isinstance(design.cell, TwinEdgeClCell):
+        raise SpecError(
+            file, "cell.type", "a chip learns on its own: it needs the on-chip learning cell",
+            design.cell.type, "twin_edge_cl",
+        )  # fmt: skip
+    rails = _Rails()
+    analog: list[tuple[str, str]] = []  # board-driven signals that are not rails
+    digital: list[tuple[str, str]] = []
+    for j, name in enumerate(design.pins.inputs):
+        levels = sorted({round(float(v), DECIMALS) for v in inputs[:, j]})
+        if len(levels) <= 2:
+            lo, hi = levels[0], levels[-1]
+            r_lo = rails.at(lo, f"V{name}_LO", f"input {name} low")
+            r_hi = rails.at(hi, "VIN_HI" if lo == 0.0 else f"V{name}_HI", f"input {name} high")
+            digital.append((name, f"input {name}: 0 -> {r_lo} ({lo:g} V), 1 -> {r_hi} ({hi:g} V)"))
+        else:
+            analog.append((name, f"input {name}: its voltage, from the board"))
+    for name, const in design.pins.constants.items():
+        rails.at(const.volts, name, f"constant {name}")
+    differential = isinstance(design.pins.output, DifferentialOutput)
+    levels = sorted({round(float(v), DECIMALS) for v in labels})
+    if len(levels) <= 2:
+        parts = []
+        for bit, level in enumerate(levels):
+            if differential:
+                rail = rails.at(abs(level), "VLABEL", "label level abs(L)")
+                plus, minus = (rail, GROUND) if level > 0 else (GROUND, rail)
+                parts.append(f"{bit} -> L {level:+g} V (VL+ {plus}, VL- {minus})")
+            else:
+                rail = rails.at(level, f"VLABEL{bit}", f"label {level:g} V")
+                parts.append(f"{bit} -> L = {rail} ({level:g} V)")
+        digital.append(("LABEL", "label: " + "; ".join(parts)))
+    else:
+        analog.append(("LABEL", "label L, from the board (VL+; VL- is the ground)"))
+    digital.append(("TRAIN", "1: the clock runs CAL/LEARN; 0: every G frozen (inference)"))
+    analog.append(("READ", "read-out: a free output or a G (buffered), chosen on uio_in"))
+    board = [(r, "rail " + ", ".join(rails.what[r])) for r in rails.by_volts.values()]
+    wanted = board + analog
+    if len(wanted) > len(ANALOG_PINS):
+        raise SpecError(
+            file, "chip", f"the chip needs {len(wanted)} analog pins "
+            f"({', '.join(s for s, _ in wanted)}); a TinyTapeout analog project has "
+            f"{len(ANALOG_PINS)}", allowed="two-level inputs and labels (digital bits), "
+            "constants sharing a voltage",
+        )  # fmt: skip
+    if len(digital) > len(DIGITAL_INPUTS):
+        raise SpecError(
+            file, "pins.inputs", f"the chip needs {len(digital)} digital inputs; a tile has "
+            f"{len(DIGITAL_INPUTS)}", len(design.pins.inputs), "at most 6 two-level inputs",
+        )  # fmt: skip
+    names = [s for s, _ in wanted]
+    taken: dict[str, str] = {}
+    for signal, pin in chip.analog_pins.items():
+        if signal not in names:
+            raise SpecError(
+                file, f"chip.analog_pins.{signal}", "not a signal of this chip's analog pins",
+                signal, ", ".join(names),
+            )  # fmt: skip
+        if pin in taken:
+            raise SpecError(
+                file, f"chip.analog_pins.{signal}", f"{pin} already carries {taken[pin]}", pin,
+                "one signal per pin",
+            )  # fmt: skip
+        taken[pin] = signal
+    free = iter(p for p in ANALOG_PINS if p not in taken)
+    where = {s: p for p, s in taken.items()}
+    for signal in names:
+        where.setdefault(signal, next(free))
+    pins = [
+        Pin("VDPWR", "VDD", "supply", f"{get_pdk(design.pdk).vdd} V"),
+        Pin("VGND", GROUND, "supply", "0 V"),
+    ]
+    for signal, what in wanted:
+        kind = "analog out" if signal == "READ" else "analog in"
+        pins.append(Pin(where[signal], signal, kind, what))
+    pins += [Pin(p, s, "digital in", w) for p, (s, w) in zip(DIGITAL_INPUTS, digital, strict=False)]
+    n_read = (2 if differential else 1) + _edges(design.network)
+    bits = max(1, math.ceil(math.log2(n_read)))
+    pins.append(
+        Pin(f"uio_in[0..{bits - 1}]", "RADDR", "digital in",
+            f"read-out address: the free outputs, then the {_edges(design.network)} G's")
+    )  # fmt: skip
+    pins += [
+        Pin("clk", "PHASE", "clock", "low: CAL (clamp at -eta); high: LEARN (+eta)"),
+        Pin("rst_n", "RST_N", "digital in", "low: every G frozen, the sequencer reset"),
+        Pin("ena", "ENA", "digital in", "TinyTapeout's enable: low freezes every G"),
+    ]
+    volts = {r: v for v, r in rails.by_volts.items()}
+    return PinPlan(design.name, tuple(sorted(pins, key=_order)), volts)
+
+
+def _order(p: Pin) -> tuple:
+    groups = ("VDPWR", "VGND", "ua", "ui_in", "uio_in", "clk", "rst_n", "ena")
+    head = p.pin.split("[")[0]
+    index = int(p.pin.split("[")[1].split("]")[0].split(".")[0]) if "[" in p.pin else 0
+    return (groups.index(head) if head in groups else len(groups), index)
