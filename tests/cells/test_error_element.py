@@ -7,7 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import needs_klayout
+from conftest import DESIGNS, needs_klayout
 
 from twinedge.characterise.error_element import (
     ErrorElementConditions,
@@ -27,7 +27,13 @@ SKY130 = get_pdk("sky130")
 
 @pytest.fixture(scope="module")
 def characterised():
-    return characterise_error_element(SKY130, ErrorElementConditions(mc_n=6))
+    """The XOR chip's element (k 0.25, labels 0 and +-0.087 V, 16 Monte Carlo instances),
+    through the cache the chip-spec training test finds it in."""
+    from twinedge.characterise.error_element import cached_error_element, conditions_for
+    from twinedge.spec.loader import load_spec
+
+    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+    return cached_error_element("sky130", conditions_for(spec.design, spec.dataset.labels))
 
 
 def test_weights_are_unit_ratios() -> None:
@@ -157,3 +163,28 @@ def test_block_layout_is_drc_clean_and_matches_its_circuit(tmp_path) -> None:
     broken = run_block_lvs(gds, ports, [d for d in devs if d.name != "NCS_0"], SKY130,
                            tmp_path / "lvs2")  # fmt: skip
     assert not broken.match and broken.mismatches
+
+
+def test_training_a_chip_spec_clamps_with_the_error_element(tmp_path, monkeypatch) -> None:
+    """A spec with a chip section: the error element is characterised (a stage, kept on a
+    re-run) and training clamps through it."""
+    import json
+
+    from conftest import short_cl
+    from typer.testing import CliRunner
+
+    from twinedge.cli import app
+
+    spec = short_cl(tmp_path)
+    spec.write_text(spec.read_text() + "chip:\n  error_element: {vbe: 0.6}\n")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", str(spec), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "error element: k +0.250" in res.output
+    rec = json.loads((tmp_path / "out" / "train.json").read_text())
+    assert rec["clamp"].startswith("error element")
+    ee = json.loads((tmp_path / "build/xor_4x4_cl/error_element/error_element.json").read_text())
+    assert ee["labels"] == [-0.087, 0.0, 0.087] and ee["k_realised"] == 0.25
+    again = runner.invoke(app, ["train", str(spec), "--out", str(tmp_path / "out2")])
+    assert again.exit_code == 0 and "error element: inputs unchanged, kept" in again.output

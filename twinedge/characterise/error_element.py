@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from twinedge import processes
+from twinedge.artifacts import cache_lock, private_tmp
 from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
 from twinedge.circuits.error_element import (
     SUBCKT_DIFF,
@@ -33,6 +34,7 @@ from twinedge.circuits.error_element import (
     subckt,
 )
 from twinedge.pdk import Pdk
+from twinedge.pdk import get as get_pdk
 from twinedge.spec.schema import Design, ErrorElementKnobs
 
 SETTLE_TOL_V = 1e-3
@@ -216,3 +218,29 @@ def conditions_for(design: Design, labels: np.ndarray, mc_n: int = 16) -> ErrorE
         corner=corner, k=k, labels=tuple(sorted({float(v) for v in levels})), vbe=knobs.vbe,
         mc_n=mc_n, sizing=sizing,
     )  # fmt: skip
+
+
+def cached_error_element(
+    pdk_name: str, cond: ErrorElementConditions
+) -> ErrorElementCharacterisation:
+    """:func:`characterise_error_element`, cached by its conditions and the circuit's netlist
+    (``$TWINEDGE_CACHE`` or ~/.cache): designs and runs that share an element share it."""
+    import hashlib
+    import json
+
+    from twinedge.sim.tabulated import cache_dir
+
+    pdk = get_pdk(pdk_name)
+    text = json.dumps(
+        {"pdk": pdk_name, "cond": asdict(cond), "netlist": _bench(pdk, cond), "version": 1},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    path = cache_dir() / f"error_element_{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+    with cache_lock(path):
+        if path.exists():
+            return ErrorElementCharacterisation(**json.loads(path.read_text()))
+        ch = characterise_error_element(pdk, cond)
+        tmp = private_tmp(path)
+        tmp.write_text(json.dumps(ch.as_dict()))
+        tmp.replace(path)
+    return ch

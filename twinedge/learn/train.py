@@ -213,9 +213,12 @@ def trainer(
 
 
 def run_training(
-    spec: LoadedSpec, progress: Progress | None = None, ch: AnyCharacterisation | None = None
+    spec: LoadedSpec,
+    progress: Progress | None = None,
+    ch: AnyCharacterisation | None = None,
+    clamp: Callable | None = None,
 ) -> TrainResult:
-    return trainer(spec, ch).run(progress)
+    return trainer(spec, ch, clamp).run(progress)
 
 
 def train_record(spec: LoadedSpec, result: TrainResult) -> dict:

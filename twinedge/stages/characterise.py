@@ -20,6 +20,7 @@ from twinedge.stages.flow import (
     _read_json,
     _verdicts,
     drc,
+    error_element,
     layout,
     lvs,
     pin_plan,
@@ -336,6 +337,8 @@ def cl_post_layout_training(run: Run, cell: dict, summary=None) -> dict:
         return record
 
     inputs = {"design": _design_input(run), "circuit": cond.digest(), "cell": cell}
+    if run.design.chip is not None:  # the clamp comes from the error element
+        inputs["error_element"] = error_element(run)
     record, _ = run.execute(CL_POST_LAYOUT, inputs, make, lambda f: _read_json(f / "train.json"))
     return record
 
@@ -347,6 +350,7 @@ def cl_flow(run: Run, summary=None) -> dict:
     from twinedge.reports.cl_report import NO_PEX, build_cl_report, write_cl_report
 
     pin_plan(run)
+    error_element(run)
     lay = layout(run)
     drc_rec = drc(run, lay.gds)
     lvs_rec = lvs(run, lay.gds)

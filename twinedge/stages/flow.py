@@ -42,6 +42,10 @@ CL_POST_LAYOUT = Stage(
     ("twinedge.characterise.post_layout_cell", "twinedge.learn.train"), ("ngspice",),
 )  # fmt: skip
 PIN_PLAN = Stage("pin plan", "chip", ("pin_plan.json", "pin_plan.md"), ("twinedge.spec.pinplan",))
+ERROR_ELEMENT = Stage(
+    "error element", "error_element", ("error_element.json",),
+    ("twinedge.characterise.error_element",), ("ngspice",),
+)  # fmt: skip
 REPORT = Stage(
     "report", ".", ("report.json", "report.html"),
     ("twinedge.reports.report", "twinedge.reports.cl_report"),
@@ -88,6 +92,59 @@ def pin_plan(run: Run) -> dict | None:
         f"{run.folder(PIN_PLAN)}/pin_plan.md"
     )
     return res
+
+
+def error_element(run: Run) -> dict | None:
+    """The chip's error element characterised for this design (k, labels, the spec's knobs;
+    build/<design>/error_element/), when the spec has a ``chip`` section."""
+    from twinedge.characterise.error_element import cached_error_element, conditions_for
+    from twinedge.characterise.mirror import CharacterisationError
+
+    if run.design.chip is None:
+        return None
+    cond = conditions_for(run.design, run.spec.dataset.labels)
+
+    def make(folder: Path) -> dict:
+        from twinedge.artifacts import staged_outputs
+
+        try:
+            with run.step("error element (ngspice)", 1) as tick:
+                res = cached_error_element(run.design.pdk, cond).as_dict()
+                tick(1)
+        except CharacterisationError as exc:
+            raise StageError(f"{run.spec.path}: error element: {exc}") from None
+        with staged_outputs(folder) as tmp:
+            (tmp / "error_element.json").write_text(json.dumps(res, indent=1))
+        return res
+
+    inputs = {"design": _design_input(run), "conditions": repr(cond)}
+    res, _ = run.execute(
+        ERROR_ELEMENT, inputs, make, lambda f: _read_json(f / "error_element.json")
+    )
+    run.say(
+        f"error element: k {res['k_realised']:+.3f}, gain {res['gain']:.3f}, offsets "
+        f"{1e3 * res['offset_common_v']:+.2f} mV common (sigma "
+        f"{1e3 * res['mc_offset_common_sigma_v']:.2f}), {1e3 * res['offset_flip_v']:+.3f} mV "
+        f"sign-flipping (sigma {1e3 * res['mc_offset_flip_sigma_v']:.2f}), settles in "
+        f"{1e9 * res['settle_s']:.0f} ns, {1e6 * res['power_w']:.1f} uW per amplifier; "
+        f"{run.folder(ERROR_ELEMENT)}"
+    )
+    return res
+
+
+def chip_clamp(run: Run):
+    """The clamp training uses: the characterised error element with each amplifier's
+    mismatch drawn from the training seed (a chip section), else None (the ideal nudge)."""
+    import numpy as np
+
+    from twinedge.characterise.error_element import ErrorElementCharacterisation
+    from twinedge.learn.clamp import ErrorElementClamp
+
+    res = error_element(run)
+    if res is None:
+        return None
+    ch = ErrorElementCharacterisation(**res)
+    return ErrorElementClamp(ch, np.random.default_rng(run.design.training.seed))
 
 
 # ------------------------------------------------------------------ layout
@@ -229,9 +286,12 @@ def train(run: Run, ch=None, extra: dict | None = None, what: str = "training", 
     from twinedge.sim.solver import ConvergenceError
 
     n = run.design.training.n_steps
+    clamp = chip_clamp(run)
+    if clamp is not None:  # what formed the clamped outputs, in train.json
+        extra = {**(extra or {}), "clamp": "error element (characterised, mismatch drawn)"}
     try:
         with run.step(what, n) as tick:
-            result = run_training(run.spec, lambda k, _n: tick(k), ch)
+            result = run_training(run.spec, lambda k, _n: tick(k), ch, clamp)
     except ConvergenceError as exc:
         raise StageError(f"{run.spec.path}: {what} failed: {exc}") from None
     path = write_training(run.spec, result, out or run.folder(TRAIN), extra, ch)
@@ -244,6 +304,8 @@ def schematic_training(run: Run, summary=None) -> dict:
         from twinedge.learn.train import circuit_conditions
 
         inputs["circuit"] = circuit_conditions(run.design).digest()
+    if run.design.chip is not None:  # the clamp comes from the error element
+        inputs["error_element"] = error_element(run)
 
     def make(folder: Path) -> dict:
         record = train(run, out=folder)
