@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -153,10 +154,15 @@ def clean_stale(folder: Path) -> list[Path]:
     return removed
 
 
-def _holder(fd: int) -> str:
-    with contextlib.suppress(OSError, ValueError):
-        pid = int(os.pread(fd, 32, 0).decode().strip())
-        return f" (pid {pid})"
+def _holder(fd: int, tries: int = 20) -> str:
+    """`` (pid N)`` of the lock's holder. It writes its pid just after taking the lock, so
+    a run that finds the lock taken in between reads an empty file: it looks again, for up
+    to a second (a CI run once printed no pid)."""
+    for _ in range(tries):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(os.pread(fd, 32, 0).decode().strip())
+            return f" (pid {pid})"
+        time.sleep(0.05)
     return ""
 
 
