@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -67,16 +68,19 @@ def test_drc_report_per_deck_as_json(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("klayout") is None, reason="KLayout program not installed")
-def test_a_klayout_crash_is_retried_once(tmp_path: Path, monkeypatch) -> None:
+def test_a_klayout_crash_is_retried_single_threaded(tmp_path: Path, monkeypatch) -> None:
     import subprocess
 
     from twinedge.verify import drc
 
     deck = twinedge.pdk.get("sky130").fallback_drc_decks()[0]
+    deck = dataclasses.replace(deck, variables={**deck.variables, "thr": "2"})
     report = tmp_path / "x.lyrdb"
     exits = [11, 0]
+    threads: list[str] = []
 
     def fake_run(cmd: list[str], **_: object) -> subprocess.CompletedProcess:
+        threads.append(next(a for a in cmd if a.startswith("thr=")))
         code = exits.pop(0)
         if code == 0:
             report.write_text("<report-database><items/></report-database>")
@@ -86,6 +90,7 @@ def test_a_klayout_crash_is_retried_once(tmp_path: Path, monkeypatch) -> None:
     res = drc.run_deck(deck, tmp_path / "x.gds", tmp_path, report, "TOP")
     assert res.clean and not exits
     assert any("crashed (exit 11)" in line for line in res.log)
-    exits[:] = [11, 11]
+    assert threads == ["thr=2", "thr=1"]  # the retry without worker threads
+    exits[:] = [11, 11, 11]
     with pytest.raises(drc.DrcError, match="exit 11"):
         drc.run_deck(deck, tmp_path / "x.gds", tmp_path, report, "TOP")

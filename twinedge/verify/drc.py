@@ -131,9 +131,11 @@ def _report_names(decks: list[DrcDeck], stem: str) -> list[str]:
 
 
 # KLayout 0.28 now and then dies in a worker thread of a multi-threaded deck (SIGSEGV,
-# reported as exit 11 or -11) on a layout it checks cleanly on the next run: such a crash
-# (never a rule violation or a deck error) is retried.
-CRASH_RETRIES = 1
+# reported as exit 11 or -11, in tl::Worker::run) on a layout it checks cleanly on the next
+# run: such a crash (never a rule violation or a deck error) is retried, single-threaded
+# where the deck takes a thread count (a clean-clone CI run once crashed twice in a row
+# with two threads).
+CRASH_RETRIES = 2
 _CRASH_EXITS = {11, -11, 139, 6, -6, 134}  # SIGSEGV, SIGABRT: as a code, signal, shell 128+n
 
 
@@ -169,6 +171,8 @@ def run_deck(
             break
         report.unlink(missing_ok=True)
         log.append(f"twinedge: KLayout crashed (exit {proc.returncode}); running the deck again")
+        if "thr" in deck.variables:  # the worker threads are what crashes
+            cmd = [a if not a.startswith("thr=") else "thr=1" for a in cmd]
     if proc.returncode != 0 or not report.is_file():
         tail = " | ".join(line for line in log[-4:] if line.strip())
         raise DrcError(f"{deck.name} failed on {gds} (exit {proc.returncode}): {tail}")
