@@ -85,20 +85,28 @@ def _bench(pdk: Pdk, cond: ErrorElementConditions, mismatch_seed: int | None = N
     )
 
 
-def _instances(points: list[tuple[float, float, float, int]], cond: ErrorElementConditions):
-    """One amplifier per point (O+, O-, L, sign), each with its own sources and load."""
+def _instances(
+    points: list[tuple[float, float, float, int]],
+    cond: ErrorElementConditions,
+    shared_op: bool = False,
+    nudge_nets: tuple[str, str] | None = None,
+) -> list[str]:
+    """One amplifier per point (O+, O-, L, sign), each with its own sources and load.
+    ``shared_op``: every O+ is the deck's net ``op`` (one source, swept); ``nudge_nets``:
+    the sign switches' control nets (NUDGE, NUDGEB) instead of the points' fixed signs."""
     lines = []
     for i, (op, om, lab, sign) in enumerate(points):
         lp, lm = (lab, 0.0) if lab >= 0 else (0.0, -lab)
-        n, nb = ("vdd", "0") if sign > 0 else ("0", "vdd")
+        n, nb = nudge_nets or (("vdd", "0") if sign > 0 else ("0", "vdd"))
+        o = "op" if shared_op else f"op{i}"
+        lines += [] if shared_op else [f"Vop{i} {o} 0 {op!r}"]
         lines += [
-            f"Vop{i} op{i} 0 {op!r}",
             f"Vom{i} om{i} 0 {om!r}",
             f"Vlp{i} lp{i} 0 {lp!r}",
             f"Vlm{i} lm{i} 0 {lm!r}",
-            f"Rl{i} out{i} op{i} {cond.r_load!r}",
+            f"Rl{i} out{i} {o} {cond.r_load!r}",
             f"Cl{i} out{i} 0 {cond.c_load!r}",
-            f"X{i} out{i} op{i} om{i} lp{i} lm{i} {n} {nb} vdd vbe {SUBCKT_DIFF}",
+            f"X{i} out{i} {o} om{i} lp{i} lm{i} {n} {nb} vdd vbe {SUBCKT_DIFF}",
         ]
     return lines
 
@@ -110,8 +118,7 @@ def _nudges(
     amplifier per O-, O+ swept (one deck: a DC sweep converges from point to point, where a
     single operating point of many amplifiers can wander for minutes)."""
     points = [(O_GRID[0], o, lab, sign) for o in om]
-    inst = [re.sub(r"\bop\d+\b", "op", ln) for ln in _instances(points, cond)]
-    inst = [ln for ln in inst if not ln.startswith("Vop")]  # one swept O+ for all
+    inst = _instances(points, cond, shared_op=True)  # one swept O+ for all
     lines = [_bench(pdk, cond).rstrip("\n"), f"Vvdd vdd 0 {pdk.vdd!r}",
              f"Vvbe vbe 0 {cond.vbe!r}", f"Vop op 0 {O_GRID[0]!r}", *inst]  # fmt: skip
     step = round(O_GRID[1] - O_GRID[0], 6)
@@ -134,7 +141,7 @@ def _zero_error(
     alternate instances take the two label signs."""
     labels = [cond.labels[i % len(cond.labels)] for i in range(n)]
     points = [(0.25, 0.25 - lab, lab, 1) for lab in labels]
-    inst = [ln.replace(" vdd 0 vdd vbe", " n nb vdd vbe") for ln in _instances(points, cond)]
+    inst = _instances(points, cond, nudge_nets=("n", "nb"))
     vdd = pdk.vdd
     lines = [_bench(pdk, cond, mismatch_seed).rstrip("\n"), f"Vvdd vdd 0 {vdd!r}",
              f"Vvbe vbe 0 {cond.vbe!r}", f"Vn n 0 {vdd!r}", "Vnb nb 0 0", *inst]  # fmt: skip
@@ -152,8 +159,7 @@ def _settle(pdk: Pdk, cond: ErrorElementConditions) -> float:
     t_flip, t_end = 50e-9, 1.05e-6
     lines = [_bench(pdk, cond).rstrip("\n"), f"Vvdd vdd 0 {pdk.vdd!r}",
              f"Vvbe vbe 0 {cond.vbe!r}"]  # fmt: skip
-    lines += _instances([(0.25, 0.2, max(cond.labels, key=abs), 1)], cond)
-    lines[-1] = lines[-1].replace(" vdd 0 vdd vbe", " n nb vdd vbe")
+    lines += _instances([(0.25, 0.2, max(cond.labels, key=abs), 1)], cond, nudge_nets=("n", "nb"))
     vdd = pdk.vdd
     lines += [
         f"Vn n 0 pwl(0 0 {t_flip!r} 0 {t_flip + 1e-9!r} {vdd!r})",

@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.mirror import Device
+from twinedge.circuits.mirror import Device, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -148,10 +148,7 @@ def subckt(
 ) -> str:
     """``.subckt`` of one amplifier (:data:`PORTS_DIFF` or :data:`PORTS_SINGLE`)."""
     name, ports = (SUBCKT_DIFF, PORTS_DIFF) if differential else (SUBCKT_SINGLE, PORTS_SINGLE)
-    lines = [f".subckt {name} {' '.join(ports)}"]
-    lines += [d.spice(pdk) for d in drawn_devices(pdk, k, differential, s)]
-    lines.append(f".ends {name}")
-    return "\n".join(lines) + "\n"
+    return subckt_text(name, ports, drawn_devices(pdk, k, differential, s), pdk)
 
 
 def realised_k(k: float) -> float:

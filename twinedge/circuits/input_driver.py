@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from twinedge.circuits.mirror import Device
+from twinedge.circuits.mirror import Device, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -54,7 +54,4 @@ def devices(s: InputDriverSizing = InputDriverSizing()) -> list[Device]:
 
 
 def subckt(pdk: Pdk, s: InputDriverSizing = InputDriverSizing()) -> str:
-    lines = [f".subckt {SUBCKT} {' '.join(PORTS)}"]
-    lines += [d.spice(pdk) for d in devices(s)]
-    lines.append(f".ends {SUBCKT}")
-    return "\n".join(lines) + "\n"
+    return subckt_text(SUBCKT, PORTS, devices(s), pdk)

@@ -110,10 +110,13 @@ def devices(s: UpdateSizing = UpdateSizing()) -> list[Device]:
     return out
 
 
+def subckt_text(name: str, ports: tuple[str, ...], devs: list[Device], pdk: Pdk) -> str:
+    """A ``.subckt`` of ``devs`` (every circuit module's netlist form)."""
+    lines = [f".subckt {name} {' '.join(ports)}", *(d.spice(pdk) for d in devs), f".ends {name}"]
+    return "\n".join(lines) + "\n"
+
+
 def subckt(pdk: Pdk, s: UpdateSizing = UpdateSizing()) -> str:
     """``.subckt twinedge_cl_update af bf ac bc g vdd vbp learn learnb vfloor`` with the
     PDK's devices."""
-    lines = [f".subckt {SUBCKT} {' '.join(PORTS)}"]
-    lines += [d.spice(pdk) for d in devices(s)]
-    lines.append(f".ends {SUBCKT}")
-    return "\n".join(lines) + "\n"
+    return subckt_text(SUBCKT, PORTS, devices(s), pdk)
