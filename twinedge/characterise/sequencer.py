@@ -1,0 +1,105 @@
+"""Characterisation of the phase sequencer (:mod:`twinedge.circuits.sequencer`) with the PDK's
+models: the order and gaps of its edges, which the update circuit's step assumes, over the
+corners.
+
+One transient per corner: the clock rises and falls with every output loaded by the array's
+lines (``c_line``). Measured at half swing: the non-overlap gaps (CAL off -> LEARN on, LEARN
+off -> CAL on), NUDGE's delay after LEARN closes, CALB's settled level against VCALB, and the
+energy one clock period takes from the supply (the lines' charging included).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from twinedge import processes
+from twinedge.characterise.mirror import model_header, numeric_rows, run_transient
+from twinedge.circuits.sequencer import PORTS, SUBCKT, SequencerSizing, subckt
+from twinedge.pdk import Pdk
+from twinedge.spice.deck import pwl
+
+CORNERS = ("tt", "ff", "ss", "sf", "fs")
+T_RISE, T_FALL, T_END = 20e-9, 70e-9, 120e-9  # clock edges (s)
+
+
+@dataclass(frozen=True)
+class SequencerConditions:
+    vcalb: float = 0.959
+    c_line: float = 300e-15  # each output line: 32 cells' gates and the wire
+    sizing: SequencerSizing = field(default_factory=SequencerSizing)
+
+
+@dataclass
+class SequencerCorner:
+    corner: str
+    gap_cal_learn_s: float  # CAL below half swing -> LEARN above it (clock rises)
+    gap_learn_cal_s: float  # LEARN below half swing -> CAL above it (clock falls)
+    nudge_after_learn_s: float  # LEARN up -> NUDGE up
+    nudge_after_cal_s: float  # CAL up -> NUDGE down (clock falls)
+    calb_high_v: float  # CALB's level with CAL open
+    energy_per_cycle_j: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _crossing(t: np.ndarray, v: np.ndarray, level: float, after: float, rising: bool) -> float:
+    """First time after ``after`` where ``v`` crosses ``level`` in the given direction."""
+    above = v > level
+    hit = (above[1:] & ~above[:-1]) if rising else (~above[1:] & above[:-1])
+    for i in np.nonzero(hit)[0]:
+        if t[i + 1] > after:
+            return float(t[i] + (t[i + 1] - t[i]) * (level - v[i]) / (v[i + 1] - v[i]))
+    raise ValueError(f"no {'rising' if rising else 'falling'} crossing of {level} after {after}")
+
+
+def deck(pdk: Pdk, cond: SequencerConditions, corner: str) -> str:
+    vdd = pdk.vdd
+    clk = pwl([(0, 0), (T_RISE, 0), (T_RISE + 0.2e-9, vdd), (T_FALL, vdd), (T_FALL + 0.2e-9, 0)])
+    ports = {"clk": "clk", "train": "vdd", "ena": "vdd", "rst_n": "vdd", "vdd": "vdd",
+             "vcalb": "vcalb"}  # fmt: skip
+    outs = [p for p in PORTS if p not in ports]
+    lines = [
+        model_header(pdk, corner, None, "twinedge phase sequencer").rstrip("\n"),
+        subckt(pdk, cond.sizing).rstrip("\n"),
+        f"Vvdd vdd 0 {vdd!r}",
+        f"Vvcalb vcalb 0 {cond.vcalb!r}",
+        f"Vclk clk 0 {clk}",
+        f"X1 {' '.join(ports.get(p, p) for p in PORTS)} {SUBCKT}",
+        *(f"C{o} {o} 0 {cond.c_line!r}" for o in outs),
+        ".control", "set numdgt=10", f"tran 10p {T_END!r} 0 20p",
+        f"wrdata seq.dat {' '.join(f'v({o})' for o in outs)} i(vvdd)", "quit 0", ".endc", ".end",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner:
+    outs = [p for p in PORTS if p not in ("clk", "train", "ena", "rst_n", "vdd", "vcalb")]
+    rows = numeric_rows(run_transient(deck(pdk, cond, corner)), columns=2 * (len(outs) + 1))
+    t = rows[:, 0]
+    v = {o: rows[:, 1 + 2 * k] for k, o in enumerate(outs)}
+    i_vdd = rows[:, -1]
+    half = pdk.vdd / 2
+    cal_off = _crossing(t, v["cal"], half, T_RISE, rising=False)
+    learn_on = _crossing(t, v["learn"], half, T_RISE, rising=True)
+    nudge_on = _crossing(t, v["nudge"], half, T_RISE, rising=True)
+    learn_off = _crossing(t, v["learn"], half, T_FALL, rising=False)
+    cal_on = _crossing(t, v["cal"], half, T_FALL, rising=True)
+    nudge_off = _crossing(t, v["nudge"], half, T_FALL, rising=False)
+    calb = float(np.interp(T_FALL - 5e-9, t, v["calb"]))
+    # one period: from before the rising edge to the end (every line back where it started)
+    sel = t >= T_RISE - 5e-9
+    energy = pdk.vdd * -float(np.trapezoid(i_vdd[sel], t[sel]))
+    return SequencerCorner(
+        corner, learn_on - cal_off, cal_on - learn_off, nudge_on - learn_on, nudge_off - cal_on,
+        calb, energy,
+    )  # fmt: skip
+
+
+def characterise_sequencer(pdk: Pdk, cond: SequencerConditions) -> list[SequencerCorner]:
+    """Every corner (one transient each, side by side)."""
+    workers = min(len(CORNERS), os.cpu_count() or 1)
+    return processes.parallel(lambda c: measure(pdk, cond, c), CORNERS, workers)

@@ -1,0 +1,113 @@
+"""The phase sequencer: a step's CAL and LEARN phases and the nudge sign from the clock.
+
+The board clocks the chip; each clock period is one learning step on the datapoint the
+board presents on the input bits (the datapoint order comes from outside: the board's
+microcontroller picks it, as the seed's breadboard did):
+
+* clock low: CAL. The update circuits' memories sample the clamped twin, which the error
+  element holds at -eta (NUDGE low);
+* clock high: LEARN. CAL opens first, then LEARN closes, then NUDGE goes high (+eta): the
+  order of the characterised step (:mod:`twinedge.characterise.memory`);
+* clock low again: LEARN opens first, then CAL closes and NUDGE falls (-eta) a few ns
+  later; the CAL phase (microseconds) lets the memory settle to the -eta state.
+
+CAL and LEARN come from a non-overlapping clock generator (two cross-coupled NOR gates, each
+waiting for the other's delayed output), so the two switches are never closed together.
+TRAIN, ENA and RST_N gate the clock: any of them low holds the chip in CAL with LEARN open,
+every G frozen. CALB's high level is a bias (its driver's supply, VCALB): it trims the CAL
+switch's charge in every cell, so its driver is a transmission gate from VCALB (the NMOS
+passes a trimmed level under the PMOS's threshold, the PMOS one near VDD) and an NMOS
+pull-down. LEARNB and NUDGEB are the complements,
+taken one gate before the true outputs. Sizes in micrometres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from twinedge.circuits.mirror import Device, subckt_text
+
+if TYPE_CHECKING:
+    from twinedge.pdk import Pdk
+
+SUBCKT = "twinedge_sequencer"
+PORTS = (
+    "clk", "train", "ena", "rst_n", "cal", "calb", "learn", "learnb", "nudge", "nudgeb",
+    "vdd", "vcalb",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SequencerSizing:
+    """Logic minimal, the delay inverters long (the non-overlap gap), the line drivers wide
+    (each line reaches every cell of the array)."""
+
+    n_w: float = 0.42
+    p_w: float = 0.84
+    l: float = 0.15  # noqa: E741 - the SPICE parameter's name
+    delay_l: float = 1.0
+    driver_n: float = 1.0
+    driver_p: float = 2.0
+    calb_w: float = 1.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _inv(name: str, a: str, y: str, wn: float, wp: float, gl: float) -> list[Device]:
+    return [
+        Device(f"{name}N", "n", y, a, "0", wn, gl),
+        Device(f"{name}P", "p", y, a, "vdd", wp, gl),
+    ]
+
+
+def _nand(name: str, ins: tuple[str, ...], y: str, s: SequencerSizing) -> list[Device]:
+    """NMOS in series (a stack from ``y`` to ground), PMOS in parallel."""
+    out, top = [], y
+    for k, a in enumerate(ins):
+        below = "0" if k == len(ins) - 1 else f"{name.lower()}{k}"
+        out.append(Device(f"{name}N{k}", "n", top, a, below, s.n_w, s.l))
+        out.append(Device(f"{name}P{k}", "p", y, a, "vdd", s.p_w, s.l))
+        top = below
+    return out
+
+
+def _nor(name: str, ins: tuple[str, str], y: str, s: SequencerSizing) -> list[Device]:
+    """PMOS in series, NMOS in parallel."""
+    mid = f"{name.lower()}m"
+    return [
+        Device(f"{name}P0", "p", mid, ins[0], "vdd", s.p_w, s.l),
+        Device(f"{name}P1", "p", y, ins[1], mid, s.p_w, s.l),
+        Device(f"{name}N0", "n", y, ins[0], "0", s.n_w, s.l),
+        Device(f"{name}N1", "n", y, ins[1], "0", s.n_w, s.l),
+    ]
+
+
+def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
+    """Every transistor, in a fixed order."""
+    n, p, gl, dl = s.n_w, s.p_w, s.l, s.delay_l
+    dn, dp = s.driver_n, s.driver_p
+    return [
+        *_nand("EN", ("train", "ena", "rst_n"), "enb", s),
+        *_inv("IEN", "enb", "en", n, p, gl),
+        *_nand("GO", ("clk", "en"), "gob", s),
+        *_inv("IGO", "gob", "go", n, p, gl),
+        # learn_i = go AND NOT cal_d; cal_i = NOT go AND NOT learn_d
+        *_nor("NL", ("gob", "cal"), "learn_i", s),
+        *_nor("NC", ("go", "learn"), "cal_i", s),
+        *_inv("DL1", "learn_i", "learnb", dn, dp, dl),  # delay, and LEARNB's driver
+        *_inv("DL2", "learnb", "learn", dn, dp, gl),
+        *_inv("DC1", "cal_i", "cal_n", n, p, dl),
+        *_inv("DC2", "cal_n", "cal", dn, dp, gl),
+        *_inv("ICB", "cal", "calb_l", n, p, gl),  # CALB rises once CAL has fallen
+        Device("CBH", "n", "vcalb", "calb_l", "calb", s.calb_w, gl),
+        Device("CBP", "p", "calb", "cal", "vcalb", 2 * s.calb_w, gl),
+        Device("CBL", "n", "calb", "cal", "0", s.calb_w, gl),
+        *_inv("DN1", "learn", "nudgeb", dn, dp, dl),  # the sign follows LEARN
+        *_inv("DN2", "nudgeb", "nudge", dn, dp, gl),
+    ]
+
+
+def subckt(pdk: Pdk, s: SequencerSizing = SequencerSizing()) -> str:
+    return subckt_text(SUBCKT, PORTS, devices(s), pdk)
