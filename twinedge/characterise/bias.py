@@ -1,0 +1,218 @@
+"""The bias generator (:mod:`twinedge.circuits.bias`): its strings sized to the targets with
+the PDK's models, then characterised.
+
+Sizing: each string's node rises with the PMOS/NMOS width ratio r. One deck of strings over
+a log grid of r brackets every target; a second deck over the bracket, at widths on the
+manufacturing grid, picks the closest. Characterisation of the sized generator:
+
+* its biases at the five corners (the process moves each diode's Vgs);
+* Monte Carlo (the PDK's local mismatch): :data:`MC_N` generators in one deck, each device
+  its own draw: sigma per bias (one generator per chip, so this is chip-to-chip spread);
+* output resistance: each bias's move under :data:`PROBE_A` drawn from it;
+* the supply current (the strings' static power).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from twinedge.characterise.mirror import model_header, run_ngspice
+from twinedge.circuits.bias import (
+    BIASES,
+    PORTS,
+    SUBCKT,
+    BiasSizing,
+    BiasString,
+    is_supply,
+    subckt,
+)
+from twinedge.pdk import Pdk
+
+CORNERS = ("tt", "ff", "ss", "sf", "fs")
+MC_N = 16
+PROBE_A = 100e-9
+R_MAX = 64.0  # widest ratio either way (the wider device up to R_MAX x the narrow one)
+# (NMOS diodes in the string, their length um): the forms a string may take, lowest first
+FAMILIES = ((1, 1.0), (1, 4.0), (1, 16.0), (2, 4.0), (2, 16.0))
+SUPPLY_WITHIN = 1e-6  # a target this close to VDD is the supply
+MARGIN_V = 0.02  # a target this far inside a string's range (corners move it)
+
+
+@dataclass(frozen=True)
+class BiasTargets:
+    vbp: float
+    vcn: float
+    vcp: float
+    vfloor: float
+    vbe: float
+    vcalb: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class BiasCharacterisation:
+    strings: list[dict]  # BiasString fields, sized
+    sizing: dict
+    nominal_v: dict[str, float]
+    error_v: dict[str, float]  # nominal - target
+    corners_v: dict[str, dict[str, float]]  # corner -> bias -> V
+    mc_sigma_v: dict[str, float]
+    r_out_ohm: dict[str, float]
+    power_w: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def sized(self) -> tuple[BiasString, ...]:
+        return tuple(BiasString(**s) for s in self.strings)
+
+
+def _widths(r: float, grid: float, base: float = 1.0) -> tuple[float, float]:
+    """(p_w, n_w): the narrower device ``base`` um, the other r (or 1/r) times it, on
+    ``grid``."""
+    p, n = (r * base, base) if r >= 1 else (base, base / r)
+    return round(round(p / grid) * grid, 6), round(round(n / grid) * grid, 6)
+
+
+def _string_op(
+    pdk: Pdk, widths: list[tuple[float, float]], length: float, family: tuple[int, float]
+) -> np.ndarray:
+    """Each string's node voltage (tt, no mismatch)."""
+    lines = [model_header(pdk, "tt", None, "twinedge bias strings").rstrip("\n"),
+             f"Vvdd vdd 0 {pdk.vdd!r}"]  # fmt: skip
+    n_stack, n_l = family
+    for i, (p_w, n_w) in enumerate(widths):
+        lines.append(f"XP{i} o{i} o{i} vdd vdd {pdk.pfet} w={p_w!r} l={length!r}")
+        top = f"o{i}"
+        for k in range(n_stack):
+            below = "0" if k == n_stack - 1 else f"o{i}_{k}"
+            lines.append(f"XN{i}_{k} {top} {top} {below} 0 {pdk.nfet} w={n_w!r} l={n_l!r}")
+            top = below
+    probes = [f"print v(o{i})" for i in range(len(widths))]
+    lines += [".control", "set numdgt=10", "op", *probes, "quit 0", ".endc", ".end"]
+    return _printed(run_ngspice("\n".join(lines) + "\n"), "o", len(widths))
+
+
+def _printed(out: str, prefix: str, n: int) -> np.ndarray:
+    found = re.findall(rf"^v\({prefix}(\d+)\)\s*=\s*(\S+)", out, flags=re.M)
+    v = np.full(n, np.nan)
+    for i, x in found:
+        v[int(i)] = float(x)
+    assert not np.isnan(v).any(), f"ngspice printed {len(found)} of {n} voltages"
+    return v
+
+
+def size_strings(
+    pdk: Pdk, targets: BiasTargets, s: BiasSizing = BiasSizing()
+) -> tuple[BiasString, ...]:
+    """Each bias's string, sized to its target (or the supply), in the :data:`FAMILIES`
+    form that needs the ratio nearest to 1 (the smallest devices)."""
+    coarse = np.geomspace(1 / R_MAX, R_MAX, 61)
+    ranges = {f: _string_op(pdk, [_widths(r, pdk.grid_um) for r in coarse], s.l, f)
+              for f in FAMILIES}  # fmt: skip
+    want = targets.as_dict()
+    fine: dict[str, tuple[tuple[int, float], list[tuple[float, float]]]] = {}
+    for net in BIASES:
+        t = want[net]
+        if t >= pdk.vdd - SUPPLY_WITHIN:
+            continue
+        ratio = {}
+        for f, v in ranges.items():
+            if v.min() + MARGIN_V < t < v.max() - MARGIN_V:
+                order = np.argsort(v)
+                ratio[f] = float(np.exp(np.interp(t, v[order], np.log(coarse[order]))))
+        if not ratio:
+            lo = min(v.min() for v in ranges.values())
+            hi = max(v.max() for v in ranges.values())
+            raise ValueError(f"bias {net} = {t} V is outside what a string makes here "
+                             f"({lo + MARGIN_V:.3f} .. {hi - MARGIN_V:.3f} V)")  # fmt: skip
+        f = min(ratio, key=lambda k: abs(np.log(ratio[k])))
+        r = ratio[f]
+        base = s.calb_base_w if net == "vcalb" else s.base_w
+        cand = {_widths(x, pdk.grid_um, base) for x in np.geomspace(r / 1.15, r * 1.15, 41)}
+        fine[net] = (f, sorted(cand))
+    measured = {
+        f: _string_op(pdk, [w for g, c in fine.values() if g == f for w in c], s.l, f)
+        for f in FAMILIES
+        if any(g == f for g, _ in fine.values())
+    }
+    at = dict.fromkeys(measured, 0)
+    out = []
+    for net in BIASES:
+        if net not in fine:
+            out.append(BiasString(net, want[net]))
+            continue
+        f, cand = fine[net]
+        v = measured[f][at[f] : at[f] + len(cand)]
+        at[f] += len(cand)
+        best = int(np.argmin(np.abs(v - want[net])))
+        out.append(BiasString(net, want[net], *cand[best], n_stack=f[0], n_l=f[1]))
+    return tuple(out)
+
+
+def _generators_op(
+    pdk: Pdk,
+    strings: tuple[BiasString, ...],
+    s: BiasSizing,
+    corner: str,
+    copies: int,
+    mismatch_seed: int | None = None,
+    probe: bool = False,
+) -> tuple[np.ndarray, float]:
+    """((copies, biases) voltages, supply power of one generator); ``probe``: each bias
+    also sources PROBE_A out (for the output resistance)."""
+    lines = [model_header(pdk, corner, mismatch_seed, "twinedge bias generator").rstrip("\n"),
+             subckt(pdk, strings, s).rstrip("\n"), f"Vvdd vdd 0 {pdk.vdd!r}"]  # fmt: skip
+    for c in range(copies):
+        nets = {b: f"{b}{c}" for b in BIASES}
+        lines.append(f"X{c} {' '.join(nets.get(p, p) for p in PORTS)} {SUBCKT}")
+        if probe:
+            lines += [f"I{b}{c} {b}{c} 0 {PROBE_A!r}" for b in BIASES]
+    probes = [f"print v({b}{c})" for c in range(copies) for b in BIASES]
+    lines += [".control", "set numdgt=10", "op", *probes, "print i(vvdd)", "quit 0", ".endc",
+              ".end"]  # fmt: skip
+    out = run_ngspice("\n".join(lines) + "\n")
+    v = np.array(
+        [[float(re.search(rf"^v\({b}{c}\)\s*=\s*(\S+)", out, re.M).group(1)) for b in BIASES]
+         for c in range(copies)]
+    )  # fmt: skip
+    i = float(re.search(r"^i\(vvdd\)\s*=\s*(\S+)", out, re.M).group(1))
+    return v, pdk.vdd * -i / copies
+
+
+def characterise_bias(
+    pdk: Pdk, targets: BiasTargets, s: BiasSizing = BiasSizing()
+) -> BiasCharacterisation:
+    strings = size_strings(pdk, targets, s)
+    nominal, power = _generators_op(pdk, strings, s, "tt", 1)
+    loaded, _ = _generators_op(pdk, strings, s, "tt", 1, probe=True)
+    corners = {c: _generators_op(pdk, strings, s, c, 1)[0][0] for c in CORNERS}
+    mc, _ = _generators_op(pdk, strings, s, "tt", MC_N, mismatch_seed=1)
+    want = targets.as_dict()
+    name = list(BIASES)
+    return BiasCharacterisation(
+        strings=[asdict(b) for b in strings],
+        sizing=s.as_dict(),
+        nominal_v=dict(zip(name, nominal[0].tolist(), strict=True)),
+        error_v={b: float(nominal[0][k] - want[b]) for k, b in enumerate(name)},
+        corners_v={c: dict(zip(name, v.tolist(), strict=True)) for c, v in corners.items()},
+        mc_sigma_v=dict(zip(name, mc.std(axis=0, ddof=1).tolist(), strict=True)),
+        r_out_ohm={b: float((nominal[0][k] - loaded[0][k]) / PROBE_A) for k, b in enumerate(name)},
+        power_w=power,
+    )
+
+
+@dataclass(frozen=True)
+class BiasConditions:
+    targets: BiasTargets
+    sizing: BiasSizing = field(default_factory=BiasSizing)
+
+
+def supplies(strings: tuple[BiasString, ...]) -> list[str]:
+    """The biases that are the supply itself."""
+    return [b.net for b in strings if is_supply(b)]
