@@ -108,10 +108,11 @@ def _printed(out: str, prefix: str, n: int) -> np.ndarray:
 
 
 def size_strings(
-    pdk: Pdk, targets: BiasTargets, s: BiasSizing = BiasSizing()
+    pdk: Pdk, targets: BiasTargets, s: BiasSizing | None = None
 ) -> tuple[BiasString, ...]:
     """Each bias's string, sized to its target (or the supply), in the :data:`FAMILIES`
     form that needs the ratio nearest to 1 (the smallest devices)."""
+    s = s or BiasSizing()
     coarse = np.geomspace(1 / R_MAX, R_MAX, 61)
     ranges = {f: _string_op(pdk, [_widths(r, pdk.grid_um) for r in coarse], s.l, f)
               for f in FAMILIES}  # fmt: skip
@@ -186,8 +187,9 @@ def _generators_op(
 
 
 def characterise_bias(
-    pdk: Pdk, targets: BiasTargets, s: BiasSizing = BiasSizing()
+    pdk: Pdk, targets: BiasTargets, s: BiasSizing | None = None
 ) -> BiasCharacterisation:
+    s = s or BiasSizing()
     strings = size_strings(pdk, targets, s)
     nominal, power = _generators_op(pdk, strings, s, "tt", 1)
     loaded, _ = _generators_op(pdk, strings, s, "tt", 1, probe=True)

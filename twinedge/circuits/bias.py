@@ -2,14 +2,15 @@
 supply, on chip.
 
 Every bias only meets gates (VBP, VCN, VCP, VFLOOR, VBE) or a switch's supply (VCALB, CALB's
-high level), so a string of two diode-connected devices from VDD to ground makes each: a PMOS
-diode above, an NMOS diode below, their ratio sized (:mod:`twinedge.characterise.bias`) so
-that the string's node sits at the target (a high bias stacks two NMOS diodes). A string per bias keeps them apart (a switching
-line coupled into one bias does not reach the others). Why diodes rather than a resistor
-ladder: VBP is a PMOS current source's gate, and a PMOS diode carrying a current makes the
-gate voltage that sets that current in every corner (the current tracks, the voltage moves);
-the other levels are cascode gates and thresholds of NMOS followers (VFLOOR), which an NMOS
-diode's Vgs tracks the same way. The spread over corners and Monte Carlo is measured.
+high level), so a string of two diode-connected devices from VDD to ground makes each: a
+PMOS diode above, an NMOS diode (or two stacked, for a high bias) below, their ratio sized
+(:mod:`twinedge.characterise.bias`) so that the string's node sits at the target. A string
+per bias keeps them apart (a line coupled into one bias does not reach the others). Why
+diodes rather than a resistor ladder: VBP is a PMOS current source's gate, and a PMOS diode
+carrying a current makes the gate voltage that sets that current in every corner (the
+current tracks, the voltage moves); the other levels are cascode gates and the threshold of
+an NMOS follower (VFLOOR), which an NMOS diode's Vgs tracks the same way. The spread over
+corners and Monte Carlo is measured.
 
 A MOS capacitor holds each output against what the lines couple into it: an NMOS one (gate
 on the bias, channel to ground) where the bias is high enough to invert it, a PMOS one (to
