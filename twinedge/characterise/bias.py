@@ -38,6 +38,8 @@ R_MAX = 64.0  # widest ratio either way (the wider device up to R_MAX x the narr
 # (NMOS diodes in the string, their length um): the forms a string may take, lowest first
 FAMILIES = ((1, 1.0), (1, 4.0), (1, 16.0), (2, 4.0), (2, 16.0))
 SUPPLY_WITHIN = 1e-6  # a target this close to VDD is the supply
+W_MAX = 100.0  # um: the widest diode (the PDK's models are binned up to ~100 um)
+TOLERANCE_V = 1e-3  # the sized string's node from its target
 MARGIN_V = 0.02  # a target this far inside a string's range (corners move it)
 
 
@@ -113,20 +115,23 @@ def size_strings(
     """Each bias's string, sized to its target (or the supply), in the :data:`FAMILIES`
     form that needs the ratio nearest to 1 (the smallest devices)."""
     s = s or BiasSizing()
-    coarse = np.geomspace(1 / R_MAX, R_MAX, 61)
-    ranges = {f: _string_op(pdk, [_widths(r, pdk.grid_um) for r in coarse], s.l, f)
-              for f in FAMILIES}  # fmt: skip
+    bases = sorted({s.base_w, s.calb_base_w})
+    coarse = {b: np.geomspace(1 / min(R_MAX, W_MAX / b), min(R_MAX, W_MAX / b), 61) for b in bases}
+    ranges = {(f, b): _string_op(pdk, [_widths(r, pdk.grid_um, b) for r in coarse[b]], s.l, f)
+              for f in FAMILIES for b in bases}  # fmt: skip
     want = targets.as_dict()
     fine: dict[str, tuple[tuple[int, float], list[tuple[float, float]]]] = {}
     for net in BIASES:
         t = want[net]
         if t >= pdk.vdd - SUPPLY_WITHIN:
             continue
+        base = s.calb_base_w if net == "vcalb" else s.base_w
         ratio = {}
-        for f, v in ranges.items():
+        for f in FAMILIES:
+            v = ranges[(f, base)]
             if v.min() + MARGIN_V < t < v.max() - MARGIN_V:
                 order = np.argsort(v)
-                ratio[f] = float(np.exp(np.interp(t, v[order], np.log(coarse[order]))))
+                ratio[f] = float(np.exp(np.interp(t, v[order], np.log(coarse[base][order]))))
         if not ratio:
             lo = min(v.min() for v in ranges.values())
             hi = max(v.max() for v in ranges.values())
@@ -134,7 +139,6 @@ def size_strings(
                              f"({lo + MARGIN_V:.3f} .. {hi - MARGIN_V:.3f} V)")  # fmt: skip
         f = min(ratio, key=lambda k: abs(np.log(ratio[k])))
         r = ratio[f]
-        base = s.calb_base_w if net == "vcalb" else s.base_w
         cand = {_widths(x, pdk.grid_um, base) for x in np.geomspace(r / 1.15, r * 1.15, 41)}
         fine[net] = (f, sorted(cand))
     measured = {
@@ -152,6 +156,9 @@ def size_strings(
         v = measured[f][at[f] : at[f] + len(cand)]
         at[f] += len(cand)
         best = int(np.argmin(np.abs(v - want[net])))
+        if abs(v[best] - want[net]) > TOLERANCE_V:
+            raise ValueError(f"bias {net}: the closest string makes {v[best]:.4f} V, not "
+                             f"{want[net]:.4f} V")  # fmt: skip
         out.append(BiasString(net, want[net], *cand[best], n_stack=f[0], n_l=f[1]))
     return tuple(out)
 

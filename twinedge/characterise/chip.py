@@ -1,0 +1,239 @@
+"""The whole learning chip at transistor level: an ngspice transient of N learning steps,
+driven only through its pins, against the behavioural model.
+
+The chip (:mod:`twinedge.circuits.chip`) gets the supply, the clock PHASE (low: CAL, high:
+LEARN), TRAIN/ENA/RST_N high, each datapoint's bits (inputs and LABEL, changed by the board
+just after the clock falls) and the analog rails of the pin plan. The test bench's only other
+element is the initial state: every G held at the spec's ``g_init`` by an ideal switch until
+the first CAL phase ends (a fabricated chip needs a G reset or write path for that; it has
+none yet). G is read after every step.
+
+The behavioural model runs the same datapoint sequence from the same G: the characterised
+update rule (nominal circuit), the characterised error element's clamp (nominal), the
+generated biases. Their difference per step is the agreement the chip's report states.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from twinedge.characterise.bias import BiasTargets, characterise_bias
+from twinedge.characterise.error_element import cached_error_element, conditions_for
+from twinedge.characterise.memory import ABSTOL
+from twinedge.characterise.mirror import model_header, numeric_rows, run_transient
+from twinedge.circuits import twin_edge as twin_edge_circuit
+from twinedge.circuits.bias import BiasSizing
+from twinedge.circuits.chip import BLOCKS, ChipWiring, instances, subckts
+from twinedge.circuits.memory import MemorySizing
+from twinedge.circuits.nets import node_nets
+from twinedge.pdk import Pdk
+from twinedge.pdk import get as get_pdk
+from twinedge.sim.network import Network
+from twinedge.spec.loader import LoadedSpec
+from twinedge.spec.pinplan import PinPlan, plan
+from twinedge.spice.deck import pwl
+
+T_FIRST_CAL = 1e-6  # the first CAL phase (G held), s
+READ_AFTER = 100e-9  # G read this long after the clock falls
+BIT_AFTER = 30e-9  # the board changes the datapoint bits this long after the clock falls
+EDGE = 1e-9
+MAX_STEP = 2e-9  # the transient's largest time step
+
+
+@dataclass
+class ChipRun:
+    datapoints: list[int]
+    g0: list[float]
+    g_transistor: list[list[float]]  # (steps, edges) after each step
+    g_model: list[list[float]]
+    energy_per_step_j: dict[str, float]  # by block (VDD), and each analog rail
+    sim_wall_s: float
+
+    @property
+    def error_v(self) -> np.ndarray:
+        return np.asarray(self.g_transistor) - np.asarray(self.g_model)
+
+    def summary(self) -> dict:
+        err = self.error_v
+        dg_t = np.diff(np.vstack([self.g0, self.g_transistor]), axis=0)
+        dg_m = np.diff(np.vstack([self.g0, self.g_model]), axis=0)
+        return {
+            "steps": len(self.datapoints),
+            "edges": len(self.g0),
+            "max_abs_error_v": float(np.abs(err).max()),
+            "rms_error_v": float(np.sqrt(np.mean(err**2))),
+            "rms_error_last_step_v": float(np.sqrt(np.mean(err[-1] ** 2))),
+            "rms_dg_per_step_v": float(np.sqrt(np.mean(dg_t**2))),
+            "dg_error_rms_v": float(np.sqrt(np.mean((dg_t - dg_m) ** 2))),
+            "energy_per_step_j": self.energy_per_step_j,
+            "sim_wall_s": self.sim_wall_s,
+        }
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "summary": self.summary()}
+
+
+def _rail(pp: PinPlan, volts: float) -> str:
+    v = round(float(volts), 9)
+    if v == 0.0:
+        return "0"
+    return next(r for r, x in pp.rails.items() if round(x, 9) == v)
+
+
+def bias_targets(spec: LoadedSpec) -> BiasTargets:
+    """What the bias generator must make: the update circuit's characterised biases, its
+    floor, the error element's VBE."""
+    from twinedge.learn.train import circuit_characterisation
+
+    m = circuit_characterisation(spec.design)
+    b = m.bias
+    knobs = spec.design.chip.error_element
+    return BiasTargets(b["vbp"], b["vcn"], b["vcp"], m.vfloor, knobs.vbe, b["calb_high"])
+
+
+def wiring(spec: LoadedSpec, pp: PinPlan, bias_strings) -> ChipWiring:
+    d = spec.design
+    net = Network.from_design(d)
+    inputs = {}
+    for j, name in enumerate(d.pins.inputs):
+        levels = sorted({round(float(v), 9) for v in spec.dataset.inputs[:, j]})
+        inputs[name] = (int(net.input_nodes[j]), _rail(pp, levels[0]), _rail(pp, levels[-1]))
+    constants = {
+        name: (int(net.const_nodes[j]), _rail(pp, c.volts))
+        for j, (name, c) in enumerate(d.pins.constants.items())
+    }
+    labels = np.unique(np.round(spec.dataset.labels, 9))
+    if len(labels) != 2:
+        raise ValueError(f"the chip's LABEL bit selects one of two labels; there are {labels}")
+    label_rails = {
+        "LP": (_rail(pp, max(labels[0], 0.0)), _rail(pp, max(labels[1], 0.0))),
+        "LM": (_rail(pp, max(-labels[0], 0.0)), _rail(pp, max(-labels[1], 0.0))),
+    }
+    from twinedge.learn.train import circuit_characterisation
+
+    m = circuit_characterisation(d)
+    cond = conditions_for(d, spec.dataset.labels)
+    return ChipWiring(
+        edges=tuple((int(a), int(b)) for a, b in net.edges.tolist()),
+        node_nets=node_nets(net),
+        inputs=inputs,
+        constants=constants,
+        outputs=(int(net.output_nodes[0]), int(net.output_nodes[1])),
+        label_rails=label_rails,
+        edge_devices=twin_edge_circuit.for_design(d).devices,
+        k=cond.k,
+        element_sizing=cond.sizing,
+        memory_sizing=MemorySizing(**m.sizing),
+        bias_strings=bias_strings,
+        bias_sizing=BiasSizing(),
+    )
+
+
+def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tuple[str, list[float]]:
+    """The transient deck and the times G is read (after each step)."""
+    d = spec.design
+    pdk: Pdk = get_pdk(d.pdk)
+    tr = d.training
+    t_cal, t_h = tr.t_frozen, tr.t_h
+    t_step = t_cal + t_h
+    vdd = pdk.vdd
+    # the clock: the first CAL lasts T_FIRST_CAL, then (LEARN t_h, CAL t_cal) per step
+    clk = [(0.0, 0.0)]
+    reads = []
+    for k in range(len(order)):
+        rise = T_FIRST_CAL + k * t_step
+        fall = rise + t_h
+        clk += [(rise, 0.0), (rise + EDGE, vdd), (fall, vdd), (fall + EDGE, 0.0)]
+        reads.append(fall + READ_AFTER)
+    t_end = reads[-1] + 10e-9
+    bits = {}
+    for name, col in _bit_levels(spec).items():
+        pts = [(0.0, vdd if col[order[0]] else 0.0)]
+        for k in range(1, len(order)):
+            t = T_FIRST_CAL + (k - 1) * t_step + t_h + BIT_AFTER
+            pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
+        bits[name] = pts
+    lines = [
+        model_header(pdk, "tt", None, f"twinedge chip {d.name}", abstol=ABSTOL).rstrip("\n"),
+        subckts(pdk, w).rstrip("\n"),
+        *instances(pdk, w),
+        f"Vsupply VDD 0 {vdd!r}",
+        *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("TRAIN", "ENA", "RST_N")),
+        f"Vpin_PHASE PHASE 0 {pwl(clk)}",
+        *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
+        *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
+        ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
+        f"Vhc hc 0 {pwl([(0, 1.0), (T_FIRST_CAL - 20e-9, 1.0), (T_FIRST_CAL - 19e-9, 0.0)])}",
+    ]
+    for e in range(len(w.edges)):
+        lines += [f"Vgh{e} gh{e} 0 {d.training.g_init!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
+    probes = [f"v(g{e})" for e in range(len(w.edges))]
+    probes += [f"i(vdd_{b})" for b in BLOCKS] + [f"i(vrail_{r})" for r in pp.rails]
+    lines += [
+        ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {MAX_STEP!r}",
+        f"wrdata chip.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n", reads
+
+
+def _bit_levels(spec: LoadedSpec) -> dict[str, np.ndarray]:
+    """Each digital pin's level (True: 1) per datapoint: an input's or label's higher level
+    (the pin plan's bit order)."""
+    d = spec.design
+    x, y = spec.dataset.inputs, spec.dataset.labels
+    out = {name: x[:, j] == x[:, j].max() for j, name in enumerate(d.pins.inputs)}
+    out["LABEL"] = y == y.max()
+    return out
+
+
+def model_run(spec: LoadedSpec, order: list[int], g0: float) -> np.ndarray:
+    """(steps, edges): the behavioural model's G after each step (nominal circuit and
+    element)."""
+    from twinedge.learn.clamp import ErrorElementClamp
+    from twinedge.learn.train import nominal_circuit, trainer
+
+    d = spec.design
+    ch = cached_error_element(d.pdk, conditions_for(d, spec.dataset.labels))
+    learner = trainer(replace(spec, design=nominal_circuit(d)), clamp=ErrorElementClamp(ch))
+    learner.g = np.full_like(learner.g, g0)
+    learner.rule.settled()
+    out = []
+    for p in order:
+        learner.learn(p)
+        out.append(learner.g.copy())
+    return np.array(out)
+
+
+def run_chip(spec: LoadedSpec, steps: int, seed: int = 0) -> ChipRun:
+    """``steps`` learning steps of the chip at transistor level and of the model, the
+    datapoints drawn from ``seed``."""
+    d = spec.design
+    pdk = get_pdk(d.pdk)
+    pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    strings = characterise_bias(pdk, bias_targets(spec)).sized()
+    w = wiring(spec, pp, strings)
+    rng = np.random.default_rng(seed)
+    order = [int(p) for p in rng.integers(len(spec.dataset.labels), size=steps)]
+    text, reads = deck(spec, w, pp, order)
+    t0 = time.perf_counter()
+    rows = numeric_rows(run_transient(text))
+    wall = time.perf_counter() - t0
+    t = rows[:, 0]
+    vals = rows[:, 1::2]
+    n_e = len(w.edges)
+    g = np.array([[np.interp(tr, t, vals[:, e]) for e in range(n_e)] for tr in reads])
+    g_model = model_run(spec, order, d.training.g_init)
+    # energy per step over the steps after the first (whole periods)
+    sel = (t >= reads[0]) & (t <= reads[-1])
+    n_steps = max(1, len(reads) - 1)
+    energy = {}
+    for k, b in enumerate(BLOCKS):
+        i = vals[sel, n_e + k]
+        energy[b] = float(pdk.vdd * np.trapezoid(i, t[sel])) / n_steps
+    for k, r in enumerate(pp.rails):
+        i = -vals[sel, n_e + len(BLOCKS) + k]
+        energy[f"rail {r}"] = float(pp.rails[r] * np.trapezoid(i, t[sel])) / n_steps
+    return ChipRun(order, [d.training.g_init] * n_e, g.tolist(), g_model.tolist(), energy, wall)

@@ -1,0 +1,123 @@
+"""The learning chip's netlist: the ``twin_edge_cl`` array and its periphery, joined at the
+pins of the pin plan (:mod:`twinedge.spec.pinplan`).
+
+Blocks (each a circuit module of its own; here only wired):
+
+* the array: per edge both twins, the gate capacitor's MOS fingers and the update circuit
+  (:mod:`twinedge.circuits.memory`);
+* the error element (:mod:`twinedge.circuits.error_element`): one amplifier per clamped
+  output, reading both free outputs and the label rails, driving the clamped twin's output;
+* input drivers (:mod:`twinedge.circuits.input_driver`): each two-level input's bit switches
+  its node (both twins) between its rails; label drivers (the same circuit, small) switch
+  the element's label nets VL+ / VL- between the rails of the two labels (L = VL+ - VL-);
+* the phase sequencer (:mod:`twinedge.circuits.sequencer`) and the bias generator
+  (:mod:`twinedge.circuits.bias`).
+
+Each block takes VDD through its own zero-volt source (``VDD_<block>``): the supply current
+split by block, which the chip's energy report needs. The netlist is flat (top-level nets are
+the pins) so a test bench can reach internal nodes for its initial state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from twinedge.circuits import bias as bias_circuit
+from twinedge.circuits import error_element, input_driver, sequencer
+from twinedge.circuits import memory as memory_circuit
+from twinedge.circuits.mirror import Device, subckt_text
+
+if TYPE_CHECKING:
+    from twinedge.pdk import Pdk
+
+BLOCKS = ("array", "error_element", "drivers", "sequencer", "bias")
+LABEL_DRIVER = "twinedge_label_driver"
+# the label nets only meet gates: one small switch each way
+LABEL_SIZING = input_driver.InputDriverSizing(switch_w=1.0, switch_n=1)
+PHASE_PINS = ("PHASE", "TRAIN", "ENA", "RST_N")
+
+
+@dataclass(frozen=True)
+class ChipWiring:
+    """What the chip's netlist needs to know of the design (plain data)."""
+
+    edges: tuple[tuple[int, int], ...]
+    node_nets: dict[tuple[int, str], str]  # (node, twin) -> lattice net
+    inputs: dict[str, tuple[int, str, str]]  # name -> (node, low rail, high rail)
+    constants: dict[str, tuple[int, str]]  # name -> (node, rail)
+    outputs: tuple[int, int]  # (plus, minus) nodes
+    # VL+ and VL-: (rail at LABEL 0, rail at LABEL 1); L = VL+ - VL-
+    label_rails: dict[str, tuple[str, str]]
+    edge_devices: tuple[Device, ...]  # one edge: twins and gate capacitor fingers
+    k: float  # the error element's designed weight at NUDGE high
+    element_sizing: error_element.ErrorElementSizing
+    memory_sizing: memory_circuit.MemorySizing
+    bias_strings: tuple[bias_circuit.BiasString, ...]
+    bias_sizing: bias_circuit.BiasSizing
+
+
+def _node(w: ChipWiring, node: int, twin: str) -> str:
+    """A lattice node's net in the chip: inputs join both twins at their driver, constants
+    are their rail pin, outputs keep a net per twin."""
+    for name, (n, _, _) in w.inputs.items():
+        if n == node:
+            return f"IN_{name}"
+    for _name, (n, rail) in w.constants.items():
+        if n == node:
+            return rail
+    for side, n in zip(("P", "M"), w.outputs, strict=True):
+        if n == node:
+            return f"O{side}_{twin}"
+    return w.node_nets[(node, twin)]
+
+
+def subckts(pdk: Pdk, w: ChipWiring) -> str:
+    """Every block's ``.subckt``."""
+    return "".join([
+        memory_circuit.subckt(pdk, w.memory_sizing),
+        error_element.subckt(pdk, w.k, True, w.element_sizing),
+        input_driver.subckt(pdk),
+        subckt_text(LABEL_DRIVER, input_driver.PORTS, input_driver.devices(LABEL_SIZING), pdk),
+        sequencer.subckt(pdk),
+        bias_circuit.subckt(pdk, w.bias_strings, w.bias_sizing),
+    ])  # fmt: skip
+
+
+def _call(name: str, ports: tuple[str, ...], nets: dict[str, str], subckt: str) -> str:
+    return f"X{name} {' '.join(nets.get(p, p) for p in ports)} {subckt}"
+
+
+def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
+    """The chip's element lines: pins are the nets VDD, 0 (VGND), PHASE, TRAIN, ENA, RST_N,
+    each input's bit (its name), LABEL, and the analog rails."""
+    lines = [f"VDD_{b} VDD vdd_{b} 0" for b in BLOCKS]
+    va = "vdd_array"
+    mem = {"vdd": va, "vbj": va}
+    for e, (a, b) in enumerate(w.edges):
+        term = {"af": _node(w, a, "F"), "bf": _node(w, b, "F"), "ac": _node(w, a, "C"),
+                "bc": _node(w, b, "C"), "g": f"g{e}", "0": "0"}  # fmt: skip
+        for d in w.edge_devices:
+            lines.append(
+                replace(d, name=f"{d.name}_{e}", d=term[d.d], g=term[d.g], s=term[d.s]).spice(pdk)
+            )
+        lines.append(_call(f"U{e}", memory_circuit.PORTS, {**mem, **term},
+                           memory_circuit.SUBCKT))  # fmt: skip
+    ve = "vdd_error_element"
+    for side, (own, other), (lp, lm) in (("P", ("OP", "OM"), ("LP", "LM")),
+                                          ("M", ("OM", "OP"), ("LM", "LP"))):  # fmt: skip
+        nets = {"out": f"{own}_C", "o": f"{own}_F", "oo": f"{other}_F", "lp": lp, "lm": lm,
+                "vdd": ve}  # fmt: skip
+        lines.append(_call(f"E{side}", error_element.PORTS_DIFF, nets, error_element.SUBCKT_DIFF))
+    vd = "vdd_drivers"
+    for name, (_, lo, hi) in w.inputs.items():
+        nets = {"node": f"IN_{name}", "bit": name, "vlo": lo, "vhi": hi, "vdd": vd}
+        lines.append(_call(f"D{name}", input_driver.PORTS, nets, input_driver.SUBCKT))
+    for net, (lo, hi) in w.label_rails.items():
+        nets = {"node": net, "bit": "LABEL", "vlo": lo, "vhi": hi, "vdd": vd}
+        lines.append(_call(f"D{net}", input_driver.PORTS, nets, LABEL_DRIVER))
+    seq = {"clk": "PHASE", "train": "TRAIN", "ena": "ENA", "rst_n": "RST_N",
+           "vdd": "vdd_sequencer"}  # fmt: skip
+    lines.append(_call("SEQ", sequencer.PORTS, seq, sequencer.SUBCKT))
+    lines.append(_call("BIAS", bias_circuit.PORTS, {"vdd": "vdd_bias"}, bias_circuit.SUBCKT))
+    return lines
