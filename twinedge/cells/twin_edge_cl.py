@@ -216,6 +216,8 @@ def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
             chosen0.add(it.name)
     row0 += [it for it in pmos if it.name in chosen0]
     row1 += [it for it in pmos if it.name not in chosen0]
+    if not first and not chosen0:  # no PMOS in row 0: its n-well would hold the tap alone
+        row0 = [it for it in row0 if it.name != "TAPN0"]
     return row0, row1
 
 
@@ -325,11 +327,16 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
     for run in _groups(plan, row):
         first = run[0]
         if not first.item.is_tap:
-            x0 = first.x
-            x1 = run[-1].x + run[-1].item.length
-            y0, y1 = ys(max(p.item.w for p in run))
             implant = pdk.NSDM if first.item.kind == "n" else pdk.PSDM
-            rect(c, implant, x0 - e, y0 - e, x1 + e, y1 + e)
+            # each device's implant to its own width (a run's widest would cover a narrower
+            # PMOS's gate contact: licon to psdm), bridged to the next at the lower one
+            for k, p in enumerate(run):
+                y0, y1 = ys(p.item.w)
+                rect(c, implant, p.x - e, y0 - e, p.x + p.item.length + e, y1 + e)
+                if k + 1 < len(run):
+                    q = run[k + 1]
+                    y0, y1 = ys(min(p.item.w, q.item.w))
+                    rect(c, implant, p.x + p.item.length, y0 - e, q.x, y1 + e)
         if first.item.kind == "p":
             well += run
     if well:

@@ -1,0 +1,79 @@
+"""Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
+drivers): each block's netlist placed and routed by the two-row block placer of the learning
+cell's update circuit, its ports labelled on their via stacks, so a block's layout is
+generated from its circuit exactly as the cells are (and LVS compares it with that circuit).
+"""
+
+from __future__ import annotations
+
+import gdsfactory as gf
+
+from twinedge.cells.twin_edge_cl import draw_block
+from twinedge.circuits import bias as bias_circuit
+from twinedge.circuits import input_driver, sequencer
+from twinedge.circuits.cl import ClCircuit
+from twinedge.circuits.error_element import fingers
+from twinedge.circuits.mirror import Device
+from twinedge.pdk import active
+from twinedge.pdk import tech as pdk
+
+
+def labelled(cc: ClCircuit) -> gf.Component:
+    """``cc`` placed and routed, a met1 label on each port's via stack."""
+    c = gf.Component()
+    ref = c.add_ref(draw_block(cc))
+    info = ref.cell.info
+    label_layer = pdk.label_of[pdk.MET1]
+    for port in cc.globals:
+        x, y = info["stacks"][port]
+        c.add_label("VSS" if port == "0" else port.upper(), position=(x, y), layer=label_layer)
+    c.info["length"], c.info["height"] = info["length"], info["height"]
+    return c
+
+
+def block_circuit(name: str, ports: tuple[str, ...], devs: list[Device]) -> ClCircuit:
+    """A periphery circuit as the placer takes it: wide devices in fingers, every port a
+    global net (a via stack each), the supplies' tracks first."""
+    p = active()
+    drawn = fingers(devs, p.rules.sd_max_width, p.grid_um)
+    globals_ = (*ports, "0")
+    channel = ("0", "vdd", *(n for n in ports if n != "vdd"))
+    return ClCircuit(name, tuple(drawn), globals_, channel)
+
+
+def sequencer_circuit() -> ClCircuit:
+    return block_circuit(sequencer.SUBCKT, sequencer.PORTS, sequencer.devices())
+
+
+def driver_circuit(label: bool = False) -> ClCircuit:
+    from twinedge.circuits.chip import LABEL_DRIVER, LABEL_SIZING
+
+    if label:
+        return block_circuit(LABEL_DRIVER, input_driver.PORTS, input_driver.devices(LABEL_SIZING))
+    return block_circuit(input_driver.SUBCKT, input_driver.PORTS, input_driver.devices())
+
+
+def bias_strings(strings: tuple[tuple, ...]) -> tuple[bias_circuit.BiasString, ...]:
+    return tuple(bias_circuit.BiasString(*s) for s in strings)
+
+
+def bias_circuit_block(strings: tuple[tuple, ...]) -> ClCircuit:
+    devs = bias_circuit.devices(bias_strings(strings))
+    return block_circuit(bias_circuit.SUBCKT, bias_circuit.PORTS, devs)
+
+
+@gf.cell
+def sequencer_block() -> gf.Component:
+    return labelled(sequencer_circuit())
+
+
+@gf.cell
+def driver_block(label: bool = False) -> gf.Component:
+    return labelled(driver_circuit(label))
+
+
+@gf.cell
+def bias_block(strings: tuple[tuple, ...]) -> gf.Component:
+    """``strings``: each bias's :class:`twinedge.circuits.bias.BiasString` fields, in
+    :data:`twinedge.circuits.bias.BIASES` order (a sized generator)."""
+    return labelled(bias_circuit_block(strings))
