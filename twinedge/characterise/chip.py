@@ -41,6 +41,7 @@ READ_AFTER = 100e-9  # G read this long after the clock falls
 BIT_AFTER = 30e-9  # the board changes the datapoint bits this long after the clock falls
 EDGE = 1e-9
 MAX_STEP = 2e-9  # the transient's largest time step
+WITHIN = 16  # the model's LEARN slices (its G moves during LEARN as the chip's does)
 
 
 @dataclass
@@ -48,7 +49,8 @@ class ChipRun:
     datapoints: list[int]
     g0: list[float]
     g_transistor: list[list[float]]  # (steps, edges) after each step
-    g_model: list[list[float]]
+    g_model: list[list[float]]  # the model's trajectory from the same G0
+    dg_model_from_chip: list[list[float]]  # the model's step from the chip's G before it
     energy_per_step_j: dict[str, float]  # by block (VDD), and each analog rail
     sim_wall_s: float
 
@@ -58,16 +60,22 @@ class ChipRun:
 
     def summary(self) -> dict:
         err = self.error_v
-        dg_t = np.diff(np.vstack([self.g0, self.g_transistor]), axis=0)
-        dg_m = np.diff(np.vstack([self.g0, self.g_model]), axis=0)
+        g_before = np.vstack([self.g0, self.g_transistor[:-1]])
+        dg_t = np.asarray(self.g_transistor) - g_before
+        dg_m = np.asarray(self.dg_model_from_chip)
+        rms = np.sqrt(np.mean(dg_t**2, axis=1))
+        step_err = np.sqrt(np.mean((dg_t - dg_m) ** 2, axis=1))
+        corr = [float(np.corrcoef(a, b)[0, 1]) for a, b in zip(dg_t, dg_m, strict=True)]
         return {
             "steps": len(self.datapoints),
             "edges": len(self.g0),
-            "max_abs_error_v": float(np.abs(err).max()),
-            "rms_error_v": float(np.sqrt(np.mean(err**2))),
-            "rms_error_last_step_v": float(np.sqrt(np.mean(err[-1] ** 2))),
-            "rms_dg_per_step_v": float(np.sqrt(np.mean(dg_t**2))),
-            "dg_error_rms_v": float(np.sqrt(np.mean((dg_t - dg_m) ** 2))),
+            "trajectory_max_abs_error_v": float(np.abs(err).max()),
+            "trajectory_rms_error_last_step_v": float(np.sqrt(np.mean(err[-1] ** 2))),
+            "step_rms_dg_v": rms.tolist(),
+            "step_rms_error_v": step_err.tolist(),
+            "step_error_rel_max": float(np.max(step_err / rms)),
+            "step_error_rel_total": float(np.sqrt(np.sum(step_err**2) / np.sum(rms**2))),
+            "step_correlation_min": min(corr),
             "energy_per_step_j": self.energy_per_step_j,
             "sim_wall_s": self.sim_wall_s,
         }
@@ -189,21 +197,39 @@ def _bit_levels(spec: LoadedSpec) -> dict[str, np.ndarray]:
     return out
 
 
-def model_run(spec: LoadedSpec, order: list[int], g0: float) -> np.ndarray:
-    """(steps, edges): the behavioural model's G after each step (nominal circuit and
-    element)."""
+def _model(spec: LoadedSpec):
     from twinedge.learn.clamp import ErrorElementClamp
     from twinedge.learn.train import nominal_circuit, trainer
 
     d = spec.design
     ch = cached_error_element(d.pdk, conditions_for(d, spec.dataset.labels))
     learner = trainer(replace(spec, design=nominal_circuit(d)), clamp=ErrorElementClamp(ch))
-    learner.g = np.full_like(learner.g, g0)
     learner.rule.settled()
+    return learner
+
+
+def model_run(spec: LoadedSpec, order: list[int], g0: np.ndarray) -> np.ndarray:
+    """(steps, edges): the behavioural model's G after each step from ``g0`` (nominal
+    circuit and element, LEARN in :data:`WITHIN` slices)."""
+    learner = _model(spec)
+    learner.g = np.array(g0, dtype=float)
     out = []
     for p in order:
-        learner.learn(p)
+        learner.learn_within(p, WITHIN)
         out.append(learner.g.copy())
+    return np.array(out)
+
+
+def model_steps_from(spec: LoadedSpec, order: list[int], g_before: np.ndarray) -> np.ndarray:
+    """(steps, edges): the model's dG of each step taken from the chip's own G before it
+    (``g_before[k]``): the per-step agreement, free of the drift two trajectories build up
+    (a step's error moves every later state)."""
+    learner = _model(spec)
+    out = []
+    for p, g in zip(order, g_before, strict=True):
+        learner.g = np.array(g, dtype=float)
+        learner.learn_within(p, WITHIN)
+        out.append(learner.g - g)
     return np.array(out)
 
 
@@ -225,7 +251,9 @@ def run_chip(spec: LoadedSpec, steps: int, seed: int = 0) -> ChipRun:
     vals = rows[:, 1::2]
     n_e = len(w.edges)
     g = np.array([[np.interp(tr, t, vals[:, e]) for e in range(n_e)] for tr in reads])
-    g_model = model_run(spec, order, d.training.g_init)
+    g0 = np.full(n_e, d.training.g_init)
+    g_model = model_run(spec, order, g0)
+    dg_from_chip = model_steps_from(spec, order, np.vstack([g0, g[:-1]]))
     # energy per step over the steps after the first (whole periods)
     sel = (t >= reads[0]) & (t <= reads[-1])
     n_steps = max(1, len(reads) - 1)
@@ -236,4 +264,5 @@ def run_chip(spec: LoadedSpec, steps: int, seed: int = 0) -> ChipRun:
     for k, r in enumerate(pp.rails):
         i = -vals[sel, n_e + len(BLOCKS) + k]
         energy[f"rail {r}"] = float(pp.rails[r] * np.trapezoid(i, t[sel])) / n_steps
-    return ChipRun(order, [d.training.g_init] * n_e, g.tolist(), g_model.tolist(), energy, wall)
+    return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
+                   energy, wall)  # fmt: skip
