@@ -41,6 +41,8 @@ READ_AFTER = 100e-9  # G read this long after the clock falls
 BIT_AFTER = 30e-9  # the board changes the datapoint bits this long after the clock falls
 EDGE = 1e-9
 MAX_STEP = 2e-9  # the transient's largest time step
+T_INFERENCE = 300e-9  # each datapoint's time in the inference transient
+SETTLE_V = 1e-3  # an output settled: within this of where it ends
 WITHIN = 16  # the model's LEARN slices (its G moves during LEARN as the chip's does)
 
 
@@ -53,6 +55,7 @@ class ChipRun:
     dg_model_from_chip: list[list[float]]  # the model's step from the chip's G before it
     energy_per_step_j: dict[str, float]  # by block (VDD), and each analog rail
     sim_wall_s: float
+    inference: dict | None = None  # :func:`inference`
 
     @property
     def error_v(self) -> np.ndarray:
@@ -187,6 +190,83 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
     return "\n".join(lines) + "\n", reads
 
 
+def inference_deck(
+    spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray
+) -> tuple[str, list[float]]:
+    """The chip in inference (TRAIN low: no phase runs, every G held at ``g`` by the test
+    bench's switches): the board steps through every datapoint, :data:`T_INFERENCE` each.
+    Returns the deck and the times the bits change."""
+    d = spec.design
+    pdk: Pdk = get_pdk(d.pdk)
+    vdd = pdk.vdd
+    order = list(range(len(spec.dataset.labels))) * 2  # every change seen from a settled state
+    switches = [T_INFERENCE * (k + 1) for k in range(len(order) - 1)]
+    bits = {}
+    for name, col in _bit_levels(spec).items():
+        pts = [(0.0, vdd if col[order[0]] else 0.0)]
+        for k, t in enumerate(switches, start=1):
+            pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
+        bits[name] = pts
+    t_end = switches[-1] + T_INFERENCE
+    lines = [
+        model_header(pdk, "tt", None, f"twinedge chip {d.name}, inference", abstol=ABSTOL).rstrip(
+            "\n"
+        ),
+        subckts(pdk, w).rstrip("\n"),
+        *instances(pdk, w),
+        f"Vsupply VDD 0 {vdd!r}",
+        "Vpin_TRAIN TRAIN 0 0",
+        *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("ENA", "RST_N")),
+        "Vpin_PHASE PHASE 0 0",
+        *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
+        *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
+        ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
+        "Vhc hc 0 1.0",
+    ]
+    for e in range(len(w.edges)):
+        lines += [f"Vgh{e} gh{e} 0 {float(g[e])!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
+    probes = ["v(OP_F)", "v(OM_F)"] + [f"i(vdd_{b})" for b in BLOCKS]
+    probes += [f"i(vrail_{r})" for r in pp.rails]
+    lines += [
+        ".control", "set numdgt=10", f"tran 0.1n {t_end!r} 0 0.5n",
+        f"wrdata inference.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
+    ]  # fmt: skip
+    return "\n".join(lines) + "\n", switches[len(spec.dataset.labels) - 1 :]
+
+
+def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> dict:
+    """Energy per inference from the chip's supply and rails: from each datapoint change
+    until both free outputs stay within :data:`SETTLE_V` of where they end, split by block;
+    the static power (the settled chip) beside it."""
+    from twinedge.learn.energy import integrate_energy, settling_time
+
+    pdk = get_pdk(spec.design.pdk)
+    text, switches = inference_deck(spec, w, pp, g)
+    rows = numeric_rows(run_transient(text))
+    t, vals = rows[:, 0], rows[:, 1::2]
+    outs = vals[:, :2].T
+    n_b = len(BLOCKS)
+    power = {b: pdk.vdd * vals[:, 2 + k] for k, b in enumerate(BLOCKS)}
+    for k, (r, v) in enumerate(pp.rails.items()):
+        power[f"rail {r}"] = -v * vals[:, 2 + n_b + k]
+    settle, energy = [], {key: 0.0 for key in power}
+    for t0 in switches:
+        t1 = t0 + T_INFERENCE - 1e-9
+        ts = settling_time(t, outs, t0, t1, SETTLE_V)
+        settle.append(ts)
+        for key, p in power.items():
+            energy[key] += integrate_energy(t, p, t0, t0 + ts) / len(switches)
+    static = {key: float(np.interp(switches[0] - 1e-9, t, p)) for key, p in power.items()}
+    return {
+        "settle_s": settle,
+        "energy_per_inference_j": energy,
+        "energy_per_inference_total_j": float(sum(energy.values())),
+        "static_power_w": static,
+        "static_power_total_w": float(sum(static.values())),
+        "settle_tolerance_v": SETTLE_V,
+    }
+
+
 def _bit_levels(spec: LoadedSpec) -> dict[str, np.ndarray]:
     """Each digital pin's level (True: 1) per datapoint: an input's or label's higher level
     (the pin plan's bit order)."""
@@ -233,9 +313,16 @@ def model_steps_from(spec: LoadedSpec, order: list[int], g_before: np.ndarray) -
     return np.array(out)
 
 
-def run_chip(spec: LoadedSpec, steps: int, seed: int = 0) -> ChipRun:
+def run_chip(
+    spec: LoadedSpec,
+    steps: int,
+    seed: int = 0,
+    trained_g: list[float] | None = None,
+    with_inference: bool = True,
+) -> ChipRun:
     """``steps`` learning steps of the chip at transistor level and of the model, the
-    datapoints drawn from ``seed``."""
+    datapoints drawn from ``seed``; then the chip's inference at ``trained_g`` (else at the
+    transient's last G)."""
     d = spec.design
     pdk = get_pdk(d.pdk)
     pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
@@ -264,5 +351,7 @@ def run_chip(spec: LoadedSpec, steps: int, seed: int = 0) -> ChipRun:
     for k, r in enumerate(pp.rails):
         i = -vals[sel, n_e + len(BLOCKS) + k]
         energy[f"rail {r}"] = float(pp.rails[r] * np.trapezoid(i, t[sel])) / n_steps
+    g_inf = np.asarray(trained_g if trained_g is not None else g[-1], dtype=float)
+    inf = inference(spec, w, pp, g_inf) if with_inference else None
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
-                   energy, wall)  # fmt: skip
+                   energy, wall, inf)  # fmt: skip

@@ -52,6 +52,8 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     cell = _read_if_there(build / "post_layout_cell" / "post_layout.json")
     trim = _read_if_there(build / "trim" / "trim.json")
     post = _read_if_there(build / "post_layout" / "train.json")
+    chip = _read_if_there(build / "chip_transient" / "chip_transient.json")
+    bias = _read_if_there(build / "periphery" / "bias.json")
     return {
         "design": train["design"],
         "tapeout_ready": not not_ready,
@@ -98,6 +100,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
             "energy_per_step_j": post["update"].get("energy", {}).get("energy_per_step_j"),
         },
         "energy": train["update"].get("energy", {}),
+        "chip": None if chip is None else _chip_summary(chip, bias),
         "provenance": {
             "spec": str(spec_path),
             "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
@@ -105,6 +108,47 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
             "manifest": "manifest.json",
         },
     }
+
+
+def _chip_summary(chip: dict, bias: dict | None) -> dict:
+    """The whole chip's transient (chip_transient/chip_transient.json): its agreement with
+    the model, and the energy split by block from the supply and the rails."""
+    s = chip["summary"]
+    inf = chip.get("inference") or {}
+    return {
+        "steps": s["steps"],
+        "step_error_rel_total": s["step_error_rel_total"],
+        "step_error_rel_max": s["step_error_rel_max"],
+        "step_correlation_min": s["step_correlation_min"],
+        "trajectory_max_abs_error_v": s["trajectory_max_abs_error_v"],
+        "energy_per_step_j": s["energy_per_step_j"],
+        "energy_per_step_total_j": sum(s["energy_per_step_j"].values()),
+        "energy_per_inference_j": inf.get("energy_per_inference_j"),
+        "energy_per_inference_total_j": inf.get("energy_per_inference_total_j"),
+        "static_power_w": inf.get("static_power_w"),
+        "bias_mc_sigma_v": None if bias is None else bias["mc_sigma_v"],
+        "source": "chip_transient/chip_transient.json",
+    }
+
+
+def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
+    if c is None:
+        return [("whole chip", "not simulated (no chip section, or chip.transient_steps 0)")]
+    rows = [
+        ("steps simulated (transistor level, through the pins)", str(c["steps"])),
+        (
+            "model vs chip, per step from the chip's G",
+            f"{100 * c['step_error_rel_total']:.0f} % rms of dG (worst step "
+            f"{100 * c['step_error_rel_max']:.0f} %), correlation ≥ "
+            f"{c['step_correlation_min']:.3f}",
+        ),
+        ("energy per learning step (all)", _fmt(c["energy_per_step_total_j"], "J")),
+    ]
+    rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
+    if c["energy_per_inference_total_j"] is not None:
+        rows.append(("energy per inference (all)", _fmt(c["energy_per_inference_total_j"], "J")))
+        rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_inference_j"].items()]
+    return rows
 
 
 def _xor_verdict(x: dict) -> str:
@@ -304,6 +348,8 @@ padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</s
 <h2>Training with the circuit's rule</h2>
 <img src="train/training.png" width="700" alt="training">{_table(train_rows)}
 <h2>Energy per learning step</h2>{_table(energy_rows)}
+<h2>The whole chip (ngspice, transistor level, driven through its pins)</h2>
+{_table(_chip_rows(report.get("chip")))}
 <h2>Provenance</h2>{_table([(k, str(v)) for k, v in report["provenance"].items()])}
 </body></html>
 """

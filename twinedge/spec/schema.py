@@ -309,6 +309,9 @@ class Chip(_Strict):
 
     error_element: ErrorElementKnobs = ErrorElementKnobs()
     analog_pins: Annotated[dict[PinName, AnalogPin], Field(max_length=len(ANALOG_PINS))] = {}
+    # learning steps of the whole chip's transistor-level transient (~30 s each on one core;
+    # 0: not run)
+    transient_steps: Annotated[int, Field(ge=0, le=200)] = 10
 
 
 # ---------------------------------------------------------------- design

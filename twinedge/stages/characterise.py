@@ -19,10 +19,12 @@ from twinedge.stages.flow import (
     _design_input,
     _read_json,
     _verdicts,
+    chip_transient,
     drc,
     error_element,
     layout,
     lvs,
+    periphery,
     pin_plan,
     schematic_training,
     train,
@@ -355,8 +357,10 @@ def cl_flow(run: Run, summary=None) -> dict:
     drc_rec = drc(run, lay.gds)
     lvs_rec = lvs(run, lay.gds)
     characterise(run)
+    periphery(run)
     cell = post_layout_cell(run, lay.gds)
-    schematic_training(run, summary)
+    trained = schematic_training(run, summary)
+    chip_transient(run, trained["G"])
     cl_post_layout_training(run, cell, summary)
 
     def make(folder: Path) -> Path:

@@ -46,6 +46,15 @@ ERROR_ELEMENT = Stage(
     "error element", "error_element", ("error_element.json",),
     ("twinedge.characterise.error_element",), ("ngspice",),
 )  # fmt: skip
+PERIPHERY = Stage(
+    "periphery", "periphery", ("bias.json", "sequencer.json"),
+    ("twinedge.characterise.bias", "twinedge.characterise.sequencer", "twinedge.circuits.bias",
+     "twinedge.circuits.sequencer"), ("ngspice",),
+)  # fmt: skip
+CHIP_TRANSIENT = Stage(
+    "chip transient", "chip_transient", ("chip_transient.json",),
+    ("twinedge.characterise.chip", "twinedge.circuits.chip"), ("ngspice",),
+)  # fmt: skip
 REPORT = Stage(
     "report", ".", ("report.json", "report.html"),
     ("twinedge.reports.report", "twinedge.reports.cl_report"),
@@ -128,6 +137,97 @@ def error_element(run: Run) -> dict | None:
         f"sign-flipping (sigma {1e3 * res['mc_offset_flip_sigma_v']:.2f}), settles in "
         f"{1e9 * res['settle_s']:.0f} ns, {1e6 * res['power_w']:.1f} uW per amplifier; "
         f"{run.folder(ERROR_ELEMENT)}"
+    )
+    return res
+
+
+def periphery(run: Run) -> dict | None:
+    """The bias generator sized to this design's biases and characterised (corners, Monte
+    Carlo), and the phase sequencer over the corners (build/<design>/periphery/)."""
+    from twinedge.characterise.bias import characterise_bias
+    from twinedge.characterise.chip import bias_targets
+    from twinedge.characterise.mirror import CharacterisationError
+    from twinedge.characterise.sequencer import SequencerConditions, characterise_sequencer
+    from twinedge.pdk import get as get_pdk
+
+    if run.design.chip is None:
+        return None
+    targets = bias_targets(run.spec)
+
+    def make(folder: Path) -> dict:
+        from twinedge.artifacts import staged_outputs
+
+        pdk = get_pdk(run.design.pdk)
+        try:
+            with run.step("bias generator and sequencer (ngspice)", 2) as tick:
+                bias = characterise_bias(pdk, targets).as_dict()
+                tick(1)
+                cond = SequencerConditions(vcalb=targets.vcalb)
+                seq = [c.as_dict() for c in characterise_sequencer(pdk, cond)]
+                tick(1)
+        except (CharacterisationError, ValueError) as exc:
+            raise StageError(f"{run.spec.path}: periphery: {exc}") from None
+        with staged_outputs(folder) as tmp:
+            (tmp / "bias.json").write_text(json.dumps(bias, indent=1))
+            (tmp / "sequencer.json").write_text(json.dumps(seq, indent=1))
+        return {"bias": bias, "sequencer": seq}
+
+    def load(f: Path) -> dict:
+        return {"bias": _read_json(f / "bias.json"), "sequencer": _read_json(f / "sequencer.json")}
+
+    res, _ = run.execute(PERIPHERY, {"targets": targets.as_dict()}, make, load)
+    b = res["bias"]
+    worst = max(abs(v) for v in b["error_v"].values())
+    gaps = min(min(c["gap_cal_learn_s"], c["gap_learn_cal_s"]) for c in res["sequencer"])
+    run.say(
+        f"periphery: biases within {1e3 * worst:.2f} mV of their targets, Monte Carlo sigma up "
+        f"to {1e3 * max(b['mc_sigma_v'].values()):.1f} mV, {1e6 * b['power_w']:.1f} uW; "
+        f"sequencer's non-overlap >= {1e9 * gaps:.2f} ns over 5 corners; "
+        f"{run.folder(PERIPHERY)}"
+    )
+    return res
+
+
+def chip_transient(run: Run, trained_g: list[float] | None) -> dict | None:
+    """The whole chip at transistor level, driven through its pins for
+    ``chip.transient_steps`` learning steps against the behavioural model, and its energy
+    per inference at ``trained_g`` (build/<design>/chip_transient/)."""
+    from twinedge.characterise.chip import run_chip
+    from twinedge.characterise.mirror import CharacterisationError
+
+    chip = run.design.chip
+    if chip is None or chip.transient_steps == 0:
+        return None
+
+    def make(folder: Path) -> dict:
+        from twinedge.artifacts import staged_outputs
+
+        try:
+            with run.step(f"whole chip, {chip.transient_steps} steps (ngspice)", 1) as tick:
+                res = run_chip(run.spec, chip.transient_steps, trained_g=trained_g)
+                tick(1)
+        except CharacterisationError as exc:
+            raise StageError(f"{run.spec.path}: chip transient: {exc}") from None
+        out = res.as_dict()
+        with staged_outputs(folder) as tmp:
+            (tmp / "chip_transient.json").write_text(json.dumps(out, indent=1))
+        return out
+
+    inputs = {"design": _design_input(run), "dataset": run.spec.dataset.inputs.tolist(),
+              "trained_g": trained_g}  # fmt: skip
+    res, _ = run.execute(
+        CHIP_TRANSIENT, inputs, make, lambda f: _read_json(f / "chip_transient.json")
+    )
+    s = res["summary"]
+    e = s["energy_per_step_j"]
+    inf = res.get("inference") or {}
+    run.say(
+        f"chip transient: {s['steps']} steps in {s['sim_wall_s']:.0f} s; per step the model's "
+        f"dG from the chip's G is within {100 * s['step_error_rel_total']:.0f} % rms "
+        f"(correlation >= {s['step_correlation_min']:.3f}); energy per step "
+        f"{1e9 * sum(e.values()):.2f} nJ, per inference "
+        f"{1e12 * inf.get('energy_per_inference_total_j', float('nan')):.1f} pJ; "
+        f"{run.folder(CHIP_TRANSIENT)}"
     )
     return res
 
