@@ -1,0 +1,84 @@
+"""The whole learning chip (issue 16): its netlist joins the array and every periphery block
+at the pins of the pin plan, and one learning step of it at transistor level (ngspice, SKY130
+models, driven only through its pins) agrees with the behavioural model."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from conftest import DESIGNS
+
+from twinedge.characterise import chip
+from twinedge.characterise.bias import size_strings
+from twinedge.circuits.chip import BLOCKS, instances
+from twinedge.pdk import get as get_pdk
+from twinedge.spec.loader import load_spec
+
+SKY130 = get_pdk("sky130")
+PINS = {"VDD", "0", "PHASE", "TRAIN", "ENA", "RST_N", "V1", "V2", "LABEL", "VIN_HI", "VMINUS",
+        "VPLUS", "VLABEL"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def wired():
+    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+    pp = chip.plan(spec.design, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    strings = size_strings(SKY130, chip.bias_targets(spec))
+    return spec, pp, chip.wiring(spec, pp, strings)
+
+
+def _nets(lines: list[str]) -> Counter:
+    """How many element terminals each top-level net has (ngspice: case-insensitive)."""
+    count: Counter = Counter()
+    for line in lines:
+        words = line.split()
+        if words[0][0] in "XV":  # subcircuit / device calls: nets, then the model or subckt
+            nets = words[1:-1] if words[0][0] == "X" else words[1:3]
+            nets = [n for n in nets if "=" not in n]
+            if words[0][0] == "X" and "=" in line:  # a PDK device: d g s b model w= l=
+                nets = words[1:5]
+            count.update(n.upper() for n in nets)
+    return count
+
+
+def test_chip_netlist_joins_every_block_at_the_pins(wired) -> None:
+    _spec, pp, w = wired
+    lines = instances(SKY130, w)
+    calls = Counter(re.sub(r"\d+$", "", line.split()[0]) for line in lines)
+    assert calls["XU"] == 32 and calls["XEP"] == calls["XEM"] == 1  # 32 update circuits
+    names = {line.split()[0] for line in lines}
+    assert {"XSEQ", "XBIAS", "XDV1", "XDV2", "XDLP", "XDLM"} <= names
+    assert {f"VDD_{b}" for b in BLOCKS} <= names
+    nets = _nets(lines)
+    # the rails of the pin plan and the board-driven pins are the chip's only inputs
+    assert set(r.upper() for r in pp.rails) | {"VDD", "0"} <= set(nets)
+    assert {"PHASE", "TRAIN", "ENA", "RST_N", "V1", "V2", "LABEL"} <= set(nets)
+    dangling = {n for n, k in nets.items() if k < 2 and n not in PINS}
+    assert not dangling, dangling  # every internal net joins two terminals or more
+    # inputs join both twins at their driver; outputs keep a net per twin
+    assert nets["IN_V1"] > 2 and nets["OP_F"] > 2 and nets["OP_C"] > 2
+
+
+def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:
+    spec, pp, w = wired
+    text, switches = chip.inference_deck(spec, w, pp, np.full(32, 1.1))
+    assert "Vpin_TRAIN TRAIN 0 0\n" in text  # no phase runs
+    assert text.count("gh") >= 2 * 32 and "Vgh0 gh0 0 1.1" in text
+    assert len(switches) == len(spec.dataset.labels)
+
+
+@pytest.mark.slow
+def test_one_step_of_the_whole_chip_matches_the_model() -> None:
+    """One learning step of the chip (32 update circuits, the error element, drivers,
+    sequencer, bias generator; ~30 s) against the model's step from the same G."""
+    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+    res = chip.run_chip(spec, 1, with_inference=False)
+    s = res.summary()
+    assert s["step_rms_dg_v"][0] > 5e-3  # the step does move G
+    assert s["step_correlation_min"] > 0.95
+    assert s["step_error_rel_total"] < 0.35
+    e = s["energy_per_step_j"]
+    assert e["array"] > 0 and e["error_element"] > 0 and e["sequencer"] > 0 and e["bias"] > 0
