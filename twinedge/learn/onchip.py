@@ -230,15 +230,22 @@ Rule = OnChipRule | IdealRule | HybridRule | MemoryRule
 class RuleLearning(CoupledLearning):
     """Coupled Learning with a pluggable update ``rule``."""
 
-    def __init__(self, *args, rule: Rule, **kwargs) -> None:
+    def __init__(self, *args, rule: Rule, within: int = 1, **kwargs) -> None:
         super().__init__(*args, compiled=False, **kwargs)
         self.rule = rule
+        self.within = within  # LEARN slices per step (:meth:`learn_within`); 1: one piece
         if isinstance(rule, HybridRule):
             self.g = rule.write(self.g)
 
     def _substep(self, p: int, gain: float) -> None:
         vf, vc = self.update_states(p)
         self.g = apply_rule(self.rule, self.g, vf, vc, self._a, self._b)
+
+    def learn(self, p: int) -> None:
+        if self.within > 1:
+            self.learn_within(p, self.within)
+        else:
+            super().learn(p)
 
     def learn_within(self, p: int, n: int) -> None:
         """One step of the time-differenced circuit with G moving during LEARN: the CAL

@@ -201,15 +201,19 @@ def nominal_circuit(design: Design) -> Design:
 
 
 def trainer(
-    spec: LoadedSpec, ch: AnyCharacterisation | None = None, clamp: Callable | None = None
+    spec: LoadedSpec,
+    ch: AnyCharacterisation | None = None,
+    clamp: Callable | None = None,
+    within: int = 1,
 ) -> CoupledLearning:
     """The design's learner; ``clamp``: the clamped outputs as a circuit makes them
-    (:class:`twinedge.learn.clamp.ErrorElementClamp`; None: the ideal nudge)."""
+    (:class:`twinedge.learn.clamp.ErrorElementClamp`; None: the ideal nudge); ``within``:
+    LEARN slices per step (:meth:`twinedge.learn.onchip.RuleLearning.learn_within`)."""
     args = _learner_args(spec)
     rule = update_rule(spec.design, ch)
     if rule is None:
         return CoupledLearning(*args, clamp=clamp)
-    return RuleLearning(*args, rule=rule, solver=_cl_solver(args), clamp=clamp)
+    return RuleLearning(*args, rule=rule, solver=_cl_solver(args), clamp=clamp, within=within)
 
 
 def run_training(
