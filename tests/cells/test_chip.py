@@ -18,8 +18,8 @@ from twinedge.pdk import get as get_pdk
 from twinedge.spec.loader import load_spec
 
 SKY130 = get_pdk("sky130")
-PINS = {"VDD", "0", "PHASE", "TRAIN", "ENA", "RST_N", "V1", "V2", "LABEL", "VIN_HI", "VMINUS",
-        "VPLUS", "VLABEL"}  # fmt: skip
+PINS = {"VDD", "0", "PHASE", "TRAIN", "ENA", "RST_N", "V1_BIT", "V2_BIT", "LABEL", "VIN_HI",
+        "VMINUS", "VPLUS", "VLABEL"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +55,11 @@ def test_chip_netlist_joins_every_block_at_the_pins(wired) -> None:
     nets = _nets(lines)
     # the rails of the pin plan and the board-driven pins are the chip's only inputs
     assert set(r.upper() for r in pp.rails) | {"VDD", "0"} <= set(nets)
-    assert {"PHASE", "TRAIN", "ENA", "RST_N", "V1", "V2", "LABEL"} <= set(nets)
+    assert {"PHASE", "TRAIN", "ENA", "RST_N", "V1_BIT", "V2_BIT", "LABEL"} <= set(nets)
     dangling = {n for n, k in nets.items() if k < 2 and n not in PINS}
     assert not dangling, dangling  # every internal net joins two terminals or more
-    # inputs join both twins at their driver; outputs keep a net per twin
-    assert nets["IN_V1"] > 2 and nets["OP_F"] > 2 and nets["OP_C"] > 2
+    # inputs join both twins at their driver; outputs keep a net per twin (the array's names)
+    assert nets["V1"] > 2 and nets["OPLUS_F"] > 2 and nets["OPLUS_C"] > 2
 
 
 def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:

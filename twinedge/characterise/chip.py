@@ -26,7 +26,7 @@ from twinedge.characterise.memory import ABSTOL
 from twinedge.characterise.mirror import model_header, numeric_rows, run_transient
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
-from twinedge.circuits.chip import BLOCKS, ChipWiring, instances, subckts
+from twinedge.circuits.chip import BLOCKS, ChipWiring, bit_pin, instances, subckts
 from twinedge.circuits.memory import MemorySizing
 from twinedge.circuits.nets import node_nets
 from twinedge.pdk import Pdk
@@ -225,7 +225,9 @@ def inference_deck(
     ]
     for e in range(len(w.edges)):
         lines += [f"Vgh{e} gh{e} 0 {float(g[e])!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
-    probes = ["v(OP_F)", "v(OM_F)"] + [f"i(vdd_{b})" for b in BLOCKS]
+    plus, minus = w.outputs
+    probes = [f"v({w.node_nets[(plus, 'F')]})", f"v({w.node_nets[(minus, 'F')]})"]
+    probes += [f"i(vdd_{b})" for b in BLOCKS]
     probes += [f"i(vrail_{r})" for r in pp.rails]
     lines += [
         ".control", "set numdgt=10", f"tran 0.1n {t_end!r} 0 0.5n",
@@ -272,7 +274,7 @@ def _bit_levels(spec: LoadedSpec) -> dict[str, np.ndarray]:
     (the pin plan's bit order)."""
     d = spec.design
     x, y = spec.dataset.inputs, spec.dataset.labels
-    out = {name: x[:, j] == x[:, j].max() for j, name in enumerate(d.pins.inputs)}
+    out = {bit_pin(name): x[:, j] == x[:, j].max() for j, name in enumerate(d.pins.inputs)}
     out["LABEL"] = y == y.max()
     return out
 

@@ -57,18 +57,18 @@ class ChipWiring:
     bias_sizing: bias_circuit.BiasSizing
 
 
+def bit_pin(name: str) -> str:
+    """The digital pin that selects input ``name``'s level (the input's node net keeps the
+    array's pin name)."""
+    return f"{name}_BIT"
+
+
 def _node(w: ChipWiring, node: int, twin: str) -> str:
-    """A lattice node's net in the chip: inputs join both twins at their driver, constants
-    are their rail pin, outputs keep a net per twin."""
-    for name, (n, _, _) in w.inputs.items():
-        if n == node:
-            return f"IN_{name}"
-    for _name, (n, rail) in w.constants.items():
+    """A lattice node's net in the chip: the array's net names (its pins' names at inputs
+    and outputs), a constant's node its rail pin."""
+    for n, rail in w.constants.values():
         if n == node:
             return rail
-    for side, n in zip(("P", "M"), w.outputs, strict=True):
-        if n == node:
-            return f"O{side}_{twin}"
     return w.node_nets[(node, twin)]
 
 
@@ -90,7 +90,7 @@ def _call(name: str, ports: tuple[str, ...], nets: dict[str, str], subckt: str) 
 
 def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     """The chip's element lines: pins are the nets VDD, 0 (VGND), PHASE, TRAIN, ENA, RST_N,
-    each input's bit (its name), LABEL, and the analog rails."""
+    each input's bit (:func:`bit_pin`), LABEL, and the analog rails."""
     lines = [f"VDD_{b} VDD vdd_{b} 0" for b in BLOCKS]
     va = "vdd_array"
     mem = {"vdd": va, "vbj": va}
@@ -104,14 +104,16 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
         lines.append(_call(f"U{e}", memory_circuit.PORTS, {**mem, **term},
                            memory_circuit.SUBCKT))  # fmt: skip
     ve = "vdd_error_element"
-    for side, (own, other), (lp, lm) in (("P", ("OP", "OM"), ("LP", "LM")),
-                                          ("M", ("OM", "OP"), ("LM", "LP"))):  # fmt: skip
-        nets = {"out": f"{own}_C", "o": f"{own}_F", "oo": f"{other}_F", "lp": lp, "lm": lm,
-                "vdd": ve}  # fmt: skip
+    plus, minus = w.outputs
+    for side, (own, other), (lp, lm) in (("P", (plus, minus), ("LP", "LM")),
+                                          ("M", (minus, plus), ("LM", "LP"))):  # fmt: skip
+        nets = {"out": _node(w, own, "C"), "o": _node(w, own, "F"), "oo": _node(w, other, "F"),
+                "lp": lp, "lm": lm, "vdd": ve}  # fmt: skip
         lines.append(_call(f"E{side}", error_element.PORTS_DIFF, nets, error_element.SUBCKT_DIFF))
     vd = "vdd_drivers"
-    for name, (_, lo, hi) in w.inputs.items():
-        nets = {"node": f"IN_{name}", "bit": name, "vlo": lo, "vhi": hi, "vdd": vd}
+    for name, (node, lo, hi) in w.inputs.items():
+        nets = {"node": _node(w, node, "F"), "bit": bit_pin(name), "vlo": lo, "vhi": hi,
+                "vdd": vd}  # fmt: skip
         lines.append(_call(f"D{name}", input_driver.PORTS, nets, input_driver.SUBCKT))
     for net, (lo, hi) in w.label_rails.items():
         nets = {"node": net, "bit": "LABEL", "vlo": lo, "vhi": hi, "vdd": vd}

@@ -1,0 +1,75 @@
+"""The learning cell's density against what its sizing buys (issue 16's trade table).
+
+For each sizing of the on-chip learning cell - the gate capacitor C_G, the memory's hold
+capacitor count, and t_h scaled with C_G so that a step moves G as much (the update is a
+current into C_G) - this lays out the whole array with the present layout generator (its
+bounding box: edges per mm^2) and characterises the memory circuit with the PDK's models
+(cached): offset and gain spread (Monte Carlo), the zero-input pull, and the droop of a
+frozen G (its retention: seconds until it drifts 10 mV). ``--train``: XOR trained with each
+sizing's rule (seeds 0-3, the schematic rule with mismatch).
+
+    .venv/bin/python benchmarks/bench_density.py designs/xor_4x4_cl.yaml [--train]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from twinedge.cells.array import area_report, compile_array
+from twinedge.learn.train import circuit_characterisation, trainer
+from twinedge.reports.metrics import XOR_MARGIN, task_metrics
+from twinedge.spec import load_spec
+
+# (C_G F, hold capacitors, t_h scale): the spec's sizing first
+SIZINGS = ((4e-12, 3, 1.0), (2e-12, 3, 0.5), (1e-12, 3, 0.25), (4e-12, 1, 1.0), (1e-12, 1, 0.25))
+RETENTION_V = 0.01
+
+
+def sized(design, c_gate_f: float, hold_cap_n: int, t_scale: float):
+    cell = design.cell
+    upd = cell.update.model_copy(update={"hold_cap_n": hold_cap_n})
+    cell = cell.model_copy(update={"c_gate_f": c_gate_f, "update": upd})
+    tr = design.training
+    tr = tr.model_copy(update={"t_h": tr.t_h * t_scale, "t_frozen": tr.t_frozen * t_scale})
+    return design.model_copy(update={"cell": cell, "training": tr})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("spec", type=Path)
+    ap.add_argument("--train", action="store_true")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    args = ap.parse_args()
+    spec = load_spec(args.spec)
+    head = ("C_G", "hold", "t_h", "edges/mm2", "offset sd V2", "gain sd", "pull V2/V",
+            "droop V/s", "retention s", "XOR")  # fmt: skip
+    print(" | ".join(head))
+    for c_g, hold, scale in SIZINGS:
+        d = sized(spec.design, c_g, hold, scale)
+        t0 = time.perf_counter()
+        area = area_report(d, compile_array(d))
+        m = circuit_characterisation(d)
+        droop = float(np.abs(np.interp(1.0, m.frozen_g, np.asarray(m.frozen_i_a))) / m.c_gate_f)
+        xor = "-"
+        if args.train:
+            margins = []
+            for seed in args.seeds:
+                tr = d.training.model_copy(update={"seed": seed})
+                run = replace(spec, design=d.model_copy(update={"training": tr}))
+                res = trainer(run, m).run(None)
+                margins.append(task_metrics(run.design, res)["xor"]["min_margin_frac_of_l0"])
+            xor = f"{sum(x >= XOR_MARGIN for x in margins)}/{len(margins)}"
+        row = (f"{c_g * 1e12:g} pF", str(hold), f"{d.training.t_h * 1e6:g} us",
+               f"{area.edges_per_mm2:.0f}", f"{m.offset_sigma_v2:.2e}",
+               f"{100 * m.gain_sigma_rel:.1f} %", f"{m.pull_v2_per_v:.2e}", f"{droop:.3g}",
+               f"{RETENTION_V / droop:.3g}" if droop else "inf", xor)  # fmt: skip
+        print(" | ".join(row), f"({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
