@@ -24,6 +24,7 @@ from twinedge.cells.twin_edge import (
     node_tile,
     rect,
     snap,
+    via1_pad,
     via_stack,
 )
 from twinedge.cells.twin_edge_cl import (
@@ -118,7 +119,44 @@ def compile_array(design: Design) -> gf.Component:
     _place_pins(top, g, net, pins)
     if is_cl(design):
         _global_stripes(top, design, net)
+    if design.chip is not None:
+        _escapes(top, g, net, pins)
     return top
+
+
+ESC_X0 = 2.0  # node tile: the first escape's x (the tile's metal sits at x, y > ~30 um)
+ESC_PITCH = 1.5
+ESC_Y = (8.0, 14.0)  # node tile: the free / clamped net's escape via stack y
+ESC_BELOW = 3.0  # escapes end this far below the array's wrap stacks
+
+
+def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPlacement]) -> None:
+    """A way out for every pin net of a chip's array (its periphery drives and reads them):
+    in the pin's node tile, a jog from the twin's bar (met2 for the free net, met1 across the
+    free net's met2 bar for the clamped one) to a via stack, then a met4 line straight down
+    past the array's bottom. Inside the array met4 carries only the column wraps (at the
+    tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
+    stacks and lines in the tiles' empty lower left touch nothing else."""
+    stack = via_stack("met4")
+    bottom = snap(-(net.rows - 1) * g.pitch_y - g.vertical_length - WRAP_OFFSET - ESC_BELOW)
+    w2 = R.via1 / 2 + R.met2_via1_enc_end
+    half1 = R.mcon / 2 + R.met1_mcon_enc
+    out = {}
+    for k, pin in enumerate(pins):
+        r, c = net.node_rc(pin.node)
+        x0, y0 = site_origin(g, r, c)
+        twin = "F" if pin.twin in ("F", "FC") else "C"
+        x = snap(x0 + ESC_X0 + k * ESC_PITCH)
+        y = snap(y0 + (ESC_Y[0] if twin == "F" else ESC_Y[1]))
+        if twin == "F":  # met2 from the free net's met2 bar
+            rect(top, pdk.MET2, x, y - w2, x0 + g.y_free, y + w2)
+        else:  # a via1 on the clamped net's met2 bar, met1 under the free net's bar
+            via1_pad(top, snap(x0 + g.y_clamp), y)
+            rect(top, pdk.MET1, x, y - half1, x0 + g.y_clamp, y + half1)
+        top.add_ref(stack).dmove((x, y))
+        rect(top, pdk.MET4, x - STRIPE / 2, bottom, x + STRIPE / 2, y)
+        out[pin.name] = (x, bottom)
+    top.info["escapes"] = out
 
 
 BUS_X = -2.0  # the global nets' met4 buses, left of the array (and of its wrap stacks)
@@ -146,6 +184,14 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
                 stripe_pad(top, bus[name], y)
         rect(top, pdk.MET4, bus[name] - half, min(ys) - half, bus[name] + half, max(ys) + half)
         top.add_label(PORT_NAMES[name], position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
+    top.info["buses"] = {
+        PORT_NAMES[n]: (bus[n], snap(min(y0 + b[n] for y0 in _row_ys(g, net) for b in bands)))
+        for n in cg.globals
+    }
+
+
+def _row_ys(g: EdgeGeometry, net: Network) -> list[float]:
+    return [site_origin(g, r, 0)[1] for r in range(net.rows)]
 
 
 def _met1_run(top: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:

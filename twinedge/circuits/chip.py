@@ -84,8 +84,58 @@ def subckts(pdk: Pdk, w: ChipWiring) -> str:
     ])  # fmt: skip
 
 
-def _call(name: str, ports: tuple[str, ...], nets: dict[str, str], subckt: str) -> str:
-    return f"X{name} {' '.join(nets.get(p, p) for p in ports)} {subckt}"
+@dataclass(frozen=True)
+class BlockInstance:
+    """One periphery block in the chip: its instance name, circuit and nets (port -> chip
+    net; a port not named is the chip net of its own name)."""
+
+    name: str
+    block: str  # which of BLOCKS supplies it
+    subckt: str
+    ports: tuple[str, ...]
+    nets: dict[str, str]
+
+    def net(self, port: str) -> str:
+        return self.nets.get(port, port)
+
+    def spice(self) -> str:
+        return f"X{self.name} {' '.join(self.net(p) for p in self.ports)} {self.subckt}"
+
+
+def periphery(w: ChipWiring) -> list[BlockInstance]:
+    """Every periphery block instance and its nets (the layout places these, LVS checks
+    them, the transient simulates them)."""
+    out = []
+    ve = "vdd_error_element"
+    plus, minus = w.outputs
+    for side, (own, other), (lp, lm) in (("P", (plus, minus), ("LP", "LM")),
+                                          ("M", (minus, plus), ("LM", "LP"))):  # fmt: skip
+        nets = {"out": _node(w, own, "C"), "o": _node(w, own, "F"), "oo": _node(w, other, "F"),
+                "lp": lp, "lm": lm, "vdd": ve}  # fmt: skip
+        out.append(BlockInstance(f"E{side}", "error_element", error_element.SUBCKT_DIFF,
+                                 error_element.PORTS_DIFF, nets))  # fmt: skip
+    vd = "vdd_drivers"
+    for name, (node, lo, hi) in w.inputs.items():
+        nets = {"node": _node(w, node, "F"), "bit": bit_pin(name), "vlo": lo, "vhi": hi,
+                "vdd": vd}  # fmt: skip
+        out.append(BlockInstance(f"D{name}", "drivers", input_driver.SUBCKT,
+                                 input_driver.PORTS, nets))  # fmt: skip
+    for net, (lo, hi) in w.label_rails.items():
+        nets = {"node": net, "bit": "LABEL", "vlo": lo, "vhi": hi, "vdd": vd}
+        out.append(BlockInstance(f"D{net}", "drivers", LABEL_DRIVER, input_driver.PORTS, nets))
+    seq = {"clk": "PHASE", "train": "TRAIN", "ena": "ENA", "rst_n": "RST_N",
+           "vdd": "vdd_sequencer"}  # fmt: skip
+    out.append(BlockInstance("SEQ", "sequencer", sequencer.SUBCKT, sequencer.PORTS, seq))
+    out.append(BlockInstance("BIAS", "bias", bias_circuit.SUBCKT, bias_circuit.PORTS,
+                             {"vdd": "vdd_bias"}))  # fmt: skip
+    return out
+
+
+def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:
+    """Edge ``e``'s circuit nets (af, bf, ac, bc, g, 0) as chip nets."""
+    a, b = w.edges[e]
+    return {"af": _node(w, a, "F"), "bf": _node(w, b, "F"), "ac": _node(w, a, "C"),
+            "bc": _node(w, b, "C"), "g": f"g{e}", "0": "0"}  # fmt: skip
 
 
 def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
@@ -94,32 +144,14 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     lines = [f"VDD_{b} VDD vdd_{b} 0" for b in BLOCKS]
     va = "vdd_array"
     mem = {"vdd": va, "vbj": va}
-    for e, (a, b) in enumerate(w.edges):
-        term = {"af": _node(w, a, "F"), "bf": _node(w, b, "F"), "ac": _node(w, a, "C"),
-                "bc": _node(w, b, "C"), "g": f"g{e}", "0": "0"}  # fmt: skip
+    for e in range(len(w.edges)):
+        term = edge_terminals(w, e)
         for d in w.edge_devices:
             lines.append(
                 replace(d, name=f"{d.name}_{e}", d=term[d.d], g=term[d.g], s=term[d.s]).spice(pdk)
             )
-        lines.append(_call(f"U{e}", memory_circuit.PORTS, {**mem, **term},
-                           memory_circuit.SUBCKT))  # fmt: skip
-    ve = "vdd_error_element"
-    plus, minus = w.outputs
-    for side, (own, other), (lp, lm) in (("P", (plus, minus), ("LP", "LM")),
-                                          ("M", (minus, plus), ("LM", "LP"))):  # fmt: skip
-        nets = {"out": _node(w, own, "C"), "o": _node(w, own, "F"), "oo": _node(w, other, "F"),
-                "lp": lp, "lm": lm, "vdd": ve}  # fmt: skip
-        lines.append(_call(f"E{side}", error_element.PORTS_DIFF, nets, error_element.SUBCKT_DIFF))
-    vd = "vdd_drivers"
-    for name, (node, lo, hi) in w.inputs.items():
-        nets = {"node": _node(w, node, "F"), "bit": bit_pin(name), "vlo": lo, "vhi": hi,
-                "vdd": vd}  # fmt: skip
-        lines.append(_call(f"D{name}", input_driver.PORTS, nets, input_driver.SUBCKT))
-    for net, (lo, hi) in w.label_rails.items():
-        nets = {"node": net, "bit": "LABEL", "vlo": lo, "vhi": hi, "vdd": vd}
-        lines.append(_call(f"D{net}", input_driver.PORTS, nets, LABEL_DRIVER))
-    seq = {"clk": "PHASE", "train": "TRAIN", "ena": "ENA", "rst_n": "RST_N",
-           "vdd": "vdd_sequencer"}  # fmt: skip
-    lines.append(_call("SEQ", sequencer.PORTS, seq, sequencer.SUBCKT))
-    lines.append(_call("BIAS", bias_circuit.PORTS, {"vdd": "vdd_bias"}, bias_circuit.SUBCKT))
+        nets = {**mem, **term}
+        lines.append(f"XU{e} {' '.join(nets.get(p, p) for p in memory_circuit.PORTS)} "
+                     f"{memory_circuit.SUBCKT}")  # fmt: skip
+    lines += [b.spice() for b in periphery(w)]
     return lines
