@@ -24,4 +24,5 @@ def error_element_block(k: float = 0.25, differential: bool = True) -> gf.Compon
         x, y = info["stacks"][port]
         c.add_label("VSS" if port == "0" else port.upper(), position=(x, y), layer=label_layer)
     c.info["length"], c.info["height"] = info["length"], info["height"]
+    c.info["stacks"] = info["stacks"]
     return c

@@ -28,6 +28,7 @@ def labelled(cc: ClCircuit) -> gf.Component:
         x, y = info["stacks"][port]
         c.add_label("VSS" if port == "0" else port.upper(), position=(x, y), layer=label_layer)
     c.info["length"], c.info["height"] = info["length"], info["height"]
+    c.info["stacks"] = info["stacks"]
     return c
 
 

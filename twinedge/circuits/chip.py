@@ -131,6 +131,21 @@ def periphery(w: ChipWiring) -> list[BlockInstance]:
     return out
 
 
+def block_devices(b: BlockInstance, w: ChipWiring, pdk: Pdk) -> list[Device]:
+    """The block's transistors as drawn (wide ones in fingers): what its layout holds and
+    the chip's LVS reference lists."""
+    if b.block == "error_element":
+        return error_element.drawn_devices(pdk, w.k, True, w.element_sizing)
+    if b.block == "drivers":
+        sizing = LABEL_SIZING if b.subckt == LABEL_DRIVER else input_driver.InputDriverSizing()
+        devs = input_driver.devices(sizing)
+    elif b.block == "sequencer":
+        devs = sequencer.devices()
+    else:
+        devs = bias_circuit.devices(w.bias_strings, w.bias_sizing)
+    return error_element.fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
+
+
 def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:
     """Edge ``e``'s circuit nets (af, bf, ac, bc, g, 0) as chip nets."""
     a, b = w.edges[e]

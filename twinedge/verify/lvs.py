@@ -387,6 +387,75 @@ def run_block_lvs(
     )
 
 
+def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
+    """The whole chip's reference netlist from circuit data: the array's edge subcircuits
+    (as :func:`reference_spice`) called with the chip's nets, and every periphery block's
+    transistors (as drawn: fingers) flat in the top circuit, their inner nets prefixed by
+    the block's instance name. The chip netlist's per-block supplies are one VDD."""
+    from twinedge.circuits import chip as chip_circuit
+
+    def net_of(n: str) -> str:
+        if n == "0":
+            return nets.SUBSTRATE
+        if n.startswith("vdd"):
+            return "VDD"
+        return n.upper() if n.islower() else n
+
+    horizontal, vertical = edge_cell_names(design)
+    lines = [f"* reference netlist of {design.name}_chip (from the chip's circuits)"]
+    for cell in dict.fromkeys((horizontal, vertical)):
+        lines += _edge_subckt(cell, design, pdk)
+    net = Network.from_design(design)
+    globals_ = _global_pins(design)
+    lines.append(f".SUBCKT {design.name}_chip")
+    for e, (a, b) in enumerate(w.edges):
+        t = chip_circuit.edge_terminals(w, e)
+        cell = horizontal if net.node_rc(a)[0] == net.node_rc(b)[0] else vertical
+        terms = [net_of(t[k]) for k in ("af", "bf", "ac", "bc")]
+        lines.append(f"X{e} {' '.join([*terms, *globals_])} {cell}")
+    for blk in chip_circuit.periphery(w):
+        ports = set(blk.ports) | {"0"}
+
+        def pin(n: str, blk=blk, ports=ports) -> str:
+            return net_of(blk.net(n)) if n in ports or n == "vdd" else f"{blk.name}_{n}"
+
+        for d in chip_circuit.block_devices(blk, w, pdk):
+            t = " ".join(pin(n) for n in (d.d, d.g, d.s, d.body))
+            lines.append(f"M{blk.name}_{d.name} {t} {d.model(pdk)} W={d.w}u L={d.l}u")
+    lines.append(".ENDS")
+    return "\n".join(lines) + "\n"
+
+
+def run_chip_lvs(design: Design, w, gds: Path, out_dir: Path) -> LvsResult:
+    """Compare the chip's top cell (edge cells kept as subcircuits, all else flat) with
+    :func:`chip_reference_spice`."""
+    pdk = get_pdk(design.pdk)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    extracted = extract(gds, set(edge_cell_names(design)), pdk)
+    top = next(extracted.each_circuit_top_down())
+    ext_path = out_dir / f"{top.name}.extracted.cir"
+    extracted.write(str(ext_path), kdb.NetlistSpiceWriter())
+    ref_path = out_dir / f"{top.name}.reference.cir"
+    ref_path.write_text(chip_reference_spice(design, w, pdk))
+    reference = _read_spice(ref_path)
+    reference.combine_devices()
+    reference.simplify()
+    match, xref = _compare(extracted, reference)
+    mismatches = [] if match else _unpaired(xref)[0] or ["netlists differ"]
+    ref_top = reference.circuit_by_name(top.name) or next(reference.each_circuit_top_down())
+    return LvsResult(
+        match=match,
+        layout_devices=_device_count(top) + sum(1 for _ in top.each_subcircuit()),
+        reference_devices=_device_count(ref_top) + sum(1 for _ in ref_top.each_subcircuit()),
+        layout_nets=sum(1 for _ in top.each_net()),
+        reference_nets=sum(1 for _ in ref_top.each_net()),
+        extracted=ext_path,
+        reference=ref_path,
+        mismatches=mismatches[:MAX_MISMATCHES],
+        tool=f"klayout {version('klayout')} (NetlistComparer)",
+    )
+
+
 class KlayoutLvs:
     """The LVS back-end: KLayout's netlist extractor and comparer."""
 

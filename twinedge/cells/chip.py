@@ -1,0 +1,130 @@
+"""The learning chip's top cell: the array and every periphery block, routed at the nets of
+the chip netlist (:mod:`twinedge.circuits.chip`).
+
+Floor plan, top to bottom: the array; a routing channel with one met3 track per chip net;
+the periphery blocks in a row. Every terminal reaches its net's track on met4 and drops onto
+it through via3:
+
+* the array's global nets: its met4 buses (left of the array) run on down;
+* the array's pin nets (inputs, constants, outputs): its escapes (met4 lines out of the pin
+  tiles, :func:`twinedge.cells.array._escapes`) run on down;
+* a block's port: a met3 jog from its via stack to a column of its own right of the block,
+  then met4 up.
+
+Every vertical has an x of its own (no two closer than :data:`V_PITCH`), so verticals never
+meet; tracks are met3, verticals met4, and a via3 joins a vertical to its own track only.
+Each chip pin's track carries its name as a label, as every other net's does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gdsfactory as gf
+
+from twinedge.cells import periphery
+from twinedge.cells.array import compile_array
+from twinedge.cells.error_element import error_element_block
+from twinedge.cells.twin_edge import rect, snap
+from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
+from twinedge.circuits.chip import LABEL_DRIVER, ChipWiring
+from twinedge.circuits.chip import periphery as block_instances
+from twinedge.pdk import tech as pdk
+from twinedge.spec.schema import Design
+
+TRACK_PITCH = 1.2  # channel tracks (met3, via3 pads 0.5 um)
+V_PITCH = 1.2  # verticals (met4)
+CHANNEL_GAP = 3.0  # array bottom -> first track; last track -> blocks
+BLOCK_GAP = 3.0
+JOG0 = 1.5  # a block's first jog column right of its via stacks
+
+
+def chip_net(net: str) -> str:
+    """A chip netlist net as the layout labels it (the array's names: upper-case globals,
+    VSS for ground, one VDD)."""
+    if net == "0":
+        return "VSS"
+    if net.startswith("vdd"):
+        return "VDD"
+    return net.upper() if net.islower() else net
+
+
+@dataclass
+class _Vertical:
+    net: str
+    x: float
+    y_end: float  # where it starts (it runs to its track)
+
+
+def _block_component(block: str, subckt: str, strings: tuple[tuple, ...], k: float):
+    if block == "error_element":
+        return error_element_block(k, True)
+    if block == "drivers":
+        return periphery.driver_block(subckt == LABEL_DRIVER)
+    if block == "sequencer":
+        return periphery.sequencer_block()
+    return periphery.bias_block(strings)
+
+
+def _free_x(taken: list[float], x: float) -> float:
+    while any(abs(x - t) < V_PITCH for t in taken):
+        x = snap(x + 0.1)
+    return x
+
+
+def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Component:
+    """The chip's top cell (named ``<design>_chip``); ``strings``: the sized bias
+    generator's strings (:class:`twinedge.circuits.bias.BiasString` fields)."""
+    array = compile_array(design)  # clears the cell cache: first
+    top = gf.Component(name=f"{design.name}_chip")
+    top.add_ref(array)
+    box = array.dbbox()
+    verticals: list[_Vertical] = []
+    for net, (x, y) in array.info["buses"].items():
+        verticals.append(_Vertical(net, x, y))
+    for net, (x, y) in array.info["escapes"].items():
+        verticals.append(_Vertical(net, x, y))
+    blocks = block_instances(w)
+    nets = sorted({v.net for v in verticals} | {chip_net(b.net(p)) for b in blocks
+                                                 for p in b.ports})  # fmt: skip
+    y_top = snap(box.bottom - CHANNEL_GAP)
+    track = {n: snap(y_top - k * TRACK_PITCH) for k, n in enumerate(nets)}
+    y_blocks = snap(y_top - len(nets) * TRACK_PITCH - CHANNEL_GAP)
+    taken = [v.x for v in verticals]
+    x = snap(box.left)
+    placed = {}
+    for b in blocks:
+        comp = _block_component(b.block, b.subckt, strings, w.k)
+        ref = top.add_ref(comp)
+        ref.dmove((x, y_blocks - comp.info["height"]))
+        stacks = comp.info["stacks"]
+        x_end = snap(x + comp.info["length"])
+        jog = snap(x_end + JOG0)
+        for port in (*b.ports, "0"):
+            sx, sy = stacks[port]
+            px, py = snap(x + sx), snap(y_blocks - comp.info["height"] + sy)
+            jog = _free_x(taken, jog)
+            taken.append(jog)
+            h = STRIPE / 2
+            rect(top, pdk.MET3, px - h, py - h, jog + h, py + h)
+            stripe_pad(top, jog, py)
+            verticals.append(_Vertical(chip_net(b.net(port)), jog, py))
+            jog = snap(jog + V_PITCH)
+        placed[b.name] = (x, comp.info["length"])
+        x = snap(jog + BLOCK_GAP)
+    half = STRIPE / 2
+    for v in verticals:
+        y = track[v.net]
+        rect(top, pdk.MET4, v.x - half, min(v.y_end, y) - half, v.x + half, max(v.y_end, y) + half)
+        stripe_pad(top, v.x, y)
+    label = pdk.label_of[pdk.MET3]
+    # every track starts at the channel's left end: the chip's pins line up there (and a
+    # one-terminal pin's track is no stub under met3's minimum area)
+    x0 = snap(min(v.x for v in verticals) - 1.0)
+    for net, y in track.items():
+        x1 = snap(max(v.x for v in verticals if v.net == net) + half)
+        rect(top, pdk.MET3, x0, y - half, x1, y + half)
+        top.add_label(net, position=(x0 + half, y), layer=label)
+    top.info["blocks"] = placed
+    top.info["tracks"] = len(track)
+    return top
