@@ -4,12 +4,13 @@ models, driven only through its pins) agrees with the behavioural model."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import DESIGNS
+from conftest import DESIGNS, needs_klayout
 
 from twinedge.characterise import chip
 from twinedge.characterise.bias import size_strings
@@ -82,3 +83,26 @@ def test_one_step_of_the_whole_chip_matches_the_model() -> None:
     assert s["step_error_rel_total"] < 0.35
     e = s["energy_per_step_j"]
     assert e["array"] > 0 and e["error_element"] > 0 and e["sequencer"] > 0 and e["bias"] > 0
+
+
+@needs_klayout
+def test_chip_top_cell_is_drc_clean_and_matches_the_chip_netlist(wired, tmp_path) -> None:
+    """Array + every periphery block, routed: both DRC decks (sign-off when PDK_ROOT is set)
+    and LVS of the whole chip against its netlist; a netlist without one label driver
+    mismatches."""
+    from twinedge.cells.chip import chip_top
+    from twinedge.cells.gds import write_gds
+    from twinedge.verify.drc import run_drc
+    from twinedge.verify.lvs import run_chip_lvs
+
+    spec, _pp, w = wired
+    top = chip_top(spec.design, w, tuple(dataclasses.astuple(b) for b in w.bias_strings))
+    gds = write_gds(top, tmp_path / "chip.gds")
+    drc = run_drc(gds, tmp_path / "drc", SKY130)
+    assert drc.clean and drc.violations == 0, drc.as_dict()["by_rule"]
+    lvs = run_chip_lvs(spec.design, w, gds, tmp_path / "lvs")
+    assert lvs.match, lvs.mismatches
+    assert lvs.layout_devices == lvs.reference_devices > 32 + 100  # edge cells + periphery
+    fewer = dataclasses.replace(w, label_rails={"LP": w.label_rails["LP"]})
+    broken = run_chip_lvs(spec.design, fewer, gds, tmp_path / "lvs2")
+    assert not broken.match and broken.mismatches

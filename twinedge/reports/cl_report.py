@@ -54,6 +54,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     post = _read_if_there(build / "post_layout" / "train.json")
     chip = _read_if_there(build / "chip_transient" / "chip_transient.json")
     bias = _read_if_there(build / "periphery" / "bias.json")
+    chip_lay = _read_if_there(build / "chip_layout" / "chip_layout.json")
     return {
         "design": train["design"],
         "tapeout_ready": not not_ready,
@@ -101,6 +102,18 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
         },
         "energy": train["update"].get("energy", {}),
         "chip": None if chip is None else _chip_summary(chip, bias),
+        "chip_layout": None
+        if chip_lay is None
+        else {
+            "bbox_um": chip_lay["bbox_um"],
+            "area_um2": chip_lay["area_um2"],
+            "drc_clean": chip_lay["drc"]["clean"],
+            "drc_violations": chip_lay["drc"]["violations"],
+            "drc_decks": [dk["name"] for dk in chip_lay["drc"]["decks"]],
+            "lvs_match": chip_lay["lvs"]["match"],
+            "lvs_devices": chip_lay["lvs"]["layout_devices"],
+            "source": "chip_layout/chip_layout.json",
+        },
         "provenance": {
             "spec": str(spec_path),
             "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
@@ -129,6 +142,17 @@ def _chip_summary(chip: dict, bias: dict | None) -> dict:
         "bias_mc_sigma_v": None if bias is None else bias["mc_sigma_v"],
         "source": "chip_transient/chip_transient.json",
     }
+
+
+def _chip_layout_rows(c: dict | None) -> list[tuple[str, str]]:
+    if c is None:
+        return []
+    drc = "clean" if c["drc_clean"] else f"{c['drc_violations']} violations"
+    return [
+        ("chip top cell (array + periphery)", f"{c['bbox_um'][0]:.0f} x {c['bbox_um'][1]:.0f} um"),
+        ("chip DRC", f"{drc} ({', '.join(c['drc_decks'])})"),
+        ("chip LVS against the chip netlist", "match" if c["lvs_match"] else "MISMATCH"),
+    ]
 
 
 def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
@@ -349,7 +373,7 @@ padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</s
 <img src="train/training.png" width="700" alt="training">{_table(train_rows)}
 <h2>Energy per learning step</h2>{_table(energy_rows)}
 <h2>The whole chip (ngspice, transistor level, driven through its pins)</h2>
-{_table(_chip_rows(report.get("chip")))}
+{_table(_chip_layout_rows(report.get("chip_layout")) + _chip_rows(report.get("chip")))}
 <h2>Provenance</h2>{_table([(k, str(v)) for k, v in report["provenance"].items()])}
 </body></html>
 """

@@ -19,6 +19,7 @@ from twinedge.stages.flow import (
     _design_input,
     _read_json,
     _verdicts,
+    chip_layout,
     chip_transient,
     drc,
     error_element,
@@ -357,7 +358,9 @@ def cl_flow(run: Run, summary=None) -> dict:
     drc_rec = drc(run, lay.gds)
     lvs_rec = lvs(run, lay.gds)
     characterise(run)
-    periphery(run)
+    blocks = periphery(run)
+    if blocks is not None:
+        chip_layout(run, blocks)
     cell = post_layout_cell(run, lay.gds)
     trained = schematic_training(run, summary)
     chip_transient(run, trained["G"])

@@ -55,6 +55,11 @@ CHIP_TRANSIENT = Stage(
     "chip transient", "chip_transient", ("chip_transient.json",),
     ("twinedge.characterise.chip", "twinedge.circuits.chip"), ("ngspice",),
 )  # fmt: skip
+CHIP_LAYOUT = Stage(
+    "chip layout", "chip_layout", ("{design}_chip.gds", "chip_layout.json"),
+    ("twinedge.cells.chip", "twinedge.cells.periphery", "twinedge.cells.array",
+     "twinedge.circuits.chip", "twinedge.verify.lvs", "twinedge.verify.drc"), ("klayout",),
+)  # fmt: skip
 REPORT = Stage(
     "report", ".", ("report.json", "report.html"),
     ("twinedge.reports.report", "twinedge.reports.cl_report"),
@@ -228,6 +233,65 @@ def chip_transient(run: Run, trained_g: list[float] | None) -> dict | None:
         f"{1e9 * sum(e.values()):.2f} nJ, per inference "
         f"{1e12 * inf.get('energy_per_inference_total_j', float('nan')):.1f} pJ; "
         f"{run.folder(CHIP_TRANSIENT)}"
+    )
+    return res
+
+
+def chip_layout(run: Run, periphery_res: dict) -> dict | None:
+    """The chip's top cell (array + periphery, routed; build/<design>/chip_layout/), its DRC
+    (every deck the array gets) and its LVS against the chip netlist."""
+    if run.design.chip is None:
+        return None
+    from dataclasses import astuple
+
+    from twinedge.cells.chip import chip_top
+    from twinedge.cells.gds import write_gds
+    from twinedge.characterise.chip import wiring
+    from twinedge.circuits.bias import BiasString
+    from twinedge.pdk import get
+    from twinedge.spec.pinplan import plan
+    from twinedge.verify import drc_backend
+    from twinedge.verify.drc import DrcError, deck_fingerprint
+    from twinedge.verify.lvs import run_chip_lvs
+
+    d, ds = run.design, run.spec.dataset
+    pdk = get(d.pdk)
+    strings = tuple(BiasString(**b) for b in periphery_res["bias"]["strings"])
+
+    def make(folder: Path) -> dict:
+        w = wiring(run.spec, plan(d, ds.inputs, ds.labels, str(run.spec.path)), strings)
+        top = chip_top(d, w, tuple(astuple(b) for b in strings))
+        gds = write_gds(top, folder / f"{d.name}_chip.gds")
+        try:
+            drc_rec = drc_backend(pdk).run(gds, folder / "drc").as_dict()
+        except DrcError as exc:
+            raise StageError(f"chip DRC: {exc}") from None
+        lvs_rec = run_chip_lvs(d, w, gds, folder / "lvs").as_dict()
+        box = top.dbbox()
+        record = {
+            "bbox_um": [round(box.width(), 3), round(box.height(), 3)],
+            "area_um2": round(box.width() * box.height(), 1),
+            "blocks": top.info["blocks"],
+            "tracks": top.info["tracks"],
+            "drc": drc_rec,
+            "lvs": lvs_rec,
+        }
+        (folder / "chip_layout.json").write_text(json.dumps(record, indent=1))
+        return record
+
+    inputs = {"design": _design_input(run), "strings": periphery_res["bias"]["strings"],
+              "decks": deck_fingerprint(pdk), "dataset": ds.inputs.tolist()}  # fmt: skip
+    res, _ = run.execute(
+        CHIP_LAYOUT, inputs, make, lambda f: _read_json(f / "chip_layout.json"),
+        lambda r: "clean, match" if r["drc"]["clean"] and r["lvs"]["match"] else "failed",
+    )  # fmt: skip
+    drc_v = "clean" if res["drc"]["clean"] else f"{res['drc']['violations']} violations"
+    lvs_v = "match" if res["lvs"]["match"] else "MISMATCH"
+    run.say(
+        f"chip layout: {res['bbox_um'][0]:.0f} x {res['bbox_um'][1]:.0f} um (array, "
+        f"{len(res['blocks'])} periphery blocks, {res['tracks']} channel tracks); DRC {drc_v} "
+        f"({len(res['drc']['decks'])} decks), LVS {lvs_v} against the chip netlist "
+        f"({res['lvs']['layout_devices']} devices and edge cells); {run.folder(CHIP_LAYOUT)}"
     )
     return res
 
