@@ -368,7 +368,7 @@ def cl_flow(run: Run, summary=None) -> dict:
 
     def make(folder: Path) -> Path:
         report = build_cl_report(
-            run.spec.path, run.build, run.manifest(), _verdicts(drc_rec, lvs_rec)
+            run.spec.path, run.build, run.manifest(), _verdicts(drc_rec, lvs_rec, chip=run.design.chip is not None)
         )
         return write_cl_report(report, folder)
 

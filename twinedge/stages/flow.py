@@ -545,13 +545,21 @@ def energy(run: Run, ext, post: dict):
 
 
 # ------------------------------------------------------------------ the reports
-def _verdicts(drc_rec: dict, lvs_rec: dict) -> list[str]:
+def _verdicts(drc_rec: dict, lvs_rec: dict, chip: bool = False) -> list[str]:
     """Why the design is not tapeout-ready: the tapeout checks (a shuttle's tile, its
-    precheck) do not exist yet, so never ready; plus any failed check."""
-    reasons = [
-        "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
-        "precheck, no on-chip periphery (inputs, biases, phases, read-out are ideal sources)"
-    ]
+    precheck) do not exist yet, so never ready; plus any failed check. ``chip``: the spec
+    has its periphery (a chip section)."""
+    if chip:
+        reasons = [
+            "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
+            "precheck; the chip has no read-out circuit yet and is taller than a TinyTapeout "
+            "analog tile"
+        ]
+    else:
+        reasons = [
+            "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
+            "precheck, no on-chip periphery (inputs, biases, phases, read-out are ideal sources)"
+        ]
     if drc_rec["violations"]:
         reasons.append(f"DRC: {drc_rec['violations']} violations")
     if not lvs_rec["match"]:
