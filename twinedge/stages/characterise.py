@@ -367,9 +367,8 @@ def cl_flow(run: Run, summary=None) -> dict:
     cl_post_layout_training(run, cell, summary)
 
     def make(folder: Path) -> Path:
-        report = build_cl_report(
-            run.spec.path, run.build, run.manifest(), _verdicts(drc_rec, lvs_rec, chip=run.design.chip is not None)
-        )
+        not_ready = _verdicts(drc_rec, lvs_rec, chip=run.design.chip is not None)
+        report = build_cl_report(run.spec.path, run.build, run.manifest(), not_ready)
         return write_cl_report(report, folder)
 
     upstream = {r["stage"]: r["key"] for r in run.records}
