@@ -99,6 +99,14 @@ def short_cl(directory: Path) -> Path:
     return spec
 
 
+def short_chip(directory: Path) -> Path:
+    """:func:`short_cl` with a chip section (the periphery's tests share its circuit's
+    characterisation through the cache)."""
+    spec = short_cl(directory)
+    spec.write_text(spec.read_text() + "chip:\n  error_element: {vbe: 0.6}\n  transient_steps: 1\n")
+    return spec
+
+
 def _mount(*args: str) -> bool:
     try:
         return subprocess.run(["mount", *args], capture_output=True).returncode == 0

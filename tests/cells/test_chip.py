@@ -1,6 +1,8 @@
 """The whole learning chip (issue 16): its netlist joins the array and every periphery block
-at the pins of the pin plan, and one learning step of it at transistor level (ngspice, SKY130
-models, driven only through its pins) agrees with the behavioural model."""
+at the pins of the pin plan, its top cell is DRC clean and matches that netlist, and one
+learning step of it at transistor level (ngspice, SKY130 models, driven only through its
+pins) agrees with the behavioural model. At CI size: designs/xor_chip_sky130.yaml's chip on
+the short CL design (2 us phases; conftest.short_chip)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import DESIGNS, needs_klayout
+from conftest import needs_klayout, short_chip
 
 from twinedge.characterise import chip
 from twinedge.characterise.bias import size_strings
@@ -24,8 +26,13 @@ PINS = {"VDD", "0", "PHASE", "TRAIN", "ENA", "RST_N", "V1_BIT", "V2_BIT", "LABEL
 
 
 @pytest.fixture(scope="module")
-def wired():
-    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+def short_spec(tmp_path_factory):
+    return load_spec(short_chip(tmp_path_factory.mktemp("chip")))
+
+
+@pytest.fixture(scope="module")
+def wired(short_spec):
+    spec = short_spec
     pp = chip.plan(spec.design, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
     strings = size_strings(SKY130, chip.bias_targets(spec))
     return spec, pp, chip.wiring(spec, pp, strings)
@@ -72,11 +79,10 @@ def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:
 
 
 @pytest.mark.slow
-def test_one_step_of_the_whole_chip_matches_the_model() -> None:
+def test_one_step_of_the_whole_chip_matches_the_model(short_spec) -> None:
     """One learning step of the chip (32 update circuits, the error element, drivers,
-    sequencer, bias generator; ~30 s) against the model's step from the same G."""
-    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
-    res = chip.run_chip(spec, 1, with_inference=False)
+    sequencer, bias generator) against the model's step from the same G."""
+    res = chip.run_chip(short_spec, 1, with_inference=False)
     s = res.summary()
     assert s["step_rms_dg_v"][0] > 5e-3  # the step does move G
     assert s["step_correlation_min"] > 0.95

@@ -36,7 +36,6 @@ from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.pinplan import PinPlan, plan
 from twinedge.spice.deck import pwl
 
-T_FIRST_CAL = 1e-6  # the first CAL phase (G held), s
 READ_AFTER = 100e-9  # G read this long after the clock falls
 BIT_AFTER = 30e-9  # the board changes the datapoint bits this long after the clock falls
 EDGE = 1e-9
@@ -65,8 +64,8 @@ class ChipRun:
 
     def summary(self) -> dict:
         err = self.error_v
-        g_before = np.vstack([self.g0, self.g_transistor[:-1]])
-        dg_t = np.asarray(self.g_transistor) - g_before
+        g_t = np.asarray(self.g_transistor)
+        dg_t = g_t - np.vstack([self.g0, g_t[:-1]])
         dg_m = np.asarray(self.dg_model_from_chip)
         rms = np.sqrt(np.mean(dg_t**2, axis=1))
         step_err = np.sqrt(np.mean((dg_t - dg_m) ** 2, axis=1))
@@ -153,11 +152,11 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
     t_cal, t_h = tr.t_frozen, tr.t_h
     t_step = t_cal + t_h
     vdd = pdk.vdd
-    # the clock: the first CAL lasts T_FIRST_CAL, then (LEARN t_h, CAL t_cal) per step
+    # the clock: (CAL t_cal, LEARN t_h) per step; G held through the first CAL
     clk = [(0.0, 0.0)]
     reads = []
     for k in range(len(order)):
-        rise = T_FIRST_CAL + k * t_step
+        rise = t_cal + k * t_step
         fall = rise + t_h
         clk += [(rise, 0.0), (rise + EDGE, vdd), (fall, vdd), (fall + EDGE, 0.0)]
         reads.append(fall + READ_AFTER)
@@ -166,7 +165,7 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
     for name, col in _bit_levels(spec).items():
         pts = [(0.0, vdd if col[order[0]] else 0.0)]
         for k in range(1, len(order)):
-            t = T_FIRST_CAL + (k - 1) * t_step + t_h + BIT_AFTER
+            t = t_cal + (k - 1) * t_step + t_h + BIT_AFTER
             pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
         bits[name] = pts
     lines = [
@@ -179,7 +178,7 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
         *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
         ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
-        f"Vhc hc 0 {pwl([(0, 1.0), (T_FIRST_CAL - 20e-9, 1.0), (T_FIRST_CAL - 19e-9, 0.0)])}",
+        f"Vhc hc 0 {pwl([(0, 1.0), (t_cal - 20e-9, 1.0), (t_cal - 19e-9, 0.0)])}",
     ]
     for e in range(len(w.edges)):
         lines += [f"Vgh{e} gh{e} 0 {d.training.g_init!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
@@ -345,9 +344,9 @@ def run_chip(
     g0 = np.full(n_e, d.training.g_init)
     g_model = model_run(spec, order, g0)
     dg_from_chip = model_steps_from(spec, order, np.vstack([g0, g[:-1]]))
-    # energy per step over the steps after the first (whole periods)
-    sel = (t >= reads[0]) & (t <= reads[-1])
-    n_steps = max(1, len(reads) - 1)
+    # energy per step: whole periods, from where a read would be before the first step
+    sel = (t >= READ_AFTER) & (t <= reads[-1])
+    n_steps = len(reads)
     energy = {}
     for k, b in enumerate(BLOCKS):
         i = vals[sel, n_e + k]
