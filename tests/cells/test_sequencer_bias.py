@@ -32,6 +32,7 @@ def test_sequencer_phases_never_overlap_and_the_sign_follows_learn() -> None:
     assert c.gap_learn_cal_s > 0.5e-9  # LEARN opens before CAL closes
     assert c.nudge_after_learn_s > 0  # +eta only once LEARN holds
     assert c.calb_high_v == pytest.approx(0.959, abs=2e-3)  # CALB reaches VCALB
+    assert c.vbe_ee_v == pytest.approx(0.6, abs=1e-3)  # the error element biased
     assert 0 < c.energy_per_cycle_j < 1e-10
 
 

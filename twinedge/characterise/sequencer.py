@@ -40,6 +40,7 @@ class SequencerCorner:
     nudge_after_learn_s: float  # LEARN up -> NUDGE up
     nudge_after_cal_s: float  # CAL up -> NUDGE down (clock falls)
     calb_high_v: float  # CALB's level with CAL open
+    vbe_ee_v: float  # the error element's bias while running (VBE passed through)
     energy_per_cycle_j: float
 
     def as_dict(self) -> dict:
@@ -60,13 +61,14 @@ def deck(pdk: Pdk, cond: SequencerConditions, corner: str) -> str:
     vdd = pdk.vdd
     clk = pwl([(0, 0), (T_RISE, 0), (T_RISE + 0.2e-9, vdd), (T_FALL, vdd), (T_FALL + 0.2e-9, 0)])
     ports = {"clk": "clk", "train": "vdd", "ena": "vdd", "rst_n": "vdd", "vdd": "vdd",
-             "vcalb": "vcalb"}  # fmt: skip
+             "vcalb": "vcalb", "vbe": "vbe"}  # fmt: skip
     outs = [p for p in PORTS if p not in ports]
     lines = [
         model_header(pdk, corner, None, "twinedge phase sequencer").rstrip("\n"),
         subckt(pdk, cond.sizing).rstrip("\n"),
         f"Vvdd vdd 0 {vdd!r}",
         f"Vvcalb vcalb 0 {cond.vcalb!r}",
+        "Vvbe vbe 0 0.6",
         f"Vclk clk 0 {clk}",
         f"X1 {' '.join(ports.get(p, p) for p in PORTS)} {SUBCKT}",
         *(f"C{o} {o} 0 {cond.c_line!r}" for o in outs),
@@ -77,7 +79,7 @@ def deck(pdk: Pdk, cond: SequencerConditions, corner: str) -> str:
 
 
 def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner:
-    outs = [p for p in PORTS if p not in ("clk", "train", "ena", "rst_n", "vdd", "vcalb")]
+    outs = [p for p in PORTS if p not in ("clk", "train", "ena", "rst_n", "vdd", "vcalb", "vbe")]
     rows = numeric_rows(run_transient(deck(pdk, cond, corner)), columns=2 * (len(outs) + 1))
     t = rows[:, 0]
     v = {o: rows[:, 1 + 2 * k] for k, o in enumerate(outs)}
@@ -90,12 +92,13 @@ def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner
     cal_on = _crossing(t, v["cal"], half, T_FALL, rising=True)
     nudge_off = _crossing(t, v["nudge"], half, T_FALL, rising=False)
     calb = float(np.interp(T_FALL - 5e-9, t, v["calb"]))
+    vbe_ee = float(np.interp(T_FALL - 5e-9, t, v["vbe_ee"]))
     # one period: from before the rising edge to the end (every line back where it started)
     sel = t >= T_RISE - 5e-9
     energy = pdk.vdd * -float(np.trapezoid(i_vdd[sel], t[sel]))
     return SequencerCorner(
         corner, learn_on - cal_off, cal_on - learn_off, nudge_on - learn_on, nudge_off - cal_on,
-        calb, energy,
+        calb, vbe_ee, energy,
     )  # fmt: skip
 
 

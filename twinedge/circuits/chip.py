@@ -111,7 +111,7 @@ def periphery(w: ChipWiring) -> list[BlockInstance]:
     for side, (own, other), (lp, lm) in (("P", (plus, minus), ("LP", "LM")),
                                           ("M", (minus, plus), ("LM", "LP"))):  # fmt: skip
         nets = {"out": _node(w, own, "C"), "o": _node(w, own, "F"), "oo": _node(w, other, "F"),
-                "lp": lp, "lm": lm, "vdd": ve}  # fmt: skip
+                "lp": lp, "lm": lm, "vdd": ve, "vbe": "vbe_ee"}  # fmt: skip
         out.append(BlockInstance(f"E{side}", "error_element", error_element.SUBCKT_DIFF,
                                  error_element.PORTS_DIFF, nets))  # fmt: skip
     vd = "vdd_drivers"

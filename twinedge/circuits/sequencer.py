@@ -14,7 +14,9 @@ microcontroller picks it, as the seed's breadboard did):
 CAL and LEARN come from a non-overlapping clock generator (two cross-coupled NOR gates, each
 waiting for the other's delayed output), so the two switches are never closed together.
 TRAIN, ENA and RST_N gate the clock: any of them low holds the chip in CAL with LEARN open,
-every G frozen. CALB's high level is a bias (its driver's supply, VCALB): it trims the CAL
+every G frozen, and turns the error element off (its bias VBE_EE pulled to VDD): in
+inference it has nothing to do, and near the top of its input range it rang into the free
+outputs. CALB's high level is a bias (its driver's supply, VCALB): it trims the CAL
 switch's charge in every cell, so its driver is a transmission gate from VCALB (the NMOS
 passes a trimmed level under the PMOS's threshold, the PMOS one near VDD) and an NMOS
 pull-down. LEARNB and NUDGEB are the complements,
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 SUBCKT = "twinedge_sequencer"
 PORTS = (
     "clk", "train", "ena", "rst_n", "cal", "calb", "learn", "learnb", "nudge", "nudgeb",
-    "vdd", "vcalb",
+    "vdd", "vcalb", "vbe", "vbe_ee",
 )  # fmt: skip
 
 
@@ -106,6 +108,10 @@ def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
         Device("CBL", "n", "calb", "cal", "0", s.calb_w, gl),
         *_inv("DN1", "learn", "nudgeb", dn, dp, dl),  # the sign follows LEARN
         *_inv("DN2", "nudgeb", "nudge", dn, dp, gl),
+        # the error element's bias only while training: its tails off otherwise (in
+        # inference, with outputs near its input range's top, it rang into the free outputs)
+        Device("EEN", "n", "vbe", "en", "vbe_ee", s.calb_w, gl),
+        Device("EEP", "p", "vbe_ee", "en", "vdd", s.calb_w, gl),
     ]
 
 

@@ -139,6 +139,8 @@ def _chip_summary(chip: dict, bias: dict | None) -> dict:
         "energy_per_inference_j": inf.get("energy_per_inference_j"),
         "energy_per_inference_total_j": inf.get("energy_per_inference_total_j"),
         "static_power_w": inf.get("static_power_w"),
+        "inference_settle_s": inf.get("settle_s"),
+        "inference_settled": inf.get("settled"),
         "bias_mc_sigma_v": None if bias is None else bias["mc_sigma_v"],
         "source": "chip_transient/chip_transient.json",
     }
@@ -170,7 +172,12 @@ def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
     ]
     rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
     if c["energy_per_inference_total_j"] is not None:
-        rows.append(("energy per inference (all)", _fmt(c["energy_per_inference_total_j"], "J")))
+        settled = c.get("inference_settled") or []
+        note = "" if all(settled) else f" (a lower bound: {settled.count(False)} datapoint(s) not settled)"
+        rows.append(("energy per inference (all)",
+                     _fmt(c["energy_per_inference_total_j"], "J") + note))  # fmt: skip
+        rows.append(("inference settling per datapoint (1 mV)",
+                     ", ".join(_fmt(x, "s") for x in c.get("inference_settle_s") or [])))  # fmt: skip
         rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_inference_j"].items()]
     return rows
 
