@@ -173,11 +173,12 @@ def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
     rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
     if c["energy_per_inference_total_j"] is not None:
         settled = c.get("inference_settled") or []
-        note = "" if all(settled) else f" (a lower bound: {settled.count(False)} datapoint(s) not settled)"
-        rows.append(("energy per inference (all)",
-                     _fmt(c["energy_per_inference_total_j"], "J") + note))  # fmt: skip
-        rows.append(("inference settling per datapoint (1 mV)",
-                     ", ".join(_fmt(x, "s") for x in c.get("inference_settle_s") or [])))  # fmt: skip
+        unsettled = settled.count(False)
+        note = f" (a lower bound: {unsettled} datapoint(s) not settled)" if unsettled else ""
+        total = _fmt(c["energy_per_inference_total_j"], "J")
+        rows.append(("energy per inference (all)", total + note))
+        times = ", ".join(_fmt(x, "s") for x in c.get("inference_settle_s") or [])
+        rows.append(("inference settling per datapoint (1 mV)", times))
         rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_inference_j"].items()]
     return rows
 
