@@ -79,10 +79,10 @@ def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:
 
 
 @pytest.mark.slow
-def test_one_step_of_the_whole_chip_matches_the_model(short_spec) -> None:
+def test_one_step_of_the_whole_chip_matches_the_model(short_spec, wired) -> None:
     """One learning step of the chip (32 update circuits, the error element, drivers,
     sequencer, bias generator) against the model's step from the same G."""
-    res = chip.run_chip(short_spec, 1, with_inference=False)
+    res = chip.run_chip(short_spec, 1, with_inference=False, strings=wired[2].bias_strings)
     s = res.summary()
     assert s["step_rms_dg_v"][0] > 5e-3  # the step does move G
     assert s["step_correlation_min"] > 0.95

@@ -327,14 +327,16 @@ def run_chip(
     seed: int = 0,
     trained_g: list[float] | None = None,
     with_inference: bool = True,
+    strings: tuple | None = None,
 ) -> ChipRun:
     """``steps`` learning steps of the chip at transistor level and of the model, the
     datapoints drawn from ``seed``; then the chip's inference at ``trained_g`` (else at the
-    transient's last G)."""
+    transient's last G); ``strings``: the sized bias generator, if already known."""
     d = spec.design
     pdk = get_pdk(d.pdk)
     pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
-    strings = characterise_bias(pdk, bias_targets(spec)).sized()
+    if strings is None:  # the bias generator sized to this design's biases
+        strings = characterise_bias(pdk, bias_targets(spec)).sized()
     w = wiring(spec, pp, strings)
     rng = np.random.default_rng(seed)
     order = [int(p) for p in rng.integers(len(spec.dataset.labels), size=steps)]
