@@ -14,11 +14,13 @@ manufacturing grid, picks the closest. Characterisation of the sized generator:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from twinedge import processes
 from twinedge.characterise.mirror import model_header, run_ngspice
 from twinedge.circuits.bias import (
     BIASES,
@@ -32,6 +34,7 @@ from twinedge.circuits.bias import (
 from twinedge.pdk import Pdk
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
+WORKERS = min(2, os.cpu_count() or 1)  # decks side by side
 MC_N = 16
 PROBE_A = 100e-9
 R_MAX = 64.0  # widest ratio either way (the wider device up to R_MAX x the narrow one)
@@ -117,8 +120,12 @@ def size_strings(
     s = s or BiasSizing()
     bases = sorted({s.base_w, s.calb_base_w})
     coarse = {b: np.geomspace(1 / min(R_MAX, W_MAX / b), min(R_MAX, W_MAX / b), 61) for b in bases}
-    ranges = {(f, b): _string_op(pdk, [_widths(r, pdk.grid_um, b) for r in coarse[b]], s.l, f)
-              for f in FAMILIES for b in bases}  # fmt: skip
+    keys = [(f, b) for f in FAMILIES for b in bases]
+    ops = processes.parallel(
+        lambda k: _string_op(pdk, [_widths(r, pdk.grid_um, k[1]) for r in coarse[k[1]]], s.l, k[0]),
+        keys, WORKERS,
+    )  # fmt: skip
+    ranges = dict(zip(keys, ops, strict=True))
     want = targets.as_dict()
     fine: dict[str, tuple[tuple[int, float], list[tuple[float, float]]]] = {}
     for net in BIASES:
@@ -200,7 +207,9 @@ def characterise_bias(
     strings = size_strings(pdk, targets, s)
     nominal, power = _generators_op(pdk, strings, s, "tt", 1)
     loaded, _ = _generators_op(pdk, strings, s, "tt", 1, probe=True)
-    corners = {c: _generators_op(pdk, strings, s, c, 1)[0][0] for c in CORNERS}
+    runs = processes.parallel(lambda c: _generators_op(pdk, strings, s, c, 1)[0][0], CORNERS,
+                              WORKERS)  # fmt: skip
+    corners = dict(zip(CORNERS, runs, strict=True))
     mc, _ = _generators_op(pdk, strings, s, "tt", MC_N, mismatch_seed=1)
     want = targets.as_dict()
     name = list(BIASES)
