@@ -16,11 +16,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from seeds import solved, with_seed, xor_margin
+
 from twinedge.characterise.bias import characterise_bias
 from twinedge.characterise.chip import bias_targets
 from twinedge.learn.train import cached_circuit, circuit_conditions, trainer
 from twinedge.pdk import get as get_pdk
-from twinedge.reports.metrics import XOR_MARGIN, task_metrics
 from twinedge.spec import load_spec
 
 SIGMAS = 3.0
@@ -46,11 +47,9 @@ def main() -> None:
             m = cached_circuit(cond)
             margins = []
             for seed in args.seeds:
-                tr = d.training.model_copy(update={"seed": seed})
-                run = replace(spec, design=d.model_copy(update={"training": tr}))
-                res = trainer(run, m).run(None)
-                margins.append(task_metrics(run.design, res)["xor"]["min_margin_frac_of_l0"])
-            ok = sum(x >= XOR_MARGIN for x in margins)
+                run = with_seed(spec, d, seed)
+                margins.append(xor_margin(run, trainer(run, m).run(None)))
+            ok = solved(margins)
             print(f"{net} {k:+.0f} sigma ({1e3 * sigma:.2f} mV) | {v:.4f} | "
                   f"{m.gain_v_per_v2:.3g} | {m.offset_sigma_v2:.2e} | {m.pull_v2_per_v:.2e} | "
                   f"{ok}/{len(margins)} | {min(margins):+.3f} ({time.perf_counter() - t0:.0f} s)",

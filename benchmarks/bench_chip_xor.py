@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from seeds import solved, with_seed, xor_margin
 
 from twinedge.characterise.chip import WITHIN
 from twinedge.characterise.error_element import cached_error_element, conditions_for
 from twinedge.learn.clamp import ErrorElementClamp
 from twinedge.learn.train import circuit_characterisation, trainer
-from twinedge.reports.metrics import XOR_MARGIN, task_metrics
 from twinedge.spec import load_spec
 
 
@@ -43,18 +42,16 @@ def main() -> None:
     for within in args.within:
         margins = []
         for seed in args.seeds:
-            upd = {"seed": seed} | ({"steps": args.steps} if args.steps else {})
-            tr = d.training.model_copy(update=upd)
-            run = replace(spec, design=d.model_copy(update={"training": tr}))
+            run = with_seed(spec, d, seed, **({"steps": args.steps} if args.steps else {}))
             clamp = ErrorElementClamp(ch, np.random.default_rng(seed))
             learner = trainer(run, rule, clamp, within=within)
             t1 = time.perf_counter()
             res = learner.run(None)
-            m = task_metrics(run.design, res)["xor"]["min_margin_frac_of_l0"]
+            m = xor_margin(run, res)
             margins.append(m)
             print(f"{within:12d} {seed:4d} {res.final_mse:10.2e} {m:+12.3f} "
                   f"{time.perf_counter() - t1:7.1f}")  # fmt: skip
-        ok = sum(m >= XOR_MARGIN for m in margins)
+        ok = solved(margins)
         print(f"{within} slices: solved {ok}/{len(margins)} seeds, margin min {min(margins):+.3f}")
 
 

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from seeds import solved, with_seed, xor_margin
 
 from twinedge.cells.array import area_report, compile_array
 from twinedge.learn.train import circuit_characterisation, trainer
-from twinedge.reports.metrics import XOR_MARGIN, task_metrics
 from twinedge.spec import load_spec
 
 # (C_G F, hold capacitors, t_h scale): the spec's sizing first
@@ -59,11 +58,9 @@ def main() -> None:
         if args.train:
             margins = []
             for seed in args.seeds:
-                tr = d.training.model_copy(update={"seed": seed})
-                run = replace(spec, design=d.model_copy(update={"training": tr}))
-                res = trainer(run, m).run(None)
-                margins.append(task_metrics(run.design, res)["xor"]["min_margin_frac_of_l0"])
-            xor = f"{sum(x >= XOR_MARGIN for x in margins)}/{len(margins)}"
+                run = with_seed(spec, d, seed)
+                margins.append(xor_margin(run, trainer(run, m).run(None)))
+            xor = f"{solved(margins)}/{len(margins)}"
         row = (f"{c_g * 1e12:g} pF", str(hold), f"{d.training.t_h * 1e6:g} us",
                f"{area.edges_per_mm2:.0f}", f"{m.offset_sigma_v2:.2e}",
                f"{100 * m.gain_sigma_rel:.1f} %", f"{m.pull_v2_per_v:.2e}", f"{droop:.3g}",

@@ -27,7 +27,7 @@ from twinedge.cells.array import compile_array
 from twinedge.cells.error_element import error_element_block
 from twinedge.cells.twin_edge import rect, snap
 from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
-from twinedge.circuits.chip import LABEL_DRIVER, ChipWiring
+from twinedge.circuits.chip import LABEL_DRIVER, ChipWiring, chip_net
 from twinedge.circuits.chip import periphery as block_instances
 from twinedge.pdk import tech as pdk
 from twinedge.spec.schema import Design
@@ -37,16 +37,6 @@ V_PITCH = 1.2  # verticals (met4)
 CHANNEL_GAP = 3.0  # array bottom -> first track; last track -> blocks
 BLOCK_GAP = 3.0
 JOG0 = 1.5  # a block's first jog column right of its via stacks
-
-
-def chip_net(net: str) -> str:
-    """A chip netlist net as the layout labels it (the array's names: upper-case globals,
-    VSS for ground, one VDD)."""
-    if net == "0":
-        return "VSS"
-    if net.startswith("vdd"):
-        return "VDD"
-    return net.upper() if net.islower() else net
 
 
 @dataclass

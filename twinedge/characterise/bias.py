@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -28,7 +28,6 @@ from twinedge.circuits.bias import (
     SUBCKT,
     BiasSizing,
     BiasString,
-    is_supply,
     subckt,
 )
 from twinedge.pdk import Pdk
@@ -223,14 +222,3 @@ def characterise_bias(
         r_out_ohm={b: float((nominal[0][k] - loaded[0][k]) / PROBE_A) for k, b in enumerate(name)},
         power_w=power,
     )
-
-
-@dataclass(frozen=True)
-class BiasConditions:
-    targets: BiasTargets
-    sizing: BiasSizing = field(default_factory=BiasSizing)
-
-
-def supplies(strings: tuple[BiasString, ...]) -> list[str]:
-    """The biases that are the supply itself."""
-    return [b.net for b in strings if is_supply(b)]

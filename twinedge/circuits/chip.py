@@ -35,7 +35,6 @@ BLOCKS = ("array", "error_element", "drivers", "sequencer", "bias")
 LABEL_DRIVER = "twinedge_label_driver"
 # the label nets only meet gates: one small switch each way
 LABEL_SIZING = input_driver.InputDriverSizing(switch_w=1.0, switch_n=1)
-PHASE_PINS = ("PHASE", "TRAIN", "ENA", "RST_N")
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,16 @@ class ChipWiring:
     memory_sizing: memory_circuit.MemorySizing
     bias_strings: tuple[bias_circuit.BiasString, ...]
     bias_sizing: bias_circuit.BiasSizing
+
+
+def chip_net(net: str) -> str:
+    """A chip net as the layout labels it and LVS names it: the array's names (upper-case
+    globals), VSS for ground, one VDD for every block's supply."""
+    if net == "0":
+        return "VSS"
+    if net.startswith("vdd"):
+        return "VDD"
+    return net.upper() if net.islower() else net
 
 
 def bit_pin(name: str) -> str:

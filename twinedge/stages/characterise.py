@@ -363,7 +363,8 @@ def cl_flow(run: Run, summary=None) -> dict:
         chip_layout(run, blocks)
     cell = post_layout_cell(run, lay.gds)
     trained = schematic_training(run, summary)
-    chip_transient(run, trained["G"])
+    if blocks is not None:
+        chip_transient(run, blocks, trained["G"])
     cl_post_layout_training(run, cell, summary)
 
     def make(folder: Path) -> Path:

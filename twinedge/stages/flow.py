@@ -193,10 +193,17 @@ def periphery(run: Run) -> dict | None:
     return res
 
 
-def chip_transient(run: Run, trained_g: list[float] | None) -> dict | None:
-    """The whole chip at transistor level, driven through its pins for
-    ``chip.transient_steps`` learning steps against the behavioural model, and its energy
-    per inference at ``trained_g`` (build/<design>/chip_transient/)."""
+def _bias_strings(periphery_res: dict) -> tuple:
+    """The bias generator as the periphery stage sized it."""
+    from twinedge.characterise.bias import BiasCharacterisation
+
+    return BiasCharacterisation(**periphery_res["bias"]).sized()
+
+
+def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None) -> dict | None:
+    """The whole chip at transistor level, with the periphery stage's bias generator, driven
+    through its pins for ``chip.transient_steps`` learning steps against the behavioural
+    model, and its energy per inference at ``trained_g`` (build/<design>/chip_transient/)."""
     from twinedge.characterise.chip import run_chip
     from twinedge.characterise.mirror import CharacterisationError
 
@@ -209,7 +216,8 @@ def chip_transient(run: Run, trained_g: list[float] | None) -> dict | None:
 
         try:
             with run.step(f"whole chip, {chip.transient_steps} steps (ngspice)", 1) as tick:
-                res = run_chip(run.spec, chip.transient_steps, trained_g=trained_g)
+                res = run_chip(run.spec, chip.transient_steps, trained_g=trained_g,
+                               strings=_bias_strings(periphery_res))  # fmt: skip
                 tick(1)
         except CharacterisationError as exc:
             raise StageError(f"{run.spec.path}: chip transient: {exc}") from None
@@ -219,7 +227,7 @@ def chip_transient(run: Run, trained_g: list[float] | None) -> dict | None:
         return out
 
     inputs = {"design": _design_input(run), "dataset": run.spec.dataset.inputs.tolist(),
-              "trained_g": trained_g}  # fmt: skip
+              "trained_g": trained_g, "strings": periphery_res["bias"]["strings"]}  # fmt: skip
     res, _ = run.execute(
         CHIP_TRANSIENT, inputs, make, lambda f: _read_json(f / "chip_transient.json")
     )
@@ -247,7 +255,6 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
     from twinedge.cells.chip import chip_top
     from twinedge.cells.gds import write_gds
     from twinedge.characterise.chip import wiring
-    from twinedge.circuits.bias import BiasString
     from twinedge.pdk import get
     from twinedge.spec.pinplan import plan
     from twinedge.verify import drc_backend
@@ -256,7 +263,7 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
 
     d, ds = run.design, run.spec.dataset
     pdk = get(d.pdk)
-    strings = tuple(BiasString(**b) for b in periphery_res["bias"]["strings"])
+    strings = _bias_strings(periphery_res)
 
     def make(folder: Path) -> dict:
         w = wiring(run.spec, plan(d, ds.inputs, ds.labels, str(run.spec.path)), strings)

@@ -357,33 +357,48 @@ def block_reference(name: str, ports: list[str], devices: list[Device], pdk: Pdk
     return "\n".join(lines) + "\n"
 
 
-def run_block_lvs(
-    gds: Path, ports: list[str], devices: list[Device], pdk: Pdk, out_dir: Path
+def _lvs_against(
+    gds: Path, keep: set[str], reference_text, pdk: Pdk, out_dir: Path, calls: bool
 ) -> LvsResult:
-    """Compare a laid-out circuit block (one top cell, flattened) with its device list."""
+    """Extract ``gds`` (cells in ``keep`` as subcircuits, all else flat), write both netlists
+    into ``out_dir`` and compare; ``reference_text(top_name)``: the reference's SPICE;
+    ``calls``: count subcircuit calls among the devices."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    extracted = extract(gds, set(), pdk)
+    extracted = extract(gds, keep, pdk)
     top = next(extracted.each_circuit_top_down())
     ext_path = out_dir / f"{top.name}.extracted.cir"
     extracted.write(str(ext_path), kdb.NetlistSpiceWriter())
     ref_path = out_dir / f"{top.name}.reference.cir"
-    ref_path.write_text(block_reference(top.name, ports, devices, pdk))
+    ref_path.write_text(reference_text(top.name))
     reference = _read_spice(ref_path)
     reference.combine_devices()
     reference.simplify()
     match, xref = _compare(extracted, reference)
     mismatches = [] if match else _unpaired(xref)[0] or ["netlists differ"]
-    ref_top = next(reference.each_circuit_top_down())
+    ref_top = reference.circuit_by_name(top.name) or next(reference.each_circuit_top_down())
+
+    def devices(c: kdb.Circuit) -> int:
+        return _device_count(c) + (sum(1 for _ in c.each_subcircuit()) if calls else 0)
+
     return LvsResult(
         match=match,
-        layout_devices=_device_count(top),
-        reference_devices=_device_count(ref_top),
+        layout_devices=devices(top),
+        reference_devices=devices(ref_top),
         layout_nets=sum(1 for _ in top.each_net()),
         reference_nets=sum(1 for _ in ref_top.each_net()),
         extracted=ext_path,
         reference=ref_path,
         mismatches=mismatches[:MAX_MISMATCHES],
         tool=f"klayout {version('klayout')} (NetlistComparer)",
+    )
+
+
+def run_block_lvs(
+    gds: Path, ports: list[str], devices: list[Device], pdk: Pdk, out_dir: Path
+) -> LvsResult:
+    """Compare a laid-out circuit block (one top cell, flattened) with its device list."""
+    return _lvs_against(
+        gds, set(), lambda top: block_reference(top, ports, devices, pdk), pdk, out_dir, False
     )
 
 
@@ -394,13 +409,7 @@ def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
     the block's instance name. The chip netlist's per-block supplies are one VDD."""
     from twinedge.circuits import chip as chip_circuit
 
-    def net_of(n: str) -> str:
-        if n == "0":
-            return nets.SUBSTRATE
-        if n.startswith("vdd"):
-            return "VDD"
-        return n.upper() if n.islower() else n
-
+    net_of = chip_circuit.chip_net
     horizontal, vertical = edge_cell_names(design)
     lines = [f"* reference netlist of {design.name}_chip (from the chip's circuits)"]
     for cell in dict.fromkeys((horizontal, vertical)):
@@ -428,31 +437,11 @@ def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
 
 def run_chip_lvs(design: Design, w, gds: Path, out_dir: Path) -> LvsResult:
     """Compare the chip's top cell (edge cells kept as subcircuits, all else flat) with
-    :func:`chip_reference_spice`."""
+    :func:`chip_reference_spice`; the device counts include the edge cells."""
     pdk = get_pdk(design.pdk)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    extracted = extract(gds, set(edge_cell_names(design)), pdk)
-    top = next(extracted.each_circuit_top_down())
-    ext_path = out_dir / f"{top.name}.extracted.cir"
-    extracted.write(str(ext_path), kdb.NetlistSpiceWriter())
-    ref_path = out_dir / f"{top.name}.reference.cir"
-    ref_path.write_text(chip_reference_spice(design, w, pdk))
-    reference = _read_spice(ref_path)
-    reference.combine_devices()
-    reference.simplify()
-    match, xref = _compare(extracted, reference)
-    mismatches = [] if match else _unpaired(xref)[0] or ["netlists differ"]
-    ref_top = reference.circuit_by_name(top.name) or next(reference.each_circuit_top_down())
-    return LvsResult(
-        match=match,
-        layout_devices=_device_count(top) + sum(1 for _ in top.each_subcircuit()),
-        reference_devices=_device_count(ref_top) + sum(1 for _ in ref_top.each_subcircuit()),
-        layout_nets=sum(1 for _ in top.each_net()),
-        reference_nets=sum(1 for _ in ref_top.each_net()),
-        extracted=ext_path,
-        reference=ref_path,
-        mismatches=mismatches[:MAX_MISMATCHES],
-        tool=f"klayout {version('klayout')} (NetlistComparer)",
+    keep = set(edge_cell_names(design))
+    return _lvs_against(
+        gds, keep, lambda _top: chip_reference_spice(design, w, pdk), pdk, out_dir, True
     )
 
 
