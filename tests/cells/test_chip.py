@@ -22,7 +22,7 @@ from twinedge.spec.loader import load_spec
 
 SKY130 = get_pdk("sky130")
 PINS = {"VDD", "0", "PHASE", "TRAIN", "ENA", "RST_N", "V1_BIT", "V2_BIT", "LABEL", "VIN_HI",
-        "VMINUS", "VPLUS", "VLABEL"}  # fmt: skip
+        "VMINUS", "VPLUS", "VLABEL", "READ", *(f"RADDR{k}" for k in range(6))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,12 @@ def test_chip_netlist_joins_every_block_at_the_pins(wired) -> None:
     assert not dangling, dangling  # every internal net joins two terminals or more
     # inputs join both twins at their driver; outputs keep a net per twin (the array's names)
     assert nets["V1"] > 2 and nets["OPLUS_F"] > 2 and nets["OPLUS_C"] > 2
+    # the read-out: a reader per edge on READ, 4 row and 8 column lines, each with its
+    # decoder gate and the readers of its row (8) or column and direction (4)
+    assert calls["XRF_"] == calls["XRR_"] == calls["XRC_"] == 32 and "XREAD" in names
+    assert nets["READ"] == 32 + 1
+    assert all(nets[f"RSELB{r}"] == 8 + 1 for r in range(4))
+    assert all(nets[f"CSELB{c}{d}"] == 4 + 1 for c in range(4) for d in "HV")
 
 
 def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:

@@ -35,12 +35,13 @@ from twinedge.cells.twin_edge_cl import (
     stripe_pad,
 )
 from twinedge.circuits import twin_edge as twin_edge_circuit
-from twinedge.circuits.cl import PORT_NAMES
+from twinedge.circuits.cl import PORT_NAMES, SELECT_LINES
 from twinedge.circuits.nets import PinPlacement, node_net_name, pin_placements
 from twinedge.pdk import activate as activate_pdk
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
 from twinedge.sim.network import Network
+from twinedge.spec.pinplan import DIRECTIONS
 from twinedge.spec.schema import Design
 
 WRAP_OFFSET = 0.6  # distance of wrap-around via stacks from the array edge
@@ -53,8 +54,9 @@ def is_cl(design: Design) -> bool:
 def cl_geometry_for(design: Design) -> ClGeometry:
     cell = design.cell
     return cl_geometry(
-        cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n
-    )
+        cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n,
+        design.chip is not None,
+    )  # fmt: skip
 
 
 def geometry_for(design: Design) -> EdgeGeometry:
@@ -138,7 +140,7 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
     tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
     stacks and lines in the tiles' empty lower left touch nothing else."""
     stack = via_stack("met4")
-    bottom = snap(-(net.rows - 1) * g.pitch_y - g.vertical_length - WRAP_OFFSET - ESC_BELOW)
+    bottom = _array_bottom(g, net)
     w2 = R.via1 / 2 + R.met2_via1_enc_end
     half1 = R.mcon / 2 + R.met1_mcon_enc
     out = {}
@@ -156,38 +158,74 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
         top.add_ref(stack).dmove((x, y))
         rect(top, pdk.MET4, x - STRIPE / 2, bottom, x + STRIPE / 2, y)
         out[pin.name] = (x, bottom)
-    top.info["escapes"] = out
+    top.info["escapes"] = {**top.info.get("escapes", {}), **out}
 
 
 BUS_X = -2.0  # the global nets' met4 buses, left of the array (and of its wrap stacks)
 
 
 def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
-    """The update circuits' global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR): each lattice
-    row has two bands of blocks (the horizontal cells' and, under them, the vertical cells'),
-    each band one met3 stripe per net over its blocks' via stacks; a met4 bus per net left of
-    the array joins that net's stripes through via3."""
+    """The update circuits' global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR, READ): each
+    lattice row has two bands of blocks (the horizontal cells' and, under them, the vertical
+    cells'), each band one met3 stripe per net over its blocks' via stacks; a met4 bus per
+    net left of the array joins that net's stripes through via3. The read-out's select
+    lines (a chip's cells): a row line joins only its row's two stripes (a bus per row), and
+    a column line is a met4 line down each site column through its blocks' via stacks."""
     cg = cl_geometry_for(design)
     g = cg.edge
     bands = cg.band_offsets()
-    bus = {n: snap(BUS_X - k * GLOBAL_TRACK) for k, n in enumerate(cg.globals)}
+    shared = [n for n in cg.globals if n not in SELECT_LINES]
+    per_row = [(f"{PORT_NAMES['rselb']}{r}", [r]) for r in range(net.rows)]
+    if "rselb" not in cg.globals:
+        per_row = []
+    buses = [(PORT_NAMES[n], n, list(range(net.rows))) for n in shared]
+    buses += [(name, "rselb", rows) for name, rows in per_row]
+    bus = {name: snap(BUS_X - k * GLOBAL_TRACK) for k, (name, _, _) in enumerate(buses)}
     x_left, x_right = snap(min(bus.values()) - STRIPE), snap(net.cols * g.pitch)
     half = STRIPE / 2
-    for name in cg.globals:
+    top.info["buses"] = {}
+    for name, local, rows in buses:
         ys = []
-        for r in range(net.rows):
+        for r in rows:
             _, y0 = site_origin(g, r, 0)
             for band in bands:
-                y = snap(y0 + band[name])
+                y = snap(y0 + band[local])
                 ys.append(y)
                 rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
                 stripe_pad(top, bus[name], y)
         rect(top, pdk.MET4, bus[name] - half, min(ys) - half, bus[name] + half, max(ys) + half)
-        top.add_label(PORT_NAMES[name], position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
-    top.info["buses"] = {
-        PORT_NAMES[n]: (bus[n], snap(min(y0 + b[n] for y0 in _row_ys(g, net) for b in bands)))
-        for n in cg.globals
-    }
+        top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
+        top.info["buses"][name] = (bus[name], min(ys))
+    if "cselb" in cg.globals:
+        _column_lines(top, cg, net)
+
+
+def _array_bottom(g: EdgeGeometry, net: Network) -> float:
+    """Where lines leaving the array downwards end: below its wrap stacks."""
+    return snap(-(net.rows - 1) * g.pitch_y - g.vertical_length - WRAP_OFFSET - ESC_BELOW)
+
+
+def _column_lines(top: gf.Component, cg: ClGeometry, net: Network) -> None:
+    """The read-out's column select lines: per site column and direction, a met4 line at
+    its blocks' via stack x, joined to every row's stack (via3) and run down past the array
+    (the chip routes it on as it does the escapes)."""
+    g = cg.edge
+    bands = cg.band_offsets()
+    bottom = _array_bottom(g, net)
+    half = STRIPE / 2
+    out = top.info.get("escapes", {})
+    for c in range(net.cols):
+        x0, _ = site_origin(g, 0, c)
+        for d, dx, band in zip(DIRECTIONS, cg.stack_x(), bands, strict=True):
+            x = snap(x0 + dx)
+            ys = [snap(site_origin(g, r, c)[1] + band["cselb"]) for r in range(net.rows)]
+            for y in ys:
+                stripe_pad(top, x, y)
+            rect(top, pdk.MET4, x - half, bottom, x + half, max(ys) + half)
+            name = f"{PORT_NAMES['cselb']}{c}{d.upper()}"
+            top.add_label(name, position=(x, max(ys)), layer=pdk.label_of[pdk.MET4])
+            out[name] = (x, bottom)
+    top.info["escapes"] = out
 
 
 def _row_ys(g: EdgeGeometry, net: Network) -> list[float]:

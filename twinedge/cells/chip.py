@@ -46,9 +46,11 @@ class _Vertical:
     y_end: float  # where it starts (it runs to its track)
 
 
-def _block_component(block: str, subckt: str, strings: tuple[tuple, ...], k: float):
+def _block_component(block: str, subckt: str, strings: tuple[tuple, ...], w: ChipWiring):
     if block == "error_element":
-        return error_element_block(k, True)
+        return error_element_block(w.k, True)
+    if block == "readout":
+        return periphery.readout_block(w.read_map.rows, w.read_map.cols)
     if block == "drivers":
         return periphery.driver_block(subckt == LABEL_DRIVER)
     if block == "sequencer":
@@ -84,7 +86,7 @@ def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Co
     x = snap(box.left)
     placed = {}
     for b in blocks:
-        comp = _block_component(b.block, b.subckt, strings, w.k)
+        comp = _block_component(b.block, b.subckt, strings, w)
         ref = top.add_ref(comp)
         ref.dmove((x, y_blocks - comp.info["height"]))
         stacks = comp.info["stacks"]

@@ -1,7 +1,8 @@
 """Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
-drivers): each block's netlist placed and routed by the two-row block placer of the learning
-cell's update circuit, its ports labelled on their via stacks, so a block's layout is
-generated from its circuit exactly as the cells are (and LVS compares it with that circuit).
+drivers, read-out): each block's netlist placed and routed by the two-row block placer of
+the learning cell's update circuit, its ports labelled on their via stacks, so a block's
+layout is generated from its circuit exactly as the cells are (and LVS compares it with that
+circuit).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import gdsfactory as gf
 
 from twinedge.cells.twin_edge_cl import draw_block
 from twinedge.circuits import bias as bias_circuit
-from twinedge.circuits import input_driver, sequencer
+from twinedge.circuits import input_driver, readout, sequencer
 from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.error_element import fingers
 from twinedge.circuits.mirror import Device
@@ -78,3 +79,11 @@ def bias_block(strings: tuple[tuple, ...]) -> gf.Component:
     """``strings``: each bias's :class:`twinedge.circuits.bias.BiasString` fields, in
     :data:`twinedge.circuits.bias.BIASES` order (a sized generator)."""
     return labelled(bias_circuit_block(strings))
+
+
+@gf.cell
+def readout_block(rows: int, cols: int) -> gf.Component:
+    """The read-out's decoder, output follower and READ's bias, for ``rows`` x ``cols``
+    sites (:class:`twinedge.spec.pinplan.ReadMap`)."""
+    m = readout.ReadMap(rows, cols)
+    return labelled(block_circuit(readout.SUBCKT, m.ports(), readout.devices(m)))

@@ -349,10 +349,14 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
 
 @gf.cell
 def update_block(
-    edge_cols: tuple[tuple[str, float], ...], circuit_name: str = "memory", hold_cap_n: int = 1
+    edge_cols: tuple[tuple[str, float], ...],
+    circuit_name: str = "memory",
+    hold_cap_n: int = 1,
+    reader: bool = False,
 ) -> gf.Component:
-    """The update circuit, placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
-    return draw_block(circuit(circuit_name, hold_cap_n), edge_cols)
+    """The update circuit (and ``reader``: the G reader), placed and routed; edge nets land
+    at ``edge_cols`` (x, left zone)."""
+    return draw_block(circuit(circuit_name, hold_cap_n, reader), edge_cols)
 
 
 def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> gf.Component:
@@ -422,13 +426,23 @@ class ClGeometry:
     block_height: float
     tracks: dict[str, float]  # block-local y of the global tracks
     x_stack: float  # block-local x of the global via stacks
+    x_stack_v: float  # the same in the stacked block (its landing zone differs)
     circuit: str  # cl_circuit name
     hold_cap_n: int  # the memory circuit's parallel hold capacitors
     globals: tuple[str, ...]  # the global nets the blocks bring out
+    reader: bool = False  # the blocks carry the G reader (a chip's cells)
 
     @property
     def x_far(self) -> float:
         return snap(self.x_land + self.block_height)
+
+    def stack_x(self) -> tuple[float, float]:
+        """Site-relative array x of the global via stacks in the horizontal cell's block and
+        in the vertical cell's stacked block."""
+        return (
+            snap(self.edge.height + self.x_block + self.x_stack),
+            snap(self.edge_v.height + GAP + self.x_stack_v),
+        )
 
     def band_offsets(self) -> tuple[dict[str, float], dict[str, float]]:
         """Site-relative array y of each global track, in the horizontal cell's block and in
@@ -455,12 +469,17 @@ def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
 
 
 def cl_geometry(
-    w_um: float, l_um: float, c_gate_f: float, circuit_name: str = "memory", hold_cap_n: int = 1
+    w_um: float,
+    l_um: float,
+    c_gate_f: float,
+    circuit_name: str = "memory",
+    hold_cap_n: int = 1,
+    reader: bool = False,
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant, clear of each other's routes and of the next row and column."""
     g = edge_geometry(w_um, l_um, c_gate_f)
-    cc = circuit(circuit_name, hold_cap_n)
+    cc = circuit(circuit_name, hold_cap_n, reader)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
@@ -502,13 +521,20 @@ def cl_geometry(
         block_height=plan.height,
         tracks=plan.tracks,
         x_stack=plan.x_stack,
+        x_stack_v=plan_v.x_stack,
         circuit=circuit_name,
         hold_cap_n=hold_cap_n,
         globals=cc.globals,
+        reader=reader,
     )
 
 
 MARGIN_A = 0.7  # vertical cell: first tap from the A end
+
+
+def _reader(reader: bool) -> dict:
+    """The argument only when set: cells without a reader keep their names."""
+    return {"reader": True} if reader else {}
 
 
 def _tap(c: gf.Component, g: EdgeGeometry, net: str, x: float) -> float:
@@ -554,22 +580,24 @@ def twin_edge_cl(
     side: str = "below",
     circuit_name: str = "memory",
     hold_cap_n: int = 1,
+    reader: bool = False,
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
-    or ``stacked`` (vertical edges; see :class:`ClGeometry`)."""
-    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n)
+    or ``stacked`` (vertical edges; see :class:`ClGeometry`); ``reader``: with the G reader
+    (a chip's cells)."""
+    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader)
     c = gf.Component()
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n))
+        ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n, **_reader(reader)))
         ref.dmove((cg.x_block, -GAP - cg.block_height))
         _edge_stubs(c, cg)
         box = (0.0, -GAP - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name, hold_cap_n))
+        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name, hold_cap_n, **_reader(reader)))
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge
         ref.drotate(90)

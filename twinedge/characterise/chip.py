@@ -26,14 +26,14 @@ from twinedge.characterise.memory import ABSTOL
 from twinedge.characterise.mirror import model_header, numeric_rows, run_transient
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
-from twinedge.circuits.chip import BLOCKS, ChipWiring, bit_pin, instances, subckts
+from twinedge.circuits.chip import BLOCKS, ChipWiring, address_pin, bit_pin, instances, subckts
 from twinedge.circuits.memory import MemorySizing
 from twinedge.circuits.nets import node_nets
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
 from twinedge.sim.network import Network
 from twinedge.spec.loader import LoadedSpec
-from twinedge.spec.pinplan import PinPlan, plan
+from twinedge.spec.pinplan import PinPlan, ReadMap, plan
 from twinedge.spice.deck import pwl
 
 READ_AFTER = 100e-9  # G read this long after the clock falls
@@ -47,6 +47,8 @@ MAX_STEP = 2e-9  # the transient's largest time step
 T_INFERENCE = 3e-6
 SETTLE_V = 1e-3  # an output settled: within this of where it ends
 WITHIN = 16  # the model's LEARN slices (its G moves during LEARN as the chip's does)
+C_READ = 10e-12  # READ's load: the pad, the board's trace and meter
+READ_EDGE = 0  # the training transient reads this edge's G on READ
 
 
 @dataclass
@@ -59,6 +61,8 @@ class ChipRun:
     energy_per_step_j: dict[str, float]  # by block (VDD), and each analog rail
     sim_wall_s: float
     inference: dict | None = None  # :func:`inference`
+    # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it)
+    read_g_v: list[float] | None = None
 
     @property
     def error_v(self) -> np.ndarray:
@@ -143,7 +147,24 @@ def wiring(spec: LoadedSpec, pp: PinPlan, bias_strings) -> ChipWiring:
         memory_sizing=MemorySizing(**m.sizing),
         bias_strings=bias_strings,
         bias_sizing=BiasSizing(),
+        read_map=ReadMap(net.rows, net.cols),
+        node_rc={n: net.node_rc(n) for n in range(net.n_nodes)},
     )
+
+
+def address_sources(w: ChipWiring, address: int, vdd: float) -> list[str]:
+    """The board's address pins held at ``address``, and READ's load."""
+    m = w.read_map
+    return [
+        *(f"Vpin_{address_pin(k)} {address_pin(k)} 0 {vdd if address >> k & 1 else 0.0!r}"
+          for k in range(m.bits)),
+        f"Cread READ 0 {C_READ!r}",
+    ]  # fmt: skip
+
+
+def edge_address(w: ChipWiring, e: int) -> int:
+    a, b = w.edges[e]
+    return w.read_map.edge_address(*w.read_map.site(w.node_rc[a], w.node_rc[b]))
 
 
 def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tuple[str, list[float]]:
@@ -179,6 +200,7 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
         f"Vpin_PHASE PHASE 0 {pwl(clk)}",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
         *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
+        *address_sources(w, edge_address(w, READ_EDGE), vdd),
         ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
         f"Vhc hc 0 {pwl([(0, 1.0), (t_cal - 20e-9, 1.0), (t_cal - 19e-9, 0.0)])}",
     ]
@@ -186,6 +208,7 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
         lines += [f"Vgh{e} gh{e} 0 {d.training.g_init!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
     probes = [f"v(g{e})" for e in range(len(w.edges))]
     probes += [f"i(vdd_{b})" for b in BLOCKS] + [f"i(vrail_{r})" for r in pp.rails]
+    probes.append("v(read)")
     lines += [
         ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {MAX_STEP!r}",
         f"wrdata chip.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
@@ -223,6 +246,7 @@ def inference_deck(
         "Vpin_PHASE PHASE 0 0",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
         *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
+        *address_sources(w, w.read_map.output_address(0), vdd),
         ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
         "Vhc hc 0 1.0",
     ]
@@ -232,6 +256,7 @@ def inference_deck(
     probes = [f"v({w.node_nets[(plus, 'F')]})", f"v({w.node_nets[(minus, 'F')]})"]
     probes += [f"i(vdd_{b})" for b in BLOCKS]
     probes += [f"i(vrail_{r})" for r in pp.rails]
+    probes.append("v(read)")
     lines += [
         ".control", "set numdgt=10", f"tran 0.5n {t_end!r} 0 2n",
         f"wrdata inference.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
@@ -263,7 +288,11 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
             energy[key] += integrate_energy(t, p, t0, t0 + ts) / len(switches)
     static = {key: float(np.interp(switches[0] - 1e-9, t, p)) for key, p in power.items()}
     window = T_INFERENCE - 1e-9
+    ends = [t0 + T_INFERENCE - 2e-9 for t0 in switches]  # each datapoint's settled outputs
     return {
+        # the tester's view: READ (addressed to O+, through the output follower) beside O+
+        "read_o_plus_v": [float(np.interp(te, t, vals[:, -1])) for te in ends],
+        "o_plus_v": [float(np.interp(te, t, outs[0])) for te in ends],
         "settle_s": settle,
         "settled": [bool(ts < window - 0.05 * T_INFERENCE) for ts in settle],
         "window_s": window,
@@ -354,6 +383,7 @@ def run_chip(
     # energy per step: whole periods, from where a read would be before the first step
     sel = (t >= READ_AFTER) & (t <= reads[-1])
     n_steps = len(reads)
+    read_v = [float(np.interp(tr, t, vals[:, -1])) for tr in reads]
     energy = {}
     for k, b in enumerate(BLOCKS):
         i = vals[sel, n_e + k]
@@ -364,4 +394,4 @@ def run_chip(
     g_inf = np.asarray(trained_g if trained_g is not None else g[-1], dtype=float)
     inf = inference(spec, w, pp, g_inf) if with_inference else None
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
-                   energy, wall, inf)  # fmt: skip
+                   energy, wall, inf, read_v)  # fmt: skip

@@ -11,7 +11,10 @@ Blocks (each a circuit module of its own; here only wired):
   its node (both twins) between its rails; label drivers (the same circuit, small) switch
   the element's label nets VL+ / VL- between the rails of the two labels (L = VL+ - VL-);
 * the phase sequencer (:mod:`twinedge.circuits.sequencer`) and the bias generator
-  (:mod:`twinedge.circuits.bias`).
+  (:mod:`twinedge.circuits.bias`);
+* the read-out (:mod:`twinedge.circuits.readout`): each edge's G reader (in the array, on
+  its row and column select lines) and the block that decodes the address pins, picks a
+  free output, and biases READ.
 
 Each block takes VDD through its own zero-volt source (``VDD_<block>``): the supply current
 split by block, which the chip's energy report needs. The netlist is flat (top-level nets are
@@ -24,14 +27,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from twinedge.circuits import bias as bias_circuit
-from twinedge.circuits import error_element, input_driver, sequencer
+from twinedge.circuits import error_element, input_driver, readout, sequencer
 from twinedge.circuits import memory as memory_circuit
 from twinedge.circuits.mirror import Device, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
 
-BLOCKS = ("array", "error_element", "drivers", "sequencer", "bias")
+BLOCKS = ("array", "error_element", "drivers", "sequencer", "bias", "readout")
 LABEL_DRIVER = "twinedge_label_driver"
 # the label nets only meet gates: one small switch each way
 LABEL_SIZING = input_driver.InputDriverSizing(switch_w=1.0, switch_n=1)
@@ -54,6 +57,8 @@ class ChipWiring:
     memory_sizing: memory_circuit.MemorySizing
     bias_strings: tuple[bias_circuit.BiasString, ...]
     bias_sizing: bias_circuit.BiasSizing
+    read_map: readout.ReadMap
+    node_rc: dict[int, tuple[int, int]]  # lattice node -> (row, column)
 
 
 def chip_net(net: str) -> str:
@@ -90,7 +95,13 @@ def subckts(pdk: Pdk, w: ChipWiring) -> str:
         subckt_text(LABEL_DRIVER, input_driver.PORTS, input_driver.devices(LABEL_SIZING), pdk),
         sequencer.subckt(pdk),
         bias_circuit.subckt(pdk, w.bias_strings, w.bias_sizing),
+        readout.subckt(pdk, w.read_map),
     ])  # fmt: skip
+
+
+def address_pin(bit: int) -> str:
+    """The digital pin of the read-out address's bit ``bit``."""
+    return f"RADDR{bit}"
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,11 @@ def periphery(w: ChipWiring) -> list[BlockInstance]:
     out.append(BlockInstance("SEQ", "sequencer", sequencer.SUBCKT, sequencer.PORTS, seq))
     out.append(BlockInstance("BIAS", "bias", bias_circuit.SUBCKT, bias_circuit.PORTS,
                              {"vdd": "vdd_bias"}))  # fmt: skip
+    m = w.read_map
+    nets = {f"a{k}": address_pin(k) for k in range(m.bits)}
+    nets |= {"op": _node(w, plus, "F"), "om": _node(w, minus, "F"), "read": "READ",
+             "vdd": "vdd_readout"}  # fmt: skip
+    out.append(BlockInstance("READ", "readout", readout.SUBCKT, m.ports(), nets))
     return out
 
 
@@ -150,6 +166,8 @@ def block_devices(b: BlockInstance, w: ChipWiring, pdk: Pdk) -> list[Device]:
         devs = input_driver.devices(sizing)
     elif b.block == "sequencer":
         devs = sequencer.devices()
+    elif b.block == "readout":
+        devs = readout.devices(w.read_map)
     else:
         devs = bias_circuit.devices(w.bias_strings, w.bias_sizing)
     return error_element.fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
@@ -162,9 +180,19 @@ def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:
             "bc": _node(w, b, "C"), "g": f"g{e}", "0": "0"}  # fmt: skip
 
 
+def reader_terminals(w: ChipWiring, e: int) -> dict[str, str]:
+    """Edge ``e``'s reader nets as chip nets: its G, READ, its row and column select lines,
+    its own inner nets."""
+    a, b = w.edges[e]
+    lines = w.read_map.select_lines(w.node_rc[a], w.node_rc[b])
+    return {"g": f"g{e}", "read": "READ", "vdd": "vdd_array", "rd0": f"rd0_{e}",
+            "rd1": f"rd1_{e}", **lines}  # fmt: skip
+
+
 def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     """The chip's element lines: pins are the nets VDD, 0 (VGND), PHASE, TRAIN, ENA, RST_N,
-    each input's bit (:func:`bit_pin`), LABEL, and the analog rails."""
+    each input's bit (:func:`bit_pin`), LABEL, the read-out's address bits
+    (:func:`address_pin`), READ and the analog rails."""
     lines = [f"VDD_{b} VDD vdd_{b} 0" for b in BLOCKS]
     va = "vdd_array"
     mem = {"vdd": va, "vbj": va}
@@ -177,5 +205,10 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
         nets = {**mem, **term}
         lines.append(f"XU{e} {' '.join(nets.get(p, p) for p in memory_circuit.PORTS)} "
                      f"{memory_circuit.SUBCKT}")  # fmt: skip
+        rt = reader_terminals(w, e)
+        for d in readout.reader_devices():
+            lines.append(
+                replace(d, name=f"{d.name}_{e}", d=rt[d.d], g=rt[d.g], s=rt[d.s]).spice(pdk)
+            )
     lines += [b.spice() for b in periphery(w)]
     return lines

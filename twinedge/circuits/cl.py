@@ -26,16 +26,17 @@ and the n-tap before the PMOS on X (LP, MC).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
 from twinedge.circuits import memory as memory_circuit
 from twinedge.circuits import mirror as update_circuit
+from twinedge.circuits import readout
 from twinedge.circuits.mirror import Device
 
 if TYPE_CHECKING:
-    from twinedge.spec.schema import UpdateCircuit
+    from twinedge.spec.schema import Design, UpdateCircuit
 
 CIRCUITS = ("memory", "mirror")
 PORT_NAMES = {  # global nets and their array pin names
@@ -50,7 +51,12 @@ PORT_NAMES = {  # global nets and their array pin names
     "learn": "LEARN",
     "learnb": "LEARNB",
     "vfloor": "VFLOOR",
+    "read": "READ",
+    "rselb": "RSELB",  # per lattice row in the array (the read-out's select lines)
+    "cselb": "CSELB",  # per site column and direction
 }
+# the read-out's select lines: array wiring per row / column, not one global net
+SELECT_LINES = ("rselb", "cselb")
 EDGE_NETS = ("ac", "af", "g", "bf", "bc")
 
 
@@ -83,9 +89,21 @@ def memory_sizing(hold_cap_n: int = 1) -> memory_circuit.MemorySizing:
 
 
 @cache
-def circuit(name: str, hold_cap_n: int = 1) -> ClCircuit:
+def circuit(name: str, hold_cap_n: int = 1, reader: bool = False) -> ClCircuit:
     """The named circuit at its default sizing (``hold_cap_n``: the memory circuit's parallel
-    hold capacitors, ``cell.update.hold_cap_n``)."""
+    hold capacitors, ``cell.update.hold_cap_n``); ``reader``: with the edge's G reader
+    (:func:`twinedge.circuits.readout.reader_devices`, a chip's cells)."""
+    if reader:
+        base = circuit(name, hold_cap_n)
+        devs = (*base.devices, *readout.reader_devices())
+        # READ and the select lines sit among the DC tracks, away from X, m and G
+        k = base.channel.index("vfloor")
+        channel = (*base.channel[:k], *readout.READER_PORTS, *base.channel[k:])
+        # the follower first in the NMOS row, left of X's span (a column through X's track
+        # there couples to what LEARN shares into G)
+        order = ("RF", *base.nmos_order) if base.nmos_order else ()
+        return replace(base, devices=devs, globals=_globals(devs), channel=channel,
+                       nmos_order=order)  # fmt: skip
     if name == "mirror":
         devs = tuple(update_circuit.devices())
         return ClCircuit(
@@ -114,3 +132,9 @@ def circuit(name: str, hold_cap_n: int = 1) -> ClCircuit:
 def of_update(update: UpdateCircuit) -> ClCircuit:
     """The circuit a spec's ``cell.update`` names, at its hold capacitor count."""
     return circuit(update.circuit, update.hold_cap_n)
+
+
+def of_design(design: Design) -> ClCircuit:
+    """The circuit of a design's cells: a chip's carry the G reader too."""
+    update = design.cell.update
+    return circuit(update.circuit, update.hold_cap_n, design.chip is not None)

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from twinedge.circuits.logic import inv, nand, nor
 from twinedge.circuits.mirror import Device, subckt_text
 
 if TYPE_CHECKING:
@@ -57,57 +58,28 @@ class SequencerSizing:
         return asdict(self)
 
 
-def _inv(name: str, a: str, y: str, wn: float, wp: float, gl: float) -> list[Device]:
-    return [
-        Device(f"{name}N", "n", y, a, "0", wn, gl),
-        Device(f"{name}P", "p", y, a, "vdd", wp, gl),
-    ]
-
-
-def _nand(name: str, ins: tuple[str, ...], y: str, s: SequencerSizing) -> list[Device]:
-    """NMOS in series (a stack from ``y`` to ground), PMOS in parallel."""
-    out, top = [], y
-    for k, a in enumerate(ins):
-        below = "0" if k == len(ins) - 1 else f"{name.lower()}{k}"
-        out.append(Device(f"{name}N{k}", "n", top, a, below, s.n_w, s.l))
-        out.append(Device(f"{name}P{k}", "p", y, a, "vdd", s.p_w, s.l))
-        top = below
-    return out
-
-
-def _nor(name: str, ins: tuple[str, str], y: str, s: SequencerSizing) -> list[Device]:
-    """PMOS in series, NMOS in parallel."""
-    mid = f"{name.lower()}m"
-    return [
-        Device(f"{name}P0", "p", mid, ins[0], "vdd", s.p_w, s.l),
-        Device(f"{name}P1", "p", y, ins[1], mid, s.p_w, s.l),
-        Device(f"{name}N0", "n", y, ins[0], "0", s.n_w, s.l),
-        Device(f"{name}N1", "n", y, ins[1], "0", s.n_w, s.l),
-    ]
-
-
 def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
     """Every transistor, in a fixed order."""
     n, p, gl, dl = s.n_w, s.p_w, s.l, s.delay_l
     dn, dp = s.driver_n, s.driver_p
     return [
-        *_nand("EN", ("train", "ena", "rst_n"), "enb", s),
-        *_inv("IEN", "enb", "en", n, p, gl),
-        *_nand("GO", ("clk", "en"), "gob", s),
-        *_inv("IGO", "gob", "go", n, p, gl),
+        *nand("EN", ("train", "ena", "rst_n"), "enb", n, p, gl),
+        *inv("IEN", "enb", "en", n, p, gl),
+        *nand("GO", ("clk", "en"), "gob", n, p, gl),
+        *inv("IGO", "gob", "go", n, p, gl),
         # learn_i = go AND NOT cal_d; cal_i = NOT go AND NOT learn_d
-        *_nor("NL", ("gob", "cal"), "learn_i", s),
-        *_nor("NC", ("go", "learn"), "cal_i", s),
-        *_inv("DL1", "learn_i", "learnb", dn, dp, dl),  # delay, and LEARNB's driver
-        *_inv("DL2", "learnb", "learn", dn, dp, gl),
-        *_inv("DC1", "cal_i", "cal_n", n, p, dl),
-        *_inv("DC2", "cal_n", "cal", dn, dp, gl),
-        *_inv("ICB", "cal", "calb_l", n, p, gl),  # CALB rises once CAL has fallen
+        *nor("NL", ("gob", "cal"), "learn_i", n, p, gl),
+        *nor("NC", ("go", "learn"), "cal_i", n, p, gl),
+        *inv("DL1", "learn_i", "learnb", dn, dp, dl),  # delay, and LEARNB's driver
+        *inv("DL2", "learnb", "learn", dn, dp, gl),
+        *inv("DC1", "cal_i", "cal_n", n, p, dl),
+        *inv("DC2", "cal_n", "cal", dn, dp, gl),
+        *inv("ICB", "cal", "calb_l", n, p, gl),  # CALB rises once CAL has fallen
         Device("CBH", "n", "vcalb", "calb_l", "calb", s.calb_w, gl),
         Device("CBP", "p", "calb", "cal", "vcalb", 2 * s.calb_w, gl),
         Device("CBL", "n", "calb", "cal", "0", s.calb_w, gl),
-        *_inv("DN1", "learn", "nudgeb", dn, dp, dl),  # the sign follows LEARN
-        *_inv("DN2", "nudgeb", "nudge", dn, dp, gl),
+        *inv("DN1", "learn", "nudgeb", dn, dp, dl),  # the sign follows LEARN
+        *inv("DN2", "nudgeb", "nudge", dn, dp, gl),
         # the error element's bias only while training: its tails off otherwise (in
         # inference, with outputs near its input range's top, it rang into the free outputs)
         Device("EEN", "n", "vbe", "en", "vbe_ee", s.calb_w, gl),

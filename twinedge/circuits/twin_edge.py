@@ -192,5 +192,7 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
         edge = CellCall("twin_edge", base)
         return edge, edge
     circuit = (("circuit_name", cell.update.circuit), ("hold_cap_n", cell.update.hold_cap_n))
+    if design.chip is not None:  # a chip's cells carry the G reader
+        circuit = (*circuit, ("reader", True))
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v

@@ -55,6 +55,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     chip = _read_if_there(build / "chip_transient" / "chip_transient.json")
     bias = _read_if_there(build / "periphery" / "bias.json")
     chip_lay = _read_if_there(build / "chip_layout" / "chip_layout.json")
+    readout = _read_if_there(build / "periphery" / "readout.json")
     return {
         "design": train["design"],
         "tapeout_ready": not not_ready,
@@ -102,6 +103,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
         },
         "energy": train["update"].get("energy", {}),
         "chip": None if chip is None else _chip_summary(chip, bias),
+        "readout": None if readout is None else _readout_summary(readout, chip),
         "chip_layout": None
         if chip_lay is None
         else {
@@ -121,6 +123,56 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
             "manifest": "manifest.json",
         },
     }
+
+
+def _readout_summary(readout: dict, chip: dict | None) -> dict:
+    """The read-out's characterisation (periphery/readout.json) and what READ showed in the
+    chip's own transient: edge 0's G after each step, O+ in inference."""
+    out = {**readout["summary"], "source": "periphery/readout.json"}
+    if chip is not None and chip.get("read_g_v") is not None:
+        out["chip_read_g"] = {
+            "g_v": [row[0] for row in chip["g_transistor"]],
+            "read_v": chip["read_g_v"],
+        }
+        inf = chip.get("inference") or {}
+        if "read_o_plus_v" in inf:
+            out["chip_read_o_plus"] = {"o_v": inf["o_plus_v"], "read_v": inf["read_o_plus_v"]}
+    return out
+
+
+def _readout_rows(r: dict | None) -> list[tuple[str, str]]:
+    if r is None:
+        return []
+    at = ", ".join(f"{g} V -> {v:.3f} V" for g, v in r["read_at_g_v"].items())
+    rows = [
+        ("read-out: READ for a G (tt)", f"{at}; gain {r['gain_g_1v']:.2f} at 1 V"),
+        (
+            "read-out: lowest G resolved (slope ≥ 0.5), over corners",
+            f"{min(r['g_min_readable_v'].values()):.2f} .. "
+            f"{max(r['g_min_readable_v'].values()):.2f} V",
+        ),
+        (
+            "read-out: spread at G = 1 V",
+            f"corners {_fmt(r['corner_spread_at_g_1v'], 'V')}, Monte Carlo sigma "
+            f"{_fmt(r['mc_sigma_at_g_1v'], 'V')}",
+        ),
+        (
+            "read-out: READ for a free output",
+            f"{r['output_offset_v']:.3f} V + {r['output_gain']:.3f} x O (O+ and O- through "
+            f"one follower: differ by {_fmt(r['output_plus_minus_max_diff_v'], 'V')})",
+        ),
+        (
+            "read-out: G moved by reading it",
+            f"{_fmt(r['kick_selected_v'], 'V')} while selected, "
+            f"{_fmt(r['kick_after_v'], 'V')} after",
+        ),
+        ("read-out: settling into the pad (1 mV)", _fmt(r["settle_s"], "s")),
+    ]
+    if "chip_read_g" in r:
+        c = r["chip_read_g"]
+        pairs = ", ".join(f"{g:.3f}->{v:.3f}" for g, v in zip(c["g_v"], c["read_v"], strict=True))
+        rows.append(("chip transient: edge 0's G -> READ after each step (V)", pairs))
+    return rows
 
 
 def _chip_summary(chip: dict, bias: dict | None) -> dict:
@@ -381,7 +433,13 @@ padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</s
 <img src="train/training.png" width="700" alt="training">{_table(train_rows)}
 <h2>Energy per learning step</h2>{_table(energy_rows)}
 <h2>The whole chip (ngspice, transistor level, driven through its pins)</h2>
-{_table(_chip_layout_rows(report.get("chip_layout")) + _chip_rows(report.get("chip")))}
+{
+        _table(
+            _chip_layout_rows(report.get("chip_layout"))
+            + _chip_rows(report.get("chip"))
+            + _readout_rows(report.get("readout"))
+        )
+    }
 <h2>Provenance</h2>{_table([(k, str(v)) for k, v in report["provenance"].items()])}
 </body></html>
 """

@@ -37,6 +37,7 @@ from twinedge.spec.schema import (
     TwinEdgeClCell,
 )
 
+DIRECTIONS = ("h", "v")  # a site's edges: to its right, below it
 DIGITAL_INPUTS = tuple(f"ui_in[{i}]" for i in range(8))
 ADDRESS_PINS = tuple(f"uio_in[{i}]" for i in range(8))
 GROUND = "VGND"
@@ -63,6 +64,70 @@ class PinPlan:
     def markdown(self) -> str:
         rows = [f"| {p.pin} | {p.signal} | {p.kind} | {p.what} |" for p in self.pins]
         return "\n".join(["| pin | signal | kind | what |", "|---|---|---|---|", *rows]) + "\n"
+
+
+@dataclass(frozen=True)
+class ReadMap:
+    """Which read-out address (``RADDR``, :attr:`bits` wide) reads what, for a lattice of
+    ``rows`` x ``cols`` sites: bit 0 the edge's direction (0: the site's horizontal edge,
+    1: its vertical one), then the site column, then the lattice row; the top bit set
+    selects a free output instead (bit 0: 0 = O+, 1 = O-). The cells' select lines follow
+    it: a row line per lattice row, a column line per site column and direction."""
+
+    rows: int
+    cols: int
+
+    @property
+    def col_bits(self) -> int:
+        return max(1, math.ceil(math.log2(self.cols)))
+
+    @property
+    def row_bits(self) -> int:
+        return max(1, math.ceil(math.log2(self.rows)))
+
+    @property
+    def g_bits(self) -> int:
+        return 1 + self.col_bits + self.row_bits
+
+    @property
+    def bits(self) -> int:
+        return self.g_bits + 1
+
+    def edge_address(self, r: int, c: int, direction: str) -> int:
+        return DIRECTIONS.index(direction) | c << 1 | r << (1 + self.col_bits)
+
+    def output_address(self, j: int) -> int:
+        """``j`` = 0: O+ (or the single output), 1: O-."""
+        return 1 << self.g_bits | j
+
+    def row_line(self, r: int) -> str:
+        return f"rselb{r}"
+
+    def col_line(self, c: int, direction: str) -> str:
+        return f"cselb{c}{direction}"
+
+    def site(self, a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int, str]:
+        """(row, column, direction) of the site holding the edge between nodes ``a`` and
+        ``b`` (row, column each): a site holds the edges to its right and below it."""
+        if a[0] == b[0]:
+            first = a if (a[1] + 1) % self.cols == b[1] else b
+            return first[0], first[1], "h"
+        first = a if (a[0] + 1) % self.rows == b[0] else b
+        return first[0], first[1], "v"
+
+    def select_lines(self, a: tuple[int, int], b: tuple[int, int]) -> dict[str, str]:
+        """The edge's reader nets ``rselb`` / ``cselb`` as the lines that reach it."""
+        r, c, d = self.site(a, b)
+        return {"rselb": self.row_line(r), "cselb": self.col_line(c, d)}
+
+    def lines(self) -> tuple[str, ...]:
+        rows = [self.row_line(r) for r in range(self.rows)]
+        return (*rows, *(self.col_line(c, d) for c in range(self.cols) for d in DIRECTIONS))
+
+    def ports(self) -> tuple[str, ...]:
+        """The read-out block's ports."""
+        address = tuple(f"a{i}" for i in range(self.bits))
+        return (*address, "op", "om", "read", "vbp", "vcn", "vdd", *self.lines())
 
 
 def _edges(net: SquareLattice) -> int:
@@ -168,11 +233,18 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
         kind = "analog out" if signal == "READ" else "analog in"
         pins.append(Pin(where[signal], signal, kind, what))
     pins += [Pin(p, s, "digital in", w) for p, (s, w) in zip(DIGITAL_INPUTS, digital, strict=False)]
-    n_read = (2 if differential else 1) + _edges(design.network)
-    bits = max(1, math.ceil(math.log2(n_read)))
+    bits = ReadMap(design.network.rows, design.network.cols).bits
+    if bits > len(ADDRESS_PINS):
+        raise SpecError(
+            file, "network", f"reading every G needs {bits} address bits; a tile has "
+            f"{len(ADDRESS_PINS)} bidirectional pins", f"{design.network.rows}x"
+            f"{design.network.cols}", "at most 8x8 sites",
+        )  # fmt: skip
     pins.append(
         Pin(f"uio_in[0..{bits - 1}]", "RADDR", "digital in",
-            f"read-out address: the free outputs, then the {_edges(design.network)} G's")
+            f"read-out address: bit 0 edge direction (0 right, 1 down), then site column, "
+            f"then row: that edge's G ({_edges(design.network)} edges); top bit set: the "
+            f"free output{'s O+ (bit 0 low), O- (bit 0 high)' if differential else ''}")
     )  # fmt: skip
     pins += [
         Pin("clk", "PHASE", "clock", "low: CAL (clamp at -eta); high: LEARN (+eta)"),

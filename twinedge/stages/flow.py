@@ -10,6 +10,7 @@ Functions here return results and tell the user through ``run.say``; errors are
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from twinedge.stages.base import Run, Stage, StageError
@@ -47,9 +48,10 @@ ERROR_ELEMENT = Stage(
     ("twinedge.characterise.error_element",), ("ngspice",),
 )  # fmt: skip
 PERIPHERY = Stage(
-    "periphery", "periphery", ("bias.json", "sequencer.json"),
+    "periphery", "periphery", ("bias.json", "sequencer.json", "readout.json"),
     ("twinedge.characterise.bias", "twinedge.characterise.sequencer", "twinedge.circuits.bias",
-     "twinedge.circuits.sequencer"), ("ngspice",),
+     "twinedge.circuits.sequencer", "twinedge.characterise.readout", "twinedge.circuits.readout",
+     "twinedge.circuits.logic"), ("ngspice",),
 )  # fmt: skip
 CHIP_TRANSIENT = Stage(
     "chip transient", "chip_transient", ("chip_transient.json",),
@@ -148,10 +150,12 @@ def error_element(run: Run) -> dict | None:
 
 def periphery(run: Run) -> dict | None:
     """The bias generator sized to this design's biases and characterised (corners, Monte
-    Carlo), and the phase sequencer over the corners (build/<design>/periphery/)."""
+    Carlo), the phase sequencer over the corners, and the read-out (what READ shows for a G
+    or an output; build/<design>/periphery/)."""
     from twinedge.characterise.bias import characterise_bias
     from twinedge.characterise.chip import bias_targets
     from twinedge.characterise.mirror import CharacterisationError
+    from twinedge.characterise.readout import ReadoutConditions, characterise_readout
     from twinedge.characterise.sequencer import SequencerConditions, characterise_sequencer
     from twinedge.pdk import get as get_pdk
 
@@ -164,30 +168,40 @@ def periphery(run: Run) -> dict | None:
 
         pdk = get_pdk(run.design.pdk)
         try:
-            with run.step("bias generator and sequencer (ngspice)", 2) as tick:
+            with run.step("bias generator, sequencer and read-out (ngspice)", 3) as tick:
                 bias = characterise_bias(pdk, targets).as_dict()
                 tick(1)
                 cond = SequencerConditions(vcalb=targets.vcalb)
                 seq = [c.as_dict() for c in characterise_sequencer(pdk, cond)]
+                tick(1)
+                rc = characterise_readout(pdk, readout_conditions)
+                read = {**rc.as_dict(), "summary": rc.summary()}
                 tick(1)
         except (CharacterisationError, ValueError) as exc:
             raise StageError(f"{run.spec.path}: periphery: {exc}") from None
         with staged_outputs(folder) as tmp:
             (tmp / "bias.json").write_text(json.dumps(bias, indent=1))
             (tmp / "sequencer.json").write_text(json.dumps(seq, indent=1))
-        return {"bias": bias, "sequencer": seq}
+            (tmp / "readout.json").write_text(json.dumps(read, indent=1))
+        return {"bias": bias, "sequencer": seq, "readout": read}
 
     def load(f: Path) -> dict:
-        return {"bias": _read_json(f / "bias.json"), "sequencer": _read_json(f / "sequencer.json")}
+        return {n: _read_json(f / f"{n}.json") for n in ("bias", "sequencer", "readout")}
 
-    res, _ = run.execute(PERIPHERY, {"targets": targets.as_dict()}, make, load)
+    net = run.design.network
+    readout_conditions = ReadoutConditions(
+        net.rows, net.cols, vbp=targets.vbp, vcn=targets.vcn, c_gate=run.design.cell.c_gate_f
+    )
+    key = {"targets": targets.as_dict(), "readout": asdict(readout_conditions)}
+    res, _ = run.execute(PERIPHERY, key, make, load)
     b = res["bias"]
     worst = max(abs(v) for v in b["error_v"].values())
     gaps = min(min(c["gap_cal_learn_s"], c["gap_learn_cal_s"]) for c in res["sequencer"])
     run.say(
         f"periphery: biases within {1e3 * worst:.2f} mV of their targets, Monte Carlo sigma up "
         f"to {1e3 * max(b['mc_sigma_v'].values()):.1f} mV, {1e6 * b['power_w']:.1f} uW; "
-        f"sequencer's non-overlap >= {1e9 * gaps:.2f} ns over 5 corners; "
+        f"sequencer's non-overlap >= {1e9 * gaps:.2f} ns over 5 corners; read-out resolves "
+        f"G from {max(res['readout']['g_min_readable_v'].values()):.2f} V; "
         f"{run.folder(PERIPHERY)}"
     )
     return res
@@ -559,8 +573,8 @@ def _verdicts(drc_rec: dict, lvs_rec: dict, chip: bool = False) -> list[str]:
     if chip:
         reasons = [
             "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
-            "precheck; the chip has no read-out circuit yet and is taller than a TinyTapeout "
-            "analog tile"
+            "precheck; the chip is taller than a TinyTapeout analog tile (225.76 um) and has "
+            "no G reset or write path"
         ]
     else:
         reasons = [

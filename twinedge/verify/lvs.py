@@ -21,10 +21,11 @@ import klayout.db as kdb
 from twinedge.circuits import nets
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.cl import PORT_NAMES
-from twinedge.circuits.cl import of_update as cl_of_update
+from twinedge.circuits.cl import of_design as cl_of_design
 from twinedge.circuits.mirror import Device
 from twinedge.pdk import get as get_pdk
 from twinedge.sim.network import Network
+from twinedge.spec.pinplan import ReadMap
 from twinedge.verify.base import LvsResult
 
 if TYPE_CHECKING:
@@ -81,7 +82,18 @@ def _is_cl(design: Design) -> bool:
 def _global_pins(design: Design) -> list[str]:
     if not _is_cl(design):
         return [nets.SUBSTRATE]
-    return [PORT_NAMES[n] for n in cl_of_update(design.cell.update).globals]
+    return [PORT_NAMES[n] for n in cl_of_design(design).globals]
+
+
+def _edge_globals(design: Design, net: Network, a: int, b: int) -> list[str]:
+    """The array nets an edge cell's global ports meet: the shared globals, and for a
+    chip's reader its row and column select lines."""
+    pins = _global_pins(design)
+    if design.chip is None or not _is_cl(design):
+        return pins
+    lines = ReadMap(net.rows, net.cols).select_lines(net.node_rc(a), net.node_rc(b))
+    named = {PORT_NAMES[k]: v.upper() for k, v in lines.items()}
+    return [named.get(p, p) for p in pins]
 
 
 def _edge_devices(design: Design) -> list[Device]:
@@ -89,7 +101,7 @@ def _edge_devices(design: Design) -> list[Device]:
     update circuit."""
     devices = list(twin_edge_circuit.for_design(design).devices)
     if _is_cl(design):
-        devices += cl_of_update(design.cell.update).devices
+        devices += cl_of_design(design).devices
     return devices
 
 
@@ -121,12 +133,13 @@ def reference_spice(design: Design) -> str:
     lines = [f"* reference netlist of {design.name} (from the spec)"]
     for cell in dict.fromkeys((horizontal, vertical)):
         lines += _edge_subckt(cell, design, pdk)
-    globals_ = _global_pins(design)
-    lines.append(f".SUBCKT {design.name} " + " ".join([*sorted(pins), *globals_]))
+    calls = [_edge_globals(design, net, a, b) for a, b in net.edges.tolist()]
+    pins_ = dict.fromkeys(p for call in calls for p in call)
+    lines.append(f".SUBCKT {design.name} " + " ".join([*sorted(pins), *pins_]))
     for e, (a, b) in enumerate(net.edges.tolist()):
         cell = horizontal if net.node_rc(a)[0] == net.node_rc(b)[0] else vertical
         terms = [node[(a, "F")], node[(b, "F")], node[(a, "C")], node[(b, "C")]]
-        lines.append(f"X{e} {' '.join([*terms, *globals_])} {cell}")
+        lines.append(f"X{e} {' '.join([*terms, *calls[e]])} {cell}")
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
@@ -415,13 +428,12 @@ def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
     for cell in dict.fromkeys((horizontal, vertical)):
         lines += _edge_subckt(cell, design, pdk)
     net = Network.from_design(design)
-    globals_ = _global_pins(design)
     lines.append(f".SUBCKT {design.name}_chip")
     for e, (a, b) in enumerate(w.edges):
         t = chip_circuit.edge_terminals(w, e)
         cell = horizontal if net.node_rc(a)[0] == net.node_rc(b)[0] else vertical
         terms = [net_of(t[k]) for k in ("af", "bf", "ac", "bc")]
-        lines.append(f"X{e} {' '.join([*terms, *globals_])} {cell}")
+        lines.append(f"X{e} {' '.join([*terms, *_edge_globals(design, net, a, b)])} {cell}")
     for blk in chip_circuit.periphery(w):
         ports = set(blk.ports) | {"0"}
 
