@@ -25,7 +25,10 @@ from twinedge.learn.train import circuit_characterisation, trainer
 from twinedge.spec import load_spec
 
 # (C_G F, hold capacitors, t_h scale): the spec's sizing first
-SIZINGS = ((4e-12, 3, 1.0), (2e-12, 3, 0.5), (1e-12, 3, 0.25), (4e-12, 1, 1.0), (1e-12, 1, 0.25))
+SIZINGS = (
+    (4e-12, 3, 1.0), (2e-12, 3, 0.5), (1e-12, 3, 0.25), (4e-12, 2, 1.0), (1e-12, 2, 0.25),
+    (4e-12, 1, 1.0), (1e-12, 1, 0.25),
+)  # fmt: skip
 RETENTION_V = 0.01
 
 
@@ -43,12 +46,14 @@ def main() -> None:
     ap.add_argument("spec", type=Path)
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--only", type=int, nargs="+", help="rows of SIZINGS to run (0-based)")
     args = ap.parse_args()
     spec = load_spec(args.spec)
     head = ("C_G", "hold", "t_h", "edges/mm2", "offset sd V2", "gain sd", "pull V2/V",
             "droop V/s", "retention s", "XOR")  # fmt: skip
     print(" | ".join(head))
-    for c_g, hold, scale in SIZINGS:
+    rows = [SIZINGS[k] for k in args.only] if args.only else SIZINGS
+    for c_g, hold, scale in rows:
         d = sized(spec.design, c_g, hold, scale)
         t0 = time.perf_counter()
         area = area_report(d, compile_array(d))
