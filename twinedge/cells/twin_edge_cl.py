@@ -249,8 +249,24 @@ class BlockPlan:
         return out
 
 
-def _conflicts(xs: list[float], taken: list[float]) -> bool:
-    return any(abs(x - t) < COL for x in xs for t in taken)
+STUB_GAP = 0.14  # met2 spacing between a row-0 stub's end and a row-1 stub's end
+
+
+def _clash(
+    top: list[tuple[str, float]], below: list[tuple[str, float]], tracks: dict[str, float]
+) -> bool:
+    """Do row 1's stubs (``top``: net, x) meet row 0's (``below``) or an edge landing? Two
+    stubs at one x share it when the row-1 net's track lies above the row-0 net's by a
+    pad and a spacing: each stub ends at its own track. (Two stubs of one net near one x
+    would land two via1 pads on one track, overlapping: they clash too.)"""
+    need = pad_side() + STUB_GAP
+    for n1, x1 in top:
+        for n0, x0 in below:
+            if abs(x1 - x0) >= COL:
+                continue
+            if n0 is None or tracks[n1] - tracks[n0] < need:
+                return True
+    return False
 
 
 def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
@@ -266,21 +282,11 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
         placed.append(Placed(it, snap(x), 0))
         x += it.length + ITEM_GAP
         prev_kind = it.kind
-    taken = [snap(p.x + t.x) for p in placed for t in p.item.terminals()]
-    taken += [x for _, x in edge_cols]
-    x = x_rows
-    for it in row1:
-        while _conflicts([x + t.x for t in it.terminals()], taken):
-            x += pdk.grid_um * 10
-        placed.append(Placed(it, snap(x), 1))
-        x += it.length + ITEM_GAP
-    row_end = max(p.x + p.item.length for p in placed)
-    x_stack = snap(row_end + COL + 0.3)
-    length = up(x_stack + 0.6)
-    # y: row 0, channel (globals, edge nets, the rest), row 1
+    # y: row 0, channel (globals, edge nets, the rest), row 1; the tracks first: row 1's
+    # stubs may share a row-0 stub's x where their tracks keep them apart
     y_row0 = ROW_MARGIN
     top0 = y_row0 + max(p.item.height for p in placed if p.row == 0)
-    nets = {n for p in placed for n in p.item.nets.values()} | {n for n, _ in edge_cols}
+    nets = {n for it in (*row0, *row1) for n in it.nets.values()} | {n for n, _ in edge_cols}
     signal = [n for n in cc.edge_nets if n not in cc.channel]
     signal += sorted(n for n in nets if n not in cc.channel and n not in signal)
     tracks: dict[str, float] = {}
@@ -296,6 +302,19 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
     for n in signal:
         tracks[n] = snap(y)
         y += TRACK
+    below: list[tuple[str | None, float]] = [
+        (p.item.nets[t.name], snap(p.x + t.x)) for p in placed for t in p.item.terminals()
+    ]
+    below += [(None, x) for _, x in edge_cols]  # the edge's stubs come down from the top
+    x = x_rows
+    for it in row1:
+        while _clash([(it.nets[t.name], x + t.x) for t in it.terminals()], below, tracks):
+            x += pdk.grid_um * 10
+        placed.append(Placed(it, snap(x), 1))
+        x += it.length + ITEM_GAP
+    row_end = max(p.x + p.item.length for p in placed)
+    x_stack = snap(row_end + COL + 0.3)
+    length = up(x_stack + 0.6)
     y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
     height = up(y_row1 + ROW_MARGIN + R.well_diff_enc)
     return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height)
