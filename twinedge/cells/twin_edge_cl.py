@@ -551,11 +551,6 @@ def cl_geometry(
 MARGIN_A = 0.7  # vertical cell: first tap from the A end
 
 
-def _reader(reader: bool) -> dict:
-    """The argument only when set: cells without a reader keep their names."""
-    return {"reader": True} if reader else {}
-
-
 def _tap(c: gf.Component, g: EdgeGeometry, net: str, x: float) -> float:
     """Where an edge net leaves the edge: a via1 on its A/B run, or G's poly contact
     brought up to met2. Returns the y."""
@@ -609,14 +604,14 @@ def twin_edge_cl(
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n, **_reader(reader)))
+        ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n, reader))
         ref.dmove((cg.x_block, -GAP - cg.block_height))
         _edge_stubs(c, cg)
         box = (0.0, -GAP - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name, hold_cap_n, **_reader(reader)))
+        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name, hold_cap_n, reader))
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge
         ref.drotate(90)

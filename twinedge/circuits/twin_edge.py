@@ -191,8 +191,8 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
     if cell.type != "twin_edge_cl":
         edge = CellCall("twin_edge", base)
         return edge, edge
-    circuit = (("circuit_name", cell.update.circuit), ("hold_cap_n", cell.update.hold_cap_n))
-    if design.chip is not None:  # a chip's cells carry the G reader
-        circuit = (*circuit, ("reader", True))
+    # a chip's cells carry the G reader
+    circuit = (("circuit_name", cell.update.circuit), ("hold_cap_n", cell.update.hold_cap_n),
+               ("reader", design.chip is not None))  # fmt: skip
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v
