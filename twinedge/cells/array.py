@@ -37,6 +37,7 @@ from twinedge.cells.twin_edge_cl import (
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.cl import PORT_NAMES, SELECT_LINES
 from twinedge.circuits.nets import PinPlacement, node_net_name, pin_placements
+from twinedge.circuits.twin_edge import cap_max_w
 from twinedge.pdk import activate as activate_pdk
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
@@ -64,7 +65,7 @@ def geometry_for(design: Design) -> EdgeGeometry:
     if is_cl(design):
         return cl_geometry_for(design).edge
     cell = design.cell
-    return edge_geometry(cell.w_um, cell.l_um, cell.c_gate_f)
+    return edge_geometry(cell.w_um, cell.l_um, cell.c_gate_f, cap_max_w(cell.type))
 
 
 def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
@@ -98,8 +99,9 @@ def compile_array(design: Design) -> gf.Component:
     cell = design.cell
     g = geometry_for(design)
     edge_h, edge_v = edge_cells(design)
-    plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False)
-    joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True)
+    wmax = cap_max_w(cell.type)
+    plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False, cap_max_w=wmax)
+    joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True, cap_max_w=wmax)
     pins = pin_placements(net)
     joined_nodes = {p.node for p in pins if p.twin == "FC"}
 
@@ -126,9 +128,9 @@ def compile_array(design: Design) -> gf.Component:
     return top
 
 
-ESC_X0 = 2.0  # node tile: the first escape's x (the tile's metal sits at x, y > ~30 um)
-ESC_PITCH = 1.5
-ESC_Y = (8.0, 14.0)  # node tile: the free / clamped net's escape via stack y
+ESC_X0 = 2.0  # node tile: the first escape's x (the tile's bars sit at x, y > ~13 um)
+ESC_PITCH = 1.2
+ESC_Y = (8.0, 10.5)  # node tile: the free / clamped net's escape via stack y
 ESC_BELOW = 3.0  # escapes end this far below the array's wrap stacks
 
 
@@ -140,6 +142,8 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
     tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
     stacks and lines in the tiles' empty lower left touch nothing else."""
     stack = via_stack("met4")
+    if max(ESC_Y[1], ESC_X0 + len(pins) * ESC_PITCH) + 1.5 > g.y_free:
+        raise ValueError(f"the node tile ({g.height} um) has no room for {len(pins)} escapes")
     bottom = _array_bottom(g, net)
     w2 = R.via1 / 2 + R.met2_via1_enc_end
     half1 = R.mcon / 2 + R.met1_mcon_enc

@@ -23,7 +23,7 @@ import gdsfactory as gf
 
 from twinedge.circuits import nets
 from twinedge.circuits import twin_edge as twin_edge_circuit
-from twinedge.circuits.twin_edge import CAP_MAX_W  # noqa: F401 - re-exported
+from twinedge.circuits.twin_edge import CAP_MAX_W
 from twinedge.pdk import Layer
 from twinedge.pdk import active as active_pdk
 from twinedge.pdk import rules as R
@@ -129,10 +129,12 @@ def _cap_span(fingers: int, sd: float, cap_l: float) -> float:
     return snap(fingers * _cap_pitch(sd, cap_l) - CAP_FINGER_SPACE)
 
 
-def edge_geometry(w_um: float, l_um: float, c_gate_f: float) -> EdgeGeometry:
+def edge_geometry(
+    w_um: float, l_um: float, c_gate_f: float, cap_max_w: float = CAP_MAX_W
+) -> EdgeGeometry:
     """Lay out a twin-edge cell around its circuit (:mod:`twinedge.circuits.twin_edge`:
     the twins' and the MOS capacitor's sizes, which the LVS reference states too)."""
-    edge = twin_edge_circuit.for_pdk(w_um, l_um, c_gate_f, active_pdk())
+    edge = twin_edge_circuit.for_pdk(w_um, l_um, c_gate_f, active_pdk(), cap_max_w)
     w, gl = edge.w_um, edge.l_um
     cap_w, cap_l, fingers = edge.cap.w_um, edge.cap.l_um, max(edge.cap.fingers, 1)
     sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
@@ -272,7 +274,10 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     bar above them joins the plates to the gate strip, an li strap under them ties every S/D
     to one p+ tap at the left."""
     y0, y1 = g.y_cap, snap(g.y_cap + g.cap_w)
-    x_start = snap(xg - g.cap_span / 2)
+    # centred under the gate, but inside the cell: a long capacitor in a cell whose twins
+    # sit near one end (the learning cell's vertical edge) starts at the tap's margin
+    lowest = MARGIN + R.implant_diff_enc + tap_side() + 0.3
+    x_start = snap(min(max(xg - g.cap_span / 2, lowest), g.length - MARGIN - g.cap_span))
     enc = R.implant_diff_enc
     rect(c, pdk.NSDM, x_start - enc, y0 - enc, x_start + g.cap_span + enc, y1 + enc)
     plates, columns = [], []
@@ -332,7 +337,11 @@ def via1_pad(c: gf.Component, xc: float, yc: float) -> None:
 
 @gf.cell
 def node_tile(
-    w_um: float = 1.0, l_um: float = 1.0, c_gate_f: float = 20e-15, short_twins: bool = False
+    w_um: float = 1.0,
+    l_um: float = 1.0,
+    c_gate_f: float = 20e-15,
+    short_twins: bool = False,
+    cap_max_w: float = CAP_MAX_W,
 ) -> gf.Component:
     """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes).
 
@@ -342,7 +351,7 @@ def node_tile(
     by a via1 where they cross. The free net runs at ``y_free``, the clamped net at
     ``y_clamp``; a met1 bar of one twin crosses the other's met2 bar, never its met1.
     """
-    g = edge_geometry(w_um, l_um, c_gate_f)
+    g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
     c = gf.Component()
     h = g.height
     half1 = R.mcon / 2 + R.met1_mcon_enc

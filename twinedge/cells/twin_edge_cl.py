@@ -45,6 +45,7 @@ from twinedge.cells.twin_edge import (
 )
 from twinedge.circuits.cl import ClCircuit, circuit
 from twinedge.circuits.mirror import Device
+from twinedge.circuits.twin_edge import CAP_MAX_W_CL
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
 
@@ -497,7 +498,7 @@ def cl_geometry(
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant, clear of each other's routes and of the next row and column."""
-    g = edge_geometry(w_um, l_um, c_gate_f)
+    g = edge_geometry(w_um, l_um, c_gate_f, CAP_MAX_W_CL)
     cc = circuit(circuit_name, hold_cap_n, reader)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift

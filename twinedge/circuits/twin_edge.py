@@ -34,6 +34,10 @@ CAP_MAX_L = 4.0
 # a wider capacitor is folded into parallel fingers along the edge: a 4 pF one would be a
 # 118 um strip across the edge, setting the cell's height (and the lattice pitch)
 CAP_MAX_W = 30.0
+# the learning cell's edge strip runs the length of its update block (tens of um), so its
+# capacitor folds into more, narrower fingers along it: the strip, the node tile and with
+# them both lattice pitches get ~18 um smaller
+CAP_MAX_W_CL = 12.0
 CAP_MIN_L = 1.0  # shortest capacitor gate (um)
 
 PORTS = ("af", "bf", "ac", "bc", "g")  # the edge's nets; "0" is the substrate
@@ -95,9 +99,11 @@ def sizing(
     cox_f_per_um2: float,
     grid_um: float,
     min_w_um: float,
+    cap_max_w: float = CAP_MAX_W,
 ) -> TwinEdge:
     """Size the twins (``w_um`` x ``l_um`` on the grid) and the capacitor that brings G to
-    ``c_gate_f`` with the twins' gate oxide; ``min_w_um`` is the narrowest transistor."""
+    ``c_gate_f`` with the twins' gate oxide; ``min_w_um`` is the narrowest transistor,
+    ``cap_max_w`` the widest capacitor finger."""
     w, gl = _snap(w_um, grid_um), _snap(l_um, grid_um)
     extra = c_gate_f - 2 * w * gl * cox_f_per_um2
     if extra <= 0:
@@ -107,11 +113,13 @@ def sizing(
     cap_l = max(gl, CAP_MIN_L, min(CAP_MAX_L, (extra / cox_f_per_um2 / CAP_ASPECT) ** 0.5))
     cap_l = _up(cap_l, grid_um)
     total_w = max(min_w_um, extra / cox_f_per_um2 / cap_l)
-    fingers = math.ceil(total_w / CAP_MAX_W)
+    fingers = math.ceil(total_w / cap_max_w)
     return TwinEdge(w, gl, GateCapacitor(_up(total_w / fingers, grid_um), cap_l, fingers))
 
 
-def for_pdk(w_um: float, l_um: float, c_gate_f: float, pdk: Pdk) -> TwinEdge:
+def for_pdk(
+    w_um: float, l_um: float, c_gate_f: float, pdk: Pdk, cap_max_w: float = CAP_MAX_W
+) -> TwinEdge:
     return sizing(
         w_um,
         l_um,
@@ -119,7 +127,13 @@ def for_pdk(w_um: float, l_um: float, c_gate_f: float, pdk: Pdk) -> TwinEdge:
         cox_f_per_um2=pdk.cox_f_per_um2,
         grid_um=pdk.grid_um,
         min_w_um=pdk.rules.nfet_min_w,
+        cap_max_w=cap_max_w,
     )
+
+
+def cap_max_w(cell_type: str) -> float:
+    """The widest gate capacitor finger of a cell type's edge."""
+    return CAP_MAX_W_CL if cell_type == "twin_edge_cl" else CAP_MAX_W
 
 
 def for_design(design: Design) -> TwinEdge:
@@ -127,7 +141,7 @@ def for_design(design: Design) -> TwinEdge:
     from twinedge.pdk import get
 
     cell = design.cell
-    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk))
+    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), cap_max_w(cell.type))
 
 
 # ------------------------------------------------------------------ layout cell names
