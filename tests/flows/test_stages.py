@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import DESIGNS, ROOT
 
-from twinedge.stages.keys import code_closure, code_digest
+from twinedge.stages.keys import code_closure, code_digest, digest
 
 
 def test_code_closure_follows_imports_and_registries() -> None:
@@ -20,6 +20,18 @@ def test_code_closure_follows_imports_and_registries() -> None:
     assert "twinedge.pdk.sky130" in closure  # named as a string in pdk.REGISTRY
     assert "twinedge.learn.train" not in closure  # LVS does not run training
     assert code_digest(["twinedge.verify.lvs"]) != code_digest(["twinedge.verify.drc"])
+
+
+def test_a_stage_key_follows_its_input_files_content(tmp_path: Path) -> None:
+    """A new GDS written at the same path changes the key of every stage reading it (the DRC
+    of an older layout must not be kept for a new one)."""
+    gds = tmp_path / "a.gds"
+    gds.write_bytes(b"layout one")
+    first = digest("drc", {"gds": gds, "decks": {"x": 1}})
+    assert digest("drc", {"gds": gds, "decks": {"x": 1}}) == first
+    gds.write_bytes(b"layout two")
+    assert digest("drc", {"gds": gds, "decks": {"x": 1}}) != first
+    assert digest("drc", {"gds": [gds]}) != digest("drc", {"gds": [tmp_path / "b.gds"]})
 
 
 def _lvs(pkg: Path, work: Path) -> tuple[str, dict]:

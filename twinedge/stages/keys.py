@@ -23,14 +23,24 @@ from twinedge.artifacts import write_text
 STAMP = "stamp.json"
 
 
+def _json_value(value: object) -> object:
+    """What JSON cannot say itself: a file (``Path``, also inside a mapping or list) by its
+    path and content, so that a stage whose input file changed at the same path re-runs;
+    anything else as its string."""
+    if isinstance(value, Path):
+        return {"path": str(value), "sha256": file_sha256(value) if value.is_file() else None}
+    return str(value)
+
+
 def digest(*parts: object) -> str:
-    """SHA-256 over ``parts``: files (``Path``) by content, anything else by its JSON."""
+    """SHA-256 over ``parts``: files (``Path``) by content, anything else by its JSON (files
+    inside it by path and content)."""
     h = hashlib.sha256()
     for part in parts:
         if isinstance(part, Path):
             h.update(part.read_bytes() if part.is_file() else b"<missing>")
         else:
-            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+            h.update(json.dumps(part, sort_keys=True, default=_json_value).encode())
         h.update(b"\0")
     return h.hexdigest()
 
