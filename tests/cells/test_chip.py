@@ -22,7 +22,8 @@ from twinedge.spec.loader import load_spec
 
 SKY130 = get_pdk("sky130")
 PINS = {"VDD", "0", "PHASE", "TRAIN", "ENA", "RST_N", "V1_BIT", "V2_BIT", "LABEL", "VIN_HI",
-        "VMINUS", "VPLUS", "VLABEL", "READ", *(f"RADDR{k}" for k in range(6))}  # fmt: skip
+        "VMINUS", "VPLUS", "VLABEL", "READ", "VRESET",
+        *(f"RADDR{k}" for k in range(6))}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +88,15 @@ def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:
 @pytest.mark.slow
 def test_one_step_of_the_whole_chip_matches_the_model(short_spec, wired) -> None:
     """One learning step of the chip (32 update circuits, the error element, drivers,
-    sequencer, bias generator) against the model's step from the same G."""
-    res = chip.run_chip(short_spec, 1, with_inference=False, strings=wired[2].bias_strings)
+    sequencer, bias generator, read-out), reset from a discharged state through its pins,
+    against the model's step from the same G."""
+    res = chip.run_chip(
+        short_spec, 1, with_inference=False, strings=wired[2].bias_strings, t_reset=2e-6
+    )
     s = res.summary()
+    # the reset through the pins brought every discharged G to about g_init
+    assert s["reset"]["g_mean_v"] == pytest.approx(short_spec.design.training.g_init, abs=0.01)
+    assert s["reset"]["g_spread_v"] < 5e-3
     assert s["step_rms_dg_v"][0] > 5e-3  # the step does move G
     assert s["step_correlation_min"] > 0.95
     assert s["step_error_rel_total"] < 0.35

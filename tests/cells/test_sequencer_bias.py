@@ -10,7 +10,7 @@ import pytest
 from conftest import needs_klayout
 
 from twinedge.characterise.bias import BiasTargets, characterise_bias, size_strings
-from twinedge.characterise.sequencer import SequencerConditions, measure
+from twinedge.characterise.sequencer import VFLOOR, VRESET, SequencerConditions, measure
 from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits.sequencer import PORTS, devices
 from twinedge.pdk import get as get_pdk
@@ -34,6 +34,9 @@ def test_sequencer_phases_never_overlap_and_the_sign_follows_learn() -> None:
     assert c.calb_high_v == pytest.approx(0.959, abs=2e-3)  # CALB reaches VCALB
     assert c.vbe_ee_v == pytest.approx(0.6, abs=1e-3)  # the error element biased
     assert 0 < c.energy_per_cycle_j < 1e-10
+    # the cells' floor line: the floor bias while running, the reset level once RST_N falls
+    assert c.vfloor_run_v == pytest.approx(VFLOOR, abs=1e-3)
+    assert c.vfloor_reset_v == pytest.approx(VRESET, abs=1e-3)
 
 
 def test_sequencer_calb_follows_its_supply() -> None:

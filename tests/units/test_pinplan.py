@@ -43,7 +43,8 @@ def test_xor_chip_fits_a_tile_with_two_level_inputs_as_bits(tmp_path, monkeypatc
     assert by_signal["V1"]["pin"] == "ui_in[0]" and by_signal["V2"]["pin"] == "ui_in[1]"
     assert plan["rails"] == {"VIN_HI": 0.45, "Vminus": 0.11, "Vplus": 0.33, "VLABEL": 0.087}
     analog = [p for p in plan["pins"] if p["pin"].startswith("ua[")]
-    assert len(analog) == 5 and len({p["pin"] for p in analog}) == 5
+    assert len(analog) == 6 and len({p["pin"] for p in analog}) == 6  # 4 rails, READ, VRESET
+    assert by_signal["VRESET"]["kind"] == "analog in"
     assert "LABEL" in by_signal and by_signal["RADDR"]["pin"] == "uio_in[0..5]"  # 2 + 32
     md = (tmp_path / "build/xor_4x4_cl/chip/pin_plan.md").read_text()
     assert "| ua[5] | READ | analog out |" in md

@@ -2,15 +2,17 @@
 driven only through its pins, against the behavioural model.
 
 The chip (:mod:`twinedge.circuits.chip`) gets the supply, the clock PHASE (low: CAL, high:
-LEARN), TRAIN/ENA/RST_N high, each datapoint's bits (inputs and LABEL, changed by the board
-just after the clock falls) and the analog rails of the pin plan. The test bench's only other
-element is the initial state: every G held at the spec's ``g_init`` by an ideal switch until
-the first CAL phase ends (a fabricated chip needs a G reset or write path for that; it has
-none yet). G is read after every step.
+LEARN), TRAIN/ENA high, RST_N (low for the reset, then high), each datapoint's bits (inputs
+and LABEL, changed by the board just after the clock falls) and the analog pins of the pin
+plan. The test bench's only other element is the power-up state: every G discharged
+(0 V). The board then resets the chip: RST_N low with VRESET at the level
+(:func:`reset_level`) that charges each G through its floor device to about the spec's
+``g_init``. G is read after every step.
 
-The behavioural model runs the same datapoint sequence from the same G: the characterised
-update rule (nominal circuit), the characterised error element's clamp (nominal), the
-generated biases. Their difference per step is the agreement the chip's report states.
+The behavioural model runs the same datapoint sequence from the chip's G after the reset:
+the characterised update rule (nominal circuit), the characterised error element's clamp
+(nominal), the generated biases. Their difference per step is the agreement the chip's
+report states.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from twinedge.characterise.mirror import model_header, numeric_rows, run_transie
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
 from twinedge.circuits.chip import BLOCKS, ChipWiring, address_pin, bit_pin, instances, subckts
+from twinedge.circuits.memory import PORTS as MEMORY_PORTS
+from twinedge.circuits.memory import SUBCKT as MEMORY_SUBCKT
 from twinedge.circuits.memory import MemorySizing
+from twinedge.circuits.memory import subckt as memory_subckt
 from twinedge.circuits.nets import node_nets
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
@@ -48,6 +53,7 @@ T_INFERENCE = 3e-6
 SETTLE_V = 1e-3  # an output settled: within this of where it ends
 WITHIN = 16  # the model's LEARN slices (its G moves during LEARN as the chip's does)
 C_READ = 10e-12  # READ's load: the pad, the board's trace and meter
+T_RESET = 4e-6  # RST_N low at power-up: every G charged from 0 V to about g_init
 READ_EDGE = 0  # the training transient reads this edge's G on READ
 
 
@@ -63,6 +69,8 @@ class ChipRun:
     inference: dict | None = None  # :func:`inference`
     # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it)
     read_g_v: list[float] | None = None
+    vreset_v: float | None = None  # the reset level the board applied (for g_init)
+    t_reset_s: float | None = None
 
     @property
     def error_v(self) -> np.ndarray:
@@ -88,6 +96,12 @@ class ChipRun:
             "step_correlation_min": min(corr),
             "energy_per_step_j": self.energy_per_step_j,
             "sim_wall_s": self.sim_wall_s,
+            "reset": {
+                "vreset_v": self.vreset_v,
+                "t_reset_s": self.t_reset_s,
+                "g_mean_v": float(np.mean(self.g0)),
+                "g_spread_v": float(np.ptp(self.g0)),
+            },
         }
 
     def as_dict(self) -> dict:
@@ -167,8 +181,58 @@ def edge_address(w: ChipWiring, e: int) -> int:
     return w.read_map.edge_address(*w.read_map.site(w.node_rc[a], w.node_rc[b]))
 
 
-def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tuple[str, list[float]]:
-    """The transient deck and the times G is read (after each step)."""
+def _g_after_reset(spec: LoadedSpec, w: ChipWiring, vreset: float, t_reset: float) -> float:
+    """One cell's G after ``t_reset`` of reset from a discharged gate: the update circuit
+    frozen, its floor line at ``vreset``, the gate capacitance on G (ngspice, tt)."""
+    d = spec.design
+    pdk: Pdk = get_pdk(d.pdk)
+    t = bias_targets(spec)
+    vdd = pdk.vdd
+    nets = {"ac": "nd", "bc": "nd", "g": "g", "vdd": "vdd", "vbp": "vbp", "vcn": "vcn",
+            "vcp": "vcp", "vbj": "vdd", "cal": "0", "calb": "vcalb", "learn": "0",
+            "learnb": "vdd", "vfloor": "vfl"}  # fmt: skip
+    lines = [
+        model_header(pdk, "tt", None, "twinedge G reset", abstol=ABSTOL).rstrip("\n"),
+        memory_subckt(pdk, w.memory_sizing).rstrip("\n"),
+        f"X1 {' '.join(nets[p] for p in MEMORY_PORTS)} {MEMORY_SUBCKT}",
+        f"Cg g 0 {d.cell.c_gate_f!r}",
+        f"Vvdd vdd 0 {vdd!r}", f"Vvbp vbp 0 {t.vbp!r}", f"Vvcn vcn 0 {t.vcn!r}",
+        f"Vvcp vcp 0 {t.vcp!r}", f"Vvcalb vcalb 0 {t.vcalb!r}", f"Vvfl vfl 0 {vreset!r}",
+        "Vnd nd 0 0.2", ".ic v(g)=0",
+        ".control", "set numdgt=10", f"tran {t_reset / 200!r} {t_reset!r} uic",
+        "wrdata reset.dat v(g)", "quit 0", ".endc", ".end",
+    ]  # fmt: skip
+    rows = numeric_rows(run_transient("\n".join(lines) + "\n"), columns=2)
+    return float(rows[-1, 1])
+
+
+def reset_level(spec: LoadedSpec, w: ChipWiring, t_reset: float) -> float:
+    """The VRESET that brings a discharged G to the spec's ``g_init`` in ``t_reset``
+    (bisection, 1 mV)."""
+    target = spec.design.training.g_init
+    lo, hi = target, get_pdk(spec.design.pdk).vdd
+    if _g_after_reset(spec, w, hi, t_reset) < target:
+        raise ValueError(
+            f"G reset: even VRESET = VDD brings G only to "
+            f"{_g_after_reset(spec, w, hi, t_reset):.3f} V in {t_reset:g} s (g_init {target} V)"
+        )
+    while hi - lo > 1e-3:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _g_after_reset(spec, w, mid, t_reset) < target else (lo, mid)
+    return round((lo + hi) / 2, 4)
+
+
+def deck(
+    spec: LoadedSpec,
+    w: ChipWiring,
+    pp: PinPlan,
+    order: list[int],
+    vreset: float,
+    t_reset: float = T_RESET,
+) -> tuple[str, list[float]]:
+    """The transient deck and the times G is read (after each step). The chip starts
+    discharged (every G at 0 V) and is reset through its pins: RST_N low for ``t_reset``
+    with VRESET at ``vreset``; then the first CAL phase, then the steps."""
     d = spec.design
     pdk: Pdk = get_pdk(d.pdk)
     tr = d.training
@@ -179,7 +243,7 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
     clk = [(0.0, 0.0)]
     reads = []
     for k in range(len(order)):
-        rise = t_cal + k * t_step
+        rise = t_reset + t_cal + k * t_step
         fall = rise + t_h
         clk += [(rise, 0.0), (rise + EDGE, vdd), (fall, vdd), (fall + EDGE, 0.0)]
         reads.append(fall + READ_AFTER)
@@ -188,7 +252,7 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
     for name, col in _bit_levels(spec).items():
         pts = [(0.0, vdd if col[order[0]] else 0.0)]
         for k in range(1, len(order)):
-            t = t_cal + (k - 1) * t_step + t_h + BIT_AFTER
+            t = t_reset + t_cal + (k - 1) * t_step + t_h + BIT_AFTER
             pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
         bits[name] = pts
     lines = [
@@ -196,16 +260,16 @@ def deck(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, order: list[int]) -> tupl
         subckts(pdk, w).rstrip("\n"),
         *instances(pdk, w),
         f"Vsupply VDD 0 {vdd!r}",
-        *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("TRAIN", "ENA", "RST_N")),
+        *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("TRAIN", "ENA")),
+        f"Vpin_RST_N RST_N 0 {pwl([(0.0, 0.0), (t_reset, 0.0), (t_reset + EDGE, vdd)])}",
+        f"Vpin_VRESET VRESET 0 {vreset!r}",
         f"Vpin_PHASE PHASE 0 {pwl(clk)}",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
         *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
         *address_sources(w, edge_address(w, READ_EDGE), vdd),
-        ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
-        f"Vhc hc 0 {pwl([(0, 1.0), (t_cal - 20e-9, 1.0), (t_cal - 19e-9, 0.0)])}",
+        # power-up: every gate discharged
+        ".ic " + " ".join(f"v(g{e})=0" for e in range(len(w.edges))),
     ]
-    for e in range(len(w.edges)):
-        lines += [f"Vgh{e} gh{e} 0 {d.training.g_init!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
     probes = [f"v(g{e})" for e in range(len(w.edges))]
     probes += [f"i(vdd_{b})" for b in BLOCKS] + [f"i(vrail_{r})" for r in pp.rails]
     probes.append("v(read)")
@@ -247,6 +311,7 @@ def inference_deck(
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
         *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
         *address_sources(w, w.read_map.output_address(0), vdd),
+        f"Vpin_VRESET VRESET 0 {d.training.g_init!r}",  # RST_N high: not used
         ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
         "Vhc hc 0 1.0",
     ]
@@ -357,6 +422,7 @@ def run_chip(
     trained_g: list[float] | None = None,
     with_inference: bool = True,
     strings: tuple | None = None,
+    t_reset: float = T_RESET,
 ) -> ChipRun:
     """``steps`` learning steps of the chip at transistor level and of the model, the
     datapoints drawn from ``seed``; then the chip's inference at ``trained_g`` (else at the
@@ -369,7 +435,8 @@ def run_chip(
     w = wiring(spec, pp, strings)
     rng = np.random.default_rng(seed)
     order = [int(p) for p in rng.integers(len(spec.dataset.labels), size=steps)]
-    text, reads = deck(spec, w, pp, order)
+    vreset = reset_level(spec, w, t_reset)
+    text, reads = deck(spec, w, pp, order, vreset, t_reset)
     t0 = time.perf_counter()
     rows = numeric_rows(run_transient(text))
     wall = time.perf_counter() - t0
@@ -377,11 +444,13 @@ def run_chip(
     vals = rows[:, 1::2]
     n_e = len(w.edges)
     g = np.array([[np.interp(tr, t, vals[:, e]) for e in range(n_e)] for tr in reads])
-    g0 = np.full(n_e, d.training.g_init)
+    # the model starts from the chip's G after the reset (before the first LEARN)
+    t_first = t_reset + d.training.t_frozen - 20e-9
+    g0 = np.array([np.interp(t_first, t, vals[:, e]) for e in range(n_e)])
     g_model = model_run(spec, order, g0)
     dg_from_chip = model_steps_from(spec, order, np.vstack([g0, g[:-1]]))
     # energy per step: whole periods, from where a read would be before the first step
-    sel = (t >= READ_AFTER) & (t <= reads[-1])
+    sel = (t >= t_reset + READ_AFTER) & (t <= reads[-1])
     n_steps = len(reads)
     read_v = [float(np.interp(tr, t, vals[:, -1])) for tr in reads]
     energy = {}
@@ -394,4 +463,4 @@ def run_chip(
     g_inf = np.asarray(trained_g if trained_g is not None else g[-1], dtype=float)
     inf = inference(spec, w, pp, g_inf) if with_inference else None
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
-                   energy, wall, inf, read_v)  # fmt: skip
+                   energy, wall, inf, read_v, vreset, t_reset)  # fmt: skip

@@ -4,8 +4,9 @@ corners.
 
 One transient per corner: the clock rises and falls with every output loaded by the array's
 lines (``c_line``). Measured at half swing: the non-overlap gaps (CAL off -> LEARN on, LEARN
-off -> CAL on), NUDGE's delay after LEARN closes, CALB's settled level against VCALB, and the
-energy one clock period takes from the supply (the lines' charging included).
+off -> CAL on), NUDGE's delay after LEARN closes, CALB's settled level against VCALB, the
+energy one clock period takes from the supply (the lines' charging included), and the
+cells' floor line: VFLOOR while running, VRESET once RST_N falls.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from twinedge.pdk import Pdk
 from twinedge.spice.deck import pwl
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
-T_RISE, T_FALL, T_END = 20e-9, 70e-9, 120e-9  # clock edges (s)
+T_RISE, T_FALL, T_END = 20e-9, 70e-9, 120e-9  # clock edges (s); one period ends at T_END
+T_RESET, T_STOP = 125e-9, 170e-9  # then RST_N falls: the floor line switches to VRESET
+VFLOOR, VRESET = 0.9115, 1.6  # the floor bias and a reset level, to tell them apart
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,14 @@ class SequencerCorner:
     calb_high_v: float  # CALB's level with CAL open
     vbe_ee_v: float  # the error element's bias while running (VBE passed through)
     energy_per_cycle_j: float
+    vfloor_run_v: float  # the cells' floor line while running (VFLOOR passed)
+    vfloor_reset_v: float  # the same with RST_N low (VRESET passed)
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+INPUTS = ("clk", "train", "ena", "rst_n", "vdd", "vcalb", "vbe", "vfloor_in", "vreset")
 
 
 def _crossing(t: np.ndarray, v: np.ndarray, level: float, after: float, rising: bool) -> float:
@@ -60,8 +68,8 @@ def _crossing(t: np.ndarray, v: np.ndarray, level: float, after: float, rising: 
 def deck(pdk: Pdk, cond: SequencerConditions, corner: str) -> str:
     vdd = pdk.vdd
     clk = pwl([(0, 0), (T_RISE, 0), (T_RISE + 0.2e-9, vdd), (T_FALL, vdd), (T_FALL + 0.2e-9, 0)])
-    ports = {"clk": "clk", "train": "vdd", "ena": "vdd", "rst_n": "vdd", "vdd": "vdd",
-             "vcalb": "vcalb", "vbe": "vbe"}  # fmt: skip
+    rst = pwl([(0, vdd), (T_RESET, vdd), (T_RESET + 0.2e-9, 0)])
+    ports = {p: p for p in INPUTS} | {"train": "vdd", "ena": "vdd"}
     outs = [p for p in PORTS if p not in ports]
     lines = [
         model_header(pdk, corner, None, "twinedge phase sequencer").rstrip("\n"),
@@ -70,16 +78,19 @@ def deck(pdk: Pdk, cond: SequencerConditions, corner: str) -> str:
         f"Vvcalb vcalb 0 {cond.vcalb!r}",
         "Vvbe vbe 0 0.6",
         f"Vclk clk 0 {clk}",
+        f"Vrst rst_n 0 {rst}",
+        f"Vvfloor vfloor_in 0 {VFLOOR!r}",
+        f"Vvreset vreset 0 {VRESET!r}",
         f"X1 {' '.join(ports.get(p, p) for p in PORTS)} {SUBCKT}",
         *(f"C{o} {o} 0 {cond.c_line!r}" for o in outs),
-        ".control", "set numdgt=10", f"tran 10p {T_END!r} 0 20p",
+        ".control", "set numdgt=10", f"tran 10p {T_STOP!r} 0 20p",
         f"wrdata seq.dat {' '.join(f'v({o})' for o in outs)} i(vvdd)", "quit 0", ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
 def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner:
-    outs = [p for p in PORTS if p not in ("clk", "train", "ena", "rst_n", "vdd", "vcalb", "vbe")]
+    outs = [p for p in PORTS if p not in INPUTS]
     rows = numeric_rows(run_transient(deck(pdk, cond, corner)), columns=2 * (len(outs) + 1))
     t = rows[:, 0]
     v = {o: rows[:, 1 + 2 * k] for k, o in enumerate(outs)}
@@ -94,11 +105,13 @@ def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner
     calb = float(np.interp(T_FALL - 5e-9, t, v["calb"]))
     vbe_ee = float(np.interp(T_FALL - 5e-9, t, v["vbe_ee"]))
     # one period: from before the rising edge to the end (every line back where it started)
-    sel = t >= T_RISE - 5e-9
+    sel = (t >= T_RISE - 5e-9) & (t <= T_END)
     energy = pdk.vdd * -float(np.trapezoid(i_vdd[sel], t[sel]))
+    vfloor_run = float(np.interp(T_FALL - 5e-9, t, v["vfloor"]))
+    vfloor_reset = float(np.interp(T_STOP - 5e-9, t, v["vfloor"]))
     return SequencerCorner(
         corner, learn_on - cal_off, cal_on - learn_off, nudge_on - learn_on, nudge_off - cal_on,
-        calb, vbe_ee, energy,
+        calb, vbe_ee, energy, vfloor_run, vfloor_reset,
     )  # fmt: skip
 
 

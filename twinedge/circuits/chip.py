@@ -144,10 +144,10 @@ def periphery(w: ChipWiring) -> list[BlockInstance]:
         nets = {"node": net, "bit": "LABEL", "vlo": lo, "vhi": hi, "vdd": vd}
         out.append(BlockInstance(f"D{net}", "drivers", LABEL_DRIVER, input_driver.PORTS, nets))
     seq = {"clk": "PHASE", "train": "TRAIN", "ena": "ENA", "rst_n": "RST_N",
-           "vdd": "vdd_sequencer"}  # fmt: skip
+           "vdd": "vdd_sequencer", "vfloor_in": "vfloor_bias", "vreset": "VRESET"}  # fmt: skip
     out.append(BlockInstance("SEQ", "sequencer", sequencer.SUBCKT, sequencer.PORTS, seq))
     out.append(BlockInstance("BIAS", "bias", bias_circuit.SUBCKT, bias_circuit.PORTS,
-                             {"vdd": "vdd_bias"}))  # fmt: skip
+                             {"vdd": "vdd_bias", "vfloor": "vfloor_bias"}))  # fmt: skip
     m = w.read_map
     nets = {f"a{k}": address_pin(k) for k in range(m.bits)}
     nets |= {"op": _node(w, plus, "F"), "om": _node(w, minus, "F"), "read": "READ",

@@ -16,7 +16,10 @@ waiting for the other's delayed output), so the two switches are never closed to
 TRAIN, ENA and RST_N gate the clock: any of them low holds the chip in CAL with LEARN open,
 every G frozen, and turns the error element off (its bias VBE_EE pulled to VDD): in
 inference it has nothing to do, and near the top of its input range it rang into the free
-outputs. CALB's high level is a bias (its driver's supply, VCALB): it trims the CAL
+outputs. RST_N low also resets G: the cells' floor line (VFLOOR) then carries the
+board's VRESET, and each cell's floor device charges its G up to about VRESET - Vth (from a
+discharged chip: the reset moves G up, never down). CALB's high level is a bias (its
+driver's supply, VCALB): it trims the CAL
 switch's charge in every cell, so its driver is a transmission gate from VCALB (the NMOS
 passes a trimmed level under the PMOS's threshold, the PMOS one near VDD) and an NMOS
 pull-down. LEARNB and NUDGEB are the complements,
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
 SUBCKT = "twinedge_sequencer"
 PORTS = (
     "clk", "train", "ena", "rst_n", "cal", "calb", "learn", "learnb", "nudge", "nudgeb",
-    "vdd", "vcalb", "vbe", "vbe_ee",
+    "vdd", "vcalb", "vbe", "vbe_ee", "vfloor_in", "vreset", "vfloor",
 )  # fmt: skip
 
 
@@ -84,6 +87,13 @@ def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
         # inference, with outputs near its input range's top, it rang into the free outputs)
         Device("EEN", "n", "vbe", "en", "vbe_ee", s.calb_w, gl),
         Device("EEP", "p", "vbe_ee", "en", "vdd", s.calb_w, gl),
+        # G's reset: while RST_N is low the cells' floor line carries VRESET instead of the
+        # floor bias, and every floor device charges its G up to about VRESET - Vth
+        *inv("IRS", "rst_n", "rst", n, p, gl),
+        Device("FPN", "n", "vfloor_in", "rst_n", "vfloor", s.calb_w, gl),
+        Device("FPP", "p", "vfloor", "rst", "vfloor_in", 2 * s.calb_w, gl),
+        Device("FRN", "n", "vreset", "rst", "vfloor", s.calb_w, gl),
+        Device("FRP", "p", "vfloor", "rst_n", "vreset", 2 * s.calb_w, gl),
     ]
 
 

@@ -188,6 +188,7 @@ def _chip_summary(chip: dict, bias: dict | None) -> dict:
         "trajectory_max_abs_error_v": s["trajectory_max_abs_error_v"],
         "energy_per_step_j": s["energy_per_step_j"],
         "energy_per_step_total_j": sum(s["energy_per_step_j"].values()),
+        "reset": s.get("reset"),
         "energy_per_inference_j": inf.get("energy_per_inference_j"),
         "energy_per_inference_total_j": inf.get("energy_per_inference_total_j"),
         "static_power_w": inf.get("static_power_w"),
@@ -222,6 +223,13 @@ def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
         ),
         ("energy per learning step (all)", _fmt(c["energy_per_step_total_j"], "J")),
     ]
+    if c.get("reset"):
+        r = c["reset"]
+        rows.insert(1, (
+            "G reset through the pins (from 0 V)",
+            f"VRESET {r['vreset_v']:.4f} V for {_fmt(r['t_reset_s'], 's')}: G "
+            f"{r['g_mean_v']:.4f} V (spread {_fmt(r['g_spread_v'], 'V')})",
+        ))  # fmt: skip
     rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
     if c["energy_per_inference_total_j"] is not None:
         settled = c.get("inference_settled") or []

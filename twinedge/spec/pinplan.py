@@ -13,7 +13,8 @@ its dataset:
   (differential outputs: L = VL+ - VL-, the rails at 0 V or at |L|); otherwise the board
   drives the label on an analog pin;
 * the clock sequences the phases (low: CAL with the clamp at -eta, high: LEARN at +eta),
-  TRAIN (``ui_in``) lets the phases run, ``rst_n`` freezes every G; the read-out pin READ
+  TRAIN (``ui_in``) lets the phases run, ``rst_n`` freezes every G and resets it
+  (up to VRESET - Vth); the read-out pin READ
   carries a free output or a G, chosen by an address on ``uio_in``.
 
 ``chip.analog_pins`` may pin a signal to a given ``ua[k]``; the rest fill the free ones in
@@ -192,6 +193,8 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     else:
         analog.append(("LABEL", "label L, from the board (VL+; VL- is the ground)"))
     digital.append(("TRAIN", "1: the clock runs CAL/LEARN; 0: every G frozen (inference)"))
+    analog.append(("VRESET", "G's reset level: with rst_n low every G charges up to about "
+                   "VRESET - Vth through its floor device"))  # fmt: skip
     analog.append(("READ", "read-out: a free output or a G (buffered), chosen on uio_in"))
     board = [(r, "rail " + ", ".join(rails.what[r])) for r in rails.by_volts.values()]
     wanted = board + analog
@@ -224,7 +227,8 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     free = iter(p for p in ANALOG_PINS if p not in taken)
     where = {s: p for p, s in taken.items()}
     for signal in names:
-        where.setdefault(signal, next(free))
+        if signal not in where:  # (setdefault would draw a free pin for a pinned one too)
+            where[signal] = next(free)
     pins = [
         Pin("VDPWR", "VDD", "supply", f"{get_pdk(design.pdk).vdd} V"),
         Pin("VGND", GROUND, "supply", "0 V"),
@@ -248,7 +252,7 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     )  # fmt: skip
     pins += [
         Pin("clk", "PHASE", "clock", "low: CAL (clamp at -eta); high: LEARN (+eta)"),
-        Pin("rst_n", "RST_N", "digital in", "low: every G frozen, the sequencer reset"),
+        Pin("rst_n", "RST_N", "digital in", "low: every G frozen and reset up to VRESET - Vth"),
         Pin("ena", "ENA", "digital in", "TinyTapeout's enable: low freezes every G"),
     ]
     volts = {r: v for v, r in rails.by_volts.items()}
