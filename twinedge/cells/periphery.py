@@ -12,6 +12,7 @@ import gdsfactory as gf
 from twinedge.cells.twin_edge_cl import draw_block
 from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits import input_driver, readout, sequencer
+from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.error_element import fingers
 from twinedge.circuits.mirror import Device
@@ -48,11 +49,8 @@ def sequencer_circuit() -> ClCircuit:
 
 
 def driver_circuit(label: bool = False) -> ClCircuit:
-    from twinedge.circuits.chip import LABEL_DRIVER, LABEL_SIZING
-
-    if label:
-        return block_circuit(LABEL_DRIVER, input_driver.PORTS, input_driver.devices(LABEL_SIZING))
-    return block_circuit(input_driver.SUBCKT, input_driver.PORTS, input_driver.devices())
+    name = LABEL_DRIVER if label else input_driver.SUBCKT
+    return block_circuit(name, input_driver.PORTS, driver_devices(label))
 
 
 def bias_strings(strings: tuple[tuple, ...]) -> tuple[bias_circuit.BiasString, ...]:

@@ -40,6 +40,12 @@ LABEL_DRIVER = "twinedge_label_driver"
 LABEL_SIZING = input_driver.InputDriverSizing(switch_w=1.0, switch_n=1)
 
 
+def driver_devices(label: bool) -> list[Device]:
+    """An input driver's transistors, or (``label``) a label driver's: the one place that
+    picks their sizing (the netlist, the layout and LVS all take it from here)."""
+    return input_driver.devices(LABEL_SIZING if label else input_driver.InputDriverSizing())
+
+
 @dataclass(frozen=True)
 class ChipWiring:
     """What the chip's netlist needs to know of the design (plain data)."""
@@ -92,7 +98,7 @@ def subckts(pdk: Pdk, w: ChipWiring) -> str:
         memory_circuit.subckt(pdk, w.memory_sizing),
         error_element.subckt(pdk, w.k, True, w.element_sizing),
         input_driver.subckt(pdk),
-        subckt_text(LABEL_DRIVER, input_driver.PORTS, input_driver.devices(LABEL_SIZING), pdk),
+        subckt_text(LABEL_DRIVER, input_driver.PORTS, driver_devices(True), pdk),
         sequencer.subckt(pdk),
         bias_circuit.subckt(pdk, w.bias_strings, w.bias_sizing),
         readout.subckt(pdk, w.read_map),
@@ -162,8 +168,7 @@ def block_devices(b: BlockInstance, w: ChipWiring, pdk: Pdk) -> list[Device]:
     if b.block == "error_element":
         return error_element.drawn_devices(pdk, w.k, True, w.element_sizing)
     if b.block == "drivers":
-        sizing = LABEL_SIZING if b.subckt == LABEL_DRIVER else input_driver.InputDriverSizing()
-        devs = input_driver.devices(sizing)
+        devs = driver_devices(b.subckt == LABEL_DRIVER)
     elif b.block == "sequencer":
         devs = sequencer.devices()
     elif b.block == "readout":
