@@ -25,7 +25,8 @@ def test_every_edge_of_a_periodic_lattice_has_its_own_select_lines_and_address()
     outputs = {m.output_address(0), m.output_address(1)}
     assert len(addresses) == 32 and not addresses & outputs
     assert max(addresses | outputs) < 2**m.bits == 64
-    # the wrap edge (r, 3) -> (r, 0) belongs to site (r, 3), whichever end comes first
+    # the wrap edge (r, 3) -> (r, 0) belongs to site (r, 3), whichever end comes first (for
+    # three columns or more: with two, the order says which of the two parallel edges)
     assert m.site((2, 0), (2, 3)) == m.site((2, 3), (2, 0)) == (2, 3, "h")
 
 

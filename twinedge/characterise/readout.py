@@ -24,7 +24,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from twinedge import processes
-from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
+from twinedge.characterise.mirror import (
+    CharacterisationError,
+    model_header,
+    numeric_rows,
+    run_ngspice,
+    run_transient,
+)
 from twinedge.circuits.readout import SUBCKT, ReadoutSizing, reader_devices, subckt
 from twinedge.pdk import Pdk
 from twinedge.spec.pinplan import ReadMap
@@ -205,8 +211,10 @@ def supply(pdk: Pdk, cond: ReadoutConditions) -> tuple[float, float]:
         deck = "\n".join([*lines, ".control", "set numdgt=10", "op",
                           "print -i(vvdd)", "quit 0", ".endc", ".end"])  # fmt: skip
         text = run_ngspice(deck + "\n")
-        value = next(line.split("=")[-1] for line in text.splitlines() if "i(vvdd)" in line)
-        out.append(float(value))
+        values = [line.split("=")[-1] for line in text.splitlines() if "i(vvdd)" in line]
+        if not values:
+            raise CharacterisationError("read-out supply: ngspice printed no i(vvdd)")
+        out.append(float(values[0]))
     return out[0], out[1]
 
 

@@ -187,10 +187,10 @@ def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:
 
 def reader_terminals(w: ChipWiring, e: int) -> dict[str, str]:
     """Edge ``e``'s reader nets as chip nets: its G, READ, its row and column select lines,
-    its own inner nets."""
+    its own inner nets; its supply is the read-out's (the energy report books it there)."""
     a, b = w.edges[e]
     lines = w.read_map.select_lines(w.node_rc[a], w.node_rc[b])
-    return {"g": f"g{e}", "read": "READ", "vdd": "vdd_array", "rd0": f"rd0_{e}",
+    return {"g": f"g{e}", "read": "READ", "vdd": "vdd_readout", "rd0": f"rd0_{e}",
             "rd1": f"rd1_{e}", **lines}  # fmt: skip
 
 

@@ -242,7 +242,8 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
         raise SpecError(
             file, "network", f"reading every G needs {bits} address bits; a tile has "
             f"{len(ADDRESS_PINS)} bidirectional pins", f"{design.network.rows}x"
-            f"{design.network.cols}", "at most 8x8 sites",
+            f"{design.network.cols}", "rows and columns whose address (2 + log2 rows + log2 "
+            "columns, rounded up, bits) fits 8 pins",
         )  # fmt: skip
     pins.append(
         Pin(f"uio_in[0..{bits - 1}]", "RADDR", "digital in",

@@ -233,7 +233,7 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
                 res = run_chip(run.spec, chip.transient_steps, trained_g=trained_g,
                                strings=_bias_strings(periphery_res))  # fmt: skip
                 tick(1)
-        except CharacterisationError as exc:
+        except (CharacterisationError, ValueError) as exc:
             raise StageError(f"{run.spec.path}: chip transient: {exc}") from None
         out = res.as_dict()
         with staged_outputs(folder) as tmp:
@@ -574,7 +574,7 @@ def _verdicts(drc_rec: dict, lvs_rec: dict, chip: bool = False) -> list[str]:
         reasons = [
             "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
             "precheck; the chip is taller than a TinyTapeout analog tile (225.76 um) and has "
-            "no G reset or write path"
+            "no G write path (its reset only charges a discharged G up to one level)"
         ]
     else:
         reasons = [
