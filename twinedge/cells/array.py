@@ -178,19 +178,17 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
     cg = cl_geometry_for(design)
     g = cg.edge
     bands = cg.band_offsets()
-    shared = [n for n in cg.globals if n not in SELECT_LINES]
-    per_row = [(f"{PORT_NAMES['rselb']}{r}", [r]) for r in range(net.rows)]
-    if "rselb" not in cg.globals:
-        per_row = []
-    buses = [(PORT_NAMES[n], n, list(range(net.rows))) for n in shared]
-    buses += [(name, "rselb", rows) for name, rows in per_row]
+    rows = list(range(net.rows))
+    buses = [(PORT_NAMES[n], n, rows) for n in cg.globals if n not in SELECT_LINES]
+    if "rselb" in cg.globals:  # a bus per lattice row
+        buses += [(f"{PORT_NAMES['rselb']}{r}", "rselb", [r]) for r in rows]
     bus = {name: snap(BUS_X - k * GLOBAL_TRACK) for k, (name, _, _) in enumerate(buses)}
     x_left, x_right = snap(min(bus.values()) - STRIPE), snap(net.cols * g.pitch)
     half = STRIPE / 2
     top.info["buses"] = {}
-    for name, local, rows in buses:
+    for name, local, bus_rows in buses:
         ys = []
-        for r in rows:
+        for r in bus_rows:
             _, y0 = site_origin(g, r, 0)
             for band in bands:
                 y = snap(y0 + band[local])
@@ -230,10 +228,6 @@ def _column_lines(top: gf.Component, cg: ClGeometry, net: Network) -> None:
             top.add_label(name, position=(x, max(ys)), layer=pdk.label_of[pdk.MET4])
             out[name] = (x, bottom)
     top.info["escapes"] = out
-
-
-def _row_ys(g: EdgeGeometry, net: Network) -> list[float]:
-    return [site_origin(g, r, 0)[1] for r in range(net.rows)]
 
 
 def _met1_run(top: gf.Component, x0: float, y0: float, x1: float, y1: float) -> None:

@@ -450,7 +450,6 @@ class ClGeometry:
     circuit: str  # cl_circuit name
     hold_cap_n: int  # the memory circuit's parallel hold capacitors
     globals: tuple[str, ...]  # the global nets the blocks bring out
-    reader: bool = False  # the blocks carry the G reader (a chip's cells)
 
     @property
     def x_far(self) -> float:
@@ -545,7 +544,6 @@ def cl_geometry(
         circuit=circuit_name,
         hold_cap_n=hold_cap_n,
         globals=cc.globals,
-        reader=reader,
     )
 
 

@@ -181,12 +181,14 @@ def edge_address(w: ChipWiring, e: int) -> int:
     return w.read_map.edge_address(*w.read_map.site(w.node_rc[a], w.node_rc[b]))
 
 
-def _g_after_reset(spec: LoadedSpec, w: ChipWiring, vreset: float, t_reset: float) -> float:
+def _g_after_reset(
+    spec: LoadedSpec, w: ChipWiring, t: BiasTargets, vreset: float, t_reset: float
+) -> float:
     """One cell's G after ``t_reset`` of reset from a discharged gate: the update circuit
-    frozen, its floor line at ``vreset``, the gate capacitance on G (ngspice, tt)."""
+    frozen at the biases ``t``, its floor line at ``vreset``, the gate capacitance on G
+    (ngspice, tt)."""
     d = spec.design
     pdk: Pdk = get_pdk(d.pdk)
-    t = bias_targets(spec)
     vdd = pdk.vdd
     nets = {"ac": "nd", "bc": "nd", "g": "g", "vdd": "vdd", "vbp": "vbp", "vcn": "vcn",
             "vcp": "vcp", "vbj": "vdd", "cal": "0", "calb": "vcalb", "learn": "0",
@@ -210,15 +212,18 @@ def reset_level(spec: LoadedSpec, w: ChipWiring, t_reset: float) -> float:
     """The VRESET that brings a discharged G to the spec's ``g_init`` in ``t_reset``
     (bisection, 1 mV)."""
     target = spec.design.training.g_init
+    biases = bias_targets(spec)
     lo, hi = target, get_pdk(spec.design.pdk).vdd
-    if _g_after_reset(spec, w, hi, t_reset) < target:
+    highest = _g_after_reset(spec, w, biases, hi, t_reset)
+    if highest < target:
         raise ValueError(
-            f"G reset: even VRESET = VDD brings G only to "
-            f"{_g_after_reset(spec, w, hi, t_reset):.3f} V in {t_reset:g} s (g_init {target} V)"
+            f"G reset: even VRESET = VDD brings G only to {highest:.3f} V in {t_reset:g} s "
+            f"(g_init {target} V)"
         )
     while hi - lo > 1e-3:
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if _g_after_reset(spec, w, mid, t_reset) < target else (lo, mid)
+        below = _g_after_reset(spec, w, biases, mid, t_reset) < target
+        lo, hi = (mid, hi) if below else (lo, mid)
     return round((lo + hi) / 2, 4)
 
 

@@ -119,11 +119,7 @@ def _bench(pdk: Pdk, cond: ReadoutConditions, corner: str, seed: int | None) -> 
     for tag, (r, c, d) in sites.items():
         nets = {"g": f"g{tag}", "read": "read", "vdd": "vdd", "rselb": m.row_line(r),
                 "cselb": m.col_line(c, d), "rd0": f"rd0{tag}", "rd1": f"rd1{tag}"}  # fmt: skip
-        lines += [
-            f"X{dev.name}{tag} {nets[dev.d]} {nets[dev.g]} {nets[dev.s]} {dev.body} "
-            f"{dev.model(pdk)} w={dev.w!r} l={dev.l!r}"
-            for dev in reader_devices(cond.sizing)
-        ]
+        lines += [dev.renamed(tag, nets).spice(pdk) for dev in reader_devices(cond.sizing)]
     return lines
 
 
@@ -139,13 +135,19 @@ def _sweep(lines: list[str], source: str, sweep: tuple, probes: str, name: str) 
     return numeric_rows(run_ngspice(deck + "\n"))
 
 
-def g_transfer(pdk: Pdk, cond: ReadoutConditions, corner: str, seed: int | None = None):
-    """(G, READ) with edge a addressed; READ's move as the other reader's G sweeps."""
+def g_transfer(
+    pdk: Pdk, cond: ReadoutConditions, corner: str, seed: int | None = None,
+    unselected: bool = True,
+):  # fmt: skip
+    """(G, READ) with edge a addressed; with ``unselected``, READ's move as the other
+    reader's G sweeps (else None)."""
     m = ReadMap(cond.rows, cond.cols)
     base = _bench(pdk, cond, corner, seed) + _address(m, m.edge_address(0, 0, "h"), pdk.vdd)
     outs = ["Vop op 0 0.2", "Vom om 0 0.2"]
     rows = _sweep([*base, *outs, "Vga ga 0 1.0", f"Vgb gb 0 {pdk.vdd!r}"], "Vga", G_SWEEP,
                   "v(read)", "g")  # fmt: skip
+    if not unselected:
+        return rows[:, 0], rows[:, 1], None
     other = _sweep([*base, *outs, "Vga ga 0 1.0", "Vgb gb 0 0"], "Vgb", G_SWEEP, "v(read)", "u")
     return rows[:, 0], rows[:, 1], float(np.ptp(other[:, 1]))
 
@@ -222,7 +224,9 @@ def characterise_readout(pdk: Pdk, cond: ReadoutConditions) -> ReadoutCharacteri
     """Every measurement above (the corners and Monte Carlo instances side by side)."""
     workers = min(4, os.cpu_count() or 1)
     corners = processes.parallel(lambda c: g_transfer(pdk, cond, c), CORNERS, workers)
-    mc = processes.parallel(lambda s: g_transfer(pdk, cond, "tt", s)[1], range(cond.mc_n), workers)
+    mc = processes.parallel(
+        lambda s: g_transfer(pdk, cond, "tt", s, unselected=False)[1], range(cond.mc_n), workers
+    )
     g = corners[0][0]
     o, rp, rm = o_transfer(pdk, cond)
     during, after, settle = kick(pdk, cond)

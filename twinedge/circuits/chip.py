@@ -23,7 +23,7 @@ the pins) so a test bench can reach internal nodes for its initial state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits import bias as bias_circuit
@@ -203,17 +203,11 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     mem = {"vdd": va, "vbj": va}
     for e in range(len(w.edges)):
         term = edge_terminals(w, e)
-        for d in w.edge_devices:
-            lines.append(
-                replace(d, name=f"{d.name}_{e}", d=term[d.d], g=term[d.g], s=term[d.s]).spice(pdk)
-            )
+        lines += [d.renamed(f"_{e}", term).spice(pdk) for d in w.edge_devices]
         nets = {**mem, **term}
         lines.append(f"XU{e} {' '.join(nets.get(p, p) for p in memory_circuit.PORTS)} "
                      f"{memory_circuit.SUBCKT}")  # fmt: skip
         rt = reader_terminals(w, e)
-        for d in readout.reader_devices():
-            lines.append(
-                replace(d, name=f"{d.name}_{e}", d=rt[d.d], g=rt[d.g], s=rt[d.s]).spice(pdk)
-            )
+        lines += [d.renamed(f"_{e}", rt).spice(pdk) for d in readout.reader_devices()]
     lines += [b.spice() for b in periphery(w)]
     return lines

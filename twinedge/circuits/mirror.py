@@ -24,7 +24,7 @@ Sizes are in micrometres (``.option scale=1u`` in every deck that uses it).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,6 +51,13 @@ class Device:
     def model(self, pdk: Pdk) -> str:
         """The PDK's device model of this transistor."""
         return pdk.pfet if self.kind == "p" else pdk.nfet
+
+    def renamed(self, suffix: str, nets: dict[str, str]) -> Device:
+        """This device placed in a larger netlist: its name suffixed, its terminals on
+        ``nets`` (its own net -> the netlist's)."""
+        return replace(
+            self, name=f"{self.name}{suffix}", d=nets[self.d], g=nets[self.g], s=nets[self.s]
+        )
 
     def spice(self, pdk: Pdk, prefix: str = "X") -> str:
         return (

@@ -28,6 +28,7 @@ from twinedge.stages.keys import (
     code_closure,
     code_digest,
     digest,
+    file_record,
     file_sha256,
     is_current,
     mark,
@@ -59,7 +60,7 @@ def _describe(value: object) -> object:
     """An input as the manifest records it: files by path and SHA-256, values by digest
     (short scalars as themselves)."""
     if isinstance(value, Path):
-        return {"path": str(value), "sha256": file_sha256(value) if value.is_file() else None}
+        return file_record(value)
     if isinstance(value, (int, float, str, bool)) or value is None:
         return value
     return {"sha256": digest(value)}

@@ -23,13 +23,16 @@ from twinedge.artifacts import write_text
 STAMP = "stamp.json"
 
 
+def file_record(path: Path) -> dict:
+    """A file as keys and the manifest record it: its path and content's SHA-256."""
+    return {"path": str(path), "sha256": file_sha256(path) if path.is_file() else None}
+
+
 def _json_value(value: object) -> object:
     """What JSON cannot say itself: a file (``Path``, also inside a mapping or list) by its
     path and content, so that a stage whose input file changed at the same path re-runs;
     anything else as its string."""
-    if isinstance(value, Path):
-        return {"path": str(value), "sha256": file_sha256(value) if value.is_file() else None}
-    return str(value)
+    return file_record(value) if isinstance(value, Path) else str(value)
 
 
 def digest(*parts: object) -> str:
