@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 import gdsfactory as gf
 
+from twinedge.cells.cap_bed import BedPlan, draw_bed, plan_bed
 from twinedge.cells.twin_edge import (
     EdgeGeometry,
     _licon_column,
@@ -192,7 +193,7 @@ def _item(d: Device, flipped: bool = False) -> Item:
 def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
     """Row 0: p+ tap, NMOS, n+ tap, PMOS (``row_first`` ones first); row 1: n+ tap, PMOS;
     the other PMOS split to balance the rows."""
-    items = [_item(d, d.name in cc.flipped) for d in cc.devices]
+    items = [_item(d, d.name in cc.flipped) for d in cc.devices if d.name not in cc.bed]
     nmos = [i for i in items if i.kind == "n"]
     if cc.nmos_order:
         nmos.sort(key=lambda i: cc.nmos_order.index(i.name))
@@ -239,6 +240,7 @@ class BlockPlan:
     x_stack: float  # the global via stacks' x
     length: float
     height: float
+    bed: BedPlan | None = None  # capacitors under the channel
 
     def columns(self) -> list[tuple[str, float, float]]:
         """(net, x, y) of every terminal pad, block coordinates."""
@@ -288,6 +290,8 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
     y_row0 = ROW_MARGIN
     top0 = y_row0 + max(p.item.height for p in placed if p.row == 0)
     nets = {n for it in (*row0, *row1) for n in it.nets.values()} | {n for n, _ in edge_cols}
+    bed_devices = [d for d in cc.devices if d.name in cc.bed]
+    nets |= {n for d in bed_devices for n in (d.g, d.d)}
     signal = [n for n in cc.edge_nets if n not in cc.channel]
     signal += sorted(n for n in nets if n not in cc.channel and n not in signal)
     tracks: dict[str, float] = {}
@@ -314,11 +318,27 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
         placed.append(Placed(it, snap(x), 1))
         x += it.length + ITEM_GAP
     row_end = max(p.x + p.item.length for p in placed)
+    bed = None
+    if bed_devices:
+        spans: dict[str, list[float]] = {}
+        for p in placed:
+            for t in p.item.terminals():
+                spans.setdefault(p.item.nets[t.name], []).append(p.x + t.x)
+        for n, x in edge_cols:
+            spans.setdefault(n, []).append(x)
+        bed = plan_bed(
+            bed_devices,
+            tracks,
+            {n: (min(xs) - COL, max(xs) + COL) for n, xs in spans.items()},
+            (top0 + ROW_MARGIN, y - TRACK / 2),
+            (x_rows, row_end),
+            cc.bed_avoid,
+        )
     x_stack = snap(row_end + COL + 0.3)
     length = up(x_stack + 0.6)
     y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
     height = up(y_row1 + ROW_MARGIN + R.well_diff_enc)
-    return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height)
+    return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height, bed)
 
 
 def _groups(plan: BlockPlan, row: int) -> list[list[Placed]]:
@@ -334,8 +354,11 @@ def _groups(plan: BlockPlan, row: int) -> list[list[Placed]]:
     return runs
 
 
-def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
-    """One implant box per run of devices, one n-well per row's PMOS (and their n+ tap)."""
+def _draw_wells(
+    c: gf.Component, plan: BlockPlan, row: int
+) -> tuple[float, float, float, float] | None:
+    """One implant box per run of devices, one n-well per row's PMOS (and their n+ tap);
+    returns the n-well's box."""
     e = R.implant_diff_enc
 
     def ys(w: float) -> tuple[float, float]:
@@ -364,7 +387,30 @@ def _draw_wells(c: gf.Component, plan: BlockPlan, row: int) -> None:
         x1 = max(p.x + p.item.length for p in well)
         y0, y1 = ys(max(p.item.w for p in well))
         enc = R.well_diff_enc
-        rect(c, pdk.NWELL, x0 - enc, y0 - enc, x1 + enc, y1 + enc)
+        box = (x0 - enc, y0 - enc, x1 + enc, y1 + enc)
+        rect(c, pdk.NWELL, *box)
+        return box
+    return None
+
+
+def _draw_bed(c: gf.Component, bed: BedPlan, wells: list[tuple[float, ...]]) -> None:
+    """The capacitor bed; a PMOS bed's n-well joins the row n-well that overlaps it most
+    along the block (tapped in the row: the capacitors' body is VDD)."""
+    x0, y0, x1, y1 = draw_bed(c, bed)
+    if bed.kind != "p":
+        return
+    e = R.well_diff_enc
+    x0, y0, x1, y1 = x0 - e, y0 - e, x1 + e, y1 + e
+    rect(c, pdk.NWELL, x0, y0, x1, y1)
+    overlap = [(min(x1, w[2]) - max(x0, w[0]), w) for w in wells]
+    best, (wx0, wy0, wx1, wy1) = max(overlap, key=lambda o: o[0], default=(0.0, (0, 0, 0, 0)))
+    if best <= 0:
+        raise ValueError("the capacitor bed's n-well meets no row n-well (its body would float)")
+    lo, hi = max(x0, wx0), min(x1, wx1)
+    if wy0 >= y1:  # the row well above
+        rect(c, pdk.NWELL, lo, y1 - e, hi, wy0 + e)
+    elif y0 >= wy1:  # below
+        rect(c, pdk.NWELL, lo, wy1 - e, hi, y0 + e)
 
 
 @gf.cell
@@ -391,9 +437,10 @@ def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> 
         else:
             ref.dmirror_y(0)
             ref.dmove((p.x, plan.y_row1))
-    _draw_wells(c, plan, 0)
-    _draw_wells(c, plan, 1)
+    wells = [_draw_wells(c, plan, 0), _draw_wells(c, plan, 1)]
     cols = plan.columns()
+    if plan.bed is not None:
+        _draw_bed(c, plan.bed, [w for w in wells if w is not None])
     half = pad_side() / 2
     edge_y = plan.height  # the edge's stubs come in from the top
     for net, x in edge_cols:
@@ -406,6 +453,9 @@ def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> 
     for net in cc.globals:
         c.add_ref(stack).dmove((plan.x_stack, plan.tracks[net]))
         cols.append((net, plan.x_stack, plan.tracks[net]))
+    if plan.bed is not None:  # the bed's contacts meet their tracks from below (mcon)
+        cols += [(plan.bed.plate, x, plan.bed.plate_y) for x in plan.bed.plate_contacts()]
+        cols += [(plan.bed.shield, x, plan.bed.shield_y) for x in plan.bed.shield_contacts()]
     for net, yt in plan.tracks.items():
         xs = [x for n, x, _ in cols if n == net]
         rect(c, pdk.MET1, min(xs) - half, yt - half, max(xs) + half, yt + half)

@@ -70,6 +70,10 @@ class ClCircuit:
     flipped: frozenset[str] = frozenset()  # devices drawn drain-left
     row_first: tuple[str, ...] = ()  # PMOS placed first in row 0 (beside the NMOS)
     nmos_order: tuple[str, ...] = ()  # NMOS left to right in row 0 (default: device order)
+    # capacitors laid under the channel (twinedge.cells.cap_bed), and the nets whose tracks
+    # they must not lie under
+    bed: tuple[str, ...] = ()
+    bed_avoid: tuple[str, ...] = ()
 
     @property
     def edge_nets(self) -> tuple[str, ...]:
@@ -125,6 +129,8 @@ def circuit(name: str, hold_cap_n: int = 1, reader: bool = False) -> ClCircuit:
             frozenset({"NC", "LN", "MC", "M"}),
             ("LP", "MC", "M"),
             ("ND", "NO", "SD", "SW", "NC", "LN", "FL"),
+            tuple(d.name for d in devs if d.name.startswith("CM")),  # the hold capacitors
+            ("x",),
         )
     raise ValueError(f"unknown update circuit {name!r}; allowed: {', '.join(CIRCUITS)}")
 
