@@ -140,3 +140,32 @@ def test_bed_without_room_is_an_error() -> None:
     caps = [d for d in circuit("memory", 3).devices if d.name.startswith("CM")]
     with pytest.raises(ValueError, match="no room under the channel for CM2"):
         plan_bed(caps, {"m": 6.0, "vdd": 5.0}, {}, (0.0, 12.0), (0.0, 30.0), ())
+
+
+def test_cap_finger_width_sets_the_strip() -> None:
+    """``cell.cap_finger_w_um`` folds the gate capacitor into narrower fingers: the strip (and
+    node tile) narrows by as much, the gate area stays, and the cells are named after it
+    (LVS pairs them by name)."""
+    from twinedge.cells.twin_edge_cl import cl_geometry
+    from twinedge.circuits.twin_edge import edge_cells
+
+    wide = cl_geometry(1.0, 1.0, 2e-12, "memory", 3)
+    narrow = cl_geometry(1.0, 1.0, 2e-12, "memory", 3, cap_max_w=6.0)
+    assert narrow.edge.cap_w <= 6.0 < wide.edge.cap_w
+    assert wide.edge.height - narrow.edge.height == pytest.approx(
+        wide.edge.cap_w - narrow.edge.cap_w, abs=0.01
+    )
+    area = [g.cap_w * g.cap_fingers for g in (wide.edge, narrow.edge)]
+    assert area[0] == pytest.approx(area[1], rel=0.005)
+    spec = sky130_design(cap_finger_w_um=6.0)
+    assert all(call.name.endswith("_CMW6") for call in edge_cells(spec))
+
+
+def sky130_design(**cell):
+    from conftest import DESIGNS
+
+    from twinedge.spec import load_spec
+
+    loaded = load_spec(DESIGNS / "xor_4x4_cl.yaml")
+    design = loaded.design
+    return design.model_copy(update={"cell": design.cell.model_copy(update=cell)})

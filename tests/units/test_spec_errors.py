@@ -231,3 +231,12 @@ def test_hold_caps_belong_to_the_memory_circuit(tmp_path: Path) -> None:
     spec = _set(spec, "cell.update.circuit", "mirror")
     err = _error(tmp_path, spec)
     assert err.path == "cell.update" and "memory circuit only" in str(err), str(err)
+
+
+@pytest.mark.parametrize("width", [0.5, 31.0])
+def test_cap_finger_width_outside_range(tmp_path: Path, width: float) -> None:
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
+    err = _error(tmp_path, _set(spec, "cell.cap_finger_w_um", width))
+    assert err.path == "cell.cap_finger_w_um" and repr(width) in str(err)

@@ -56,7 +56,7 @@ def cl_geometry_for(design: Design) -> ClGeometry:
     cell = design.cell
     return cl_geometry(
         cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n,
-        design.chip is not None,
+        design.chip is not None, cap_max_w(cell),
     )  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def geometry_for(design: Design) -> EdgeGeometry:
     if is_cl(design):
         return cl_geometry_for(design).edge
     cell = design.cell
-    return edge_geometry(cell.w_um, cell.l_um, cell.c_gate_f, cap_max_w(cell.type))
+    return edge_geometry(cell.w_um, cell.l_um, cell.c_gate_f, cap_max_w(cell))
 
 
 def edge_cells(design: Design) -> tuple[gf.Component, gf.Component]:
@@ -99,7 +99,7 @@ def compile_array(design: Design) -> gf.Component:
     cell = design.cell
     g = geometry_for(design)
     edge_h, edge_v = edge_cells(design)
-    wmax = cap_max_w(cell.type)
+    wmax = cap_max_w(cell)
     plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False, cap_max_w=wmax)
     joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True, cap_max_w=wmax)
     pins = pin_placements(net)

@@ -35,6 +35,7 @@ MARGIN = 0.25  # stripes inside the channel's y range
 STRIPE_SPACE = 0.3  # between stacked stripes (the rules' diff spacing, 0.27)
 COLUMN_SPACE = 0.65  # between neighbouring columns' diffusions (their implants 0.38 apart)
 CONTACT_PITCH = 5.0  # plate contacts along a column
+AVOID = 0.5  # a stripe's edge from an avoided net's track centre
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _under(avoid, tracks, spans, x: float, length: float, y0: float, y1: float) 
         if net not in tracks or net not in spans:
             continue
         a, b = spans[net]
-        if y0 - 0.5 < tracks[net] < y1 + 0.5 and a < x + length and x < b:
+        if y0 - AVOID < tracks[net] < y1 + AVOID and a < x + length and x < b:
             return True
     return False
 

@@ -27,6 +27,9 @@ from dataclasses import dataclass, replace
 
 import gdsfactory as gf
 
+from twinedge.cells.cap_bed import AVOID as BED_AVOID
+from twinedge.cells.cap_bed import GAP as BED_GAP
+from twinedge.cells.cap_bed import MARGIN as BED_MARGIN
 from twinedge.cells.cap_bed import BedPlan, draw_bed, plan_bed
 from twinedge.cells.twin_edge import (
     EdgeGeometry,
@@ -42,7 +45,6 @@ from twinedge.cells.twin_edge import (
     tap_side,
     up,
     via1_pad,
-    via_stack,
 )
 from twinedge.circuits.cl import ClCircuit, circuit
 from twinedge.circuits.mirror import Device
@@ -55,7 +57,7 @@ ITEM_GAP = 0.4  # diffusion to diffusion between neighbouring devices of one typ
 WELL_GAP = 1.0  # n+ diffusion to the n-well's tap (nwell 0.18 around it, 0.34 from n+)
 ROW_MARGIN = 0.3  # around rows, below/above the channel
 TRACK = 0.46  # signal track pitch (0.32 met1 + 0.14 spacing)
-GLOBAL_TRACK = 0.9  # global track pitch: room for met3/met4 stripes and stack pads
+GLOBAL_TRACK = 0.7  # global track pitch: a met3 stripe (STRIPE) over each, 0.3 apart
 STRIPE = 0.4  # width of the array's met3/met4 global stripes (via3 enclosed)
 GAP = 0.6  # between the twin edge and its block
 GATE = "g"
@@ -252,6 +254,7 @@ class BlockPlan:
         return out
 
 
+WELL_SPACE = 1.27  # nwell.2a: n-wells nearer than this must be one
 STUB_GAP = 0.14  # met2 spacing between a row-0 stub's end and a row-1 stub's end
 
 
@@ -296,13 +299,14 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
     signal += sorted(n for n in nets if n not in cc.channel and n not in signal)
     tracks: dict[str, float] = {}
     y = top0 + ROW_MARGIN + GLOBAL_TRACK / 2
+    lift = _bed_lift(cc, bed_devices, top0 + ROW_MARGIN)
     # the channel's order (cl_circuit): G's track runs between two quiet ones (VFLOOR and
     # VSS, both DC): a track beside a lattice net would couple the node's swings into the
     # floating gate (3.4 fF each from A_F / B_F when G sat between them, ~3 % of a node step
     # on G)
-    for n in cc.channel:
+    for k, n in enumerate(cc.channel):
         tracks[n] = snap(y)
-        y += GLOBAL_TRACK
+        y += GLOBAL_TRACK + (lift if k == 0 else 0.0)
     y += TRACK - GLOBAL_TRACK / 2
     for n in signal:
         tracks[n] = snap(y)
@@ -339,6 +343,21 @@ def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Block
     y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
     height = up(y_row1 + ROW_MARGIN + R.well_diff_enc)
     return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height, bed)
+
+
+def _bed_lift(cc: ClCircuit, bed: list[Device], y_channel: float) -> float:
+    """How far the channel's tracks above its first must move up so that a bed stripe fits
+    below the plate's track, clear of the first track (X's, which stays by its row) where
+    the bed must avoid it."""
+    if not bed or bed[0].g not in cc.channel[1:]:
+        return 0.0
+    k = cc.channel.index(bed[0].g)
+    first = y_channel + GLOBAL_TRACK / 2
+    bottom = y_channel + BED_MARGIN
+    if cc.channel[0] in cc.bed_avoid:
+        bottom = max(bottom, first + BED_AVOID + 0.01)
+    need = bottom + bed[0].w + BED_GAP / 2
+    return up(max(0.0, need - (first + k * GLOBAL_TRACK)))
 
 
 def _groups(plan: BlockPlan, row: int) -> list[list[Placed]]:
@@ -395,7 +414,8 @@ def _draw_wells(
 
 def _draw_bed(c: gf.Component, bed: BedPlan, wells: list[tuple[float, ...]]) -> None:
     """The capacitor bed; a PMOS bed's n-well joins the row n-well that overlaps it most
-    along the block (tapped in the row: the capacitors' body is VDD)."""
+    along the block (tapped in the row: the capacitors' body is VDD), and any other row
+    n-well nearer than the rules' spacing."""
     x0, y0, x1, y1 = draw_bed(c, bed)
     if bed.kind != "p":
         return
@@ -403,14 +423,17 @@ def _draw_bed(c: gf.Component, bed: BedPlan, wells: list[tuple[float, ...]]) -> 
     x0, y0, x1, y1 = x0 - e, y0 - e, x1 + e, y1 + e
     rect(c, pdk.NWELL, x0, y0, x1, y1)
     overlap = [(min(x1, w[2]) - max(x0, w[0]), w) for w in wells]
-    best, (wx0, wy0, wx1, wy1) = max(overlap, key=lambda o: o[0], default=(0.0, (0, 0, 0, 0)))
+    best = max((o for o, _ in overlap), default=0.0)
     if best <= 0:
         raise ValueError("the capacitor bed's n-well meets no row n-well (its body would float)")
-    lo, hi = max(x0, wx0), min(x1, wx1)
-    if wy0 >= y1:  # the row well above
-        rect(c, pdk.NWELL, lo, y1 - e, hi, wy0 + e)
-    elif y0 >= wy1:  # below
-        rect(c, pdk.NWELL, lo, wy1 - e, hi, y0 + e)
+    for o, (wx0, wy0, wx1, wy1) in overlap:
+        lo, hi = max(x0, wx0), min(x1, wx1)
+        if o <= 0 or (o < best and min(abs(wy0 - y1), abs(y0 - wy1)) >= WELL_SPACE):
+            continue
+        if wy0 >= y1:  # the row well above
+            rect(c, pdk.NWELL, lo, y1 - e, hi, wy0 + e)
+        elif y0 >= wy1:  # below
+            rect(c, pdk.NWELL, lo, wy1 - e, hi, y0 + e)
 
 
 @gf.cell
@@ -449,7 +472,7 @@ def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> 
         yt = plan.tracks[net]
         rect(c, pdk.MET2, x - half, min(y, yt) - half, x + half, max(y, yt) + half)
         via1_pad(c, x, yt)
-    stack = via_stack("met3")
+    stack = block_stack()
     for net in cc.globals:
         c.add_ref(stack).dmove((plan.x_stack, plan.tracks[net]))
         cols.append((net, plan.x_stack, plan.tracks[net]))
@@ -544,10 +567,11 @@ def cl_geometry(
     circuit_name: str = "memory",
     hold_cap_n: int = 1,
     reader: bool = False,
+    cap_max_w: float = CAP_MAX_W_CL,
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant, clear of each other's routes and of the next row and column."""
-    g = edge_geometry(w_um, l_um, c_gate_f, CAP_MAX_W_CL)
+    g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
     cc = circuit(circuit_name, hold_cap_n, reader)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
@@ -644,11 +668,13 @@ def twin_edge_cl(
     circuit_name: str = "memory",
     hold_cap_n: int = 1,
     reader: bool = False,
+    cap_max_w: float = CAP_MAX_W_CL,
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
     or ``stacked`` (vertical edges; see :class:`ClGeometry`); ``reader``: with the G reader
-    (a chip's cells)."""
-    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader)
+    (a chip's cells); ``cap_max_w``: the gate capacitor's widest finger (the spec's
+    ``cell.cap_finger_w_um``)."""
+    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w)
     c = gf.Component()
     if side == "below":
         g = cg.edge
@@ -669,6 +695,21 @@ def twin_edge_cl(
         box = (0.0, 0.0, g.length, g.height + GAP + cg.block_length)
     rect(c, pdk.PR_BOUNDARY, *box)
     c.info["block_um2"] = round(cg.block_length * cg.block_height, 4)
+    return c
+
+
+@gf.cell
+def block_stack() -> gf.Component:
+    """met1 -> via1 -> met2 -> via2 -> met3 at a block's global track: the met3 pad is as
+    tall as the stripe it meets (stacks sit GLOBAL_TRACK apart) and long enough for met3's
+    minimum area."""
+    c = gf.Component()
+    via1_pad(c, 0, 0)
+    e = R.via2 / 2 + R.met2_via2_enc_end
+    rect(c, pdk.MET2, -e, -e, e, e)
+    square(c, pdk.VIA2, 0, 0, R.via2)
+    half_x = up(max(R.met3_area / STRIPE / 2, R.via2 / 2 + R.met3_via2_enc) + 0.01)
+    rect(c, pdk.MET3, -half_x, -STRIPE / 2, half_x, STRIPE / 2)
     return c
 
 

@@ -26,7 +26,7 @@ from twinedge.circuits.mirror import Device
 
 if TYPE_CHECKING:
     from twinedge.pdk.base import Pdk
-    from twinedge.spec.schema import Design
+    from twinedge.spec.schema import Cell, Design
 
 CAP_ASPECT = 4.0  # the MOS capacitor's largest width / length
 # its longest gate: S/D + L stays well under the widest diffusion a contact row may serve
@@ -131,9 +131,12 @@ def for_pdk(
     )
 
 
-def cap_max_w(cell_type: str) -> float:
-    """The widest gate capacitor finger of a cell type's edge."""
-    return CAP_MAX_W_CL if cell_type == "twin_edge_cl" else CAP_MAX_W
+def cap_max_w(cell: Cell) -> float:
+    """The widest gate capacitor finger of a cell's edge: the spec's ``cap_finger_w_um``,
+    else its type's default."""
+    if cell.type != "twin_edge_cl":
+        return CAP_MAX_W
+    return cell.cap_finger_w_um or CAP_MAX_W_CL
 
 
 def for_design(design: Design) -> TwinEdge:
@@ -141,7 +144,7 @@ def for_design(design: Design) -> TwinEdge:
     from twinedge.pdk import get
 
     cell = design.cell
-    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), cap_max_w(cell.type))
+    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), cap_max_w(cell))
 
 
 # ------------------------------------------------------------------ layout cell names
@@ -207,6 +210,6 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
         return edge, edge
     # a chip's cells carry the G reader
     circuit = (("circuit_name", cell.update.circuit), ("hold_cap_n", cell.update.hold_cap_n),
-               ("reader", design.chip is not None))  # fmt: skip
+               ("reader", design.chip is not None), ("cap_max_w", cap_max_w(cell)))  # fmt: skip
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v
