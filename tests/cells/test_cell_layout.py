@@ -65,6 +65,7 @@ def test_drc_catches_seeded_narrow_metal1(tmp_path: Path) -> None:
     [
         ("below", "memory", 1e-12, 1),
         ("stacked", "memory", 4e-12, 3),
+        ("below", "memory", 4e-12, 6),  # more hold capacitors than the bed takes
         ("below", "mirror", 100e-15, 1),
     ],
 )
@@ -126,11 +127,35 @@ def test_hold_capacitors_lie_under_the_channel(reader: bool) -> None:
     assert sum(s.w for s in stripes) * plan.bed.l_um == sum(d.w * d.l for d in caps)
     top0 = max(plan.y_row0 + p.item.height for p in plan.placed if p.row == 0)
     bottom1 = min(plan.y_row1 - p.item.height for p in plan.placed if p.row == 1)
-    y_x = plan.tracks["x"]
+    x_top = plan.tracks["x"] + pad_side_half()
     for s in stripes:
         assert top0 < s.y0 and s.y0 + s.w < bottom1
-        assert not s.y0 - 0.5 < y_x < s.y0 + s.w + 0.5
+        # the plate (a poly end cap past its stripe) stays 0.45 um off X's met1, as the
+        # device rows kept it
+        assert s.y0 - sky130.RULES.poly_endcap - x_top >= 0.45
         assert s.y0 + s.w < plan.bed.plate_y or s.y0 > plan.bed.plate_y
+
+
+def pad_side_half() -> float:
+    from twinedge.cells.twin_edge_cl import pad_side
+
+    return pad_side() / 2
+
+
+@pytest.mark.parametrize("reader", [False, True])
+def test_bed_takes_what_fits_and_the_rows_the_rest(reader: bool) -> None:
+    """Every hold capacitor count the spec allows (1..8) lays out: the bed under the channel
+    takes the first ones, the device rows the others."""
+    from twinedge.cells.twin_edge_cl import cl_geometry, plan_block
+    from twinedge.circuits.cl import circuit
+
+    for n in range(1, 9):
+        cc = circuit("memory", n, reader)
+        plan = plan_block(cc, cl_geometry(1.0, 1.0, 4e-12, "memory", n, reader).edge_cols)
+        in_bed = [s.name for col in plan.bed.columns for s in col.stripes]
+        in_rows = [p.item.name for p in plan.placed if p.item.name.startswith("CM")]
+        assert sorted(in_bed + in_rows) == sorted(d.name for d in cc.devices if d.name in cc.bed)
+        assert in_bed == list(cc.bed[: len(in_bed)]) and len(in_bed) >= min(n, 4)
 
 
 def test_bed_without_room_is_an_error() -> None:

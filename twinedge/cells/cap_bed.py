@@ -35,7 +35,13 @@ MARGIN = 0.25  # stripes inside the channel's y range
 STRIPE_SPACE = 0.3  # between stacked stripes (the rules' diff spacing, 0.27)
 COLUMN_SPACE = 0.65  # between neighbouring columns' diffusions (their implants 0.38 apart)
 CONTACT_PITCH = 5.0  # plate contacts along a column
-AVOID = 0.5  # a stripe's edge from an avoided net's track centre
+# a stripe's edge from an avoided net's track centre: its plate reaches poly_endcap past it,
+# and the plate's edge stays ~0.5 um from that track's met1 (as it did beside the rows)
+AVOID = 0.8
+
+
+class BedFull(ValueError):
+    """The channel has no room for every bed device."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,6 @@ class BedPlan:
         """x of the sheet's mcon to the shield net's track (y = shield_y), one per column."""
         return [snap(col.x + self.sd + self.l_um / 2) for col in self.columns]
 
-    def extent(self) -> tuple[float, float]:
-        return self.columns[-1].x, snap(self.columns[0].x + self.column_length)
-
 
 def plan_bed(
     devices: list[Device],
@@ -122,7 +125,7 @@ def plan_bed(
             columns.append(Column(x, tuple(stripes)))
         x = snap(x - length - COLUMN_SPACE)
     if pending:
-        raise ValueError(
+        raise BedFull(
             f"no room under the channel for {', '.join(d.name for d in pending)} "
             f"({x_range[1] - x_range[0]:.1f} x {y_hi - y_lo:.1f} um)"
         )

@@ -6,7 +6,9 @@ not by hand, so a change of the circuit or its sizing re-generates a DRC/LVS-che
 * every transistor is one ``mos`` cell (a diffusion strip under a vertical gate, S/D contact
   columns at both ends, the gate contacted on a poly pad beyond the diffusion); each
   terminal ends in a via1 pad on met2;
-* devices stand in two rows facing a routing channel between them: row 0 (bottom) holds a
+* the circuit's two-terminal capacitors (``ClCircuit.bed``: the memory's hold capacitors) lie
+  under the channel (:mod:`twinedge.cells.cap_bed`), as many as fit; every other device
+  stands in two rows facing the channel: row 0 (bottom) holds a
   p+ tap, the NMOS devices, then an n-well with its n+ tap and some PMOS devices; row 1 (top,
   mirrored so its terminals face down) an n-well with the remaining PMOS devices;
 * every net is one horizontal met1 track in the channel; every terminal drops a vertical
@@ -30,7 +32,7 @@ import gdsfactory as gf
 from twinedge.cells.cap_bed import AVOID as BED_AVOID
 from twinedge.cells.cap_bed import GAP as BED_GAP
 from twinedge.cells.cap_bed import MARGIN as BED_MARGIN
-from twinedge.cells.cap_bed import BedPlan, draw_bed, plan_bed
+from twinedge.cells.cap_bed import BedFull, BedPlan, draw_bed, plan_bed
 from twinedge.cells.twin_edge import (
     EdgeGeometry,
     _licon_column,
@@ -276,7 +278,18 @@ def _clash(
 
 
 def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
-    """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x."""
+    """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x. The
+    capacitor bed takes as many of the circuit's bed devices as fit under the channel (in
+    their order); the rest stand in the rows."""
+    for n in range(len(cc.bed), -1, -1):
+        try:
+            return _plan_block(replace(cc, bed=cc.bed[:n]), edge_cols)
+        except BedFull:
+            continue
+    raise AssertionError("unreachable: a block without a bed always plans")
+
+
+def _plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
     row0, row1 = _rows(cc)
     x_rows = snap(max((x for _, x in edge_cols), default=0.0) + COL + ITEM_GAP)
     placed: list[Placed] = []

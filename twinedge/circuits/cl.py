@@ -14,7 +14,9 @@ The layout needs more than the device list: which global nets the block brings o
 which order the channel's tracks run. The memory circuit's order keeps its charge-sensitive
 nodes apart: X (which is shared into G at LEARN) on the track next to the NMOS row, the
 memory's hold node ``m`` between two DC tracks (VDD, VBP) far from X, G between VFLOOR and
-VSS; devices on X stand first in their rows so X's track is short.
+VSS; devices on X stand first in their rows so X's track is short. The hold capacitors
+(``bed``) lie under the channel (:mod:`twinedge.cells.cap_bed`), their plate (the hold node)
+kept as far from X's track as the rows kept it (``bed_avoid``).
 
 Every column that rises through X's track inside its span couples to X, and X's capacitance
 is what LEARN shares into G (a pull of G towards X's CAL voltage); a column of the hold node

@@ -129,7 +129,8 @@ class TwinEdgeClCell(_Strict):
     c_gate_f: Annotated[float, Field(gt=0, le=1e-9)] = 100e-15
     # the gate capacitor's widest finger across the edge strip (um; default 12): the strip
     # and node tile are about this plus 4.4 um wide, and the fingers lie along a strip the
-    # update block sets the length of, so a smaller capacitor can take narrower fingers
+    # update block sets the length of, so a smaller capacitor can take narrower fingers (too
+    # narrow for the capacitor's area, and the strip outgrows the block: a sparser array)
     cap_finger_w_um: Annotated[float, Field(ge=1.0, le=30.0)] | None = None
     model: PdkModel
     update: UpdateCircuit = UpdateCircuit()
