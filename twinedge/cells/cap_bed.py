@@ -162,7 +162,8 @@ def draw_bed(c: gf.Component, bed: BedPlan) -> tuple[float, float, float, float]
             rect(c, pdk.DIFF, x0, s.y0, x1, s.y0 + s.w)
             for xl in (x0 + R.licon_diff_enc_end, x1 - R.licon_diff_enc_end - R.licon):
                 _licon_column(c, snap(xl), s.y0, snap(s.y0 + s.w))
-        # one implant box per side: the plate's contacts stay clear of it (licon.9)
+        # one implant box per side: the plate's contacts stay clear of it (the rules' poly
+        # licon to psdm spacing)
         for side in (
             [s for s in col.stripes if s.y0 < bed.plate_y],
             [s for s in col.stripes if s.y0 > bed.plate_y],

@@ -256,7 +256,6 @@ class BlockPlan:
         return out
 
 
-WELL_SPACE = 1.27  # nwell.2a: n-wells nearer than this must be one
 STUB_GAP = 0.14  # met2 spacing between a row-0 stub's end and a row-1 stub's end
 
 
@@ -441,7 +440,7 @@ def _draw_bed(c: gf.Component, bed: BedPlan, wells: list[tuple[float, ...]]) -> 
         raise ValueError("the capacitor bed's n-well meets no row n-well (its body would float)")
     for o, (wx0, wy0, wx1, wy1) in overlap:
         lo, hi = max(x0, wx0), min(x1, wx1)
-        if o <= 0 or (o < best and min(abs(wy0 - y1), abs(y0 - wy1)) >= WELL_SPACE):
+        if o <= 0 or (o < best and min(abs(wy0 - y1), abs(y0 - wy1)) >= R.well_space):
             continue
         if wy0 >= y1:  # the row well above
             rect(c, pdk.NWELL, lo, y1 - e, hi, wy0 + e)

@@ -68,6 +68,7 @@ class Rules:
     diff_space: float = 0.27  # difftap.3
     tap_diff_space: float = 0.13  # difftap.9 (n+diff to p+tap, butting excluded)
     well_diff_enc: float = 0.18  # difftap.8 / difftap.10: n-well around p+ diff and n+ tap
+    well_space: float = 1.27  # nwell.2a: two n-wells nearer than this must be one
     poly_width: float = 0.15  # poly.1a
     poly_space: float = 0.21  # poly.2
     poly_endcap: float = 0.13  # poly.8: poly extension beyond diff
