@@ -371,16 +371,22 @@ def node_tile(
 
 
 @gf.cell
-def via_stack(top: str = "met3") -> gf.Component:
-    """met1 -> via1 -> met2 -> via2 -> met3 (-> via3 -> met4), centred on the origin."""
+def via_stack(top: str = "met3", met3_h: float = 0.0) -> gf.Component:
+    """met1 -> via1 -> met2 -> via2 -> met3 (-> via3 -> met4), centred on the origin.
+    ``met3_h``: a met3 pad that high (the stripe a block's stack meets, stacks that close
+    apart), long enough for met3's minimum area; 0: a square pad."""
     c = gf.Component()
     via1_pad(c, 0, 0)
     e = R.via2 / 2 + R.met2_via2_enc_end
     rect(c, pdk.MET2, -e, -e, e, e)
     square(c, pdk.VIA2, 0, 0, R.via2)
-    e3 = max(R.via2 / 2 + R.met3_via2_enc, R.met3_width / 2, math.sqrt(R.met3_area) / 2)
-    e3 = up(max(e3, R.via3 / 2 + R.met3_via3_enc_end))
-    rect(c, pdk.MET3, -e3, -e3, e3, e3)
+    if met3_h:
+        half_x = up(max(R.met3_area / met3_h / 2, R.via2 / 2 + R.met3_via2_enc) + 0.01)
+        rect(c, pdk.MET3, -half_x, -met3_h / 2, half_x, met3_h / 2)
+    else:
+        e3 = max(R.via2 / 2 + R.met3_via2_enc, R.met3_width / 2, math.sqrt(R.met3_area) / 2)
+        e3 = up(max(e3, R.via3 / 2 + R.met3_via3_enc_end))
+        rect(c, pdk.MET3, -e3, -e3, e3, e3)
     if top == "met4":
         square(c, pdk.VIA3, 0, 0, R.via3)
         e4 = up(max(R.via3 / 2 + R.met4_via3_enc, math.sqrt(R.met4_area) / 2))

@@ -47,6 +47,7 @@ from twinedge.cells.twin_edge import (
     tap_side,
     up,
     via1_pad,
+    via_stack,
 )
 from twinedge.circuits.cl import ClCircuit, circuit
 from twinedge.circuits.mirror import Device
@@ -484,7 +485,7 @@ def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> 
         yt = plan.tracks[net]
         rect(c, pdk.MET2, x - half, min(y, yt) - half, x + half, max(y, yt) + half)
         via1_pad(c, x, yt)
-    stack = block_stack()
+    stack = via_stack("met3", STRIPE)  # stacks GLOBAL_TRACK apart: stripe-high pads
     for net in cc.globals:
         c.add_ref(stack).dmove((plan.x_stack, plan.tracks[net]))
         cols.append((net, plan.x_stack, plan.tracks[net]))
@@ -707,21 +708,6 @@ def twin_edge_cl(
         box = (0.0, 0.0, g.length, g.height + GAP + cg.block_length)
     rect(c, pdk.PR_BOUNDARY, *box)
     c.info["block_um2"] = round(cg.block_length * cg.block_height, 4)
-    return c
-
-
-@gf.cell
-def block_stack() -> gf.Component:
-    """met1 -> via1 -> met2 -> via2 -> met3 at a block's global track: the met3 pad is as
-    tall as the stripe it meets (stacks sit GLOBAL_TRACK apart) and long enough for met3's
-    minimum area."""
-    c = gf.Component()
-    via1_pad(c, 0, 0)
-    e = R.via2 / 2 + R.met2_via2_enc_end
-    rect(c, pdk.MET2, -e, -e, e, e)
-    square(c, pdk.VIA2, 0, 0, R.via2)
-    half_x = up(max(R.met3_area / STRIPE / 2, R.via2 / 2 + R.met3_via2_enc) + 0.01)
-    rect(c, pdk.MET3, -half_x, -STRIPE / 2, half_x, STRIPE / 2)
     return c
 
 
