@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,8 +50,8 @@ def _cause(exc: OSError) -> str:
 
 
 def temp_name(name: str) -> str:
-    """The hidden name of a temporary written for ``name`` by this process."""
-    return f".{name}.tmp-{os.getpid()}"
+    """The hidden name of a temporary written for ``name`` by this process and thread."""
+    return f".{name}.tmp-{os.getpid()}-{threading.get_ident()}"
 
 
 def _under(exc: OSError, *roots: Path) -> bool:

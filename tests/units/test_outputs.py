@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from twinedge.artifacts import (
     clean_stale,
     folder_lock,
     staged_outputs,
+    write_text,
 )
 
 linux_only = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="reads /proc")
@@ -59,6 +61,25 @@ def test_an_interrupted_stage_leaves_neither_temporary_nor_partial_output(tmp_pa
         raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stage"]
     assert (dest / "old.json").read_text() == "old"
+
+
+def test_threads_writing_one_file_each_use_their_own_temporary(tmp_path: Path) -> None:
+    """Parallel Monte-Carlo threads fill one cache: a temporary named after the process
+    alone was renamed away under another thread (FileNotFoundError in CI)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "shared.lib.spice"
+    barrier = threading.Barrier(8)
+
+    def writer(i: int) -> None:
+        barrier.wait()
+        for k in range(200):
+            write_text(path, f"{i} {k}\n")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(writer, range(8)))
+    assert path.read_text().endswith(" 199\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.lib.spice"]
 
 
 def test_a_file_where_the_output_folder_goes_is_one_error_before_any_work(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ rule change is one edit here.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -229,7 +231,8 @@ def reduced_model_lib(
         f".include {root / 'continuous' / 'models_global.spice'}",
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    # Threads of one process cut the same library at once: each writes its own temporary.
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     tmp.write_text("\n".join([*header, *body, f".endl {corner}", ""]))
     tmp.replace(out)
     return out

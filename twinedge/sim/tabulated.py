@@ -116,7 +116,8 @@ class TabulatedNMOS:
     # ------------------------------------------------------------------ cache
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = private_tmp(path).with_suffix(".npz")
+        tmp = private_tmp(path)
+        tmp = tmp.with_name(tmp.name + ".npz")  # numpy appends .npz to any other name
         meta = json.dumps(_as_dict(self.key) if self.key else {})
         np.savez_compressed(tmp, table=self.table, meta=np.array(meta))
         tmp.replace(path)
