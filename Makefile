@@ -1,6 +1,9 @@
 # The two commands the README opens with. Both install what they need first.
 .PHONY: flow test bench lint bootstrap
 SPEC ?=
+# pytest on every core, one test file per worker (module fixtures are built once): most
+# tests run one single-threaded program at a time (ngspice, KLayout)
+PYTEST_PAR ?= -n auto --dist loadfile
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -11,7 +14,7 @@ flow: bootstrap
 test: bootstrap
 	.venv/bin/ruff check twinedge tests benchmarks
 	.venv/bin/lint-imports
-	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+	.venv/bin/python -m pytest -q $(PYTEST_PAR) $(PYTEST_ARGS)
 
 lint: bootstrap
 	.venv/bin/ruff check twinedge tests benchmarks
