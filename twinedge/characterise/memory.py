@@ -415,11 +415,12 @@ def characterise_memory(
     pairs = _fit_pairs(range_v)
     common = [StepRun(float(d), float(d), G_REF) for d in dv]
     mc = [StepRun(0.0, 0.0, G_REF)] * mc_n + [StepRun(*SIGNAL, G_REF)] * mc_n
-    # (runs, mismatch seed, CAL phase in ns) per deck; the nominal steps in decks of CHUNK,
-    # each led by the zero-input step at G_REF that re-references it to the first deck's
+
     def chunks(steps: list[StepRun]) -> list[list[StepRun]]:
         return [steps[i : i + CHUNK] for i in range(0, len(steps), CHUNK)]
 
+    # (runs, mismatch seed, CAL phase in ns) per deck; the nominal steps in decks of CHUNK,
+    # each led by the zero-input step at G_REF that re-references it to the first deck's
     transfer = chunks(runs[1:])  # the supply power is these steps' average
     pieces = transfer + chunks([*pairs, *common])
     jobs = [([runs[0], *piece], None, 0.0) for piece in pieces]
