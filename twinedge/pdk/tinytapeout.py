@@ -20,6 +20,33 @@ DATA = Path(__file__).parent / "data"
 
 
 @dataclass(frozen=True)
+class ShuttleRules:
+    """What TinyTapeout's precheck asks of a tile beyond its pins (layer names as in the
+    PDK's ``layers``)."""
+
+    forbidden: tuple[str, ...]  # layers a tile must not contain
+    pin_layer: str  # the template pins' and the power stripes' drawing layer
+    pin_purpose: str  # the pin purpose that must cover every LEF port in the top cell
+    via_below: str  # a via into the pin layer (an analog pin is used when one lies on it)
+    power_min_width: float = 1.2  # um, each power stripe
+    power_reach: float = 10.0  # um: a stripe starts at most this far above the bottom and
+    # ends at most this far below the top
+    analog_ring: tuple[float, float] = (0.1, 0.5)  # um around an analog pin: metal there
+    # connects it
+    max_analog_pins: int = 6
+
+
+SHUTTLE = {
+    "sky130A": ShuttleRules(
+        forbidden=("MET5", "MET5_PIN", "MET5_LABEL"),
+        pin_layer="MET4",
+        pin_purpose="MET4_PIN",
+        via_below="VIA3",
+    ),
+}
+
+
+@dataclass(frozen=True)
 class TilePin:
     name: str  # e.g. "ua[0]", "ui_in[3]", "clk"
     direction: str  # INPUT, OUTPUT, INOUT

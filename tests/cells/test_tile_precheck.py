@@ -1,0 +1,87 @@
+"""The TinyTapeout tile frame (``twinedge.cells.tile``) and the precheck
+(``twinedge.verify.precheck``): a frame written from the template data passes every check;
+each defect a shuttle refuses fails its own check with a one-line reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gdsfactory as gf
+import pytest
+
+from twinedge.cells import tile as tt
+from twinedge.cells.gds import write_gds
+from twinedge.cells.twin_edge import rect
+from twinedge.pdk import activate, get
+from twinedge.pdk.tinytapeout import tile
+from twinedge.verify.precheck import precheck, read_lef
+
+SKY130 = get("sky130")
+TOP = "tt_um_twinedge_test"
+TILE = tile("sky130A", "1x2")
+
+
+def _build(tmp_path: Path, *, analog_used: int = 1, defect: str = "") -> dict:
+    """A 1x2 frame with ua[0..analog_used-1] wired (met4 from the pin up), optionally one
+    defect; returns the precheck's rows by name."""
+    activate("sky130")
+    gf.clear_cache()  # a fresh cell library: every test's top cell has the same name
+    stripes = tt.power_stripes(TILE, {"VDPWR": 4.0, "VGND": 8.0})
+    if defect == "short stripe":
+        stripes[1] = tt.Stripe("VGND", 8.0, 12.0, TILE.height - 5.0)
+    c = tt.tile_frame(TILE, TOP, stripes)
+    for p in TILE.analog_pins[:analog_used]:
+        x0, _, x1, y1 = p.rect
+        rect(c, SKY130.layers.MET4, x0, y1, x1, y1 + 20.0)
+    if defect == "met5":
+        rect(c, SKY130.layers.MET5, 50.0, 50.0, 60.0, 60.0)
+    lef = tt.lef(TILE, TOP, stripes)
+    if defect == "moved pin":  # ua[1] 0.1 um to the right in the LEF and the GDS
+        r = TILE.pin("ua[1]").rect
+        moved = (round(r[0] + 0.1, 3), r[1], round(r[2] + 0.1, 3), r[3])
+        lef = lef.replace(" ".join(f"{v:.3f}" for v in r), " ".join(f"{v:.3f}" for v in moved))
+        rect(c, SKY130.layers.MET4, *moved)
+        rect(c, SKY130.layers.MET4_PIN, *moved)
+    if defect == "label off metal":
+        c.add_label("stray", position=(80.0, 100.0), layer=SKY130.layers.MET4_LABEL)
+    if defect == "no boundary":
+        c.remove_layers([SKY130.layers.PR_BOUNDARY])
+    gds = write_gds(c, tmp_path / f"{TOP}.gds")
+    res = precheck(gds, lef, tt.verilog_stub(TILE, TOP), TILE, TOP, 1, SKY130)
+    return {row.name: row for row in res.checks} | {"__all__": res}
+
+
+def test_a_frame_from_the_template_passes_every_check(tmp_path: Path) -> None:
+    rows = _build(tmp_path)
+    res = rows.pop("__all__")
+    assert res.passed, [c.as_dict() for c in res.failed()]
+    assert set(rows) == {"top cell", "cell names", "zero area", "layers", "LEF macro",
+                         "boundary", "pins", "power pins", "pin labels", "analog pins"}  # fmt: skip
+    lef = read_lef(tt.lef(TILE, TOP, tt.power_stripes(TILE, {"VDPWR": 4.0, "VGND": 8.0})))
+    assert lef.size == (161.0, 225.76) and lef.pins["VGND"].use == "GROUND"
+    stub = tt.verilog_stub(TILE, TOP)
+    assert f"module {TOP} (" in stub and "inout wire [7:0] ua" in stub and "VDPWR" in stub
+
+
+@pytest.mark.parametrize(
+    ("defect", "check", "reason"),
+    [
+        ("moved pin", "pins", "ua[1]: LEF met4 (132.59"),
+        ("met5", "layers", "forbidden on this shuttle: met5 72/20"),
+        ("short stripe", "power pins", "VGND stripe at x 8 starts at y 12 (> 10 um)"),
+        ("no boundary", "boundary", "no prBoundary shape in the top cell"),
+        ("label off metal", "pin labels", "label 'stray' on met4_label off its drawing"),
+    ],
+)
+def test_each_defect_fails_its_check_in_one_line(tmp_path, defect, check, reason) -> None:
+    rows = _build(tmp_path, defect=defect)
+    res = rows.pop("__all__")
+    assert not res.passed
+    assert [c.name for c in res.failed()] == [check]
+    assert reason in rows[check].reason and "\n" not in rows[check].reason
+
+
+def test_an_analog_pin_used_but_not_declared_fails(tmp_path: Path) -> None:
+    rows = _build(tmp_path, analog_used=2)
+    assert not rows["analog pins"].passed
+    assert rows["analog pins"].reason == "ua[1] used, declared 1 analog pins"
