@@ -8,17 +8,29 @@ from pathlib import Path
 
 import gdsfactory as gf
 import pytest
+import yaml
 
 from twinedge.cells import tile as tt
 from twinedge.cells.gds import write_gds
 from twinedge.cells.twin_edge import rect
 from twinedge.pdk import activate, get
 from twinedge.pdk.tinytapeout import tile
+from twinedge.reports.tt_info import info_yaml
+from twinedge.spec.pinplan import Pin, PinPlan
 from twinedge.verify.precheck import precheck, read_lef
 
 SKY130 = get("sky130")
 TOP = "tt_um_twinedge_test"
 TILE = tile("sky130A", "1x2")
+PLAN = PinPlan(  # one analog pin, one input bit, the clock: enough to exercise the format
+    "test",
+    (Pin("ua[0]", "READ", "analog out", "read-out"),
+     Pin("ui_in[0]", "V1", "digital in", "input bit"),
+     Pin("uio_in[0..1]", "RADDR", "digital in", "address"),
+     Pin("clk", "PHASE", "clock", "phases")),
+    {},
+)  # fmt: skip
+INFO = info_yaml(PLAN, TILE, TOP, "twinedge test tile", "twinedge", "a frame")
 
 
 def _build(tmp_path: Path, *, analog_used: int = 1, defect: str = "") -> dict:
@@ -47,7 +59,8 @@ def _build(tmp_path: Path, *, analog_used: int = 1, defect: str = "") -> dict:
     if defect == "no boundary":
         c.remove_layers([SKY130.layers.PR_BOUNDARY])
     gds = write_gds(c, tmp_path / f"{TOP}.gds")
-    res = precheck(gds, lef, tt.verilog_stub(TILE, TOP), TILE, TOP, 1, SKY130)
+    info = INFO.replace("analog_pins: 1", "analog_pins: 2") if defect == "info" else INFO
+    res = precheck(gds, lef, tt.verilog_stub(TILE, TOP), info, TILE, TOP, SKY130)
     return {row.name: row for row in res.checks} | {"__all__": res}
 
 
@@ -56,9 +69,14 @@ def test_a_frame_from_the_template_passes_every_check(tmp_path: Path) -> None:
     res = rows.pop("__all__")
     assert res.passed, [c.as_dict() for c in res.failed()]
     assert set(rows) == {"top cell", "cell names", "zero area", "layers", "LEF macro",
-                         "boundary", "pins", "power pins", "pin labels", "analog pins"}  # fmt: skip
+                         "boundary", "pins", "power pins", "pin labels", "info.yaml",
+                         "analog pins"}  # fmt: skip
     lef = read_lef(tt.lef(TILE, TOP, tt.power_stripes(TILE, {"VDPWR": 4.0, "VGND": 8.0})))
     assert lef.size == (161.0, 225.76) and lef.pins["VGND"].use == "GROUND"
+    info = yaml.safe_load(INFO)
+    assert info["project"]["analog_pins"] == 1 and info["project"]["top_module"] == TOP
+    assert info["pinout"]["ua[0]"] == "READ: analog out" and info["pinout"]["ua[5]"] == ""
+    assert info["pinout"]["uio[1]"] == "RADDR[1]: digital in" and len(info["pinout"]) == 30
     stub = tt.verilog_stub(TILE, TOP)
     assert f"module {TOP} (" in stub and "inout wire [7:0] ua" in stub and "VDPWR" in stub
 
@@ -81,7 +99,34 @@ def test_each_defect_fails_its_check_in_one_line(tmp_path, defect, check, reason
     assert reason in rows[check].reason and "\n" not in rows[check].reason
 
 
+def test_info_yaml_declaring_an_analog_pin_it_does_not_describe_fails(tmp_path) -> None:
+    rows = _build(tmp_path, defect="info")
+    assert rows["info.yaml"].reason == "pinout describes ua[0], analog_pins 2 declares ua[0..1]"
+    assert rows["analog pins"].reason == "ua[1] unused, declared 2 analog pins"
+
+
 def test_an_analog_pin_used_but_not_declared_fails(tmp_path: Path) -> None:
     rows = _build(tmp_path, analog_used=2)
     assert not rows["analog pins"].passed
     assert rows["analog pins"].reason == "ua[1] used, declared 1 analog pins"
+
+
+def test_the_chip_pin_plan_gives_an_info_yaml_the_shuttle_accepts() -> None:
+    """designs/xor_chip_sky130.yaml: six analog pins, each described, the address bus a line
+    per bit (the tile itself does not exist yet: the chip does not fit one)."""
+    from conftest import DESIGNS
+
+    from twinedge.pdk.tinytapeout import SHUTTLE
+    from twinedge.spec.loader import load_spec
+    from twinedge.spec.pinplan import plan
+    from twinedge.verify.precheck import _info
+
+    spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+    pp = plan(spec.design, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    text = info_yaml(pp, tile("sky130A", "6x2"), "tt_um_xor_chip", "XOR chip", "me", "learns")
+    check, n = _info(text, tile("sky130A", "6x2"), "tt_um_xor_chip", SHUTTLE["sky130A"])
+    assert check.passed, check.reason
+    assert n == 6
+    pins = yaml.safe_load(text)["pinout"]
+    assert pins["ua[4]"] == "READ: analog out" and pins["uio[5]"] == "RADDR[5]: digital in"
+    assert pins["ui[3]"] == "TRAIN: digital in" and pins["uo[0]"] == ""

@@ -6,9 +6,10 @@ should learn that a tile will be refused before submitting it. The checks follow
 precheck of ``TinyTapeout/tt-support-tools`` (read at dfa73d6): the top cell and cell
 names, the boundary against the die area, zero-area shapes, forbidden and unknown layers,
 every template pin in the LEF (exact rectangle) and as a pin shape in the GDS, the power
-stripes, pin and label shapes on their drawn layer, and the analog pins used exactly as
-declared. The sign-off DRC deck runs beside it (:mod:`twinedge.verify.drc`). The tile
-facts come from :mod:`twinedge.pdk.tinytapeout`.
+stripes, pin and label shapes on their drawn layer, info.yaml (TinyTapeout's format,
+version 6), and the analog pins used exactly as it declares. The sign-off DRC deck runs
+beside it (:mod:`twinedge.verify.drc`). The tile facts come from
+:mod:`twinedge.pdk.tinytapeout`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import klayout.db as kdb
+import yaml
 
 from twinedge.pdk import Pdk
 from twinedge.pdk.tinytapeout import SHUTTLE, ShuttleRules, Tile
@@ -320,10 +322,56 @@ def _analog(layout, cell, pdk: Pdk, tile: Tile, declared: int, rules: ShuttleRul
                  else "no analog pin used")  # fmt: skip
 
 
+PROJECT_FIELDS = ("title", "author", "description", "tiles", "language", "top_module",
+                  "source_files", "clock_hz")  # fmt: skip
+DIGITAL_KEYS = tuple(f"{bus}[{k}]" for bus in ("ui", "uo", "uio") for k in range(8))
+ANALOG_KEYS = tuple(f"ua[{k}]" for k in range(6))
+
+
+def _info(text: str, tile: Tile, top: str, rules: ShuttleRules) -> tuple[Check, int | None]:
+    """info.yaml as the shuttle validates it; returns the check and its ``analog_pins``."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        return Check("info.yaml", False, f"not YAML: {str(exc).splitlines()[0]}"), None
+    if not isinstance(doc, dict) or not isinstance(doc.get("project"), dict):
+        return Check("info.yaml", False, "no project: section"), None
+    project, pins = doc["project"], doc.get("pinout") or {}
+    bad = []
+    if doc.get("yaml_version") != 6:
+        bad.append(f"yaml_version {doc.get('yaml_version')!r}, expected 6")
+    bad += [f"project.{f} missing" for f in PROJECT_FIELDS if f not in project]
+    if project.get("top_module") != top:
+        bad.append(f"project.top_module {project.get('top_module')!r}, expected {top!r}")
+    if str(project.get("tiles")) != tile.name:
+        bad.append(f"project.tiles {project.get('tiles')!r}, expected {tile.name!r}")
+    n = project.get("analog_pins", 0)
+    if not isinstance(n, int) or not 0 <= n <= rules.max_analog_pins:
+        bad.append(f"project.analog_pins {n!r}: an integer 0..{rules.max_analog_pins}")
+        n = None
+    if bool(project.get("uses_3v3", False)) != (tile.supply == "3v3"):
+        bad.append(f"project.uses_3v3 {project.get('uses_3v3')!r} on a {tile.supply} tile")
+    if not isinstance(pins, dict):
+        pins = {}
+        bad.append("pinout: not a mapping")
+    bad += [f"pinout.{k} missing" for k in DIGITAL_KEYS if not isinstance(pins.get(k), str)]
+    if any(k in pins for k in ANALOG_KEYS):
+        bad += [f"pinout.{k} missing" for k in ANALOG_KEYS if not isinstance(pins.get(k), str)]
+    bad += [f"pinout.{k}: not a pin" for k in pins if k not in DIGITAL_KEYS + ANALOG_KEYS]
+    if n is not None:
+        described = [k for k in range(6) if pins.get(f"ua[{k}]")]
+        if described != list(range(n)):
+            bad.append(f"pinout describes ua{described}, analog_pins {n} declares ua[0..{n - 1}]")
+    if bad:
+        return Check("info.yaml", False, _first(bad)), n
+    return Check("info.yaml", True, f"yaml_version 6, {top}, tiles {tile.name}, {n} analog"), n
+
+
 def precheck(
-    gds: Path, lef_text: str, verilog: str, tile: Tile, top: str, analog_pins: int, pdk: Pdk
+    gds: Path, lef_text: str, verilog: str, info: str, tile: Tile, top: str, pdk: Pdk
 ) -> Precheck:
-    """Every check of the module docstring on one tile's artifacts."""
+    """Every check of the module docstring on one tile's artifacts (GDS, LEF, Verilog
+    stub, info.yaml)."""
     rules = SHUTTLE[pdk.install_name]
     layout = kdb.Layout()
     layout.read(str(gds))
@@ -350,6 +398,11 @@ def precheck(
         _pins(layout, cell, pdk, tile, lef, rules),
         _power(layout, cell, pdk, tile, lef, verilog, rules),
         _pin_labels(layout, cell, pdk),
-        _analog(layout, cell, pdk, tile, analog_pins, rules),
     ]
+    info_check, analog_pins = _info(info, tile, top, rules)
+    checks.append(info_check)
+    if analog_pins is None:
+        checks.append(Check("analog pins", False, "info.yaml declares no readable analog_pins"))
+    else:
+        checks.append(_analog(layout, cell, pdk, tile, analog_pins, rules))
     return result
