@@ -46,6 +46,7 @@ MET3: Layer = (70, 20)
 MET3_LABEL: Layer = (70, 5)
 MET3_PIN: Layer = (70, 16)
 VIA3: Layer = (70, 44)
+CAPM: Layer = (89, 44)  # MIM capacitor top plate, over met3 (its bottom plate)
 MET4: Layer = (71, 20)
 MET4_LABEL: Layer = (71, 5)
 MET4_PIN: Layer = (71, 16)
@@ -128,6 +129,14 @@ class Rules:
     met4_width: float = 0.3  # m4.1
     met4_space: float = 0.3  # m4.2
     met4_via3_enc: float = 0.065  # m4.3
+    capm_width: float = 1.0  # capm.1
+    capm_space: float = 0.84  # capm.2a
+    capm_met3_enc: float = 0.14  # capm.3: the bottom plate around the top plate
+    capm_via3_enc: float = 0.14  # capm.4
+    capm_via3_space: float = 0.14  # capm.5: a via3 beside the plate
+    capm_plate_space: float = 1.2  # capm.2b: a bottom plate to any other met3
+    capm_met3_space: float = 0.5  # capm.8: capm to met3 not under it
+    camimc_f_per_um2: float = 2.0e-15  # the model's area capacitance (1.78-2.23 over corners)
     met4_area: float = 0.24  # m4.4a
     implant_diff_enc: float = 0.125  # nsd.5a / psd.5a
     implant_width: float = 0.38  # nsd.1 / psd.1
@@ -143,6 +152,8 @@ COX_F_PER_UM2 = 3.9 * 8.854e-12 / 4.1e-9 * 1e-12
 
 # --------------------------------------------------------------------------- devices
 NFET = "sky130_fd_pr__nfet_01v8"  # the twin transistors and the MOS gate capacitor
+MIM = "sky130_fd_pr__cap_mim_m3_1"  # metal-insulator-metal capacitor over met3 (model)
+MIM_LVS = "sky130_fd_pr__model__cap_mim"  # its LVS device class (klayout-pex maps it)
 PFET = "sky130_fd_pr__pfet_01v8"  # the on-chip learning circuit's followers, squarers, mirrors
 VDD = 1.8  # the thin-oxide devices' rating: the highest gate voltage, and the supply rail
 # Node voltages the simulator's device table covers (twinedge.sim.tabulated.Grid): up to
@@ -283,8 +294,12 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
         "met4_ncap": drawn(MET4, "met4_ncap"),
         "via1_con": drawn(VIA1, "via1_con"),
         "via2_con": drawn(VIA2, "via2_con"),
-        "via3_ncap": drawn(VIA3, "via3_ncap"),
     }
+    # the MIM capacitor: capm over met3 is its top plate, via3 on capm reaches met4 from it;
+    # elsewhere via3 joins met3 and met4 (klayout-pex's names)
+    capm, via3 = drawn(CAPM, "capm"), l2n.make_polygon_layer(layout.layer(*VIA3), "via3")
+    met3_cap = r["met3_ncap"] & capm
+    r |= {"via3_ncap": via3 - capm, "via3_cap": via3 & capm, "capm": capm}
     licon, poly = drawn(LICON, "licon"), r["poly_con"]
     derived = {
         "ngate": (diff & poly & nsdm) - nwell,
@@ -301,7 +316,8 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
     for sd in ("nsd", "ptap_conn", "psd", "ntap_conn"):
         if sd in derived:
             derived[f"licon_{sd.removesuffix('_conn')}_con"] = licon & derived[sd]
-    for name, region in derived.items():
+    for name, region in {**derived, "via3_ncap": r["via3_ncap"], "via3_cap": r["via3_cap"],
+                         "met3_cap": met3_cap}.items():  # fmt: skip
         l2n.register(region, name)
     r |= derived
 
@@ -321,10 +337,17 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
         l2n.connect(nwell, r["ntap_conn"])
         r["nwell"] = nwell
 
+    l2n.extract_devices(
+        kdb.DeviceExtractorCapacitor(MIM_LVS, RULES.camimc_f_per_um2),
+        {"P1": met3_cap, "P2": capm, "tA": r["met3_ncap"], "tB": capm},
+    )
+    l2n.connect(r["via3_cap"])
+    l2n.connect(capm, r["via3_cap"])
+    l2n.connect(r["via3_cap"], r["met4_ncap"])
     metals = [r["met1_con"], r["met2_con"], r["met3_ncap"], r["met4_ncap"]]
     vias = [r["via1_con"], r["via2_con"], r["via3_ncap"]]
     for name, region in r.items():
-        if name not in ("ngate", "pgate", "nwell"):
+        if name not in ("ngate", "pgate", "nwell", "via3_cap"):
             l2n.connect(region)
     for sd in ("nsd", "ptap_conn", "psd", "ntap_conn"):
         if sd in r:
