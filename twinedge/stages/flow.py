@@ -567,19 +567,22 @@ def energy(run: Run, ext, post: dict):
 
 # ------------------------------------------------------------------ the reports
 def _verdicts(drc_rec: dict, lvs_rec: dict, chip: bool = False) -> list[str]:
-    """Why the design is not tapeout-ready: the tapeout checks (a shuttle's tile, its
-    precheck) do not exist yet, so never ready; plus any failed check. ``chip``: the spec
-    has its periphery (a chip section)."""
+    """Why the design is not tapeout-ready: no design is yet, since no shuttle tile is built
+    (``twinedge.verify.precheck`` checks a tile, but the chip fits none), plus any failed
+    check. ``chip``: the spec has its periphery (a chip section)."""
     if chip:
         reasons = [
-            "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
-            "precheck; the chip is taller than a TinyTapeout analog tile (225.76 um) and has "
-            "no G write path (its reset only charges a discharged G up to one level)"
+            "the chip is taller than every TinyTapeout analog tile (225.76 um): no tile is "
+            "built, so the shuttle's precheck (boundary, pins, power stripes, layers, "
+            "info.yaml) has not run on it",
+            "no G write path: the reset only charges a discharged G up to one level",
         ]
     else:
         reasons = [
-            "no tapeout checks exist yet: no shuttle tile (boundary, pins, power stripes), no "
-            "precheck, no on-chip periphery (inputs, biases, phases, read-out are ideal sources)"
+            "a plain twin_edge array is a simulation target, not a tapeout: once fabricated "
+            "its gates are isolated islands that nothing can set or train (the update is an "
+            "ideal behavioural rule; inputs, clamps and constants are ideal sources); "
+            "twin_edge_cl with a chip section is the design that learns on chip"
         ]
     if drc_rec["violations"]:
         reasons.append(f"DRC: {drc_rec['violations']} violations")
