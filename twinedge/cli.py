@@ -374,6 +374,71 @@ def flow(
         raise typer.Exit(1)
 
 
+PRECHECK_OUT = "report folder (default: precheck/ beside the GDS)"
+
+
+@app.command()
+def precheck(
+    gds: Annotated[Path, typer.Argument(help="the tile's GDS (top cell tt_um_<project>)")],
+    tile: Annotated[str, typer.Option("--tile", help="TinyTapeout tile, e.g. 1x2")] = "1x2",
+    pdk_name: Annotated[str, typer.Option("--pdk", help="the tile's PDK")] = "sky130",
+    supply: Annotated[str, typer.Option("--supply", help="1v8, or 3v3 (the VAPWR tiles)")] = "1v8",
+    lef: Annotated[Path | None, typer.Option(help="the macro's LEF (default: GDS.lef)")] = None,
+    verilog: Annotated[Path | None, typer.Option(help="black-box stub (default: GDS.v)")] = None,
+    info: Annotated[Path | None, typer.Option(help="info.yaml (default: beside the GDS)")] = None,
+    out: Annotated[Path | None, typer.Option(help=PRECHECK_OUT)] = None,
+    no_drc: Annotated[bool, typer.Option("--no-drc", help="skip the PDK's DRC decks")] = False,
+) -> None:
+    """Check a TinyTapeout tile as the shuttle's precheck does (pins, boundary, power
+    stripes, layers, names, info.yaml, analog pins) and run the PDK's DRC decks; a row per
+    check in precheck.json; exit 1 if any fails."""
+    import json
+
+    from twinedge import pdk as pdks
+    from twinedge.artifacts import OutputError, write_text
+    from twinedge.pdk.tinytapeout import tile as find_tile
+    from twinedge.verify.precheck import Check
+    from twinedge.verify.precheck import precheck as run_precheck
+
+    if pdk_name not in pdks.names():
+        raise _fail(f"--pdk: {pdk_name!r} is not one of {', '.join(pdks.names())}", 2)
+    chosen = pdks.activate(pdk_name)
+    try:
+        t = find_tile(chosen.install_name, tile, supply)
+    except KeyError as exc:
+        raise _fail(f"--tile/--supply: {exc.args[0]}", 2) from None
+    files = {"GDS": gds, "--lef": lef or gds.with_suffix(".lef"),
+             "--verilog": verilog or gds.with_suffix(".v"),
+             "--info": info or gds.parent / "info.yaml"}  # fmt: skip
+    for option, path in files.items():
+        if not path.is_file():
+            raise _fail(f"{option}: {path}: no such file", 2)
+    top = gds.stem
+    res = run_precheck(
+        gds, files["--lef"].read_text(), files["--verilog"].read_text(),
+        files["--info"].read_text(), t, top, chosen,
+    )  # fmt: skip
+    folder = out or gds.parent / "precheck"  # beside the GDS
+    if not no_drc:
+        from twinedge.verify.drc import run_drc
+
+        for deck in run_drc(gds, folder / "drc", chosen).as_dict()["decks"]:
+            n = deck["violations"]
+            why = "clean" if not n else f"{n} violations: " + ", ".join(sorted(deck["by_rule"]))
+            res.checks.append(Check(f"DRC {deck['name']}", n == 0, why))
+    try:
+        write_text(folder / "precheck.json", json.dumps(res.as_dict(), indent=1) + "\n")
+    except OutputError as exc:
+        raise _fail(str(exc), 2) from None
+    for c in res.checks:
+        _say(f"{'pass' if c.passed else 'FAIL'}  {c.name}: {c.reason}")
+    _say(f"precheck: {top} on tile {res.tile}: "
+         f"{'every check passed' if res.passed else f'{len(res.failed())} failed'}; "
+         f"{folder / 'precheck.json'}")  # fmt: skip
+    if not res.passed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -130,3 +130,56 @@ def test_the_chip_pin_plan_gives_an_info_yaml_the_shuttle_accepts() -> None:
     pins = yaml.safe_load(text)["pinout"]
     assert pins["ua[4]"] == "READ: analog out" and pins["uio[5]"] == "RADDR[5]: digital in"
     assert pins["ui[3]"] == "TRAIN: digital in" and pins["uo[0]"] == ""
+
+
+def _files(tmp_path: Path) -> Path:
+    """A 1x2 frame with ua[0] wired, and its LEF, stub and info.yaml beside it."""
+    activate("sky130")
+    gf.clear_cache()
+    stripes = tt.power_stripes(TILE, {"VDPWR": 4.0, "VGND": 8.0})
+    c = tt.tile_frame(TILE, TOP, stripes)
+    x0, _, x1, y1 = TILE.pin("ua[0]").rect
+    rect(c, SKY130.layers.MET4, x0, y1, x1, y1 + 20.0)
+    gds = write_gds(c, tmp_path / f"{TOP}.gds")
+    gds.with_suffix(".lef").write_text(tt.lef(TILE, TOP, stripes))
+    gds.with_suffix(".v").write_text(tt.verilog_stub(TILE, TOP))
+    (tmp_path / "info.yaml").write_text(INFO)
+    return gds
+
+
+def test_precheck_command_passes_a_good_tile_and_runs_the_drc_decks(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from twinedge.cli import app
+
+    gds = _files(tmp_path)
+    res = CliRunner().invoke(app, ["precheck", str(gds), "--tile", "1x2"])
+    assert res.exit_code == 0, res.output
+    assert "every check passed" in res.output and "pass  DRC sky130A_mr.drc" in res.output
+    rec = json.loads((tmp_path / "precheck" / "precheck.json").read_text())
+    assert rec["passed"] and len(rec["checks"]) >= 13  # 11 rows and a DRC row per deck
+    (tmp_path / "info.yaml").write_text(INFO.replace("tiles: 1x2", "tiles: 2x2"))
+    res = CliRunner().invoke(app, ["precheck", str(gds), "--no-drc"])
+    assert res.exit_code == 1 and "FAIL  info.yaml: project.tiles '2x2'" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tile", "5x2"], "error: --tile/--supply: no 1v8 TinyTapeout tile '5x2' for sky130A"),
+        (["--pdk", "tsmc"], "error: --pdk: 'tsmc' is not one of sky130"),
+        (["--lef", "nowhere.lef"], "error: --lef: nowhere.lef: no such file"),
+    ],
+)
+def test_precheck_command_refuses_bad_input_in_one_line(tmp_path, args, message) -> None:
+    from typer.testing import CliRunner
+
+    from twinedge.cli import app
+
+    gds = _files(tmp_path)
+    res = CliRunner().invoke(app, ["precheck", str(gds), "--no-drc", *args])
+    assert res.exit_code == 2 and res.output.strip().startswith(message), res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "precheck").exists()  # nothing written
