@@ -397,7 +397,7 @@ def precheck(
     from twinedge import pdk as pdks
     from twinedge.artifacts import OutputError, write_text
     from twinedge.pdk.tinytapeout import tile as find_tile
-    from twinedge.verify.precheck import Check
+    from twinedge.verify.precheck import Check, PrecheckInputError
     from twinedge.verify.precheck import precheck as run_precheck
 
     if pdk_name not in pdks.names():
@@ -414,10 +414,13 @@ def precheck(
         if not path.is_file():
             raise _fail(f"{option}: {path}: no such file", 2)
     top = gds.stem
-    res = run_precheck(
-        gds, files["--lef"].read_text(), files["--verilog"].read_text(),
-        files["--info"].read_text(), t, top, chosen,
-    )  # fmt: skip
+    try:
+        res = run_precheck(
+            gds, files["--lef"].read_text(), files["--verilog"].read_text(),
+            files["--info"].read_text(), t, top, chosen,
+        )  # fmt: skip
+    except (PrecheckInputError, UnicodeDecodeError) as exc:
+        raise _fail(f"GDS: {exc}" if isinstance(exc, PrecheckInputError) else str(exc), 2) from None
     folder = out or gds.parent / "precheck"  # beside the GDS
     if not no_drc:
         from twinedge.verify.drc import run_drc

@@ -171,6 +171,7 @@ def test_precheck_command_passes_a_good_tile_and_runs_the_drc_decks(tmp_path: Pa
         (["--tile", "5x2"], "error: --tile/--supply: no 1v8 TinyTapeout tile '5x2' for sky130A"),
         (["--pdk", "tsmc"], "error: --pdk: 'tsmc' is not one of sky130"),
         (["--lef", "nowhere.lef"], "error: --lef: nowhere.lef: no such file"),
+        (["--garbage-gds"], "error: GDS: "),
     ],
 )
 def test_precheck_command_refuses_bad_input_in_one_line(tmp_path, args, message) -> None:
@@ -179,6 +180,9 @@ def test_precheck_command_refuses_bad_input_in_one_line(tmp_path, args, message)
     from twinedge.cli import app
 
     gds = _files(tmp_path)
+    if args == ["--garbage-gds"]:
+        gds.write_text("not a layout\n")
+        args = []
     res = CliRunner().invoke(app, ["precheck", str(gds), "--no-drc", *args])
     assert res.exit_code == 2 and res.output.strip().startswith(message), res.output
     assert len(res.output.strip().splitlines()) == 1

@@ -24,6 +24,11 @@ import yaml
 from twinedge.pdk import Pdk
 from twinedge.pdk.tinytapeout import SHUTTLE, ShuttleRules, Tile
 
+
+class PrecheckInputError(ValueError):
+    """The tile's files cannot be read at all (as opposed to a check that fails)."""
+
+
 POWER_USE = {"VDPWR": "POWER", "VAPWR": "POWER", "VGND": "GROUND"}
 NM = 1e-3  # um: the coordinates' resolution (a pin must match to it)
 
@@ -374,7 +379,11 @@ def precheck(
     stub, info.yaml)."""
     rules = SHUTTLE[pdk.install_name]
     layout = kdb.Layout()
-    layout.read(str(gds))
+    try:
+        layout.read(str(gds))
+    except RuntimeError as exc:
+        why = str(exc).splitlines()[0]
+        raise PrecheckInputError(f"{gds}: not a readable layout ({why})") from None
     result = Precheck(tile=f"{tile.name} ({tile.template})", top=top)
     checks = result.checks
     checks += [_top(layout, top), _cell_names(layout), _zero_area(layout)]
