@@ -375,13 +375,14 @@ def flow(
 
 
 PRECHECK_OUT = "report folder (default: precheck/ beside the GDS)"
+PRECHECK_PDK = "the tile's PDK (default: the first with a technology module)"
 
 
 @app.command()
 def precheck(
     gds: Annotated[Path, typer.Argument(help="the tile's GDS (top cell tt_um_<project>)")],
     tile: Annotated[str, typer.Option("--tile", help="TinyTapeout tile, e.g. 1x2")] = "1x2",
-    pdk_name: Annotated[str, typer.Option("--pdk", help="the tile's PDK")] = "sky130",
+    pdk_name: Annotated[str | None, typer.Option("--pdk", help=PRECHECK_PDK)] = None,
     supply: Annotated[str, typer.Option("--supply", help="1v8, or 3v3 (the VAPWR tiles)")] = "1v8",
     lef: Annotated[Path | None, typer.Option(help="the macro's LEF (default: GDS.lef)")] = None,
     verilog: Annotated[Path | None, typer.Option(help="black-box stub (default: GDS.v)")] = None,
@@ -400,6 +401,7 @@ def precheck(
     from twinedge.verify.precheck import Check, PrecheckInputError
     from twinedge.verify.precheck import precheck as run_precheck
 
+    pdk_name = pdk_name or pdks.names()[0]
     if pdk_name not in pdks.names():
         raise _fail(f"--pdk: {pdk_name!r} is not one of {', '.join(pdks.names())}", 2)
     chosen = pdks.activate(pdk_name)

@@ -175,3 +175,23 @@ def test_energy_of_an_rc_step_is_cv2() -> None:
     # settling to 0.1 % of the step takes tau ln(1000)
     ts = settling_time(t, vc[None, :], 0.0, 20 * tau, 1e-3 * v)
     assert ts == pytest.approx(tau * np.log(1000), rel=0.05)
+
+
+def test_a_chip_cells_reader_sits_idle_on_the_bench_not_floating() -> None:
+    """The extracted cell of a chip design carries its G reader: on the post-layout bench
+    its selects are tied off (VDD) and its read line low, as in the chip while another edge
+    is read; a cell without a reader gets no ties."""
+    from twinedge.characterise.post_layout_cell import _body
+    from twinedge.pdk import activate
+
+    activate("sky130")
+    reader = (".SUBCKT cell G0 ac af bc bf cal calb cselb learn learnb read\n"
+              "+ rselb sky130_gnd vdd\n"
+              "X$1 n1 G0 read sky130_gnd sky130_fd_pr__nfet_01v8 l=1 w=1\n"
+              "X$2 n2 rselb vdd vdd sky130_fd_pr__pfet_01v8 l=0.15 w=0.42\n"
+              ".ENDS cell\n")  # fmt: skip
+    body, _ = _body(reader)
+    ties = [line for line in body.splitlines() if line.startswith("Vidle")]
+    assert ties == ["Vidle_rselb rselb vdd 0", "Vidle_cselb cselb vdd 0", "Vidle_read read 0 0"]
+    plain = reader.replace(" cselb", "").replace(" read\n", "\n").replace("+ rselb", "+")
+    assert not [ln for ln in _body(plain)[0].splitlines() if ln.startswith("Vidle")]

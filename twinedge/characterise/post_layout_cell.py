@@ -225,10 +225,20 @@ def memory_cell_steps(
     return zero, gain, power
 
 
+# A chip's cell carries its G reader; on the bench it is not addressed, as in the chip while
+# another edge is read: both selects off (at VDD), the read line held low by its sink.
+READER_IDLE = {"rselb": "vdd", "cselb": "vdd", "read": "0"}
+
+
 def _body(text: str) -> tuple[str, dict]:
-    """(element lines with G named ``g``, R and C counts) of an extracted cell's netlist."""
+    """(element lines with G named ``g``, R and C counts) of an extracted cell's netlist; a
+    reader's ports tied to their idle levels (:data:`READER_IDLE`), not left floating."""
     body = re.sub(rf"(?<![\w$.]){GATE_NET}(?=[\s.]|$)", "g", flat_body(text), flags=re.M)
+    ports = re.search(r"^\.SUBCKT\s+\S+\s+(.*(?:\n\+.*)*)", text, re.M | re.I)
+    names = set(ports.group(1).replace("\n+", " ").split()) if ports else set()
+    ties = [f"Vidle_{n} {n} {level} 0" for n, level in READER_IDLE.items() if n in names]
     counts = summarize(text)
+    body = "\n".join([body, *ties]) if ties else body
     return body, {"resistors": counts.n_resistors, "capacitors": counts.n_capacitors}
 
 
