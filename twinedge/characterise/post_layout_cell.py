@@ -193,6 +193,23 @@ def _pull(g: list[float], zero: list[float], gain: float) -> float:
     return float(-np.polyfit(g, zero, 1)[0] / gain)
 
 
+def cell_step(
+    body: str,
+    pdk: Pdk,
+    corner: str,
+    sizing: MemorySizing,
+    bias: MemoryBias,
+    t_h: float,
+    vfloor: float,
+    run: StepRun,
+) -> tuple[float, float]:
+    """(dG, supply power) of one learning step on the extracted cell ``body``, a deck of
+    its own."""
+    th = round(t_h * 1e9, 3)
+    dg, power = step_dg([run], pdk, corner, sizing, bias, 0.0, th, vfloor=vfloor, cell=body)
+    return float(dg[0]), power
+
+
 def memory_cell_steps(
     body: str,
     pdk: Pdk,
@@ -211,13 +228,12 @@ def memory_cell_steps(
     in one deck took 90 s, one per deck 27 s on two cores), and the decks' numerical
     difference (~1e-6 V of dG) is far below what the trim resolves."""
     runs = [StepRun(0.0, 0.0, g) for g in g_points] + [StepRun(*SIGNAL, G_REF)]
-    th = round(t_h * 1e9, 3)
 
-    def one(run: StepRun) -> tuple[np.ndarray, float]:
-        return step_dg([run], pdk, corner, sizing, bias, 0.0, th, vfloor=vfloor, cell=body)
+    def one(run: StepRun) -> tuple[float, float]:
+        return cell_step(body, pdk, corner, sizing, bias, t_h, vfloor, run)
 
     done = processes.parallel(one, runs, os.cpu_count() or 1)
-    dg = np.array([float(d[0]) for d, _ in done])
+    dg = np.array([d for d, _ in done])
     power = float(np.mean([p for _, p in done]))
     zero = dg[:-1]
     x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from twinedge import processes
 from twinedge.artifacts import staged_outputs
-from twinedge.characterise.memory import G_REF, SIGNAL, MemoryConditions, StepRun, step_dg
-from twinedge.characterise.post_layout_cell import extracted_body
+from twinedge.characterise.memory import G_REF, SIGNAL, MemoryConditions, StepRun
+from twinedge.characterise.post_layout_cell import cell_step, extracted_body
 from twinedge.learn.train import circuit_conditions
 from twinedge.pdk import get as get_pdk
 from twinedge.spec.schema import Design
@@ -60,9 +60,7 @@ class _Cell:
         c = self.cond
         run = StepRun(*SIGNAL, G_REF) if signal else StepRun(0.0, 0.0, G_REF)
         bias = replace(c.bias, calb_high=level)
-        th = round(c.t_h * 1e9, 3)
-        dg, _ = step_dg([run], self.pdk, c.corner, c.sizing, bias, 0.0, th, cell=self.body)
-        return float(dg[0])
+        return cell_step(self.body, self.pdk, c.corner, c.sizing, bias, c.t_h, 0.0, run)[0]
 
     def zeros(self, levels: list[float], signal_at: float | None = None) -> list[float]:
         """dG of zero-input steps at ``levels`` (and last, of a signal step at

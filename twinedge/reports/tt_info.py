@@ -32,17 +32,13 @@ def pinout(plan: PinPlan) -> dict[str, str]:
     """Every ``ui``/``uo``/``uio`` key (empty where unused) and, when an analog pin is used,
     ``ua[0]``..``ua[5]``; a bus entry of the plan (``uio_in[0..5]``) gives a line per bit."""
     out = {f"{bus}[{k}]": "" for bus in ("ui", "uo", "uio") for k in range(8)}
+    if analog_pins(plan):
+        out |= {f"ua[{k}]": "" for k in range(6)}
     for p in plan.pins:
         bits = _expand(p.pin)
         for k, (bus, i) in enumerate(bits):
             label = f"{p.signal}[{k}]" if len(bits) > 1 else p.signal
             out[f"{bus}[{i}]"] = f"{label}: {p.kind}"
-    if any(p.pin.startswith("ua[") for p in plan.pins):
-        out |= {f"ua[{k}]": "" for k in range(6)}
-        for p in plan.pins:
-            for bus, i in _expand(p.pin):
-                if bus == "ua":
-                    out[f"ua[{i}]"] = f"{p.signal}: {p.kind}"
     return out
 
 
