@@ -20,7 +20,7 @@ SKY130 = get("sky130")
 W, L = 10.0, 5.0
 
 
-def _mim(tmp_path: Path, stray_met3: bool = False) -> Path:
+def _mim(tmp_path: Path, stray_met3: bool = False, wire_under: bool = False) -> Path:
     pdk = activate("sky130")
     gf.clear_cache()
     top = gf.Component(name="mim_test")
@@ -29,6 +29,8 @@ def _mim(tmp_path: Path, stray_met3: bool = False) -> Path:
     top.add_label("TOP", position=(5.0, 2.5), layer=pdk.layers.MET4_LABEL)
     if stray_met3:  # 0.46 um from the bottom plate (1.2 um asked)
         rect(top, pdk.layers.MET3, W + 0.6, 0.0, W + 1.0, L)
+    if wire_under:  # a met1 wire ending under the plate, as an update block's tracks would
+        rect(top, pdk.layers.MET1, -3.0, 2.0, 4.0, 2.5)
     return write_gds(top, tmp_path / "mim_test.gds")
 
 
@@ -74,3 +76,14 @@ def test_kpex_extracts_the_mim_capacitance_between_its_plates(tmp_path: Path) ->
     )
     area_c = SKY130.rules.camimc_f_per_um2 * W * L * 1e15  # fF
     assert area_c < between < 1.2 * area_c  # the plates' area and their fringe
+
+
+@needs_klayout
+def test_a_mim_over_wiring_is_flagged_so_none_lies_over_a_block(tmp_path: Path) -> None:
+    """SKY130's capm.10: capm must not straddle nwell, diff, tap, poly, li1 or met1. A MIM
+    over an update block's devices and tracks is not allowed (the community deck checks it;
+    the sign-off deck does not): the reason C_G has no MIM share (docs/periphery.md)."""
+    from twinedge.verify.drc import run_drc
+
+    bad = run_drc(_mim(tmp_path, wire_under=True), tmp_path / "drc", SKY130)
+    assert not bad.clean and "capm.10" in bad.as_dict()["by_rule"]
