@@ -83,6 +83,24 @@ def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
     assert lvs.layout_devices == 24 * 20
 
 
+@needs_klayout
+def test_cl_blocks_beside_drc_clean_and_lvs_match(tmp_path: Path) -> None:
+    """A periodic 4x4 lattice whose sites hold their two update blocks side by side
+    (``cell.blocks: beside``): the vertical edges' L-routes drop into the band beside the
+    horizontal edges' block, the vertical capacitor folds into fewer, wider fingers, the
+    node tile is no longer square; DRC on both decks and LVS against the same circuits."""
+    raw = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
+    raw["name"] = "xor_4x4_cl_beside_test"
+    raw["cell"].update(blocks="beside", cap_finger_w_um=6.0, cap_finger_w_v_um=20.0)
+    d = load_spec_from(raw)
+    lay = run_layout(d, tmp_path / "layout")
+    drc = run_drc(lay.gds, tmp_path / "drc")
+    assert drc.clean, drc.by_rule
+    lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
+    assert lvs.match, lvs.mismatches
+    assert lvs.layout_devices == 32 * 20
+
+
 def test_lvs_catches_open_update_input(tmp_path: Path) -> None:
     """Cut the via landing the clamped A terminal on its track in the update block: the
     circuit's input floats, which LVS must report."""

@@ -183,7 +183,35 @@ def test_cap_finger_width_sets_the_strip() -> None:
     area = [g.cap_w * g.cap_fingers for g in (wide.edge, narrow.edge)]
     assert area[0] == pytest.approx(area[1], rel=0.005)
     spec = sky130_design(cap_finger_w_um=6.0)
-    assert all(call.name.endswith("_CMW6") for call in edge_cells(spec))
+    assert all(dict(call.params)["cap_max_w"] == 6.0 for call in edge_cells(spec))
+    assert {c.name for c in edge_cells(spec)}.isdisjoint(
+        c.name for c in edge_cells(sky130_design())
+    )
+
+
+def test_blocks_beside_make_a_site_one_block_high() -> None:
+    """``cell.blocks: beside``: both blocks of a site in one band (their global tracks on the
+    same stripes), under the row's strip by the vertical edge's L-routes; the column pitch is
+    one block and the strips, so a 4-row chip array fits a TinyTapeout tile's 225.76 um; the
+    vertical edge's capacitor keeps its gate area in fewer, wider fingers."""
+    from twinedge.cells.twin_edge_cl import cl_geometry
+    from twinedge.circuits.twin_edge import edge_cells
+
+    stacked = cl_geometry(1.0, 1.0, 4e-12, "memory", 3, True)
+    beside = cl_geometry(1.0, 1.0, 4e-12, "memory", 3, True, 6.0, 20.0, True)
+    h, v = beside.band_offsets()
+    assert h == v
+    g = beside.edge
+    assert g.pitch_y < g.height + beside.drop + beside.block_height + 2.0
+    assert 4 * g.pitch_y < 225.76 - 20 < 4 * stacked.edge.pitch_y
+    gv = beside.edge_v
+    assert gv.cap_fingers < g.cap_fingers and gv.cap_w > g.cap_w
+    assert gv.cap_w * gv.cap_fingers == pytest.approx(g.cap_w * g.cap_fingers, rel=0.005)
+    assert g.tile_w == gv.height != g.height
+    spec = sky130_design(blocks="beside", cap_finger_w_um=6.0, cap_finger_w_v_um=20.0)
+    calls = edge_cells(spec)
+    assert all(dict(c.params)["beside"] and dict(c.params)["cap_max_w_v"] == 20.0 for c in calls)
+    assert {c.name for c in calls}.isdisjoint(c.name for c in edge_cells(sky130_design()))
 
 
 def sky130_design(**cell):

@@ -52,11 +52,18 @@ def is_cl(design: Design) -> bool:
     return design.cell.type == "twin_edge_cl"
 
 
+def vertical_fingers(cell) -> float:
+    """The vertical edges' widest capacitor finger where the spec sets it apart (else 0)."""
+    set_apart = getattr(cell, "cap_finger_w_v_um", None) or getattr(cell, "blocks", "") == "beside"
+    return cap_max_w(cell, vertical=True) if set_apart else 0.0
+
+
 def cl_geometry_for(design: Design) -> ClGeometry:
     cell = design.cell
     return cl_geometry(
         cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n,
-        design.chip is not None, cap_max_w(cell),
+        design.chip is not None, cap_max_w(cell), vertical_fingers(cell),
+        cell.blocks == "beside",
     )  # fmt: skip
 
 
@@ -99,9 +106,11 @@ def compile_array(design: Design) -> gf.Component:
     cell = design.cell
     g = geometry_for(design)
     edge_h, edge_v = edge_cells(design)
-    wmax = cap_max_w(cell)
-    plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False, cap_max_w=wmax)
-    joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True, cap_max_w=wmax)
+    wmax = {"cap_max_w": cap_max_w(cell)}
+    if vertical_fingers(cell):
+        wmax["cap_max_w_v"] = vertical_fingers(cell)
+    plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False, **wmax)
+    joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True, **wmax)
     pins = pin_placements(net)
     joined_nodes = {p.node for p in pins if p.twin == "FC"}
 
@@ -112,7 +121,7 @@ def compile_array(design: Design) -> gf.Component:
             tile = joined if net.node_id((r, c)) in joined_nodes else plain
             top.add_ref(tile).dmove((x0, y0))
             if c < net.cols - 1 or net.periodic:
-                top.add_ref(edge_h).dmove((x0 + g.height, y0))
+                top.add_ref(edge_h).dmove((x0 + g.tile_w, y0))
             if r < net.rows - 1 or net.periodic:
                 ref = top.add_ref(edge_v)
                 ref.drotate(-90)
@@ -142,8 +151,9 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
     tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
     stacks and lines in the tiles' empty lower left touch nothing else."""
     stack = via_stack("met4")
-    if max(ESC_Y[1], ESC_X0 + len(pins) * ESC_PITCH) + 1.5 > g.y_free:
-        raise ValueError(f"the node tile ({g.height} um) has no room for {len(pins)} escapes")
+    if ESC_Y[1] + 1.5 > g.y_free or ESC_X0 + len(pins) * ESC_PITCH + 1.5 > g.x_free:
+        size = f"{g.tile_w} x {g.height} um"
+        raise ValueError(f"the node tile ({size}) has no room for {len(pins)} escapes")
     bottom = _array_bottom(g, net)
     w2 = R.via1 / 2 + R.met2_via1_enc_end
     half1 = R.mcon / 2 + R.met1_mcon_enc
@@ -155,10 +165,10 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
         x = snap(x0 + ESC_X0 + k * ESC_PITCH)
         y = snap(y0 + (ESC_Y[0] if twin == "F" else ESC_Y[1]))
         if twin == "F":  # met2 from the free net's met2 bar
-            rect(top, pdk.MET2, x, y - w2, x0 + g.y_free, y + w2)
+            rect(top, pdk.MET2, x, y - w2, x0 + g.x_free, y + w2)
         else:  # a via1 on the clamped net's met2 bar, met1 under the free net's bar
-            via1_pad(top, snap(x0 + g.y_clamp), y)
-            rect(top, pdk.MET1, x, y - half1, x0 + g.y_clamp, y + half1)
+            via1_pad(top, snap(x0 + g.x_clamp), y)
+            rect(top, pdk.MET1, x, y - half1, x0 + g.x_clamp, y + half1)
         top.add_ref(stack).dmove((x, y))
         rect(top, pdk.MET4, x - STRIPE / 2, bottom, x + STRIPE / 2, y)
         out[pin.name] = (x, bottom)
@@ -260,7 +270,7 @@ def _wrap_cols(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
     yb, yt = bottom - WRAP_OFFSET, g.height + WRAP_OFFSET
     for c in range(net.cols):
         x0, _ = site_origin(g, 0, c)
-        for x in (x0 + g.y_free, x0 + g.y_clamp):
+        for x in (x0 + g.x_free, x0 + g.x_clamp):
             _met1_run(top, x, yb, x, bottom)
             _met1_run(top, x, g.height, x, yt)
             top.add_ref(stack).dmove((x, yb))
@@ -279,11 +289,14 @@ def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[Pin
     for node in range(net.n_nodes):
         r, c = net.node_rc(node)
         x0, y0 = site_origin(g, r, c)
-        for twin, pos, layer in (("F", g.y_free, pdk.MET1), ("C", g.y_clamp, pdk.MET2)):
+        for twin, (x, y), layer in (
+            ("F", (g.x_free, g.y_free), pdk.MET1),
+            ("C", (g.x_clamp, g.y_clamp), pdk.MET2),
+        ):
             if (node, twin) not in named:
                 top.add_label(
                     node_net_name(net, node, twin),
-                    position=(snap(x0 + pos), snap(y0 + pos)),
+                    position=(snap(x0 + x), snap(y0 + y)),
                     layer=pdk.label_of[layer],
                 )
     for pin in pins:
@@ -292,11 +305,11 @@ def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[Pin
         if pin.twin == "FC":
             # on the via joining the twins: the free bar runs from here to the free node's
             # joint, the clamped bar the same length to the clamped node's joint
-            x, y, layer, pin_layer = x0 + g.y_clamp, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
+            x, y, layer, pin_layer = x0 + g.x_clamp, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
         elif pin.twin == "F":
-            x, y, layer, pin_layer = x0 + g.y_free, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
+            x, y, layer, pin_layer = x0 + g.x_free, y0 + g.y_free, pdk.MET1, pdk.MET1_PIN
         else:
-            x, y, layer, pin_layer = x0 + g.y_clamp, y0 + g.y_clamp, pdk.MET2, pdk.MET2_PIN
+            x, y, layer, pin_layer = x0 + g.x_clamp, y0 + g.y_clamp, pdk.MET2, pdk.MET2_PIN
         rect(top, pin_layer, x - s, y - s, x + s, y + s)
         top.add_label(pin.name, position=(snap(x), snap(y)), layer=pdk.label_of[layer])
 
@@ -324,7 +337,8 @@ def area_report(design: Design, component: gf.Component) -> AreaReport:
     cell = g.length * g.height
     if is_cl(design):  # mean of the two edge strips (rows and columns differ) plus a block
         cg = cl_geometry_for(design)
-        cell = (g.length + g.vertical_length) / 2 * g.height + cg.block_length * cg.block_height
+        strips = (g.length * g.height + g.vertical_length * g.tile_w) / 2
+        cell = strips + cg.block_length * cg.block_height
     return AreaReport(
         cell_um2=round(cell, 4),
         site_um2=round(g.pitch * g.pitch_y, 4),

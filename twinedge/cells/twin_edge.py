@@ -17,7 +17,7 @@ snapped to the PDK's manufacturing grid, so the same parameters give the same GD
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gdsfactory as gf
 
@@ -91,6 +91,12 @@ class EdgeGeometry:
     # the horizontal ones', so the rows can be closer than the columns)
     length_vertical: float | None = None
     cap_fingers: int = 1  # the capacitor's parallel fingers, side by side along the edge
+    # the vertical edges' strip where it differs (twin_edge_cl: their capacitor may take
+    # fewer, wider fingers than the rows' edges): its width (the node tile's) and its twins'
+    # lines (x in the node tile)
+    height_vertical: float | None = None
+    y_free_vertical: float | None = None
+    y_clamp_vertical: float | None = None
 
     @property
     def cap_pitch(self) -> float:
@@ -103,9 +109,31 @@ class EdgeGeometry:
         return _cap_span(self.cap_fingers, self.sd, self.cap_l) if self.cap_w else 0.0
 
     @property
+    def tile_w(self) -> float:
+        """The node tile's width (x): the vertical edges' strip."""
+        return self.height if self.height_vertical is None else self.height_vertical
+
+    @property
+    def x_free(self) -> float:
+        """x of the free twin's vertical bar in the node tile (the vertical edges' line)."""
+        return self.y_free if self.y_free_vertical is None else self.y_free_vertical
+
+    @property
+    def x_clamp(self) -> float:
+        return self.y_clamp if self.y_clamp_vertical is None else self.y_clamp_vertical
+
+    def with_vertical(self, v: EdgeGeometry) -> EdgeGeometry:
+        """This (horizontal) geometry with ``v``'s strip as the vertical edges'."""
+        if (v.height, v.y_free, v.y_clamp) == (self.height, self.y_free, self.y_clamp):
+            return self
+        return replace(
+            self, height_vertical=v.height, y_free_vertical=v.y_free, y_clamp_vertical=v.y_clamp
+        )
+
+    @property
     def pitch(self) -> float:
         """Lattice pitch along a row (x)."""
-        return snap(self.length + self.height)
+        return snap(self.length + self.tile_w)
 
     @property
     def vertical_length(self) -> float:
@@ -342,8 +370,10 @@ def node_tile(
     c_gate_f: float = 20e-15,
     short_twins: bool = False,
     cap_max_w: float = CAP_MAX_W,
+    cap_max_w_v: float = 0.0,
 ) -> gf.Component:
-    """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes).
+    """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes);
+    ``cap_max_w_v``: the vertical edges' widest capacitor finger, if not ``cap_max_w``.
 
     The two twins' nets are drawn alike, so their wiring resistance is the same: each is a
     met1 bar across the tile (joining the horizontal edges' terminals) and a met2 bar along it
@@ -352,21 +382,23 @@ def node_tile(
     ``y_clamp``; a met1 bar of one twin crosses the other's met2 bar, never its met1.
     """
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
+    if cap_max_w_v:
+        g = g.with_vertical(edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v))
     c = gf.Component()
-    h = g.height
+    h, w = g.height, g.tile_w
     half1 = R.mcon / 2 + R.met1_mcon_enc
     w2 = R.via1 / 2 + R.met2_via1_enc_end
     via_in = STUB - 0.2
-    for pos in (g.y_free, g.y_clamp):
-        rect(c, pdk.MET1, 0, pos - half1, h, pos + half1)  # across: horizontal edges
+    for y, x in ((g.y_free, g.x_free), (g.y_clamp, g.x_clamp)):
+        rect(c, pdk.MET1, 0, y - half1, w, y + half1)  # across: horizontal edges
         for y0, y1, vy in ((h - STUB, h, h - via_in), (0, STUB, via_in)):  # top, bottom
-            rect(c, pdk.MET1, pos - half1, y0, pos + half1, y1)
-            via1_pad(c, pos, vy)
-        rect(c, pdk.MET2, pos - w2, via_in - w2, pos + w2, h - via_in + w2)  # along
-        via1_pad(c, pos, pos)  # joins the twin's two bars
+            rect(c, pdk.MET1, x - half1, y0, x + half1, y1)
+            via1_pad(c, x, vy)
+        rect(c, pdk.MET2, x - w2, via_in - w2, x + w2, h - via_in + w2)  # along
+        via1_pad(c, x, y)  # joins the twin's two bars
     if short_twins:
-        via1_pad(c, g.y_clamp, g.y_free)  # free met1 bar x clamped met2 bar
-    rect(c, pdk.PR_BOUNDARY, 0, 0, h, h)
+        via1_pad(c, g.x_clamp, g.y_free)  # free met1 bar x clamped met2 bar
+    rect(c, pdk.PR_BOUNDARY, 0, 0, w, h)
     return c
 
 

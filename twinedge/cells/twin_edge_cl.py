@@ -508,6 +508,7 @@ def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> 
 TAP_PITCH = 0.6
 LAND_PITCH = 1.5
 BAND_MARGIN = 1.0  # between the two blocks of a site, and around them
+ROUTE_SPACE = 0.3  # the vertical edge's last L-route from the blocks' band (beside)
 
 
 @dataclass(frozen=True)
@@ -536,6 +537,7 @@ class ClGeometry:
     circuit: str  # cl_circuit name
     hold_cap_n: int  # the memory circuit's parallel hold capacitors
     globals: tuple[str, ...]  # the global nets the blocks bring out
+    drop: float = GAP  # from the row's edge strip down to the blocks' band
 
     @property
     def x_far(self) -> float:
@@ -545,14 +547,14 @@ class ClGeometry:
         """Site-relative array x of the global via stacks in the horizontal cell's block and
         in the vertical cell's stacked block."""
         return (
-            snap(self.edge.height + self.x_block + self.x_stack),
+            snap(self.edge.tile_w + self.x_block + self.x_stack),
             snap(self.edge_v.height + GAP + self.x_stack_v),
         )
 
     def band_offsets(self) -> tuple[dict[str, float], dict[str, float]]:
         """Site-relative array y of each global track, in the horizontal cell's block and in
         the vertical cell's stacked block (both run along the lattice rows)."""
-        y_h = -GAP - self.block_height
+        y_h = -self.drop - self.block_height
         return (
             {n: snap(y_h + self.tracks[n]) for n in self.globals},
             {n: snap(self.tracks[n] - self.x_far) for n in self.globals},
@@ -581,10 +583,16 @@ def cl_geometry(
     hold_cap_n: int = 1,
     reader: bool = False,
     cap_max_w: float = CAP_MAX_W_CL,
+    cap_max_w_v: float = 0.0,
+    beside: bool = False,
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
-    quadrant, clear of each other's routes and of the next row and column."""
+    quadrant (``beside``: side by side in one band under the row's edge strip, the vertical
+    edge's block first), clear of each other's routes and of the next row and column; the
+    vertical edges' capacitor folds into fingers at most ``cap_max_w_v`` wide (0:
+    ``cap_max_w``)."""
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
+    gv = edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v) if cap_max_w_v else g
     cc = circuit(circuit_name, hold_cap_n, reader)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
@@ -598,7 +606,7 @@ def cl_geometry(
     # vertical cell: twins near the A end, their taps on the runs around them
     col = R.licon_diff_enc_end + R.licon / 2
     x_gate_v = snap(MARGIN_A + 2 * TAP_PITCH + g.sd - col + 0.2)
-    edge_v0 = replace(g, x_gate=x_gate_v)
+    edge_v0 = replace(gv, x_gate=x_gate_v)
     tv = _edge_cols(edge_v0)
     taps_v = {
         "ac": snap(MARGIN_A),
@@ -607,16 +615,24 @@ def cl_geometry(
         "bf": tv["bf"],
         "bc": tv["bc"],
     }
-    x_land = snap(max(taps_v["bc"] + BAND_MARGIN, GAP + plan.height + BAND_MARGIN))
-    # horizontal cell: its block starts right of the stacked block's landing routes
-    zone_v = max(x for _, x in edge_cols_v) + pad_side()
-    x_block = up(GAP + zone_v + BAND_MARGIN)
+    if beside:
+        # both blocks in one band, below the vertical edge's L-routes (they leave the edge
+        # at its taps, near its A end) and beside each other
+        drop = up(max(GAP, max(taps_v[n] for n in cc.edge_nets) + pad_side() / 2 + ROUTE_SPACE))
+        x_land = drop
+        x_block = up(GAP + plan_v.length + BAND_MARGIN)
+    else:
+        drop = GAP
+        x_land = snap(max(taps_v["bc"] + BAND_MARGIN, GAP + plan.height + BAND_MARGIN))
+        # horizontal cell: its block starts right of the stacked block's landing routes
+        zone_v = max(x for _, x in edge_cols_v) + pad_side()
+        x_block = up(GAP + zone_v + BAND_MARGIN)
     # rows and columns get their own pitch: a column only has to hold the two blocks' height
     length = max(up(x_block + plan.length + BAND_MARGIN), g.length)
-    length_v = max(up(x_land + plan_v.height + BAND_MARGIN), g.length)
+    length_v = max(up(x_land + plan_v.height + BAND_MARGIN), gv.length)
     x_gate = snap(g.x_gate + x_block + shift)
     return ClGeometry(
-        edge=replace(g, length=length, x_gate=x_gate, length_vertical=length_v),
+        edge=replace(g, length=length, x_gate=x_gate, length_vertical=length_v).with_vertical(gv),
         edge_v=replace(edge_v0, length=length_v),
         edge_cols=edge_cols,
         edge_cols_v=edge_cols_v,
@@ -631,6 +647,7 @@ def cl_geometry(
         circuit=circuit_name,
         hold_cap_n=hold_cap_n,
         globals=cc.globals,
+        drop=drop,
     )
 
 
@@ -656,7 +673,7 @@ def _edge_stubs(c: gf.Component, cg: ClGeometry) -> None:
     for net, xb in cg.edge_cols:
         x = snap(cg.x_block + xb)
         y = _tap(c, cg.edge, net, x)
-        rect(c, pdk.MET2, x - half, -GAP - half, x + half, y + half)
+        rect(c, pdk.MET2, x - half, -cg.drop - half, x + half, y + half)
 
 
 def _edge_routes(c: gf.Component, cg: ClGeometry) -> None:
@@ -682,20 +699,24 @@ def twin_edge_cl(
     hold_cap_n: int = 1,
     reader: bool = False,
     cap_max_w: float = CAP_MAX_W_CL,
+    cap_max_w_v: float = 0.0,
+    beside: bool = False,
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
     or ``stacked`` (vertical edges; see :class:`ClGeometry`); ``reader``: with the G reader
     (a chip's cells); ``cap_max_w``: the gate capacitor's widest finger (the spec's
     ``cell.cap_finger_w_um``)."""
-    cg = cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w)
+    cg = cl_geometry(
+        w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w, cap_max_w_v, beside
+    )
     c = gf.Component()
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
         ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n, reader))
-        ref.dmove((cg.x_block, -GAP - cg.block_height))
+        ref.dmove((cg.x_block, -cg.drop - cg.block_height))
         _edge_stubs(c, cg)
-        box = (0.0, -GAP - cg.block_height, g.length, g.height)
+        box = (0.0, -cg.drop - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)

@@ -131,20 +131,23 @@ def for_pdk(
     )
 
 
-def cap_max_w(cell: Cell) -> float:
-    """The widest gate capacitor finger of a cell's edge: the spec's ``cap_finger_w_um``,
-    else its type's default."""
+def cap_max_w(cell: Cell, vertical: bool = False) -> float:
+    """The widest gate capacitor finger of a cell's (``vertical``: vertical) edges: the
+    spec's ``cap_finger_w_um`` (``cap_finger_w_v_um``), else its type's default."""
     if cell.type != "twin_edge_cl":
         return CAP_MAX_W
-    return cell.cap_finger_w_um or CAP_MAX_W_CL
+    horizontal = cell.cap_finger_w_um or CAP_MAX_W_CL
+    return (cell.cap_finger_w_v_um or horizontal) if vertical else horizontal
 
 
-def for_design(design: Design) -> TwinEdge:
-    """The edge of a design's cell (``twin_edge`` and ``twin_edge_cl`` alike)."""
+def for_design(design: Design, vertical: bool = False) -> TwinEdge:
+    """The edge of a design's cell (``twin_edge`` and ``twin_edge_cl`` alike; ``vertical``:
+    its vertical edges, whose capacitor may be folded differently)."""
     from twinedge.pdk import get
 
     cell = design.cell
-    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), cap_max_w(cell))
+    w = cap_max_w(cell, vertical)
+    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), w)
 
 
 # ------------------------------------------------------------------ layout cell names
@@ -211,5 +214,7 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
     # a chip's cells carry the G reader
     circuit = (("circuit_name", cell.update.circuit), ("hold_cap_n", cell.update.hold_cap_n),
                ("reader", design.chip is not None), ("cap_max_w", cap_max_w(cell)))  # fmt: skip
+    circuit = (*circuit, ("cap_max_w_v", cap_max_w(cell, vertical=True)),
+               ("beside", cell.blocks == "beside"))  # fmt: skip
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v

@@ -132,6 +132,15 @@ class TwinEdgeClCell(_Strict):
     # update block sets the length of, so a smaller capacitor can take narrower fingers (too
     # narrow for the capacitor's area, and the strip outgrows the block: a sparser array)
     cap_finger_w_um: Annotated[float, Field(ge=1.0, le=30.0)] | None = None
+    # the vertical edges' widest finger, if not cap_finger_w_um: their strip's length is the
+    # lattice's row pitch, which the blocks set differently from the column pitch, so fewer,
+    # wider fingers can shorten it (a wider column strip)
+    cap_finger_w_v_um: Annotated[float, Field(ge=1.0, le=30.0)] | None = None
+    # where a lattice site's two update blocks go: "stacked" one under the other in the
+    # quadrant between the edge strips, or "beside" each other in one band under the row's
+    # strip (a site one block high: a 4-row array fits a TinyTapeout tile's height; the
+    # vertical strip is then short, its capacitor in fewer, wider fingers)
+    blocks: Literal["stacked", "beside"] = "stacked"
     model: PdkModel
     update: UpdateCircuit = UpdateCircuit()
 

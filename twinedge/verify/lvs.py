@@ -96,16 +96,16 @@ def _edge_globals(design: Design, net: Network, a: int, b: int) -> list[str]:
     return [named.get(p, p) for p in pins]
 
 
-def _edge_devices(design: Design) -> list[Device]:
+def _edge_devices(design: Design, vertical: bool = False) -> list[Device]:
     """One edge: two twins on shared G, the gate cap fingers, and (twin_edge_cl) the
     update circuit."""
-    devices = list(twin_edge_circuit.for_design(design).devices)
+    devices = list(twin_edge_circuit.for_design(design, vertical).devices)
     if _is_cl(design):
         devices += cl_of_design(design).devices
     return devices
 
 
-def _edge_subckt(name: str, design: Design, pdk: Pdk) -> list[str]:
+def _edge_subckt(name: str, design: Design, pdk: Pdk, vertical: bool = False) -> list[str]:
     edge_nets = ("af", "bf", "ac", "bc")
     rename = {
         **PORT_NAMES,
@@ -114,7 +114,7 @@ def _edge_subckt(name: str, design: Design, pdk: Pdk) -> list[str]:
         "0": nets.SUBSTRATE,
     }
     lines = [f".SUBCKT {name} " + " ".join([*nets.EDGE_TERMINALS, *_global_pins(design)])]
-    for d in _edge_devices(design):
+    for d in _edge_devices(design, vertical):
         t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
         model = d.model(pdk)
         lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}u L={d.l}u")
@@ -131,8 +131,8 @@ def reference_spice(design: Design) -> str:
     pins = {p.name for p in nets.pin_placements(net)}
     horizontal, vertical = edge_cell_names(design)
     lines = [f"* reference netlist of {design.name} (from the spec)"]
-    for cell in dict.fromkeys((horizontal, vertical)):
-        lines += _edge_subckt(cell, design, pdk)
+    for cell, is_v in dict.fromkeys(((horizontal, False), (vertical, horizontal != vertical))):
+        lines += _edge_subckt(cell, design, pdk, is_v)
     calls = [_edge_globals(design, net, a, b) for a, b in net.edges.tolist()]
     pins_ = dict.fromkeys(p for call in calls for p in call)
     lines.append(f".SUBCKT {design.name} " + " ".join([*sorted(pins), *pins_]))
@@ -425,8 +425,8 @@ def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
     net_of = chip_circuit.chip_net
     horizontal, vertical = edge_cell_names(design)
     lines = [f"* reference netlist of {design.name}_chip (from the chip's circuits)"]
-    for cell in dict.fromkeys((horizontal, vertical)):
-        lines += _edge_subckt(cell, design, pdk)
+    for cell, is_v in dict.fromkeys(((horizontal, False), (vertical, horizontal != vertical))):
+        lines += _edge_subckt(cell, design, pdk, is_v)
     net = Network.from_design(design)
     lines.append(f".SUBCKT {design.name}_chip")
     for e, (a, b) in enumerate(w.edges):
