@@ -139,7 +139,19 @@ def compile_array(design: Design) -> gf.Component:
 
 ESC_X0 = 2.0  # node tile: the first escape's x (the tile's bars sit at x, y > ~13 um)
 ESC_PITCH = 1.2
-ESC_Y = (8.0, 10.5)  # node tile: the free / clamped net's escape via stack y
+ESC_Y = (8.0, 10.5)  # node tile: the free / clamped net's escape via stack y (at most)
+ESC_CLEAR = 1.5  # the clamped net's escape stack below the free net's bar
+ESC_APART = 2.5  # the free net's below the clamped net's
+ESC_FLOOR = 1.0  # and above the tile's bottom (the vertical edge's A end)
+
+
+def _escape_y(g: EdgeGeometry) -> tuple[float, float]:
+    """The escapes' via stack y in a node tile: ESC_Y, or lower in a short tile (blocks
+    beside: the rows' strip is narrow)."""
+    y1 = min(ESC_Y[1], snap(g.y_free - ESC_CLEAR))
+    return snap(min(ESC_Y[0], y1 - ESC_APART)), y1
+
+
 ESC_BELOW = 3.0  # escapes end this far below the array's wrap stacks
 
 
@@ -151,7 +163,8 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
     tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
     stacks and lines in the tiles' empty lower left touch nothing else."""
     stack = via_stack("met4")
-    if ESC_Y[1] + 1.5 > g.y_free or ESC_X0 + len(pins) * ESC_PITCH + 1.5 > g.x_free:
+    esc_y = _escape_y(g)
+    if esc_y[0] < ESC_FLOOR or ESC_X0 + len(pins) * ESC_PITCH + ESC_CLEAR > g.x_free:
         size = f"{g.tile_w} x {g.height} um"
         raise ValueError(f"the node tile ({size}) has no room for {len(pins)} escapes")
     bottom = _array_bottom(g, net)
@@ -163,7 +176,7 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
         x0, y0 = site_origin(g, r, c)
         twin = "F" if pin.twin in ("F", "FC") else "C"
         x = snap(x0 + ESC_X0 + k * ESC_PITCH)
-        y = snap(y0 + (ESC_Y[0] if twin == "F" else ESC_Y[1]))
+        y = snap(y0 + (esc_y[0] if twin == "F" else esc_y[1]))
         if twin == "F":  # met2 from the free net's met2 bar
             rect(top, pdk.MET2, x, y - w2, x0 + g.x_free, y + w2)
         else:  # a via1 on the clamped net's met2 bar, met1 under the free net's bar

@@ -1,15 +1,16 @@
 """The learning chip's top cell: the array and every periphery block, routed at the nets of
 the chip netlist (:mod:`twinedge.circuits.chip`).
 
-Floor plan, top to bottom: the array; a routing channel with one met3 track per chip net;
-the periphery blocks in a row. Every terminal reaches its net's track on met4 and drops onto
-it through via3:
+Floor plan: the array at the top left; the periphery blocks right of it, in rows no taller
+all together than the array (so the chip is as high as a TinyTapeout tile allows: the
+array's height and the channel's); under both, a routing channel with one met3 track per
+chip net. Every terminal reaches its net's track on met4 and drops onto it through via3:
 
 * the array's global nets: its met4 buses (left of the array) run on down;
 * the array's pin nets (inputs, constants, outputs): its escapes (met4 lines out of the pin
   tiles, :func:`twinedge.cells.array._escapes`) run on down;
 * a block's port: a met3 jog from its via stack to a column of its own right of the block,
-  then met4 up.
+  then met4 down (over the blocks of the rows below: they use no met4).
 
 Every vertical has an x of its own (no two closer than :data:`V_PITCH`), so verticals never
 meet; tracks are met3, verticals met4, and a via3 joins a vertical to its own track only.
@@ -32,10 +33,12 @@ from twinedge.circuits.chip import periphery as block_instances
 from twinedge.pdk import tech as pdk
 from twinedge.spec.schema import Design
 
-TRACK_PITCH = 1.2  # channel tracks (met3, via3 pads 0.5 um)
-V_PITCH = 1.2  # verticals (met4)
-CHANNEL_GAP = 3.0  # array bottom -> first track; last track -> blocks
-BLOCK_GAP = 3.0
+TRACK_PITCH = 0.7  # channel tracks (met3 0.4 um, via3 pads as wide, 0.3 apart)
+V_PITCH = 0.7  # verticals (met4, the same)
+CHANNEL_GAP = 1.5  # the array's and the blocks' bottom -> first track
+BLOCK_GAP = 3.0  # between blocks in a row, and from the array to the first
+ROW_GAP = 3.0  # between rows of blocks
+ROW_STEP = 5.0  # the rows' width limit grows by this until they are no taller than the array
 JOG0 = 1.5  # a block's first jog column right of its via stacks
 
 
@@ -64,6 +67,32 @@ def _free_x(taken: list[float], x: float) -> float:
     return x
 
 
+def _footprint(b, comp: gf.Component) -> float:
+    """A block's width in its row: itself, its jog columns and the gap to the next."""
+    return comp.info["length"] + JOG0 + (len(b.ports) + 1) * V_PITCH + BLOCK_GAP
+
+
+def _rows(blocks: list, height: float) -> list[list]:
+    """The blocks in rows (in their order, each row filled up to a width), the narrowest
+    width whose rows stand no taller than ``height``, the array's (else one block a row)."""
+    width = max(_footprint(b, c) for b, c in blocks)
+    total = sum(_footprint(b, c) for b, c in blocks)
+    while width <= total:
+        rows: list[list] = [[]]
+        used = 0.0
+        for b, c in blocks:
+            if rows[-1] and used + _footprint(b, c) > width:
+                rows.append([])
+                used = 0.0
+            rows[-1].append((b, c))
+            used += _footprint(b, c)
+        tall = sum(max(c.info["height"] for _, c in r) for r in rows) + ROW_GAP * (len(rows) - 1)
+        if tall <= height:
+            return rows
+        width += ROW_STEP
+    return [[bc] for bc in blocks]
+
+
 def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Component:
     """The chip's top cell (named ``<design>_chip``); ``strings``: the sized bias
     generator's strings (:class:`twinedge.circuits.bias.BiasString` fields)."""
@@ -76,34 +105,38 @@ def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Co
         verticals.append(_Vertical(net, x, y))
     for net, (x, y) in array.info["escapes"].items():
         verticals.append(_Vertical(net, x, y))
-    blocks = block_instances(w)
-    nets = sorted({v.net for v in verticals} | {chip_net(b.net(p)) for b in blocks
+    blocks = [(b, _block_component(b.block, b.subckt, strings, w)) for b in block_instances(w)]
+    nets = sorted({v.net for v in verticals} | {chip_net(b.net(p)) for b, _ in blocks
                                                  for p in b.ports})  # fmt: skip
-    y_top = snap(box.bottom - CHANNEL_GAP)
-    track = {n: snap(y_top - k * TRACK_PITCH) for k, n in enumerate(nets)}
-    y_blocks = snap(y_top - len(nets) * TRACK_PITCH - CHANNEL_GAP)
     taken = [v.x for v in verticals]
-    x = snap(box.left)
     placed = {}
-    for b in blocks:
-        comp = _block_component(b.block, b.subckt, strings, w)
-        ref = top.add_ref(comp)
-        ref.dmove((x, y_blocks - comp.info["height"]))
-        stacks = comp.info["stacks"]
-        x_end = snap(x + comp.info["length"])
-        jog = snap(x_end + JOG0)
-        for port in (*b.ports, "0"):
-            sx, sy = stacks[port]
-            px, py = snap(x + sx), snap(y_blocks - comp.info["height"] + sy)
-            jog = _free_x(taken, jog)
-            taken.append(jog)
-            h = STRIPE / 2
-            rect(top, pdk.MET3, px - h, py - h, jog + h, py + h)
-            stripe_pad(top, jog, py)
-            verticals.append(_Vertical(chip_net(b.net(port)), jog, py))
-            jog = snap(jog + V_PITCH)
-        placed[b.name] = (x, comp.info["length"])
-        x = snap(jog + BLOCK_GAP)
+    y_row = snap(box.top)
+    bottom = box.bottom
+    for row in _rows(blocks, box.height()):
+        x = snap(box.right + BLOCK_GAP)
+        height = max(comp.info["height"] for _, comp in row)
+        for b, comp in row:
+            y0 = snap(y_row - comp.info["height"])
+            ref = top.add_ref(comp)
+            ref.dmove((x, y0))
+            stacks = comp.info["stacks"]
+            jog = snap(x + comp.info["length"] + JOG0)
+            for port in (*b.ports, "0"):
+                sx, sy = stacks[port]
+                px, py = snap(x + sx), snap(y0 + sy)
+                jog = _free_x(taken, jog)
+                taken.append(jog)
+                h = STRIPE / 2
+                rect(top, pdk.MET3, px - h, py - h, jog + h, py + h)
+                stripe_pad(top, jog, py)
+                verticals.append(_Vertical(chip_net(b.net(port)), jog, py))
+                jog = snap(jog + V_PITCH)
+            placed[b.name] = (x, comp.info["length"])
+            x = snap(jog + BLOCK_GAP)
+        bottom = min(bottom, y_row - height)
+        y_row = snap(y_row - height - ROW_GAP)
+    y_top = snap(bottom - CHANNEL_GAP)
+    track = {n: snap(y_top - k * TRACK_PITCH) for k, n in enumerate(nets)}
     half = STRIPE / 2
     for v in verticals:
         y = track[v.net]
