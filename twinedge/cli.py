@@ -374,6 +374,36 @@ def flow(
         raise typer.Exit(1)
 
 
+@app.command()
+def tapeout(
+    spec: Annotated[Path, typer.Argument(help="a chip design (a spec with a chip: section)")],
+    no_wait: NoWait = False,
+) -> None:
+    """The flow (stages kept where unchanged), then the chip in the smallest TinyTapeout
+    tile that holds it: GDS, LEF, Verilog stub and info.yaml in build/<design>/tapeout/, and
+    a row per check (the shuttle's precheck, DRC, the pins' wiring) in tapeout.json. Exits
+    1 if a check fails, 2 if the spec has no chip section."""
+    import json
+
+    from twinedge.stages.characterise import cl_flow
+
+    with _session(spec, "tapeout", no_wait) as run:
+        d = run.design
+        if d.chip is None or d.cell.type != "twin_edge_cl":
+            raise _fail(f"{spec}: chip: a tapeout needs a twin_edge_cl design with a chip "
+                        "section (e.g. designs/xor_chip_sky130.yaml)", 2)  # fmt: skip
+        _say(f"tapeout: {run.spec.path} -> {run.build}/tapeout/")
+        cl_flow(run, _summary)
+        record = json.loads((run.build / "tapeout" / "tapeout.json").read_text())
+        report = json.loads((run.build / "report.json").read_text())
+    for c in record["checks"]:
+        _say(f"  {'pass' if c['passed'] else 'FAIL'}  {c['name']}: {c['reason']}")
+    _say(f"tapeout_ready: {str(report['tapeout_ready']).lower()}"
+         + "".join(f"\n  because: {r}" for r in report["not_ready_because"]))  # fmt: skip
+    if not record["passed"]:
+        raise typer.Exit(1)
+
+
 PRECHECK_OUT = "report folder (default: precheck/ beside the GDS)"
 PRECHECK_PDK = "the tile's PDK (default: the first with a technology module)"
 

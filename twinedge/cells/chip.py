@@ -146,10 +146,13 @@ def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Co
     # every track starts at the channel's left end: the chip's pins line up there (and a
     # one-terminal pin's track is no stub under met3's minimum area)
     x0 = snap(min(v.x for v in verticals) - 1.0)
+    top.info["track_x"] = {}
     for net, y in track.items():
         x1 = snap(max(v.x for v in verticals if v.net == net) + half)
         rect(top, pdk.MET3, x0, y - half, x1, y + half)
         top.add_label(net, position=(x0 + half, y), layer=label)
+        top.info["track_x"][net] = (x0, x1)
+    top.info["track_y"] = track
     top.info["blocks"] = placed
     top.info["tracks"] = len(track)
     return top

@@ -33,10 +33,11 @@ class Stripe:
         return (self.x, self.y0, snap(self.x + STRIPE_W), self.y1)
 
 
-def power_stripes(tile: Tile, xs: dict[str, float]) -> list[Stripe]:
-    """A stripe per supply net at the given left x, from STRIPE_END above the bottom to
-    STRIPE_END below the top."""
-    return [Stripe(n, snap(x), STRIPE_END, snap(tile.height - STRIPE_END)) for n, x in xs.items()]
+def power_stripes(tile: Tile, xs: dict[str, float], end: float = STRIPE_END) -> list[Stripe]:
+    """A stripe per supply net at the given left x, from ``end`` above the bottom to ``end``
+    below the top (STRIPE_END: clear of the template's pins; less where a stripe is far from
+    them)."""
+    return [Stripe(n, snap(x), end, snap(tile.height - end)) for n, x in xs.items()]
 
 
 def _pin_shapes(c: gf.Component, name: str, box: tuple[float, ...], drawn, pin_layer) -> None:

@@ -55,6 +55,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     chip = _read_if_there(build / "chip_transient" / "chip_transient.json")
     bias = _read_if_there(build / "periphery" / "bias.json")
     chip_lay = _read_if_there(build / "chip_layout" / "chip_layout.json")
+    tile = _read_if_there(build / "tapeout" / "tapeout.json")
     readout = _read_if_there(build / "periphery" / "readout.json")
     return {
         "design": train["design"],
@@ -116,6 +117,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
             "lvs_devices": chip_lay["lvs"]["layout_devices"],
             "source": "chip_layout/chip_layout.json",
         },
+        "tapeout": None if tile is None else {**tile, "source": "tapeout/tapeout.json"},
         "provenance": {
             "spec": str(spec_path),
             "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
@@ -208,6 +210,25 @@ def _chip_layout_rows(c: dict | None) -> list[tuple[str, str]]:
         ("chip DRC", f"{drc} ({', '.join(c['drc_decks'])})"),
         ("chip LVS against the chip netlist", "match" if c["lvs_match"] else "MISMATCH"),
     ]
+
+
+def _tile_img(t: dict | None) -> str:
+    if t is None or t["tile"] is None:
+        return ""
+    return '<img src="tapeout/tile.png" width="1000" alt="tile">'
+
+
+def _tapeout_rows(t: dict | None) -> list[tuple[str, str]]:
+    if t is None:
+        return [("TinyTapeout tile", "not built (no chip section)")]
+    if t["tile"] is None:
+        return [("TinyTapeout tile", t["checks"][0]["reason"])]
+    rows = [("TinyTapeout tile", f"{t['tile']} ({t['template']}, {t['tile_um'][0]} x "
+             f"{t['tile_um'][1]} um), top cell {t['top']}, chip {t['chip_um'][0]:.0f} x "
+             f"{t['chip_um'][1]:.0f} um")]  # fmt: skip
+    rows += [(c["name"], ("pass: " if c["passed"] else "FAIL: ") + c["reason"])
+             for c in t["checks"]]  # fmt: skip
+    return rows
 
 
 def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
@@ -448,6 +469,8 @@ padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</s
             + _readout_rows(report.get("readout"))
         )
     }
+<h2>TinyTapeout tile (the shuttle's precheck, DRC, the pins' wiring)</h2>
+{_tile_img(report.get("tapeout"))}{_table(_tapeout_rows(report.get("tapeout")))}
 <h2>Provenance</h2>{_table([(k, str(v)) for k, v in report["provenance"].items()])}
 </body></html>
 """

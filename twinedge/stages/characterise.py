@@ -28,6 +28,7 @@ from twinedge.stages.flow import (
     periphery,
     pin_plan,
     schematic_training,
+    tapeout,
     train,
 )
 
@@ -359,8 +360,10 @@ def cl_flow(run: Run, summary=None) -> dict:
     lvs_rec = lvs(run, lay.gds)
     characterise(run)
     blocks = periphery(run)
+    tile = None
     if blocks is not None:
         chip_layout(run, blocks)
+        tile = tapeout(run, blocks)
     cell = post_layout_cell(run, lay.gds)
     trained = schematic_training(run, summary)
     if blocks is not None:
@@ -368,7 +371,7 @@ def cl_flow(run: Run, summary=None) -> dict:
     cl_post_layout_training(run, cell, summary)
 
     def make(folder: Path) -> Path:
-        not_ready = _verdicts(drc_rec, lvs_rec, chip=run.design.chip is not None)
+        not_ready = _verdicts(drc_rec, lvs_rec, chip=run.design.chip is not None, tile=tile)
         report = build_cl_report(run.spec.path, run.build, run.manifest(), not_ready)
         return write_cl_report(report, folder)
 

@@ -62,6 +62,13 @@ CHIP_LAYOUT = Stage(
     ("twinedge.cells.chip", "twinedge.cells.periphery", "twinedge.cells.array",
      "twinedge.circuits.chip", "twinedge.verify.lvs", "twinedge.verify.drc"), ("klayout",),
 )  # fmt: skip
+TAPEOUT = Stage(
+    "tapeout", "tapeout", ("tapeout.json", "tile.png"),
+    ("twinedge.cells.tapeout", "twinedge.cells.tile", "twinedge.cells.chip",
+     "twinedge.cells.periphery", "twinedge.cells.array", "twinedge.verify.precheck",
+     "twinedge.verify.tile_wiring", "twinedge.reports.tt_info", "twinedge.pdk.tinytapeout",
+     "twinedge.verify.drc"), ("klayout",),
+)  # fmt: skip
 REPORT = Stage(
     "report", ".", ("report.json", "report.html"),
     ("twinedge.reports.report", "twinedge.reports.cl_report"),
@@ -317,6 +324,97 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
     return res
 
 
+def tapeout(run: Run, periphery_res: dict) -> dict | None:
+    """The chip in the smallest TinyTapeout tile that holds it, pins wired
+    (:mod:`twinedge.cells.tapeout`), and the submission's files in build/<design>/tapeout/:
+    the tile's GDS, LEF, Verilog stub and info.yaml; then the shuttle's precheck, the PDK's
+    DRC decks and the pins' wiring to their chip nets, a row each in tapeout.json."""
+    if run.design.chip is None:
+        return None
+    from dataclasses import astuple
+
+    from twinedge.cells.chip import chip_top
+    from twinedge.cells.gds import write_gds
+    from twinedge.cells.tapeout import TapeoutError, tapeout_tile
+    from twinedge.cells.tile import lef, verilog_stub
+    from twinedge.characterise.chip import wiring
+    from twinedge.pdk import activate
+    from twinedge.reports.tt_info import info_yaml
+    from twinedge.spec.pinplan import plan
+    from twinedge.stages.layout import render_png
+    from twinedge.verify import drc_backend
+    from twinedge.verify.drc import DrcError, deck_fingerprint
+    from twinedge.verify.precheck import Check, precheck
+    from twinedge.verify.tile_wiring import pin_wiring
+
+    d, ds = run.design, run.spec.dataset
+    pdk = activate(d.pdk)
+    strings = _bias_strings(periphery_res)
+    top_name = f"tt_um_twinedge_{d.name}".replace("-", "_").replace(".", "_")
+
+    def make(folder: Path) -> dict:
+        pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
+        w = wiring(run.spec, pp, strings)
+        chip = chip_top(d, w, tuple(astuple(b) for b in strings))
+        try:
+            tl = tapeout_tile(chip, pp, chip.info["track_y"], pdk.install_name, top_name)
+        except TapeoutError as exc:
+            record = {"tile": None, "passed": False, "checks": [
+                {"name": "fit", "passed": False, "reason": str(exc)}]}  # fmt: skip
+            (folder / "tapeout.json").write_text(json.dumps(record, indent=1))
+            return record
+        gds = write_gds(tl.component, folder / f"{top_name}.gds")
+        render_png(gds, folder / "tile.png", pdk, 2000)
+        texts = {
+            f"{top_name}.lef": lef(tl.tile, top_name, list(tl.stripes)),
+            f"{top_name}.v": verilog_stub(tl.tile, top_name),
+            "info.yaml": info_yaml(pp, tl.tile, top_name, f"twinedge {d.name}", "twinedge",
+                                   "a learning metamaterial: a twin-edge network that trains "
+                                   "itself (Coupled Learning), compiled by twinedge"),
+        }  # fmt: skip
+        for name, text in texts.items():
+            (folder / name).write_text(text)
+        res = precheck(gds, texts[f"{top_name}.lef"], texts[f"{top_name}.v"],
+                       texts["info.yaml"], tl.tile, top_name, pdk)  # fmt: skip
+        try:
+            drc_rec = drc_backend(pdk).run(gds, folder / "drc").as_dict()
+            res.checks.append(Check("DRC", drc_rec["violations"] == 0,
+                                    f"{drc_rec['violations']} violations, "
+                                    f"{len(drc_rec['decks'])} decks"))  # fmt: skip
+        except DrcError as exc:
+            res.checks.append(Check("DRC", False, str(exc).splitlines()[0]))
+        wires = {**tl.wires, "VDPWR": "VDD", "VGND": "VSS", **dict.fromkeys(tl.tied, "VSS")}
+        res.checks.append(pin_wiring(gds, top_name, tl.tile, wires, pdk))
+        record = {
+            "tile": tl.tile.name,
+            "template": tl.tile.template,
+            "tile_um": [tl.tile.width, tl.tile.height],
+            "chip_um": [round(chip.dbbox().width(), 3), round(chip.dbbox().height(), 3)],
+            "offset_um": list(tl.offset),
+            "top": top_name,
+            "wires": tl.wires,
+            "tied_to_vgnd": list(tl.tied),
+            "passed": all(c.passed for c in res.checks),
+            "checks": [
+                {"name": c.name, "passed": c.passed, "reason": c.reason} for c in res.checks
+            ],
+        }
+        (folder / "tapeout.json").write_text(json.dumps(record, indent=1))
+        return record
+
+    inputs = {"design": _design_input(run), "strings": periphery_res["bias"]["strings"],
+              "decks": deck_fingerprint(pdk), "dataset": ds.inputs.tolist()}  # fmt: skip
+    res, _ = run.execute(
+        TAPEOUT, inputs, make, lambda f: _read_json(f / "tapeout.json"),
+        lambda r: "passed" if r["passed"] else "failed",
+    )  # fmt: skip
+    failed = [c["name"] for c in res["checks"] if not c["passed"]]
+    verdict = "every check passes" if not failed else f"FAILED: {', '.join(failed)}"
+    run.say(f"tapeout: {res['tile'] or 'no'} tile, {len(res['checks'])} checks, {verdict}; "
+            f"{run.folder(TAPEOUT)}")  # fmt: skip
+    return res
+
+
 def chip_clamp(run: Run):
     """The clamp training uses: the characterised error element with each amplifier's
     mismatch drawn from the training seed (a chip section), else None (the ideal nudge)."""
@@ -566,17 +664,18 @@ def energy(run: Run, ext, post: dict):
 
 
 # ------------------------------------------------------------------ the reports
-def _verdicts(drc_rec: dict, lvs_rec: dict, chip: bool = False) -> list[str]:
-    """Why the design is not tapeout-ready: no design is yet, since no shuttle tile is built
-    (``twinedge.verify.precheck`` checks a tile, but the chip fits none), plus any failed
-    check. ``chip``: the spec has its periphery (a chip section)."""
+def _verdicts(
+    drc_rec: dict, lvs_rec: dict, chip: bool = False, tile: dict | None = None
+) -> list[str]:
+    """Why the design is not tapeout-ready, plus any failed check. ``chip``: the spec has
+    its periphery (a chip section); ``tile``: its tapeout record (:func:`tapeout`)."""
     if chip:
-        reasons = [
-            "the chip is taller than every TinyTapeout analog tile (225.76 um): no tile is "
-            "built, so the shuttle's precheck (boundary, pins, power stripes, layers, "
-            "info.yaml) has not run on it",
-            "no G write path: the reset only charges a discharged G up to one level",
-        ]
+        reasons = ["no G write path: the reset only charges a discharged G up to one level"]
+        if tile is None:
+            reasons.append("no TinyTapeout tile built: the shuttle's precheck has not run")
+        else:
+            reasons += [f"tapeout {c['name']}: {c['reason']}" for c in tile["checks"]
+                        if not c["passed"]]  # fmt: skip
     else:
         reasons = [
             "a plain twin_edge array is a simulation target, not a tapeout: once fabricated "

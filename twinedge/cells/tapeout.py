@@ -1,0 +1,204 @@
+"""The learning chip in a TinyTapeout analog tile: the chip's top cell placed in the smallest
+tile that holds it, every used template pin wired to its chip net, the power stripes on the
+supply tracks, the unused outputs tied to ground.
+
+Where things go (the template puts every pin in the tile's left ~150 um: the digital ones on
+its top edge, the analog ones on its bottom edge, all on met4):
+
+* the chip sits at the tile's bottom left, its routing channel (:mod:`twinedge.cells.chip`:
+  one met3 track per chip net) a little above the bottom edge;
+* an analog pin: met4 straight up from the pin to its net's track, via3; a digital input:
+  met4 straight down from the pin, over the array (whose met4 runs at other x only), to its
+  track; the track is lengthened to the pin's x where it ends short of it;
+* the chip is shifted along x until every such line misses the chip's own met4 (its buses,
+  escapes, column wraps, column select lines and block verticals) by a met4 spacing;
+* VDPWR and VGND: met4 stripes the tile's height at x free of the chip's met4, joined to the
+  VDD and VSS tracks by via3 where they cross them;
+* the unused outputs (uo_out, uio_out, uio_oe): met4 stubs down to a met3 bar in the top
+  margin, which crosses the VGND stripe (via3 there).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import gdsfactory as gf
+import klayout.db as kdb
+
+from twinedge.cells.tile import STRIPE_W, Stripe, power_stripes, tile_frame
+from twinedge.cells.twin_edge import rect, snap
+from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
+from twinedge.circuits.chip import address_pin, bit_pin
+from twinedge.pdk import rules as R
+from twinedge.pdk import tech as pdk
+from twinedge.pdk.tinytapeout import Tile, tiles
+from twinedge.spec.pinplan import GROUND, PinPlan
+
+MARGIN_BOTTOM = 3.0  # the chip's bottom (its channel) above the tile's bottom edge
+STRIPE_END_FREE = 1.0  # the power stripes' ends from the edges (they stand clear of the pins)
+PIN_CLEAR = 5.0  # a power stripe from the template's pins (all in the tile's left part)
+MARGIN_TOP = 2.0  # and the tie bar's room under the top edge's pins
+TIE_Y = 1.5  # the tie bar's centre below the top pins' bottom
+SHIFT_STEP = 0.1  # um, the search for an x offset whose pin lines all miss the chip's met4
+SHIFT_MAX = 60.0
+UNUSED_OUTPUTS = re.compile(r"^(uo_out|uio_out|uio_oe)\[\d+\]$")
+
+
+class TapeoutError(ValueError):
+    """The chip does not fit a tile, or its pins cannot be wired (the reason in one line)."""
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    component: gf.Component
+    tile: Tile
+    stripes: tuple[Stripe, ...]
+    offset: tuple[float, float]  # where the chip's origin sits in the tile
+    wires: dict[str, str]  # template pin -> chip net it is wired to
+    tied: tuple[str, ...]  # unused outputs tied to VGND
+
+
+def pin_nets(plan: PinPlan) -> dict[str, str]:
+    """Template pin -> the chip net (its channel track's label) for every used pin."""
+    out = {}
+    for p in plan.pins:
+        if p.kind == "supply":
+            continue
+        m = re.fullmatch(r"(\w+)\[(\d+)\.\.(\d+)\]", p.pin)
+        if m:  # a bus of address bits
+            for k, i in enumerate(range(int(m.group(2)), int(m.group(3)) + 1)):
+                out[f"{m.group(1)}[{i}]"] = address_pin(k)
+        elif p.kind == "digital in" and p.pin.startswith("ui_in") and p.signal.startswith("V"):
+            out[p.pin] = bit_pin(p.signal)
+        else:
+            out[p.pin] = p.signal
+    return out
+
+
+def smallest_tile(pdk_name: str, width: float, height: float, supply: str = "1v8") -> Tile:
+    fits = [t for t in tiles(pdk_name) if t.supply == supply and t.width >= width
+            and t.height >= height]  # fmt: skip
+    if not fits:
+        biggest = max((t for t in tiles(pdk_name) if t.supply == supply), key=lambda t: t.area_um2)
+        raise TapeoutError(
+            f"the chip ({width:.1f} x {height:.1f} um with margins) fits no {supply} "
+            f"TinyTapeout tile (largest {biggest.name}: {biggest.width} x {biggest.height} um)"
+        )
+    return fits[0]
+
+
+def _met4_intervals(chip: gf.Component) -> list[tuple[float, float, float, float]]:
+    """Every met4 shape of the chip (flattened), as (x0, y0, x1, y1) in chip coordinates."""
+    layout = chip.kcl.layout
+    li = layout.find_layer(*pdk.MET4)
+    region = kdb.Region(chip.begin_shapes_rec(li)).merged()
+    dbu = layout.dbu
+    return [(b.left * dbu, b.bottom * dbu, b.right * dbu, b.top * dbu)
+            for b in (p.bbox() for p in region.each())]  # fmt: skip
+
+
+def _clear() -> float:
+    """A pin line's centre from any other met4 shape."""
+    return R.met4_space + STRIPE / 2
+
+
+def _free(x: float, y0: float, y1: float, shapes, pad: float | None = None) -> bool:
+    pad = _clear() if pad is None else pad
+    return not any(s[0] - pad < x < s[2] + pad and s[1] < y1 and y0 < s[3] for s in shapes)
+
+
+def tapeout_tile(
+    chip: gf.Component, plan: PinPlan, tracks: dict[str, float], pdk_name: str, top: str
+) -> TileLayout:
+    """The tile's top cell (named ``top``) with ``chip`` placed and wired; ``tracks``: the
+    chip's channel track y per net (chip coordinates)."""
+    box = chip.dbbox()
+    tile = smallest_tile(pdk_name, box.width() + 2.0, box.height() + MARGIN_BOTTOM + MARGIN_TOP)
+    wires = pin_nets(plan)
+    missing = sorted(n for n in wires.values() if n not in tracks)
+    if missing:
+        raise TapeoutError(f"pin plan nets without a channel track in the chip: {missing}")
+    pins = {p.name: p for p in tile.pins}
+    shapes = _met4_intervals(chip)
+    top_y = tile.height
+    dy = snap(MARGIN_BOTTOM - box.bottom)
+
+    def ok(dx: float) -> bool:
+        for name, net in wires.items():
+            p = pins[name]
+            x = snap((p.rect[0] + p.rect[2]) / 2) - dx
+            y = tracks[net]
+            y_pin = (p.rect[1] - dy) if p.rect[1] > 1.0 else (p.rect[3] - dy)
+            if not _free(x, min(y, y_pin), max(y, y_pin), shapes):
+                return False
+        return True
+
+    dx0 = snap(1.0 - box.left)
+    dx = next((snap(dx0 + k * SHIFT_STEP) for k in range(int(SHIFT_MAX / SHIFT_STEP))
+               if ok(snap(dx0 + k * SHIFT_STEP))), None)  # fmt: skip
+    if dx is None:
+        raise TapeoutError("no x offset of the chip lets every pin's line miss its met4")
+    if box.right + dx > tile.width - 1.0:
+        raise TapeoutError(f"the chip shifted by {dx:.1f} um overruns the {tile.name} tile")
+    moved = [(s[0] + dx, s[1] + dy, s[2] + dx, s[3] + dy) for s in shapes]
+    lines = {}
+    for name, net in wires.items():
+        p = pins[name]
+        lines[name] = (snap((p.rect[0] + p.rect[2]) / 2), snap(tracks[net] + dy))
+    # power stripes: the free x nearest the chip's right end (clear of the pin lines too)
+    taken = [(x - STRIPE / 2, 0.0, x + STRIPE / 2, top_y) for x, _ in lines.values()]
+    xs = {}
+    x = snap(box.right + dx - STRIPE_W - 2.0)
+    for net in ("VGND", "VDPWR"):
+        while not _free(x + STRIPE_W / 2, 0.0, top_y, moved + taken, STRIPE_W / 2 + R.met4_space):
+            x = snap(x - SHIFT_STEP)
+            if x < 1.0:
+                raise TapeoutError(f"no free x for the {net} stripe")
+        xs[net] = x
+        taken.append((x, 0.0, x + STRIPE_W, top_y))
+        x = snap(x - STRIPE_W - 2.0)
+    pins_right = max(p.rect[2] for p in tile.pins)
+    if min(xs.values()) < pins_right + PIN_CLEAR:
+        raise TapeoutError("the power stripes would run among the template's pins")
+    stripes = power_stripes(tile, xs, STRIPE_END_FREE)
+    c = tile_frame(tile, top, stripes)
+    ref = c.add_ref(chip)
+    ref.dmove((dx, dy))
+    half = STRIPE / 2
+    for name, (x, y) in lines.items():
+        p = pins[name]
+        y_pin = p.rect[1] if p.rect[1] > 1.0 else p.rect[3]
+        rect(c, pdk.MET4, x - half, min(y, y_pin), x + half, max(y, y_pin))
+        stripe_pad(c, x, y)
+        _reach(c, chip, tracks, wires[name], x - dx, dx, dy)
+    for s in stripes:  # onto the supply tracks
+        net = "VDD" if s.net == "VDPWR" else "VSS"
+        xc = snap(s.x + STRIPE_W / 2)
+        _reach(c, chip, tracks, net, xc - dx, dx, dy)
+        y = snap(tracks[net] + dy)
+        for k in (-1, 0, 1):
+            stripe_pad(c, snap(xc + k * 0.6), y)
+    tied = tuple(sorted(n for n in pins if UNUSED_OUTPUTS.match(n) and n not in wires))
+    if tied:
+        gnd = next(s for s in stripes if s.net == GROUND)
+        y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
+        xs_tied = [snap((pins[n].rect[0] + pins[n].rect[2]) / 2) for n in tied]
+        x_lo, x_hi = min(*xs_tied, gnd.x), max(*xs_tied, gnd.x + STRIPE_W)
+        rect(c, pdk.MET3, x_lo - half, y_bar - half, x_hi + half, y_bar + half)
+        for n, x in zip(tied, xs_tied, strict=True):
+            rect(c, pdk.MET4, x - R.met4_width / 2, y_bar - half, x + R.met4_width / 2,
+                 pins[n].rect[1])  # fmt: skip
+            stripe_pad(c, x, y_bar)
+        stripe_pad(c, snap(gnd.x + STRIPE_W / 2), y_bar)
+    return TileLayout(c, tile, tuple(stripes), (dx, dy), wires, tied)
+
+
+def _reach(c, chip, tracks, net: str, x: float, dx: float, dy: float) -> None:
+    """Lengthen ``net``'s track (met3) to chip x ``x`` where it ends short of it."""
+    xs = chip.info["track_x"][net]
+    half = STRIPE / 2
+    y = tracks[net] + dy
+    if x < xs[0] or x > xs[1]:
+        lo, hi = min(x, xs[0]), max(x, xs[1])
+        rect(c, pdk.MET3, lo + dx - half, y - half, hi + dx + half, y + half)
