@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits import error_element, input_driver, readout, sequencer
 from twinedge.circuits import memory as memory_circuit
-from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.circuits.mirror import Device, in_parallel, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -203,7 +203,7 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     mem = {"vdd": va, "vbj": va}
     for e in range(len(w.edges)):
         term = edge_terminals(w, e)
-        lines += [d.renamed(f"_{e}", term).spice(pdk) for d in w.edge_devices]
+        lines += [d.renamed(f"_{e}", term).spice(pdk, m=m) for d, m in in_parallel(w.edge_devices)]
         nets = {**mem, **term}
         lines.append(f"XU{e} {' '.join(nets.get(p, p) for p in memory_circuit.PORTS)} "
                      f"{memory_circuit.SUBCKT}")  # fmt: skip

@@ -59,11 +59,21 @@ class Device:
             self, name=f"{self.name}{suffix}", d=nets[self.d], g=nets[self.g], s=nets[self.s]
         )
 
-    def spice(self, pdk: Pdk, prefix: str = "X") -> str:
+    def spice(self, pdk: Pdk, prefix: str = "X", m: int = 1) -> str:
+        """The instance line; ``m``: that many in parallel (one model evaluation)."""
         return (
             f"{prefix}{self.name} {self.d} {self.g} {self.s} {self.body} {self.model(pdk)} "
-            f"w={self.w!r} l={self.l!r}"
+            f"w={self.w!r} l={self.l!r}" + (f" m={m}" if m > 1 else "")
         )
+
+
+def in_parallel(devices: tuple[Device, ...] | list[Device]) -> list[tuple[Device, int]]:
+    """Identical devices on the same nets (a capacitor's fingers) as one device and their
+    count: ngspice then evaluates the model once (``m=``), with the same result."""
+    groups: dict[tuple, list[Device]] = {}
+    for d in devices:
+        groups.setdefault((d.kind, d.d, d.g, d.s, d.w, d.l), []).append(d)
+    return [(ds[0], len(ds)) for ds in groups.values()]
 
 
 @dataclass(frozen=True)
