@@ -69,16 +69,22 @@ def test_16x16_array_drc_clean_and_lvs_match(tmp_path: Path, periodic: bool) -> 
     assert run_lvs(d, lay.gds, tmp_path / "lvs").match
 
 
-@needs_klayout
-def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
-    """A non-periodic 4x4 twin_edge_cl lattice: global stripes and their via3 mesh without
-    the wrap-around routes; LVS checks every pfet/nfet of every update circuit."""
-    d = _design("xor_4x4_cl.yaml", rows=4, cols=4, periodic=False)
+def _clean_and_matching(d, tmp_path: Path):
+    """Lay ``d`` out, assert DRC clean and LVS match; the LVS result."""
     lay = run_layout(d, tmp_path / "layout")
     drc = run_drc(lay.gds, tmp_path / "drc")
     assert drc.clean, drc.by_rule
     lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
+    return lvs
+
+
+@needs_klayout
+def test_cl_open_lattice_drc_clean_and_lvs_match(tmp_path: Path) -> None:
+    """A non-periodic 4x4 twin_edge_cl lattice: global stripes and their via3 mesh without
+    the wrap-around routes; LVS checks every pfet/nfet of every update circuit."""
+    d = _design("xor_4x4_cl.yaml", rows=4, cols=4, periodic=False)
+    lvs = _clean_and_matching(d, tmp_path)
     # 24 edges x (2 twins + cap + 17 update devices: the 3 parallel hold capacitors, one W)
     assert lvs.layout_devices == 24 * 20
 
@@ -92,12 +98,7 @@ def test_cl_blocks_beside_drc_clean_and_lvs_match(tmp_path: Path) -> None:
     raw = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
     raw["name"] = "xor_4x4_cl_beside_test"
     raw["cell"].update(blocks="beside", cap_finger_w_um=6.0, cap_finger_w_v_um=20.0)
-    d = load_spec_from(raw)
-    lay = run_layout(d, tmp_path / "layout")
-    drc = run_drc(lay.gds, tmp_path / "drc")
-    assert drc.clean, drc.by_rule
-    lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
-    assert lvs.match, lvs.mismatches
+    lvs = _clean_and_matching(load_spec_from(raw), tmp_path)
     assert lvs.layout_devices == 32 * 20
 
 

@@ -153,7 +153,7 @@ def tiled(tmp_path_factory):
     w = chip.wiring(spec, pp, size_strings(pdk, chip.bias_targets(spec)))
     top = chip_top(d, w, tuple(dataclasses.astuple(b) for b in w.bias_strings))
     name = "tt_um_twinedge_test"
-    tl = tapeout_tile(top, pp, top.info["track_y"], pdk.install_name, name)
+    tl = tapeout_tile(top, pp, pdk.install_name, name)
     gds = write_gds(tl.component, folder / f"{name}.gds")
     files = {
         "lef": lef(tl.tile, name, list(tl.stripes)),

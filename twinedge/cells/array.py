@@ -52,17 +52,11 @@ def is_cl(design: Design) -> bool:
     return design.cell.type == "twin_edge_cl"
 
 
-def vertical_fingers(cell) -> float:
-    """The vertical edges' widest capacitor finger where the spec sets it apart (else 0)."""
-    set_apart = getattr(cell, "cap_finger_w_v_um", None) or getattr(cell, "blocks", "") == "beside"
-    return cap_max_w(cell, vertical=True) if set_apart else 0.0
-
-
 def cl_geometry_for(design: Design) -> ClGeometry:
     cell = design.cell
     return cl_geometry(
         cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n,
-        design.chip is not None, cap_max_w(cell), vertical_fingers(cell),
+        design.chip is not None, cap_max_w(cell), cap_max_w(cell, vertical=True),
         cell.blocks == "beside",
     )  # fmt: skip
 
@@ -106,9 +100,7 @@ def compile_array(design: Design) -> gf.Component:
     cell = design.cell
     g = geometry_for(design)
     edge_h, edge_v = edge_cells(design)
-    wmax = {"cap_max_w": cap_max_w(cell)}
-    if vertical_fingers(cell):
-        wmax["cap_max_w_v"] = vertical_fingers(cell)
+    wmax = {"cap_max_w": cap_max_w(cell), "cap_max_w_v": cap_max_w(cell, vertical=True)}
     plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False, **wmax)
     joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True, **wmax)
     pins = pin_placements(net)

@@ -98,6 +98,16 @@ def _met4_intervals(chip: gf.Component) -> list[tuple[float, float, float, float
             for b in (p.bbox() for p in region.each())]  # fmt: skip
 
 
+def _pin_x(p) -> float:
+    """A template pin's centre line (its met4 line runs there)."""
+    return snap((p.rect[0] + p.rect[2]) / 2)
+
+
+def _pin_end(p) -> float:
+    """Where a pin's line meets it: a top-edge pin's bottom, a bottom-edge pin's top."""
+    return p.rect[1] if p.rect[1] > 1.0 else p.rect[3]
+
+
 def _clear() -> float:
     """A pin line's centre from any other met4 shape."""
     return R.met4_space + STRIPE / 2
@@ -108,11 +118,10 @@ def _free(x: float, y0: float, y1: float, shapes, pad: float | None = None) -> b
     return not any(s[0] - pad < x < s[2] + pad and s[1] < y1 and y0 < s[3] for s in shapes)
 
 
-def tapeout_tile(
-    chip: gf.Component, plan: PinPlan, tracks: dict[str, float], pdk_name: str, top: str
-) -> TileLayout:
-    """The tile's top cell (named ``top``) with ``chip`` placed and wired; ``tracks``: the
-    chip's channel track y per net (chip coordinates)."""
+def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> TileLayout:
+    """The tile's top cell (named ``top``) with ``chip`` (a :func:`twinedge.cells.chip.
+    chip_top`, whose channel tracks it reads from its info) placed and wired."""
+    tracks = chip.info["track_y"]
     box = chip.dbbox()
     tile = smallest_tile(pdk_name, box.width() + 2.0, box.height() + MARGIN_BOTTOM + MARGIN_TOP)
     wires = pin_nets(plan)
@@ -126,10 +135,7 @@ def tapeout_tile(
 
     def ok(dx: float) -> bool:
         for name, net in wires.items():
-            p = pins[name]
-            x = snap((p.rect[0] + p.rect[2]) / 2) - dx
-            y = tracks[net]
-            y_pin = (p.rect[1] - dy) if p.rect[1] > 1.0 else (p.rect[3] - dy)
+            x, y, y_pin = _pin_x(pins[name]) - dx, tracks[net], _pin_end(pins[name]) - dy
             if not _free(x, min(y, y_pin), max(y, y_pin), shapes):
                 return False
         return True
@@ -142,10 +148,7 @@ def tapeout_tile(
     if box.right + dx > tile.width - 1.0:
         raise TapeoutError(f"the chip shifted by {dx:.1f} um overruns the {tile.name} tile")
     moved = [(s[0] + dx, s[1] + dy, s[2] + dx, s[3] + dy) for s in shapes]
-    lines = {}
-    for name, net in wires.items():
-        p = pins[name]
-        lines[name] = (snap((p.rect[0] + p.rect[2]) / 2), snap(tracks[net] + dy))
+    lines = {name: (_pin_x(pins[name]), snap(tracks[net] + dy)) for name, net in wires.items()}
     # power stripes: the free x nearest the chip's right end (clear of the pin lines too)
     taken = [(x - STRIPE / 2, 0.0, x + STRIPE / 2, top_y) for x, _ in lines.values()]
     xs = {}
@@ -167,15 +170,14 @@ def tapeout_tile(
     ref.dmove((dx, dy))
     half = STRIPE / 2
     for name, (x, y) in lines.items():
-        p = pins[name]
-        y_pin = p.rect[1] if p.rect[1] > 1.0 else p.rect[3]
+        y_pin = _pin_end(pins[name])
         rect(c, pdk.MET4, x - half, min(y, y_pin), x + half, max(y, y_pin))
         stripe_pad(c, x, y)
-        _reach(c, chip, tracks, wires[name], x - dx, dx, dy)
+        _reach(c, chip, wires[name], x - dx, dx, dy)
     for s in stripes:  # onto the supply tracks
         net = "VDD" if s.net == "VDPWR" else "VSS"
         xc = snap(s.x + STRIPE_W / 2)
-        _reach(c, chip, tracks, net, xc - dx, dx, dy)
+        _reach(c, chip, net, xc - dx, dx, dy)
         y = snap(tracks[net] + dy)
         for k in (-1, 0, 1):
             stripe_pad(c, snap(xc + k * 0.6), y)
@@ -183,7 +185,7 @@ def tapeout_tile(
     if tied:
         gnd = next(s for s in stripes if s.net == GROUND)
         y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
-        xs_tied = [snap((pins[n].rect[0] + pins[n].rect[2]) / 2) for n in tied]
+        xs_tied = [_pin_x(pins[n]) for n in tied]
         x_lo, x_hi = min(*xs_tied, gnd.x), max(*xs_tied, gnd.x + STRIPE_W)
         rect(c, pdk.MET3, x_lo - half, y_bar - half, x_hi + half, y_bar + half)
         for n, x in zip(tied, xs_tied, strict=True):
@@ -194,11 +196,11 @@ def tapeout_tile(
     return TileLayout(c, tile, tuple(stripes), (dx, dy), wires, tied)
 
 
-def _reach(c, chip, tracks, net: str, x: float, dx: float, dy: float) -> None:
+def _reach(c, chip, net: str, x: float, dx: float, dy: float) -> None:
     """Lengthen ``net``'s track (met3) to chip x ``x`` where it ends short of it."""
     xs = chip.info["track_x"][net]
     half = STRIPE / 2
-    y = tracks[net] + dy
+    y = chip.info["track_y"][net] + dy
     if x < xs[0] or x > xs[1]:
         lo, hi = min(x, xs[0]), max(x, xs[1])
         rect(c, pdk.MET3, lo + dx - half, y - half, hi + dx + half, y + half)

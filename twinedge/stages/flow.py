@@ -266,6 +266,18 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
     return res
 
 
+def _chip_inputs(run: Run, periphery_res: dict, pdk) -> dict:
+    """What the chip's layout (and the tile around it) derives from."""
+    from twinedge.verify.drc import deck_fingerprint
+
+    return {
+        "design": _design_input(run),
+        "strings": periphery_res["bias"]["strings"],
+        "decks": deck_fingerprint(pdk),
+        "dataset": run.spec.dataset.inputs.tolist(),
+    }
+
+
 def chip_layout(run: Run, periphery_res: dict) -> dict | None:
     """The chip's top cell (array + periphery, routed; build/<design>/chip_layout/), its DRC
     (every deck the array gets) and its LVS against the chip netlist."""
@@ -279,7 +291,7 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
     from twinedge.pdk import get
     from twinedge.spec.pinplan import plan
     from twinedge.verify import drc_backend
-    from twinedge.verify.drc import DrcError, deck_fingerprint
+    from twinedge.verify.drc import DrcError
     from twinedge.verify.lvs import run_chip_lvs
 
     d, ds = run.design, run.spec.dataset
@@ -307,8 +319,7 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
         (folder / "chip_layout.json").write_text(json.dumps(record, indent=1))
         return record
 
-    inputs = {"design": _design_input(run), "strings": periphery_res["bias"]["strings"],
-              "decks": deck_fingerprint(pdk), "dataset": ds.inputs.tolist()}  # fmt: skip
+    inputs = _chip_inputs(run, periphery_res, pdk)
     res, _ = run.execute(
         CHIP_LAYOUT, inputs, make, lambda f: _read_json(f / "chip_layout.json"),
         lambda r: "clean, match" if r["drc"]["clean"] and r["lvs"]["match"] else "failed",
@@ -343,7 +354,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
     from twinedge.spec.pinplan import plan
     from twinedge.stages.layout import render_png
     from twinedge.verify import drc_backend
-    from twinedge.verify.drc import DrcError, deck_fingerprint
+    from twinedge.verify.drc import DrcError
     from twinedge.verify.precheck import Check, precheck
     from twinedge.verify.tile_wiring import pin_wiring
 
@@ -357,7 +368,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
         w = wiring(run.spec, pp, strings)
         chip = chip_top(d, w, tuple(astuple(b) for b in strings))
         try:
-            tl = tapeout_tile(chip, pp, chip.info["track_y"], pdk.install_name, top_name)
+            tl = tapeout_tile(chip, pp, pdk.install_name, top_name)
         except TapeoutError as exc:
             record = {"tile": None, "passed": False, "checks": [
                 {"name": "fit", "passed": False, "reason": str(exc)}]}  # fmt: skip
@@ -402,8 +413,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
         (folder / "tapeout.json").write_text(json.dumps(record, indent=1))
         return record
 
-    inputs = {"design": _design_input(run), "strings": periphery_res["bias"]["strings"],
-              "decks": deck_fingerprint(pdk), "dataset": ds.inputs.tolist()}  # fmt: skip
+    inputs = _chip_inputs(run, periphery_res, pdk)
     res, _ = run.execute(
         TAPEOUT, inputs, make, lambda f: _read_json(f / "tapeout.json"),
         lambda r: "passed" if r["passed"] else "failed",

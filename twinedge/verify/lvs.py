@@ -122,6 +122,16 @@ def _edge_subckt(name: str, design: Design, pdk: Pdk, vertical: bool = False) ->
     return lines
 
 
+def _edge_subckts(design: Design, pdk: Pdk) -> list[str]:
+    """The edge cells' subcircuits: one for ``twin_edge`` (the vertical edges are the same
+    cell turned), two for ``twin_edge_cl`` (the vertical one's capacitor folded its way)."""
+    horizontal, vertical = edge_cell_names(design)
+    lines = _edge_subckt(horizontal, design, pdk)
+    if vertical != horizontal:
+        lines += _edge_subckt(vertical, design, pdk, vertical=True)
+    return lines
+
+
 def reference_spice(design: Design) -> str:
     """The netlist the spec implies: one edge subcircuit per lattice edge (horizontal and
     vertical edges are different layout cells with the same circuit)."""
@@ -131,8 +141,7 @@ def reference_spice(design: Design) -> str:
     pins = {p.name for p in nets.pin_placements(net)}
     horizontal, vertical = edge_cell_names(design)
     lines = [f"* reference netlist of {design.name} (from the spec)"]
-    for cell, is_v in dict.fromkeys(((horizontal, False), (vertical, horizontal != vertical))):
-        lines += _edge_subckt(cell, design, pdk, is_v)
+    lines += _edge_subckts(design, pdk)
     calls = [_edge_globals(design, net, a, b) for a, b in net.edges.tolist()]
     pins_ = dict.fromkeys(p for call in calls for p in call)
     lines.append(f".SUBCKT {design.name} " + " ".join([*sorted(pins), *pins_]))
@@ -425,8 +434,7 @@ def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
     net_of = chip_circuit.chip_net
     horizontal, vertical = edge_cell_names(design)
     lines = [f"* reference netlist of {design.name}_chip (from the chip's circuits)"]
-    for cell, is_v in dict.fromkeys(((horizontal, False), (vertical, horizontal != vertical))):
-        lines += _edge_subckt(cell, design, pdk, is_v)
+    lines += _edge_subckts(design, pdk)
     net = Network.from_design(design)
     lines.append(f".SUBCKT {design.name}_chip")
     for e, (a, b) in enumerate(w.edges):

@@ -19,7 +19,7 @@ from twinedge.pdk.tinytapeout import Tile
 from twinedge.verify.precheck import Check
 
 
-def _labels(layout: kdb.Layout, cell: kdb.Cell, layer: int) -> dict[str, kdb.DPoint]:
+def _labels(cell: kdb.Cell, layer: int) -> dict[str, kdb.DPoint]:
     out = {}
     for shape in cell.shapes(layer).each(kdb.Shapes.STexts):
         t = shape.dtext
@@ -45,9 +45,9 @@ def pin_wiring(gds: Path, top: str, tile: Tile, wires: dict[str, str], pdk: Pdk)
     l2n.connect(m3, v3)
     l2n.connect(v3, m4)
     l2n.extract_netlist()
-    labels = _labels(layout, cell, layout.layer(*pdk.label_of[L.MET3]))
+    labels = _labels(cell, layout.layer(*pdk.label_of[L.MET3]))
     pins = {p.name: p.rect for p in tile.pins}
-    stripes = _labels(layout, cell, layout.layer(*pdk.label_of[L.MET4]))
+    stripes = _labels(cell, layout.layer(*pdk.label_of[L.MET4]))
     bad, seen = [], {}
     for pin, net in sorted(wires.items()):
         if pin in pins:
