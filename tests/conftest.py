@@ -103,7 +103,10 @@ def short_chip(directory: Path) -> Path:
     """:func:`short_cl` with a chip section (the periphery's tests share its circuit's
     characterisation through the cache)."""
     spec = short_cl(directory)
-    spec.write_text(spec.read_text() + "chip:\n  error_element: {vbe: 0.6}\n  transient_steps: 1\n")
+    spec.write_text(
+        spec.read_text()
+        + "chip:\n  error_element: {vbe: 0.6}\n  transient_steps: 1\n  post_layout_steps: 0\n"
+    )
     return spec
 
 

@@ -86,16 +86,36 @@ def test_inference_deck_holds_g_and_freezes_learning(wired) -> None:
     assert len(switches) == len(spec.dataset.labels)
 
 
+def test_the_reset_lands_every_g_on_g_init_from_above_and_below(short_spec, wired) -> None:
+    """The two-phase reset (the sequencer's discharge, then the floor's charge) on one cell:
+    a G at the supply, one trained low and one in between all end at g_init; the discharge
+    settles below the charge's target at every corner."""
+    spec, _, w = wired
+    dis = chip.discharge_time(spec, w)
+    target = spec.design.training.g_init
+    assert 0 < dis["t_discharge_s"] < chip.T_DISCHARGE_MAX
+    assert all(c["settled_v"] < target - chip.DISCHARGE_MARGIN for c in dis["corners"].values())
+    phases = (dis["t_discharge_s"], 2e-6)
+    vreset = chip.reset_level(spec, w, phases)
+    biases = chip.bias_targets(spec)
+    ends = [chip._g_through_reset(spec, w, biases, vreset, phases, g)[-1, 1]
+            for g in (SKY130.vdd, 1.3, 0.3)]  # fmt: skip
+    assert ends == pytest.approx([target] * 3, abs=5e-3)
+    # without the discharge phase a G above the target stays there: the floor only charges
+    stuck = chip._g_through_reset(spec, w, biases, vreset, (1e-9, 2e-6), 1.3)[-1, 1]
+    assert stuck > target + 0.2
+
+
 @pytest.mark.slow
 def test_one_step_of_the_whole_chip_matches_the_model(short_spec, wired) -> None:
     """One learning step of the chip (32 update circuits, the error element, drivers,
-    sequencer, bias generator, read-out), reset from a discharged state through its pins,
+    sequencer, bias generator, read-out), reset through its pins (a short discharge phase:
+    the start levels lie below the discharge's level; the full one is the cell test's),
     against the model's step from the same G."""
-    res = chip.run_chip(
-        short_spec, 1, with_inference=False, strings=wired[2].bias_strings, t_reset=2e-6
-    )
+    res = chip.run_chip(short_spec, 1, with_inference=False, strings=wired[2].bias_strings,
+                        t_reset=2e-6, t_discharge=0.5e-6, start_span=(0.0, 0.6))  # fmt: skip
     s = res.summary()
-    # the reset through the pins brought every discharged G to about g_init
+    # the reset through the pins brought every G to about g_init
     assert s["reset"]["g_mean_v"] == pytest.approx(short_spec.design.training.g_init, abs=0.01)
     assert s["reset"]["g_spread_v"] < 5e-3
     assert s["step_rms_dg_v"][0] > 5e-3  # the step does move G
@@ -190,3 +210,48 @@ def test_a_chip_no_tile_holds_is_a_one_line_error() -> None:
     with pytest.raises(TapeoutError, match=r"fits no 1v8 TinyTapeout tile \(largest 6x2"):
         smallest_tile("sky130A", 1200.0, 200.0)
     assert smallest_tile("sky130A", 300.0, 200.0).name == "2x2"
+
+
+def test_each_gate_of_the_tile_is_named_after_its_edge_and_a_stray_one_is_refused(
+    tiled, tmp_path
+) -> None:
+    """The whole tile's extraction names every gate ``g<e>`` from the edge cell instance its
+    label lies in (the schematic deck's names), so the deck can drive the layout."""
+    from twinedge.characterise.chip_post_layout import gate_names
+    from twinedge.verify.pex_lvsdb import build_pex_lvsdb
+
+    pdk, _tl, gds, _files, _name = tiled
+    spec = load_spec(next(gds.parent.glob("*.yaml")))
+    pp = chip.plan(spec.design, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    w = chip.wiring(spec, pp, size_strings(pdk, chip.bias_targets(spec)))
+    names = gate_names(spec.design, w)
+    assert sorted(names.values()) == sorted(f"g{e}" for e in range(len(w.edges)))
+    db = build_pex_lvsdb(gds, tmp_path / "t.lvsdb", with_pfet=True, pdk=pdk, gate_names=names)
+    assert sorted(db.gates) == sorted(names.values())
+    fewer = dict(list(names.items())[1:])
+    with pytest.raises(ValueError, match="lies in no known edge cell instance"):
+        build_pex_lvsdb(gds, tmp_path / "u.lvsdb", with_pfet=True, pdk=pdk, gate_names=fewer)
+
+
+def test_the_layout_deck_drives_the_extracted_chip_by_the_schematic_names(wired) -> None:
+    """chip_body renames the tile's pins to the chip's nets (ground to 0); the deck then
+    carries the same sources and reset, measures VDD whole, and has no block circuits."""
+    from twinedge.characterise.chip_post_layout import chip_body
+
+    spec, pp, w = wired
+    text = (
+        ".SUBCKT tt_um_x VDPWR VGND ua[5] clk g0 uo_out[3]\n"
+        "M1 g0 clk VGND VGND sky130_fd_pr__nfet_01v8 L=0.15 W=0.42\n"
+        "C1 ua[5] VGND 1e-15\nC2 g0 uo_out[3] 2e-16\nC3 VDPWR clk_b 1e-15\n.ENDS\n"
+    )
+    pins = {"VDPWR": "VDD", "VGND": "0", "ua[5]": "VRESET", "clk": "PHASE", "uo_out[3]": "0"}
+    body = chip_body(text, pins, SKY130)
+    assert body.splitlines() == [
+        "M1 g0 PHASE 0 0 sky130_fd_pr__nfet_01v8 L=0.15 W=0.42",
+        "C1 VRESET 0 1e-15", "C2 g0 0 2e-16", "C3 VDD clk_b 1e-15",
+    ]  # fmt: skip
+    reset = chip.Reset(1.7, 1e-6, 2e-6, [0.5] * len(w.edges))
+    deck, reads = chip.deck(spec, w, pp, [0, 1], reset, body)
+    assert body in deck and "XU0" not in deck and "VDD_array" not in deck
+    assert "i(vsupply)" in deck and "i(vdd_array)" not in deck
+    assert "Vpin_VRESET VRESET 0 1.7" in deck and len(reads) == 2

@@ -37,6 +37,13 @@ def test_sequencer_phases_never_overlap_and_the_sign_follows_learn() -> None:
     # the cells' floor line: the floor bias while running, the reset level once RST_N falls
     assert c.vfloor_run_v == pytest.approx(VFLOOR, abs=1e-3)
     assert c.vfloor_reset_v == pytest.approx(VRESET, abs=1e-3)
+    # the reset's discharge phase (clock high): CAL and LEARN closed together, the floor
+    # devices off; then (clock low) the charge phase: LEARN open, the floor line at VRESET
+    vdd = SKY130.vdd
+    dis = c.discharge_v
+    assert dis["cal"] > vdd - 1e-2 and dis["learn"] > vdd - 1e-2
+    assert dis["learnb"] < 1e-2 and dis["vfloor"] < 1e-2
+    assert c.vfloor_charge_v == pytest.approx(VRESET, abs=1e-3)
 
 
 def test_sequencer_calb_follows_its_supply() -> None:

@@ -240,3 +240,14 @@ def test_cap_finger_width_outside_range(tmp_path: Path, width: float) -> None:
     spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
     err = _error(tmp_path, _set(spec, "cell.cap_finger_w_um", width))
     assert err.path == "cell.cap_finger_w_um" and repr(width) in str(err)
+
+
+def test_post_layout_steps_beyond_the_transient_are_refused(tmp_path: Path) -> None:
+    """The tile's post-layout transient repeats the schematic chip transient's first steps."""
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_chip_sky130.yaml").read_text())
+    spec["chip"]["transient_steps"] = 4
+    spec["chip"]["post_layout_steps"] = 5
+    err = _error(tmp_path, yaml.safe_dump(spec))
+    assert err.path == "chip.post_layout_steps" and "0..4" in str(err)

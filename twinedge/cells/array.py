@@ -210,7 +210,10 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
                 ys.append(y)
                 rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
                 stripe_pad(top, bus[name], y)
-        rect(top, pdk.MET4, bus[name] - half, min(ys) - half, bus[name] + half, max(ys) + half)
+        # a row's bus with one band (blocks beside) is one pad: long enough for met4's area
+        reach = max(half, snap(R.met4_area / STRIPE / 2 + 0.005))
+        lo, hi = (min(ys) - half, max(ys) + half) if len(ys) > 1 else (ys[0] - reach, ys[0] + reach)
+        rect(top, pdk.MET4, bus[name] - half, lo, bus[name] + half, hi)
         top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
         top.info["buses"][name] = (bus[name], min(ys))
     if "cselb" in cg.globals:

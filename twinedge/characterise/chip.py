@@ -4,10 +4,12 @@ driven only through its pins, against the behavioural model.
 The chip (:mod:`twinedge.circuits.chip`) gets the supply, the clock PHASE (low: CAL, high:
 LEARN), TRAIN/ENA high, RST_N (low for the reset, then high), each datapoint's bits (inputs
 and LABEL, changed by the board just after the clock falls) and the analog pins of the pin
-plan. The test bench's only other element is the power-up state: every G discharged
-(0 V). The board then resets the chip: RST_N low with VRESET at the level
-(:func:`reset_level`) that charges each G through its floor device to about the spec's
-``g_init``. G is read after every step.
+plan. The test bench's only other element is the state the chip starts in: every G at a
+different level between 0.3 V and the supply (what an earlier training, or power-up, may have
+left). The board then resets the chip: RST_N low, the clock high for the discharge phase
+(:func:`discharge_time`: every G sunk below the reset level) then low for the charge phase,
+with VRESET at the level (:func:`reset_level`) that charges each G through its floor device
+to about the spec's ``g_init``. G is read after every step.
 
 The behavioural model runs the same datapoint sequence from the chip's G after the reset:
 the characterised update rule (nominal circuit), the characterised error element's clamp
@@ -53,7 +55,11 @@ T_INFERENCE = 3e-6
 SETTLE_V = 1e-3  # an output settled: within this of where it ends
 WITHIN = 16  # the model's LEARN slices (its G moves during LEARN as the chip's does)
 C_READ = 10e-12  # READ's load: the pad, the board's trace and meter
-T_RESET = 4e-6  # RST_N low at power-up: every G charged from 0 V to about g_init
+T_RESET = 4e-6  # the reset's charge phase: every G charged up to about g_init
+DISCHARGE_MARGIN = 0.1  # the discharge phase ends with G this far below g_init (V), or lower
+DISCHARGE_CORNERS = ("tt", "ss", "ff")
+T_DISCHARGE_MAX = 200e-6  # a discharge slower than this is an error
+DISCHARGED_START = 0.3  # G at the start of reset_level's bench (V)
 READ_EDGE = 0  # the training transient reads this edge's G on READ
 
 
@@ -70,7 +76,10 @@ class ChipRun:
     # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it)
     read_g_v: list[float] | None = None
     vreset_v: float | None = None  # the reset level the board applied (for g_init)
-    t_reset_s: float | None = None
+    t_reset_s: float | None = None  # the charge phase
+    t_discharge_s: float | None = None  # the discharge phase before it
+    g_start: list[float] | None = None  # G before the reset
+    discharge: dict | None = None  # :func:`discharge_time`, when it set the discharge phase
 
     @property
     def error_v(self) -> np.ndarray:
@@ -99,6 +108,10 @@ class ChipRun:
             "reset": {
                 "vreset_v": self.vreset_v,
                 "t_reset_s": self.t_reset_s,
+                "t_discharge_s": self.t_discharge_s,
+                "g_start_min_v": min(self.g_start) if self.g_start else None,
+                "g_start_max_v": max(self.g_start) if self.g_start else None,
+                "discharge": self.discharge,
                 "g_mean_v": float(np.mean(self.g0)),
                 "g_spread_v": float(np.ptp(self.g0)),
             },
@@ -181,50 +194,116 @@ def edge_address(w: ChipWiring, e: int) -> int:
     return w.read_map.edge_address(*w.read_map.site(w.node_rc[a], w.node_rc[b]))
 
 
-def _g_after_reset(
-    spec: LoadedSpec, w: ChipWiring, t: BiasTargets, vreset: float, t_reset: float
-) -> float:
-    """One cell's G after ``t_reset`` of reset from a discharged gate: the update circuit
-    frozen at the biases ``t``, its floor line at ``vreset``, the gate capacitance on G
-    (ngspice, tt)."""
+@dataclass(frozen=True)
+class Reset:
+    """How the board resets the chip: VRESET, the discharge and charge phases' lengths (s),
+    and G before it (a level per edge)."""
+
+    vreset: float
+    t_discharge: float
+    t_charge: float
+    g_start: list[float]
+
+    @property
+    def end(self) -> float:
+        """RST_N rises (the reset starts at time 0)."""
+        return self.t_discharge + self.t_charge
+
+
+def _g_through_reset(
+    spec: LoadedSpec,
+    w: ChipWiring,
+    t: BiasTargets,
+    vreset: float,
+    phases: tuple[float, float],
+    g_start: float,
+    corner: str = "tt",
+) -> np.ndarray:
+    """One cell's G (rows of time, G) through a reset as the sequencer runs it: the
+    discharge phase (CAL and LEARN closed, the floor line at ground) for ``phases[0]``, then
+    the charge phase (LEARN open, the floor line at ``vreset``) for ``phases[1]``; the
+    clamped twin's terminals level (no dV: the squarer's least current, the slowest
+    discharge), the gate capacitance on G (ngspice)."""
     d = spec.design
     pdk: Pdk = get_pdk(d.pdk)
     vdd = pdk.vdd
+    t_dis, t_chg = phases
+
+    def step(v0: float, v1: float) -> str:
+        return pwl([(0.0, v0), (t_dis, v0), (t_dis + EDGE, v1)])
+
     nets = {"ac": "nd", "bc": "nd", "g": "g", "vdd": "vdd", "vbp": "vbp", "vcn": "vcn",
-            "vcp": "vcp", "vbj": "vdd", "cal": "0", "calb": "vcalb", "learn": "0",
-            "learnb": "vdd", "vfloor": "vfl"}  # fmt: skip
+            "vcp": "vcp", "vbj": "vdd", "cal": "vdd", "calb": "0", "learn": "learn",
+            "learnb": "learnb", "vfloor": "vfl"}  # fmt: skip
+    t_end = t_dis + t_chg
     lines = [
-        model_header(pdk, "tt", None, "twinedge G reset", abstol=ABSTOL).rstrip("\n"),
+        model_header(pdk, corner, None, "twinedge G reset", abstol=ABSTOL).rstrip("\n"),
         memory_subckt(pdk, w.memory_sizing).rstrip("\n"),
         f"X1 {' '.join(nets[p] for p in MEMORY_PORTS)} {MEMORY_SUBCKT}",
         f"Cg g 0 {d.cell.c_gate_f!r}",
         f"Vvdd vdd 0 {vdd!r}", f"Vvbp vbp 0 {t.vbp!r}", f"Vvcn vcn 0 {t.vcn!r}",
-        f"Vvcp vcp 0 {t.vcp!r}", f"Vvcalb vcalb 0 {t.vcalb!r}", f"Vvfl vfl 0 {vreset!r}",
-        "Vnd nd 0 0.2", ".ic v(g)=0",
-        ".control", "set numdgt=10", f"tran {t_reset / 200!r} {t_reset!r} uic",
+        f"Vvcp vcp 0 {t.vcp!r}", f"Vlearn learn 0 {step(vdd, 0.0)}",
+        f"Vlearnb learnb 0 {step(0.0, vdd)}", f"Vvfl vfl 0 {step(0.0, vreset)}",
+        "Vnd nd 0 0.2", f".ic v(g)={g_start!r}",
+        ".control", "set numdgt=10", f"tran {t_end / 400!r} {t_end!r} uic",
         "wrdata reset.dat v(g)", "quit 0", ".endc", ".end",
     ]  # fmt: skip
-    rows = numeric_rows(run_transient("\n".join(lines) + "\n"), columns=2)
-    return float(rows[-1, 1])
+    return numeric_rows(run_transient("\n".join(lines) + "\n"), columns=2)
 
 
-def reset_level(spec: LoadedSpec, w: ChipWiring, t_reset: float) -> float:
-    """The VRESET that brings a discharged G to the spec's ``g_init`` in ``t_reset``
-    (bisection, 1 mV)."""
+def discharge_time(spec: LoadedSpec, w: ChipWiring) -> dict:
+    """How long the reset's discharge phase must last: a cell's G from the supply down to
+    ``DISCHARGE_MARGIN`` below ``g_init`` with no dV (the least sink current), at each of
+    ``DISCHARGE_CORNERS``; and the level the discharge settles at (the memory's diode
+    voltage, which must lie below that)."""
+    target = spec.design.training.g_init - DISCHARGE_MARGIN
+    biases = bias_targets(spec)
+    vdd = get_pdk(spec.design.pdk).vdd
+    out = {}
+    for corner in DISCHARGE_CORNERS:
+        rows = _g_through_reset(spec, w, biases, 0.0, (T_DISCHARGE_MAX, 0.0), vdd, corner)
+        t, g = rows[:, 0], rows[:, 1]
+        if g[-1] >= target:
+            raise ValueError(
+                f"G reset ({corner}): the discharge phase leaves G at {g[-1]:.3f} V after "
+                f"{T_DISCHARGE_MAX:g} s, above g_init - {DISCHARGE_MARGIN} = {target:.3f} V"
+            )
+        out[corner] = {"t_s": float(t[np.argmax(g < target)]), "settled_v": float(g[-1])}
+    return {"target_v": target, "corners": out,
+            "t_discharge_s": max(c["t_s"] for c in out.values())}  # fmt: skip
+
+
+def reset_level(spec: LoadedSpec, w: ChipWiring, phases: tuple[float, float]) -> float:
+    """The VRESET that brings G to the spec's ``g_init`` through the reset (``phases``:
+    discharge, charge), bisection to 1 mV. The bench starts G at ``DISCHARGED_START``: the
+    discharge phase brings a G below its level up to it as it brings a higher one down
+    (:func:`discharge_time`), so the charge phase starts where it would from any G."""
     target = spec.design.training.g_init
     biases = bias_targets(spec)
-    lo, hi = target, get_pdk(spec.design.pdk).vdd
-    highest = _g_after_reset(spec, w, biases, hi, t_reset)
+    vdd = get_pdk(spec.design.pdk).vdd
+
+    def g_after(vreset: float) -> float:
+        rows = _g_through_reset(spec, w, biases, vreset, phases, DISCHARGED_START)
+        return float(rows[-1, 1])
+
+    lo, hi = target, vdd
+    highest = g_after(hi)
     if highest < target:
         raise ValueError(
-            f"G reset: even VRESET = VDD brings G only to {highest:.3f} V in {t_reset:g} s "
+            f"G reset: even VRESET = VDD brings G only to {highest:.3f} V in {phases[1]:g} s "
             f"(g_init {target} V)"
         )
     while hi - lo > 1e-3:
         mid = (lo + hi) / 2
-        below = _g_after_reset(spec, w, biases, mid, t_reset) < target
-        lo, hi = (mid, hi) if below else (lo, mid)
+        lo, hi = (mid, hi) if g_after(mid) < target else (lo, mid)
     return round((lo + hi) / 2, 4)
+
+
+def start_levels(n_edges: int, span: tuple[float, float], seed: int) -> list[float]:
+    """G before the reset: every edge at its own level across ``span`` (by default from
+    0.3 V to the supply: both sides of the reset level), in an order drawn from ``seed``."""
+    levels = np.linspace(*span, n_edges)
+    return np.round(np.random.default_rng(seed).permutation(levels), 4).tolist()
 
 
 def deck(
@@ -232,23 +311,28 @@ def deck(
     w: ChipWiring,
     pp: PinPlan,
     order: list[int],
-    vreset: float,
-    t_reset: float = T_RESET,
+    reset: Reset,
+    body: str | None = None,
 ) -> tuple[str, list[float]]:
-    """The transient deck and the times G is read (after each step). The chip starts
-    discharged (every G at 0 V) and is reset through its pins: RST_N low for ``t_reset``
-    with VRESET at ``vreset``; then the first CAL phase, then the steps."""
+    """The transient deck and the times G is read (after each step). The chip starts with
+    every G at ``reset.g_start`` and is reset through its pins (RST_N low: the clock high
+    for the discharge phase, then low for the charge phase, VRESET at ``reset.vreset``);
+    then the first CAL phase, then the steps. ``body``: the chip's element lines from its
+    layout (extracted, on the chip's net names) instead of its circuits; the deck then
+    measures the supply as a whole (one VDD net in the layout), not by block."""
     d = spec.design
     pdk: Pdk = get_pdk(d.pdk)
     tr = d.training
     t_cal, t_h = tr.t_frozen, tr.t_h
     t_step = t_cal + t_h
     vdd = pdk.vdd
-    # the clock: (CAL t_cal, LEARN t_h) per step; G held through the first CAL
-    clk = [(0.0, 0.0)]
+    t_run = reset.end
+    # the clock: high for the reset's discharge phase; then (CAL t_cal, LEARN t_h) per step,
+    # G held through the first CAL
+    clk = [(0.0, vdd), (reset.t_discharge, vdd), (reset.t_discharge + EDGE, 0.0)]
     reads = []
     for k in range(len(order)):
-        rise = t_reset + t_cal + k * t_step
+        rise = t_run + t_cal + k * t_step
         fall = rise + t_h
         clk += [(rise, 0.0), (rise + EDGE, vdd), (fall, vdd), (fall + EDGE, 0.0)]
         reads.append(fall + READ_AFTER)
@@ -257,26 +341,26 @@ def deck(
     for name, col in _bit_levels(spec).items():
         pts = [(0.0, vdd if col[order[0]] else 0.0)]
         for k in range(1, len(order)):
-            t = t_reset + t_cal + (k - 1) * t_step + t_h + BIT_AFTER
+            t = t_run + t_cal + (k - 1) * t_step + t_h + BIT_AFTER
             pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
         bits[name] = pts
     lines = [
         model_header(pdk, "tt", None, f"twinedge chip {d.name}", abstol=ABSTOL).rstrip("\n"),
-        subckts(pdk, w).rstrip("\n"),
-        *instances(pdk, w),
+        *([subckts(pdk, w).rstrip("\n"), *instances(pdk, w)] if body is None else [body]),
         f"Vsupply VDD 0 {vdd!r}",
         *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("TRAIN", "ENA")),
-        f"Vpin_RST_N RST_N 0 {pwl([(0.0, 0.0), (t_reset, 0.0), (t_reset + EDGE, vdd)])}",
-        f"Vpin_VRESET VRESET 0 {vreset!r}",
+        f"Vpin_RST_N RST_N 0 {pwl([(0.0, 0.0), (t_run, 0.0), (t_run + EDGE, vdd)])}",
+        f"Vpin_VRESET VRESET 0 {reset.vreset!r}",
         f"Vpin_PHASE PHASE 0 {pwl(clk)}",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
         *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
         *address_sources(w, edge_address(w, READ_EDGE), vdd),
-        # power-up: every gate discharged
-        ".ic " + " ".join(f"v(g{e})=0" for e in range(len(w.edges))),
+        # the state before the reset: each G at its own level
+        ".ic " + " ".join(f"v(g{e})={g!r}" for e, g in enumerate(reset.g_start)),
     ]
     probes = [f"v(g{e})" for e in range(len(w.edges))]
-    probes += [f"i(vdd_{b})" for b in BLOCKS] + [f"i(vrail_{r})" for r in pp.rails]
+    supplies = [f"i(vdd_{b})" for b in BLOCKS] if body is None else ["i(vsupply)"]
+    probes += supplies + [f"i(vrail_{r})" for r in pp.rails]
     probes.append("v(read)")
     lines += [
         ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {MAX_STEP!r}",
@@ -420,28 +504,30 @@ def model_steps_from(spec: LoadedSpec, order: list[int], g_before: np.ndarray) -
     return np.array(out)
 
 
-def run_chip(
+@dataclass
+class Transient:
+    """A chip transient's readings: G before the first step and after each, the energy per
+    step by supply (VDD by block, or VDD whole for a layout) and rail, READ after each
+    step, ngspice's wall time."""
+
+    g0: list[float]
+    g: list[list[float]]
+    energy_per_step_j: dict[str, float]
+    read_v: list[float]
+    wall_s: float
+
+
+def simulate(
     spec: LoadedSpec,
-    steps: int,
-    seed: int = 0,
-    trained_g: list[float] | None = None,
-    with_inference: bool = True,
-    strings: tuple | None = None,
-    t_reset: float = T_RESET,
-) -> ChipRun:
-    """``steps`` learning steps of the chip at transistor level and of the model, the
-    datapoints drawn from ``seed``; then the chip's inference at ``trained_g`` (else at the
-    transient's last G); ``strings``: the sized bias generator, if already known."""
-    d = spec.design
-    pdk = get_pdk(d.pdk)
-    pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
-    if strings is None:  # the bias generator sized to this design's biases
-        strings = characterise_bias(pdk, bias_targets(spec)).sized()
-    w = wiring(spec, pp, strings)
-    rng = np.random.default_rng(seed)
-    order = [int(p) for p in rng.integers(len(spec.dataset.labels), size=steps)]
-    vreset = reset_level(spec, w, t_reset)
-    text, reads = deck(spec, w, pp, order, vreset, t_reset)
+    w: ChipWiring,
+    pp: PinPlan,
+    order: list[int],
+    reset: Reset,
+    body: str | None = None,
+) -> Transient:
+    """Run :func:`deck` (the chip's circuits, or its extracted ``body``) and read it."""
+    pdk = get_pdk(spec.design.pdk)
+    text, reads = deck(spec, w, pp, order, reset, body)
     t0 = time.perf_counter()
     rows = numeric_rows(run_transient(text))
     wall = time.perf_counter() - t0
@@ -450,22 +536,63 @@ def run_chip(
     n_e = len(w.edges)
     g = np.array([[np.interp(tr, t, vals[:, e]) for e in range(n_e)] for tr in reads])
     # the model starts from the chip's G after the reset (before the first LEARN)
-    t_first = t_reset + d.training.t_frozen - 20e-9
+    t_first = reset.end + spec.design.training.t_frozen - 20e-9
     g0 = np.array([np.interp(t_first, t, vals[:, e]) for e in range(n_e)])
-    g_model = model_run(spec, order, g0)
-    dg_from_chip = model_steps_from(spec, order, np.vstack([g0, g[:-1]]))
     # energy per step: whole periods, from where a read would be before the first step
-    sel = (t >= t_reset + READ_AFTER) & (t <= reads[-1])
+    sel = (t >= reset.end + READ_AFTER) & (t <= reads[-1])
     n_steps = len(reads)
     read_v = [float(np.interp(tr, t, vals[:, -1])) for tr in reads]
+    # a block's supply source runs from VDD into it; the supply's own delivers (negative)
+    supplies = [(b, 1.0) for b in BLOCKS] if body is None else [("VDD", -1.0)]
     energy = {}
-    for k, b in enumerate(BLOCKS):
-        i = vals[sel, n_e + k]
-        energy[b] = float(pdk.vdd * np.trapezoid(i, t[sel])) / n_steps
+    for k, (name, sign) in enumerate(supplies):
+        i = sign * vals[sel, n_e + k]
+        energy[name] = float(pdk.vdd * np.trapezoid(i, t[sel])) / n_steps
     for k, r in enumerate(pp.rails):
-        i = -vals[sel, n_e + len(BLOCKS) + k]
+        i = -vals[sel, n_e + len(supplies) + k]
         energy[f"rail {r}"] = float(pp.rails[r] * np.trapezoid(i, t[sel])) / n_steps
+    return Transient(g0.tolist(), g.tolist(), energy, read_v, wall)
+
+
+def run_chip(
+    spec: LoadedSpec,
+    steps: int,
+    seed: int = 0,
+    trained_g: list[float] | None = None,
+    with_inference: bool = True,
+    strings: tuple | None = None,
+    t_reset: float = T_RESET,
+    t_discharge: float | None = None,
+    start_span: tuple[float, float] | None = None,
+) -> ChipRun:
+    """``steps`` learning steps of the chip at transistor level and of the model, the
+    datapoints drawn from ``seed``; then the chip's inference at ``trained_g`` (else at the
+    transient's last G); ``strings``: the sized bias generator, if already known;
+    ``t_reset``/``t_discharge``: the reset's charge and discharge phases (the latter from
+    :func:`discharge_time` unless given); ``start_span``: G's levels before the reset
+    (:func:`start_levels`)."""
+    d = spec.design
+    pdk = get_pdk(d.pdk)
+    pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    if strings is None:  # the bias generator sized to this design's biases
+        strings = characterise_bias(pdk, bias_targets(spec)).sized()
+    w = wiring(spec, pp, strings)
+    rng = np.random.default_rng(seed)
+    order = [int(p) for p in rng.integers(len(spec.dataset.labels), size=steps)]
+    discharge = None
+    if t_discharge is None:
+        discharge = discharge_time(spec, w)
+        t_discharge = discharge["t_discharge_s"]
+    phases = (t_discharge, t_reset)
+    reset = Reset(reset_level(spec, w, phases), t_discharge, t_reset,
+                  start_levels(len(w.edges), start_span or (0.3, pdk.vdd), seed))  # fmt: skip
+    sim = simulate(spec, w, pp, order, reset)
+    g0, g = np.asarray(sim.g0), np.asarray(sim.g)
+    g_model = model_run(spec, order, g0)
+    dg_from_chip = model_steps_from(spec, order, np.vstack([g0, g[:-1]]))
+    energy, read_v, wall = sim.energy_per_step_j, sim.read_v, sim.wall_s
     g_inf = np.asarray(trained_g if trained_g is not None else g[-1], dtype=float)
     inf = inference(spec, w, pp, g_inf) if with_inference else None
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
-                   energy, wall, inf, read_v, vreset, t_reset)  # fmt: skip
+                   energy, wall, inf, read_v, reset.vreset, t_reset, t_discharge,
+                   reset.g_start, discharge)  # fmt: skip

@@ -6,7 +6,8 @@ One transient per corner: the clock rises and falls with every output loaded by 
 lines (``c_line``). Measured at half swing: the non-overlap gaps (CAL off -> LEARN on, LEARN
 off -> CAL on), NUDGE's delay after LEARN closes, CALB's settled level against VCALB, the
 energy one clock period takes from the supply (the lines' charging included), and the
-cells' floor line: VFLOOR while running, VRESET once RST_N falls.
+reset: RST_N falls, the clock rises (discharge: CAL and LEARN closed, the floor line at
+ground) and falls (charge: LEARN open, the floor line at VRESET).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from twinedge.spice.deck import pwl
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
 T_RISE, T_FALL, T_END = 20e-9, 70e-9, 120e-9  # clock edges (s); one period ends at T_END
-T_RESET, T_STOP = 125e-9, 170e-9  # then RST_N falls: the floor line switches to VRESET
+T_RESET = 125e-9  # then RST_N falls: the floor line switches to VRESET
+T_DIS, T_CHG, T_STOP = 175e-9, 225e-9, 275e-9  # the clock high in reset (discharge), low
 VFLOOR, VRESET = 0.9115, 1.6  # the floor bias and a reset level, to tell them apart
 
 
@@ -47,11 +49,16 @@ class SequencerCorner:
     energy_per_cycle_j: float
     vfloor_run_v: float  # the cells' floor line while running (VFLOOR passed)
     vfloor_reset_v: float  # the same with RST_N low (VRESET passed)
+    # RST_N low, clock high: the discharge phase's lines (CAL and LEARN high, LEARNB and the
+    # floor line low)
+    discharge_v: dict[str, float] = field(default_factory=dict)
+    vfloor_charge_v: float = 0.0  # the floor line once the clock falls again in reset
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
+DISCHARGE_LINES = ("cal", "learn", "learnb", "vfloor")
 INPUTS = ("clk", "train", "ena", "rst_n", "vdd", "vcalb", "vbe", "vfloor_in", "vreset")
 
 
@@ -67,7 +74,8 @@ def _crossing(t: np.ndarray, v: np.ndarray, level: float, after: float, rising: 
 
 def deck(pdk: Pdk, cond: SequencerConditions, corner: str) -> str:
     vdd = pdk.vdd
-    clk = pwl([(0, 0), (T_RISE, 0), (T_RISE + 0.2e-9, vdd), (T_FALL, vdd), (T_FALL + 0.2e-9, 0)])
+    clk = pwl([(0, 0), (T_RISE, 0), (T_RISE + 0.2e-9, vdd), (T_FALL, vdd), (T_FALL + 0.2e-9, 0),
+               (T_DIS, 0), (T_DIS + 0.2e-9, vdd), (T_CHG, vdd), (T_CHG + 0.2e-9, 0)])  # fmt: skip
     rst = pwl([(0, vdd), (T_RESET, vdd), (T_RESET + 0.2e-9, 0)])
     ports = {p: p for p in INPUTS} | {"train": "vdd", "ena": "vdd"}
     outs = [p for p in PORTS if p not in ports]
@@ -108,10 +116,12 @@ def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner
     sel = (t >= T_RISE - 5e-9) & (t <= T_END)
     energy = pdk.vdd * -float(np.trapezoid(i_vdd[sel], t[sel]))
     vfloor_run = float(np.interp(T_FALL - 5e-9, t, v["vfloor"]))
-    vfloor_reset = float(np.interp(T_STOP - 5e-9, t, v["vfloor"]))
+    vfloor_reset = float(np.interp(T_DIS - 5e-9, t, v["vfloor"]))
+    discharge = {o: float(np.interp(T_CHG - 5e-9, t, v[o])) for o in DISCHARGE_LINES}
+    vfloor_charge = float(np.interp(T_STOP - 5e-9, t, v["vfloor"]))
     return SequencerCorner(
         corner, learn_on - cal_off, cal_on - learn_off, nudge_on - learn_on, nudge_off - cal_on,
-        calb, vbe_ee, energy, vfloor_run, vfloor_reset,
+        calb, vbe_ee, energy, vfloor_run, vfloor_reset, discharge, vfloor_charge,
     )  # fmt: skip
 
 

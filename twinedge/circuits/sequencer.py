@@ -16,10 +16,17 @@ waiting for the other's delayed output), so the two switches are never closed to
 TRAIN, ENA and RST_N gate the clock: any of them low holds the chip in CAL with LEARN open,
 every G frozen, and turns the error element off (its bias VBE_EE pulled to VDD): in
 inference it has nothing to do, and near the top of its input range it rang into the free
-outputs. RST_N low also resets G: the cells' floor line (VFLOOR) then carries the
-board's VRESET, and each cell's floor device charges its G up to about VRESET - Vth (from a
-discharged chip: the reset moves G up, never down). CALB's high level is a bias (its
-driver's supply, VCALB): it trims the CAL
+outputs. RST_N low also resets G, in two phases the clock chooses, so that every G lands on
+one level from wherever it was (a trained chip, or power-up):
+
+* RST_N low, clock high: discharge. CAL *and* LEARN close together (the only time they do)
+  and the floor line is pulled to ground: each cell's current memory is diode-connected to
+  its G, which the squarer's current sinks down to the memory's diode level (~0.7 V, below
+  any G the floor sets); G below that level rises to it;
+* RST_N low, clock low: charge. LEARN opens, the floor line carries the board's VRESET, and
+  each cell's floor device charges its G up to about VRESET - Vth.
+
+CALB's high level is a bias (its driver's supply, VCALB): it trims the CAL
 switch's charge in every cell, so its driver is a transmission gate from VCALB (the NMOS
 passes a trimmed level under the PMOS's threshold, the PMOS one near VDD) and an NMOS
 pull-down. LEARNB and NUDGEB are the complements,
@@ -73,9 +80,12 @@ def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
         # learn_i = go AND NOT cal_d; cal_i = NOT go AND NOT learn_d
         *nor("NL", ("gob", "cal"), "learn_i", n, p, gl),
         *nor("NC", ("go", "learn"), "cal_i", n, p, gl),
-        *inv("DL1", "learn_i", "learnb", dn, dp, dl),  # delay, and LEARNB's driver
+        # the reset's discharge phase (RST_N low, clock high) closes LEARN and CAL together
+        *nand("DS", ("rst", "clk"), "disb", n, p, gl),
+        *inv("IDS", "disb", "dis", n, p, gl),
+        *nor("DL1", ("learn_i", "dis"), "learnb", dn, 2 * dp, dl),  # delay; LEARNB's driver
         *inv("DL2", "learnb", "learn", dn, dp, gl),
-        *inv("DC1", "cal_i", "cal_n", n, p, dl),
+        *nor("DC1", ("cal_i", "dis"), "cal_n", n, 2 * p, dl),
         *inv("DC2", "cal_n", "cal", dn, dp, gl),
         *inv("ICB", "cal", "calb_l", n, p, gl),  # CALB rises once CAL has fallen
         Device("CBH", "n", "vcalb", "calb_l", "calb", s.calb_w, gl),
@@ -88,12 +98,16 @@ def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
         Device("EEN", "n", "vbe", "en", "vbe_ee", s.calb_w, gl),
         Device("EEP", "p", "vbe_ee", "en", "vdd", s.calb_w, gl),
         # G's reset: while RST_N is low the cells' floor line carries VRESET instead of the
-        # floor bias, and every floor device charges its G up to about VRESET - Vth
+        # floor bias (charge phase: every floor device charges its G up to about
+        # VRESET - Vth), or ground (discharge phase: the floor devices off)
         *inv("IRS", "rst_n", "rst", n, p, gl),
+        *nand("CH", ("rst", "disb"), "chgb", n, p, gl),
+        *inv("ICH", "chgb", "chg", n, p, gl),
         Device("FPN", "n", "vfloor_in", "rst_n", "vfloor", s.calb_w, gl),
         Device("FPP", "p", "vfloor", "rst", "vfloor_in", 2 * s.calb_w, gl),
-        Device("FRN", "n", "vreset", "rst", "vfloor", s.calb_w, gl),
-        Device("FRP", "p", "vfloor", "rst_n", "vreset", 2 * s.calb_w, gl),
+        Device("FRN", "n", "vreset", "chg", "vfloor", s.calb_w, gl),
+        Device("FRP", "p", "vfloor", "chgb", "vreset", 2 * s.calb_w, gl),
+        Device("FDN", "n", "vfloor", "dis", "0", s.calb_w, gl),
     ]
 
 

@@ -56,6 +56,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     bias = _read_if_there(build / "periphery" / "bias.json")
     chip_lay = _read_if_there(build / "chip_layout" / "chip_layout.json")
     tile = _read_if_there(build / "tapeout" / "tapeout.json")
+    tile_post = _read_if_there(build / "chip_post_layout" / "chip_post_layout.json")
     readout = _read_if_there(build / "periphery" / "readout.json")
     return {
         "design": train["design"],
@@ -118,6 +119,7 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
             "source": "chip_layout/chip_layout.json",
         },
         "tapeout": None if tile is None else {**tile, "source": "tapeout/tapeout.json"},
+        "chip_post_layout": None if tile_post is None else _tile_post_summary(tile_post),
         "provenance": {
             "spec": str(spec_path),
             "spec_sha256": hashlib.sha256(spec_path.read_bytes()).hexdigest(),
@@ -125,6 +127,49 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
             "manifest": "manifest.json",
         },
     }
+
+
+def _tile_post_summary(p: dict) -> dict:
+    """The tile as laid out against the schematic chip transient over the same steps
+    (chip_post_layout/chip_post_layout.json)."""
+    a, x = p["agreement"], p["extraction"]
+    return {
+        "steps": p["steps"],
+        "extraction": {k: x[k] for k in ("nodes", "capacitors", "devices", "seconds", "tool")},
+        "g0_max_abs_diff_v": a["g0_max_abs_diff_v"],
+        "g_max_abs_diff_v": a["g_max_abs_diff_v"],
+        "step_rms_dg_schematic_v": a["step_rms_dg_schematic_v"],
+        "step_rms_dg_layout_v": a["step_rms_dg_layout_v"],
+        "step_correlation_min": min(a["step_correlation"]),
+        "energy_per_step_vdd_j": p["energy_per_step_vdd_j"],
+        "sim_wall_s": p["sim_wall_s"],
+        "source": "chip_post_layout/chip_post_layout.json",
+    }
+
+
+def _tile_post_rows(p: dict | None) -> list[tuple[str, str]]:
+    if p is None:
+        return []
+    x, e = p["extraction"], p["energy_per_step_vdd_j"]
+    pairs = zip(p["step_rms_dg_layout_v"], p["step_rms_dg_schematic_v"], strict=True)
+    steps = ", ".join(f"{1e3 * a:.2f} / {1e3 * b:.2f}" for a, b in pairs)
+    extracted = (
+        f"{x['tool']}: {x['nodes']} nets, {x['capacitors']} capacitors, {x['devices']} "
+        f"devices, {x['seconds']:.0f} s"
+    )
+    run = f"tile as laid out: {p['steps']} steps via its pins (ngspice, {p['sim_wall_s']:.0f} s)"
+    agree = (
+        f"G within {1e3 * p['g_max_abs_diff_v']:.2f} mV of the schematic chip's (after the "
+        f"reset: {1e3 * p['g0_max_abs_diff_v']:.2f} mV)"
+    )
+    energy = f"{_fmt(e['layout'], 'J')} / {_fmt(e['schematic'], 'J')}"
+    return [
+        ("whole tile extracted", extracted),
+        (run, agree),
+        ("rms dG per step, layout / schematic (mV)", steps),
+        ("step correlation, layout vs schematic (min)", f"{p['step_correlation_min']:.4f}"),
+        ("energy per learning step from VDPWR, layout / schematic", energy),
+    ]
 
 
 def _readout_summary(readout: dict, chip: dict | None) -> dict:
@@ -246,9 +291,12 @@ def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
     ]
     if c.get("reset"):
         r = c["reset"]
+        start = f"from {r['g_start_min_v']:.2f} .. {r['g_start_max_v']:.2f} V"
+        phases = (f"discharge {_fmt(r['t_discharge_s'], 's')}, then charge "
+                  f"{_fmt(r['t_reset_s'], 's')}")  # fmt: skip
         rows.insert(1, (
-            "G reset through the pins (from 0 V)",
-            f"VRESET {r['vreset_v']:.4f} V for {_fmt(r['t_reset_s'], 's')}: G "
+            f"G reset through the pins ({start})",
+            f"VRESET {r['vreset_v']:.4f} V, {phases}: G "
             f"{r['g_mean_v']:.4f} V (spread {_fmt(r['g_spread_v'], 'V')})",
         ))  # fmt: skip
     rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
@@ -471,6 +519,8 @@ padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</s
     }
 <h2>TinyTapeout tile (the shuttle's precheck, DRC, the pins' wiring)</h2>
 {_tile_img(report.get("tapeout"))}{_table(_tapeout_rows(report.get("tapeout")))}
+<h2>The tile as laid out (extracted, driven through its pins)</h2>
+{_table(_tile_post_rows(report.get("chip_post_layout")))}
 <h2>Provenance</h2>{_table([(k, str(v)) for k, v in report["provenance"].items()])}
 </body></html>
 """

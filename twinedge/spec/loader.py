@@ -126,6 +126,12 @@ def check_semantics(design: Design, file: str) -> None:
             )
         used[node] = field
 
+    chip = design.chip
+    if chip is not None and chip.post_layout_steps > chip.transient_steps:
+        raise SpecError(
+            file, "chip.post_layout_steps", "repeats the schematic transient's first steps",
+            chip.post_layout_steps, f"0..{chip.transient_steps} (chip.transient_steps)",
+        )  # fmt: skip
     pins = design.pins
     for name, node in pins.inputs.items():
         place(f"pins.inputs.{name}", node)

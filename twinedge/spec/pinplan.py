@@ -13,8 +13,8 @@ its dataset:
   (differential outputs: L = VL+ - VL-, the rails at 0 V or at |L|); otherwise the board
   drives the label on an analog pin;
 * the clock sequences the phases (low: CAL with the clamp at -eta, high: LEARN at +eta),
-  TRAIN (``ui_in``) lets the phases run, ``rst_n`` freezes every G and resets it
-  (up to VRESET - Vth); the read-out pin READ
+  TRAIN (``ui_in``) lets the phases run, ``rst_n`` resets every G (with the clock high:
+  discharged below the reset level; then low: charged up to VRESET - Vth); the read-out pin READ
   carries a free output or a G, chosen by an address on ``uio_in``.
 
 ``chip.analog_pins`` may pin a signal to a given ``ua[k]``; the rest fill the free ones in
@@ -193,8 +193,8 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     else:
         analog.append(("LABEL", "label L, from the board (VL+; VL- is the ground)"))
     digital.append(("TRAIN", "1: the clock runs CAL/LEARN; 0: every G frozen (inference)"))
-    analog.append(("VRESET", "G's reset level: with rst_n low every G charges up to about "
-                   "VRESET - Vth through its floor device"))  # fmt: skip
+    analog.append(("VRESET", "G's reset level: with rst_n and clk low every G charges up to "
+                   "about VRESET - Vth through its floor device"))  # fmt: skip
     analog.append(("READ", "read-out: a free output or a G (buffered), chosen on uio_in"))
     board = [(r, "rail " + ", ".join(rails.what[r])) for r in rails.by_volts.values()]
     wanted = board + analog
@@ -253,7 +253,13 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     )  # fmt: skip
     pins += [
         Pin("clk", "PHASE", "clock", "low: CAL (clamp at -eta); high: LEARN (+eta)"),
-        Pin("rst_n", "RST_N", "digital in", "low: every G frozen and reset up to VRESET - Vth"),
+        Pin(
+            "rst_n",
+            "RST_N",
+            "digital in",
+            "low: every G reset: clk high discharges it below "
+            "the reset level, then clk low charges it up to VRESET - Vth",
+        ),
         Pin("ena", "ENA", "digital in", "TinyTapeout's enable: low freezes every G"),
     ]
     volts = {r: v for v, r in rails.by_volts.items()}

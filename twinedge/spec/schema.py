@@ -326,6 +326,9 @@ class Chip(_Strict):
     # learning steps of the whole chip's transistor-level transient (~30 s each on one core;
     # 0: not run)
     transient_steps: Annotated[int, Field(ge=0, le=200)] = 10
+    # the first of those steps again on the whole TinyTapeout tile as laid out (kpex's
+    # capacitances; 0: not run; at most transient_steps)
+    post_layout_steps: Annotated[int, Field(ge=0, le=200)] = 3
 
 
 # ---------------------------------------------------------------- design

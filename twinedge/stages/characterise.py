@@ -18,8 +18,10 @@ from twinedge.stages.flow import (
     TRIM,
     _design_input,
     _read_json,
+    _reset_verdict,
     _verdicts,
     chip_layout,
+    chip_post_layout,
     chip_transient,
     drc,
     error_element,
@@ -366,12 +368,15 @@ def cl_flow(run: Run, summary=None) -> dict:
         tile = tapeout(run, blocks)
     cell = post_layout_cell(run, lay.gds)
     trained = schematic_training(run, summary)
+    transient = chip_transient(run, blocks, trained["G"]) if blocks is not None else None
     if blocks is not None:
-        chip_transient(run, blocks, trained["G"])
+        chip_post_layout(run, blocks, tile, transient)
     cl_post_layout_training(run, cell, summary)
 
     def make(folder: Path) -> Path:
-        not_ready = _verdicts(drc_rec, lvs_rec, chip=run.design.chip is not None, tile=tile)
+        chip = run.design.chip is not None
+        reset = _reset_verdict(transient, run.design.training.g_init) if chip else None
+        not_ready = _verdicts(drc_rec, lvs_rec, chip=chip, tile=tile, reset=reset)
         report = build_cl_report(run.spec.path, run.build, run.manifest(), not_ready)
         return write_cl_report(report, folder)
 

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from twinedge.stages.base import Run, Stage, StageError
+from twinedge.stages.keys import file_sha256
 
 LAYOUT = Stage("layout", "layout", ("{design}.gds", "area.json"), ("twinedge.stages.layout",))
 DRC = Stage("drc", "drc", ("drc.json",), ("twinedge.verify.drc",), ("klayout",))
@@ -56,6 +57,11 @@ PERIPHERY = Stage(
 CHIP_TRANSIENT = Stage(
     "chip transient", "chip_transient", ("chip_transient.json",),
     ("twinedge.characterise.chip", "twinedge.circuits.chip"), ("ngspice",),
+)  # fmt: skip
+CHIP_POST_LAYOUT = Stage(
+    "chip post-layout", "chip_post_layout", ("chip_post_layout.json",),
+    ("twinedge.characterise.chip_post_layout", "twinedge.characterise.chip",
+     "twinedge.verify.pex", "twinedge.verify.pex_lvsdb"), ("klayout-pex", "ngspice"),
 )  # fmt: skip
 CHIP_LAYOUT = Stage(
     "chip layout", "chip_layout", ("{design}_chip.gds", "chip_layout.json"),
@@ -262,6 +268,90 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
         f"{1e9 * sum(e.values()):.2f} nJ, per inference "
         f"{1e12 * inf.get('energy_per_inference_total_j', float('nan')):.1f} pJ; "
         f"{run.folder(CHIP_TRANSIENT)}"
+    )
+    return res
+
+
+def chip_post_layout(
+    run: Run, periphery_res: dict, tile: dict | None, schematic: dict | None
+) -> dict | None:
+    """The TinyTapeout tile as laid out (kpex, CC), driven through its pins for the first
+    ``chip.post_layout_steps`` steps of the chip transient ``schematic`` (the same reset,
+    start levels and datapoints): G after each step and the energy per step from VDPWR,
+    against the schematic's (build/<design>/chip_post_layout/)."""
+    chip = run.design.chip
+    if chip is None or chip.post_layout_steps == 0 or schematic is None:
+        return None
+    if tile is None or not tile.get("tile"):
+        return None
+    from twinedge.characterise import chip_post_layout as cpl
+    from twinedge.characterise.chip import Reset, simulate, wiring
+    from twinedge.characterise.mirror import CharacterisationError
+    from twinedge.pdk import activate
+    from twinedge.spec.pinplan import plan
+    from twinedge.verify.pex import ExtractionError
+
+    d, ds = run.design, run.spec.dataset
+    pdk = activate(d.pdk)
+    n = chip.post_layout_steps
+    gds = run.folder(TAPEOUT) / f"{tile['top']}.gds"
+
+    def make(folder: Path) -> dict:
+        from twinedge.artifacts import staged_outputs
+
+        pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
+        w = wiring(run.spec, pp, _bias_strings(periphery_res))
+        pins = {**tile["wires"], "VDPWR": "VDD", "VGND": cpl.GROUND,
+                **dict.fromkeys(tile["tied_to_vgnd"], cpl.GROUND)}  # fmt: skip
+        reset = Reset(schematic["vreset_v"], schematic["t_discharge_s"],
+                      schematic["t_reset_s"], schematic["g_start"])  # fmt: skip
+        order = schematic["datapoints"][:n]
+        with staged_outputs(folder) as tmp:
+            try:
+                with run.step("whole tile: kpex (CC)", 1) as tick:
+                    ext = cpl.extract_tile(gds, tmp, pdk, cpl.gate_names(d, w))
+                    tick(1)
+                body = cpl.chip_body(ext.netlist.read_text(), pins, pdk)
+                with run.step(f"tile as laid out, {n} steps (ngspice)", 1) as tick:
+                    sim = simulate(run.spec, w, pp, order, reset, body)
+                    tick(1)
+            except (CharacterisationError, ExtractionError, ValueError) as exc:
+                raise StageError(f"{run.spec.path}: chip post-layout: {exc}") from None
+            s_energy = schematic["energy_per_step_j"]
+            schematic_vdd = sum(v for k, v in s_energy.items() if not k.startswith("rail"))
+            out = {
+                "steps": n,
+                "extraction": {**ext.as_dict(), "netlist": f"{folder}/{cpl.NETLIST}"},
+                "datapoints": order,
+                "g0": sim.g0,
+                "g_layout": sim.g,
+                "g_schematic": schematic["g_transistor"][:n],
+                "agreement": cpl.compare(schematic, sim.g0, sim.g),
+                "energy_per_step_j": sim.energy_per_step_j,
+                "energy_per_step_vdd_j": {
+                    "layout": sim.energy_per_step_j["VDD"],
+                    "schematic": schematic_vdd,
+                },
+                "read_v": sim.read_v,
+                "sim_wall_s": sim.wall_s,
+            }
+            (tmp / "chip_post_layout.json").write_text(json.dumps(out, indent=1))
+        return out
+
+    inputs = {"design": _design_input(run), "tile": file_sha256(gds), "pins": tile["wires"],
+              "schematic": {k: schematic[k] for k in ("datapoints", "g_start", "vreset_v",
+                                                      "t_discharge_s", "t_reset_s")},
+              "strings": periphery_res["bias"]["strings"]}  # fmt: skip
+    res, _ = run.execute(
+        CHIP_POST_LAYOUT, inputs, make, lambda f: _read_json(f / "chip_post_layout.json")
+    )
+    a, e = res["agreement"], res["energy_per_step_vdd_j"]
+    run.say(
+        f"chip post-layout: the tile extracted ({res['extraction']['nodes']} nets, "
+        f"{res['extraction']['capacitors']} C), {n} steps in {res['sim_wall_s']:.0f} s; G "
+        f"within {1e3 * a['g_max_abs_diff_v']:.1f} mV of the schematic's; per step from VDPWR "
+        f"{1e9 * e['layout']:.2f} nJ (schematic {1e9 * e['schematic']:.2f} nJ); "
+        f"{run.folder(CHIP_POST_LAYOUT)}"
     )
     return res
 
@@ -674,13 +764,35 @@ def energy(run: Run, ext, post: dict):
 
 
 # ------------------------------------------------------------------ the reports
+RESET_TOLERANCE_V = 0.01  # the chip transient's reset lands every G this near g_init
+
+
+def _reset_verdict(transient: dict | None, g_init: float) -> list[str]:
+    """A chip that cannot be brought to a known G cannot be trained twice: the chip
+    transient resets it through its pins from G on both sides of ``g_init``."""
+    if transient is None:
+        return ["the chip's reset and learning through its pins were not simulated "
+                "(chip.transient_steps: 0)"]  # fmt: skip
+    r = transient["summary"]["reset"]
+    lo, hi = r["g_mean_v"] - r["g_spread_v"] / 2, r["g_mean_v"] + r["g_spread_v"] / 2
+    if max(abs(lo - g_init), abs(hi - g_init)) > RESET_TOLERANCE_V:
+        return [f"G reset through the pins: G {lo:.4f} .. {hi:.4f} V, not within "
+                f"{RESET_TOLERANCE_V} V of g_init {g_init} V"]  # fmt: skip
+    return []
+
+
 def _verdicts(
-    drc_rec: dict, lvs_rec: dict, chip: bool = False, tile: dict | None = None
+    drc_rec: dict,
+    lvs_rec: dict,
+    chip: bool = False,
+    tile: dict | None = None,
+    reset: list[str] | None = None,
 ) -> list[str]:
     """Why the design is not tapeout-ready, plus any failed check. ``chip``: the spec has
-    its periphery (a chip section); ``tile``: its tapeout record (:func:`tapeout`)."""
+    its periphery (a chip section); ``tile``: its tapeout record (:func:`tapeout`);
+    ``reset``: :func:`_reset_verdict`'s reasons."""
     if chip:
-        reasons = ["no G write path: the reset only charges a discharged G up to one level"]
+        reasons = list(reset or [])
         if tile is None:
             reasons.append("no TinyTapeout tile built: the shuttle's precheck has not run")
         else:

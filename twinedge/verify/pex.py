@@ -323,9 +323,12 @@ def _substrate_only(problem: str, substrate_net: str | None = None) -> bool:
     )
 
 
-def run_kpex(lvsdb: Path, run_dir: Path, pdk: Pdk | None = None) -> tuple[Path, list[str], str]:
-    """kpex's 2.5D RC extraction of an LVS database: (netlist, consistency problems, log).
-    ``pdk``: the layout's (kpex's technology; default the active PDK)."""
+def run_kpex(
+    lvsdb: Path, run_dir: Path, pdk: Pdk | None = None, mode: str = "RC"
+) -> tuple[Path, list[str], str]:
+    """kpex's 2.5D extraction of an LVS database: (netlist, consistency problems, log).
+    ``pdk``: the layout's (kpex's technology; default the active PDK); ``mode``: RC, or CC
+    (capacitances only, each net one node)."""
     cmd = [
         kpex_executable(),
         "extract",
@@ -335,7 +338,7 @@ def run_kpex(lvsdb: Path, run_dir: Path, pdk: Pdk | None = None) -> tuple[Path, 
         str(lvsdb),
         "--2.5D",
         "--mode",
-        "RC",
+        mode,
         "--check",
         "false",
         "--tool-version-checks",

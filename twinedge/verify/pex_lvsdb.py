@@ -33,10 +33,29 @@ class PexDatabase:
     top: str
 
 
-def _top_labels_only(layout: kdb.Layout, top: kdb.Cell, pdk: Pdk) -> list[str]:
-    """Keep the top cell's labels, turn each instance's ``G`` label into ``G<k>``, drop the
-    other cell-level labels (``A_F`` ... would merge every net of the flattened array)."""
+GateKey = tuple[str, float, float]  # (edge cell, x, y of its instance in its parent), um
+
+
+def _gate_key(it: kdb.RecursiveShapeIterator, cells: set[str]) -> GateKey | None:
+    """The edge cell instance a gate label lies in: its cell and where its parent put it."""
+    for element in it.path():
+        inst = element.inst()
+        name = inst.cell.name
+        if name in cells:
+            d = inst.dcplx_trans.disp
+            return name, round(d.x, 3), round(d.y, 3)
+    return None
+
+
+def _top_labels_only(
+    layout: kdb.Layout, top: kdb.Cell, pdk: Pdk, gate_names: dict[GateKey, str] | None = None
+) -> list[str]:
+    """Keep the top cell's labels, turn each instance's ``G`` label into ``G<k>`` (k in
+    layout order) or, with ``gate_names``, into the name its edge cell instance has there;
+    drop the other cell-level labels (``A_F`` ... would merge every net of the flattened
+    array)."""
     layers = [layout.layer(*spec) for spec, _, _ in pdk.label_layers]
+    cells = {k[0] for k in gate_names or {}}
     keep: list[tuple[int, kdb.Text]] = []
     gates: list[str] = []
     for layer in layers:
@@ -48,10 +67,21 @@ def _top_labels_only(layout: kdb.Layout, top: kdb.Cell, pdk: Pdk) -> list[str]:
                 if it.cell().cell_index() == top.cell_index():
                     keep.append((layer, text))
                 elif shape.text.string == GATE_LABEL:
-                    name = f"{GATE_LABEL}{len(gates)}"
+                    if gate_names is None:
+                        name = f"{GATE_LABEL}{len(gates)}"
+                    else:
+                        key = _gate_key(it, cells)
+                        if key not in gate_names:
+                            raise ValueError(f"a gate label at {text.trans.disp} lies in no "
+                                             f"known edge cell instance ({key})")  # fmt: skip
+                        name = gate_names[key]
                     gates.append(name)
                     keep.append((layer, kdb.Text(name, text.trans)))
             it.next()
+    if gate_names is not None and sorted(gates) != sorted(gate_names.values()):
+        missing = sorted(set(gate_names.values()) - set(gates))[:3]
+        raise ValueError(f"gate labels: {len(gates)} found, {len(gate_names)} expected "
+                         f"(missing {missing})")  # fmt: skip
     for cell in layout.each_cell():
         for layer in layers:
             cell.shapes(layer).clear()
@@ -61,10 +91,15 @@ def _top_labels_only(layout: kdb.Layout, top: kdb.Cell, pdk: Pdk) -> list[str]:
 
 
 def build_pex_lvsdb(
-    gds: Path, out: Path, with_pfet: bool = False, pdk: Pdk | None = None
+    gds: Path,
+    out: Path,
+    with_pfet: bool = False,
+    pdk: Pdk | None = None,
+    gate_names: dict[GateKey, str] | None = None,
 ) -> PexDatabase:
     """``with_pfet``: also extract p-channel devices (the on-chip learning cell's update
-    circuit). ``pdk``: the layout's PDK (default: the active one)."""
+    circuit). ``pdk``: the layout's PDK (default: the active one). ``gate_names``: each
+    edge cell instance's gate net name (a chip's ``g<e>``), else ``G<k>``."""
     if pdk is None:
         from twinedge.pdk import active
 
@@ -72,7 +107,7 @@ def build_pex_lvsdb(
     layout = kdb.Layout()
     layout.read(str(gds))
     top = layout.top_cell()
-    gates = _top_labels_only(layout, top, pdk)
+    gates = _top_labels_only(layout, top, pdk, gate_names)
     top.flatten(True)
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = 2
