@@ -207,12 +207,16 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
             _, y0 = site_origin(g, r, 0)
             for band in bands:
                 y = snap(y0 + band[local])
+                if y in ys:  # blocks beside: both bands' stripes on one line
+                    continue
                 ys.append(y)
                 rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
                 stripe_pad(top, bus[name], y)
         # a row's bus with one band (blocks beside) is one pad: long enough for met4's area
         reach = max(half, snap(R.met4_area / STRIPE / 2 + 0.005))
-        lo, hi = (min(ys) - half, max(ys) + half) if len(ys) > 1 else (ys[0] - reach, ys[0] + reach)
+        lo, hi = (min(ys) - half, max(ys) + half)
+        if len(ys) == 1:
+            lo, hi = ys[0] - reach, ys[0] + reach
         rect(top, pdk.MET4, bus[name] - half, lo, bus[name] + half, hi)
         top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
         top.info["buses"][name] = (bus[name], min(ys))
