@@ -240,16 +240,18 @@ def test_the_layout_deck_drives_the_extracted_chip_by_the_schematic_names(wired)
 
     spec, pp, w = wired
     text = (
-        ".SUBCKT tt_um_x VDPWR VGND ua[5] clk g0 uo_out[3]\n"
-        "M1 g0 clk VGND VGND sky130_fd_pr__nfet_01v8 L=0.15 W=0.42\n"
-        "C1 ua[5] VGND 1e-15\nC2 g0 uo_out[3] 2e-16\nC3 VDPWR clk_b 1e-15\n.ENDS\n"
+        ".SUBCKT tt_um_x VDPWR VGND|uo_out[3] ua[5] clk g0\n"
+        "M1 g0 clk VGND|uo_out[3] VGND|uo_out[3] sky130_fd_pr__nfet_01v8 L=0.15 W=0.42\n"
+        "C1 ua[5] VGND|uo_out[3] 1e-15\nC2 g0 ua[5] 2e-16\nC3 VDPWR clk_b 1e-15\n.ENDS\n"
     )
     pins = {"VDPWR": "VDD", "VGND": "0", "ua[5]": "VRESET", "clk": "PHASE", "uo_out[3]": "0"}
     body = chip_body(text, pins, SKY130)
     assert body.splitlines() == [
         "M1 g0 PHASE 0 0 sky130_fd_pr__nfet_01v8 L=0.15 W=0.42",
-        "C1 VRESET 0 1e-15", "C2 g0 0 2e-16", "C3 VDD clk_b 1e-15",
+        "C1 VRESET 0 1e-15", "C2 g0 VRESET 2e-16", "C3 VDD clk_b 1e-15",
     ]  # fmt: skip
+    with pytest.raises(ValueError, match="pins of different nets"):
+        chip_body(text.replace("VGND|uo_out[3]", "VGND|ua[5]"), pins, SKY130)
     reset = chip.Reset(1.7, 1e-6, 2e-6, [0.5] * len(w.edges))
     deck, reads = chip.deck(spec, w, pp, [0, 1], reset, body)
     assert body in deck and "XU0" not in deck and "VDD_array" not in deck

@@ -16,7 +16,6 @@ layout: the energy is VDPWR's, not split by block.
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -91,15 +90,24 @@ def extract_tile(gds: Path, out_dir: Path, pdk: Pdk, names: dict[GateKey, str]) 
 
 def chip_body(netlist_text: str, pins: dict[str, str], pdk: Pdk) -> str:
     """The extracted tile's element lines on the chip's net names: each template pin (a key
-    of ``pins``) renamed to its chip net, ground's names to ``0``."""
+    of ``pins``) renamed to its chip net, ground's names to ``0``. A net with several pins
+    (KLayout joins their names with ``|``: the outputs tied to VGND) takes their common
+    net; pins of different nets on one net are an error (a short)."""
     body = flat_body(netlist_text, substrate_net=pdk.kpex_substrate_net)
     names = {**pins, "VSS": GROUND}
 
-    def rename(m: re.Match) -> str:
-        return names.get(m.group(0), m.group(0))
+    def rename(token: str) -> str:
+        if token in names:
+            return names[token]
+        if "|" not in token:
+            return token
+        parts = token.split("|")
+        nets = {names[p] for p in parts if p in names}
+        if len(nets) > 1:
+            raise ValueError(f"one net of the tile carries the pins of different nets: {token}")
+        return nets.pop() if nets else token
 
-    pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.sub(rf"(?<![\w\[\]$.])(?:{pattern})(?![\w\[\]$.])", rename, body)
+    return "\n".join(" ".join(rename(t) for t in line.split()) for line in body.splitlines())
 
 
 def compare(schematic: dict, g0: list[float], g: list[list[float]]) -> dict:
