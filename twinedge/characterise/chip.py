@@ -204,6 +204,12 @@ class Reset:
     t_charge: float
     g_start: list[float]
 
+    @classmethod
+    def none(cls, g: list[float], vreset: float) -> Reset:
+        """No reset: the chip starts at ``g`` with RST_N high (a run that repeats another's
+        steps from the G that one's reset reached)."""
+        return cls(vreset, 0.0, 0.0, g)
+
     @property
     def end(self) -> float:
         """RST_N rises (the reset starts at time 0)."""
@@ -330,6 +336,8 @@ def deck(
     # the clock: high for the reset's discharge phase; then (CAL t_cal, LEARN t_h) per step,
     # G held through the first CAL
     clk = [(0.0, vdd), (reset.t_discharge, vdd), (reset.t_discharge + EDGE, 0.0)]
+    if reset.t_discharge == 0:  # no discharge phase (or no reset: RST_N high throughout)
+        clk = [(0.0, 0.0)]
     reads = []
     for k in range(len(order)):
         rise = t_run + t_cal + k * t_step
@@ -337,6 +345,7 @@ def deck(
         clk += [(rise, 0.0), (rise + EDGE, vdd), (fall, vdd), (fall + EDGE, 0.0)]
         reads.append(fall + READ_AFTER)
     t_end = reads[-1] + 10e-9
+    rst_n = pwl([(0.0, 0.0), (t_run, 0.0), (t_run + EDGE, vdd)]) if t_run > 0 else repr(vdd)
     bits = {}
     for name, col in _bit_levels(spec).items():
         pts = [(0.0, vdd if col[order[0]] else 0.0)]
@@ -349,7 +358,7 @@ def deck(
         *([subckts(pdk, w).rstrip("\n"), *instances(pdk, w)] if body is None else [body]),
         f"Vsupply VDD 0 {vdd!r}",
         *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("TRAIN", "ENA")),
-        f"Vpin_RST_N RST_N 0 {pwl([(0.0, 0.0), (t_run, 0.0), (t_run + EDGE, vdd)])}",
+        f"Vpin_RST_N RST_N 0 {rst_n}",
         f"Vpin_VRESET VRESET 0 {reset.vreset!r}",
         f"Vpin_PHASE PHASE 0 {pwl(clk)}",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),

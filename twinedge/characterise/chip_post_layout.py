@@ -10,8 +10,8 @@ The tile's nets carry the template's pin names (``ua[5]``, ``clk``, ``VDPWR`` ..
 edge's gate its chip net name ``g<e>`` (:func:`gate_names`: the gate label's edge cell
 instance tells its site); :func:`chip_body` renames the pins to the chip's nets so that the
 schematic transient's deck (:func:`twinedge.characterise.chip.deck`) drives the layout
-unchanged, with the same reset, start levels and datapoints. The supply is one net in the
-layout: the energy is VDPWR's, not split by block.
+unchanged: from the G the schematic chip's reset reached, with the same datapoints. The
+supply is one net in the layout: the energy is VDPWR's, not split by block.
 """
 
 from __future__ import annotations

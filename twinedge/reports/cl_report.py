@@ -159,8 +159,8 @@ def _tile_post_rows(p: dict | None) -> list[tuple[str, str]]:
     )
     run = f"tile as laid out: {p['steps']} steps via its pins (ngspice, {p['sim_wall_s']:.0f} s)"
     agree = (
-        f"G within {1e3 * p['g_max_abs_diff_v']:.2f} mV of the schematic chip's (after the "
-        f"reset: {1e3 * p['g0_max_abs_diff_v']:.2f} mV)"
+        f"G within {1e3 * p['g_max_abs_diff_v']:.2f} mV of the schematic chip's (before the "
+        f"first step: {1e3 * p['g0_max_abs_diff_v']:.2f} mV)"
     )
     energy = f"{_fmt(e['layout'], 'J')} / {_fmt(e['schematic'], 'J')}"
     return [

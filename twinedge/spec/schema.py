@@ -327,8 +327,9 @@ class Chip(_Strict):
     # 0: not run)
     transient_steps: Annotated[int, Field(ge=0, le=200)] = 10
     # the first of those steps again on the whole TinyTapeout tile as laid out (kpex's
-    # capacitances; 0: not run; at most transient_steps)
-    post_layout_steps: Annotated[int, Field(ge=0, le=200)] = 3
+    # capacitances; 0: not run; at most transient_steps). Off by default: the extracted
+    # tile's deck runs ~100x slower per us than the schematic's (docs/periphery.md)
+    post_layout_steps: Annotated[int, Field(ge=0, le=200)] = 0
 
 
 # ---------------------------------------------------------------- design

@@ -58,10 +58,14 @@ CHIP_TRANSIENT = Stage(
     "chip transient", "chip_transient", ("chip_transient.json",),
     ("twinedge.characterise.chip", "twinedge.circuits.chip"), ("ngspice",),
 )  # fmt: skip
+TILE_PEX = Stage(
+    "tile extraction", "tile_pex", ("tile.pex.spice", "tile_pex.json"),
+    ("twinedge.characterise.chip_post_layout", "twinedge.verify.pex",
+     "twinedge.verify.pex_lvsdb"), ("klayout-pex",),
+)  # fmt: skip
 CHIP_POST_LAYOUT = Stage(
     "chip post-layout", "chip_post_layout", ("chip_post_layout.json",),
-    ("twinedge.characterise.chip_post_layout", "twinedge.characterise.chip",
-     "twinedge.verify.pex", "twinedge.verify.pex_lvsdb"), ("klayout-pex", "ngspice"),
+    ("twinedge.characterise.chip_post_layout", "twinedge.characterise.chip"), ("ngspice",),
 )  # fmt: skip
 CHIP_LAYOUT = Stage(
     "chip layout", "chip_layout", ("{design}_chip.gds", "chip_layout.json"),
@@ -272,13 +276,54 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
     return res
 
 
+def tile_extraction(run: Run, periphery_res: dict, tile: dict) -> dict:
+    """kpex (2.5D, CC) on the TinyTapeout tile's GDS, each gate named ``g<e>``
+    (build/<design>/tile_pex/: the netlist and its counts). A stage of its own: it takes
+    minutes, and the simulation after it is the part that changes."""
+    from twinedge.characterise import chip_post_layout as cpl
+    from twinedge.characterise.chip import wiring
+    from twinedge.pdk import activate
+    from twinedge.spec.pinplan import plan
+    from twinedge.verify.pex import ExtractionError
+
+    d, ds = run.design, run.spec.dataset
+    pdk = activate(d.pdk)
+    gds = run.folder(TAPEOUT) / f"{tile['top']}.gds"
+
+    def make(folder: Path) -> dict:
+        from twinedge.artifacts import staged_outputs
+
+        pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
+        w = wiring(run.spec, pp, _bias_strings(periphery_res))
+        with staged_outputs(folder) as tmp:
+            try:
+                with run.step("whole tile: kpex (2.5D, CC)", 1) as tick:
+                    ext = cpl.extract_tile(gds, tmp, pdk, cpl.gate_names(d, w))
+                    tick(1)
+            except (ExtractionError, ValueError) as exc:
+                raise StageError(f"{run.spec.path}: tile extraction: {exc}") from None
+            out = {**ext.as_dict(), "netlist": cpl.NETLIST}
+            (tmp / "tile_pex.json").write_text(json.dumps(out, indent=1))
+        return out
+
+    inputs = {"design": _design_input(run), "tile": file_sha256(gds),
+              "strings": periphery_res["bias"]["strings"]}  # fmt: skip
+    res, _ = run.execute(TILE_PEX, inputs, make, lambda f: _read_json(f / "tile_pex.json"))
+    run.say(
+        f"tile extraction: {res['nodes']} nets, {res['capacitors']} capacitors, "
+        f"{res['devices']} devices ({res['tool']}, {res['seconds']:.0f} s); {run.folder(TILE_PEX)}"
+    )
+    return res
+
+
 def chip_post_layout(
     run: Run, periphery_res: dict, tile: dict | None, schematic: dict | None
 ) -> dict | None:
-    """The TinyTapeout tile as laid out (kpex, CC), driven through its pins for the first
-    ``chip.post_layout_steps`` steps of the chip transient ``schematic`` (the same reset,
-    start levels and datapoints): G after each step and the energy per step from VDPWR,
-    against the schematic's (build/<design>/chip_post_layout/)."""
+    """The TinyTapeout tile as laid out (:func:`tile_extraction`), driven through its pins
+    for the first ``chip.post_layout_steps`` steps of the chip transient ``schematic``: from
+    the G its reset reached (the reset itself is the schematic's: at ~70 s of ngspice per us
+    the layout's 30 us of reset would not fit), the same datapoints; G after each step and
+    the energy per step from VDPWR against the schematic's (build/<design>/chip_post_layout/)."""
     chip = run.design.chip
     if chip is None or chip.post_layout_steps == 0 or schematic is None:
         return None
@@ -289,12 +334,12 @@ def chip_post_layout(
     from twinedge.characterise.mirror import CharacterisationError
     from twinedge.pdk import activate
     from twinedge.spec.pinplan import plan
-    from twinedge.verify.pex import ExtractionError
 
+    ext = tile_extraction(run, periphery_res, tile)
     d, ds = run.design, run.spec.dataset
     pdk = activate(d.pdk)
     n = chip.post_layout_steps
-    gds = run.folder(TAPEOUT) / f"{tile['top']}.gds"
+    netlist = run.folder(TILE_PEX) / ext["netlist"]
 
     def make(folder: Path) -> dict:
         from twinedge.artifacts import staged_outputs
@@ -303,25 +348,21 @@ def chip_post_layout(
         w = wiring(run.spec, pp, _bias_strings(periphery_res))
         pins = {**tile["wires"], "VDPWR": "VDD", "VGND": cpl.GROUND,
                 **dict.fromkeys(tile["tied_to_vgnd"], cpl.GROUND)}  # fmt: skip
-        reset = Reset(schematic["vreset_v"], schematic["t_discharge_s"],
-                      schematic["t_reset_s"], schematic["g_start"])  # fmt: skip
         order = schematic["datapoints"][:n]
         with staged_outputs(folder) as tmp:
             try:
-                with run.step("whole tile: kpex (CC)", 1) as tick:
-                    ext = cpl.extract_tile(gds, tmp, pdk, cpl.gate_names(d, w))
-                    tick(1)
-                body = cpl.chip_body(ext.netlist.read_text(), pins, pdk)
+                body = cpl.chip_body(netlist.read_text(), pins, pdk)
                 with run.step(f"tile as laid out, {n} steps (ngspice)", 1) as tick:
-                    sim = simulate(run.spec, w, pp, order, reset, body)
+                    start = Reset.none(schematic["g0"], schematic["vreset_v"])
+                    sim = simulate(run.spec, w, pp, order, start, body)
                     tick(1)
-            except (CharacterisationError, ExtractionError, ValueError) as exc:
+            except (CharacterisationError, ValueError) as exc:
                 raise StageError(f"{run.spec.path}: chip post-layout: {exc}") from None
             s_energy = schematic["energy_per_step_j"]
             schematic_vdd = sum(v for k, v in s_energy.items() if not k.startswith("rail"))
             out = {
                 "steps": n,
-                "extraction": {**ext.as_dict(), "netlist": f"{folder}/{cpl.NETLIST}"},
+                "extraction": ext,
                 "datapoints": order,
                 "g0": sim.g0,
                 "g_layout": sim.g,
@@ -338,17 +379,16 @@ def chip_post_layout(
             (tmp / "chip_post_layout.json").write_text(json.dumps(out, indent=1))
         return out
 
-    inputs = {"design": _design_input(run), "tile": file_sha256(gds), "pins": tile["wires"],
-              "schematic": {k: schematic[k] for k in ("datapoints", "g_start", "vreset_v",
-                                                      "t_discharge_s", "t_reset_s")},
+    inputs = {"design": _design_input(run), "netlist": file_sha256(netlist),
+              "pins": tile["wires"], "g0": schematic["g0"],
+              "datapoints": schematic["datapoints"][:n], "vreset": schematic["vreset_v"],
               "strings": periphery_res["bias"]["strings"]}  # fmt: skip
     res, _ = run.execute(
         CHIP_POST_LAYOUT, inputs, make, lambda f: _read_json(f / "chip_post_layout.json")
     )
     a, e = res["agreement"], res["energy_per_step_vdd_j"]
     run.say(
-        f"chip post-layout: the tile extracted ({res['extraction']['nodes']} nets, "
-        f"{res['extraction']['capacitors']} C), {n} steps in {res['sim_wall_s']:.0f} s; G "
+        f"chip post-layout: {n} steps of the extracted tile in {res['sim_wall_s']:.0f} s; G "
         f"within {1e3 * a['g_max_abs_diff_v']:.1f} mV of the schematic's; per step from VDPWR "
         f"{1e9 * e['layout']:.2f} nJ (schematic {1e9 * e['schematic']:.2f} nJ); "
         f"{run.folder(CHIP_POST_LAYOUT)}"
