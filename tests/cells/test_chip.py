@@ -185,6 +185,7 @@ def tiled(tmp_path_factory):
 
 @needs_klayout
 def test_the_chip_in_its_tile_passes_precheck_drc_and_its_wiring(tiled, tmp_path) -> None:
+    from twinedge.cells.tapeout import tile_nets
     from twinedge.verify.drc import run_drc
     from twinedge.verify.precheck import precheck
     from twinedge.verify.tile_wiring import pin_wiring
@@ -195,7 +196,7 @@ def test_the_chip_in_its_tile_passes_precheck_drc_and_its_wiring(tiled, tmp_path
     assert all(c.passed for c in res.checks), [c for c in res.checks if not c.passed]
     drc = run_drc(gds, tmp_path / "drc", pdk)
     assert drc.clean, drc.as_dict()["by_rule"]
-    wires = {**tl.wires, "VDPWR": "VDD", "VGND": "VSS", **dict.fromkeys(tl.tied, "VSS")}
+    wires = tile_nets(tl.wires, tl.tied)
     assert {"ua[0]", "ui_in[0]", "clk", "rst_n", "ena"} <= set(tl.wires)
     assert len(tl.tied) == 24  # every uo_out, uio_out and uio_oe: none used by the chip
     ok = pin_wiring(gds, name, tl.tile, wires, pdk)
@@ -250,6 +251,8 @@ def test_the_layout_deck_drives_the_extracted_chip_by_the_schematic_names(wired)
         "M1 g0 PHASE 0 0 sky130_fd_pr__nfet_01v8 L=0.15 W=0.42",
         "C1 VRESET 0 1e-15", "C2 g0 VRESET 2e-16", "C3 VDD clk_b 1e-15",
     ]  # fmt: skip
+    # the chip's ground net VSS (as tile_nets names it) is the decks' 0 too
+    assert chip_body(text, {**pins, "VGND": "VSS", "uo_out[3]": "VSS"}, SKY130) == body
     with pytest.raises(ValueError, match="pins of different nets"):
         chip_body(text.replace("VGND|uo_out[3]", "VGND|ua[5]"), pins, SKY130)
     reset = chip.Reset(1.7, 1e-6, 2e-6, [0.5] * len(w.edges))

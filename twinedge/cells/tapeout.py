@@ -76,6 +76,12 @@ def pin_nets(plan: PinPlan) -> dict[str, str]:
     return out
 
 
+def tile_nets(wires: dict[str, str], tied: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Every used pin of the tile -> its chip net: the wired pins, the power stripes on the
+    chip's supplies, the unused outputs tied to ground."""
+    return {**wires, "VDPWR": "VDD", "VGND": "VSS", **dict.fromkeys(tied, "VSS")}
+
+
 def smallest_tile(pdk_name: str, width: float, height: float, supply: str = "1v8") -> Tile:
     fits = [t for t in tiles(pdk_name) if t.supply == supply and t.width >= width
             and t.height >= height]  # fmt: skip

@@ -28,7 +28,14 @@ from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.chip import ChipWiring
 from twinedge.pdk import Pdk
 from twinedge.spec.schema import Design
-from twinedge.verify.pex import ExtractionError, flat_body, kpex_version, run_kpex, summarize
+from twinedge.verify.pex import (
+    ExtractionError,
+    _substrate_only,
+    flat_body,
+    kpex_version,
+    run_kpex,
+    summarize,
+)
 from twinedge.verify.pex_lvsdb import GateKey, build_pex_lvsdb
 
 GROUND = "0"  # the decks' ground; the layout's VSS and the tile's VGND
@@ -73,7 +80,7 @@ def extract_tile(gds: Path, out_dir: Path, pdk: Pdk, names: dict[GateKey, str]) 
     start = time.perf_counter()
     db = build_pex_lvsdb(gds, out_dir / "tile.lvsdb", with_pfet=True, pdk=pdk, gate_names=names)
     spice, problems, _log = run_kpex(db.path, out_dir / "kpex", pdk, mode="CC")
-    serious = [p for p in problems if pdk.kpex_substrate_net not in p]
+    serious = [p for p in problems if not _substrate_only(p, pdk.kpex_substrate_net)]
     if serious:
         raise ExtractionError(f"kpex netlist of the tile inconsistent: {serious[0]}")
     netlist = out_dir / NETLIST
@@ -90,11 +97,11 @@ def extract_tile(gds: Path, out_dir: Path, pdk: Pdk, names: dict[GateKey, str]) 
 
 def chip_body(netlist_text: str, pins: dict[str, str], pdk: Pdk) -> str:
     """The extracted tile's element lines on the chip's net names: each template pin (a key
-    of ``pins``) renamed to its chip net, ground's names to ``0``. A net with several pins
+    of ``pins``) renamed to its chip net, ground (the chip's VSS) to ``0``. A net with several pins
     (KLayout joins their names with ``|``: the outputs tied to VGND) takes their common
     net; pins of different nets on one net are an error (a short)."""
     body = flat_body(netlist_text, substrate_net=pdk.kpex_substrate_net)
-    names = {**pins, "VSS": GROUND}
+    names = {k: GROUND if v == "VSS" else v for k, v in {**pins, "VSS": "VSS"}.items()}
 
     def rename(token: str) -> str:
         if token in names:

@@ -321,14 +321,15 @@ def chip_post_layout(
 ) -> dict | None:
     """The TinyTapeout tile as laid out (:func:`tile_extraction`), driven through its pins
     for the first ``chip.post_layout_steps`` steps of the chip transient ``schematic``: from
-    the G its reset reached (the reset itself is the schematic's: at ~70 s of ngspice per us
-    the layout's 30 us of reset would not fit), the same datapoints; G after each step and
+    the G its reset reached (the reset itself is the schematic's: the extracted deck is far
+    slower per us, docs/periphery.md), the same datapoints; G after each step and
     the energy per step from VDPWR against the schematic's (build/<design>/chip_post_layout/)."""
     chip = run.design.chip
     if chip is None or chip.post_layout_steps == 0 or schematic is None:
         return None
     if tile is None or not tile.get("tile"):
         return None
+    from twinedge.cells.tapeout import tile_nets
     from twinedge.characterise import chip_post_layout as cpl
     from twinedge.characterise.chip import Reset, simulate, wiring
     from twinedge.characterise.mirror import CharacterisationError
@@ -346,8 +347,7 @@ def chip_post_layout(
 
         pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
         w = wiring(run.spec, pp, _bias_strings(periphery_res))
-        pins = {**tile["wires"], "VDPWR": "VDD", "VGND": cpl.GROUND,
-                **dict.fromkeys(tile["tied_to_vgnd"], cpl.GROUND)}  # fmt: skip
+        pins = tile_nets(tile["wires"], tile["tied_to_vgnd"])
         order = schematic["datapoints"][:n]
         with staged_outputs(folder) as tmp:
             try:
@@ -476,7 +476,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
 
     from twinedge.cells.chip import chip_top
     from twinedge.cells.gds import write_gds
-    from twinedge.cells.tapeout import TapeoutError, tapeout_tile
+    from twinedge.cells.tapeout import TapeoutError, tapeout_tile, tile_nets
     from twinedge.cells.tile import lef, verilog_stub
     from twinedge.characterise.chip import wiring
     from twinedge.pdk import activate
@@ -524,7 +524,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
                                     f"{len(drc_rec['decks'])} decks"))  # fmt: skip
         except DrcError as exc:
             res.checks.append(Check("DRC", False, str(exc).splitlines()[0]))
-        wires = {**tl.wires, "VDPWR": "VDD", "VGND": "VSS", **dict.fromkeys(tl.tied, "VSS")}
+        wires = tile_nets(tl.wires, tl.tied)
         res.checks.append(pin_wiring(gds, top_name, tl.tile, wires, pdk))
         record = {
             "tile": tl.tile.name,
