@@ -13,7 +13,9 @@ not by hand, so a change of the circuit or its sizing re-generates a DRC/LVS-che
   mirrored so its terminals face down) an n-well with the remaining PMOS devices;
 * every net is one horizontal met1 track in the channel; every terminal drops a vertical
   met2 stub onto its net's track (via1). Columns never share an x closer than a met2 pitch,
-  so stubs cannot touch: row 1 devices slide right until their columns clear row 0's;
+  so stubs cannot touch: each row 1 device takes the leftmost x where its columns clear
+  row 0's, and the placer keeps the split of the PMOS between the rows that makes the
+  smallest block;
 * the edge's nets (A/B of each twin, G) land on their tracks in a zone at the block's left
   end, free of devices; the global nets (VDD, VSS, VBP, LEARN, LEARNB, VFLOOR) leave from
   via stacks in a zone at its right end, to met3 stripes that the array compiler runs along
@@ -26,6 +28,7 @@ horizontal edges, turned and reached by L-routes for vertical ones (:class:`ClGe
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 
 import gdsfactory as gf
 
@@ -49,7 +52,7 @@ from twinedge.cells.twin_edge import (
     via1_pad,
     via_stack,
 )
-from twinedge.circuits.cl import ClCircuit, circuit
+from twinedge.circuits.cl import ClCircuit, Sizes, circuit
 from twinedge.circuits.mirror import Device
 from twinedge.circuits.twin_edge import CAP_MAX_W_CL
 from twinedge.pdk import rules as R
@@ -195,9 +198,9 @@ def _item(d: Device, flipped: bool = False) -> Item:
     return Item(d.name, d.kind, False, {**sd, "G": d.g}, d.w, d.l)
 
 
-def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
+def _rows(cc: ClCircuit, chosen0: frozenset[str] | None = None) -> tuple[list[Item], list[Item]]:
     """Row 0: p+ tap, NMOS, n+ tap, PMOS (``row_first`` ones first); row 1: n+ tap, PMOS;
-    the other PMOS split to balance the rows."""
+    the other PMOS split to balance the rows (``chosen0``: those that go to row 0)."""
     items = [_item(d, d.name in cc.flipped) for d in cc.devices if d.name not in cc.bed]
     nmos = [i for i in items if i.kind == "n"]
     if cc.nmos_order:
@@ -214,13 +217,14 @@ def _rows(cc: ClCircuit) -> tuple[list[Item], list[Item]]:
 
     row0 = [ptap, *nmos, ntap(0), *first]
     row1 = [ntap(1)]
-    chosen0 = set()  # longest first, each into the shorter row; then the circuit's order
-    lengths = [span(row0) + WELL_GAP, span(row1)]
-    for it in sorted(pmos, key=lambda i: -i.length):
-        k = 0 if lengths[0] <= lengths[1] else 1
-        lengths[k] += it.length + ITEM_GAP
-        if k == 0:
-            chosen0.add(it.name)
+    if chosen0 is None:  # longest first, each into the shorter row; then the circuit's order
+        chosen0 = frozenset()
+        lengths = [span(row0) + WELL_GAP, span(row1)]
+        for it in sorted(pmos, key=lambda i: -i.length):
+            k = 0 if lengths[0] <= lengths[1] else 1
+            lengths[k] += it.length + ITEM_GAP
+            if k == 0:
+                chosen0 |= {it.name}
     row0 += [it for it in pmos if it.name in chosen0]
     row1 += [it for it in pmos if it.name not in chosen0]
     if not first and not chosen0:  # no PMOS in row 0: its n-well would hold the tap alone
@@ -260,37 +264,122 @@ class BlockPlan:
 STUB_GAP = 0.14  # met2 spacing between a row-0 stub's end and a row-1 stub's end
 
 
-def _clash(
-    top: list[tuple[str, float]], below: list[tuple[str, float]], tracks: dict[str, float]
-) -> bool:
-    """Do row 1's stubs (``top``: net, x) meet row 0's (``below``) or an edge landing? Two
-    stubs at one x share it when the row-1 net's track lies above the row-0 net's by a
-    pad and a spacing: each stub ends at its own track. (Two stubs of one net near one x
-    would land two via1 pads on one track, overlapping: they clash too.)"""
-    need = pad_side() + STUB_GAP
-    for n1, x1 in top:
-        for n0, x0 in below:
-            if abs(x1 - x0) >= COL:
-                continue
-            if n0 is None or tracks[n1] - tracks[n0] < need:
-                return True
-    return False
-
-
-def plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
+def plan_block(
+    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], height_weight: float | None = None
+) -> BlockPlan:
     """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x. The
     capacitor bed takes as many of the circuit's bed devices as fit under the channel (in
-    their order); the rest stand in the rows."""
+    their order); the rest stand in the rows. The placer keeps the smallest block: by area,
+    or (``height_weight``) by length + weight x height, where the block is one of a lattice
+    site's bands (stacked blocks: a site's height grows by two block heights)."""
     for n in range(len(cc.bed), -1, -1):
         try:
-            return _plan_block(replace(cc, bed=cc.bed[:n]), edge_cols)
+            return _plan_block(replace(cc, bed=cc.bed[:n]), edge_cols, height_weight)
         except BedFull:
             continue
     raise AssertionError("unreachable: a block without a bed always plans")
 
 
-def _plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> BlockPlan:
-    row0, row1 = _rows(cc)
+def _first_fit(
+    it: Item,
+    x_min: float,
+    occupied: list[tuple[float, float]],
+    below: list[tuple[str | None, float]],
+    tracks: dict[str, float],
+) -> float:
+    """Leftmost x >= ``x_min`` where ``it`` keeps ITEM_GAP from the row's placed items
+    (``occupied``: their x extents) and its stubs clear row 0's: a row-1 stub and a row-0
+    stub share an x only where the row-1 net's track lies above the row-0 net's by a pad
+    and a spacing (each stub ends at its own track); two stubs of one net never do (two
+    via1 pads on one track would overlap), nor does any stub an edge landing. Row 1 fills
+    the gaps its first devices leave, instead of only growing rightwards."""
+    need = pad_side() + STUB_GAP
+    blocked = [(x0 - ITEM_GAP - it.length, x1 + ITEM_GAP) for x0, x1 in occupied]
+    for t in it.terminals():
+        n1 = it.nets[t.name]
+        for n0, x0 in below:
+            if n0 is not None and tracks[n1] - tracks[n0] >= need:
+                continue
+            blocked.append((x0 - t.x - COL, x0 - t.x + COL))
+    x = up(x_min)
+    moved = True
+    while moved:
+        moved = False
+        for lo, hi in blocked:
+            if lo + 1e-6 < x < hi - 1e-6:
+                x, moved = up(hi), True
+    return x
+
+
+def _place_row1(
+    row1: list[Item],
+    x_rows: float,
+    below: list[tuple[str | None, float]],
+    tracks: dict[str, float],
+) -> list[Placed]:
+    """Row 1 by first fit, its tap first, in the better of two orders (the given one, and
+    the longest devices first)."""
+    tap, rest = row1[:1], row1[1:]
+    best: list[Placed] = []
+    for order in (rest, sorted(rest, key=lambda i: -i.length)):
+        placed: list[Placed] = []
+        for it in (*tap, *order):
+            occupied = [(p.x, p.x + p.item.length) for p in placed]
+            placed.append(Placed(it, _first_fit(it, x_rows, occupied, below, tracks), 1))
+        if not best or _row_end(placed) < _row_end(best) - 1e-6:
+            best = placed
+    return best
+
+
+def _row_end(placed: list[Placed]) -> float:
+    return max(p.x + p.item.length for p in placed)
+
+
+def _splits(cc: ClCircuit) -> list[frozenset[str] | None]:
+    """Which balanced PMOS go to row 0: the length-balancing default first, then every other
+    split (a handful of devices: the placer keeps the one that makes the smallest block)."""
+    free = [d.name for d in cc.devices if d.kind == "p" and d.name not in cc.bed]
+    free = [n for n in free if n not in cc.row_first]
+    if len(free) > 8:
+        return [None]
+    subsets = [
+        frozenset(n for k, n in enumerate(free) if mask >> k & 1) for mask in range(2 ** len(free))
+    ]
+    return [None, *subsets]
+
+
+def _plan_block(
+    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], height_weight: float | None
+) -> BlockPlan:
+    """Every split of the PMOS between the rows, row 1 by first fit; the smallest block
+    whose bed fits wins."""
+    plans = []
+    for k, plan in enumerate(_candidates(cc, edge_cols)):
+        size = (
+            plan.length * plan.height
+            if height_weight is None
+            else plan.length + height_weight * plan.height
+        )
+        plans.append((round(size, 3), k, plan))
+    plans.sort(key=lambda p: p[:2])
+    for _, _, plan in plans:
+        if plan.bed is not None or not any(d.name in cc.bed for d in cc.devices):
+            return plan
+    raise BedFull("no split of the rows leaves the bed its room")
+
+
+@cache
+def _candidates(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> list[BlockPlan]:
+    """One plan per split (:func:`_splits`), whatever the weight that chooses among them."""
+    return [_plan_rows(cc, edge_cols, chosen0) for chosen0 in _splits(cc)]
+
+
+def _plan_rows(
+    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], chosen0: frozenset[str] | None
+) -> BlockPlan:
+    """One split: row 0 left to right, the channel's tracks, row 1 by first fit, the bed
+    (``bed`` None where it does not fit)."""
+    row0, row1 = _rows(cc, chosen0)
     x_rows = snap(max((x for _, x in edge_cols), default=0.0) + COL + ITEM_GAP)
     placed: list[Placed] = []
     x = x_rows
@@ -319,7 +408,7 @@ def _plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Bloc
     # on G)
     for k, n in enumerate(cc.channel):
         tracks[n] = snap(y)
-        y += GLOBAL_TRACK + (lift if k == 0 else 0.0)
+        y += _channel_pitch(cc, k) + (lift if k == 0 else 0.0)
     y += TRACK - GLOBAL_TRACK / 2
     for n in signal:
         tracks[n] = snap(y)
@@ -328,13 +417,8 @@ def _plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Bloc
         (p.item.nets[t.name], snap(p.x + t.x)) for p in placed for t in p.item.terminals()
     ]
     below += [(None, x) for _, x in edge_cols]  # the edge's stubs come down from the top
-    x = x_rows
-    for it in row1:
-        while _clash([(it.nets[t.name], x + t.x) for t in it.terminals()], below, tracks):
-            x += pdk.grid_um * 10
-        placed.append(Placed(it, snap(x), 1))
-        x += it.length + ITEM_GAP
-    row_end = max(p.x + p.item.length for p in placed)
+    placed += _place_row1(row1, x_rows, below, tracks)
+    row_end = _row_end(placed)
     bed = None
     if bed_devices:
         spans: dict[str, list[float]] = {}
@@ -343,14 +427,17 @@ def _plan_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> Bloc
                 spans.setdefault(p.item.nets[t.name], []).append(p.x + t.x)
         for n, x in edge_cols:
             spans.setdefault(n, []).append(x)
-        bed = plan_bed(
-            bed_devices,
-            tracks,
-            {n: (min(xs) - COL, max(xs) + COL) for n, xs in spans.items()},
-            (top0 + ROW_MARGIN, y - TRACK / 2),
-            (x_rows, row_end),
-            cc.bed_avoid,
-        )
+        try:
+            bed = plan_bed(
+                bed_devices,
+                tracks,
+                {n: (min(xs) - COL, max(xs) + COL) for n, xs in spans.items()},
+                (top0 + ROW_MARGIN, y - TRACK / 2),
+                (x_rows, row_end),
+                cc.bed_avoid,
+            )
+        except BedFull:
+            bed = None
     x_stack = snap(row_end + COL + 0.3)
     length = up(x_stack + 0.6)
     y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
@@ -370,7 +457,19 @@ def _bed_lift(cc: ClCircuit, bed: list[Device], y_channel: float) -> float:
     if cc.channel[0] in cc.bed_avoid:
         bottom = max(bottom, first + BED_AVOID + 0.01)
     need = bottom + bed[0].w + BED_GAP / 2
-    return up(max(0.0, need - (first + k * GLOBAL_TRACK)))
+    return up(max(0.0, need - (first + sum(_channel_pitch(cc, j) for j in range(k)))))
+
+
+def _channel_pitch(cc: ClCircuit, k: int) -> float:
+    """From channel track ``k`` to the next: a global pitch between two global nets (each
+    has a via stack and a met3 stripe above) and beside the bed's plate (its li contacts
+    and the shield's need the room), a signal pitch beside any other net (two globals with
+    one net between them are still further apart than a global pitch)."""
+    if k + 1 == len(cc.channel):
+        return GLOBAL_TRACK
+    pair = {cc.channel[k], cc.channel[k + 1]}
+    plate = {d.g for d in cc.devices if d.name in cc.bed}
+    return GLOBAL_TRACK if pair <= set(cc.globals) or pair & plate else TRACK
 
 
 def _groups(plan: BlockPlan, row: int) -> list[list[Placed]]:
@@ -455,16 +554,24 @@ def update_block(
     circuit_name: str = "memory",
     hold_cap_n: int = 1,
     reader: bool = False,
+    height_weight: float | None = None,
+    sizes: Sizes = (),
 ) -> gf.Component:
-    """The update circuit (and ``reader``: the G reader), placed and routed; edge nets land
-    at ``edge_cols`` (x, left zone)."""
-    return draw_block(circuit(circuit_name, hold_cap_n, reader), edge_cols)
+    """The update circuit (and ``reader``: the G reader; ``sizes``: its transistor sizes),
+    placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
+    cc = circuit(circuit_name, hold_cap_n, reader, sizes)
+    return draw_block(cc, edge_cols, height_weight)
 
 
-def draw_block(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...] = ()) -> gf.Component:
+def draw_block(
+    cc: ClCircuit,
+    edge_cols: tuple[tuple[str, float], ...] = (),
+    height_weight: float | None = None,
+) -> gf.Component:
     """Any circuit of :class:`ClCircuit` form, placed in two rows and routed on its channel's
-    tracks; its global nets leave from via stacks (met3) at the right end."""
-    plan = plan_block(cc, edge_cols)
+    tracks; its global nets leave from via stacks (met3) at the right end
+    (``height_weight``: :func:`plan_block`)."""
+    plan = plan_block(cc, edge_cols, height_weight)
     c = gf.Component()
     for p in plan.placed:
         ref = c.add_ref(p.item.cell())
@@ -536,8 +643,10 @@ class ClGeometry:
     x_stack_v: float  # the same in the stacked block (its landing zone differs)
     circuit: str  # cl_circuit name
     hold_cap_n: int  # the memory circuit's parallel hold capacitors
+    sizes: Sizes  # the memory circuit's transistor sizes (the spec's overrides)
     globals: tuple[str, ...]  # the global nets the blocks bring out
     drop: float = GAP  # from the row's edge strip down to the blocks' band
+    height_weight: float | None = None  # the block placer's weight of height (plan_block)
 
     @property
     def x_far(self) -> float:
@@ -585,24 +694,52 @@ def cl_geometry(
     cap_max_w: float = CAP_MAX_W_CL,
     cap_max_w_v: float = 0.0,
     beside: bool = False,
+    sizes: Sizes = (),
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant (``beside``: side by side in one band under the row's edge strip, the vertical
     edge's block first), clear of each other's routes and of the next row and column; the
     vertical edges' capacitor folds into fingers at most ``cap_max_w_v`` wide (0:
-    ``cap_max_w``)."""
+    ``cap_max_w``). The block placer weighs a block's height against its length; which
+    weight makes the smallest lattice site depends on what sets the site's sides (the
+    blocks, or the capacitor strips), so each of a few is tried."""
+    options = [
+        _cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w,
+                     cap_max_w_v, beside, sizes, weight)
+        for weight in HEIGHT_WEIGHTS
+    ]  # fmt: skip
+    return min(options, key=lambda cg: round(cg.edge.pitch * cg.edge.pitch_y, 3))
+
+
+HEIGHT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+
+
+def _cl_geometry(
+    w_um: float,
+    l_um: float,
+    c_gate_f: float,
+    circuit_name: str,
+    hold_cap_n: int,
+    reader: bool,
+    cap_max_w: float,
+    cap_max_w_v: float,
+    beside: bool,
+    sizes: Sizes,
+    weight: float,
+) -> ClGeometry:
+    """:func:`cl_geometry` with the block placer's ``weight``."""
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
     gv = edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v) if cap_max_w_v else g
-    cc = circuit(circuit_name, hold_cap_n, reader)
+    cc = circuit(circuit_name, hold_cap_n, reader, sizes)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
-    plan = plan_block(cc, edge_cols)
+    plan = plan_block(cc, edge_cols, weight)
     # the stacked block: landing columns in the reverse order of the taps along the edge, so
     # that no L-route crosses another
     order = [n for n in ("bc", "bf", "g", "af", "ac") if n in cc.edge_nets]
     edge_cols_v = tuple((n, snap(0.5 + k * LAND_PITCH)) for k, n in enumerate(order))
-    plan_v = plan_block(cc, edge_cols_v)
+    plan_v = plan_block(cc, edge_cols_v, weight)
     # vertical cell: twins near the A end, their taps on the runs around them
     col = R.licon_diff_enc_end + R.licon / 2
     x_gate_v = snap(MARGIN_A + 2 * TAP_PITCH + g.sd - col + 0.2)
@@ -646,8 +783,10 @@ def cl_geometry(
         x_stack_v=plan_v.x_stack,
         circuit=circuit_name,
         hold_cap_n=hold_cap_n,
+        sizes=sizes,
         globals=cc.globals,
         drop=drop,
+        height_weight=weight,
     )
 
 
@@ -701,26 +840,32 @@ def twin_edge_cl(
     cap_max_w: float = CAP_MAX_W_CL,
     cap_max_w_v: float = 0.0,
     beside: bool = False,
+    sizes: Sizes = (),
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
     or ``stacked`` (vertical edges; see :class:`ClGeometry`); ``reader``: with the G reader
     (a chip's cells); ``cap_max_w``: the gate capacitor's widest finger (the spec's
     ``cell.cap_finger_w_um``)."""
     cg = cl_geometry(
-        w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w, cap_max_w_v, beside
-    )
+        w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w, cap_max_w_v, beside,
+        sizes,
+    )  # fmt: skip
     c = gf.Component()
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols, circuit_name, hold_cap_n, reader))
+        ref = c.add_ref(
+            update_block(cg.edge_cols, circuit_name, hold_cap_n, reader, cg.height_weight, sizes)
+        )
         ref.dmove((cg.x_block, -cg.drop - cg.block_height))
         _edge_stubs(c, cg)
         box = (0.0, -cg.drop - cg.block_height, g.length, g.height)
     else:
         g = cg.edge_v
         draw_twin_edge(c, g)
-        ref = c.add_ref(update_block(cg.edge_cols_v, circuit_name, hold_cap_n, reader))
+        ref = c.add_ref(
+            update_block(cg.edge_cols_v, circuit_name, hold_cap_n, reader, cg.height_weight, sizes)
+        )
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge
         ref.drotate(90)

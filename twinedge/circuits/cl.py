@@ -89,18 +89,23 @@ def _globals(devs: tuple[Device, ...]) -> tuple[str, ...]:
     return tuple(n for n in PORT_NAMES if n in used)
 
 
-def memory_sizing(hold_cap_n: int = 1) -> memory_circuit.MemorySizing:
-    """The memory circuit's sizing: its defaults, with the spec's hold capacitor count."""
-    return memory_circuit.MemorySizing(hold_cap_n=hold_cap_n)
+Sizes = tuple[tuple[str, float], ...]  # (MemorySizing field, um): a spec's overrides
+
+
+def memory_sizing(hold_cap_n: int = 1, sizes: Sizes = ()) -> memory_circuit.MemorySizing:
+    """The memory circuit's sizing: its defaults, with the spec's hold capacitor count and
+    transistor sizes (``cell.update.sizing``)."""
+    return memory_circuit.MemorySizing(hold_cap_n=hold_cap_n, **dict(sizes))
 
 
 @cache
-def circuit(name: str, hold_cap_n: int = 1, reader: bool = False) -> ClCircuit:
-    """The named circuit at its default sizing (``hold_cap_n``: the memory circuit's parallel
-    hold capacitors, ``cell.update.hold_cap_n``); ``reader``: with the edge's G reader
-    (:func:`twinedge.circuits.readout.reader_devices`, a chip's cells)."""
+def circuit(name: str, hold_cap_n: int = 1, reader: bool = False, sizes: Sizes = ()) -> ClCircuit:
+    """The named circuit (``hold_cap_n``: the memory circuit's parallel hold capacitors,
+    ``cell.update.hold_cap_n``; ``sizes``: its transistor sizes, ``cell.update.sizing``);
+    ``reader``: with the edge's G reader (:func:`twinedge.circuits.readout.reader_devices`,
+    a chip's cells)."""
     if reader:
-        base = circuit(name, hold_cap_n)
+        base = circuit(name, hold_cap_n, False, sizes)
         devs = (*base.devices, *readout.reader_devices())
         # READ and the select lines sit among the DC tracks, away from X, m and G
         k = base.channel.index("vfloor")
@@ -119,7 +124,7 @@ def circuit(name: str, hold_cap_n: int = 1, reader: bool = False) -> ClCircuit:
             ("vdd", "vbp", "learn", "learnb", "vfloor", "g", "0"),
         )
     if name == "memory":
-        devs = tuple(memory_circuit.devices(memory_sizing(hold_cap_n)))
+        devs = tuple(memory_circuit.devices(memory_sizing(hold_cap_n, sizes)))
         used = {n for d in devs for n in (d.d, d.g, d.s)}
         channel = ("x", "vcn", "cal", "calb", "learn", "learnb", "vdd", "m", "vbp", "vcp",
                    "vbj", "vfloor", "g", "0")  # fmt: skip
@@ -138,11 +143,13 @@ def circuit(name: str, hold_cap_n: int = 1, reader: bool = False) -> ClCircuit:
 
 
 def of_update(update: UpdateCircuit) -> ClCircuit:
-    """The circuit a spec's ``cell.update`` names, at its hold capacitor count."""
-    return circuit(update.circuit, update.hold_cap_n)
+    """The circuit a spec's ``cell.update`` names, at its hold capacitor count and sizes."""
+    return circuit(update.circuit, update.hold_cap_n, False, update.sizing.items())
 
 
 def of_design(design: Design) -> ClCircuit:
     """The circuit of a design's cells: a chip's carry the G reader too."""
     update = design.cell.update
-    return circuit(update.circuit, update.hold_cap_n, design.chip is not None)
+    return circuit(
+        update.circuit, update.hold_cap_n, design.chip is not None, update.sizing.items()
+    )

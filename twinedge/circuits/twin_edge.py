@@ -179,6 +179,8 @@ def _name_value(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return f"{value}".replace(".", "p").rstrip("0").rstrip("p")
+    if isinstance(value, tuple):
+        return "_".join(_name_value(v) for v in value)
     return _clean(str(value))
 
 
@@ -216,5 +218,6 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
                ("reader", design.chip is not None), ("cap_max_w", cap_max_w(cell)))  # fmt: skip
     circuit = (*circuit, ("cap_max_w_v", cap_max_w(cell, vertical=True)),
                ("beside", cell.blocks == "beside"))  # fmt: skip
+    circuit = (*circuit, ("sizes", cell.update.sizing.items()))
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v

@@ -73,7 +73,7 @@ def circuit_conditions(design: Design) -> AnyConditions:
     return MemoryConditions(
         pdk=design.pdk,
         corner=cell.model.corner,
-        sizing=memory_sizing(cell.update.hold_cap_n),
+        sizing=memory_sizing(cell.update.hold_cap_n, cell.update.sizing.items()),
         bias=MemoryBias(vbp=cell.update.vbp, calb_high=calb),
         c_gate_f=cell.c_gate_f,
         g_min=tr.g_min,

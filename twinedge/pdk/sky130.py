@@ -94,6 +94,8 @@ class Rules:
     poly_licon_diff_space: float = 0.19  # licon.14: poly licon to diff
     poly_licon_psdm_space: float = 0.11  # licon.9: poly licon to psdm
     sd_max_width: float = 5.7  # licon.12: widest S/D diffusion without a licon in it
+    mos_w_min: float = 0.42  # the 1.8 V device models' narrowest bin
+    mos_l_max: float = 20.0  # the PMOS model's longest bin
     li_width: float = 0.17  # li.1
     li_space: float = 0.17  # li.3
     li_licon_enc_end: float = 0.08  # li.5 (one direction)

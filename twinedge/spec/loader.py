@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
 from twinedge.pdk import names as pdk_names
 from twinedge.spec.budget import check_budget
@@ -221,6 +222,26 @@ def check_dataset(design: Design, dataset: Dataset, file: str) -> None:
             )
 
 
+def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
+    """``cell.update.sizing`` within what the PDK's models and rules draw: no narrower than
+    the models' narrowest bin, no longer than their longest, a hold capacitor no wider than
+    a contact-free diffusion."""
+    update = getattr(design.cell, "update", None)
+    if update is None:
+        return
+    r = pdk.rules
+    for name, um in update.sizing.items():
+        if name.endswith("_w"):
+            lo, hi = r.mos_w_min, r.sd_max_width if name == "hold_cap_w" else 100.0
+        else:
+            lo, hi = r.poly_width, r.mos_l_max
+        if not lo <= um <= hi:
+            raise SpecError(
+                file, f"cell.update.sizing.{name}", f"outside what {design.pdk} draws", um,
+                f"{lo:g}..{hi:g} um",
+            )  # fmt: skip
+
+
 def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
     """A PDK model's corner, and its safe operating area (gate up to the PDK's supply) and
     the node-voltage box its table covers (twinedge.sim.tabulated.Grid): a spec outside
@@ -246,6 +267,7 @@ def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
             model.corner,
             f"{', '.join(rest)} or {last}" if rest else last,
         )
+    check_sizing(design, pdk, file)
     g_hi = pdk.vdd
     tr = design.training
     if tr.g_max > g_hi or tr.g_min < 0:

@@ -85,6 +85,36 @@ class TwinEdgeCell(_Strict):
     model: EdgeDeviceModel = Level1Model()
 
 
+Um = Annotated[float, Field(gt=0, le=100)]
+
+
+class MemorySizingSpec(_Strict):
+    """The memory circuit's transistor sizes (um, twinedge.circuits.memory.MemorySizing):
+    any not given keep the circuit's defaults. What shrinks the cell without changing its
+    rule: one squarer, mirror and memory carry both terms, so their mismatch cancels in the
+    offset and shows only in the gain spread (keep W/L to keep the currents); the PDK's
+    limits are checked against the spec's ``pdk``."""
+
+    follower_w: Um | None = None
+    follower_l: Um | None = None
+    bias_w: Um | None = None
+    bias_l: Um | None = None
+    squarer_w: Um | None = None
+    squarer_l: Um | None = None
+    mirror_w: Um | None = None
+    mirror_l: Um | None = None
+    cascode_w: Um | None = None
+    cascode_l: Um | None = None
+    memory_w: Um | None = None
+    memory_l: Um | None = None
+    hold_cap_w: Um | None = None
+    hold_cap_l: Um | None = None
+
+    def items(self) -> tuple[tuple[str, float], ...]:
+        """The sizes given, as hashable (name, um) pairs."""
+        return tuple((k, v) for k, v in self.model_dump().items() if v is not None)
+
+
 class UpdateCircuit(_Strict):
     """The on-chip learning circuit and its bias.
 
@@ -111,11 +141,15 @@ class UpdateCircuit(_Strict):
     # node; more of them shrink the CAL switch's charge error and the droop per step (and
     # cost area): a larger C_G with a longer t_h needs them to keep the stored current still
     hold_cap_n: Annotated[int, Field(ge=1, le=8)] = 1
+    # memory circuit: its transistor sizes (default: twinedge.circuits.memory.MemorySizing)
+    sizing: MemorySizingSpec = MemorySizingSpec()
 
     @model_validator(mode="after")
     def _memory_only(self) -> UpdateCircuit:
         if self.circuit == "mirror" and self.hold_cap_n != 1:
             raise ValueError("hold_cap_n applies to the memory circuit only (circuit: memory)")
+        if self.circuit == "mirror" and self.sizing.items():
+            raise ValueError("sizing applies to the memory circuit only (circuit: memory)")
         return self
 
 
