@@ -10,6 +10,7 @@ frozen G (its retention: seconds until it drifts 10 mV). ``--train``: XOR traine
 sizing's rule (seeds 0-3, the schematic rule with mismatch).
 
     .venv/bin/python benchmarks/bench_density.py designs/xor_4x4_cl.yaml [--train]
+    .venv/bin/python benchmarks/bench_density.py designs/xor_4x4_cl_4x.yaml --as-given --train
 
 The design's own C_G, t_h and finger width are replaced by each row's (its other fields
 stay: take xor_4x4_cl.yaml, whose t_h goes with 4 pF).
@@ -25,6 +26,7 @@ import numpy as np
 from seeds import solved, with_seed, xor_margin
 
 from twinedge.cells.array import area_report, compile_array
+from twinedge.circuits.twin_edge import CAP_MAX_W_CL
 from twinedge.learn.train import circuit_characterisation, trainer
 from twinedge.spec import load_spec
 
@@ -54,14 +56,19 @@ def main() -> None:
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--only", type=int, nargs="+", help="rows of SIZINGS to run (0-based)")
+    ap.add_argument("--as-given", action="store_true", help="one row: the spec's own sizing")
     args = ap.parse_args()
     spec = load_spec(args.spec)
     head = ("C_G", "finger", "hold", "t_h", "edges/mm2", "offset sd V2", "gain sd", "pull V2/V",
             "droop V/s", "retention s", "XOR")  # fmt: skip
     print(" | ".join(head))
     rows = [SIZINGS[k] for k in args.only] if args.only else SIZINGS
-    for c_g, hold, scale, finger in rows:
-        d = sized(spec.design, c_g, hold, scale, finger)
+    designs = [sized(spec.design, *row) for row in rows]
+    if args.as_given:
+        designs = [spec.design]
+    for d in designs:
+        c_g, hold = d.cell.c_gate_f, d.cell.update.hold_cap_n
+        finger = d.cell.cap_finger_w_um or CAP_MAX_W_CL
         t0 = time.perf_counter()
         area = area_report(d, compile_array(d))
         m = circuit_characterisation(d)
