@@ -55,6 +55,7 @@ from twinedge.cells.twin_edge import (
 from twinedge.circuits.cl import ClCircuit, Sizes, circuit
 from twinedge.circuits.mirror import Device
 from twinedge.circuits.twin_edge import CAP_MAX_W_CL
+from twinedge.pdk import active as active_pdk
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
 
@@ -354,7 +355,7 @@ def _plan_block(
     """Every split of the PMOS between the rows, row 1 by first fit; the smallest block
     whose bed fits wins."""
     plans = []
-    for k, plan in enumerate(_candidates(cc, edge_cols)):
+    for k, plan in enumerate(_candidates(cc, edge_cols, active_pdk().name)):
         size = (
             plan.length * plan.height
             if height_weight is None
@@ -369,8 +370,11 @@ def _plan_block(
 
 
 @cache
-def _candidates(cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...]) -> list[BlockPlan]:
-    """One plan per split (:func:`_splits`), whatever the weight that chooses among them."""
+def _candidates(
+    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], pdk_name: str
+) -> list[BlockPlan]:
+    """One plan per split (:func:`_splits`), whatever the weight that chooses among them;
+    cached per PDK (``pdk_name``: the active one, whose rules the plans are drawn to)."""
     return [_plan_rows(cc, edge_cols, chosen0) for chosen0 in _splits(cc)]
 
 

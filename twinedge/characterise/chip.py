@@ -27,13 +27,7 @@ import numpy as np
 from twinedge.characterise.bias import BiasTargets, characterise_bias
 from twinedge.characterise.error_element import cached_error_element, conditions_for
 from twinedge.characterise.memory import ABSTOL
-from twinedge.characterise.mirror import (
-    CharacterisationError,
-    model_header,
-    numeric_rows,
-    run_ngspice,
-    run_transient,
-)
+from twinedge.characterise.mirror import model_header, numeric_rows, run_transient
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
 from twinedge.circuits.chip import BLOCKS, ChipWiring, address_pin, bit_pin, instances, subckts
@@ -539,18 +533,6 @@ the reset: 1768 s on 2026-12-01), and three times that beside two other simulati
 limit (1800 s) killed a healthy run that shared the machine."""
 
 
-def _run_long(text: str, steps: int) -> str:
-    """:func:`run_transient`'s Gear retry, with a time limit that grows with the steps."""
-    timeout = BASE_TIMEOUT_S + TIMEOUT_PER_STEP_S * steps
-    try:
-        return run_ngspice(text, timeout=timeout)
-    except CharacterisationError as exc:
-        if "aborted" not in str(exc):
-            raise
-        gear = text.replace(".options gmin", ".options method=gear gmin", 1)
-        return run_ngspice(gear, timeout=timeout)
-
-
 def simulate(
     spec: LoadedSpec,
     w: ChipWiring,
@@ -563,7 +545,8 @@ def simulate(
     pdk = get_pdk(spec.design.pdk)
     text, reads = deck(spec, w, pp, order, reset, body)
     t0 = time.perf_counter()
-    rows = numeric_rows(_run_long(text, len(order)))
+    timeout = BASE_TIMEOUT_S + TIMEOUT_PER_STEP_S * len(order)
+    rows = numeric_rows(run_transient(text, timeout))
     wall = time.perf_counter() - t0
     t = rows[:, 0]
     vals = rows[:, 1::2]

@@ -477,16 +477,16 @@ def transient(
 TRANSIENT_TIMEOUT_S = 1800  # a many-instance deck on a busy two-core machine
 
 
-def run_transient(deck: str) -> str:
+def run_transient(deck: str, timeout: float = TRANSIENT_TIMEOUT_S) -> str:
     """:func:`run_ngspice` on a transient deck; trapezoidal integration can stall on a
     switching edge at some corners or sizings, so an aborted run is repeated with Gear."""
     try:
-        return run_ngspice(deck, timeout=TRANSIENT_TIMEOUT_S)
+        return run_ngspice(deck, timeout=timeout)
     except CharacterisationError as exc:
         if "aborted" not in str(exc):
             raise
         gear = deck.replace(".options gmin", ".options method=gear gmin", 1)
-        return run_ngspice(gear, timeout=TRANSIENT_TIMEOUT_S)
+        return run_ngspice(gear, timeout=timeout)
 
 
 def _transient_run(deck: str) -> np.ndarray:
