@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from twinedge.characterise.mirror import model_header, run_ngspice
+from twinedge.characterise.mirror import model_header
 from twinedge.pdk import get as get_pdk
 from twinedge.pdk.model_bins import specialise
+from twinedge.spice.deck import run_deck
 
 
 def _deck() -> str:
@@ -36,7 +37,9 @@ def test_sized_bins_give_the_same_currents_from_fewer_cards() -> None:
     fast = specialise(deck)
     lib = re.search(r"^\.lib (\S+)", fast, re.M).group(1)
     assert "__bins_" in lib and "__l8_w0p42" in fast and "w={2*0.5}" in fast
-    full, sized = _printed(run_ngspice(deck)), _printed(run_ngspice(fast))
+    full = _printed(run_deck(deck, sized_bins=False))
+    sized = _printed(run_deck(fast, sized_bins=False))
+    assert _printed(run_deck(deck)) == sized  # every run goes through the sized bins
     assert len(full) == 11 and full == sized  # every current, to every printed digit
     assert all(abs(float(v)) > 1e-9 for v in full.values())  # each device conducts
     # each sized copy holds one or two bins of the device's 48

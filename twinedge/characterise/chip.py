@@ -38,7 +38,6 @@ from twinedge.circuits.memory import subckt as memory_subckt
 from twinedge.circuits.nets import node_nets
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
-from twinedge.pdk.model_bins import specialise
 from twinedge.sim.network import Network
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.pinplan import PinPlan, ReadMap, plan
@@ -436,7 +435,7 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
 
     pdk = get_pdk(spec.design.pdk)
     text, switches = inference_deck(spec, w, pp, g)
-    rows = numeric_rows(run_transient(specialise(text)))
+    rows = numeric_rows(run_transient(text))
     t, vals = rows[:, 0], rows[:, 1::2]
     outs = vals[:, :2].T
     n_b = len(BLOCKS)
@@ -547,7 +546,7 @@ def simulate(
     text, reads = deck(spec, w, pp, order, reset, body)
     t0 = time.perf_counter()
     timeout = BASE_TIMEOUT_S + TIMEOUT_PER_STEP_S * len(order)
-    rows = numeric_rows(run_transient(specialise(text), timeout))
+    rows = numeric_rows(run_transient(text, timeout))
     wall = time.perf_counter() - t0
     t = rows[:, 0]
     vals = rows[:, 1::2]

@@ -10,7 +10,9 @@ instances), and the extracted tile's 1,486 instances took longer still.
 only the bins whose range holds that size (a relative tolerance keeps both bins at a
 boundary), so ngspice picks the bin it would have picked among all of them: the same
 model, the same numbers. Devices whose size is an expression keep the full subcircuit.
-Local-mismatch libraries are left alone: their ``AGAUSS`` draws follow the expansion order.
+Local-mismatch libraries (``MC_MM_SWITCH=1``) are left alone: their ``AGAUSS`` draws
+follow the expansion order. Every ngspice run goes through it
+(:func:`twinedge.spice.deck.run_deck`); a library is parsed once per process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 TOLERANCE = 1e-3  # relative: a size this close to a bin's edge keeps both neighbours
@@ -26,6 +30,7 @@ SCALE = 1e-6  # the decks' ``.option scale=1u``: instance sizes in um, bins in m
 _LIB = re.compile(r"^\.lib\s+(\S+)\s+(\S+)\s*$", re.M | re.I)
 _BOUNDS = ("lmin", "lmax", "wmin", "wmax")
 _RANGE = {k: re.compile(rf"\b{k}\s*=\s*([-+0-9.eE]+)", re.I) for k in _BOUNDS}
+_MISMATCH = re.compile(r"\bMC_MM_SWITCH\s*=\s*1\b", re.I)
 
 
 @dataclass
@@ -82,16 +87,50 @@ def _literal_size(tokens: list[str]) -> tuple[float, float] | None:
         return None
 
 
+@cache
+def _library(path: Path, mtime_ns: int) -> tuple[str, dict[str, _Subckt]]:
+    """A library's text and binned subcircuits (none for a local-mismatch library)."""
+    body = path.read_text()
+    return body, ({} if _MISMATCH.search(body) else _parse(body))
+
+
+@cache
+def _sized_library(
+    path: Path, mtime_ns: int, sizes: tuple[tuple[str, str, float, float], ...]
+) -> Path:
+    """The library with a copy of each (name, model, l, w) subcircuit holding only its bins,
+    written once beside it under a name from its content."""
+    body, subckts = _library(path, mtime_ns)
+    extra = []
+    for name, model, length, width in sizes:
+        s = subckts[model]
+        cards = [c for c in s.bins if _fits(c, length * SCALE, width * SCALE)]
+        extra += [s.head[0].replace(model, name, 1), *s.head[1:]]
+        extra += [line for c in cards for line in c]
+        extra += [ln.replace(model, name, 1) if ln.lower().startswith(".ends") else ln
+                  for ln in s.tail]  # fmt: skip
+    lines = body.splitlines()
+    end = max(i for i, ln in enumerate(lines) if ln.lower().startswith(".endl"))
+    text = "\n".join([*lines[:end], *extra, *lines[end:]]) + "\n"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    target = path.with_name(f"{path.name.removesuffix('.lib.spice')}__bins_{digest}.lib.spice")
+    if not target.exists():
+        # threads of one process may write the same library at once: each its own temporary
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        tmp.write_text(text)
+        tmp.replace(target)  # atomic: a reader never sees half a library
+    return target
+
+
 def specialise(deck: str) -> str:
     """``deck`` with each literal-sized instance of a binned library subcircuit on a copy
-    holding only its bins (the library written once beside the original, named by its
-    content); unchanged when the deck loads no such library."""
+    holding only its bins; unchanged when the deck loads no such library."""
     m = _LIB.search(deck)
-    if not m or "__mm" in Path(m.group(1)).name:
+    if not m or not Path(m.group(1)).is_file():
         return deck
     lib = Path(m.group(1))
-    body = lib.read_text()
-    subckts = _parse(body)
+    mtime = lib.stat().st_mtime_ns
+    _, subckts = _library(lib, mtime)
     if not subckts:
         return deck
     sizes: dict[str, tuple[str, float, float]] = {}
@@ -107,21 +146,9 @@ def specialise(deck: str) -> str:
         out.append(line)
     if not sizes:
         return deck
-    extra = []
-    for name, (model, length, width) in sorted(sizes.items()):
-        s = subckts[model]
-        cards = [c for c in s.bins if _fits(c, length * SCALE, width * SCALE)]
-        extra += [s.head[0].replace(model, name, 1), *s.head[1:]]
-        extra += [line for c in cards for line in c]
-        extra += [ln.replace(model, name, 1) if ln.lower().startswith(".ends") else ln
-                  for ln in s.tail]  # fmt: skip
-    lines = body.splitlines()
-    end = max(i for i, ln in enumerate(lines) if ln.lower().startswith(".endl"))
-    text = "\n".join([*lines[:end], *extra, *lines[end:]]) + "\n"
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    target = lib.with_name(f"{lib.name.removesuffix('.lib.spice')}__bins_{digest}.lib.spice")
-    if not target.exists():
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        tmp.write_text(text)
-        tmp.replace(target)  # atomic: a reader never sees half a library
+    key = tuple((k, *v) for k, v in sorted(sizes.items()))
+    target = _sized_library(lib, mtime, key)
+    if not target.exists():  # removed since this process wrote it
+        _sized_library.cache_clear()
+        target = _sized_library(lib, mtime, key)
     return "\n".join(out).replace(str(lib), str(target), 1) + "\n"

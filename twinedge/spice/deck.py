@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from twinedge import processes
+from twinedge.pdk.model_bins import specialise
 from twinedge.sim.devices import Level1NMOS
 from twinedge.sim.network import Network
 
@@ -91,19 +92,27 @@ def pdk_schematic_netlist(
     return _network_deck(net, g, held, header, "X", f"{device} w={w_um!r} l={l_um!r}")
 
 
-def run_deck(deck: str, timeout: float = 600, batch: bool = True, strict: bool = True) -> str:
+def run_deck(
+    deck: str,
+    timeout: float = 600,
+    batch: bool = True,
+    strict: bool = True,
+    sized_bins: bool = True,
+) -> str:
     """Run ngspice on ``deck`` in a scratch folder: what it printed plus any ``wrdata`` files.
 
     ``batch`` runs with ``-b`` (analyses in the deck); without it the deck's ``.control``
     script must end in ``quit``. ``strict`` also fails on Fatal/Error lines and aborted
     analyses, which ngspice can report and still exit 0 (a model's parameter check).
+    ``sized_bins``: each device size loads only its model bins (:mod:`twinedge.pdk.model_bins`:
+    the same numbers, a fraction of the set-up); off only to show that they are the same.
     """
     exe = shutil.which("ngspice")
     if exe is None:
         raise NgspiceError("ngspice not found on PATH (install: apt-get install ngspice)")
     with tempfile.TemporaryDirectory(prefix="twinedge-ngspice-") as tmp:
         path = Path(tmp) / "deck.cir"
-        path.write_text(deck)
+        path.write_text(specialise(deck) if sized_bins else deck)
         # one thread per ngspice: its OpenMP device loop spins on every core it is given, so
         # two decks side by side on two cores each ran ~30x slower than alone (measured: an
         # 8-instance step deck 2.5 s alone, 75 s with a second one beside it); decks are run
