@@ -46,7 +46,11 @@ from twinedge.spice.deck import pwl
 READ_AFTER = 100e-9  # G read this long after the clock falls
 BIT_AFTER = 30e-9  # the board changes the datapoint bits this long after the clock falls
 EDGE = 1e-9
-MAX_STEP = 2e-9  # the transient's largest time step
+# the transient's largest time step: ngspice's error control picks the steps on the edges;
+# the cap only bounds the settled stretches. One step of the chip deck at 2 ns, 10 ns and
+# 50 ns: every G within 5e-7 V of each other (the step moved them 35 mV rms), each supply's
+# charge within 2e-7, and 7,950 / 2,347 / 1,264 time points
+MAX_STEP = 10e-9
 # each datapoint's time in the inference transient: at a trained G an output took over 1 us
 # to settle to 1 mV (a high-resistance output node, as trained edges near g_min make it,
 # loaded by the error element's input pairs, ~1 pF); a datapoint not settled within it is

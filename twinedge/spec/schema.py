@@ -357,12 +357,12 @@ class Chip(_Strict):
 
     error_element: ErrorElementKnobs = ErrorElementKnobs()
     analog_pins: Annotated[dict[PinName, AnalogPin], Field(max_length=len(ANALOG_PINS))] = {}
-    # learning steps of the whole chip's transistor-level transient (~30 s each on one core;
+    # learning steps of the whole chip's transistor-level transient (~1 min each on one core;
     # 0: not run)
     transient_steps: Annotated[int, Field(ge=0, le=200)] = 10
     # the first of those steps again on the whole TinyTapeout tile as laid out (kpex's
-    # capacitances; 0: not run; at most transient_steps). Off by default: the extracted
-    # tile's deck runs ~100x slower per us than the schematic's (docs/periphery.md)
+    # capacitances; 0: not run; at most transient_steps). Off by default: the tile's
+    # extraction takes ~20 min and each step ~2 min on one core (docs/periphery.md)
     post_layout_steps: Annotated[int, Field(ge=0, le=200)] = 0
 
 

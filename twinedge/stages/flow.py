@@ -321,8 +321,8 @@ def chip_post_layout(
 ) -> dict | None:
     """The TinyTapeout tile as laid out (:func:`tile_extraction`), driven through its pins
     for the first ``chip.post_layout_steps`` steps of the chip transient ``schematic``: from
-    the G its reset reached (the reset itself is the schematic's: the extracted deck is far
-    slower per us, docs/periphery.md), the same datapoints; G after each step and
+    the G its reset reached (the reset itself is the schematic's: its ~30 us would cost
+    the extracted deck more than the steps do), the same datapoints; G after each step and
     the energy per step from VDPWR against the schematic's (build/<design>/chip_post_layout/)."""
     chip = run.design.chip
     if chip is None or chip.post_layout_steps == 0 or schematic is None:
