@@ -19,6 +19,7 @@ report states.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -77,6 +78,7 @@ class ChipRun:
     energy_per_step_j: dict[str, float]  # by block (VDD), and each analog rail
     sim_wall_s: float
     inference: dict | None = None  # :func:`inference`
+    vdd_energy_each_step_j: list[float] | None = None  # VDD, all blocks, step by step
     # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it)
     read_g_v: list[float] | None = None
     vreset_v: float | None = None  # the reset level the board applied (for g_init)
@@ -323,6 +325,7 @@ def deck(
     order: list[int],
     reset: Reset,
     body: str | None = None,
+    max_step: float = MAX_STEP,
 ) -> tuple[str, list[float]]:
     """The transient deck and the times G is read (after each step). The chip starts with
     every G at ``reset.g_start`` and is reset through its pins (RST_N low: the clock high
@@ -376,7 +379,7 @@ def deck(
     probes += supplies + [f"i(vrail_{r})" for r in pp.rails]
     probes.append("v(read)")
     lines += [
-        ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {MAX_STEP!r}",
+        ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {max_step!r}",
         f"wrdata chip.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n", reads
@@ -520,14 +523,15 @@ def model_steps_from(spec: LoadedSpec, order: list[int], g_before: np.ndarray) -
 @dataclass
 class Transient:
     """A chip transient's readings: G before the first step and after each, the energy per
-    step by supply (VDD by block, or VDD whole for a layout) and rail, READ after each
-    step, ngspice's wall time."""
+    step by supply (VDD by block, or VDD whole for a layout) and rail, VDD's energy in each
+    step, READ after each step, ngspice's wall time."""
 
     g0: list[float]
     g: list[list[float]]
     energy_per_step_j: dict[str, float]
     read_v: list[float]
     wall_s: float
+    vdd_energy_each_step_j: list[float]
 
 
 BASE_TIMEOUT_S = 1800.0
@@ -572,7 +576,13 @@ def simulate(
     for k, r in enumerate(pp.rails):
         i = -vals[sel, n_e + len(supplies) + k]
         energy[f"rail {r}"] = float(pp.rails[r] * np.trapezoid(i, t[sel])) / n_steps
-    return Transient(g0.tolist(), g.tolist(), energy, read_v, wall)
+    # each step's period (the same whole periods, one by one), VDD of every block
+    from twinedge.learn.energy import integrate_energy
+
+    vdd_power = pdk.vdd * sum(sign * vals[:, n_e + k] for k, (_, sign) in enumerate(supplies))
+    bounds = [reset.end + READ_AFTER, *reads]
+    each = [integrate_energy(t, vdd_power, a, b) for a, b in itertools.pairwise(bounds)]
+    return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each)
 
 
 def run_chip(
@@ -615,5 +625,5 @@ def run_chip(
     g_inf = np.asarray(trained_g if trained_g is not None else g[-1], dtype=float)
     inf = inference(spec, w, pp, g_inf) if with_inference else None
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
-                   energy, wall, inf, read_v, reset.vreset, t_reset, t_discharge,
-                   reset.g_start, discharge)  # fmt: skip
+                   energy, wall, inf, sim.vdd_energy_each_step_j, read_v, reset.vreset,
+                   t_reset, t_discharge, reset.g_start, discharge)  # fmt: skip

@@ -95,12 +95,13 @@ def extract_tile(gds: Path, out_dir: Path, pdk: Pdk, names: dict[GateKey, str]) 
                           f"klayout-pex {kpex_version()} (2.5D, CC)")  # fmt: skip
 
 
-def chip_body(netlist_text: str, pins: dict[str, str], pdk: Pdk) -> str:
+def chip_body(netlist_text: str, pins: dict[str, str], pdk: Pdk, combine: bool = True) -> str:
     """The extracted tile's element lines on the chip's net names: each template pin (a key
     of ``pins``) renamed to its chip net, ground (the chip's VSS) to ``0``. A net with several pins
     (KLayout joins their names with ``|``: the outputs tied to VGND) takes their common
-    net; pins of different nets on one net are an error (a short)."""
-    body = flat_body(netlist_text, substrate_net=pdk.kpex_substrate_net)
+    net; pins of different nets on one net are an error (a short). ``combine``: parallel
+    fingers as one instance (:func:`twinedge.verify.pex.flat_body`)."""
+    body = flat_body(netlist_text, substrate_net=pdk.kpex_substrate_net, combine=combine)
     names = {k: GROUND if v == "VSS" else v for k, v in {**pins, "VSS": "VSS"}.items()}
 
     def rename(token: str) -> str:

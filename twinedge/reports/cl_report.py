@@ -142,6 +142,7 @@ def _tile_post_summary(p: dict) -> dict:
         "step_rms_dg_layout_v": a["step_rms_dg_layout_v"],
         "step_correlation_min": min(a["step_correlation"]),
         "energy_per_step_vdd_j": p["energy_per_step_vdd_j"],
+        "vdd_energy_each_step_j": p["vdd_energy_each_step_j"],
         "sim_wall_s": p["sim_wall_s"],
         "source": "chip_post_layout/chip_post_layout.json",
     }
@@ -163,12 +164,16 @@ def _tile_post_rows(p: dict | None) -> list[tuple[str, str]]:
         f"first step: {1e3 * p['g0_max_abs_diff_v']:.2f} mV)"
     )
     energy = f"{_fmt(e['layout'], 'J')} / {_fmt(e['schematic'], 'J')}"
+    each = p["vdd_energy_each_step_j"]
+    pairs_e = zip(each["layout"], each["schematic"], strict=True)
+    by_step = ", ".join(f"{1e9 * a:.2f} / {1e9 * b:.2f}" for a, b in pairs_e)
     return [
         ("whole tile extracted", extracted),
         (run, agree),
         ("rms dG per step, layout / schematic (mV)", steps),
         ("step correlation, layout vs schematic (min)", f"{p['step_correlation_min']:.4f}"),
-        ("energy per learning step from VDPWR, layout / schematic", energy),
+        ("energy per learning step from VDPWR, layout / schematic (same steps)", energy),
+        ("each step's energy from VDPWR, layout / schematic (nJ)", by_step),
     ]
 
 

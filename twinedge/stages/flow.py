@@ -358,8 +358,8 @@ def chip_post_layout(
                     tick(1)
             except (CharacterisationError, ValueError) as exc:
                 raise StageError(f"{run.spec.path}: chip post-layout: {exc}") from None
-            s_energy = schematic["energy_per_step_j"]
-            schematic_vdd = sum(v for k, v in s_energy.items() if not k.startswith("rail"))
+            # the schematic's VDD over the same steps (each step's own energy)
+            schematic_each = schematic["vdd_energy_each_step_j"][:n]
             out = {
                 "steps": n,
                 "extraction": ext,
@@ -371,7 +371,11 @@ def chip_post_layout(
                 "energy_per_step_j": sim.energy_per_step_j,
                 "energy_per_step_vdd_j": {
                     "layout": sim.energy_per_step_j["VDD"],
-                    "schematic": schematic_vdd,
+                    "schematic": sum(schematic_each) / len(schematic_each),
+                },
+                "vdd_energy_each_step_j": {
+                    "layout": sim.vdd_energy_each_step_j,
+                    "schematic": schematic_each,
                 },
                 "read_v": sim.read_v,
                 "sim_wall_s": sim.wall_s,

@@ -404,7 +404,12 @@ def load_extraction(out_dir: Path) -> Extraction:
 
 
 # ------------------------------------------------------------------ simulation decks
-def flat_body(netlist_text: str, with_caps: bool = True, substrate_net: str | None = None) -> str:
+def flat_body(
+    netlist_text: str,
+    with_caps: bool = True,
+    substrate_net: str | None = None,
+    combine: bool = True,
+) -> str:
     """The extracted subcircuit's elements at top level, substrate nodes on ground
     (``substrate_net``: kpex's; default the active PDK's).
 
@@ -412,7 +417,7 @@ def flat_body(netlist_text: str, with_caps: bool = True, substrate_net: str | No
     vectors read ``v(<port>)``. Without caps (DC analyses) the capacitor-only nodes vanish,
     which makes an operating point ~7x faster and changes nothing at DC. Parallel fingers
     become one instance with ``m=`` (:func:`twinedge.spice.combine.combine_parallel`: exact,
-    and a smaller matrix).
+    and a smaller matrix); ``combine`` off only to show that they simulate the same.
     """
     keep = []
     for tok in spice_lines(netlist_text):
@@ -423,9 +428,8 @@ def flat_body(netlist_text: str, with_caps: bool = True, substrate_net: str | No
             continue
         keep.append(tok)
     grounded = _ground_aliases(substrate_net).sub("0", "\n".join(" ".join(t) for t in keep))
-    return "\n".join(
-        " ".join(t) for t in combine_parallel([ln.split() for ln in grounded.splitlines()])
-    )
+    statements = [ln.split() for ln in grounded.splitlines()]
+    return "\n".join(" ".join(t) for t in (combine_parallel(statements) if combine else statements))
 
 
 class KpexExtraction:
