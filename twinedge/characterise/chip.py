@@ -563,24 +563,23 @@ def simulate(
     # the model starts from the chip's G after the reset (before the first LEARN)
     t_first = reset.end + spec.design.training.t_frozen - 20e-9
     g0 = np.array([np.interp(t_first, t, vals[:, e]) for e in range(n_e)])
-    # energy per step: whole periods, from where a read would be before the first step
-    sel = (t >= reset.end + READ_AFTER) & (t <= reads[-1])
+    from twinedge.learn.energy import integrate_energy
+
+    # energy per step: whole periods, from where a read would be before the first step to
+    # the last read; and each step's period alone (VDD of every block)
+    bounds = [reset.end + READ_AFTER, *reads]
     n_steps = len(reads)
     read_v = [float(np.interp(tr, t, vals[:, -1])) for tr in reads]
     # a block's supply source runs from VDD into it; the supply's own delivers (negative)
     supplies = [(b, 1.0) for b in BLOCKS] if body is None else [("VDD", -1.0)]
     energy = {}
     for k, (name, sign) in enumerate(supplies):
-        i = sign * vals[sel, n_e + k]
-        energy[name] = float(pdk.vdd * np.trapezoid(i, t[sel])) / n_steps
+        p = pdk.vdd * sign * vals[:, n_e + k]
+        energy[name] = integrate_energy(t, p, bounds[0], bounds[-1]) / n_steps
     for k, r in enumerate(pp.rails):
-        i = -vals[sel, n_e + len(supplies) + k]
-        energy[f"rail {r}"] = float(pp.rails[r] * np.trapezoid(i, t[sel])) / n_steps
-    # each step's period (the same whole periods, one by one), VDD of every block
-    from twinedge.learn.energy import integrate_energy
-
+        p = -pp.rails[r] * vals[:, n_e + len(supplies) + k]
+        energy[f"rail {r}"] = integrate_energy(t, p, bounds[0], bounds[-1]) / n_steps
     vdd_power = pdk.vdd * sum(sign * vals[:, n_e + k] for k, (_, sign) in enumerate(supplies))
-    bounds = [reset.end + READ_AFTER, *reads]
     each = [integrate_energy(t, vdd_power, a, b) for a, b in itertools.pairwise(bounds)]
     return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each)
 
