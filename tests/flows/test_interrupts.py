@@ -133,11 +133,11 @@ def _one_line(text: str) -> str:
     return lines[0]
 
 
-def _long_xor(folder: Path) -> Path:
-    """designs/xor_4x4.yaml with 20 s of learning time: 20,000 steps, seconds at schematic
-    level, hours post-layout."""
+def _short_xor(folder: Path) -> Path:
+    """designs/xor_4x4.yaml with 1 s of learning time: 1,000 steps, ~12 s at schematic level
+    (which ``train --post-layout`` runs first), minutes post-layout."""
     raw = yaml.safe_load(XOR.read_text())
-    raw["training"]["duration"] = 20.0
+    raw["training"]["duration"] = 1.0
     spec = folder / "xor_4x4.yaml"
     spec.write_text(yaml.safe_dump(raw))
     return spec
@@ -145,7 +145,7 @@ def _long_xor(folder: Path) -> Path:
 
 # ------------------------------------------------------------------ Ctrl-C
 def test_ctrl_c_stops_post_layout_training_within_seconds(tmp_path: Path) -> None:
-    cli = Cli(tmp_path, "train", str(_long_xor(tmp_path)), "--post-layout")
+    cli = Cli(tmp_path, "train", str(_short_xor(tmp_path)), "--post-layout")
     cli.wait_for(lambda: cli.printed("post-layout training:"), 900, poll=0.5)
     time.sleep(1.0)  # inside ngspice's loop
     assert cli.ctrl_c() < 5
