@@ -9,7 +9,8 @@ Needs a finished ``twinedge tapeout`` build of the design (the tile's netlist fr
 ``tile extraction`` stage, the schematic chip transient's G after its reset):
 
     .venv/bin/python benchmarks/bench_chip_decks.py [designs/xor_chip_sky130.yaml] \
-        [--variants schematic tile-fingers tile-combined] [--max-steps 2e-9 1e-8]
+        [--variants schematic tile-fingers tile-combined] [--max-steps 2e-9 1e-8] \
+        [--build build/xor_chip_sky130] [--netlist tile.pex.spice]
 
 ngspice runs on one thread, as in the flow; the runs go one after another (a tile step at
 2 ns with its fingers takes ~10 min alone on this machine).
@@ -43,16 +44,18 @@ def main() -> None:
     ap.add_argument("spec", nargs="?", default="designs/xor_chip_sky130.yaml")
     ap.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     ap.add_argument("--max-steps", nargs="+", type=float, default=[2e-9, MAX_STEP])
+    ap.add_argument("--build", type=Path, help="the build folder (default build/<design>)")
+    ap.add_argument("--netlist", type=Path, help="the tile's netlist (default: the build's)")
     args = ap.parse_args()
     spec = load_spec(args.spec)
     d, ds = spec.design, spec.dataset
     pdk = activate(d.pdk)
-    build = Path("build") / d.name
+    build = args.build or Path("build") / d.name
     manifest = json.loads((build / "manifest.json").read_text())
     folder = {s["stage"]: build / s["folder"] for s in manifest["stages"] if s.get("folder")}
     schematic = json.loads((folder["chip transient"] / "chip_transient.json").read_text())
     tile = json.loads((folder["tapeout"] / "tapeout.json").read_text())
-    netlist = (folder["tile extraction"] / cpl.NETLIST).read_text()
+    netlist = (args.netlist or folder["tile extraction"] / cpl.NETLIST).read_text()
     bias = json.loads((folder["periphery"] / "bias.json").read_text())
     pp = plan(d, ds.inputs, ds.labels, str(spec.path))
     w = wiring(spec, pp, BiasCharacterisation(**bias).sized())
