@@ -78,9 +78,13 @@ def test_devices_that_differ_stay_apart() -> None:
         "X4 a g c 0 nf l=1 w=1",  # another net
         "R1 a b 1k",
         "X5 a g b 0 nf l=1 w=1 m=2",  # joins X1: m adds up
+        "X6 c b e 0 npn area=1",
+        "X7 e b c 0 npn area=1",  # no junction parameters: not symmetric, stays apart
+        "X8 c b e 0 npn area=1",  # joins X6
+        "X9 a g b 0 nf l=1 w=1 as={2*x}",  # an expression: kept as drawn
     ]
     st = [ln.split() for ln in lines]
     out = combine_parallel(st)
-    assert [t[0] for t in out] == ["X1", "X2", "X3", "X4", "R1"]
-    assert out[0][-1] == "m=3"
+    assert [t[0] for t in out] == ["X1", "X2", "X3", "X4", "R1", "X6", "X7", "X9"]
+    assert out[0][-1] == "m=3" and out[5][-1] == "m=2"
     assert not any(re.match("m=", t) for t in out[1])

@@ -10,8 +10,10 @@ the time once combined, with every G the same to 1e-10 V.
 Combining is exact: fingers with the same gate, bulk, model and parameters between the
 same two nets are one device ``m`` times, and the junction terms (``as ad ps pd``) are
 linear in area and perimeter, so the group's mean per instance carries their sum. A
-finger drawn with source and drain the other way round joins with its junctions swapped.
-Instances that differ in anything else stay apart, as LVS's device combination keeps them.
+finger drawn with source and drain the other way round joins with its junctions swapped
+(only a device with junction parameters, a MOSFET, is taken as symmetric: a four-terminal
+bipolar's collector and emitter are not). Instances that differ in anything else, or whose
+junction or ``m`` values are expressions, stay apart.
 """
 
 from __future__ import annotations
@@ -29,7 +31,18 @@ def _split(tokens: list[str]) -> tuple[list[str], dict[str, str]] | None:
         return None
     if not all("=" in t for t in rest):
         return None
-    return head, dict(t.lower().split("=", 1) for t in rest)
+    params = dict(t.lower().split("=", 1) for t in rest)
+    if not all(_is_number(params[k]) for k in (*JUNCTIONS, "m") if k in params):
+        return None
+    return head, params
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def combine_parallel(statements: list[list[str]]) -> list[list[str]]:
@@ -44,10 +57,12 @@ def combine_parallel(statements: list[list[str]]) -> list[list[str]]:
             continue
         (d, g, s, b, model), params = split
         rest = tuple(sorted((k, v) for k, v in params.items() if k not in (*JUNCTIONS, "m")))
-        key = (min(d, s), max(d, s), g, b, model.lower(), rest)
+        symmetric = any(k in params for k in JUNCTIONS)
+        ends = (min(d, s), max(d, s)) if symmetric else (d, s)
+        key = (*ends, g, b, model.lower(), rest)
         if key not in groups:
             first[i] = key
-        groups[key].append((i, d > s, params))
+        groups[key].append((i, symmetric and d > s, params))
     members = {i for key in groups.values() for i, _, _ in key}
     out = []
     for i, tokens in enumerate(statements):
