@@ -235,7 +235,7 @@ def memory_array_deck(
         lines.append(f"Vcl{int(node)} {_node(net, int(node), 'C')} 0 {step}")
     probes = " ".join(f"v(g{e})" for e in range(net.n_edges))
     lines += [
-        ".control", "set numdgt=12", f"tran 0.05n {t_read + 10!r}n 0 0.5n",
+        ".control", "set numdgt=12", f"tran 0.05n {t_read + 10!r}n 0 {mc.MAX_STEP_NS!r}n",
         f"wrdata step.dat {probes}", "quit 0", ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n", t_read * 1e-9
