@@ -426,8 +426,8 @@ def flat_body(
             continue
         if head.startswith("C") and not with_caps:
             continue
-        keep.append(tok)
-    grounded = _ground_aliases(substrate_net).sub("0", "\n".join(" ".join(t) for t in keep))
+        keep.append(" ".join(tok))
+    grounded = _ground_aliases(substrate_net).sub("0", "\n".join(keep))
     statements = [ln.split() for ln in grounded.splitlines()]
     return "\n".join(" ".join(t) for t in (combine_parallel(statements) if combine else statements))
 
