@@ -4,7 +4,9 @@ learn when its biases sit at +-3 sigma of their Monte Carlo spread?
 The bias generator (twinedge/circuits/bias.py) is sized to the design's biases and
 characterised (one generator per chip: its Monte Carlo spread is chip to chip). For each
 chosen bias at -3 sigma and +3 sigma, the memory circuit is characterised again with the PDK
-models at that bias (cached), and XOR is trained with that rule for the seeds.
+models at that bias (cached), and XOR is trained with that rule for the seeds. VFLOOR is
+calibrated in the characterisation (the level at which the floor sources its design
+current); its spread shifts that level (``MemoryConditions.vfloor_shift``).
 
     .venv/bin/python benchmarks/bench_bias_spread.py designs/xor_chip_sky130.yaml --nets vbp
 """
@@ -30,7 +32,7 @@ SIGMAS = 3.0
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("spec", type=Path)
-    ap.add_argument("--nets", nargs="+", default=["vbp"], choices=["vbp", "vcn", "vcp"])
+    ap.add_argument("--nets", nargs="+", default=["vbp"], choices=["vbp", "vcn", "vcp", "vfloor"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     args = ap.parse_args()
     spec = load_spec(args.spec)
@@ -41,10 +43,13 @@ def main() -> None:
     for net in args.nets:
         sigma = gen.mc_sigma_v[net]
         for k in (-SIGMAS, 0.0, SIGMAS):
-            v = getattr(base.bias, net) + k * sigma
-            cond = replace(base, bias=replace(base.bias, **{net: round(v, 6)}))
             t0 = time.perf_counter()
-            m = cached_circuit(cond)
+            if net == "vfloor":
+                m = cached_circuit(replace(base, vfloor_shift=round(k * sigma, 6)))
+                v = m.vfloor
+            else:
+                v = getattr(base.bias, net) + k * sigma
+                m = cached_circuit(replace(base, bias=replace(base.bias, **{net: round(v, 6)})))
             margins = []
             for seed in args.seeds:
                 run = with_seed(spec, d, seed)

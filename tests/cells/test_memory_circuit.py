@@ -4,6 +4,8 @@ learning steps with the SKY130 models, its characterisation and its simulator ru
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -141,3 +143,15 @@ def test_squarer_pair_is_square_law_while_both_devices_conduct() -> None:
     assert np.allclose(ratio(0.4), 1.0, atol=0.05)
     assert 0.4 < ratio(0.7)[-1] < 0.7
     assert ratio(0.6)[-1] > ratio(0.7)[-1]  # the default VBP 0.6 squares further
+
+
+def test_a_shifted_floor_is_a_characterisation_of_its_own(tmp_path) -> None:
+    """VFLOOR off its calibrated level (the bias generator's spread) keys its own cached
+    characterisation; the calibrated floor keeps the key it had."""
+    cond = circuit_conditions(load_spec(short_cl(tmp_path)).design)
+    assert cond.vfloor_shift == 0.0
+    assert dataclasses.replace(cond, vfloor_shift=4.5e-3).digest() != cond.digest()
+    # the calibrated floor's key leaves the field out: caches made before it stay valid
+    fields = {k: v for k, v in dataclasses.asdict(cond).items() if k != "vfloor_shift"}
+    text = json.dumps({**fields, "circuit": "memory", "version": 5}, sort_keys=True)
+    assert cond.digest() == hashlib.sha256(text.encode()).hexdigest()[:16]

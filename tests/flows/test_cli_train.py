@@ -62,12 +62,12 @@ def test_small_table_task_trains(tmp_path: Path) -> None:
 def test_flow_without_spec_runs_the_default_design_end_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`twinedge flow` with no spec: every stage on the default design (here cut to 200
-    learning steps so CI stays fast; `make flow` runs the full 5,000)."""
+    """`twinedge flow` with no spec: every stage on the default design (here cut to 100
+    learning steps so CI stays fast, ~0.3 s each post-layout; `make flow` runs 5,000)."""
     import twinedge.cli as cli
 
     raw = yaml.safe_load((DESIGNS / "xor_4x4.yaml").read_text())
-    raw["training"].update(duration=None, steps=200)
+    raw["training"].update(duration=None, steps=100)
     short = tmp_path / "xor_4x4.yaml"
     short.write_text(yaml.safe_dump(raw))
     monkeypatch.setattr(cli, "DEFAULT_DESIGN", short)

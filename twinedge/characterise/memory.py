@@ -391,9 +391,12 @@ def characterise_memory(
     g_min: float | None = None,
     twin_wl: tuple[float, float] = (1.0, 1.0),
     t_cal: float = 0.0,
+    vfloor_shift: float = 0.0,
 ) -> MemoryCharacterisation:
     """Every measurement of the module docstring (~4 min on two cores with ``mc_n`` 32);
-    ``t_cal``: the CAL phase whose incomplete settling is measured (0: not measured)."""
+    ``t_cal``: the CAL phase whose incomplete settling is measured (0: not measured);
+    ``vfloor_shift``: VFLOOR that far from its calibrated level (a bias generator's spread:
+    the chip's VFLOOR is generated, not calibrated per chip)."""
     sizing, bias = sizing or MemorySizing(), bias or MemoryBias()
     th = round(t_h * 1e9, 3)
     x_sig = SIGNAL[0] ** 2 - SIGNAL[1] ** 2
@@ -409,6 +412,7 @@ def characterise_memory(
         full_scale = (pre[1] - pre[0]) / x_sig * range_v**2 * c_gate / t_h
         floor_current = FLOOR_FRACTION * full_scale
         vfloor = calibrate_floor(pdk, corner, sizing, g_min - FLOOR_MARGIN, floor_current)
+        vfloor = round(vfloor + vfloor_shift, 6)
         kw["vfloor"] = vfloor
     dv = np.round(np.linspace(-range_v, range_v, 19), 6)
     g = np.round(np.arange(0.3, 1.81, 0.1), 6)
@@ -529,11 +533,15 @@ class MemoryConditions:
     mc_n: int = 32
     twin_wl: tuple[float, float] = (1.0, 1.0)
     t_cal: float = 0.0
+    vfloor_shift: float = 0.0  # VFLOOR off its calibrated level (V)
 
     def digest(self) -> str:
         import hashlib
 
-        text = json.dumps({**asdict(self), "circuit": "memory", "version": 5}, sort_keys=True)
+        d = asdict(self)
+        if not d["vfloor_shift"]:  # the calibrated floor: the key it had before the field
+            del d["vfloor_shift"]
+        text = json.dumps({**d, "circuit": "memory", "version": 5}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -558,6 +566,7 @@ def cached_memory_characterisation(cond: MemoryConditions) -> MemoryCharacterisa
         m = characterise_memory(
             get_pdk(cond.pdk), cond.corner, cond.sizing, cond.bias, cond.c_gate_f, cond.t_h,
             cond.range_v, cond.mc_n, g_min=cond.g_min, twin_wl=cond.twin_wl, t_cal=cond.t_cal,
+            vfloor_shift=cond.vfloor_shift,
         )  # fmt: skip
         tmp = private_tmp(path)
         save(m, tmp)
