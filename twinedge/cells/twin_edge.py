@@ -34,8 +34,15 @@ STUB = 0.55  # length of the clamped-net met1 stubs in a node tile
 
 
 def tap_side() -> float:
-    """Side of a substrate or well tap: one licon and the tap's enclosure of it."""
-    return R.licon + 2 * R.tap_licon_enc
+    """Side of a substrate or well tap: one licon and the tap's enclosure of it (or the
+    rules' smallest diffusion area)."""
+    return up(max(R.licon + 2 * R.tap_licon_enc, math.sqrt(R.diff_area)))
+
+
+def tap_gap() -> float:
+    """From a p+ tap to the n+ diffusion beside it: room for both implants, each clear of the
+    other type's diffusion."""
+    return up(max(0.3, 2 * R.implant_diff_enc, R.implant_diff_enc + R.implant_opposite_diff_space))
 
 
 def snap(x: float) -> float:
@@ -47,7 +54,10 @@ def up(x: float) -> float:
     return round(math.ceil(round(x / pdk.grid_um, 6)) * pdk.grid_um, 4)
 
 
-def rect(c: gf.Component, layer: Layer, x0: float, y0: float, x1: float, y1: float) -> None:
+def rect(c: gf.Component, layer: Layer | None, x0: float, y0: float, x1: float, y1: float) -> None:
+    """A rectangle on ``layer``; None: a layer role the active PDK does not have (nothing)."""
+    if layer is None:
+        return
     x0, x1 = sorted((snap(x0), snap(x1)))
     y0, y1 = sorted((snap(y0), snap(y1)))
     c.add_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], layer=layer)
@@ -168,7 +178,7 @@ def edge_geometry(
     sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
     # along A -> B: margin, met1 terminal run, S/D, gate, S/D, run, margin
     core = 2 * sd + gl
-    cap_core = (_cap_span(fingers, sd, cap_l) + 0.3 + tap_side()) if cap_w else 0.0
+    cap_core = (_cap_span(fingers, sd, cap_l) + tap_gap() + tap_side()) if cap_w else 0.0
     length = up(2 * MARGIN + 2 * 0.5 + max(core, cap_core))
     x_diff = snap((length - core) / 2)
     x_gate = snap(x_diff + sd)
@@ -201,6 +211,12 @@ def edge_geometry(
     )
 
 
+def li_side() -> float:
+    """How far li reaches beyond a licon across its run: the rules' side enclosure, or what
+    makes li as wide as its minimum."""
+    return up(max(R.li_licon_enc, (R.li_width - R.licon) / 2))
+
+
 def licon_column_li(y0: float, y1: float) -> tuple[float, float, int]:
     """Where :func:`_licon_column` puts things in [y0, y1]: (li bottom, li top, licon count)."""
     pitch = R.licon + R.licon_space
@@ -221,7 +237,7 @@ def _licon_column(c: gf.Component, x0: float, y0: float, y1: float) -> tuple[flo
     for k in range(n):
         yb = start + k * (R.licon + R.licon_space)
         rect(c, pdk.LICON, x0, yb, x0 + R.licon, yb + R.licon)
-    rect(c, pdk.LI, x0, li0, x0 + R.licon, li1)
+    rect(c, pdk.LI, x0 - li_side(), li0, x0 + R.licon + li_side(), li1)
     return li0, li1
 
 
@@ -288,7 +304,9 @@ def draw_twin_edge(c: gf.Component, g: EdgeGeometry) -> None:
     square(c, pdk.LICON, xg, yc, R.licon)
     npc = half + R.npc_licon_enc
     rect(c, pdk.NPC, xg - npc, yc - npc, xg + npc, yc + npc)
-    rect(c, pdk.LI, xg - half, yc - half - 0.1, xg + half, yc + half + 0.1)
+    e = li_side()
+    ey = up(max(half + 0.1, R.li_area / (R.licon + 2 * e) / 2))  # li's minimum area
+    rect(c, pdk.LI, xg - half - e, yc - ey, xg + half + e, yc + ey)
     label(c, nets.GATE, pdk.LI, xg, yc)
     if g.cap_w:
         _gate_capacitor(c, g, xg)
@@ -304,7 +322,7 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     y0, y1 = g.y_cap, snap(g.y_cap + g.cap_w)
     # centred under the gate, but inside the cell: a long capacitor in a cell whose twins
     # sit near one end (the learning cell's vertical edge) starts at the tap's margin
-    lowest = MARGIN + R.implant_diff_enc + tap_side() + 0.3
+    lowest = MARGIN + R.implant_diff_enc + tap_side() + tap_gap()
     x_start = snap(min(max(xg - g.cap_span / 2, lowest), g.length - MARGIN - g.cap_span))
     enc = R.implant_diff_enc
     rect(c, pdk.NSDM, x_start - enc, y0 - enc, x_start + g.cap_span + enc, y1 + enc)
@@ -326,14 +344,14 @@ def _gate_capacitor(c: gf.Component, g: EdgeGeometry, xg: float) -> None:
     # join the plates (or the bar) to the gate strip above
     rect(c, pdk.POLY, max(x_lo, g.x_gate), y_join, min(x_hi, g.x_gate + g.gate_l), g.y_gate_contact)
     # tie every S/D to a p+ tap beyond the left S/D, through an li strap under the plates
-    x_tap1 = x_start - 0.3
+    x_tap1 = x_start - tap_gap()
     y_tap = snap((y0 + y1) / 2)
     _tap(c, x_tap1 - tap_side() / 2, y_tap)
     (_, (la0, _)), (xb, _) = columns[0], columns[-1]
     strap_y = la0
-    rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon, strap_y + R.li_width)
+    rect(c, pdk.LI, x_tap1 - 0.2, strap_y, xb + R.licon + li_side(), strap_y + R.li_width)
     if y_tap - R.licon / 2 > strap_y + R.li_width:  # a wide capacitor: li up to the tap
-        rect(c, pdk.LI, x_tap1 - 0.29, strap_y, x_tap1 - 0.12, y_tap)
+        rect(c, pdk.LI, x_tap1 - 0.12 - R.li_width, strap_y, x_tap1 - 0.12, y_tap)
 
 
 def _tap(c: gf.Component, xc: float, yc: float) -> None:
@@ -348,7 +366,7 @@ def _tap(c: gf.Component, xc: float, yc: float) -> None:
         pdk.LI,
         xc - R.licon / 2 - 0.2,
         yc - R.licon / 2 - 0.08,
-        xc + R.licon / 2,
+        xc + R.licon / 2 + li_side(),
         yc + R.licon / 2 + 0.08,
     )
     label(c, nets.SUBSTRATE, pdk.LI, xc, yc)

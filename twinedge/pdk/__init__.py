@@ -32,10 +32,11 @@ __all__ = [
 
 REGISTRY: dict[str, str] = {  # spec name -> technology module
     "sky130": "twinedge.pdk.sky130",
+    "gf180mcu": "twinedge.pdk.gf180mcu",
 }
 # PDKs a spec may name that have no technology module yet: such a design trains on the
 # schematic with level-1 devices only (no device models, layout or verification)
-PLANNED: tuple[str, ...] = ("gf180mcu",)
+PLANNED: tuple[str, ...] = ()
 
 _active: list[Pdk] = []
 

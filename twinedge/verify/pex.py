@@ -356,7 +356,24 @@ def run_kpex(
     if proc.returncode != 0 or not spice:
         tail = " | ".join(log.strip().splitlines()[-6:])
         raise ExtractionError(f"kpex failed (exit {proc.returncode}): {tail}")
+    scale = _pdk(pdk).kpex_length_um
+    if scale != 1.0:
+        spice[0].write_text(geometry_in_um(spice[0].read_text(), scale))
     return spice[0], _problems(log), log
+
+
+_LENGTHS = {"w": 1, "l": 1, "ps": 1, "pd": 1, "as": 2, "ad": 2}  # parameter: power of length
+
+
+def geometry_in_um(text: str, length_um: float) -> str:
+    """A netlist whose device geometry (W, L, PS, PD, AS, AD) is in units of ``length_um``
+    um, in um: every deck states geometry in um (``.option scale=1u``)."""
+
+    def one(m: re.Match[str]) -> str:
+        name, value = m.group(1), float(m.group(2))
+        return f"{name}={value * length_um ** _LENGTHS[name.lower()]:.6g}"
+
+    return re.sub(r"(?<=\s)(w|l|ps|pd|as|ad)=([-+0-9.eE]+)(?=\s|$)", one, text, flags=re.I | re.M)
 
 
 def run_extraction(design: Design, gds: Path, out_dir: Path) -> Extraction:
