@@ -146,6 +146,8 @@ class Pdk:
     kpex_substrate_net: str  # the net kpex gives the substrate
     # what one unit of W, L (and PS/PD) in kpex's netlist is in um (areas: its square)
     kpex_length_um: float
+    # cell types whose generators this PDK's layouts were verified with (DRC, LVS)
+    cell_types: tuple[str, ...]
     model_lib: Callable[[], Path]
     reduced_model_lib: Callable[..., Path]
     layer_properties: Callable[[], Path]

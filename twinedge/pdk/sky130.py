@@ -444,6 +444,7 @@ PDK = Pdk(
     kpex_technology="sky130A",
     kpex_substrate_net="sky130_gnd",
     kpex_length_um=1.0,  # kpex writes this technology's geometry in um
+    cell_types=("twin_edge", "twin_edge_cl"),
     model_lib=model_lib,
     reduced_model_lib=reduced_model_lib,
     layer_properties=layer_properties,

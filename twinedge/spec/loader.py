@@ -98,6 +98,7 @@ def load_spec_text(text: str, file: str, base_dir: Path) -> LoadedSpec:
     check_semantics(design, file)
     dataset = build_dataset(design, file, base_dir)
     check_dataset(design, dataset, file)
+    check_cell_on_pdk(design, file)
     check_device_range(design, dataset, file)
     check_budget(design, len(dataset.labels), file)
     if design.chip is not None:  # the chip's pins must fit a tile
@@ -240,6 +241,18 @@ def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
                 file, f"cell.update.sizing.{name}", f"outside what {design.pdk} draws", um,
                 f"{lo:g}..{hi:g} um",
             )  # fmt: skip
+
+
+def check_cell_on_pdk(design: Design, file: str) -> None:
+    """A cell type the PDK's layouts have been verified with (``Pdk.cell_types``)."""
+    if design.pdk not in pdk_names():
+        return
+    allowed = get_pdk(design.pdk).cell_types
+    if design.cell.type not in allowed:
+        raise SpecError(
+            file, "cell.type", f"not laid out on {design.pdk} yet", design.cell.type,
+            " or ".join(repr(c) for c in allowed),
+        )  # fmt: skip
 
 
 def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
