@@ -40,7 +40,7 @@ def main() -> None:
         "worst settling": lambda r, m: f"{r['energy']['settling_s'] * 1e9:.3g} ns",
         "static power": lambda r, m: f"{r['energy']['static_w'] * 1e6:.3g} uW",
         "energy per learning step": lambda r, m: f"{r['energy']['learning_step_j'] * 1e9:.3g} nJ",
-        "XOR margin, schematic / post-layout (|L0|)": lambda r, m: (
+        "XOR margin, schematic / post-layout (\\|L0\\|)": lambda r, m: (
             f"{r['training']['schematic_metrics']['xor']['min_margin_frac_of_l0']:+.2f} / "
             f"{r['training']['post_layout_metrics']['xor']['min_margin_frac_of_l0']:+.2f}"
         ),
