@@ -91,6 +91,18 @@ def kill_all() -> None:
         _kill_group(pgid)
 
 
+def jobs() -> int:
+    """How many programs twinedge runs side by side: ``$TWINEDGE_JOBS`` (as make's ``-j``),
+    else one per core. Under a test runner that already runs one worker per core, 1 keeps
+    the machine from running twice as many simulations as it has cores."""
+    value = os.environ.get("TWINEDGE_JOBS", "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"TWINEDGE_JOBS: not a positive whole number (got {value!r})")
+    return int(value)
+
+
 def parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
     """``[fn(x) for x in items]`` on ``workers`` threads, for calls that run programs.
 

@@ -14,7 +14,6 @@ manufacturing grid, picks the closest. Characterisation of the sized generator:
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass
 
@@ -33,7 +32,7 @@ from twinedge.circuits.bias import (
 from twinedge.pdk import Pdk
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
-WORKERS = min(2, os.cpu_count() or 1)  # decks side by side
+MAX_WORKERS = 2  # decks side by side (at most processes.jobs())
 MC_N = 16
 PROBE_A = 100e-9
 R_MAX = 64.0  # widest ratio either way (the wider device up to R_MAX x the narrow one)
@@ -122,7 +121,7 @@ def size_strings(
     keys = [(f, b) for f in FAMILIES for b in bases]
     ops = processes.parallel(
         lambda k: _string_op(pdk, [_widths(r, pdk.grid_um, k[1]) for r in coarse[k[1]]], s.l, k[0]),
-        keys, WORKERS,
+        keys, min(MAX_WORKERS, processes.jobs()),
     )  # fmt: skip
     ranges = dict(zip(keys, ops, strict=True))
     want = targets.as_dict()
@@ -207,7 +206,7 @@ def characterise_bias(
     nominal, power = _generators_op(pdk, strings, s, "tt", 1)
     loaded, _ = _generators_op(pdk, strings, s, "tt", 1, probe=True)
     runs = processes.parallel(lambda c: _generators_op(pdk, strings, s, c, 1)[0][0], CORNERS,
-                              WORKERS)  # fmt: skip
+                              min(MAX_WORKERS, processes.jobs()))  # fmt: skip
     corners = dict(zip(CORNERS, runs, strict=True))
     mc, _ = _generators_op(pdk, strings, s, "tt", MC_N, mismatch_seed=1)
     want = targets.as_dict()

@@ -18,7 +18,6 @@ node's capacitance ``c_load``.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 
@@ -193,7 +192,7 @@ def characterise_error_element(
 
     jobs = [("dc", *d) for d in decks] + [("mc", seed, n) for seed, n in mc_decks]
     # independent ngspice runs, side by side on the machine's cores
-    results = processes.parallel(one, jobs, min(len(jobs), os.cpu_count() or 1))
+    results = processes.parallel(one, jobs, min(len(jobs), processes.jobs()))
     done = results[: len(decks)]
     mc = np.concatenate([r for r, _ in results[len(decks) :]] or [np.zeros((0, 2))])
     grid = [(op, om, lab, sign) for lab, sign in decks for op in O_GRID for om in O_GRID]

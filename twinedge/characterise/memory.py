@@ -23,7 +23,6 @@ The quantity is dG per step, in volts, against x = dV_F^2 - dV_C^2:
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -448,7 +447,7 @@ def characterise_memory(
 
     jobs += [(settle, None, t_cal * 1e9)] if t_cal else []
     # independent ngspice runs, side by side on the machine's cores
-    done = processes.parallel(run, jobs, min(len(jobs), os.cpu_count() or 1))
+    done = processes.parallel(run, jobs, min(len(jobs), processes.jobs()))
     zero = float(done[0][0][0])
     dg = np.concatenate([[zero], *(d[1:] - d[0] + zero for d, _ in done[: len(pieces)])])
     second = dg[len(runs) :]

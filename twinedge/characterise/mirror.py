@@ -22,7 +22,6 @@ one ``op``:
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -449,7 +448,7 @@ def transient(
         )
         decks.append(deck)
     # three independent ngspice runs: side by side on the machine's cores
-    runs = processes.parallel(_transient_run, decks, min(len(decks), os.cpu_count() or 1))
+    runs = processes.parallel(_transient_run, decks, min(len(decks), processes.jobs()))
     t, g0 = runs[0][:, 0], runs[0][:, 1]
     g_fs = np.interp(t, runs[1][:, 0], runs[1][:, 1])
     g_probe = np.interp(t, runs[2][:, 0], runs[2][:, 1])

@@ -13,7 +13,6 @@ characterised rule.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, replace
@@ -232,7 +231,7 @@ def memory_cell_steps(
     def one(run: StepRun) -> tuple[float, float]:
         return cell_step(body, pdk, corner, sizing, bias, t_h, vfloor, run)
 
-    done = processes.parallel(one, runs, os.cpu_count() or 1)
+    done = processes.parallel(one, runs, processes.jobs())
     dg = np.array([d for d, _ in done])
     power = float(np.mean([p for _, p in done]))
     zero = dg[:-1]

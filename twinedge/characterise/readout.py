@@ -18,7 +18,6 @@ unselected reader would show), READ loaded by the pad and board (``c_read``). Me
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -222,7 +221,7 @@ def supply(pdk: Pdk, cond: ReadoutConditions) -> tuple[float, float]:
 
 def characterise_readout(pdk: Pdk, cond: ReadoutConditions) -> ReadoutCharacterisation:
     """Every measurement above (the corners and Monte Carlo instances side by side)."""
-    workers = min(4, os.cpu_count() or 1)
+    workers = min(4, processes.jobs())
     corners = processes.parallel(lambda c: g_transfer(pdk, cond, c), CORNERS, workers)
     mc = processes.parallel(
         lambda s: g_transfer(pdk, cond, "tt", s, unselected=False)[1], range(cond.mc_n), workers

@@ -12,7 +12,6 @@ ground) and falls (charge: LEARN open, the floor line at VRESET).
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -127,5 +126,5 @@ def measure(pdk: Pdk, cond: SequencerConditions, corner: str) -> SequencerCorner
 
 def characterise_sequencer(pdk: Pdk, cond: SequencerConditions) -> list[SequencerCorner]:
     """Every corner (one transient each, side by side)."""
-    workers = min(len(CORNERS), os.cpu_count() or 1)
+    workers = min(len(CORNERS), processes.jobs())
     return processes.parallel(lambda c: measure(pdk, cond, c), CORNERS, workers)

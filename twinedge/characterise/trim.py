@@ -13,7 +13,6 @@ method (the residual is nearly linear in it: ~7e-4 V^2 per V input-referred, CI'
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -66,7 +65,7 @@ class _Cell:
         """dG of zero-input steps at ``levels`` (and last, of a signal step at
         ``signal_at``), side by side on the machine's cores."""
         jobs = [(c, False) for c in levels] + ([(signal_at, True)] if signal_at is not None else [])
-        return processes.parallel(self.dg, jobs, os.cpu_count() or 1)
+        return processes.parallel(self.dg, jobs, processes.jobs())
 
 
 def trim_calb(design: Design, out_dir: Path) -> Trim:
