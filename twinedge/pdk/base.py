@@ -171,30 +171,40 @@ class Pdk:
         return [*signoff, *self.fallback_drc_decks()]
 
 
+def activate_layers(name: str, layers: SimpleNamespace) -> None:
+    """Make a PDK's layers gdsfactory's active PDK ``twinedge_<name>`` (idempotent); a role
+    the PDK lacks (None) is left out."""
+    import gdsfactory as gf
+    from gdsfactory.technology import LayerMap
+
+    drawn = {k: v for k, v in vars(layers).items() if v is not None}
+    layer_map = type(f"{name.capitalize()}Layers", (LayerMap,), drawn)
+    gf.Pdk(name=f"twinedge_{name}", layers=layer_map).activate()
+
+
 def extract_mos(
-    l2n, layout, regions: dict, names: tuple[str, str], ntap: str, with_pfet: bool
+    l2n, layout, r: dict, poly, nwell, names: tuple[str, str], ntap: str, with_pfet: bool
 ) -> object:
     """The thin-oxide MOS devices of a LayoutToNetlist (every PDK's the same way): the NMOS
-    (``names[0]``) from ``ngate`` over ``nsd``, body the substrate layer (returned, for the
-    caller's global substrate net); with ``with_pfet`` the PMOS (``names[1]``) from ``pgate``
-    over ``psd`` in the n-well, which ``regions[ntap]`` contacts. ``regions`` holds the
-    conductors by name (``poly``, ``nwell`` too); the n-well is added when used."""
+    (``names[0]``) from ``r["ngate"]`` over ``r["nsd"]``, body the substrate layer (returned,
+    for the caller's global substrate net); with ``with_pfet`` the PMOS (``names[1]``) from
+    ``r["pgate"]`` over ``r["psd"]`` in ``nwell``, which ``r[ntap]`` contacts (the n-well
+    then joins the conductors ``r``)."""
     import klayout.db as kdb
 
-    poly = regions["poly"]
     sub = l2n.make_polygon_layer(layout.layer(), "sub")
-    nsd = regions["nsd"]
+    nsd = r["nsd"]
     l2n.extract_devices(
         kdb.DeviceExtractorMOS4Transistor(names[0]),
-        {"SD": nsd, "G": regions["ngate"], "tS": nsd, "tD": nsd, "tG": poly, "W": sub},
+        {"SD": nsd, "G": r["ngate"], "tS": nsd, "tD": nsd, "tG": poly, "W": sub},
     )
     if with_pfet:
-        psd, nwell = regions["psd"], regions["nwell_drawn"]
+        psd = r["psd"]
         l2n.extract_devices(
             kdb.DeviceExtractorMOS4Transistor(names[1]),
-            {"SD": psd, "G": regions["pgate"], "tS": psd, "tD": psd, "tG": poly, "W": nwell},
+            {"SD": psd, "G": r["pgate"], "tS": psd, "tD": psd, "tG": poly, "W": nwell},
         )
         l2n.connect(nwell)
-        l2n.connect(nwell, regions[ntap])
-        regions["nwell"] = nwell
+        l2n.connect(nwell, r[ntap])
+        r["nwell"] = nwell
     return sub

@@ -21,7 +21,14 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from twinedge.pdk.base import DrcDeck, Layer, LayoutRules, Pdk, extract_mos
+from twinedge.pdk.base import (
+    DrcDeck,
+    Layer,
+    LayoutRules,
+    Pdk,
+    activate_layers,
+    extract_mos,
+)
 
 NAME = "gf180mcu"
 GRID_UM = 0.005
@@ -192,11 +199,7 @@ def layer_properties() -> Path:
 
 def activate() -> None:
     """Make these layers gdsfactory's active PDK (idempotent)."""
-    import gdsfactory as gf
-    from gdsfactory.technology import LayerMap
-
-    drawn = {k: v for k, v in vars(LAYERS).items() if v is not None and k.isupper()}
-    gf.Pdk(name="twinedge_gf180mcu", layers=type("Gf180Layers", (LayerMap,), drawn)).activate()
+    activate_layers(NAME, LAYERS)
 
 
 def reduced_model_lib(
@@ -303,11 +306,7 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
     for name, region in derived.items():
         l2n.register(region, name)
     r |= derived
-    sub = extract_mos(
-        l2n, layout, {**r, "poly": poly, "nwell_drawn": nwell}, (NFET, PFET), "ntap", with_pfet
-    )
-    if with_pfet:
-        r["nwell"] = nwell
+    sub = extract_mos(l2n, layout, r, poly, nwell, (NFET, PFET), "ntap", with_pfet)
     for name, region in r.items():
         if name not in ("ngate", "pgate", "nwell"):
             l2n.connect(region)

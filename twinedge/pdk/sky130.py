@@ -14,7 +14,14 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 
-from twinedge.pdk.base import DrcDeck, Layer, LayoutRules, Pdk, extract_mos
+from twinedge.pdk.base import (
+    DrcDeck,
+    Layer,
+    LayoutRules,
+    Pdk,
+    activate_layers,
+    extract_mos,
+)
 
 NAME = "sky130"
 GRID_UM = 0.005  # manufacturing grid
@@ -197,11 +204,7 @@ def layer_properties() -> Path:
 # --------------------------------------------------------------------------- gdsfactory
 def activate() -> None:
     """Make this layer set gdsfactory's active PDK (idempotent)."""
-    import gdsfactory as gf
-    from gdsfactory.technology import LayerMap
-
-    layer_map = type("Sky130Layers", (LayerMap,), vars(_layers()))
-    gf.Pdk(name="twinedge_sky130", layers=layer_map).activate()
+    activate_layers(NAME, _layers())
 
 
 # --------------------------------------------------------------------------- reduced models
@@ -320,11 +323,7 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
         l2n.register(region, name)
     r |= derived
 
-    sub = extract_mos(
-        l2n, layout, {**r, "poly": poly, "nwell_drawn": nwell}, (NFET, PFET), "ntap_conn", with_pfet
-    )
-    if with_pfet:
-        r["nwell"] = nwell
+    sub = extract_mos(l2n, layout, r, poly, nwell, (NFET, PFET), "ntap_conn", with_pfet)
 
     l2n.extract_devices(
         kdb.DeviceExtractorCapacitor(MIM_LVS, RULES.camimc_f_per_um2),
