@@ -57,7 +57,7 @@ def cl_geometry_for(design: Design) -> ClGeometry:
     return cl_geometry(
         cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n,
         design.chip is not None, cap_max_w(cell), cap_max_w(cell, vertical=True),
-        cell.blocks == "beside", cell.update.sizing.items(),
+        cell.blocks == "beside", cell.update.sizing.items(), cell.compact,
     )  # fmt: skip
 
 

@@ -266,16 +266,23 @@ STUB_GAP = 0.14  # met2 spacing between a row-0 stub's end and a row-1 stub's en
 
 
 def plan_block(
-    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], height_weight: float | None = None
+    cc: ClCircuit,
+    edge_cols: tuple[tuple[str, float], ...],
+    height_weight: float | None = None,
+    under_landing: bool = False,
 ) -> BlockPlan:
     """Place the devices and assign tracks; ``edge_cols`` are the edge nets' landing x. The
     capacitor bed takes as many of the circuit's bed devices as fit under the channel (in
     their order); the rest stand in the rows. The placer keeps the smallest block: by area,
     or (``height_weight``) by length + weight x height, where the block is one of a lattice
-    site's bands (stacked blocks: a site's height grows by two block heights)."""
+    site's bands (stacked blocks: a site's height grows by two block heights).
+    ``under_landing``: the rows and the bed start under the edge nets' landing zone, not
+    after it (the landing stubs come down from the top and end on their channel tracks, so
+    a row's stub may share a landing stub's x where their tracks keep them apart: the
+    placer keeps them so); the block is shorter by about the zone's width."""
     for n in range(len(cc.bed), -1, -1):
         try:
-            return _plan_block(replace(cc, bed=cc.bed[:n]), edge_cols, height_weight)
+            return _plan_block(replace(cc, bed=cc.bed[:n]), edge_cols, height_weight, under_landing)
         except BedFull:
             continue
     raise AssertionError("unreachable: a block without a bed always plans")
@@ -317,19 +324,60 @@ def _place_row1(
     x_rows: float,
     below: list[tuple[str | None, float]],
     tracks: dict[str, float],
+    under_landing: bool = False,
 ) -> list[Placed]:
-    """Row 1 by first fit, its tap first, in the better of two orders (the given one, and
-    the longest devices first)."""
+    """Row 1 by first fit in the better of two orders (the given one, and the longest
+    devices first), its tap first; ``under_landing`` (the row starts where the edge's
+    landing stubs cross it): each also with the tap second or last, since a device whose
+    terminals clear the stubs may fill the room a tap cannot."""
     tap, rest = row1[:1], row1[1:]
     best: list[Placed] = []
-    for order in (rest, sorted(rest, key=lambda i: -i.length)):
+    places = (0, 1, len(rest)) if under_landing else (0,)
+    orders = [
+        (*order[:k], *tap, *order[k:])
+        for order in (rest, sorted(rest, key=lambda i: -i.length))
+        for k in sorted(set(places))
+    ]
+    for order in orders:
         placed: list[Placed] = []
-        for it in (*tap, *order):
+        for it in order:
             occupied = [(p.x, p.x + p.item.length) for p in placed]
             placed.append(Placed(it, _first_fit(it, x_rows, occupied, below, tracks), 1))
         if not best or _row_end(placed) < _row_end(best) - 1e-6:
             best = placed
     return best
+
+
+def _place_row0(
+    row0: list[Item],
+    x_rows: float,
+    edge_cols: tuple[tuple[str, float], ...],
+    tracks: dict[str, float],
+) -> list[Placed]:
+    """Row 0 left to right in its order, the n-well's gap where NMOS meets PMOS; where the
+    row starts under the landing zone (``edge_cols``), each item moves right until its
+    stubs (up to their tracks) clear the edge's landing stubs (down to theirs)."""
+    need = pad_side() + STUB_GAP
+    placed: list[Placed] = []
+    x = x_rows
+    prev_kind = None
+    for it in row0:
+        if prev_kind == "n" and it.kind == "p":
+            x += WELL_GAP - ITEM_GAP
+        moved = True
+        while moved:
+            moved = False
+            for t in it.terminals():
+                n0 = it.nets[t.name]
+                for n1, xe in edge_cols:
+                    if tracks[n1] - tracks[n0] >= need:
+                        continue
+                    if xe - t.x - COL + 1e-6 < x < xe - t.x + COL - 1e-6:
+                        x, moved = up(xe - t.x + COL), True
+        placed.append(Placed(it, snap(x), 0))
+        x += it.length + ITEM_GAP
+        prev_kind = it.kind
+    return placed
 
 
 def _row_end(placed: list[Placed]) -> float:
@@ -350,12 +398,15 @@ def _splits(cc: ClCircuit) -> list[frozenset[str] | None]:
 
 
 def _plan_block(
-    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], height_weight: float | None
+    cc: ClCircuit,
+    edge_cols: tuple[tuple[str, float], ...],
+    height_weight: float | None,
+    under_landing: bool,
 ) -> BlockPlan:
     """Every split of the PMOS between the rows, row 1 by first fit; the smallest block
     whose bed fits wins."""
     plans = []
-    for k, plan in enumerate(_candidates(cc, edge_cols, active_pdk().name)):
+    for k, plan in enumerate(_candidates(cc, edge_cols, active_pdk().name, under_landing)):
         size = (
             plan.length * plan.height
             if height_weight is None
@@ -371,33 +422,30 @@ def _plan_block(
 
 @cache
 def _candidates(
-    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], pdk_name: str
+    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], pdk_name: str, under_landing: bool
 ) -> list[BlockPlan]:
     """One plan per split (:func:`_splits`), whatever the weight that chooses among them;
     cached per PDK (``pdk_name``: the active one, whose rules the plans are drawn to)."""
-    return [_plan_rows(cc, edge_cols, chosen0) for chosen0 in _splits(cc)]
+    return [_plan_rows(cc, edge_cols, chosen0, under_landing) for chosen0 in _splits(cc)]
 
 
 def _plan_rows(
-    cc: ClCircuit, edge_cols: tuple[tuple[str, float], ...], chosen0: frozenset[str] | None
+    cc: ClCircuit,
+    edge_cols: tuple[tuple[str, float], ...],
+    chosen0: frozenset[str] | None,
+    under_landing: bool = False,
 ) -> BlockPlan:
-    """One split: row 0 left to right, the channel's tracks, row 1 by first fit, the bed
+    """One split: the channel's tracks, row 0 left to right, row 1 by first fit, the bed
     (``bed`` None where it does not fit)."""
     row0, row1 = _rows(cc, chosen0)
     x_rows = snap(max((x for _, x in edge_cols), default=0.0) + COL + ITEM_GAP)
-    placed: list[Placed] = []
-    x = x_rows
-    prev_kind = None
-    for it in row0:
-        if prev_kind == "n" and it.kind == "p":
-            x += WELL_GAP - ITEM_GAP
-        placed.append(Placed(it, snap(x), 0))
-        x += it.length + ITEM_GAP
-        prev_kind = it.kind
+    if under_landing:
+        x_rows = snap(min((x for _, x in edge_cols), default=ITEM_GAP))
     # y: row 0, channel (globals, edge nets, the rest), row 1; the tracks first: row 1's
-    # stubs may share a row-0 stub's x where their tracks keep them apart
+    # stubs (and, under the landing zone, row 0's) may share an edge or row-0 stub's x where
+    # their tracks keep them apart
     y_row0 = ROW_MARGIN
-    top0 = y_row0 + max(p.item.height for p in placed if p.row == 0)
+    top0 = y_row0 + max(it.height for it in row0)
     nets = {n for it in (*row0, *row1) for n in it.nets.values()} | {n for n, _ in edge_cols}
     bed_devices = [d for d in cc.devices if d.name in cc.bed]
     nets |= {n for d in bed_devices for n in (d.g, d.d)}
@@ -417,11 +465,12 @@ def _plan_rows(
     for n in signal:
         tracks[n] = snap(y)
         y += TRACK
+    placed = _place_row0(row0, x_rows, edge_cols if under_landing else (), tracks)
     below: list[tuple[str | None, float]] = [
         (p.item.nets[t.name], snap(p.x + t.x)) for p in placed for t in p.item.terminals()
     ]
     below += [(None, x) for _, x in edge_cols]  # the edge's stubs come down from the top
-    placed += _place_row1(row1, x_rows, below, tracks)
+    placed += _place_row1(row1, x_rows, below, tracks, under_landing)
     row_end = _row_end(placed)
     bed = None
     if bed_devices:
@@ -560,22 +609,25 @@ def update_block(
     reader: bool = False,
     height_weight: float | None = None,
     sizes: Sizes = (),
+    under_landing: bool = False,
 ) -> gf.Component:
     """The update circuit (and ``reader``: the G reader; ``sizes``: its transistor sizes),
-    placed and routed; edge nets land at ``edge_cols`` (x, left zone)."""
+    placed and routed; edge nets land at ``edge_cols`` (x, left zone; ``under_landing``:
+    :func:`plan_block`)."""
     cc = circuit(circuit_name, hold_cap_n, reader, sizes)
-    return draw_block(cc, edge_cols, height_weight)
+    return draw_block(cc, edge_cols, height_weight, under_landing)
 
 
 def draw_block(
     cc: ClCircuit,
     edge_cols: tuple[tuple[str, float], ...] = (),
     height_weight: float | None = None,
+    under_landing: bool = False,
 ) -> gf.Component:
     """Any circuit of :class:`ClCircuit` form, placed in two rows and routed on its channel's
     tracks; its global nets leave from via stacks (met3) at the right end
-    (``height_weight``: :func:`plan_block`)."""
-    plan = plan_block(cc, edge_cols, height_weight)
+    (``height_weight``, ``under_landing``: :func:`plan_block`)."""
+    plan = plan_block(cc, edge_cols, height_weight, under_landing)
     c = gf.Component()
     for p in plan.placed:
         ref = c.add_ref(p.item.cell())
@@ -620,6 +672,9 @@ TAP_PITCH = 0.6
 LAND_PITCH = 1.5
 BAND_MARGIN = 1.0  # between the two blocks of a site, and around them
 ROUTE_SPACE = 0.3  # the vertical edge's last L-route from the blocks' band (beside)
+# compact beside: the vertical edge's routes cross over its block on met3, one tap depth
+# each; a route passes another's via2 pad (met3 0.33) with met3's spacing to spare
+TAP_PITCH_OVER = 0.7
 
 
 @dataclass(frozen=True)
@@ -651,6 +706,9 @@ class ClGeometry:
     globals: tuple[str, ...]  # the global nets the blocks bring out
     drop: float = GAP  # from the row's edge strip down to the blocks' band
     height_weight: float | None = None  # the block placer's weight of height (plan_block)
+    under_landing: bool = False  # the rows start under the landing zone (plan_block)
+    # the vertical edge's routes run over its block on met3 (compact beside): no band above
+    routes_over: bool = False
 
     @property
     def x_far(self) -> float:
@@ -699,17 +757,19 @@ def cl_geometry(
     cap_max_w_v: float = 0.0,
     beside: bool = False,
     sizes: Sizes = (),
+    under_landing: bool = False,
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant (``beside``: side by side in one band under the row's edge strip, the vertical
     edge's block first), clear of each other's routes and of the next row and column; the
     vertical edges' capacitor folds into fingers at most ``cap_max_w_v`` wide (0:
-    ``cap_max_w``). The block placer weighs a block's height against its length; which
+    ``cap_max_w``; ``under_landing``: :func:`plan_block`, and beside, the routes over the
+    vertical edge's block). The block placer weighs a block's height against its length; which
     weight makes the smallest lattice site depends on what sets the site's sides (the
     blocks, or the capacitor strips), so each of a few is tried."""
     options = [
         _cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w,
-                     cap_max_w_v, beside, sizes, weight)
+                     cap_max_w_v, beside, sizes, weight, under_landing)
         for weight in HEIGHT_WEIGHTS
     ]  # fmt: skip
     return min(options, key=lambda cg: round(cg.edge.pitch * cg.edge.pitch_y, 3))
@@ -730,6 +790,7 @@ def _cl_geometry(
     beside: bool,
     sizes: Sizes,
     weight: float,
+    under_landing: bool = False,
 ) -> ClGeometry:
     """:func:`cl_geometry` with the block placer's ``weight``."""
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
@@ -738,25 +799,31 @@ def _cl_geometry(
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())
-    plan = plan_block(cc, edge_cols, weight)
+    plan = plan_block(cc, edge_cols, weight, under_landing)
     # the stacked block: landing columns in the reverse order of the taps along the edge, so
     # that no L-route crosses another
     order = [n for n in ("bc", "bf", "g", "af", "ac") if n in cc.edge_nets]
     edge_cols_v = tuple((n, snap(0.5 + k * LAND_PITCH)) for k, n in enumerate(order))
-    plan_v = plan_block(cc, edge_cols_v, weight)
-    # vertical cell: twins near the A end, their taps on the runs around them
+    plan_v = plan_block(cc, edge_cols_v, weight, under_landing)
+    # vertical cell: twins near the A end, their taps on the runs around them (compact
+    # beside: the routes cross the block on met3, so further apart, and no band above it)
+    routes_over = beside and under_landing
+    pitch = TAP_PITCH_OVER if routes_over else TAP_PITCH
     col = R.licon_diff_enc_end + R.licon / 2
-    x_gate_v = snap(MARGIN_A + 2 * TAP_PITCH + g.sd - col + 0.2)
+    x_gate_v = snap(MARGIN_A + 2 * pitch + g.sd - col + 0.2)
     edge_v0 = replace(gv, x_gate=x_gate_v)
     tv = _edge_cols(edge_v0)
     taps_v = {
         "ac": snap(MARGIN_A),
-        "af": snap(MARGIN_A + TAP_PITCH),
+        "af": snap(MARGIN_A + pitch),
         "g": tv["g"],
         "bf": tv["bf"],
-        "bc": tv["bc"],
+        "bc": snap(tv["bf"] + pitch) if routes_over else tv["bc"],
     }
-    if beside:
+    if routes_over:
+        drop = x_land = GAP
+        x_block = up(GAP + plan_v.length + BAND_MARGIN)
+    elif beside:
         # both blocks in one band, below the vertical edge's L-routes (they leave the edge
         # at its taps, near its A end) and beside each other
         drop = up(max(GAP, max(taps_v[n] for n in cc.edge_nets) + pad_side() / 2 + ROUTE_SPACE))
@@ -791,6 +858,8 @@ def _cl_geometry(
         globals=cc.globals,
         drop=drop,
         height_weight=weight,
+        under_landing=under_landing,
+        routes_over=routes_over,
     )
 
 
@@ -821,15 +890,32 @@ def _edge_stubs(c: gf.Component, cg: ClGeometry) -> None:
 
 def _edge_routes(c: gf.Component, cg: ClGeometry) -> None:
     """Vertical cell: met2 L-routes from the taps (along the edge, toward the block) to the
-    stacked block's landing edge at x_land; taps further along the edge land nearer it."""
+    stacked block's landing edge at x_land; taps further along the edge land nearer it.
+    ``routes_over``: each route rises to met3 at its tap and crosses over the block's edge
+    at the tap's depth, down (via2) onto the landing stub the block runs from its edge."""
     half = pad_side() / 2
     g = cg.edge_v
     for net, u in cg.edge_cols_v:
         x = cg.taps_v[net]
         y = _tap(c, g, net, x)
         y_col = snap(g.height + GAP + u)
+        if cg.routes_over:
+            w = R.met3_width / 2
+            _via2_pad(c, x, y)
+            rect(c, pdk.MET3, x - w, y, x + w, y_col)
+            _via2_pad(c, x, y_col)
+            continue
         rect(c, pdk.MET2, x - half, y - half, x + half, y_col + half)
         rect(c, pdk.MET2, x - half, y_col - half, cg.x_land + half, y_col + half)
+
+
+def _via2_pad(c: gf.Component, x: float, y: float) -> None:
+    """via2 with its met2 and met3 landings."""
+    square(c, pdk.VIA2, x, y, R.via2)
+    e = R.via2 / 2 + R.met2_via2_enc_end
+    rect(c, pdk.MET2, x - e, y - e, x + e, y + e)
+    e = R.via2 / 2 + R.met3_via2_enc
+    rect(c, pdk.MET3, x - e, y - e, x + e, y + e)
 
 
 @gf.cell
@@ -845,21 +931,25 @@ def twin_edge_cl(
     cap_max_w_v: float = 0.0,
     beside: bool = False,
     sizes: Sizes = (),
+    compact: bool = False,
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
     or ``stacked`` (vertical edges; see :class:`ClGeometry`); ``reader``: with the G reader
     (a chip's cells); ``cap_max_w``: the gate capacitor's widest finger (the spec's
-    ``cell.cap_finger_w_um``)."""
+    ``cell.cap_finger_w_um``; ``compact``: the spec's ``cell.compact``, the blocks' rows
+    under their landing zones (:func:`plan_block`) and, beside, the routes over the block)."""
     cg = cl_geometry(
         w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w, cap_max_w_v, beside,
-        sizes,
+        sizes, compact,
     )  # fmt: skip
     c = gf.Component()
     if side == "below":
         g = cg.edge
         draw_twin_edge(c, g)
         ref = c.add_ref(
-            update_block(cg.edge_cols, circuit_name, hold_cap_n, reader, cg.height_weight, sizes)
+            update_block(
+                cg.edge_cols, circuit_name, hold_cap_n, reader, cg.height_weight, sizes, compact
+            )
         )
         ref.dmove((cg.x_block, -cg.drop - cg.block_height))
         _edge_stubs(c, cg)
@@ -868,7 +958,15 @@ def twin_edge_cl(
         g = cg.edge_v
         draw_twin_edge(c, g)
         ref = c.add_ref(
-            update_block(cg.edge_cols_v, circuit_name, hold_cap_n, reader, cg.height_weight, sizes)
+            update_block(
+                cg.edge_cols_v,
+                circuit_name,
+                hold_cap_n,
+                reader,
+                cg.height_weight,
+                sizes,
+                compact,
+            )
         )
         # block-local (u, v) -> cell (x_far - v, h + GAP + u): after the array's -90 deg
         # turn the block lies horizontal, its landing edge (v = height) facing the edge

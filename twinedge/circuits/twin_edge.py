@@ -219,5 +219,6 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
     circuit = (*circuit, ("cap_max_w_v", cap_max_w(cell, vertical=True)),
                ("beside", cell.blocks == "beside"))  # fmt: skip
     circuit = (*circuit, ("sizes", cell.update.sizing.items()))
+    circuit = (*circuit, ("compact", cell.compact))
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v
