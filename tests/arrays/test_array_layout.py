@@ -14,6 +14,7 @@ from conftest import DESIGNS, ROOT, needs_klayout
 
 from twinedge.cells.array import compile_array
 from twinedge.pdk import sky130
+from twinedge.pdk.tinytapeout import tiles
 from twinedge.spec import load_spec
 from twinedge.stages.layout import run_layout
 from twinedge.verify.drc import run_drc
@@ -107,19 +108,35 @@ BASELINE_EDGES_PER_MM2 = 138
 
 
 @needs_klayout
-def test_4x_denser_cell_drc_clean_and_lvs_match(tmp_path: Path) -> None:
-    """designs/xor_4x4_cl_4x.yaml (the memory circuit sized down, the placer's row search,
-    narrower channel tracks): at least 4x the baseline's edges per mm^2 over the laid-out
-    array's bounding box, DRC clean (every deck the stage runs) and LVS matched against
-    the sized circuit (six hold capacitors merge into one device per edge)."""
-    d = load_spec(DESIGNS / "xor_4x4_cl_4x.yaml").design
+def test_compact_4x_cell_fits_tile_height_drc_clean_and_lvs_match(tmp_path: Path) -> None:
+    """designs/xor_4x4_cl_compact.yaml (the memory circuit sized down, its blocks beside each
+    other, rows under the landing zone, the vertical edge's routes over its block on met3):
+    at least 4x the baseline's edges per mm^2 over the laid-out array's bounding box, no
+    taller than a TinyTapeout analog tile, DRC clean (every deck the stage runs) and LVS
+    matched; a via2 cut from one route over the block is an LVS mismatch."""
+    d = load_spec(DESIGNS / "xor_4x4_cl_compact.yaml").design
     lay = run_layout(d, tmp_path / "layout")
     assert lay.area.edges_per_mm2 >= 4 * BASELINE_EDGES_PER_MM2, lay.area
+    assert lay.area.bbox_um[1] < min(t.height for t in tiles("sky130A"))
     drc = run_drc(lay.gds, tmp_path / "drc")
     assert drc.clean, drc.by_rule
     lvs = run_lvs(d, lay.gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
     assert lvs.layout_devices == 32 * 20
+
+    def cut_route_via2(layout: kdb.Layout) -> None:
+        edge = next(
+            c
+            for c in layout.each_cell()
+            if c.name.startswith("twin_edge_cl_") and "Sstacked" in c.name
+        )
+        via2 = layout.layer(*sky130.VIA2)
+        shapes = list(edge.shapes(via2).each())
+        assert len(shapes) == 2 * 3  # a tap and a landing per edge net (A_C, B_C, G)
+        edge.shapes(via2).erase(shapes[0])
+
+    cut = _mutate(lay.gds, tmp_path / "cut.gds", cut_route_via2)
+    assert not run_lvs(d, cut, tmp_path / "lvs_cut").match
 
 
 def test_lvs_catches_open_update_input(tmp_path: Path) -> None:
