@@ -37,7 +37,7 @@ from twinedge.cells.twin_edge_cl import (
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.cl import PORT_NAMES, SELECT_LINES
 from twinedge.circuits.nets import PinPlacement, node_net_name, pin_placements
-from twinedge.circuits.twin_edge import cap_max_w
+from twinedge.circuits.twin_edge import cap_finger_l, cap_max_w
 from twinedge.pdk import activate as activate_pdk
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
@@ -58,6 +58,7 @@ def cl_geometry_for(design: Design) -> ClGeometry:
         cell.w_um, cell.l_um, cell.c_gate_f, cell.update.circuit, cell.update.hold_cap_n,
         design.chip is not None, cap_max_w(cell), cap_max_w(cell, vertical=True),
         cell.blocks == "beside", cell.update.sizing.items(), cell.compact,
+        cap_finger_l(cell, vertical=True),
     )  # fmt: skip
 
 
@@ -100,7 +101,11 @@ def compile_array(design: Design) -> gf.Component:
     cell = design.cell
     g = geometry_for(design)
     edge_h, edge_v = edge_cells(design)
-    wmax = {"cap_max_w": cap_max_w(cell), "cap_max_w_v": cap_max_w(cell, vertical=True)}
+    wmax = {
+        "cap_max_w": cap_max_w(cell),
+        "cap_max_w_v": cap_max_w(cell, vertical=True),
+        "cap_l_v": cap_finger_l(cell, vertical=True),
+    }
     plain = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=False, **wmax)
     joined = node_tile(cell.w_um, cell.l_um, cell.c_gate_f, short_twins=True, **wmax)
     pins = pin_placements(net)

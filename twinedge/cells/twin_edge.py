@@ -168,11 +168,11 @@ def _cap_span(fingers: int, sd: float, cap_l: float) -> float:
 
 
 def edge_geometry(
-    w_um: float, l_um: float, c_gate_f: float, cap_max_w: float = CAP_MAX_W
+    w_um: float, l_um: float, c_gate_f: float, cap_max_w: float = CAP_MAX_W, cap_l: float = 0.0
 ) -> EdgeGeometry:
     """Lay out a twin-edge cell around its circuit (:mod:`twinedge.circuits.twin_edge`:
     the twins' and the MOS capacitor's sizes, which the LVS reference states too)."""
-    edge = twin_edge_circuit.for_pdk(w_um, l_um, c_gate_f, active_pdk(), cap_max_w)
+    edge = twin_edge_circuit.for_pdk(w_um, l_um, c_gate_f, active_pdk(), cap_max_w, cap_l)
     w, gl = edge.w_um, edge.l_um
     cap_w, cap_l, fingers = edge.cap.w_um, edge.cap.l_um, max(edge.cap.fingers, 1)
     sd = up(R.licon_gate_space + R.licon + R.licon_diff_enc_end)
@@ -389,9 +389,11 @@ def node_tile(
     short_twins: bool = False,
     cap_max_w: float = CAP_MAX_W,
     cap_max_w_v: float = 0.0,
+    cap_l_v: float = 0.0,
 ) -> gf.Component:
     """One lattice node in both twins; ``short_twins`` joins them (input/constant nodes);
-    ``cap_max_w_v``: the vertical edges' widest capacitor finger, if not ``cap_max_w``.
+    ``cap_max_w_v``: the vertical edges' widest capacitor finger, if not ``cap_max_w``
+    (``cap_l_v``: their finger length, if not the sizing rule's).
 
     The two twins' nets are drawn alike, so their wiring resistance is the same: each is a
     met1 bar across the tile (joining the horizontal edges' terminals) and a met2 bar along it
@@ -400,8 +402,8 @@ def node_tile(
     ``y_clamp``; a met1 bar of one twin crosses the other's met2 bar, never its met1.
     """
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
-    if cap_max_w_v:
-        g = g.with_vertical(edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v))
+    if cap_max_w_v or cap_l_v:
+        g = g.with_vertical(edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v or cap_max_w, cap_l_v))
     c = gf.Component()
     h, w = g.height, g.tile_w
     half1 = R.mcon / 2 + R.met1_mcon_enc

@@ -671,6 +671,7 @@ def draw_block(
 TAP_PITCH = 0.6
 LAND_PITCH = 1.5
 BAND_MARGIN = 1.0  # between the two blocks of a site, and around them
+BAND_MARGIN_COMPACT = 0.4  # the same in the compact plan (the n-well rules hold with it)
 ROUTE_SPACE = 0.3  # the vertical edge's last L-route from the blocks' band (beside)
 # compact beside: the vertical edge's routes cross over its block on met3, one tap depth
 # each; a route passes another's via2 pad (met3 0.33) with met3's spacing to spare
@@ -758,18 +759,20 @@ def cl_geometry(
     beside: bool = False,
     sizes: Sizes = (),
     under_landing: bool = False,
+    cap_l_v: float = 0.0,
 ) -> ClGeometry:
     """Size both cells so that a site's two blocks sit one under the other in its free
     quadrant (``beside``: side by side in one band under the row's edge strip, the vertical
     edge's block first), clear of each other's routes and of the next row and column; the
     vertical edges' capacitor folds into fingers at most ``cap_max_w_v`` wide (0:
     ``cap_max_w``; ``under_landing``: :func:`plan_block`, and beside, the routes over the
-    vertical edge's block). The block placer weighs a block's height against its length; which
+    vertical edge's block; ``cap_l_v``: the vertical capacitor's finger length, 0: the
+    sizing rule's). The block placer weighs a block's height against its length; which
     weight makes the smallest lattice site depends on what sets the site's sides (the
     blocks, or the capacitor strips), so each of a few is tried."""
     options = [
         _cl_geometry(w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w,
-                     cap_max_w_v, beside, sizes, weight, under_landing)
+                     cap_max_w_v, beside, sizes, weight, under_landing, cap_l_v)
         for weight in HEIGHT_WEIGHTS
     ]  # fmt: skip
     return min(options, key=lambda cg: round(cg.edge.pitch * cg.edge.pitch_y, 3))
@@ -791,10 +794,15 @@ def _cl_geometry(
     sizes: Sizes,
     weight: float,
     under_landing: bool = False,
+    cap_l_v: float = 0.0,
 ) -> ClGeometry:
     """:func:`cl_geometry` with the block placer's ``weight``."""
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
-    gv = edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v) if cap_max_w_v else g
+    gv = (
+        edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v or cap_max_w, cap_l_v)
+        if cap_max_w_v or cap_l_v
+        else g
+    )
     cc = circuit(circuit_name, hold_cap_n, reader, sizes)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
@@ -820,9 +828,10 @@ def _cl_geometry(
         "bf": tv["bf"],
         "bc": snap(tv["bf"] + pitch) if routes_over else tv["bc"],
     }
+    margin = BAND_MARGIN_COMPACT if under_landing else BAND_MARGIN
     if routes_over:
         drop = x_land = GAP
-        x_block = up(GAP + plan_v.length + BAND_MARGIN)
+        x_block = up(GAP + plan_v.length + margin)
     elif beside:
         # both blocks in one band, below the vertical edge's L-routes (they leave the edge
         # at its taps, near its A end) and beside each other
@@ -836,8 +845,8 @@ def _cl_geometry(
         zone_v = max(x for _, x in edge_cols_v) + pad_side()
         x_block = up(GAP + zone_v + BAND_MARGIN)
     # rows and columns get their own pitch: a column only has to hold the two blocks' height
-    length = max(up(x_block + plan.length + BAND_MARGIN), g.length)
-    length_v = max(up(x_land + plan_v.height + BAND_MARGIN), gv.length)
+    length = max(up(x_block + plan.length + margin), g.length)
+    length_v = max(up(x_land + plan_v.height + margin), gv.length)
     x_gate = snap(g.x_gate + x_block + shift)
     return ClGeometry(
         edge=replace(g, length=length, x_gate=x_gate, length_vertical=length_v).with_vertical(gv),
@@ -932,6 +941,7 @@ def twin_edge_cl(
     beside: bool = False,
     sizes: Sizes = (),
     compact: bool = False,
+    cap_l_v: float = 0.0,
 ) -> gf.Component:
     """A twin edge with its update circuit (:mod:`cl_circuit`): ``below`` (horizontal edges)
     or ``stacked`` (vertical edges; see :class:`ClGeometry`); ``reader``: with the G reader
@@ -940,7 +950,7 @@ def twin_edge_cl(
     under their landing zones (:func:`plan_block`) and, beside, the routes over the block)."""
     cg = cl_geometry(
         w_um, l_um, c_gate_f, circuit_name, hold_cap_n, reader, cap_max_w, cap_max_w_v, beside,
-        sizes, compact,
+        sizes, compact, cap_l_v,
     )  # fmt: skip
     c = gf.Component()
     if side == "below":

@@ -100,17 +100,19 @@ def sizing(
     grid_um: float,
     min_w_um: float,
     cap_max_w: float = CAP_MAX_W,
+    cap_l: float = 0.0,
 ) -> TwinEdge:
     """Size the twins (``w_um`` x ``l_um`` on the grid) and the capacitor that brings G to
     ``c_gate_f`` with the twins' gate oxide; ``min_w_um`` is the narrowest transistor,
-    ``cap_max_w`` the widest capacitor finger."""
+    ``cap_max_w`` the widest capacitor finger, ``cap_l`` its length (0: the rule below)."""
     w, gl = _snap(w_um, grid_um), _snap(l_um, grid_um)
     extra = c_gate_f - 2 * w * gl * cox_f_per_um2
     if extra <= 0:
         return TwinEdge(w, gl, GateCapacitor(0.0, 0.0, 0))
     # a large capacitor gets a long gate too (at most CAP_ASPECT wide per unit length):
     # a 1 pF one would otherwise be a 113 um strip setting the lattice pitch
-    cap_l = max(gl, CAP_MIN_L, min(CAP_MAX_L, (extra / cox_f_per_um2 / CAP_ASPECT) ** 0.5))
+    if not cap_l:
+        cap_l = max(gl, CAP_MIN_L, min(CAP_MAX_L, (extra / cox_f_per_um2 / CAP_ASPECT) ** 0.5))
     cap_l = _up(cap_l, grid_um)
     total_w = max(min_w_um, extra / cox_f_per_um2 / cap_l)
     fingers = math.ceil(total_w / cap_max_w)
@@ -118,7 +120,12 @@ def sizing(
 
 
 def for_pdk(
-    w_um: float, l_um: float, c_gate_f: float, pdk: Pdk, cap_max_w: float = CAP_MAX_W
+    w_um: float,
+    l_um: float,
+    c_gate_f: float,
+    pdk: Pdk,
+    cap_max_w: float = CAP_MAX_W,
+    cap_l: float = 0.0,
 ) -> TwinEdge:
     return sizing(
         w_um,
@@ -128,7 +135,16 @@ def for_pdk(
         grid_um=pdk.grid_um,
         min_w_um=pdk.rules.nfet_min_w,
         cap_max_w=cap_max_w,
+        cap_l=cap_l,
     )
+
+
+def cap_finger_l(cell: Cell, vertical: bool = False) -> float:
+    """The gate capacitor's finger length where the spec sets it (``cap_finger_l_v_um``:
+    vertical edges of ``twin_edge_cl``), else 0: the sizing rule's."""
+    if cell.type != "twin_edge_cl" or not vertical:
+        return 0.0
+    return cell.cap_finger_l_v_um or 0.0
 
 
 def cap_max_w(cell: Cell, vertical: bool = False) -> float:
@@ -147,7 +163,9 @@ def for_design(design: Design, vertical: bool = False) -> TwinEdge:
 
     cell = design.cell
     w = cap_max_w(cell, vertical)
-    return for_pdk(cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), w)
+    return for_pdk(
+        cell.w_um, cell.l_um, cell.c_gate_f, get(design.pdk), w, cap_finger_l(cell, vertical)
+    )
 
 
 # ------------------------------------------------------------------ layout cell names
@@ -219,6 +237,6 @@ def edge_cells(design: Design) -> tuple[CellCall, CellCall]:
     circuit = (*circuit, ("cap_max_w_v", cap_max_w(cell, vertical=True)),
                ("beside", cell.blocks == "beside"))  # fmt: skip
     circuit = (*circuit, ("sizes", cell.update.sizing.items()))
-    circuit = (*circuit, ("compact", cell.compact))
+    circuit = (*circuit, ("compact", cell.compact), ("cap_l_v", cap_finger_l(cell, vertical=True)))
     h, v = (CellCall("twin_edge_cl", (*base, ("side", s), *circuit)) for s in CL_SIDES)
     return h, v

@@ -170,6 +170,10 @@ class TwinEdgeClCell(_Strict):
     # lattice's row pitch, which the blocks set differently from the column pitch, so fewer,
     # wider fingers can shorten it (a wider column strip)
     cap_finger_w_v_um: Annotated[float, Field(ge=1.0, le=30.0)] | None = None
+    # the vertical edges' capacitor finger length (its gate L, um; default: the sizing
+    # rule's, 4 um at pF sizes): shorter fingers, wider each, shorten the column strip where
+    # the capacitor rather than the blocks sets the row pitch
+    cap_finger_l_v_um: Annotated[float, Field(ge=0.5, le=30.0)] | None = None
     # where a lattice site's two update blocks go: "stacked" one under the other in the
     # quadrant between the edge strips, or "beside" each other in one band under the row's
     # strip (a site one block high: a 4-row array fits a TinyTapeout tile's height; the
