@@ -45,6 +45,23 @@ def test_large_gate_capacitor_folds_into_fingers() -> None:
     assert info["c_gate_f"] == pytest.approx(4e-12, rel=0.01)
 
 
+def test_shorter_vertical_capacitor_fingers_keep_the_capacitance() -> None:
+    """``cell.cap_finger_l_v_um``: the vertical edges' capacitor in shorter, wider fingers
+    (the column strip shorter along the edge, wider across), its gate area, so C, kept; the
+    LVS reference states the same device (circuits and layout share the sizing)."""
+    from twinedge.cells.twin_edge import edge_geometry
+    from twinedge.circuits.twin_edge import for_pdk
+
+    sky130.activate()
+    rule, short = edge_geometry(1.0, 1.0, 3e-12, 20.0), edge_geometry(1.0, 1.0, 3e-12, 20.0, 3.6)
+    assert (rule.cap_l, short.cap_l) == (4.0, 3.6)
+    assert short.length < rule.length and short.height > rule.height
+    area = short.cap_fingers * short.cap_w * short.cap_l
+    assert area == pytest.approx(rule.cap_fingers * rule.cap_w * rule.cap_l, rel=0.01)
+    ref = for_pdk(1.0, 1.0, 3e-12, sky130.PDK, 20.0, 3.6).cap
+    assert (ref.w_um, ref.l_um, ref.fingers) == (short.cap_w, short.cap_l, short.cap_fingers)
+
+
 @needs_klayout
 def test_drc_catches_seeded_narrow_metal1(tmp_path: Path) -> None:
     sky130.activate()

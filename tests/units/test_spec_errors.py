@@ -225,6 +225,8 @@ def test_unknown_corner(tmp_path: Path) -> None:
         ("cell.update.calb_high", "manual", "'auto'"),
         ("cell.update.hold_cap_n", 0, "greater than or equal to 1"),
         ("cell.update.hold_cap_n", 9, "less than or equal to 8"),
+        ("cell.cap_finger_l_v_um", 0.2, "greater than or equal to 0.5"),
+        ("cell.compact", "yes please", "valid boolean"),
     ],
 )
 def test_cl_update_circuit_fields(tmp_path: Path, field: str, value: object, expect: str) -> None:
