@@ -1,0 +1,69 @@
+"""Carry the process corners into the learning rule: does the chip still learn when its
+devices and the biases its on-chip generator makes both sit at a corner?
+
+At each corner the bias generator (twinedge/circuits/bias.py, sized at tt to the design's
+biases) puts out other levels (its diode strings' Vgs move); the memory circuit is
+characterised with the PDK models at that corner and at those levels (cached). VFLOOR is
+calibrated in each characterisation (the level at which the floor sources its design
+current at that corner): the generator's level is carried as its offset from that
+calibration (``MemoryConditions.vfloor_shift``), so a corner costs two characterisations.
+XOR is then trained with each corner's rule for the seeds.
+
+    .venv/bin/python benchmarks/bench_bias_corners.py designs/xor_chip_sky130.yaml --corners ss ff
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from seeds import solved, with_seed, xor_margin
+
+from twinedge.characterise.bias import CORNERS, characterise_bias
+from twinedge.characterise.chip import bias_targets
+from twinedge.learn.train import cached_circuit, circuit_conditions, trainer
+from twinedge.pdk import get as get_pdk
+from twinedge.spec import load_spec
+
+VFLOOR_SAME_V = 1e-4  # the generator's floor this close to the calibrated one: no shift
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("spec", type=Path)
+    ap.add_argument("--corners", nargs="+", default=list(CORNERS), choices=CORNERS)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    args = ap.parse_args()
+    spec = load_spec(args.spec)
+    d = spec.design
+    gen = characterise_bias(get_pdk(d.pdk), bias_targets(spec))
+    base = circuit_conditions(d)
+    print("corner | VBP / VCN / VCP (V) | VFLOOR made / calibrated (V) | gain V/V2 | "
+          "offset sd V2 | pull V2/V | XOR solved | min margin |L0|")  # fmt: skip
+    for corner in args.corners:
+        t0 = time.perf_counter()
+        v = gen.corners_v[corner]
+        bias = replace(base.bias, vbp=round(v["vbp"], 6), vcn=round(v["vcn"], 6),
+                       vcp=round(v["vcp"], 6))  # fmt: skip
+        at_corner = replace(base, corner=corner, bias=bias)
+        m = cached_circuit(at_corner)
+        calibrated = m.vfloor
+        shift = v["vfloor"] - calibrated
+        if abs(shift) > VFLOOR_SAME_V:
+            m = cached_circuit(replace(at_corner, vfloor_shift=round(shift, 6)))
+        margins = []
+        for seed in args.seeds:
+            run = with_seed(spec, d, seed)
+            margins.append(xor_margin(run, trainer(run, m).run(None)))
+        print(f"{corner} | {bias.vbp:.4f} / {bias.vcn:.4f} / {bias.vcp:.4f} | "
+              f"{v['vfloor']:.4f} / {calibrated:.4f} | {m.gain_v_per_v2:.3g} | "
+              f"{m.offset_sigma_v2:.2e} | {m.pull_v2_per_v:.2e} | "
+              f"{solved(margins)}/{len(margins)} | {min(margins):+.3f} "
+              f"({', '.join(f'{x:+.3f}' for x in margins)}; {time.perf_counter() - t0:.0f} s)",
+              flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
