@@ -35,6 +35,12 @@ def main() -> None:
     ap.add_argument("spec", type=Path)
     ap.add_argument("--corners", nargs="+", default=list(CORNERS), choices=CORNERS)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument(
+        "--learn-scale",
+        type=float,
+        default=1.0,
+        help="LEARN's length at the corner over the design's (the board's clock)",
+    )
     args = ap.parse_args()
     spec = load_spec(args.spec)
     d = spec.design
@@ -47,7 +53,8 @@ def main() -> None:
         v = gen.corners_v[corner]
         bias = replace(base.bias, vbp=round(v["vbp"], 6), vcn=round(v["vcn"], 6),
                        vcp=round(v["vcp"], 6))  # fmt: skip
-        at_corner = replace(base, corner=corner, bias=bias)
+        t_h = round(base.t_h * args.learn_scale, 9)
+        at_corner = replace(base, corner=corner, bias=bias, t_h=t_h)
         m = cached_circuit(at_corner)
         calibrated = m.vfloor
         shift = v["vfloor"] - calibrated
