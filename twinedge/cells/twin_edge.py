@@ -211,6 +211,22 @@ def edge_geometry(
     )
 
 
+def vertical_geometry(
+    g: EdgeGeometry,
+    w_um: float,
+    l_um: float,
+    c_gate_f: float,
+    cap_max_w: float,
+    cap_max_w_v: float = 0.0,
+    cap_l_v: float = 0.0,
+) -> EdgeGeometry:
+    """The vertical edges' geometry: ``g`` (the horizontal one's, drawn with ``cap_max_w``)
+    unless their capacitor folds otherwise (``cap_max_w_v`` wide, ``cap_l_v`` long)."""
+    if not (cap_max_w_v or cap_l_v):
+        return g
+    return edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v or cap_max_w, cap_l_v)
+
+
 def li_side() -> float:
     """How far li reaches beyond a licon across its run: the rules' side enclosure, or what
     makes li as wide as its minimum."""
@@ -402,8 +418,7 @@ def node_tile(
     ``y_clamp``; a met1 bar of one twin crosses the other's met2 bar, never its met1.
     """
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
-    if cap_max_w_v or cap_l_v:
-        g = g.with_vertical(edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v or cap_max_w, cap_l_v))
+    g = g.with_vertical(vertical_geometry(g, w_um, l_um, c_gate_f, cap_max_w, cap_max_w_v, cap_l_v))
     c = gf.Component()
     h, w = g.height, g.tile_w
     half1 = R.mcon / 2 + R.met1_mcon_enc

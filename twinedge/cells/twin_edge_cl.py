@@ -49,6 +49,7 @@ from twinedge.cells.twin_edge import (
     square,
     tap_side,
     up,
+    vertical_geometry,
     via1_pad,
     via_stack,
 )
@@ -309,7 +310,11 @@ def _first_fit(
             if n0 is not None and tracks[n1] - tracks[n0] >= need:
                 continue
             blocked.append((x0 - t.x - COL, x0 - t.x + COL))
-    x = up(x_min)
+    return _clear_of(up(x_min), blocked)
+
+
+def _clear_of(x: float, blocked: list[tuple[float, float]]) -> float:
+    """The least x' >= ``x`` inside none of the ``blocked`` open intervals (on the grid)."""
     moved = True
     while moved:
         moved = False
@@ -364,16 +369,13 @@ def _place_row0(
     for it in row0:
         if prev_kind == "n" and it.kind == "p":
             x += WELL_GAP - ITEM_GAP
-        moved = True
-        while moved:
-            moved = False
-            for t in it.terminals():
-                n0 = it.nets[t.name]
-                for n1, xe in edge_cols:
-                    if tracks[n1] - tracks[n0] >= need:
-                        continue
-                    if xe - t.x - COL + 1e-6 < x < xe - t.x + COL - 1e-6:
-                        x, moved = up(xe - t.x + COL), True
+        blocked = [
+            (xe - t.x - COL, xe - t.x + COL)
+            for t in it.terminals()
+            for n1, xe in edge_cols
+            if tracks[n1] - tracks[it.nets[t.name]] < need
+        ]
+        x = _clear_of(x, blocked)
         placed.append(Placed(it, snap(x), 0))
         x += it.length + ITEM_GAP
         prev_kind = it.kind
@@ -707,7 +709,6 @@ class ClGeometry:
     globals: tuple[str, ...]  # the global nets the blocks bring out
     drop: float = GAP  # from the row's edge strip down to the blocks' band
     height_weight: float | None = None  # the block placer's weight of height (plan_block)
-    under_landing: bool = False  # the rows start under the landing zone (plan_block)
     # the vertical edge's routes run over its block on met3 (compact beside): no band above
     routes_over: bool = False
 
@@ -798,11 +799,7 @@ def _cl_geometry(
 ) -> ClGeometry:
     """:func:`cl_geometry` with the block placer's ``weight``."""
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
-    gv = (
-        edge_geometry(w_um, l_um, c_gate_f, cap_max_w_v or cap_max_w, cap_l_v)
-        if cap_max_w_v or cap_l_v
-        else g
-    )
+    gv = vertical_geometry(g, w_um, l_um, c_gate_f, cap_max_w, cap_max_w_v, cap_l_v)
     cc = circuit(circuit_name, hold_cap_n, reader, sizes)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
@@ -867,7 +864,6 @@ def _cl_geometry(
         globals=cc.globals,
         drop=drop,
         height_weight=weight,
-        under_landing=under_landing,
         routes_over=routes_over,
     )
 

@@ -180,11 +180,11 @@ class TwinEdgeClCell(_Strict):
     # vertical strip is then short, its capacitor in fewer, wider fingers)
     blocks: Literal["stacked", "beside"] = "stacked"
     # a denser plan of the same circuit: each update block's device rows and capacitor bed
-    # start under the edge nets' landing zone (the landing stubs come from above and end in
-    # the channel: row 0 never meets them, row 1 keeps its terminals clear of them), ~5 um
-    # shorter a block; with blocks: beside, the vertical edge's routes also cross over its
-    # block on met3 instead of a band above both blocks. Off keeps the layout of the designs
-    # measured before it (2026-12-02)
+    # start under the edge nets' landing zone (the landing stubs come from above and end on
+    # their channel tracks: a row's stub shares a landing stub's x only where their tracks
+    # keep them apart), ~5 um shorter a block; with blocks: beside, the vertical edge's
+    # routes also cross over its block on met3 instead of a band above both blocks. Off
+    # keeps the layout of the designs measured before it (2026-12-02)
     compact: bool = False
     model: PdkModel
     update: UpdateCircuit = UpdateCircuit()
