@@ -9,7 +9,15 @@ current at that corner): the generator's level is carried as its offset from tha
 calibration (``MemoryConditions.vfloor_shift``), so a corner costs two characterisations.
 XOR is then trained with each corner's rule for the seeds.
 
+``--trim-learn``: what a board does once per chip. The rule's gain (G moved per V^2 of
+the twins' difference, per step) scales with LEARN's length, which the board's clock sets;
+at a corner the devices move it (ff: +12 %). The board measures it through the G read-out
+(one step from the reset state, the G moved against the model's) and lengthens or shortens
+LEARN by the ratio to the design's tt gain; here the corner's characterised gain stands for
+that measurement, and the rule is characterised again at the trimmed LEARN.
+
     .venv/bin/python benchmarks/bench_bias_corners.py designs/xor_chip_sky130.yaml --corners ss ff
+    .venv/bin/python benchmarks/bench_bias_corners.py designs/xor_chip_sky130.yaml --trim-learn
 """
 
 from __future__ import annotations
@@ -30,42 +38,60 @@ from twinedge.spec import load_spec
 VFLOOR_SAME_V = 1e-4  # the generator's floor this close to the calibrated one: no shift
 
 
+def rule_at_corner(base, corner: str, levels: dict[str, float], t_h: float):
+    """The memory circuit characterised with the devices and the generator's ``levels``
+    at ``corner``, LEARN ``t_h`` long; VFLOOR carried as its offset from the calibration.
+    Returns (characterisation, calibrated VFLOOR)."""
+    bias = replace(base.bias, vbp=round(levels["vbp"], 6), vcn=round(levels["vcn"], 6),
+                   vcp=round(levels["vcp"], 6))  # fmt: skip
+    at_corner = replace(base, corner=corner, bias=bias, t_h=round(t_h, 9))
+    m = cached_circuit(at_corner)
+    calibrated = m.vfloor
+    shift = levels["vfloor"] - calibrated
+    if abs(shift) > VFLOOR_SAME_V:
+        m = cached_circuit(replace(at_corner, vfloor_shift=round(shift, 6)))
+    return m, calibrated
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("spec", type=Path)
     ap.add_argument("--corners", nargs="+", default=list(CORNERS), choices=CORNERS)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    ap.add_argument(
+    trim = ap.add_mutually_exclusive_group()
+    trim.add_argument(
         "--learn-scale",
         type=float,
         default=1.0,
         help="LEARN's length at the corner over the design's (the board's clock)",
+    )
+    trim.add_argument(
+        "--trim-learn",
+        action="store_true",
+        help="scale LEARN at each corner so that the rule's gain is the tt design's",
     )
     args = ap.parse_args()
     spec = load_spec(args.spec)
     d = spec.design
     gen = characterise_bias(get_pdk(d.pdk), bias_targets(spec))
     base = circuit_conditions(d)
-    print("corner | VBP / VCN / VCP (V) | VFLOOR made / calibrated (V) | gain V/V2 | "
-          "offset sd V2 | pull V2/V | XOR solved | min margin |L0|")  # fmt: skip
+    gain_tt = cached_circuit(base).gain_v_per_v2 if args.trim_learn else None
+    print("corner | VBP / VCN / VCP (V) | VFLOOR made / calibrated (V) | LEARN scale | "
+          "gain V/V2 | offset sd V2 | pull V2/V | XOR solved | min margin |L0|")  # fmt: skip
     for corner in args.corners:
         t0 = time.perf_counter()
         v = gen.corners_v[corner]
-        bias = replace(base.bias, vbp=round(v["vbp"], 6), vcn=round(v["vcn"], 6),
-                       vcp=round(v["vcp"], 6))  # fmt: skip
-        t_h = round(base.t_h * args.learn_scale, 9)
-        at_corner = replace(base, corner=corner, bias=bias, t_h=t_h)
-        m = cached_circuit(at_corner)
-        calibrated = m.vfloor
-        shift = v["vfloor"] - calibrated
-        if abs(shift) > VFLOOR_SAME_V:
-            m = cached_circuit(replace(at_corner, vfloor_shift=round(shift, 6)))
+        scale = args.learn_scale
+        m, calibrated = rule_at_corner(base, corner, v, base.t_h * scale)
+        if gain_tt is not None:
+            scale = gain_tt / m.gain_v_per_v2
+            m, calibrated = rule_at_corner(base, corner, v, base.t_h * scale)
         margins = []
         for seed in args.seeds:
             run = with_seed(spec, d, seed)
             margins.append(xor_margin(run, trainer(run, m).run(None)))
-        print(f"{corner} | {bias.vbp:.4f} / {bias.vcn:.4f} / {bias.vcp:.4f} | "
-              f"{v['vfloor']:.4f} / {calibrated:.4f} | {m.gain_v_per_v2:.3g} | "
+        print(f"{corner} | {v['vbp']:.4f} / {v['vcn']:.4f} / {v['vcp']:.4f} | "
+              f"{v['vfloor']:.4f} / {calibrated:.4f} | {scale:.4f} | {m.gain_v_per_v2:.3g} | "
               f"{m.offset_sigma_v2:.2e} | {m.pull_v2_per_v:.2e} | "
               f"{solved(margins)}/{len(margins)} | {min(margins):+.3f} "
               f"({', '.join(f'{x:+.3f}' for x in margins)}; {time.perf_counter() - t0:.0f} s)",
