@@ -25,7 +25,15 @@ from dataclasses import dataclass
 
 import gdsfactory as gf
 
-from twinedge.cells.twin_edge import _licon_column, _mcon_to_met1, rect, snap, square, up
+from twinedge.cells.twin_edge import (
+    _licon_column,
+    _mcon_to_met1,
+    mcon_li_half,
+    rect,
+    snap,
+    square,
+    up,
+)
 from twinedge.circuits.mirror import Device
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
@@ -33,11 +41,16 @@ from twinedge.pdk import tech as pdk
 GAP = 1.0  # between the stripes below and above the plate's contact row
 MARGIN = 0.25  # stripes inside the channel's y range
 STRIPE_SPACE = 0.3  # between stacked stripes (the rules' diff spacing, 0.27)
-COLUMN_SPACE = 0.65  # between neighbouring columns' diffusions (their implants 0.38 apart)
+COLUMN_MARGIN = 0.02  # neighbouring columns' implants this much beyond their spacing rule
 CONTACT_PITCH = 5.0  # plate contacts along a column
 # a stripe's edge from an avoided net's track centre: its plate reaches poly_endcap past it,
 # and the plate's edge stays ~0.5 um from that track's met1 (as it did beside the rows)
 AVOID = 0.8
+
+
+def column_space() -> float:
+    """Between neighbouring columns' diffusions: their implants' spacing, and a margin."""
+    return snap(R.implant_space + 2 * R.implant_diff_enc + COLUMN_MARGIN)
 
 
 class BedFull(ValueError):
@@ -123,7 +136,7 @@ def plan_bed(
                 y = y0 - STRIPE_SPACE if step < 0 else y1 + STRIPE_SPACE
         if stripes:
             columns.append(Column(x, tuple(stripes)))
-        x = snap(x - length - COLUMN_SPACE)
+        x = snap(x - length - column_space())
     if pending:
         raise BedFull(
             f"no room under the channel for {', '.join(d.name for d in pending)} "
@@ -149,7 +162,7 @@ def draw_bed(c: gf.Component, bed: BedPlan) -> tuple[float, float, float, float]
     """Draw the bed into ``c``; returns the bounding box of its diffusions (x0, y0, x1, y1)."""
     length = bed.column_length
     half = R.licon / 2
-    hole = half + 0.08 + R.li_space  # the li sheet's edge from the contact row's centre
+    hole = mcon_li_half() + R.li_space  # the li sheet's edge from the contact row's centre
     implant = pdk.PSDM if bed.kind == "p" else pdk.NSDM
     e = R.implant_diff_enc
     box = [float("inf"), float("inf"), -float("inf"), -float("inf")]

@@ -257,10 +257,16 @@ def _licon_column(c: gf.Component, x0: float, y0: float, y1: float) -> tuple[flo
     return li0, li1
 
 
+def mcon_li_half() -> float:
+    """Half the height of the li pad under an mcon (as wide as the mcon): 0.08 um past it at
+    the ends, longer where li's minimum area asks for it."""
+    return max(R.mcon / 2 + 0.08, up(R.li_area / R.mcon / 2))
+
+
 def _mcon_to_met1(c: gf.Component, xc: float, yc: float) -> None:
     square(c, pdk.MCON, xc, yc, R.mcon)
-    half = R.mcon / 2
-    rect(c, pdk.LI, xc - half, yc - half - 0.08, xc + half, yc + half + 0.08)
+    half, ey = R.mcon / 2, mcon_li_half()
+    rect(c, pdk.LI, xc - half, yc - ey, xc + half, yc + ey)
     enclose(c, pdk.MET1, xc, yc, R.mcon, R.met1_mcon_enc_end, R.met1_mcon_enc)
 
 

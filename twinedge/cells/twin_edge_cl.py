@@ -42,7 +42,6 @@ from twinedge.cells.twin_edge import (
     _mcon_to_met1,
     draw_twin_edge,
     edge_geometry,
-    enclose,
     licon_column_li,
     rect,
     snap,
@@ -60,11 +59,10 @@ from twinedge.pdk import active as active_pdk
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
 
-COL = 0.55  # least distance between two stub columns (met2 pad + spacing, with margin)
+COL_MARGIN = 0.09  # stub columns' spacing beyond the met2 rule
 ITEM_GAP = 0.4  # diffusion to diffusion between neighbouring devices of one type
 WELL_GAP = 1.0  # n+ diffusion to the n-well's tap (nwell 0.18 around it, 0.34 from n+)
 ROW_MARGIN = 0.3  # around rows, below/above the channel
-TRACK = 0.46  # signal track pitch (0.32 met1 + 0.14 spacing)
 GLOBAL_TRACK = 0.7  # global track pitch: a met3 stripe (STRIPE) over each, 0.3 apart
 STRIPE = 0.4  # width of the array's met3/met4 global stripes (via3 enclosed)
 GAP = 0.6  # between the twin edge and its block
@@ -76,10 +74,21 @@ def pad_side() -> float:
     return R.via1 + 2 * R.met1_via1_enc_end
 
 
+def col() -> float:
+    """Least distance between two stub columns: a met2 pad, the spacing and a margin."""
+    return snap(pad_side() + R.met2_space + COL_MARGIN)
+
+
+def track() -> float:
+    """Signal track pitch: a met1 pad and the spacing."""
+    return snap(pad_side() + R.met1_space)
+
+
 def _sd_length(l_um: float) -> float:
-    """S/D length: the contact column centre at least COL from the gate centre."""
-    col = R.licon_diff_enc_end + R.licon / 2
-    return up(max(R.licon_gate_space + R.licon + R.licon_diff_enc_end, COL + col - l_um / 2))
+    """S/D length: the contact column centre at least col() from the gate centre."""
+    contact_x = R.licon_diff_enc_end + R.licon / 2
+    least = R.licon_gate_space + R.licon + R.licon_diff_enc_end
+    return up(max(least, col() + contact_x - l_um / 2))
 
 
 def _gate_pad_y(w: float) -> float:
@@ -99,13 +108,13 @@ class Terminal:
 def mos_terminals(w: float, l_um: float) -> tuple[float, list[Terminal]]:
     """(length, terminals) of a ``mos`` cell, in its own coordinates (diffusion from y = 0)."""
     sd = _sd_length(l_um)
-    col = R.licon_diff_enc_end + R.licon / 2
+    contact_x = R.licon_diff_enc_end + R.licon / 2
     length = snap(2 * sd + l_um)
     y_sd = _sd_pad_y(w)
     return length, [
-        Terminal("S", snap(col), y_sd),
+        Terminal("S", snap(contact_x), y_sd),
         Terminal("G", snap(sd + l_um / 2), _gate_pad_y(w)),
-        Terminal("D", snap(length - col), y_sd),
+        Terminal("D", snap(length - contact_x), y_sd),
     ]
 
 
@@ -309,7 +318,7 @@ def _first_fit(
         for n0, x0 in below:
             if n0 is not None and tracks[n1] - tracks[n0] >= need:
                 continue
-            blocked.append((x0 - t.x - COL, x0 - t.x + COL))
+            blocked.append((x0 - t.x - col(), x0 - t.x + col()))
     return _clear_of(up(x_min), blocked)
 
 
@@ -370,7 +379,7 @@ def _place_row0(
         if prev_kind == "n" and it.kind == "p":
             x += WELL_GAP - ITEM_GAP
         blocked = [
-            (xe - t.x - COL, xe - t.x + COL)
+            (xe - t.x - col(), xe - t.x + col())
             for t in it.terminals()
             for n1, xe in edge_cols
             if tracks[n1] - tracks[it.nets[t.name]] < need
@@ -440,7 +449,7 @@ def _plan_rows(
     """One split: the channel's tracks, row 0 left to right, row 1 by first fit, the bed
     (``bed`` None where it does not fit)."""
     row0, row1 = _rows(cc, chosen0)
-    x_rows = snap(max((x for _, x in edge_cols), default=0.0) + COL + ITEM_GAP)
+    x_rows = snap(max((x for _, x in edge_cols), default=0.0) + col() + ITEM_GAP)
     if under_landing:
         x_rows = snap(min((x for _, x in edge_cols), default=ITEM_GAP))
     # y: row 0, channel (globals, edge nets, the rest), row 1; the tracks first: row 1's
@@ -463,10 +472,10 @@ def _plan_rows(
     for k, n in enumerate(cc.channel):
         tracks[n] = snap(y)
         y += _channel_pitch(cc, k) + (lift if k == 0 else 0.0)
-    y += TRACK - GLOBAL_TRACK / 2
+    y += track() - GLOBAL_TRACK / 2
     for n in signal:
         tracks[n] = snap(y)
-        y += TRACK
+        y += track()
     placed = _place_row0(row0, x_rows, edge_cols if under_landing else (), tracks)
     below: list[tuple[str | None, float]] = [
         (p.item.nets[t.name], snap(p.x + t.x)) for p in placed for t in p.item.terminals()
@@ -486,16 +495,16 @@ def _plan_rows(
             bed = plan_bed(
                 bed_devices,
                 tracks,
-                {n: (min(xs) - COL, max(xs) + COL) for n, xs in spans.items()},
-                (top0 + ROW_MARGIN, y - TRACK / 2),
+                {n: (min(xs) - col(), max(xs) + col()) for n, xs in spans.items()},
+                (top0 + ROW_MARGIN, y - track() / 2),
                 (x_rows, row_end),
                 cc.bed_avoid,
             )
         except BedFull:
             bed = None
-    x_stack = snap(row_end + COL + 0.3)
+    x_stack = snap(row_end + col() + 0.3)
     length = up(x_stack + 0.6)
-    y_row1 = snap(y - TRACK / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
+    y_row1 = snap(y - track() / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
     height = up(y_row1 + ROW_MARGIN + R.well_diff_enc)
     return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height, bed)
 
@@ -524,7 +533,7 @@ def _channel_pitch(cc: ClCircuit, k: int) -> float:
         return GLOBAL_TRACK
     pair = {cc.channel[k], cc.channel[k + 1]}
     plate = {d.g for d in cc.devices if d.name in cc.bed}
-    return GLOBAL_TRACK if pair <= set(cc.globals) or pair & plate else TRACK
+    return GLOBAL_TRACK if pair <= set(cc.globals) or pair & plate else track()
 
 
 def _groups(plan: BlockPlan, row: int) -> list[list[Placed]]:
@@ -736,15 +745,15 @@ class ClGeometry:
 
 def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
     """Edge-cell x of the stubs: A-side nets left of the A contacts, B-side right of B's."""
-    col = R.licon_diff_enc_end + R.licon / 2
-    x_a = g.x_gate - g.sd + col
-    x_b = g.x_gate + g.gate_l + g.sd - col
+    contact_x = R.licon_diff_enc_end + R.licon / 2
+    x_a = g.x_gate - g.sd + contact_x
+    x_b = g.x_gate + g.gate_l + g.sd - contact_x
     return {
-        "ac": snap(x_a - 2 * COL - 0.1),
-        "af": snap(x_a - COL - 0.05),
+        "ac": snap(x_a - 2 * col() - 0.1),
+        "af": snap(x_a - col() - 0.05),
         "g": snap(g.x_gate + g.gate_l / 2),
-        "bf": snap(x_b + COL + 0.05),
-        "bc": snap(x_b + 2 * COL + 0.1),
+        "bf": snap(x_b + col() + 0.05),
+        "bc": snap(x_b + 2 * col() + 0.1),
     }
 
 
@@ -814,8 +823,8 @@ def _cl_geometry(
     # beside: the routes cross the block on met3, so further apart, and no band above it)
     routes_over = beside and under_landing
     pitch = TAP_PITCH_OVER if routes_over else TAP_PITCH
-    col = R.licon_diff_enc_end + R.licon / 2
-    x_gate_v = snap(MARGIN_A + 2 * pitch + g.sd - col + 0.2)
+    contact_x = R.licon_diff_enc_end + R.licon / 2
+    x_gate_v = snap(MARGIN_A + 2 * pitch + g.sd - contact_x + 0.2)
     edge_v0 = replace(gv, x_gate=x_gate_v)
     tv = _edge_cols(edge_v0)
     taps_v = {
@@ -876,8 +885,7 @@ def _tap(c: gf.Component, g: EdgeGeometry, net: str, x: float) -> float:
     brought up to met2. Returns the y."""
     if net == "g":
         y = g.y_gate_contact
-        square(c, pdk.MCON, x, y, R.mcon)
-        enclose(c, pdk.MET1, x, y, R.mcon, R.met1_mcon_enc_end, R.met1_mcon_enc)
+        _mcon_to_met1(c, x, y)
     else:
         y = {"af": g.y_free, "bf": g.y_free, "ac": g.y_clamp, "bc": g.y_clamp}[net]
     via1_pad(c, x, y)

@@ -388,7 +388,7 @@ PDK = Pdk(
     kpex_length_um=1e6,  # kpex writes GF180MCU geometry in metres
     # the learning cell's circuit is sized for SKY130's 1.8 V devices (its switches' 0.15 um
     # channels are under GF180MCU's 0.28 um) and its block's pitches for SKY130's metals
-    cell_types=("twin_edge",),
+    cell_types=("twin_edge", "twin_edge_cl"),
     model_lib=model_lib,
     reduced_model_lib=reduced_model_lib,
     layer_properties=layer_properties,

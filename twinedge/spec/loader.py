@@ -225,8 +225,8 @@ def check_dataset(design: Design, dataset: Dataset, file: str) -> None:
 
 def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
     """``cell.update.sizing`` within what the PDK's models and rules draw: no narrower than
-    the models' narrowest bin, no longer than their longest, a hold capacitor no wider than
-    a contact-free diffusion."""
+    the models' narrowest bin, no shorter than the rules' shortest channel nor longer than
+    the models' longest bin, a hold capacitor no wider than a contact-free diffusion."""
     update = getattr(design.cell, "update", None)
     if update is None:
         return
@@ -235,7 +235,7 @@ def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
         if name.endswith("_w"):
             lo, hi = r.mos_w_min, r.sd_max_width if name == "hold_cap_w" else 100.0
         else:
-            lo, hi = r.poly_width, r.mos_l_max
+            lo, hi = r.nfet_min_l, r.mos_l_max
         if not lo <= um <= hi:
             raise SpecError(
                 file, f"cell.update.sizing.{name}", f"outside what {design.pdk} draws", um,

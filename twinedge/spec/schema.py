@@ -109,6 +109,12 @@ class MemorySizingSpec(_Strict):
     memory_l: Um | None = None
     hold_cap_w: Um | None = None
     hold_cap_l: Um | None = None
+    cal_switch_w: Um | None = None
+    cal_dummy_w: Um | None = None
+    switch_l: Um | None = None
+    learn_switch_w: Um | None = None
+    floor_w: Um | None = None
+    floor_l: Um | None = None
 
     def items(self) -> tuple[tuple[str, float], ...]:
         """The sizes given, as hashable (name, um) pairs."""
