@@ -82,3 +82,58 @@ def test_array_lvs_matches_and_a_broken_via_does_not(tmp_path: Path, gf180_activ
     layout.write(str(broken), opts)
     res = run_lvs(d, broken, tmp_path / "lvs_broken")
     assert not res.match and res.mismatches
+
+
+@needs_klayout
+def test_cl_cell_drc_clean_and_array_lvs_catches_an_open_update_input(
+    tmp_path: Path, gf180_active
+) -> None:
+    """The on-chip learning cell from the SKY130 generators on GF180MCU's rules: a vertical
+    (stacked) cell with its memory circuit at GF180 sizes is DRC clean; the 4 x 4 array
+    (designs/xor_4x4_cl_gf180.yaml) matches its netlist, and with the via that lands an
+    update block's first input cut it does not."""
+    from twinedge.cells.twin_edge_cl import twin_edge_cl
+
+    d = load_spec(DESIGNS / "xor_4x4_cl_gf180.yaml").design
+    sizes = d.cell.update.sizing.items()
+    cell = twin_edge_cl(1.0, 1.0, d.cell.c_gate_f, "stacked", "memory", 3, sizes=sizes)
+    drc = run_drc(write_gds(cell, tmp_path / "cl.gds"), tmp_path / "drc")
+    assert drc.clean, drc.by_rule
+
+    gds = run_layout(d, tmp_path / "layout").gds
+    lvs = run_lvs(d, gds, tmp_path / "lvs")
+    assert lvs.match, lvs.mismatches
+    layout = kdb.Layout()
+    layout.read(str(gds))
+    block = next(c for c in layout.each_cell() if c.name.startswith("update_block"))
+    via1 = layout.layer(*gf180mcu.LAYERS.VIA1)
+    shapes = sorted(block.shapes(via1).each(), key=lambda s: (s.bbox().left, s.bbox().top))
+    block.shapes(via1).erase(shapes[0])  # leftmost: the edge nets' landing zone
+    opts = kdb.SaveLayoutOptions()
+    opts.write_context_info = False
+    cut = tmp_path / "open.gds"
+    layout.write(str(cut), opts)
+    assert not run_lvs(d, cut, tmp_path / "lvs_open").match
+
+
+def test_mismatch_draws_each_instance_its_own_threshold(tmp_path: Path) -> None:
+    """The model wrapper's Monte Carlo mismatch (the foundry's Pelgrom coefficients): four
+    identical 1/1 um devices carry four different currents, ~1-5 % apart; without mismatch
+    the same current."""
+    from twinedge.characterise.mirror import model_header, run_ngspice
+
+    pdk = twinedge.pdk.get("gf180mcu")
+
+    def currents(seed: int | None) -> list[float]:
+        lines = [model_header(pdk, "tt", seed).rstrip(), "Vg g 0 1.0", "Vd d 0 0.1"]
+        for i in range(4):
+            lines += [f"Vm{i} d d{i} 0", f"X{i} d{i} g 0 0 {pdk.nfet} w=1 l=1"]
+        prints = [f"print i(vm{i})" for i in range(4)]
+        out = run_ngspice("\n".join([*lines, ".control", "op", *prints, "quit 0", ".endc"]))
+        return [float(ln.split("=")[1]) for ln in out.splitlines() if ln.startswith("i(vm")]
+
+    nominal = currents(None)
+    assert len(nominal) == 4 and max(nominal) - min(nominal) < 1e-6 * abs(nominal[0])
+    spread = currents(1)
+    rel = (max(spread) - min(spread)) / abs(sum(spread) / 4)
+    assert 0.01 < rel < 0.2, spread

@@ -270,6 +270,29 @@ def test_memory_sizing_within_the_pdk(
     assert err.path == f"cell.update.sizing.{field}" and expect in str(err), str(err)
 
 
+@pytest.mark.parametrize(
+    ("design", "path", "value", "expect"),
+    [
+        ("xor_4x4_cl_gf180.yaml", "cell.update.sizing.switch_l", 0.15,
+         "outside what gf180mcu draws (got 0.15; allowed: 0.28..50 um)"),
+        ("xor_4x4_cl_gf180.yaml", "cell.update.vcn", 2.5,
+         "above the gf180mcu supply (got 2.5; allowed: 0..1.8 V)"),
+        ("xor_4x4_cl.yaml", "cell.update.vcp", 1.9,
+         "above the sky130 supply (got 1.9; allowed: 0..1.8 V)"),
+    ],
+)  # fmt: skip
+def test_memory_circuit_within_the_pdk(
+    tmp_path: Path, design: str, path: str, value: float, expect: str
+) -> None:
+    """The shortest channel is the PDK's (GF180MCU's 3.3 V devices: 0.28 um), the cascodes'
+    gates within its supply."""
+    import yaml
+
+    spec = _set(yaml.safe_load((DESIGNS / design).read_text()), path, value)
+    err = _error(tmp_path, spec)
+    assert err.path == path and expect in str(err), str(err)
+
+
 def test_sizing_belongs_to_the_memory_circuit(tmp_path: Path) -> None:
     import yaml
 

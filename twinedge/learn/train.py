@@ -69,12 +69,14 @@ def circuit_conditions(design: Design) -> AnyConditions:
     tr = design.training
     # auto: the layout's trim (twinedge.characterise.trim) applies to the extracted cell; the
     # schematic circuit is characterised with CALB swinging rail to rail
-    calb = MemoryBias().calb_high if cell.update.calb_high == "auto" else cell.update.calb_high
+    calb = get_pdk(design.pdk).vdd if cell.update.calb_high == "auto" else cell.update.calb_high
+    u = cell.update
+    cascodes = {k: v for k, v in (("vcn", u.vcn), ("vcp", u.vcp)) if v is not None}
     return MemoryConditions(
         pdk=design.pdk,
         corner=cell.model.corner,
         sizing=memory_sizing(cell.update.hold_cap_n, cell.update.sizing.items()),
-        bias=MemoryBias(vbp=cell.update.vbp, calb_high=calb),
+        bias=MemoryBias(vbp=cell.update.vbp, calb_high=calb, **cascodes),
         c_gate_f=cell.c_gate_f,
         g_min=tr.g_min,
         t_h=tr.t_h / tr.substeps,

@@ -137,7 +137,9 @@ class Pdk:
     rules: LayoutRules  # design rules (um)
     nfet: str  # model names in the ngspice library
     pfet: str
-    vdd: float  # the thin-oxide devices' rating: highest gate voltage and supply rail
+    # the supply rail twinedge's circuits run from, the highest gate voltage they see: the
+    # thin-oxide devices' rating or below it (each technology module says why)
+    vdd: float
     cox_f_per_um2: float
     table_node_range: tuple[float, float]  # node voltages the device table covers
     corners: tuple[str, ...]  # process corners, the typical one first

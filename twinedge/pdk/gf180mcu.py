@@ -17,6 +17,7 @@ the 3.3 V values of the GF180MCU KLayout DRC deck (rule names in the comments).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -165,7 +166,13 @@ COX_F_PER_UM2 = 3.9 * 8.854e-12 / 8e-9 * 1e-12
 NFET = "nfet_03v3"
 PFET = "pfet_03v3"
 MODELS = {NFET: "nmos_3p3", PFET: "pmos_3p3"}
-VDD = 3.3
+# The circuits run from 1.8 V, below the 3.3 V devices' rating: the update circuit designed on
+# SKY130 keeps its operating point with GF180MCU's thresholds there (measured, ngspice tt, the
+# memory circuit in CAL at VBP 0.7 / VCN 1.0 / VCP 0.5 V: X 0.88-0.95 V over |dV| 0-0.45 V,
+# the NMOS cascode's source 0.25-0.28 V, 3.3 uA per circuit). At 3.3 V the memory's gate,
+# and so X in CAL, sits at ~2.4 V, above the whole G range (0.45-1.8 V), which LEARN would
+# pull G towards.
+VDD = 1.8
 # Node voltages the simulator's device table covers: up to 1.0 V (a threshold of ~0.7 V
 # leaves the gate range above it), junctions (body at 0 V) far from forward bias.
 TABLE_NODE_RANGE = (0.0, 1.0)
@@ -202,6 +209,26 @@ def activate() -> None:
     activate_layers(NAME, LAYERS)
 
 
+# The foundry library draws each device's threshold mismatch in a subcircuit of the model's
+# name (its ``fets_mm`` section: Pelgrom's law over the device's effective W and L, in metres).
+# twinedge's wrapper instantiates the model itself (geometry in um, ``.option scale``), so it
+# draws the same mismatch with that section's coefficients, read from the library, converting
+# W and L to metres. Its version is in the mismatch library's file name.
+MISMATCH_WRAPPER = 2
+_MM_PARAMS = ("par_vth", "par_l", "par_w")
+
+
+def _vth_sigma(lib: Path, model: str) -> str:
+    """The ngspice expression of ``model``'s threshold mismatch sigma (V) over the wrapper's
+    ``w`` and ``l`` (um): the foundry's ``fets_mm`` subcircuit's, with its coefficients."""
+    text = lib.read_text()
+    start = text.index(f".subckt {model} ", text.index(".lib fets_mm"))
+    body = text[start : text.index(f".ends {model}", start)]
+    p = {k: float(re.search(rf"\b{k}=([-+0-9.eE]+)", body).group(1)) for k in _MM_PARAMS}
+    area = f"((l*1e-6-({p['par_l']!r}))*(w*1e-6-({p['par_w']!r})))"
+    return f"'0.7071*{p['par_vth']!r}*1e-6/sqrt{area}'"
+
+
 def reduced_model_lib(
     device: str | tuple[str, ...] = NFET, corner: str = "tt", mismatch: bool = False
 ) -> Path:
@@ -218,7 +245,7 @@ def reduced_model_lib(
     if unknown:
         raise ValueError(f"no GF180MCU model for {', '.join(unknown)}; have {', '.join(MODELS)}")
     lib = model_lib()
-    tag = "+".join(devices) + ("__mm" if mismatch else "")
+    tag = "+".join(devices) + (f"__mm{MISMATCH_WRAPPER}" if mismatch else "")
     out = lib.parent.parent / "reduced" / f"{tag}__{corner}.lib.spice"
     if out.exists():
         return out
@@ -231,10 +258,14 @@ def reduced_model_lib(
         f".lib {lib} {_CORNER_LIB[corner]}",
     ]
     for name in devices:
+        lines.append(f".subckt {name} d g s b w=1 l=1 as=0 ad=0 ps=0 pd=0 nf=1")
+        delvto = ""
+        if mismatch:
+            lines.append(f".param mis_vth=agauss(0, {_vth_sigma(lib, MODELS[name])}, 1)")
+            delvto = " delvto={mis_vth}"
         lines += [
-            f".subckt {name} d g s b w=1 l=1 as=0 ad=0 ps=0 pd=0 nf=1",
             f"M0 d g s b {MODELS[name]} w={{w}} l={{l}} as={{as}} ad={{ad}} ps={{ps}} "
-            "pd={pd} nf={nf}",
+            f"pd={{pd}} nf={{nf}}{delvto}",
             f".ends {name}",
         ]
     lines.append(f".endl {corner}")

@@ -243,6 +243,18 @@ def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
             )  # fmt: skip
 
 
+def check_cascodes(design: Design, pdk: Pdk, file: str) -> None:
+    """The memory circuit's cascode gates (``cell.update.vcn`` / ``vcp``) within the supply."""
+    update = getattr(design.cell, "update", None)
+    for name in ("vcn", "vcp"):
+        v = getattr(update, name, None)
+        if v is not None and v > pdk.vdd:
+            raise SpecError(
+                file, f"cell.update.{name}", f"above the {design.pdk} supply", v,
+                f"0..{pdk.vdd:g} V",
+            )  # fmt: skip
+
+
 def check_cell_on_pdk(design: Design, file: str) -> None:
     """A cell type the PDK's layouts have been verified with (``Pdk.cell_types``)."""
     if design.pdk not in pdk_names():
@@ -281,13 +293,14 @@ def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
             f"{', '.join(rest)} or {last}" if rest else last,
         )
     check_sizing(design, pdk, file)
+    check_cascodes(design, pdk, file)
     g_hi = pdk.vdd
     tr = design.training
     if tr.g_max > g_hi or tr.g_min < 0:
         raise SpecError(
             file,
             "training.g_max" if tr.g_max > g_hi else "training.g_min",
-            f"gate range exceeds the {design.pdk} device rating",
+            f"gate range exceeds the {design.pdk} supply",
             [tr.g_min, tr.g_max],
             f"0 <= g_min < g_max <= {g_hi} V",
         )

@@ -136,6 +136,10 @@ class UpdateCircuit(_Strict):
 
     circuit: Literal["memory", "mirror"] = "memory"
     vbp: Annotated[float, Field(ge=0.4, le=1.2)] = 0.6
+    # memory circuit: the NMOS and PMOS cascodes' gate voltages (V; default: the circuit's,
+    # twinedge.circuits.memory.MemoryBias, derived on SKY130); at most the PDK's supply
+    vcn: Annotated[float, Field(ge=0.0, le=5.0)] | None = None
+    vcp: Annotated[float, Field(ge=0.0, le=5.0)] | None = None
     # memory circuit: CALB's high level (V), a global trim of the CAL switch's charge on
     # the memory's hold node (the same in every cell); auto: solved on one extracted cell
     # (twinedge.characterise.trim) so that its zero-input residual at G = 1 V is nil
