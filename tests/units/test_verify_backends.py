@@ -94,3 +94,19 @@ def test_a_klayout_crash_is_retried_single_threaded(tmp_path: Path, monkeypatch)
     exits[:] = [11, 11, 11]
     with pytest.raises(drc.DrcError, match="exit 11"):
         drc.run_deck(deck, tmp_path / "x.gds", tmp_path, report, "TOP")
+
+
+def test_kpex_open_resistors_are_dropped_and_the_rest_kept() -> None:
+    """kpex writes ``inf`` for a zero-width join of two regions of one net (GF180MCU's n-well
+    shapes meeting at a corner); such a resistor is an open, and ngspice cannot read it."""
+    from twinedge.verify.pex import summarize, without_open_resistors
+
+    text = (
+        "* pex\n.subckt top a b\nRext_1 vdd.$1.Nwell vdd.P5.Nwell inf\nRext_2 a b 97.9\n"
+        "R3 a vdd.P5.Nwell INF\nCext_1 a b 1.5f\n.ends\n"
+    )
+    kept = without_open_resistors(text)
+    assert "inf" not in kept.lower() and "Rext_2 a b 97.9" in kept and "Cext_1" in kept
+    assert kept.count("\n") == text.count("\n") - 2
+    summary = summarize(kept, substrate_net="SUB")
+    assert summary.n_resistors == 1  # and the summary reads what is left

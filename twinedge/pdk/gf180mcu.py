@@ -309,7 +309,7 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
     def drawn(spec: Layer, name: str) -> object:
         return l2n.make_polygon_layer(layout.layer(*spec), name)
 
-    comp, nwell = drawn(COMP, "comp"), drawn(NWELL, "nwell")
+    comp, nwell = drawn(COMP, "comp"), drawn(NWELL, "nwell_con")  # kpex's name
     nplus, pplus = drawn(NPLUS, "nplus"), drawn(PPLUS, "pplus")
     poly = drawn(POLY2, "poly2_con")
     contact = drawn(CONTACT, "contact")

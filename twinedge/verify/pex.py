@@ -357,9 +357,17 @@ def run_kpex(
         tail = " | ".join(log.strip().splitlines()[-6:])
         raise ExtractionError(f"kpex failed (exit {proc.returncode}): {tail}")
     scale = _pdk(pdk).kpex_length_um
-    if scale != 1.0:
-        spice[0].write_text(geometry_in_um(spice[0].read_text(), scale))
+    text = without_open_resistors(spice[0].read_text())
+    spice[0].write_text(geometry_in_um(text, scale) if scale != 1.0 else text)
     return spice[0], _problems(log), log
+
+
+def without_open_resistors(text: str) -> str:
+    """The netlist without kpex's infinite resistors (``R... a b inf``): kpex writes one where
+    two regions of a net meet without width (two n-well shapes touching at a corner): no
+    current flows there, and neither ngspice nor the summary reads ``inf``. The regions stay
+    joined through the net's other paths."""
+    return re.sub(r"(?im)^R\S*\s+\S+\s+\S+\s+inf\s*\n", "", text)
 
 
 _LENGTHS = {"w": 1, "l": 1, "ps": 1, "pd": 1, "as": 2, "ad": 2}  # parameter: power of length
