@@ -125,7 +125,7 @@ def test_row_stubs_keep_apart(sizes: tuple) -> None:
     devices of a row come nearer than the item gap."""
     from itertools import pairwise
 
-    from twinedge.cells.twin_edge_cl import COL, ITEM_GAP, STUB_GAP, cl_geometry, plan_block
+    from twinedge.cells.twin_edge_cl import ITEM_GAP, STUB_GAP, cl_geometry, col, plan_block
     from twinedge.cells.twin_edge_cl import pad_side as pad
     from twinedge.circuits.cl import circuit
 
@@ -138,7 +138,7 @@ def test_row_stubs_keep_apart(sizes: tuple) -> None:
     stubs[0] += [(None, x) for _, x in cg.edge_cols]
     for n1, x1 in stubs[1]:
         for n0, x0 in stubs[0]:
-            if abs(x1 - x0) < COL - 1e-6:
+            if abs(x1 - x0) < col() - 1e-6:
                 assert n0 is not None, (n1, x1)
                 assert plan.tracks[n1] - plan.tracks[n0] >= pad() + STUB_GAP - 1e-6
     for row in (0, 1):
