@@ -68,13 +68,23 @@ def test_unknown_pdk(tmp_path: Path) -> None:
     assert "'tsmc65'" in str(err) and "'sky130'" in str(err) and "'gf180mcu'" in str(err)
 
 
-def test_a_cell_not_yet_laid_out_on_the_pdk_is_a_one_line_error(tmp_path: Path) -> None:
-    """GF180MCU lays out the plain twin edge; the learning cell's circuit is not sized for
-    it yet: the spec says so before any stage runs."""
+def test_a_cell_not_yet_laid_out_on_the_pdk_is_a_one_line_error(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A PDK lists the cell types its layouts were verified with (both PDKs have both now):
+    a cell type outside that list is refused before any stage runs. Shown on a GF180MCU
+    module that lists the plain twin edge only, as it did before issue 18's learning cell."""
+    import dataclasses
+
     import yaml
 
-    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
-    err = _error(tmp_path, _set(spec, "pdk", "gf180mcu"))
+    from twinedge.pdk import gf180mcu
+
+    monkeypatch.setattr(
+        gf180mcu, "PDK", dataclasses.replace(gf180mcu.PDK, cell_types=("twin_edge",))
+    )
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
+    err = _error(tmp_path, spec)
     assert err.path == "cell.type" and "not laid out on gf180mcu yet" in str(err)
     assert "'twin_edge'" in str(err)
 
