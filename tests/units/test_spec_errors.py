@@ -312,6 +312,15 @@ def test_sizing_belongs_to_the_memory_circuit(tmp_path: Path) -> None:
     assert err.path == "cell.update" and "sizing applies to the memory circuit" in str(err)
 
 
+def test_cascode_biases_belong_to_the_memory_circuit(tmp_path: Path) -> None:
+    import yaml
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl.yaml").read_text())
+    spec["cell"]["update"].update(circuit="mirror", hold_cap_n=1, vcn=0.9)
+    err = _error(tmp_path, spec)
+    assert err.path == "cell.update" and "vcn / vcp apply to the memory circuit" in str(err)
+
+
 @pytest.mark.parametrize("width", [0.5, 31.0])
 def test_cap_finger_width_outside_range(tmp_path: Path, width: float) -> None:
     import yaml

@@ -84,9 +84,14 @@ def track() -> float:
     return snap(pad_side() + R.met1_space)
 
 
+def sd_contact_x() -> float:
+    """An S/D contact column's centre from its diffusion's end."""
+    return R.licon_diff_enc_end + R.licon / 2
+
+
 def _sd_length(l_um: float) -> float:
     """S/D length: the contact column centre at least col() from the gate centre."""
-    contact_x = R.licon_diff_enc_end + R.licon / 2
+    contact_x = sd_contact_x()
     least = R.licon_gate_space + R.licon + R.licon_diff_enc_end
     return up(max(least, col() + contact_x - l_um / 2))
 
@@ -108,7 +113,7 @@ class Terminal:
 def mos_terminals(w: float, l_um: float) -> tuple[float, list[Terminal]]:
     """(length, terminals) of a ``mos`` cell, in its own coordinates (diffusion from y = 0)."""
     sd = _sd_length(l_um)
-    contact_x = R.licon_diff_enc_end + R.licon / 2
+    contact_x = sd_contact_x()
     length = snap(2 * sd + l_um)
     y_sd = _sd_pad_y(w)
     return length, [
@@ -745,7 +750,7 @@ class ClGeometry:
 
 def _edge_cols(g: EdgeGeometry) -> dict[str, float]:
     """Edge-cell x of the stubs: A-side nets left of the A contacts, B-side right of B's."""
-    contact_x = R.licon_diff_enc_end + R.licon / 2
+    contact_x = sd_contact_x()
     x_a = g.x_gate - g.sd + contact_x
     x_b = g.x_gate + g.gate_l + g.sd - contact_x
     return {
@@ -823,7 +828,7 @@ def _cl_geometry(
     # beside: the routes cross the block on met3, so further apart, and no band above it)
     routes_over = beside and under_landing
     pitch = TAP_PITCH_OVER if routes_over else TAP_PITCH
-    contact_x = R.licon_diff_enc_end + R.licon / 2
+    contact_x = sd_contact_x()
     x_gate_v = snap(MARGIN_A + 2 * pitch + g.sd - contact_x + 0.2)
     edge_v0 = replace(gv, x_gate=x_gate_v)
     tv = _edge_cols(edge_v0)

@@ -417,8 +417,8 @@ PDK = Pdk(
     kpex_technology="gf180mcuD",
     kpex_substrate_net="SUB",
     kpex_length_um=1e6,  # kpex writes GF180MCU geometry in metres
-    # the learning cell's circuit is sized for SKY130's 1.8 V devices (its switches' 0.15 um
-    # channels are under GF180MCU's 0.28 um) and its block's pitches for SKY130's metals
+    # the learning cell needs GF180 sizes in its spec (its switches at 0.28 um: the circuit's
+    # default 0.15 um is SKY130's; designs/xor_4x4_cl_gf180.yaml)
     cell_types=("twin_edge", "twin_edge_cl"),
     model_lib=model_lib,
     reduced_model_lib=reduced_model_lib,

@@ -160,6 +160,8 @@ class UpdateCircuit(_Strict):
             raise ValueError("hold_cap_n applies to the memory circuit only (circuit: memory)")
         if self.circuit == "mirror" and self.sizing.items():
             raise ValueError("sizing applies to the memory circuit only (circuit: memory)")
+        if self.circuit == "mirror" and (self.vcn, self.vcp) != (None, None):
+            raise ValueError("vcn / vcp apply to the memory circuit only (circuit: memory)")
         return self
 
 
