@@ -406,6 +406,7 @@ def tapeout(
 
 PRECHECK_OUT = "report folder (default: precheck/ beside the GDS)"
 PRECHECK_PDK = "the tile's PDK (default: the first with a technology module)"
+PRECHECK_SUPPLY = "1v8 or 3v3 (default: the shuttle's core supply; on SKY130 3v3: VAPWR tiles)"
 
 
 @app.command()
@@ -413,7 +414,7 @@ def precheck(
     gds: Annotated[Path, typer.Argument(help="the tile's GDS (top cell tt_um_<project>)")],
     tile: Annotated[str, typer.Option("--tile", help="TinyTapeout tile, e.g. 1x2")] = "1x2",
     pdk_name: Annotated[str | None, typer.Option("--pdk", help=PRECHECK_PDK)] = None,
-    supply: Annotated[str, typer.Option("--supply", help="1v8, or 3v3 (the VAPWR tiles)")] = "1v8",
+    supply: Annotated[str | None, typer.Option("--supply", help=PRECHECK_SUPPLY)] = None,
     lef: Annotated[Path | None, typer.Option(help="the macro's LEF (default: GDS.lef)")] = None,
     verilog: Annotated[Path | None, typer.Option(help="black-box stub (default: GDS.v)")] = None,
     info: Annotated[Path | None, typer.Option(help="info.yaml (default: beside the GDS)")] = None,

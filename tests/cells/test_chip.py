@@ -181,7 +181,7 @@ def tiled(tmp_path_factory):
     files = {
         "lef": lef(tl.tile, name, list(tl.stripes)),
         "v": verilog_stub(tl.tile, name),
-        "info": info_yaml(pp, tl.tile, name, "test", "twinedge", "a learning chip"),
+        "info": info_yaml(pp, tl.tile, name, "test", "twinedge", "a learning chip", False),
     }
     return pdk, tl, gds, files, name
 

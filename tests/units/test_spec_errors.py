@@ -303,6 +303,23 @@ def test_memory_circuit_within_the_pdk(
     assert err.path == path and expect in str(err), str(err)
 
 
+def test_the_default_switch_length_is_refused_where_it_is_too_short(tmp_path: Path) -> None:
+    """The memory circuit's switches default to SKY130's shortest channel: on GF180MCU a spec
+    without ``switch_l`` is refused at once, not by DRC after the layout."""
+    import yaml
+
+    from twinedge.circuits.memory import MemorySizing
+    from twinedge.spec.schema import SWITCH_L_DEFAULT_UM
+
+    assert MemorySizing().switch_l == SWITCH_L_DEFAULT_UM
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
+    del spec["cell"]["update"]["sizing"]["switch_l"]
+    err = _error(tmp_path, spec)
+    assert err.path == "cell.update.sizing.switch_l", str(err)
+    assert "the default 0.15 um is shorter than gf180mcu draws" in str(err)
+    assert "allowed: 0.28..50 um" in str(err)
+
+
 def test_sizing_belongs_to_the_memory_circuit(tmp_path: Path) -> None:
     import yaml
 

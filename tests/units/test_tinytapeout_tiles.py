@@ -61,3 +61,17 @@ def test_every_sky130_analog_tile_has_the_full_pin_set() -> None:
 def test_an_unknown_tile_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="1x2, 2x2, 3x2, 4x2, 6x2"):
         tile("sky130A", "5x2")
+
+
+def test_gf180_tiles_are_digital_blocks_on_metal4_at_3v3() -> None:
+    """TinyTapeout's GF180MCU templates: 43 digital pins on Metal4, no analog pin; VDPWR at
+    3.3 V, no VAPWR."""
+    from twinedge.pdk.tinytapeout import SHUTTLE
+
+    t = tile("gf180mcuD", "1x2")
+    assert (t.width, t.height) == (346.64, 325.36) and len(t.pins) == 43
+    assert not t.analog_pins and {p.layer for p in t.pins} == {"Metal4"}
+    assert [x.name for x in tiles("gf180mcuD")] == ["1x1", "1x2", "2x2", "3x2", "4x2", "3x4",
+                                                    "4x4"]  # fmt: skip
+    assert SHUTTLE["gf180mcuD"].vdpwr == 3.3 and not SHUTTLE["gf180mcuD"].vapwr(t)
+    assert SHUTTLE["sky130A"].vapwr(tile("sky130A", "1x2", "3v3"))

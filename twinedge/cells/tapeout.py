@@ -32,7 +32,7 @@ from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
 from twinedge.circuits.chip import address_pin, bit_pin
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
-from twinedge.pdk.tinytapeout import Tile, tiles
+from twinedge.pdk.tinytapeout import SHUTTLE, Tile, tiles
 from twinedge.spec.pinplan import GROUND, PinPlan
 
 MARGIN_BOTTOM = 3.0  # the chip's bottom (its channel) above the tile's bottom edge
@@ -82,7 +82,9 @@ def tile_nets(wires: dict[str, str], tied: tuple[str, ...] | list[str]) -> dict[
     return {**wires, "VDPWR": "VDD", "VGND": "VSS", **dict.fromkeys(tied, "VSS")}
 
 
-def smallest_tile(pdk_name: str, width: float, height: float, supply: str = "1v8") -> Tile:
+def smallest_tile(pdk_name: str, width: float, height: float, supply: str | None = None) -> Tile:
+    """The smallest tile of ``supply`` (None: the shuttle's core supply) holding the box."""
+    supply = supply or SHUTTLE[pdk_name].core_supply
     fits = [t for t in tiles(pdk_name) if t.supply == supply and t.width >= width
             and t.height >= height]  # fmt: skip
     if not fits:

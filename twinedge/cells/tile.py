@@ -86,7 +86,7 @@ def lef(tile: Tile, top: str, stripes: list[Stripe]) -> str:
 
 def verilog_stub(tile: Tile, top: str) -> str:
     """The black-box module TinyTapeout instantiates: the template's ports and the supplies."""
-    supplies = ["VDPWR", "VGND"] + (["VAPWR"] if tile.supply == "3v3" else [])
+    supplies = ["VDPWR", "VGND"] + (["VAPWR"] if SHUTTLE[pdk.install_name].vapwr(tile) else [])
     buses: dict[str, tuple[str, int]] = {}
     for p in tile.pins:
         base = p.name.split("[")[0]

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.spec.schema import SWITCH_L_DEFAULT_UM
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -71,7 +72,7 @@ class MemorySizing:
     hold_cap_n: int = 1
     cal_switch_w: float = 0.84
     cal_dummy_w: float = 0.42  # half the switch: takes back the channel charge it releases
-    switch_l: float = 0.15
+    switch_l: float = SWITCH_L_DEFAULT_UM
     learn_switch_w: float = 0.42
     floor_w: float = 0.42
     floor_l: float = 1.0

@@ -34,6 +34,16 @@ class ShuttleRules:
     analog_ring: tuple[float, float] = (0.1, 0.5)  # um around an analog pin: metal there
     # connects it
     max_analog_pins: int = 6
+    core_supply: str = "1v8"  # VDPWR's voltage; a tile of another supply adds VAPWR
+
+    @property
+    def vdpwr(self) -> float:
+        """VDPWR in volts."""
+        return float(self.core_supply.replace("v", "."))
+
+    def vapwr(self, tile: Tile) -> bool:
+        """Whether ``tile`` has the extra (3.3 V analog) supply pin VAPWR."""
+        return tile.supply != self.core_supply
 
 
 SHUTTLE = {
@@ -42,6 +52,18 @@ SHUTTLE = {
         pin_layer="MET4",
         pin_purpose="MET4_PIN",
         via_below="VIA3",
+    ),
+    # TinyTapeout's GF180MCU shuttle (tt-support-tools precheck/tech_data.py): pins and power
+    # stripes on Metal4 (the generators' ``met3`` role), Metal5 forbidden (their ``met4``
+    # role), no analog pin (``analog_pin_rects`` raises NotImplementedError for gf180mcuD and
+    # no analog template exists), VDPWR at 3.3 V (its standard cells are timed at 3.3 V).
+    "gf180mcuD": ShuttleRules(
+        forbidden=("MET4", "MET4_LABEL"),
+        pin_layer="MET3",
+        pin_purpose="MET3_PIN",
+        via_below="VIA2",
+        max_analog_pins=0,
+        core_supply="3v3",
     ),
 }
 
@@ -64,7 +86,7 @@ class Tile:
     template: str  # the DEF it came from, e.g. "tt_analog_1x2"
     width: float  # die area (um), origin at (0, 0)
     height: float
-    supply: str  # "1v8", or "3v3" for the templates with the 3.3 V supply
+    supply: str  # "1v8" or "3v3": the supplies' voltage (ShuttleRules.vapwr: whether VAPWR)
     pins: tuple[TilePin, ...]
 
     @property
@@ -129,7 +151,9 @@ def tiles(pdk_name: str) -> tuple[Tile, ...]:
     return tuple(sorted(out, key=lambda t: (t.area_um2, t.supply)))
 
 
-def tile(pdk_name: str, name: str, supply: str = "1v8") -> Tile:
+def tile(pdk_name: str, name: str, supply: str | None = None) -> Tile:
+    """Tile ``name`` of ``pdk_name``'s shuttle; ``supply`` None: its core supply's."""
+    supply = supply or SHUTTLE[pdk_name].core_supply
     for t in tiles(pdk_name):
         if t.name == name and t.supply == supply:
             return t

@@ -48,8 +48,10 @@ def analog_pins(plan: PinPlan) -> int:
     return max(used) + 1 if used else 0
 
 
-def info_yaml(plan: PinPlan, tile: Tile, top: str, title: str, author: str, what: str) -> str:
-    """The ``info.yaml`` text."""
+def info_yaml(
+    plan: PinPlan, tile: Tile, top: str, title: str, author: str, what: str, vapwr: bool
+) -> str:
+    """The ``info.yaml`` text (``vapwr``: the tile has the extra 3.3 V supply pin)."""
     n = analog_pins(plan)
     project = {
         "title": title,
@@ -59,7 +61,7 @@ def info_yaml(plan: PinPlan, tile: Tile, top: str, title: str, author: str, what
         "clock_hz": 0,
         "tiles": tile.name,
         "analog_pins": n,
-        "uses_3v3": tile.supply == "3v3",
+        "uses_3v3": vapwr,
         "top_module": top,
         "source_files": [f"{top}.v"],
     }

@@ -33,6 +33,7 @@ from twinedge.spec.limits import (
 )
 from twinedge.spec.pinplan import plan as pin_plan
 from twinedge.spec.schema import (
+    SWITCH_L_DEFAULT_UM,
     CsvTask,
     Design,
     DifferentialOutput,
@@ -231,7 +232,15 @@ def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
     if update is None:
         return
     r = pdk.rules
-    for name, um in update.sizing.items():
+    given = dict(update.sizing.items())
+    short = r.nfet_min_l > SWITCH_L_DEFAULT_UM  # the default is SKY130's shortest channel
+    if update.circuit == "memory" and "switch_l" not in given and short:
+        raise SpecError(
+            file, "cell.update.sizing.switch_l", f"the default {SWITCH_L_DEFAULT_UM:g} um "
+            f"is shorter than {design.pdk} draws: give it", None,
+            f"{r.nfet_min_l:g}..{r.mos_l_max:g} um",
+        )  # fmt: skip
+    for name, um in given.items():
         if name.endswith("_w"):
             lo, hi = r.mos_w_min, r.sd_max_width if name == "hold_cap_w" else 100.0
         else:

@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from twinedge.pdk import get as get_pdk
+from twinedge.pdk import names as pdk_names
+from twinedge.pdk.tinytapeout import SHUTTLE
 from twinedge.spec.errors import SpecError
 from twinedge.spec.schema import (
     ANALOG_PINS,
@@ -153,6 +155,29 @@ class _Rails:
         return rail
 
 
+def _shuttle_takes(pdk_name: str, analog: int) -> bool:
+    """Whether ``pdk_name``'s TinyTapeout tiles have ``analog`` analog pins and a VDPWR at
+    the voltage the PDK's circuits run from."""
+    pdk = get_pdk(pdk_name)
+    rules = SHUTTLE[pdk.install_name]
+    return analog <= rules.max_analog_pins and math.isclose(rules.vdpwr, pdk.vdd)
+
+
+def _check_shuttle(design: Design, analog: int, file: str) -> None:
+    """Refuse a chip its PDK's TinyTapeout shuttle cannot take. On GF180MCU the tiles are
+    digital at 3.3 V: a chip there would need its rails on chip, a digital read-out and a
+    regulator, which are not built."""
+    if _shuttle_takes(design.pdk, analog):
+        return
+    pdk = get_pdk(design.pdk)
+    rules = SHUTTLE[pdk.install_name]
+    raise SpecError(
+        file, "pdk", f"TinyTapeout's {pdk.install_name} tiles have {rules.max_analog_pins} "
+        f"analog pins and a {rules.vdpwr:g} V supply; this chip needs {analog} and {pdk.vdd:g} V",
+        design.pdk, ", ".join(n for n in pdk_names() if _shuttle_takes(n, analog)) or "none",
+    )  # fmt: skip
+
+
 def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> PinPlan:
     """The pin plan of ``design``'s chip (its dataset's ``inputs`` (P, n) and ``labels``)."""
     chip = design.chip
@@ -198,6 +223,7 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     analog.append(("READ", "read-out: a free output or a G (buffered), chosen on uio_in"))
     board = [(r, "rail " + ", ".join(rails.what[r])) for r in rails.by_volts.values()]
     wanted = board + analog
+    _check_shuttle(design, len(wanted), file)
     if len(wanted) > len(ANALOG_PINS):
         raise SpecError(
             file, "chip", f"the chip needs {len(wanted)} analog pins "

@@ -88,6 +88,11 @@ class TwinEdgeCell(_Strict):
 Um = Annotated[float, Field(gt=0, le=100)]
 
 
+# the memory circuit's switch length when the spec gives none (circuits.memory.MemorySizing):
+# SKY130's shortest channel; a PDK whose shortest channel is longer needs the spec to set it
+SWITCH_L_DEFAULT_UM = 0.15
+
+
 class MemorySizingSpec(_Strict):
     """The memory circuit's transistor sizes (um, twinedge.circuits.memory.MemorySizing):
     any not given keep the circuit's defaults. What shrinks the cell without changing its

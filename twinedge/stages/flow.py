@@ -484,6 +484,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
     from twinedge.cells.tile import lef, verilog_stub
     from twinedge.characterise.chip import wiring
     from twinedge.pdk import activate
+    from twinedge.pdk.tinytapeout import SHUTTLE
     from twinedge.reports.tt_info import info_yaml
     from twinedge.spec.pinplan import plan
     from twinedge.stages.layout import render_png
@@ -515,7 +516,8 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
             f"{top_name}.v": verilog_stub(tl.tile, top_name),
             "info.yaml": info_yaml(pp, tl.tile, top_name, f"twinedge {d.name}", "twinedge",
                                    "a learning metamaterial: a twin-edge network that trains "
-                                   "itself (Coupled Learning), compiled by twinedge"),
+                                   "itself (Coupled Learning), compiled by twinedge",
+                                   SHUTTLE[pdk.install_name].vapwr(tl.tile)),
         }  # fmt: skip
         for name, text in texts.items():
             (folder / name).write_text(text)

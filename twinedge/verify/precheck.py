@@ -152,18 +152,18 @@ def _cell_names(layout: kdb.Layout) -> Check:
 def _boundary(layout: kdb.Layout, cell: kdb.Cell, pdk: Pdk, tile: Tile) -> Check:
     bound = _region(layout, cell, pdk.layers.PR_BOUNDARY, flat=False)
     if bound.is_empty():
-        return Check("boundary", False, "no prBoundary shape in the top cell")
+        return Check("boundary", False, "no boundary shape in the top cell")
     die = _box(layout, (0.0, 0.0, tile.width, tile.height))
     if bound.bbox() != die:
         return Check(
             "boundary", False,
-            f"prBoundary {_um(layout, bound.bbox())}, die area of tile {tile.name} "
+            f"boundary {_um(layout, bound.bbox())}, die area of tile {tile.name} "
             f"{_um(layout, die)}",
         )  # fmt: skip
     if cell.bbox() != die:
         return Check("boundary", False, f"shapes reach {_um(layout, cell.bbox())}, past the die")
     size = f"{tile.width:g} x {tile.height:g} um"
-    return Check("boundary", True, f"prBoundary = die {size} at (0, 0)")
+    return Check("boundary", True, f"boundary = die {size} at (0, 0)")
 
 
 def _zero_area(layout: kdb.Layout) -> Check:
@@ -184,7 +184,7 @@ def _zero_area(layout: kdb.Layout) -> Check:
 
 
 def _layers(layout: kdb.Layout, pdk: Pdk, rules: ShuttleRules) -> Check:
-    known = {tuple(v): k for k, v in vars(pdk.layers).items()}
+    known = {tuple(v): k for k, v in vars(pdk.layers).items() if v is not None}
     forbidden = {tuple(getattr(pdk.layers, n)) for n in rules.forbidden}
     bad, unknown = [], []
     for index in layout.layer_indexes():
@@ -193,7 +193,7 @@ def _layers(layout: kdb.Layout, pdk: Pdk, rules: ShuttleRules) -> Check:
         if all(layout.cell(c).shapes(index).is_empty() for c in range(layout.cells())):
             continue
         if key in forbidden:
-            bad.append(f"{known[key].lower()} {key[0]}/{key[1]}")
+            bad.append(f"{key[0]}/{key[1]} ({known[key].lower()})")
         elif key not in known:
             unknown.append(f"{key[0]}/{key[1]}")
     if bad:
@@ -234,7 +234,7 @@ def _pins(layout: kdb.Layout, cell: kdb.Cell, pdk: Pdk, tile: Tile, lef: Lef, ru
 
 
 def _power(layout, cell, pdk: Pdk, tile: Tile, lef: Lef, verilog: str, rules) -> Check:
-    wanted = ["VDPWR", "VGND"] + (["VAPWR"] if tile.supply == "3v3" else [])
+    wanted = ["VDPWR", "VGND"] + (["VAPWR"] if rules.vapwr(tile) else [])
     pin_shapes = _region(layout, cell, getattr(pdk.layers, rules.pin_purpose), flat=False)
     code = re.sub(r"//.*|/\*.*?\*/", "", verilog, flags=re.S)
     layer_name = next(p.layer for p in tile.pins)
@@ -354,7 +354,7 @@ def _info(text: str, tile: Tile, top: str, rules: ShuttleRules) -> tuple[Check, 
     if not isinstance(n, int) or not 0 <= n <= rules.max_analog_pins:
         bad.append(f"project.analog_pins {n!r}: an integer 0..{rules.max_analog_pins}")
         n = None
-    if bool(project.get("uses_3v3", False)) != (tile.supply == "3v3"):
+    if bool(project.get("uses_3v3", False)) != rules.vapwr(tile):
         bad.append(f"project.uses_3v3 {project.get('uses_3v3')!r} on a {tile.supply} tile")
     if not isinstance(pins, dict):
         pins = {}
