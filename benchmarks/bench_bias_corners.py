@@ -16,8 +16,13 @@ at a corner the devices move it (ff: +12 %). The board measures it through the G
 LEARN by the ratio to the design's tt gain; here the corner's characterised gain stands for
 that measurement, and the rule is characterised again at the trimmed LEARN.
 
+A design without a chip section (an array whose biases come from the board) keeps the
+design's VBP / VCN / VCP at every corner, and VFLOOR at its tt calibration (the board sets
+each level once, at the typical chip): only the devices move.
+
     .venv/bin/python benchmarks/bench_bias_corners.py designs/xor_chip_sky130.yaml --corners ss ff
     .venv/bin/python benchmarks/bench_bias_corners.py designs/xor_chip_sky130.yaml --trim-learn
+    .venv/bin/python benchmarks/bench_bias_corners.py designs/xor_4x4_cl_gf180.yaml
 """
 
 from __future__ import annotations
@@ -73,14 +78,19 @@ def main() -> None:
     args = ap.parse_args()
     spec = load_spec(args.spec)
     d = spec.design
-    gen = characterise_bias(get_pdk(d.pdk), bias_targets(spec))
     base = circuit_conditions(d)
+    if d.chip is not None:
+        levels = characterise_bias(get_pdk(d.pdk), bias_targets(spec)).corners_v
+    else:  # the board's levels: the design's, VFLOOR as calibrated at tt
+        b = base.bias
+        fixed = {"vbp": b.vbp, "vcn": b.vcn, "vcp": b.vcp, "vfloor": cached_circuit(base).vfloor}
+        levels = dict.fromkeys(args.corners, fixed)
     gain_tt = cached_circuit(base).gain_v_per_v2 if args.trim_learn else None
     print("corner | VBP / VCN / VCP (V) | VFLOOR made / calibrated (V) | LEARN scale | "
           "gain V/V2 | offset sd V2 | pull V2/V | XOR solved | min margin |L0|")  # fmt: skip
     for corner in args.corners:
         t0 = time.perf_counter()
-        v = gen.corners_v[corner]
+        v = levels[corner]
         scale = args.learn_scale
         m, calibrated = rule_at_corner(base, corner, v, base.t_h * scale)
         if gain_tt is not None:

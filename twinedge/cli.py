@@ -475,6 +475,54 @@ def precheck(
         raise typer.Exit(1)
 
 
+SWEEP_VARY = "FIELD=A:B (integers), FIELD=V1,V2,... or pins=random:N; repeat for a grid"
+SWEEP_SCHEDULER = "a running Dask scheduler (tcp://HOST:8786); default: a LocalCluster"
+
+
+@app.command()
+def sweep(
+    spec: SpecArg,
+    vary: Annotated[list[str], typer.Option("--vary", help=SWEEP_VARY)],
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help=SWEEP_SCHEDULER)] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="LocalCluster workers (default: cores)")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default build/<design>/sweep)")
+    ] = None,
+) -> None:
+    """Train the spec at every point of a grid of varied fields, on Dask: results.csv,
+    success rates, plots and index.html; finished points are cached and never re-run."""
+    import shlex
+    import sys
+
+    from twinedge.stages import sweep as sw
+
+    loaded = _load(spec)
+    try:
+        axes, points = sw.plan_points(loaded, vary)
+    except SpecError as exc:
+        raise _fail(str(exc), 2) from None
+    target = out or Path("build") / loaded.design.name / "sweep"
+    try:
+        check_writable(target)
+        with _progress(f"sweep {loaded.design.name}", len(points)) as tick:
+            rows, run = sw.run_points(loaded, points, scheduler, workers, tick)
+        command = shlex.join(["twinedge", *sys.argv[1:]])
+        record = sw.write_sweep(target, loaded, axes, points, rows, run, command)
+    except KeyboardInterrupt:
+        err.print("interrupted: sweep (finished points cached; no output written)", markup=False)
+        raise typer.Exit(130) from None
+    except OutputError as exc:
+        raise _fail(str(exc), 1) from None
+    except OSError as exc:  # a scheduler that cannot be reached
+        raise _fail(f"--scheduler {scheduler}: {exc}" if scheduler else str(exc), 1) from None
+    s = record["summary"]
+    _say(f"sweep {loaded.design.name}: {s['learned']}/{s['points']} learned "
+         f"({s['success_rate']:.1%}), {s['errors']} errors; {run['computed']} computed on "
+         f"{run['where']}, {run['cached']} cached; {target / 'index.html'}")  # fmt: skip
+
+
 def main() -> None:
     app()
 

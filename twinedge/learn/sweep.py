@@ -1,0 +1,55 @@
+"""One sweep point: train a spec (schematic level, the design's device model) and return what
+the sweep tabulates. A pure function of the spec text (and the code): the sweep caches it by
+that, and runs it on any Dask worker that has twinedge installed.
+
+What "learned" means per task: XOR solved (every datapoint's margin at least the required
+fraction of |L0|); otherwise the MSE at least ten times lower than at the start.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from twinedge.learn.train import run_training
+from twinedge.reports.metrics import task_metrics
+from twinedge.sim.solver import ConvergenceError
+from twinedge.spec.loader import load_spec_text
+
+CURVE_POINTS = 60  # MSE(t) samples kept per point (log-spaced in steps)
+MSE_LEARNED = 10.0  # the MSE reduction that counts as learned where the task has no margin
+
+
+def _curve(times: np.ndarray, mse: np.ndarray) -> list[list[float]]:
+    idx = np.unique(np.geomspace(1, len(times), CURVE_POINTS).astype(int) - 1)
+    return [[float(times[i]), float(mse[i])] for i in idx]
+
+
+def run_point(text: str, file: str, base_dir: str) -> dict:
+    """Train the spec ``text`` (``file`` names it in errors; ``base_dir``: where its relative
+    paths point); a row of results. A run that fails to converge is a row with its error."""
+    t0 = time.perf_counter()
+    spec = load_spec_text(text, file, Path(base_dir))
+    try:
+        result = run_training(spec)
+    except ConvergenceError as exc:
+        return {"status": "error", "error": str(exc).splitlines()[0][:200], "learned": False,
+                "wall_s": time.perf_counter() - t0}  # fmt: skip
+    metrics = task_metrics(spec.design, result)
+    xor = metrics.get("xor")
+    row = {
+        "status": "ok",
+        "learned": bool(xor["solved"]) if xor else metrics["mse_reduction"] >= MSE_LEARNED,
+        "final_mse": metrics["final_mse"],
+        "mse_reduction": metrics["mse_reduction"],
+        "min_margin": xor["min_margin_frac_of_l0"] if xor else None,
+        "time_to_learn_s": xor["learning_time_to_solve_s"] if xor
+        else metrics.get("learning_time_to_10x_mse_s"),
+        "steps": int(result.steps[-1]),
+        "g_spread_v": float(np.std(result.g)),
+        "wall_s": time.perf_counter() - t0,
+        "curve": _curve(result.times, result.mse),
+    }  # fmt: skip
+    return row
