@@ -43,7 +43,7 @@ def test_a_placement_puts_every_pin_on_its_own_node_reproducibly() -> None:
         ("training.seed", "not FIELD=VALUES"),
         ("training.seed=4:4", "an empty or huge range"),
         ("training.seed=a:b", "a range"),
-        ("nosuch.field=1", "the spec has no mapping nosuch"),
+        ("training.seed.x=1", "training.seed is not a mapping in the spec"),
         ("pins=grid:3", "placements"),
         ("training.eta=0.5,0.5", "repeated"),
     ],
@@ -52,6 +52,11 @@ def test_a_bad_axis_is_a_one_line_error(text: str, words: str) -> None:
     with pytest.raises(SpecError) as exc:
         parse_vary(text, RAW, "spec.yaml")
     assert words in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_field_of_a_mapping_the_spec_lacks_is_made() -> None:
+    spec = point_spec(RAW, {"network.damage.removed": 0.1})
+    assert spec["network"]["damage"] == {"removed": 0.1} and "damage" not in RAW["network"]
 
 
 def test_a_point_the_loader_refuses_is_named(tmp_path) -> None:
@@ -63,3 +68,6 @@ def test_a_point_the_loader_refuses_is_named(tmp_path) -> None:
     text = str(exc.value)
     assert "--vary point 1 (training.seed=0, training.eta=2.0): training.eta" in text, text
     assert "\n" not in text
+    with pytest.raises(SpecError) as exc:
+        plan_points(spec, ["network.damage.broken=0.1"])
+    assert "--vary point 0 (network.damage.broken=0.1): network.damage.broken" in str(exc.value)

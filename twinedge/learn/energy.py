@@ -94,7 +94,7 @@ def inference_energy(
 ) -> InferenceEnergy:
     """Switch the inputs through every datapoint and back to the first; the period grows
     x4 until each transition settles within half of it (or reaches ``max_period``)."""
-    net = Network.from_design(spec.design)
+    net = Network.for_learning(spec.design)
     data = spec.dataset
     order = [*range(len(data.labels)), 0]
     swing = float(np.ptp(np.r_[data.inputs.ravel(), net.const_volts])) or 1.0

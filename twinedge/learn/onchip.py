@@ -236,6 +236,7 @@ class RuleLearning(CoupledLearning):
         self.within = within  # LEARN slices per step (:meth:`learn_within`); 1: one piece
         if isinstance(rule, HybridRule):
             self.g = rule.write(self.g)
+            self.keep_stuck()
 
     def _substep(self, p: int, gain: float) -> None:
         vf, vc = self.update_states(p)
@@ -263,6 +264,7 @@ class RuleLearning(CoupledLearning):
             self.rule.restore_state(prev)
             g = g + (apply_rule(self.rule, g, v1, v2, self._a, self._b) - g) / n
         self.g = g
+        self._hold_stuck()
 
 
 def apply_rule(

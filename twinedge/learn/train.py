@@ -104,7 +104,7 @@ def update_rule(design: Design, ch: AnyCharacterisation | None = None) -> Rule |
     t_h = tr.t_h / tr.substeps
     if isinstance(cell, TwinEdgeClCell):
         ch = ch or circuit_characterisation(design)
-        n_edges = Network.from_design(design).n_edges
+        n_edges = Network.for_learning(design).n_edges
         vdd = get_pdk(design.pdk).vdd
         if isinstance(ch, MemoryCharacterisation):
             if isinstance(tr.update, HybridUpdate):
@@ -139,7 +139,7 @@ def step_energy(spec: LoadedSpec, g: np.ndarray, ch: AnyCharacterisation | None 
     design = spec.design
     tr = design.training
     ch = ch or circuit_characterisation(design)
-    n = Network.from_design(design).n_edges
+    n = Network.for_learning(design).n_edges
     p_twins = twin_power(spec, g)
     step = tr.t_h + tr.t_frozen
     e_twins = p_twins * step
@@ -183,7 +183,7 @@ TRAINING_PACKAGES = ("python", "twinedge", "numpy", "scipy", "numba", "pydantic"
 
 def _learner_args(spec: LoadedSpec) -> tuple:
     design = spec.design
-    return (Network.from_design(design), edge_model(design), spec.dataset, design.training)
+    return (Network.for_learning(design), edge_model(design), spec.dataset, design.training)
 
 
 def _cl_solver(args: tuple) -> EquilibriumSolver:
@@ -229,7 +229,7 @@ def run_training(
 
 def train_record(spec: LoadedSpec, result: TrainResult) -> dict:
     """Everything a user needs to judge and reproduce the run, JSON-ready."""
-    design, net = spec.design, Network.from_design(spec.design)
+    design, net = spec.design, Network.for_learning(spec.design)
     history = []
     for k, t in enumerate(result.times):
         history.append(
@@ -289,7 +289,7 @@ def write_training(
             energy["note"] = "twins only: ADC, digital update and DAC energy not modelled"
         update["energy"] = energy
     record = {**train_record(spec, result), "update": update, **(extra or {})}
-    net = Network.from_design(design)
+    net = Network.for_learning(design)
     threshold = design.task.l0 / 2 if isinstance(design.task, XorTask) else None
     with staged_outputs(out_dir) as tmp:
         (tmp / "train.json").write_text(json.dumps(record, indent=1, default=_json_default))

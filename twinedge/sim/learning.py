@@ -71,6 +71,7 @@ class CoupledLearning:
         self.rng = np.random.default_rng(training.seed)
         n, p = network.n_nodes, len(dataset.labels)
         self.g = self._initial_g()
+        self.keep_stuck()
 
         self.free_mask = np.zeros(n, bool)
         self.free_mask[network.input_nodes] = True
@@ -99,6 +100,15 @@ class CoupledLearning:
             and training.nudge == "one_sided"
             and clamp is None
         )
+
+    def keep_stuck(self) -> None:
+        """Remember the stuck edges' G (``Network.stuck``): every step puts them back."""
+        stuck = self.net.stuck
+        self._stuck_g = None if stuck is None else self.g[stuck].copy()
+
+    def _hold_stuck(self) -> None:
+        if self._stuck_g is not None:
+            self.g[self.net.stuck] = self._stuck_g
 
     def _initial_g(self) -> np.ndarray:
         e = self.net.n_edges
@@ -161,6 +171,7 @@ class CoupledLearning:
         for _ in range(self.tr.substeps):
             if not (self._compiled and self._substep_compiled(p, gain)):
                 self._substep(p, gain)
+            self._hold_stuck()
 
     def _substep(self, p: int, gain: float) -> None:
         vf, vc = self.update_states(p)

@@ -6,7 +6,7 @@ which nodes are held at fixed voltages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,6 +41,7 @@ class Network:
     const_volts: np.ndarray
     const_names: tuple[str, ...]
     output_nodes: np.ndarray  # (1,) single, or (2,) = (plus, minus)
+    stuck: np.ndarray | None = None  # (E,) bool: edges whose G never moves (damage)
 
     @property
     def n_nodes(self) -> int:
@@ -88,3 +89,18 @@ class Network:
             const_names=tuple(pins.constants),
             output_nodes=np.array([nid(n) for n in outs], dtype=np.int64),
         )
+
+    @classmethod
+    def for_learning(cls, design: Design) -> Network:
+        """The network the trainer simulates: the lattice with the spec's damage drawn in
+        (``network.damage``; none: the lattice itself)."""
+        net = cls.from_design(design)
+        d = design.network.damage
+        if d is None:
+            return net
+        rng = np.random.default_rng(d.seed)
+        order = rng.permutation(net.n_edges)
+        keep = np.sort(order[round(d.removed * net.n_edges) :])
+        stuck = np.zeros(len(keep), bool)
+        stuck[rng.permutation(len(keep))[: round(d.stuck * len(keep))]] = True
+        return replace(net, edges=net.edges[keep], stuck=stuck if stuck.any() else None)

@@ -39,11 +39,23 @@ class _Strict(BaseModel):
 
 
 # ---------------------------------------------------------------- network
+class Damage(_Strict):
+    """Faults drawn into the network for robustness studies (``twinedge train`` and sweeps;
+    the layout draws the intact lattice, so the physical stages refuse it): ``removed``, the
+    fraction of edges open (no conductance in either twin); ``stuck``, the fraction of the
+    rest whose G never moves from its initial value; drawn with ``seed``."""
+
+    removed: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    stuck: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+
+
 class SquareLattice(_Strict):
     topology: Literal["square_lattice"]
     rows: Annotated[int, Field(ge=2, le=4096)]
     cols: Annotated[int, Field(ge=2, le=4096)]
     periodic: bool = False
+    damage: Damage | None = None
 
 
 # Future topologies ("layered", "edge_list") are further members of this union.

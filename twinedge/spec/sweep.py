@@ -40,15 +40,16 @@ class Axis:
 
 
 def _path(raw: dict, field: str, file: str) -> tuple[dict, str]:
-    """The mapping that holds ``field`` in ``raw`` and its last key; missing mappings on the
-    way are refused (a sweep varies what the spec has or a field of a mapping it has)."""
+    """The mapping that holds ``field`` in ``raw`` (missing mappings on the way are made:
+    ``network.damage.removed`` in a spec without damage) and the field's last key; a
+    value on the way that is not a mapping is refused. The loader then checks the field."""
     *head, last = field.split(".")
     node: Any = raw
     for k, key in enumerate(head):
-        if not isinstance(node, dict) or not isinstance(node.get(key), dict):
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
             where = ".".join(head[: k + 1])
-            raise SpecError(file, f"--vary {field}", f"the spec has no mapping {where}")
-        node = node[key]
+            raise SpecError(file, f"--vary {field}", f"{where} is not a mapping in the spec")
     return node, last
 
 
@@ -71,7 +72,7 @@ def parse_vary(text: str, raw: dict, file: str) -> Axis:
         if kind != "random" or not n.isdigit() or not 1 <= int(n) <= MAX_VALUES:
             raise SpecError(file, "--vary pins", "placements", values, f"random:1..{MAX_VALUES}")
         return Axis(PINS, tuple(range(int(n))))
-    _path(raw, field, file)
+    _path(copy.deepcopy(raw), field, file)
     lo, colon, hi = values.partition(":")
     if colon and "," not in values:
         try:

@@ -581,6 +581,12 @@ def layout(run: Run):
     from twinedge.stages.layout import LayoutError, load_layout, run_layout
 
     d = run.design
+    if d.network.damage is not None:
+        raise StageError(
+            f"{run.spec.path}: network.damage: faults are simulated, not laid "
+            "out (twinedge train or sweep it; the layout is the intact lattice)",
+            2,
+        )
 
     def make(folder: Path):
         try:
