@@ -2,8 +2,10 @@
 
 A learning step is two Newton solves of a ~16-node network; numpy's per-call overhead
 (microseconds per array op, ~30 ops per iteration) would dominate, so the whole step is
-compiled. The physics is the same as :class:`~twinedge.sim.devices.Level1NMOS` and
-:class:`~twinedge.sim.solver.EquilibriumSolver`; tests check the two paths agree.
+compiled. The device is a ``model`` tuple (:func:`model_params`): the level-1 NMOS
+(:class:`~twinedge.sim.devices.Level1NMOS`) or a PDK device table's cubic spline
+(:class:`~twinedge.sim.tabulated.TabulatedNMOS`, evaluated as ``map_coordinates`` does); the
+solver is :class:`~twinedge.sim.solver.EquilibriumSolver`'s; tests check the paths agree.
 Return codes: >= 0 Newton iterations used; -1 no convergence; -2 singular Jacobian.
 """
 
@@ -37,6 +39,75 @@ def level1(g: float, va: float, vb: float, k: float, vth: float) -> tuple[float,
     return -f, f_vds + f_vov, -f_vds
 
 
+LEVEL1, TABLE = 0, 1
+NO_TABLE = np.zeros((3, 1, 1, 1))
+NO_AXES = np.zeros(3)
+
+
+def model_params(model) -> tuple:
+    """The kernels' ``model`` tuple (kind, k, vth, coefficients, origin, scale) of an edge
+    model; None if no kernel evaluates it."""
+    from twinedge.sim.devices import Level1NMOS
+    from twinedge.sim.tabulated import TabulatedNMOS
+
+    if isinstance(model, Level1NMOS):
+        return (LEVEL1, float(model.k), float(model.vth), NO_TABLE, NO_AXES, NO_AXES)
+    if isinstance(model, TabulatedNMOS):
+        coef, origin, scale = model.kernel_coefficients()
+        return (TABLE, 0.0, 0.0, coef, origin, scale)
+    return None
+
+
+@njit(cache=True, inline="always")
+def _weights(t: float) -> tuple[float, float, float, float]:
+    """Cubic B-spline weights of the four samples around a point ``t`` past the second."""
+    t2 = t * t
+    t3 = t2 * t
+    u = 1.0 - t
+    return (
+        u * u * u / 6.0,
+        (3.0 * t3 - 6.0 * t2 + 4.0) / 6.0,
+        (-3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0) / 6.0,
+        t3 / 6.0,
+    )
+
+
+@njit(cache=True)
+def table(
+    g: float, va: float, vb: float, coef: np.ndarray, origin: np.ndarray, scale: np.ndarray
+) -> tuple[float, float, float]:
+    """Current a->b and its derivatives in Va, Vb from the spline coefficients ``coef[0..2]``
+    (of I, dI/dVa, dI/dVb), indices beyond the grid clamped (``mode="nearest"``)."""
+    x = (g - origin[0]) * scale[0]
+    y = (va - origin[1]) * scale[1]
+    z = (vb - origin[2]) * scale[2]
+    fx, fy, fz = np.floor(x), np.floor(y), np.floor(z)
+    wx, wy, wz = _weights(x - fx), _weights(y - fy), _weights(z - fz)
+    i0, j0, k0 = int(fx) - 1, int(fy) - 1, int(fz) - 1
+    ng, nv, nw = coef.shape[1] - 1, coef.shape[2] - 1, coef.shape[3] - 1
+    cur = dva = dvb = 0.0
+    for p in range(4):
+        ip = min(max(i0 + p, 0), ng)
+        for q in range(4):
+            jq = min(max(j0 + q, 0), nv)
+            wpq = wx[p] * wy[q]
+            for r in range(4):
+                kr = min(max(k0 + r, 0), nw)
+                w = wpq * wz[r]
+                cur += w * coef[0, ip, jq, kr]
+                dva += w * coef[1, ip, jq, kr]
+                dvb += w * coef[2, ip, jq, kr]
+    return cur, dva, dvb
+
+
+@njit(cache=True, inline="always")
+def device(g: float, va: float, vb: float, model) -> tuple[float, float, float]:
+    """The ``model`` tuple's current a->b and its derivatives in Va, Vb."""
+    if model[0] == LEVEL1:
+        return level1(g, va, vb, model[1], model[2])
+    return table(g, va, vb, model[3], model[4], model[5])
+
+
 @njit(cache=True)
 def _kcl_dense(
     a: np.ndarray,
@@ -45,8 +116,7 @@ def _kcl_dense(
     v: np.ndarray,
     pos: np.ndarray,
     free: np.ndarray,
-    k: float,
-    vth: float,
+    model,
     gmin: float,
     jac: np.ndarray,
     rhs: np.ndarray,
@@ -62,7 +132,7 @@ def _kcl_dense(
             jac[q, q] = gmin
     for e in range(a.shape[0]):
         ia, ib = a[e], b[e]
-        cur, dva, dvb = level1(g[e], v[ia], v[ib], k, vth)
+        cur, dva, dvb = device(g[e], v[ia], v[ib], model)
         pa, pb = pos[ia], pos[ib]
         if pa >= 0:
             rhs[pa] -= cur
@@ -92,8 +162,7 @@ def _node_current(
     v: np.ndarray,
     inc_ptr: np.ndarray,
     inc_edge: np.ndarray,
-    k: float,
-    vth: float,
+    model,
     gmin: float,
 ) -> tuple[float, float]:
     """Current out of ``node`` if it sat at ``x`` (others as in v), and its derivative."""
@@ -102,11 +171,11 @@ def _node_current(
     for j in range(inc_ptr[node], inc_ptr[node + 1]):
         e = inc_edge[j]
         if a[e] == node:
-            cur, dva, _ = level1(g[e], x, v[b[e]], k, vth)
+            cur, dva, _ = device(g[e], x, v[b[e]], model)
             out += cur
             d += dva
         else:
-            cur, _, dvb = level1(g[e], v[a[e]], x, k, vth)
+            cur, _, dvb = device(g[e], v[a[e]], x, model)
             out -= cur
             d -= dvb
     return out, d
@@ -121,8 +190,7 @@ def _gauss_seidel_sweep(
     free: np.ndarray,
     inc_ptr: np.ndarray,
     inc_edge: np.ndarray,
-    k: float,
-    vth: float,
+    model,
     gmin: float,
     vlo: float,
     vhi: float,
@@ -138,7 +206,7 @@ def _gauss_seidel_sweep(
         lo, hi = vlo, vhi
         x = min(max(v[node], lo), hi)
         for _ in range(100):
-            f, d = _node_current(node, x, a, b, g, v, inc_ptr, inc_edge, k, vth, gmin)
+            f, d = _node_current(node, x, a, b, g, v, inc_ptr, inc_edge, model, gmin)
             if f > 0.0:
                 hi = x
             else:
@@ -160,8 +228,7 @@ def newton_dense(
     g: np.ndarray,
     v: np.ndarray,
     held: np.ndarray,
-    k: float,
-    vth: float,
+    model,
     gmin: float,
     vtol: float,
     itol: float,
@@ -217,7 +284,7 @@ def newton_dense(
     trial_rhs = np.empty(nf)
     v_old = np.empty(nf)
     for it in range(1, max_iter + 1):
-        worst = _kcl_dense(a, b, g, v, pos, free, k, vth, gmin, jac, rhs, True)
+        worst = _kcl_dense(a, b, g, v, pos, free, model, gmin, jac, rhs, True)
         if worst <= itol:
             return it
         norm0 = 0.0
@@ -247,7 +314,7 @@ def newton_dense(
                         x = min(max(x, vlo), vhi)
                     v[free[q]] = x
                 if not clipped:
-                    _kcl_dense(a, b, g, v, pos, free, k, vth, gmin, jac, trial_rhs, False)
+                    _kcl_dense(a, b, g, v, pos, free, model, gmin, jac, trial_rhs, False)
                     norm1 = 0.0
                     for q in range(nf):
                         norm1 += trial_rhs[q] * trial_rhs[q]
@@ -262,8 +329,8 @@ def newton_dense(
                     v[free[q]] = v_old[q]
         if not accepted:
             for _ in range(3):
-                _gauss_seidel_sweep(a, b, g, v, free, inc_ptr, inc_edge, k, vth, gmin, vlo, vhi)
-    if _kcl_dense(a, b, g, v, pos, free, k, vth, gmin, jac, rhs, False) <= itol:
+                _gauss_seidel_sweep(a, b, g, v, free, inc_ptr, inc_edge, model, gmin, vlo, vhi)
+    if _kcl_dense(a, b, g, v, pos, free, model, gmin, jac, rhs, False) <= itol:
         return max_iter
     return -1
 
@@ -283,8 +350,7 @@ def twin_step(
     gain: float,
     g_min: float,
     g_max: float,
-    k: float,
-    vth: float,
+    model,
     gmin: float,
     vtol: float,
     itol: float,
@@ -296,7 +362,7 @@ def twin_step(
     ``gain`` = dt / (V0 R0 C0). Returns the Newton iterations used, or -1 if either solve
     failed, in which case g is untouched and the caller falls back to the robust path.
     """
-    itf = newton_dense(a, b, g, vf, free_held, k, vth, gmin, vtol, itol, max_step, max_iter)
+    itf = newton_dense(a, b, g, vf, free_held, model, gmin, vtol, itol, max_step, max_iter)
     if itf < 0:
         return -1
     if out_nodes.shape[0] == 2:
@@ -306,7 +372,7 @@ def twin_step(
         vc[out_nodes[1]] = vf[out_nodes[1]] - d
     else:
         vc[out_nodes[0]] = eta * label + (1.0 - eta) * vf[out_nodes[0]]
-    itc = newton_dense(a, b, g, vc, clamp_held, k, vth, gmin, vtol, itol, max_step, max_iter)
+    itc = newton_dense(a, b, g, vc, clamp_held, model, gmin, vtol, itol, max_step, max_iter)
     if itc < 0:
         return -1
     for e in range(a.shape[0]):

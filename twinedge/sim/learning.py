@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twinedge.sim.devices import EdgeModel, Level1NMOS
-from twinedge.sim.kernels import twin_step
+from twinedge.sim.devices import EdgeModel
+from twinedge.sim.kernels import model_params, twin_step
 from twinedge.sim.modes import halving_times, mode_basis, mode_errors
 from twinedge.sim.network import Network
 from twinedge.sim.solver import EquilibriumSolver
@@ -92,10 +92,12 @@ class CoupledLearning:
         self.mode_names, self.basis = mode_basis(dataset.inputs)
         a, b = network.edges[:, 0], network.edges[:, 1]
         self._a, self._b = a, b
-        # the compiled step covers the level-1 model on dense-sized networks
+        # the compiled step covers the level-1 model and PDK device tables on dense-sized
+        # networks
+        self._model_params = model_params(self.solver.model)
         self._compiled = (
             compiled
-            and isinstance(self.solver.model, Level1NMOS)
+            and self._model_params is not None
             and bool(self.solver.dense)
             and training.nudge == "one_sided"
             and clamp is None
@@ -182,8 +184,7 @@ class CoupledLearning:
     def _substep_compiled(self, p: int, gain: float) -> bool:
         """The same substep in one compiled call; False (nothing changed but warm starts) if a
         solve needs the robust path's gmin stepping."""
-        s, tr, m = self.solver, self.tr, self.solver.model
-        assert isinstance(m, Level1NMOS)
+        s, tr = self.solver, self.tr
         code = twin_step(
             self._a,
             self._b,
@@ -198,8 +199,7 @@ class CoupledLearning:
             gain,
             tr.g_min,
             tr.g_max,
-            m.k,
-            m.vth,
+            self._model_params,
             s.gmin,
             s.vtol,
             s.itol,

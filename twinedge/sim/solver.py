@@ -24,8 +24,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg.lapack import dgesv
 
-from twinedge.sim.devices import EdgeModel, Level1NMOS
-from twinedge.sim.kernels import SUFFICIENT_DECREASE, newton_dense
+from twinedge.sim.devices import EdgeModel
+from twinedge.sim.kernels import SUFFICIENT_DECREASE, model_params, newton_dense
 from twinedge.sim.network import Network
 
 DENSE_MAX_NODES = 400
@@ -63,6 +63,7 @@ class EquilibriumSolver:
     max_iter: int = 150
     dense: bool | None = None
     chord: bool = True
+    compiled: bool = True  # the numba Newton for small networks; False: numpy throughout
     stats: SolveStats = field(default_factory=SolveStats)
 
     def __post_init__(self) -> None:
@@ -138,7 +139,12 @@ class EquilibriumSolver:
         return v
 
     def _use_kernel(self, g: np.ndarray) -> bool:
-        return bool(self.dense) and isinstance(self.model, Level1NMOS) and g.ndim == 1
+        return (
+            self.compiled
+            and bool(self.dense)
+            and model_params(self.model) is not None
+            and g.ndim == 1
+        )
 
     def _gmin_stepping(
         self,
@@ -173,8 +179,7 @@ class EquilibriumSolver:
         self, g: np.ndarray, v: np.ndarray, mask: np.ndarray, vlo: np.ndarray, vhi: np.ndarray
     ) -> np.ndarray:
         """Compiled single-system Newton per member, in place; returns failed members."""
-        m = self.model
-        assert isinstance(m, Level1NMOS)
+        params = model_params(self.model)
         g = np.ascontiguousarray(g, dtype=float)
         failed = []
         for k in range(v.shape[0]):
@@ -185,8 +190,7 @@ class EquilibriumSolver:
                 g,
                 row,
                 mask[k],
-                m.k,
-                m.vth,
+                params,
                 self.gmin,
                 self.vtol,
                 self.itol,
