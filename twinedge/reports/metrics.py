@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from twinedge.sim.learning import TrainResult
-from twinedge.spec.schema import Design, RegressionTask, XorTask
+from twinedge.spec.schema import ClassifyTask, Design, RegressionTask, XorTask
 
 XOR_MARGIN = 0.2  # required distance from the L0/2 threshold, as a fraction of |L0|
 
@@ -64,6 +64,23 @@ def modes_in_order(
     return len(pairs) >= 2 and math.isfinite(times[0])
 
 
+def accuracy(outputs: np.ndarray, labels: np.ndarray, l0: float) -> float:
+    """The fraction of datapoints on the right side of the threshold ``l0 / 2`` (nearer
+    their label, 0 or ``l0``, than the other)."""
+    said = np.abs(outputs - l0) < np.abs(outputs)
+    return float(np.mean(said == (labels == l0)))
+
+
+def classify_metrics(l0: float, result: TrainResult) -> dict:
+    out = {"threshold_v": l0 / 2.0,
+           "train_accuracy": accuracy(result.outputs, result.labels, l0),
+           "train_points": len(result.labels)}  # fmt: skip
+    if result.test_outputs is not None:
+        out["test_accuracy"] = accuracy(result.test_outputs, result.test_labels, l0)
+        out["test_points"] = len(result.test_labels)
+    return out
+
+
 def task_metrics(design: Design, result: TrainResult) -> dict:
     halving = result.mode_halving_times()
     initial_modes = result.modes[0] if result.mode_names else np.zeros(0)
@@ -89,6 +106,8 @@ def task_metrics(design: Design, result: TrainResult) -> dict:
             "solved": bool(margins.min() >= XOR_MARGIN),
             "learning_time_to_solve_s": _first_time_staying(result.times, ok),
         }
+    if isinstance(task, ClassifyTask):
+        out["classify"] = classify_metrics(task.l0, result)
     if isinstance(task, RegressionTask) or result.mode_names:
         ok10 = result.mse <= result.mse[0] / 10.0
         out["learning_time_to_10x_mse_s"] = _first_time_staying(result.times, ok10)

@@ -38,6 +38,8 @@ class TrainResult:
     g_init: np.ndarray
     wall_s: float
     newton_iterations: int
+    test_outputs: np.ndarray | None = None  # free outputs at the final G, held-out points
+    test_labels: np.ndarray | None = None
 
     @property
     def final_mse(self) -> float:
@@ -79,13 +81,7 @@ class CoupledLearning:
         self.clamp_mask = self.free_mask.copy()
         self.clamp_mask[network.output_nodes] = True
 
-        # boundary voltages per datapoint; other nodes start at the mean boundary voltage
-        self.v_bound = np.empty((p, n))
-        for i in range(p):
-            held = np.r_[dataset.inputs[i], network.const_volts]
-            self.v_bound[i] = held.mean()
-            self.v_bound[i, network.input_nodes] = dataset.inputs[i]
-            self.v_bound[i, network.const_nodes] = network.const_volts
+        self.v_bound = self._boundary(dataset.inputs)
         self.v_free = self.v_bound.copy()  # warm starts, one per datapoint
         self.v_clamp = self.v_bound.copy()
         self.v_anti = self.v_bound.copy()  # the clamped twin at -eta (symmetric nudge)
@@ -102,6 +98,22 @@ class CoupledLearning:
             and training.nudge == "one_sided"
             and clamp is None
         )
+
+    def _boundary(self, inputs: np.ndarray) -> np.ndarray:
+        """Boundary voltages per datapoint; other nodes start at the mean boundary voltage."""
+        net = self.net
+        v = np.empty((len(inputs), net.n_nodes))
+        for i, x in enumerate(inputs):
+            v[i] = np.r_[x, net.const_volts].mean()
+            v[i, net.input_nodes] = x
+            v[i, net.const_nodes] = net.const_volts
+        return v
+
+    def outputs_for(self, inputs: np.ndarray) -> np.ndarray:
+        """Free outputs at the present G for other inputs (held-out datapoints)."""
+        tags = [f"held-out datapoint {i} (free)" for i in range(len(inputs))]
+        return self.net.output_of(self.solver.solve(self.g, self.free_mask,
+                                                    self._boundary(inputs), tags))  # fmt: skip
 
     def keep_stuck(self) -> None:
         """Remember the stuck edges' G (``Network.stuck``): every step puts them back."""
@@ -244,6 +256,7 @@ class CoupledLearning:
                     progress(step, n_steps)
         out_hist = np.array(outs)
         err = out_hist - self.data.labels[None, :]
+        held = self.data.test_inputs
         return TrainResult(
             times=np.array(times),
             steps=np.array(steps),
@@ -257,4 +270,6 @@ class CoupledLearning:
             g_init=g_init,
             wall_s=time.perf_counter() - t0,
             newton_iterations=self.solver.stats.iterations - it0,
+            test_outputs=None if held is None else self.outputs_for(held),
+            test_labels=None if held is None else self.data.test_labels.copy(),
         )

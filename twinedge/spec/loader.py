@@ -34,6 +34,7 @@ from twinedge.spec.limits import (
 from twinedge.spec.pinplan import plan as pin_plan
 from twinedge.spec.schema import (
     SWITCH_L_DEFAULT_UM,
+    ClassifyTask,
     CsvTask,
     Design,
     DifferentialOutput,
@@ -53,6 +54,8 @@ class Dataset:
     names: tuple[str, ...]
     inputs: np.ndarray  # (P, n_inputs)
     labels: np.ndarray  # (P,)
+    test_inputs: np.ndarray | None = None  # held out of training (classify tasks)
+    test_labels: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -358,19 +361,60 @@ def build_dataset(design: Design, file: str, base_dir: Path) -> Dataset:
     elif isinstance(task, TableTask):
         arr = np.asarray(task.rows, dtype=float)
         x, y = arr[:, :-1], arr[:, -1]
+    elif isinstance(task, ClassifyTask):
+        return _classes(task, design, file, base_dir)
     else:
         assert isinstance(task, CsvTask)
         x, y = _read_csv(task, names, file, base_dir)
     return Dataset(names=names, inputs=np.ascontiguousarray(x, float), labels=np.asarray(y, float))
 
 
+FEATURE_MAX = 1e12  # a raw feature's magnitude (any unit)
+
+
+def _classes(task: ClassifyTask, design: Design, file: str, base_dir: Path) -> Dataset:
+    """A classify task's training and held-out datapoints (class docstring)."""
+    names = tuple(design.pins.inputs)
+    if len(task.features) != len(names):
+        raise SpecError(file, "task.features", f"{len(task.features)} features for "
+                        f"{len(names)} inputs", task.features, "one per pins.inputs")  # fmt: skip
+    arr = read_columns(base_dir / task.path, [*task.features, task.target], file,
+                       FEATURE_MAX, "number")  # fmt: skip
+    x, cls = arr[:, :-1], arr[:, -1]
+    classes = sorted({int(c) for c in cls})
+    if task.positive not in classes or not np.array_equal(cls, np.round(cls)):
+        raise SpecError(file, "task.positive", "not a class of the target column",
+                        task.positive, ", ".join(map(str, classes[:10])))  # fmt: skip
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    volts = task.low + (x - lo) / span * (task.high - task.low)
+    labels = np.where(cls == task.positive, task.l0, 0.0)
+    rng = np.random.default_rng(task.split_seed)
+    test = np.zeros(len(cls), bool)
+    for c in classes:  # stratified: each class keeps its share in both parts
+        rows = np.flatnonzero(cls == c)
+        test[rng.permutation(rows)[: round(task.test_fraction * len(rows))]] = True
+    if test.all():
+        raise SpecError(file, "task.test_fraction", "leaves no datapoint to train on",
+                        task.test_fraction, "a smaller fraction")  # fmt: skip
+    held = (np.ascontiguousarray(volts[test]), labels[test]) if test.any() else (None, None)
+    return Dataset(names, np.ascontiguousarray(volts[~test]), labels[~test], *held)
+
+
 def _read_csv(
     task: CsvTask, names: tuple[str, ...], file: str, base_dir: Path
 ) -> tuple[np.ndarray, np.ndarray]:
     """The datapoints of a CSV task: a header naming every input and ``label``, then one row
-    per datapoint. Read bounded (MAX_CSV_BYTES, then MAX_DATAPOINTS rows): a path such as
-    ``/dev/zero`` or a FIFO ends in a one-line error, never in a read that does not end."""
-    csv_path = base_dir / task.path
+    per datapoint, every value a voltage."""
+    arr = read_columns(base_dir / task.path, [*names, "label"], file, VOLTS_MAX, "voltage")
+    return arr[:, :-1], arr[:, -1]
+
+
+def read_columns(csv_path: Path, want: list[str], file: str, bound: float, what: str) -> np.ndarray:
+    """Columns ``want`` of a CSV file with a header, as (rows, len(want)) floats within
+    +-``bound`` (a ``what``). Read bounded (MAX_CSV_BYTES, then MAX_DATAPOINTS rows): a path
+    such as ``/dev/zero`` or a FIFO ends in a one-line error, never in a read that does not
+    end."""
     try:
         text = read_limited(csv_path, MAX_CSV_BYTES, "CSV file").decode("utf-8")
     except ReadError as exc:
@@ -378,7 +422,6 @@ def _read_csv(
         raise SpecError(file, "task.path", exc.message, str(csv_path), allowed) from None
     except UnicodeDecodeError:
         raise SpecError(file, "task.path", "CSV file is not UTF-8 text", str(csv_path)) from None
-    want = [*names, "label"]
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[list[float]] = []
     try:
@@ -407,13 +450,13 @@ def _read_csv(
                 raise SpecError(
                     file, "task.path", f"{where}: non-numeric value", row, "numbers"
                 ) from None
-            if not all(abs(v) <= VOLTS_MAX for v in vals):  # NaN fails the comparison
+            if not all(abs(v) <= bound for v in vals):  # NaN fails the comparison
                 raise SpecError(
                     file,
                     "task.path",
-                    f"{where}: not a finite voltage",
+                    f"{where}: not a finite {what}",
                     vals,
-                    f"finite numbers within +-{VOLTS_MAX:g} V",
+                    f"finite numbers within +-{bound:g}",
                 )
             rows.append(vals)
     except csv.Error as exc:
@@ -424,5 +467,4 @@ def _read_csv(
         raise SpecError(
             file, "task.path", "CSV has no datapoints", str(csv_path), "at least one row"
         )
-    arr = np.asarray(rows, dtype=float)
-    return arr[:, :-1], arr[:, -1]
+    return np.asarray(rows, dtype=float)
