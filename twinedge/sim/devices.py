@@ -56,3 +56,17 @@ class Level1NMOS:
         di_dvb = np.where(forward, -(f_vds + f_vov), -f_vds)
         di_dg = np.where(forward, f_vov, -f_vov)
         return EdgeCurrent(i, di_dva, di_dvb, di_dg)
+
+
+@dataclass(frozen=True)
+class ScaledEdges:
+    """``model`` with every edge's current times its own factor ``scale`` (E,): one twin's
+    transistors, each with its current-factor mismatch (``Network.twin_scale``)."""
+
+    model: EdgeModel
+    scale: np.ndarray
+
+    def current(self, g: np.ndarray, va: np.ndarray, vb: np.ndarray) -> EdgeCurrent:
+        c = self.model.current(g, va, vb)
+        s = self.scale
+        return EdgeCurrent(c.i * s, c.di_dva * s, c.di_dvb * s, c.di_dg * s)

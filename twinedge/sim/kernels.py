@@ -42,19 +42,24 @@ def level1(g: float, va: float, vb: float, k: float, vth: float) -> tuple[float,
 LEVEL1, TABLE = 0, 1
 NO_TABLE = np.zeros((3, 1, 1, 1))
 NO_AXES = np.zeros(3)
+UNSCALED = np.zeros(0)  # no per-edge current factor
 
 
-def model_params(model) -> tuple:
-    """The kernels' ``model`` tuple (kind, k, vth, coefficients, origin, scale) of an edge
-    model; None if no kernel evaluates it."""
-    from twinedge.sim.devices import Level1NMOS
+def model_params(model) -> tuple | None:
+    """The kernels' ``model`` tuple (kind, k, vth, coefficients, origin, inverse steps,
+    per-edge current factors or UNSCALED) of an edge model; None if no kernel evaluates it."""
+    from twinedge.sim.devices import Level1NMOS, ScaledEdges
     from twinedge.sim.tabulated import TabulatedNMOS
 
+    if isinstance(model, ScaledEdges):
+        base = model_params(model.model)
+        scale = np.ascontiguousarray(model.scale, dtype=float)
+        return None if base is None else (*base[:6], scale)
     if isinstance(model, Level1NMOS):
-        return (LEVEL1, float(model.k), float(model.vth), NO_TABLE, NO_AXES, NO_AXES)
+        return (LEVEL1, float(model.k), float(model.vth), NO_TABLE, NO_AXES, NO_AXES, UNSCALED)
     if isinstance(model, TabulatedNMOS):
         coef, origin, scale = model.kernel_coefficients()
-        return (TABLE, 0.0, 0.0, coef, origin, scale)
+        return (TABLE, 0.0, 0.0, coef, origin, scale, UNSCALED)
     return None
 
 
@@ -101,11 +106,16 @@ def table(
 
 
 @njit(cache=True, inline="always")
-def device(g: float, va: float, vb: float, model) -> tuple[float, float, float]:
-    """The ``model`` tuple's current a->b and its derivatives in Va, Vb."""
+def device(e: int, g: float, va: float, vb: float, model) -> tuple[float, float, float]:
+    """The ``model`` tuple's current a->b through edge ``e`` and its derivatives in Va, Vb."""
     if model[0] == LEVEL1:
-        return level1(g, va, vb, model[1], model[2])
-    return table(g, va, vb, model[3], model[4], model[5])
+        cur, dva, dvb = level1(g, va, vb, model[1], model[2])
+    else:
+        cur, dva, dvb = table(g, va, vb, model[3], model[4], model[5])
+    if model[6].shape[0] > 0:
+        s = model[6][e]
+        return cur * s, dva * s, dvb * s
+    return cur, dva, dvb
 
 
 @njit(cache=True)
@@ -132,7 +142,7 @@ def _kcl_dense(
             jac[q, q] = gmin
     for e in range(a.shape[0]):
         ia, ib = a[e], b[e]
-        cur, dva, dvb = device(g[e], v[ia], v[ib], model)
+        cur, dva, dvb = device(e, g[e], v[ia], v[ib], model)
         pa, pb = pos[ia], pos[ib]
         if pa >= 0:
             rhs[pa] -= cur
@@ -171,11 +181,11 @@ def _node_current(
     for j in range(inc_ptr[node], inc_ptr[node + 1]):
         e = inc_edge[j]
         if a[e] == node:
-            cur, dva, _ = device(g[e], x, v[b[e]], model)
+            cur, dva, _ = device(e, g[e], x, v[b[e]], model)
             out += cur
             d += dva
         else:
-            cur, _, dvb = device(g[e], v[a[e]], x, model)
+            cur, _, dvb = device(e, g[e], v[a[e]], x, model)
             out -= cur
             d -= dvb
     return out, d
@@ -350,19 +360,24 @@ def twin_step(
     gain: float,
     g_min: float,
     g_max: float,
-    model,
+    model_f,
+    model_c,
+    dg_f: np.ndarray,
+    dg_c: np.ndarray,
     gmin: float,
     vtol: float,
     itol: float,
     max_step: float,
     max_iter: int,
 ) -> int:
-    """One Coupled Learning (sub)step (Eqs. 4, 6, 7), in place on g, vf, vc.
+    """One Coupled Learning (sub)step (Eqs. 4, 6, 7), in place on g, vf, vc. The free twin
+    solves with ``model_f`` at G + ``dg_f``, the clamped one with ``model_c`` at G + ``dg_c``.
 
     ``gain`` = dt / (V0 R0 C0). Returns the Newton iterations used, or -1 if either solve
     failed, in which case g is untouched and the caller falls back to the robust path.
     """
-    itf = newton_dense(a, b, g, vf, free_held, model, gmin, vtol, itol, max_step, max_iter)
+    gf, gc = g + dg_f, g + dg_c  # each twin's gate drive (its threshold mismatch; zeros: none)
+    itf = newton_dense(a, b, gf, vf, free_held, model_f, gmin, vtol, itol, max_step, max_iter)
     if itf < 0:
         return -1
     if out_nodes.shape[0] == 2:
@@ -372,7 +387,7 @@ def twin_step(
         vc[out_nodes[1]] = vf[out_nodes[1]] - d
     else:
         vc[out_nodes[0]] = eta * label + (1.0 - eta) * vf[out_nodes[0]]
-    itc = newton_dense(a, b, g, vc, clamp_held, model, gmin, vtol, itol, max_step, max_iter)
+    itc = newton_dense(a, b, gc, vc, clamp_held, model_c, gmin, vtol, itol, max_step, max_iter)
     if itc < 0:
         return -1
     for e in range(a.shape[0]):

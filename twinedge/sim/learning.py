@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twinedge.sim.devices import EdgeModel
+from twinedge.sim.devices import EdgeModel, ScaledEdges
 from twinedge.sim.kernels import model_params, twin_step
 from twinedge.sim.modes import halving_times, mode_basis, mode_errors
 from twinedge.sim.network import Network
@@ -71,7 +71,7 @@ class CoupledLearning:
         self.clamp = clamp
         self.solver = solver or EquilibriumSolver(network, model)
         self.rng = np.random.default_rng(training.seed)
-        n, p = network.n_nodes, len(dataset.labels)
+        n = network.n_nodes
         self.g = self._initial_g()
         self.keep_stuck()
 
@@ -91,6 +91,7 @@ class CoupledLearning:
         # the compiled step covers the level-1 model and PDK device tables on dense-sized
         # networks
         self._model_params = model_params(self.solver.model)
+        self._twin_params = self._twins(network)
         self._compiled = (
             compiled
             and self._model_params is not None
@@ -98,6 +99,16 @@ class CoupledLearning:
             and training.nudge == "one_sided"
             and clamp is None
         )
+
+    def _twins(self, net: Network) -> tuple:
+        """The compiled step's (model_f, model_c, dg_f, dg_c): each twin's current factors
+        and gate offsets (``Network.twin_scale`` / ``twin_dg``; none: nominal twins)."""
+        base = self._model_params
+        if base is None or net.twin_dg is None:
+            zeros = np.zeros(net.n_edges)
+            return base, base, zeros, zeros
+        f, c = (model_params(ScaledEdges(self.solver.model, s)) for s in net.twin_scale)
+        return f, c, net.twin_dg[0].copy(), net.twin_dg[1].copy()
 
     def _boundary(self, inputs: np.ndarray) -> np.ndarray:
         """Boundary voltages per datapoint; other nodes start at the mean boundary voltage."""
@@ -158,7 +169,7 @@ class CoupledLearning:
         out = self.net.output_nodes
         v0 = warm[p]
         v0[out] = self.clamp_targets(vf[out], self.data.labels[p], sign)
-        v = self.solver.solve(self.g, self.clamp_mask, v0, [f"datapoint {p} ({what})"])[0]
+        v = self.solver.solve(self.g, self.clamp_mask, v0, [f"datapoint {p} ({what})"], twin=1)[0]
         warm[p] = v
         return v
 
@@ -211,7 +222,7 @@ class CoupledLearning:
             gain,
             tr.g_min,
             tr.g_max,
-            self._model_params,
+            *self._twin_params,
             s.gmin,
             s.vtol,
             s.itol,

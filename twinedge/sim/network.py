@@ -27,6 +27,9 @@ def square_lattice_edges(rows: int, cols: int, periodic: bool) -> np.ndarray:
     return np.concatenate([h, v]).astype(np.int64)
 
 
+MIN_K_FACTOR = 0.05  # a drawn current factor is kept above this (a device never vanishes)
+
+
 @dataclass(frozen=True)
 class Network:
     """Nodes ``0..n_nodes-1``; edge e joins ``edges[e, 0]`` (terminal a) and ``edges[e, 1]`` (b)."""
@@ -42,6 +45,9 @@ class Network:
     const_names: tuple[str, ...]
     output_nodes: np.ndarray  # (1,) single, or (2,) = (plus, minus)
     stuck: np.ndarray | None = None  # (E,) bool: edges whose G never moves (damage)
+    # each twin's own transistors (cell.twin_mismatch): rows free, clamped; None: nominal
+    twin_dg: np.ndarray | None = None  # (2, E) V added to G: minus the threshold's shift
+    twin_scale: np.ndarray | None = None  # (2, E) current factor
 
     @property
     def n_nodes(self) -> int:
@@ -96,11 +102,18 @@ class Network:
         (``network.damage``; none: the lattice itself)."""
         net = cls.from_design(design)
         d = design.network.damage
-        if d is None:
-            return net
-        rng = np.random.default_rng(d.seed)
-        order = rng.permutation(net.n_edges)
-        keep = np.sort(order[round(d.removed * net.n_edges) :])
-        stuck = np.zeros(len(keep), bool)
-        stuck[rng.permutation(len(keep))[: round(d.stuck * len(keep))]] = True
-        return replace(net, edges=net.edges[keep], stuck=stuck if stuck.any() else None)
+        if d is not None:
+            rng = np.random.default_rng(d.seed)
+            order = rng.permutation(net.n_edges)
+            keep = np.sort(order[round(d.removed * net.n_edges) :])
+            stuck = np.zeros(len(keep), bool)
+            stuck[rng.permutation(len(keep))[: round(d.stuck * len(keep))]] = True
+            net = replace(net, edges=net.edges[keep], stuck=stuck if stuck.any() else None)
+        m = design.cell.twin_mismatch
+        if m is not None and (m.vth_sigma_v > 0 or m.k_sigma > 0):
+            rng = np.random.default_rng(m.seed)
+            shape = (2, net.n_edges)
+            dvth = rng.normal(0.0, m.vth_sigma_v, shape)
+            scale = np.maximum(1.0 + rng.normal(0.0, m.k_sigma, shape), MIN_K_FACTOR)
+            net = replace(net, twin_dg=-dvth, twin_scale=scale)
+        return net

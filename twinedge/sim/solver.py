@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.linalg.lapack import dgesv
 
-from twinedge.sim.devices import EdgeModel
+from twinedge.sim.devices import EdgeModel, ScaledEdges
 from twinedge.sim.kernels import SUFFICIENT_DECREASE, model_params, newton_dense
 from twinedge.sim.network import Network
 
@@ -107,13 +107,32 @@ class EquilibriumSolver:
         fixed_mask: np.ndarray,
         v_init: np.ndarray,
         tags: Sequence[str] | None = None,
+        twin: int = 0,
     ) -> np.ndarray:
         """Equilibrium voltages ``(B, N)``.
 
         ``fixed_mask (B, N)`` marks nodes held by sources; their voltages are taken from
         ``v_init``, which also warm-starts every other node. ``g`` is ``(E,)`` (shared) or
-        ``(B, E)``.
+        ``(B, E)``. ``twin``: 0 the free network, 1 the clamped one; they differ where the
+        network draws each twin's transistors apart (``Network.twin_dg`` / ``twin_scale``).
         """
+        net = self.network
+        if net.twin_dg is None:
+            return self._solve(g, fixed_mask, v_init, tags)
+        nominal = self.model
+        self.model = ScaledEdges(nominal, net.twin_scale[twin])
+        try:
+            return self._solve(np.asarray(g) + net.twin_dg[twin], fixed_mask, v_init, tags)
+        finally:
+            self.model = nominal
+
+    def _solve(
+        self,
+        g: np.ndarray,
+        fixed_mask: np.ndarray,
+        v_init: np.ndarray,
+        tags: Sequence[str] | None,
+    ) -> np.ndarray:
         v = np.array(v_init, dtype=float, copy=True)
         if v.ndim == 1:
             v = v[None, :]

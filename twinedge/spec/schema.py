@@ -89,12 +89,26 @@ class PdkModel(_Strict):
 EdgeDeviceModel = Annotated[Level1Model | PdkModel, Field(discriminator="kind")]
 
 
+class TwinMismatch(_Strict):
+    """Each twin transistor's own threshold shift (sigma ``vth_sigma_v``) and current factor
+    (1 + N(0, ``k_sigma``)), drawn once with ``seed``: an edge's free and clamped twins no
+    longer match, and the rule (dG ~ dV_F^2 - dV_C^2) reads the difference as an error to
+    learn around. A threshold shift acts as the gate's opposite shift (exact for level 1,
+    body effect aside for a PDK table). Simulated (``twinedge train``, sweeps); the layout
+    draws nominal devices, so the physical stages refuse it."""
+
+    vth_sigma_v: Annotated[float, Field(ge=0, le=0.2)] = 0.0
+    k_sigma: Annotated[float, Field(ge=0, le=0.5)] = 0.0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+
+
 class TwinEdgeCell(_Strict):
     type: Literal["twin_edge"]
     w_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
     l_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
     c_gate_f: Annotated[float, Field(gt=0, le=1e-9)] = 20e-15
     model: EdgeDeviceModel = Level1Model()
+    twin_mismatch: TwinMismatch | None = None
 
 
 Um = Annotated[float, Field(gt=0, le=100)]
@@ -217,6 +231,7 @@ class TwinEdgeClCell(_Strict):
     compact: bool = False
     model: PdkModel
     update: UpdateCircuit = UpdateCircuit()
+    twin_mismatch: TwinMismatch | None = None
 
 
 Cell = Annotated[TwinEdgeCell | TwinEdgeClCell, Field(discriminator="type")]

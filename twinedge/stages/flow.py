@@ -587,6 +587,12 @@ def layout(run: Run):
             "out (twinedge train or sweep it; the layout is the intact lattice)",
             2,
         )
+    if d.cell.twin_mismatch is not None:
+        raise StageError(
+            f"{run.spec.path}: cell.twin_mismatch: simulated, not laid out (twinedge "
+            "train or sweep it; the layout draws nominal devices)",
+            2,
+        )
 
     def make(folder: Path):
         try:

@@ -91,7 +91,8 @@ def _client(scheduler: str | None, workers: int | None):
         return Client(scheduler), None
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           scheduler_kwargs={"dashboard": False}, silence_logs=40)  # fmt: skip
+                           scheduler_kwargs={"dashboard": False}, dashboard_address=":0",
+                           silence_logs=40)  # fmt: skip
     return Client(cluster), cluster
 
 
