@@ -3,7 +3,9 @@ the sweep tabulates. A pure function of the spec text (and the code): the sweep 
 that, and runs it on any Dask worker that has twinedge installed.
 
 What "learned" means per task: XOR solved (every datapoint's margin at least the required
-fraction of |L0|); otherwise the MSE at least ten times lower than at the start.
+fraction of |L0|); a classification at least ``ACCURACY_LEARNED`` right on its held-out
+datapoints (on its training ones without a held-out part); otherwise the MSE at least ten
+times lower than at the start.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from twinedge.spec.loader import load_spec_text
 
 CURVE_POINTS = 60  # MSE(t) samples kept per point (log-spaced in steps)
 MSE_LEARNED = 10.0  # the MSE reduction that counts as learned where the task has no margin
+ACCURACY_LEARNED = 0.9
 
 
 def _curve(times: np.ndarray, mse: np.ndarray) -> list[list[float]]:
@@ -38,10 +41,19 @@ def run_point(text: str, file: str, base_dir: str) -> dict:
         return {"status": "error", "error": str(exc).splitlines()[0][:200], "learned": False,
                 "wall_s": time.perf_counter() - t0}  # fmt: skip
     metrics = task_metrics(spec.design, result)
-    xor = metrics.get("xor")
+    xor, cls = metrics.get("xor"), metrics.get("classify")
+    accuracy = cls.get("test_accuracy", cls["train_accuracy"]) if cls else None
+    if xor:
+        learned = bool(xor["solved"])
+    elif cls:
+        learned = accuracy >= ACCURACY_LEARNED
+    else:
+        learned = metrics["mse_reduction"] >= MSE_LEARNED
     row = {
         "status": "ok",
-        "learned": bool(xor["solved"]) if xor else metrics["mse_reduction"] >= MSE_LEARNED,
+        "learned": learned,
+        "accuracy": accuracy,
+        "train_accuracy": cls["train_accuracy"] if cls else None,
         "final_mse": metrics["final_mse"],
         "mse_reduction": metrics["mse_reduction"],
         "min_margin": xor["min_margin_frac_of_l0"] if xor else None,

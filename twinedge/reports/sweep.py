@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-COLUMNS = ("status", "learned", "final_mse", "mse_reduction", "min_margin", "time_to_learn_s",
-           "steps", "g_spread_v", "wall_s", "error")  # fmt: skip
+COLUMNS = ("status", "learned", "accuracy", "train_accuracy", "final_mse", "mse_reduction",
+           "min_margin", "time_to_learn_s", "steps", "g_spread_v", "wall_s", "error")  # fmt: skip
 PER_VALUE_MAX = 40  # an axis with more values is summarised as a distribution, not per value
 TOP_PLACEMENTS = 10
 
@@ -47,6 +47,7 @@ def summary(axes, points, rows) -> dict:
         "errors": len(rows) - len(ok),
         "min_margin": _quantiles([r["min_margin"] for r in ok if r.get("min_margin") is not None]),
         "final_mse": _quantiles([r["final_mse"] for r in ok]),
+        "accuracy": _quantiles([r["accuracy"] for r in ok if r.get("accuracy") is not None]),
         "time_to_learn_s": _quantiles([r["time_to_learn_s"] for r in ok
                                        if r["learned"] and r.get("time_to_learn_s") is not None]),
         "axes": {},
