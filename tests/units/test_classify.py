@@ -35,16 +35,25 @@ def test_accuracy_counts_the_side_of_half_l0() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
-        ({"features": ["sepal_length"]}, "task.features", "1 features for 4 inputs"),
+        ({"features": ["sepal_length"]}, "task.features", "unknown field"),
         ({"positive": 7}, "task.positive", "not a class of the target column"),
         ({"target": "colour"}, "task.path", "CSV lacks columns ['colour']"),
         ({"test_fraction": 0.95}, "task.test_fraction", "less than or equal to 0.9"),
     ],
 )
 def test_a_bad_classify_task_is_a_one_line_error(tmp_path, change, field, words) -> None:
+    """Each input reads the column of its name: an input the CSV lacks is an error too."""
     raw = yaml.safe_load((DESIGNS / "iris_8x8.yaml").read_text())
     raw["task"].update(change)
     with pytest.raises(SpecError) as exc:
         load_spec_text(yaml.safe_dump(raw), str(tmp_path / "iris.yaml"), DESIGNS)
     text = str(exc.value)
     assert exc.value.path == field and words in text and "\n" not in text, text
+
+
+def test_an_input_the_csv_lacks_is_named(tmp_path) -> None:
+    raw = yaml.safe_load((DESIGNS / "iris_8x8.yaml").read_text())
+    raw["pins"]["inputs"]["petal_area"] = raw["pins"]["inputs"].pop("petal_width")
+    with pytest.raises(SpecError) as exc:
+        load_spec_text(yaml.safe_dump(raw), str(tmp_path / "iris.yaml"), DESIGNS)
+    assert exc.value.path == "task.path" and "CSV lacks columns ['petal_area']" in str(exc.value)

@@ -375,11 +375,7 @@ FEATURE_MAX = 1e12  # a raw feature's magnitude (any unit)
 def _classes(task: ClassifyTask, design: Design, file: str, base_dir: Path) -> Dataset:
     """A classify task's training and held-out datapoints (class docstring)."""
     names = tuple(design.pins.inputs)
-    if len(task.features) != len(names):
-        raise SpecError(file, "task.features", f"{len(task.features)} features for "
-                        f"{len(names)} inputs", task.features, "one per pins.inputs")  # fmt: skip
-    arr = read_columns(base_dir / task.path, [*task.features, task.target], file,
-                       FEATURE_MAX, "number")  # fmt: skip
+    arr = read_columns(base_dir / task.path, [*names, task.target], file, FEATURE_MAX, "number")
     x, cls = arr[:, :-1], arr[:, -1]
     classes = sorted({int(c) for c in cls})
     if task.positive not in classes or not np.array_equal(cls, np.round(cls)):

@@ -309,15 +309,13 @@ class RegressionTask(_Strict):
 class ClassifyTask(_Strict):
     """Classes from a CSV of raw features (``designs/data/iris.csv``), one class against the
     rest: rows of class ``positive`` (the ``target`` column) get label ``l0``, the others 0.
-    Each of ``features`` (in the order of ``pins.inputs``) is scaled from its range in the
+    Each input of ``pins.inputs`` reads the column of its name, scaled from its range in the
     file onto ``low``..``high`` volts. ``test_fraction`` of each class's rows, drawn with
     ``split_seed``, is held out of training; the report gives the accuracy on both parts
     (a datapoint counts as positive when its output is nearer ``l0`` than 0)."""
 
     kind: Literal["classify"]
     path: Annotated[str, Field(min_length=1, max_length=4096)]
-    features: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
-                        Field(min_length=1, max_length=64)]  # fmt: skip
     target: Annotated[str, Field(min_length=1, max_length=64)]
     positive: Annotated[int, Field(ge=0, lt=2**31)]
     low: Volts = 0.0
