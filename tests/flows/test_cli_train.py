@@ -92,6 +92,11 @@ def test_flow_without_spec_runs_the_default_design_end_to_end(
     t = report["training"]
     assert t["schematic_final_mse"] < t["schematic_metrics"]["initial_mse"]
     assert t["post_layout_final_mse"] < t["post_layout_metrics"]["initial_mse"]
+    # post-layout equilibria from the reduced wiring, checked against ngspice at 10 steps
+    solver = json.loads((build / "post_layout" / "train.json").read_text())["post_layout"]
+    solver = solver["solver"]
+    assert solver["kind"].startswith("reduced") and solver["checked_steps"] == 10
+    assert 0 < solver["worst_check_v"] <= 100e-6 and solver["within_tolerance"]
     prov = report["provenance"]
     assert {"spec_sha256", "tool_versions", "pdk_version", "seed"} <= set(prov)
     assert "<img" in (build / "report.html").read_text()

@@ -157,16 +157,42 @@ class ExtractedTwins:
 
 
 class PostLayoutLearning(CoupledLearning):
-    """Coupled Learning whose equilibria come from ngspice on the extracted netlist."""
+    """Coupled Learning whose equilibria come from the extracted netlist: ngspice
+    (:class:`ExtractedTwins`) or its reduction (:class:`twinedge.learn.reduced.ReducedTwins`).
+    With a ``reference`` (ngspice on the same netlist), every ``check_every``-th step is
+    solved by both and the largest difference of any transistor terminal's voltage is kept
+    (``worst_check_v``)."""
 
-    def __init__(self, spec: LoadedSpec, twins: ExtractedTwins) -> None:
+    def __init__(
+        self,
+        spec: LoadedSpec,
+        twins,
+        reference: ExtractedTwins | None = None,
+        check_every: int = 0,
+    ) -> None:
         d = spec.design
         super().__init__(
             Network.from_design(d), edge_model(d), spec.dataset, d.training, compiled=False
         )
         self.twins = twins
+        self.reference, self.check_every = reference, check_every
+        self.checks, self.worst_check_v = 0, 0.0
         self.charge_up_v = 0.0  # sum over steps and edges of the G increases (V)
         self.n_updates = 0
+
+    def _check(self, p: int, clamp: np.ndarray) -> None:
+        """Both solvers on the step's free and clamped states; the worst terminal voltage."""
+        ref, tw = self.reference, self.twins
+        ref.set_gates(self.g)
+        ref.set_inputs(self.data.inputs[p])
+        ref.op(f"datapoint {p} (free, check)")
+        worst = float(np.abs(ref.free_outputs() - tw.free_outputs()).max())
+        worst = max(worst, float(np.abs(ref.device_dv("F") - tw.device_dv("F")).max()))
+        ref.set_clamp(clamp)
+        ref.op(f"datapoint {p} (clamped, check)")
+        worst = max(worst, float(np.abs(ref.device_dv("C") - tw.device_dv("C")).max()))
+        self.checks += 1
+        self.worst_check_v = max(self.worst_check_v, worst)
 
     def _free(self, p: int) -> np.ndarray:
         tw = self.twins
@@ -179,9 +205,12 @@ class PostLayoutLearning(CoupledLearning):
         tw = self.twins
         out = self._free(p)
         dvf = tw.device_dv("F")
-        tw.set_clamp(self.clamp_targets(out, float(self.data.labels[p])))
+        clamp = self.clamp_targets(out, float(self.data.labels[p]))
+        tw.set_clamp(clamp)
         tw.op(f"datapoint {p} (clamped, post-layout)")
         dvc = tw.device_dv("C")
+        if self.reference is not None and self.n_updates % self.check_every == 0:
+            self._check(p, clamp)
         g = np.clip(self.g + gain * (dvf * dvf - dvc * dvc), self.tr.g_min, self.tr.g_max)
         self.charge_up_v += float(np.maximum(g - self.g, 0.0).sum())
         self.n_updates += 1

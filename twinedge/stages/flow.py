@@ -765,7 +765,7 @@ def post_layout_training(run: Run, ext) -> dict:
 
     def make(folder: Path) -> dict:
         n = run.design.training.n_steps
-        run.say(f"post-layout training: {n} steps, ngspice on {ext.netlist.name}")
+        run.say(f"post-layout training: {n} steps on {ext.netlist.name}")
         try:
             with run.step("post-layout training", n) as tick:
                 return _train(run.spec, ext, folder, lambda k, _n: tick(k))
@@ -780,8 +780,13 @@ def post_layout_training(run: Run, ext) -> dict:
 
 
 def compare_training(run: Run, schematic: dict, post: dict) -> None:
+    solver = post.get("post_layout", {}).get("solver", {"kind": "ngspice per operating point"})
+    how = solver["kind"]
+    if "worst_check_v" in solver:
+        how += (f", against ngspice at {solver['checked_steps']} steps: worst "
+                f"{1e6 * solver['worst_check_v']:.1f} uV")  # fmt: skip
     run.say(
-        f"post-layout training ({post['run']['steps']} steps, ngspice on the extracted netlist, "
+        f"post-layout training ({post['run']['steps']} steps on the extracted netlist, {how}, "
         f"{post['run']['wall_s']:.0f} s): final MSE {post['final_mse']:.3e} V^2 vs schematic "
         f"{schematic['final_mse']:.3e} V^2 (same seed {post['run']['seed']})"
     )

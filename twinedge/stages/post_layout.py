@@ -15,13 +15,19 @@ import numpy as np
 from twinedge.artifacts import staged_outputs
 from twinedge.learn.energy import EnergyReport, inference_energy, learning_step_energy
 from twinedge.learn.post_layout import ExtractedTwins, PostLayoutLearning
+from twinedge.learn.reduced import ReducedTwins, ReductionError
 from twinedge.learn.train import Progress, write_training
 from twinedge.pdk import REGISTRY, get
+from twinedge.sim.models import edge_model
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.schema import Level1Model, PdkModel
 from twinedge.verify.pex import Extraction
 
 POST_LAYOUT_LOG_POINTS = 100
+# the reduced solver (twinedge.learn.reduced) is checked against ngspice on the same netlist
+# at this many evenly spaced steps of every run; the worst terminal voltage is reported
+REDUCED_CHECKS = 10
+REDUCED_TOLERANCE_V = 100e-6
 
 
 class PostLayoutError(RuntimeError):
@@ -57,7 +63,10 @@ def check_post_layout_model(spec: LoadedSpec) -> None:
 def post_layout_training(
     spec: LoadedSpec, ext: Extraction, out: Path, progress: Progress | None = None
 ) -> dict:
-    """Train on the extracted netlist (ngspice per step); writes ``out/train.json``."""
+    """Train on the extracted netlist; writes ``out/train.json``. The equilibria come from
+    the extracted wiring reduced to the transistors' terminals with the PDK device table
+    (:mod:`twinedge.learn.reduced`), checked against ngspice at ``REDUCED_CHECKS`` steps;
+    a netlist the reduction does not model falls back to ngspice at every step."""
     check_post_layout_model(spec)
     tr = spec.design.training
     log_every = tr.log_every or max(1, tr.n_steps // POST_LAYOUT_LOG_POINTS)
@@ -65,16 +74,31 @@ def post_layout_training(
         update={"training": tr.model_copy(update={"log_every": log_every})}
     )
     run_spec = replace(spec, design=design)
-    twins = ExtractedTwins(run_spec, ext, model_library(spec), corner_of(spec))
-    learner = PostLayoutLearning(run_spec, twins)
+    ngspice = ExtractedTwins(run_spec, ext, model_library(spec), corner_of(spec))
+    try:
+        reduced = ReducedTwins(run_spec, ext, edge_model(spec.design))
+    except ReductionError as exc:
+        reduced, why = None, str(exc)
+    if reduced is not None:
+        every = max(1, tr.n_steps // REDUCED_CHECKS)
+        learner = PostLayoutLearning(run_spec, reduced, ngspice, every)
+    else:
+        learner = PostLayoutLearning(run_spec, ngspice)
     result = learner.run(progress)
+    solver = (
+        {"kind": "reduced wiring + PDK table (Kron)", "kept_nodes": len(reduced.nodes),
+         "checked_steps": learner.checks, "worst_check_v": learner.worst_check_v,
+         "tolerance_v": REDUCED_TOLERANCE_V,
+         "within_tolerance": learner.worst_check_v <= REDUCED_TOLERANCE_V}
+        if reduced is not None else {"kind": "ngspice per operating point", "why": why}
+    )  # fmt: skip
     extra = {
         "post_layout": {
             "netlist": str(ext.netlist),
             "extractor": ext.tool,
             "clamped_power_w": learner.clamped_power(),
             "mean_charge_up_v_per_step": learner.charge_up_v / max(1, learner.n_updates),
-            "ngspice_ops": 2 * learner.n_updates + len(result.steps) * len(spec.dataset.labels),
+            "solver": solver,
         }
     }
     path = write_training(run_spec, result, out, extra)

@@ -1,0 +1,273 @@
+"""Post-layout equilibria without ngspice: the extracted wiring reduced to the transistors'
+terminals (Kron reduction), the transistors from the PDK device table, one compiled Newton.
+
+At DC the extracted netlist is resistors and transistors (capacitors carry no current, and
+the gate MOS capacitors have source and drain on ground). The resistors form a linear
+network; every node that is neither a transistor's drain or source nor a driven or read
+port is eliminated exactly (the Schur complement of the conductance matrix), leaving a dense
+conductance matrix over those terminals. No DC current flows into a gate, so a twin's gate
+sits at its edge's G. Each operating point is then a few Newton iterations on a system of
+~4 unknowns per edge, with the same spline of the PDK model the schematic solver uses.
+
+:class:`ReducedTwins` answers what :class:`twinedge.learn.post_layout.ExtractedTwins`
+answers (set the sources, run an operating point, read outputs, device voltages, source
+power), so :class:`~twinedge.learn.post_layout.PostLayoutLearning` runs on either; the
+stage checks the two against each other at a sample of steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numba import njit
+from scipy.sparse.csgraph import connected_components
+
+from twinedge.circuits.nets import pin_placements
+from twinedge.sim.kernels import device, model_params
+from twinedge.sim.network import Network
+from twinedge.sim.solver import ConvergenceError
+from twinedge.sim.tabulated import TabulatedNMOS
+from twinedge.spec.loader import LoadedSpec
+from twinedge.verify.pex import Extraction, spice_lines
+
+GROUND = "0"
+VTOL, ITOL, MAX_STEP, MAX_ITER = 1e-10, 1e-14, 0.25, 100
+
+
+class ReductionError(RuntimeError):
+    """The extracted netlist has something the reduction does not model."""
+
+
+def _key(node: str) -> str:
+    return node.lower()
+
+
+@njit(cache=True)
+def newton_reduced(
+    gred: np.ndarray,
+    v: np.ndarray,
+    fixed: np.ndarray,
+    da: np.ndarray,
+    db: np.ndarray,
+    g: np.ndarray,
+    model,
+) -> int:
+    """Solve KCL at the nodes not ``fixed`` (in place in ``v``): the reduced wiring
+    ``gred @ v`` plus each transistor's current from node ``da`` to ``db`` at gate ``g``.
+    Damped Newton kept inside the box of the fixed voltages (0 V included). Returns the
+    iterations used, -1 without convergence."""
+    n = v.shape[0]
+    idx = -np.ones(n, np.int64)
+    nf = 0
+    lo, hi = 0.0, 0.0
+    for i in range(n):
+        if fixed[i]:
+            lo, hi = min(lo, v[i]), max(hi, v[i])
+        else:
+            idx[i] = nf
+            nf += 1
+    free = np.empty(nf, np.int64)
+    for i in range(n):
+        if idx[i] >= 0:
+            free[idx[i]] = i
+            v[i] = min(max(v[i], lo), hi)
+    jac = np.empty((nf, nf))
+    res = np.empty(nf)
+    for it in range(1, MAX_ITER + 1):
+        for q in range(nf):
+            r = 0.0
+            row = free[q]
+            for j in range(n):
+                r += gred[row, j] * v[j]
+            res[q] = r
+            for p in range(nf):
+                jac[q, p] = gred[row, free[p]]
+        for e in range(da.shape[0]):
+            a, b = da[e], db[e]
+            cur, dva, dvb = device(e, g[e], v[a], v[b], model)
+            qa, qb = idx[a], idx[b]
+            if qa >= 0:
+                res[qa] += cur
+                jac[qa, qa] += dva
+                if qb >= 0:
+                    jac[qa, qb] += dvb
+            if qb >= 0:
+                res[qb] -= cur
+                jac[qb, qb] -= dvb
+                if qa >= 0:
+                    jac[qb, qa] -= dva
+        worst = 0.0
+        for q in range(nf):
+            worst = max(worst, abs(res[q]))
+        if worst <= ITOL:
+            return it
+        step = np.linalg.solve(jac, -res)
+        big = 0.0
+        for q in range(nf):
+            big = max(big, abs(step[q]))
+        alpha = 1.0 if big <= MAX_STEP else MAX_STEP / big
+        for q in range(nf):
+            i = free[q]
+            v[i] = min(max(v[i] + alpha * step[q], lo), hi)
+        if big <= VTOL:
+            return it
+    return -1
+
+
+class ReducedTwins:
+    """The extracted twins as a reduced conductance matrix and their transistors (module
+    docstring); the interface of :class:`twinedge.learn.post_layout.ExtractedTwins`."""
+
+    def __init__(self, spec: LoadedSpec, extraction: Extraction, model: TabulatedNMOS):
+        self.net = net = Network.from_design(spec.design)
+        outs = [p for p in pin_placements(net) if p.twin != "FC"]
+        self.free_out = [p.name for p in outs if p.twin == "F"]
+        self.clamp_out = [p.name for p in outs if p.twin == "C"]
+        self.sources = [*net.input_names, *net.const_names, *self.clamp_out]
+        devices = {t: extraction.twin_devices(t) for t in "FC"}
+        terminals = [n for t in "FC" for d in devices[t] for n in (d.d, d.s)]
+        kept = list(dict.fromkeys(_key(n) for n in [*self.sources, *self.free_out, *terminals]))
+        self.nodes = kept
+        self.pos = {n: i for i, n in enumerate(kept)}
+        self.gred = reduce_wiring(extraction, kept, devices)
+        self.twin_terms = {
+            t: (np.array([self.pos[_key(d.d)] for d in devices[t]], np.int64),
+                np.array([self.pos[_key(d.s)] for d in devices[t]], np.int64))
+            for t in "FC"
+        }  # fmt: skip
+        self.model = model_params(model)
+        if self.model is None:
+            raise ReductionError("the reduced solver needs a PDK device table")
+        self.v = {t: np.zeros(len(kept)) for t in "FC"}  # warm starts
+        self._g = np.zeros(len(extraction.gate_port))
+        self._fixed = {t: np.zeros(len(kept), bool) for t in "FC"}
+        for name in [*net.input_names, *net.const_names]:
+            for t in "FC":
+                self._fixed[t][self.pos[_key(name)]] = True
+        for name in self.clamp_out:
+            self._fixed["C"][self.pos[_key(name)]] = True
+        for name, volts in zip(net.const_names, net.const_volts, strict=True):
+            self._set(name, float(volts))
+        self._stale = {"F": True, "C": True}
+        self.solves = 0
+        self.iterations = 0
+
+    # ------------------------------------------------------------------ sources
+    def _set(self, name: str, value: float) -> None:
+        for t in "FC":
+            self.v[t][self.pos[_key(name)]] = value
+
+    def set_gates(self, g: np.ndarray) -> None:
+        self._g = np.asarray(g, float).copy()
+        self._stale = {"F": True, "C": True}
+
+    def set_inputs(self, x: np.ndarray) -> None:
+        for name, value in zip(self.net.input_names, x, strict=True):
+            self._set(name, float(value))
+        self._stale = {"F": True, "C": True}
+
+    def set_clamp(self, volts: np.ndarray) -> None:
+        for name, value in zip(self.clamp_out, volts, strict=True):
+            self.v["C"][self.pos[_key(name)]] = float(value)
+        self._stale["C"] = True
+
+    def op(self, tag: str) -> None:
+        """Operating points are solved when read (only the twin that is read)."""
+        self._tag = tag
+
+    # ------------------------------------------------------------------ reading
+    def _solved(self, twin: str) -> np.ndarray:
+        if self._stale[twin]:
+            da, db = self.twin_terms[twin]
+            it = newton_reduced(self.gred, self.v[twin], self._fixed[twin], da, db,
+                                self._g, self.model)  # fmt: skip
+            if it < 0:
+                raise ConvergenceError(f"{getattr(self, '_tag', twin)} (reduced)", float("nan"),
+                                       MAX_ITER)  # fmt: skip
+            self.solves += 1
+            self.iterations += it
+            self._stale[twin] = False
+        return self.v[twin]
+
+    def v_node(self, twin: str, node: str) -> float:
+        return float(self._solved(twin)[self.pos[_key(node)]])
+
+    def free_outputs(self) -> np.ndarray:
+        v = self._solved("F")
+        return np.array([v[self.pos[_key(n)]] for n in self.free_out])
+
+    def device_dv(self, twin: str) -> np.ndarray:
+        v = self._solved(twin)
+        da, db = self.twin_terms[twin]
+        return v[da] - v[db]
+
+    def terminal_voltages(self, twin: str) -> np.ndarray:
+        """Every transistor terminal of the twin (drains, then sources), edge order."""
+        v = self._solved(twin)
+        da, db = self.twin_terms[twin]
+        return np.r_[v[da], v[db]]
+
+    def source_power(self) -> float:
+        """Power the input, constant and clamp sources deliver at the present state (W)."""
+        total = 0.0
+        for t in "FC":
+            v = self._solved(t)
+            out = self.gred @ v  # current each node sends into the wiring
+            for name in self.sources:
+                i = self.pos[_key(name)]
+                if self._fixed[t][i]:
+                    total += v[i] * out[i]
+        return total
+
+
+def reduce_wiring(extraction: Extraction, kept: list[str], devices: dict) -> np.ndarray:
+    """The conductance matrix of the extracted resistors reduced to the ``kept`` nodes
+    (Schur complement); every transistor must be a twin (``devices``) or have its source
+    and drain on ground, every twin's gate must sit on a wire carrying no other current."""
+    body = extraction.flat_body(with_caps=False)
+    resistors: list[tuple[str, str, float]] = []
+    twins = {(_key(d.d), _key(d.s)) for t in "FC" for d in devices[t]}
+    gates = {_key(d.g) for t in "FC" for d in devices[t]}
+    for tok in spice_lines(body):
+        head = tok[0][0].upper()
+        if head == "R":
+            resistors.append((_key(tok[1]), _key(tok[2]), float(tok[3])))
+        elif head in "XM":
+            d, s = _key(tok[1]), _key(tok[3])
+            if (d, s) not in twins and not (d == s == GROUND):
+                raise ReductionError(f"{tok[0]}: a transistor that is neither a twin nor a "
+                                     "grounded capacitor")  # fmt: skip
+        else:
+            raise ReductionError(f"{tok[0]}: element kind {head} is not modelled at DC here")
+    pos = {n: i for i, n in enumerate(kept)}
+    names = sorted({n for a, b, _ in resistors for n in (a, b)} - {GROUND} | set(kept))
+    at = {n: i for i, n in enumerate(names)}
+    pairs = [(at[a], at[b]) for a, b, _ in resistors if GROUND not in (a, b)]
+    adj = sp.coo_matrix((np.ones(len(pairs)), tuple(np.array(pairs).T)), shape=(len(names),) * 2)
+    _, comp = connected_components(adj, directed=False)
+    live = {comp[at[n]] for n in kept}  # components with a kept node: the rest is elsewhere
+    if any(comp[at[n]] in live for n in gates if n in at):
+        raise ReductionError("a twin's gate is wired to a drain, a source or a port")
+    others = [n for n in names if n not in pos and comp[at[n]] in live]
+    index = {**pos, **{n: len(kept) + k for k, n in enumerate(others)}}
+    size = len(kept) + len(others)
+    rows, cols, vals = [], [], []
+    for a, b, r in resistors:
+        if (a != GROUND and a not in index) or (b != GROUND and b not in index):
+            continue  # a wire of a gate net, or of nothing the twins touch
+        g = 1.0 / max(r, 1e-6)
+        for x, y, w in ((a, a, g), (b, b, g), (a, b, -g), (b, a, -g)):
+            if x != GROUND and y != GROUND:
+                rows.append(index[x])
+                cols.append(index[y])
+                vals.append(w)
+    full = sp.csc_matrix((vals, (rows, cols)), shape=(size, size))
+    k = len(kept)
+    gkk = full[:k, :k].toarray()
+    inner = list(range(k, size))
+    if not inner:
+        return gkk
+    gii = full[inner][:, inner].tocsc()
+    gik = full[inner][:, :k].toarray()
+    return gkk - full[:k][:, inner] @ spla.splu(gii).solve(gik)
