@@ -9,7 +9,13 @@ loop the post-layout stage runs on extracted netlists. Printed: ms per step for 
 ratio, and the largest node-voltage difference between the two at the final G (every
 datapoint, both twins), plus the largest G difference after the run.
 
-    .venv/bin/python benchmarks/bench_pdk_solver.py [--steps 500]
+With ``--extracted BUILD/pex`` (the folder ``twinedge flow designs/xor_4x4.yaml`` writes)
+it also trains on the extracted netlist both ways for the same steps: ngspice per operating
+point, and the wiring reduced to the transistors' terminals with the PDK table
+(:mod:`twinedge.learn.reduced`); ms per step, their ratio, the largest terminal voltage
+difference at every 10th step and the final G difference.
+
+    .venv/bin/python benchmarks/bench_pdk_solver.py [--steps 500] [--extracted build/xor_4x4/pex]
 """
 
 from __future__ import annotations
@@ -100,6 +106,7 @@ class SchematicTwins:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--extracted", type=Path, default=None, help="a flow's pex folder")
     args = ap.parse_args()
     spec = load_spec(DESIGNS / "xor_4x4.yaml")
     tr = spec.design.training.model_copy(
@@ -152,6 +159,45 @@ def main() -> None:
     )
     print(f"  max |node voltage difference| at the final G: {1e6 * worst:.1f} uV")
     print(f"  max |G difference| after {args.steps} steps: {np.abs(fast.g - slow.g).max():.2e} V")
+    if args.extracted is not None:
+        extracted(spec, args.extracted, args.steps)
+
+
+def extracted(spec, folder: Path, steps: int) -> None:
+    """Post-layout training both ways on one extracted netlist (module docstring)."""
+    from twinedge.learn.post_layout import ExtractedTwins
+    from twinedge.learn.reduced import ReducedTwins
+    from twinedge.pdk import activate
+    from twinedge.stages.post_layout import corner_of, model_library
+    from twinedge.verify.pex import load_extraction
+
+    activate("sky130")
+    ext = load_extraction(folder)
+    lib, corner = model_library(spec), corner_of(spec)
+
+    def timed(learner) -> float:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            learner.learn(int(learner.rng.integers(len(spec.dataset.labels))))
+        return (time.perf_counter() - t0) / steps
+
+    reduced = ReducedTwins(spec, ext, edge_model(spec.design))
+    warm = PostLayoutLearning(spec, reduced)
+    warm.learn(0)  # compiles the kernel (cached on disk after)
+    fast = PostLayoutLearning(spec, ReducedTwins(spec, ext, edge_model(spec.design)))
+    fast_s = timed(fast)
+    checked = PostLayoutLearning(spec, ReducedTwins(spec, ext, edge_model(spec.design)),
+                                 ExtractedTwins(spec, ext, lib, corner), 10)  # fmt: skip
+    timed(checked)
+    slow = PostLayoutLearning(spec, ExtractedTwins(spec, ext, lib, corner))
+    slow_s = timed(slow)
+    print(f"extracted netlist ({ext.netlist.name}: {ext.n_resistors} resistors; reduced to "
+          f"{len(reduced.nodes)} nodes), {steps} learning steps")  # fmt: skip
+    print(f"  reduced wiring + PDK table: {1e3 * fast_s:8.3f} ms/step")
+    print(f"  ngspice per operating point: {1e3 * slow_s:8.3f} ms/step")
+    print(f"  ratio: {slow_s / fast_s:.1f}x; worst terminal voltage difference at "
+          f"{checked.checks} checked steps: {1e6 * checked.worst_check_v:.1f} uV; max |G "
+          f"difference| after {steps} steps: {np.abs(fast.g - slow.g).max():.2e} V")  # fmt: skip
 
 
 if __name__ == "__main__":

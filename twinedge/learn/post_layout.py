@@ -226,6 +226,17 @@ class PostLayoutLearning(CoupledLearning):
             total += tw.source_power()
         return total / len(self.data.labels)
 
+    def outputs_for(self, inputs: np.ndarray) -> np.ndarray:
+        """Free outputs of the extracted network at the present G for other inputs."""
+        tw, outs = self.twins, []
+        tw.set_gates(self.g)
+        for p, x in enumerate(inputs):
+            tw.set_inputs(x)
+            tw.op(f"held-out datapoint {p} (free, post-layout)")
+            o = tw.free_outputs()
+            outs.append(o[0] - o[1] if self.net.differential else o[0])
+        return np.array(outs)
+
     def evaluate(self) -> np.ndarray:
         outs = []
         for p in range(len(self.data.labels)):
