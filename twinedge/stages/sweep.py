@@ -17,6 +17,7 @@ process, which writes the cache and the outputs (workers need no shared file sys
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -92,7 +93,7 @@ def _client(scheduler: str | None, workers: int | None):
     n = workers or os.cpu_count() or 1
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            scheduler_kwargs={"dashboard": False}, dashboard_address=":0",
-                           silence_logs=40)  # fmt: skip
+                           silence_logs=logging.CRITICAL)  # fmt: skip
     return Client(cluster), cluster
 
 
