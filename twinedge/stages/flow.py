@@ -797,6 +797,10 @@ def compare_training(run: Run, schematic: dict, post: dict) -> None:
                 f"  XOR {label}: {'solved' if x['solved'] else 'NOT solved'}, "
                 f"min margin {x['min_margin_frac_of_l0']:.2f} |L0|"
             )
+        if "classify" in rec["metrics"]:
+            c = rec["metrics"]["classify"]
+            held = f", held out {c['test_accuracy']:.1%}" if "test_accuracy" in c else ""
+            run.say(f"  classification {label}: training {c['train_accuracy']:.1%}{held}")
 
 
 def energy(run: Run, ext, post: dict):
