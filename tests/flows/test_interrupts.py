@@ -133,16 +133,15 @@ def _one_line(text: str) -> str:
     return lines[0]
 
 
-def _short_xor(folder: Path) -> Path:
+def _short_xor(folder: Path, duration: float = 0.1) -> Path:
     """designs/xor_4x4.yaml on an open 3 x 3 lattice (no wrap-around routes: its extraction
-    is a fraction of the 4 x 4's) with 0.1 s of learning time: 100 steps, under a second at
-    schematic level (which ``train --post-layout`` runs first), ~30 s post-layout. Whether it
-    learns does not matter here."""
+    is a fraction of the 4 x 4's) with ``duration`` s of learning time (1,000 steps a
+    second). Whether it learns does not matter here."""
     raw = yaml.safe_load(XOR.read_text())
     raw["name"] = "xor_3x3"
     raw["network"].update(rows=3, cols=3, periodic=False)
     raw["pins"]["output"]["minus"] = [1, 0]
-    raw["training"]["duration"] = 0.1
+    raw["training"]["duration"] = duration
     spec = folder / "xor_3x3.yaml"
     spec.write_text(yaml.safe_dump(raw))
     return spec
@@ -150,9 +149,11 @@ def _short_xor(folder: Path) -> Path:
 
 # ------------------------------------------------------------------ Ctrl-C
 def test_ctrl_c_stops_post_layout_training_within_seconds(tmp_path: Path) -> None:
-    cli = Cli(tmp_path, "train", str(_short_xor(tmp_path)), "--post-layout")
+    # 20,000 steps: ~1 s at schematic level, about a minute post-layout (the reduced wiring,
+    # a few ms a step): Ctrl-C arrives well inside the post-layout loop
+    cli = Cli(tmp_path, "train", str(_short_xor(tmp_path, duration=20.0)), "--post-layout")
     cli.wait_for(lambda: cli.printed("post-layout training:"), 900, poll=0.5)
-    time.sleep(1.0)  # inside ngspice's loop
+    time.sleep(1.0)  # inside the post-layout training loop
     assert cli.ctrl_c() < 5
     assert cli.finish() == 130
     line = _one_line("\n".join(cli.err))

@@ -32,7 +32,9 @@ from twinedge.spec.loader import LoadedSpec
 from twinedge.verify.pex import Extraction, spice_lines
 
 GROUND = "0"
-VTOL, ITOL, MAX_STEP, MAX_ITER = 1e-10, 1e-14, 0.25, 100
+VTOL, ITOL, MAX_STEP, MAX_ITER = 1e-10, 1e-14, 0.25, 200
+GMIN = 1e-15  # S from every node to ground, as the post-layout deck's ngspice gmin: a
+# net whose transistors are all off stays defined
 
 
 class ReductionError(RuntimeError):
@@ -41,6 +43,42 @@ class ReductionError(RuntimeError):
 
 def _key(node: str) -> str:
     return node.lower()
+
+
+@njit(cache=True)
+def _residual(gred, v, free, idx, da, db, g, model, res, jac, with_jac) -> float:
+    """KCL residual at the free nodes (and its Jacobian); returns its squared norm."""
+    n, nf = v.shape[0], free.shape[0]
+    for q in range(nf):
+        row = free[q]
+        r = GMIN * v[row]
+        for j in range(n):
+            r += gred[row, j] * v[j]
+        res[q] = r
+        if with_jac:
+            for p in range(nf):
+                jac[q, p] = gred[row, free[p]]
+            jac[q, q] += GMIN
+    for e in range(da.shape[0]):
+        a, b = da[e], db[e]
+        cur, dva, dvb = device(e, g[e], v[a], v[b], model)
+        qa, qb = idx[a], idx[b]
+        if qa >= 0:
+            res[qa] += cur
+            if with_jac:
+                jac[qa, qa] += dva
+                if qb >= 0:
+                    jac[qa, qb] += dvb
+        if qb >= 0:
+            res[qb] -= cur
+            if with_jac:
+                jac[qb, qb] -= dvb
+                if qa >= 0:
+                    jac[qb, qa] -= dva
+    norm = 0.0
+    for q in range(nf):
+        norm += res[q] * res[q]
+    return norm
 
 
 @njit(cache=True)
@@ -54,9 +92,10 @@ def newton_reduced(
     model,
 ) -> int:
     """Solve KCL at the nodes not ``fixed`` (in place in ``v``): the reduced wiring
-    ``gred @ v`` plus each transistor's current from node ``da`` to ``db`` at gate ``g``.
-    Damped Newton kept inside the box of the fixed voltages (0 V included). Returns the
-    iterations used, -1 without convergence."""
+    ``gred @ v`` plus each transistor's current from node ``da`` to ``db`` at gate ``g``, and
+    ``GMIN`` to ground. Newton with the step capped and halved until the residual falls,
+    kept inside the box of the fixed voltages (0 V included). Returns the iterations used,
+    -1 without convergence."""
     n = v.shape[0]
     idx = -np.ones(n, np.int64)
     nf = 0
@@ -74,29 +113,10 @@ def newton_reduced(
             v[i] = min(max(v[i], lo), hi)
     jac = np.empty((nf, nf))
     res = np.empty(nf)
+    trial = np.empty(nf)
+    old = np.empty(nf)
     for it in range(1, MAX_ITER + 1):
-        for q in range(nf):
-            r = 0.0
-            row = free[q]
-            for j in range(n):
-                r += gred[row, j] * v[j]
-            res[q] = r
-            for p in range(nf):
-                jac[q, p] = gred[row, free[p]]
-        for e in range(da.shape[0]):
-            a, b = da[e], db[e]
-            cur, dva, dvb = device(e, g[e], v[a], v[b], model)
-            qa, qb = idx[a], idx[b]
-            if qa >= 0:
-                res[qa] += cur
-                jac[qa, qa] += dva
-                if qb >= 0:
-                    jac[qa, qb] += dvb
-            if qb >= 0:
-                res[qb] -= cur
-                jac[qb, qb] -= dvb
-                if qa >= 0:
-                    jac[qb, qa] -= dva
+        norm0 = _residual(gred, v, free, idx, da, db, g, model, res, jac, True)
         worst = 0.0
         for q in range(nf):
             worst = max(worst, abs(res[q]))
@@ -105,12 +125,20 @@ def newton_reduced(
         step = np.linalg.solve(jac, -res)
         big = 0.0
         for q in range(nf):
+            if not np.isfinite(step[q]):
+                return -1
             big = max(big, abs(step[q]))
         alpha = 1.0 if big <= MAX_STEP else MAX_STEP / big
         for q in range(nf):
-            i = free[q]
-            v[i] = min(max(v[i] + alpha * step[q], lo), hi)
-        if big <= VTOL:
+            old[q] = v[free[q]]
+        for _ in range(30):
+            for q in range(nf):
+                v[free[q]] = min(max(old[q] + alpha * step[q], lo), hi)
+            norm1 = _residual(gred, v, free, idx, da, db, g, model, trial, jac, False)
+            if norm1 < norm0:
+                break
+            alpha *= 0.5
+        if big * alpha <= VTOL:
             return it
     return -1
 
