@@ -55,7 +55,8 @@ def _wait_for_workers(address: str, n: int, timeout: float = 60.0) -> None:
 
 @pytest.fixture
 def scheduler(tmp_path: Path):
-    """``dask scheduler`` and ``dask worker`` (two single-threaded processes) on localhost."""
+    """``dask scheduler`` and two ``dask worker`` processes (single-threaded, no nanny: they
+    stop at once when terminated) on localhost."""
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
@@ -64,10 +65,11 @@ def scheduler(tmp_path: Path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]  # fmt: skip
     try:
         time.sleep(1.0)
-        procs.append(subprocess.Popen([str(DASK), "worker", address, "--nworkers", "2",
-                                       "--nthreads", "1", "--no-dashboard"], env=env,
-                                      cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL))  # fmt: skip
+        for _ in range(2):
+            procs.append(subprocess.Popen([str(DASK), "worker", address, "--no-nanny",
+                                           "--nthreads", "1", "--no-dashboard"], env=env,
+                                          cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))  # fmt: skip
         _wait_for_workers(address, 2)
         yield address
     finally:
