@@ -145,36 +145,53 @@ def newton_reduced(
 
 class ReducedTwins:
     """The extracted twins as a reduced conductance matrix and their transistors (module
-    docstring); the interface of :class:`twinedge.learn.post_layout.ExtractedTwins`."""
+    docstring); the interface of :class:`twinedge.learn.post_layout.ExtractedTwins`. The
+    free and the clamped twin share only their driven ports, so each is solved on its own
+    nodes."""
 
     def __init__(self, spec: LoadedSpec, extraction: Extraction, model: TabulatedNMOS):
         self.net = net = Network.from_design(spec.design)
         outs = [p for p in pin_placements(net) if p.twin != "FC"]
         self.free_out = [p.name for p in outs if p.twin == "F"]
         self.clamp_out = [p.name for p in outs if p.twin == "C"]
+        shared = [_key(n) for n in [*net.input_names, *net.const_names]]
         self.sources = [*net.input_names, *net.const_names, *self.clamp_out]
         devices = {t: extraction.twin_devices(t) for t in "FC"}
-        terminals = [n for t in "FC" for d in devices[t] for n in (d.d, d.s)]
-        kept = list(dict.fromkeys(_key(n) for n in [*self.sources, *self.free_out, *terminals]))
-        self.nodes = kept
-        self.pos = {n: i for i, n in enumerate(kept)}
-        self.gred = reduce_wiring(extraction, kept, devices)
-        self.twin_terms = {
-            t: (np.array([self.pos[_key(d.d)] for d in devices[t]], np.int64),
-                np.array([self.pos[_key(d.s)] for d in devices[t]], np.int64))
+        own = {
+            t: list(dict.fromkeys(
+                [_key(n) for d in devices[t] for n in (d.d, d.s)]
+                + [_key(n) for n in (self.free_out if t == "F" else self.clamp_out)]))
             for t in "FC"
         }  # fmt: skip
+        if set(own["F"]) & set(own["C"]):
+            raise ReductionError("the free and clamped twins share a terminal")
+        kept = list(dict.fromkeys([*shared, *own["F"], *own["C"]]))
+        self.nodes = kept
+        glob = {n: i for i, n in enumerate(kept)}
+        gred = reduce_wiring(extraction, kept, devices)
+        across = gred[np.ix_([glob[n] for n in own["F"]], [glob[n] for n in own["C"]])]
+        if np.abs(across).max(initial=0.0) > 1e-9 * np.abs(gred).max():
+            raise ReductionError("the free and clamped twins' wiring is coupled")
+        self.pos, self.gsub, self.v, self.fixed, self.twin_terms = {}, {}, {}, {}, {}
+        for t in "FC":
+            names = [*shared, *own[t]]
+            sub = np.array([glob[n] for n in names])
+            self.pos[t] = {n: k for k, n in enumerate(names)}
+            self.gsub[t] = np.ascontiguousarray(gred[np.ix_(sub, sub)])
+            self.v[t] = np.zeros(len(names))  # warm starts
+            fixed = np.zeros(len(names), bool)
+            fixed[: len(shared)] = True
+            if t == "C":
+                fixed[[self.pos[t][_key(n)] for n in self.clamp_out]] = True
+            self.fixed[t] = fixed
+            self.twin_terms[t] = (
+                np.array([self.pos[t][_key(d.d)] for d in devices[t]], np.int64),
+                np.array([self.pos[t][_key(d.s)] for d in devices[t]], np.int64),
+            )
         self.model = model_params(model)
         if self.model is None:
             raise ReductionError("the reduced solver needs a PDK device table")
-        self.v = {t: np.zeros(len(kept)) for t in "FC"}  # warm starts
         self._g = np.zeros(len(extraction.gate_port))
-        self._fixed = {t: np.zeros(len(kept), bool) for t in "FC"}
-        for name in [*net.input_names, *net.const_names]:
-            for t in "FC":
-                self._fixed[t][self.pos[_key(name)]] = True
-        for name in self.clamp_out:
-            self._fixed["C"][self.pos[_key(name)]] = True
         for name, volts in zip(net.const_names, net.const_volts, strict=True):
             self._set(name, float(volts))
         self._stale = {"F": True, "C": True}
@@ -184,7 +201,7 @@ class ReducedTwins:
     # ------------------------------------------------------------------ sources
     def _set(self, name: str, value: float) -> None:
         for t in "FC":
-            self.v[t][self.pos[_key(name)]] = value
+            self.v[t][self.pos[t][_key(name)]] = value
 
     def set_gates(self, g: np.ndarray) -> None:
         self._g = np.asarray(g, float).copy()
@@ -197,7 +214,7 @@ class ReducedTwins:
 
     def set_clamp(self, volts: np.ndarray) -> None:
         for name, value in zip(self.clamp_out, volts, strict=True):
-            self.v["C"][self.pos[_key(name)]] = float(value)
+            self.v["C"][self.pos["C"][_key(name)]] = float(value)
         self._stale["C"] = True
 
     def op(self, tag: str) -> None:
@@ -208,7 +225,7 @@ class ReducedTwins:
     def _solved(self, twin: str) -> np.ndarray:
         if self._stale[twin]:
             da, db = self.twin_terms[twin]
-            it = newton_reduced(self.gred, self.v[twin], self._fixed[twin], da, db,
+            it = newton_reduced(self.gsub[twin], self.v[twin], self.fixed[twin], da, db,
                                 self._g, self.model)  # fmt: skip
             if it < 0:
                 raise ConvergenceError(f"{getattr(self, '_tag', twin)} (reduced)", float("nan"),
@@ -218,34 +235,22 @@ class ReducedTwins:
             self._stale[twin] = False
         return self.v[twin]
 
-    def v_node(self, twin: str, node: str) -> float:
-        return float(self._solved(twin)[self.pos[_key(node)]])
-
     def free_outputs(self) -> np.ndarray:
         v = self._solved("F")
-        return np.array([v[self.pos[_key(n)]] for n in self.free_out])
+        return np.array([v[self.pos["F"][_key(n)]] for n in self.free_out])
 
     def device_dv(self, twin: str) -> np.ndarray:
         v = self._solved(twin)
         da, db = self.twin_terms[twin]
         return v[da] - v[db]
 
-    def terminal_voltages(self, twin: str) -> np.ndarray:
-        """Every transistor terminal of the twin (drains, then sources), edge order."""
-        v = self._solved(twin)
-        da, db = self.twin_terms[twin]
-        return np.r_[v[da], v[db]]
-
     def source_power(self) -> float:
         """Power the input, constant and clamp sources deliver at the present state (W)."""
         total = 0.0
         for t in "FC":
             v = self._solved(t)
-            out = self.gred @ v  # current each node sends into the wiring
-            for name in self.sources:
-                i = self.pos[_key(name)]
-                if self._fixed[t][i]:
-                    total += v[i] * out[i]
+            out = self.gsub[t] @ v  # current each node sends into the wiring
+            total += float(np.sum(v[self.fixed[t]] * out[self.fixed[t]]))
         return total
 
 
