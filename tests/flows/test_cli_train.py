@@ -97,6 +97,7 @@ def test_flow_without_spec_runs_the_default_design_end_to_end(
     solver = solver["solver"]
     assert solver["kind"].startswith("reduced") and solver["checked_steps"] == 10
     assert 0 < solver["worst_check_v"] <= 100e-6 and solver["within_tolerance"]
+    assert solver["worst_source_power_rel"] < 1e-3  # what the learning-step energy uses
     prov = report["provenance"]
     assert {"spec_sha256", "tool_versions", "pdk_version", "seed"} <= set(prov)
     assert "<img" in (build / "report.html").read_text()

@@ -176,7 +176,7 @@ class PostLayoutLearning(CoupledLearning):
         )
         self.twins = twins
         self.reference, self.check_every = reference, check_every
-        self.checks, self.worst_check_v = 0, 0.0
+        self.checks, self.worst_check_v, self.worst_power_rel = 0, 0.0, 0.0
         self.charge_up_v = 0.0  # sum over steps and edges of the G increases (V)
         self.n_updates = 0
 
@@ -191,6 +191,9 @@ class PostLayoutLearning(CoupledLearning):
         ref.set_clamp(clamp)
         ref.op(f"datapoint {p} (clamped, check)")
         worst = max(worst, float(np.abs(ref.device_dv("C") - tw.device_dv("C")).max()))
+        p_ref, p_tw = ref.source_power(), tw.source_power()  # the energy figures use it
+        rel = abs(p_tw - p_ref) / max(abs(p_ref), 1e-30)
+        self.worst_power_rel = max(self.worst_power_rel, rel)
         self.checks += 1
         self.worst_check_v = max(self.worst_check_v, worst)
 

@@ -33,6 +33,7 @@ from twinedge.verify.pex import Extraction, spice_lines
 
 GROUND = "0"
 VTOL, ITOL, MAX_STEP, MAX_ITER = 1e-10, 1e-14, 0.25, 200
+STALL_ITOL = 1e-12  # A: where no step lowers the residual any more (rounding), this is done
 GMIN = 1e-15  # S from every node to ground, as the post-layout deck's ngspice gmin: a
 # net whose transistors are all off stays defined
 
@@ -131,14 +132,20 @@ def newton_reduced(
         alpha = 1.0 if big <= MAX_STEP else MAX_STEP / big
         for q in range(nf):
             old[q] = v[free[q]]
+        accepted = False
         for _ in range(30):
             for q in range(nf):
                 v[free[q]] = min(max(old[q] + alpha * step[q], lo), hi)
             norm1 = _residual(gred, v, free, idx, da, db, g, model, trial, jac, False)
             if norm1 < norm0:
+                accepted = True
                 break
             alpha *= 0.5
-        if big * alpha <= VTOL:
+        if not accepted:  # no step lowers the residual: converged only if it is already tiny
+            for q in range(nf):
+                v[free[q]] = old[q]
+            return it if worst <= STALL_ITOL else -1
+        if big <= VTOL:  # the full Newton step itself is negligible
             return it
     return -1
 
@@ -172,10 +179,13 @@ class ReducedTwins:
         across = gred[np.ix_([glob[n] for n in own["F"]], [glob[n] for n in own["C"]])]
         if np.abs(across).max(initial=0.0) > 1e-9 * np.abs(gred).max():
             raise ReductionError("the free and clamped twins' wiring is coupled")
+        self.gred = gred
         self.pos, self.gsub, self.v, self.fixed, self.twin_terms = {}, {}, {}, {}, {}
+        self.sub = {}
         for t in "FC":
             names = [*shared, *own[t]]
             sub = np.array([glob[n] for n in names])
+            self.sub[t] = sub
             self.pos[t] = {n: k for k, n in enumerate(names)}
             self.gsub[t] = np.ascontiguousarray(gred[np.ix_(sub, sub)])
             self.v[t] = np.zeros(len(names))  # warm starts
@@ -245,13 +255,15 @@ class ReducedTwins:
         return v[da] - v[db]
 
     def source_power(self) -> float:
-        """Power the input, constant and clamp sources deliver at the present state (W)."""
-        total = 0.0
+        """Power the input, constant and clamp sources deliver at the present state (W):
+        both twins' voltages in one vector over every kept node, each driven port's current
+        into the whole wiring (a shared port feeds both twins)."""
+        v = np.zeros(len(self.nodes))
+        driven = np.zeros(len(self.nodes), bool)
         for t in "FC":
-            v = self._solved(t)
-            out = self.gsub[t] @ v  # current each node sends into the wiring
-            total += float(np.sum(v[self.fixed[t]] * out[self.fixed[t]]))
-        return total
+            v[self.sub[t]] = self._solved(t)
+            driven[self.sub[t][self.fixed[t]]] = True
+        return float(np.sum(v[driven] * (self.gred @ v)[driven]))
 
 
 def reduce_wiring(extraction: Extraction, kept: list[str], devices: dict) -> np.ndarray:
@@ -304,3 +316,54 @@ def reduce_wiring(extraction: Extraction, kept: list[str], devices: dict) -> np.
     gii = full[inner][:, inner].tocsc()
     gik = full[inner][:, :k].toarray()
     return gkk - full[:k][:, inner] @ spla.splu(gii).solve(gik)
+
+
+class WithFallback:
+    """``reduced`` for every operating point, ``ngspice`` (an
+    :class:`~twinedge.learn.post_layout.ExtractedTwins` on the same netlist) for the few the
+    reduced Newton does not converge on: the sources' state is kept here and given to
+    ngspice only then (``fallbacks`` counts them)."""
+
+    def __init__(self, reduced: ReducedTwins, ngspice) -> None:
+        self.reduced, self.ngspice = reduced, ngspice
+        self.fallbacks = 0
+        self._g = self._x = self._clamp = None
+        self._tag = ""
+
+    def set_gates(self, g: np.ndarray) -> None:
+        self._g = np.asarray(g, float).copy()
+        self.reduced.set_gates(g)
+
+    def set_inputs(self, x: np.ndarray) -> None:
+        self._x = np.asarray(x, float).copy()
+        self.reduced.set_inputs(x)
+
+    def set_clamp(self, volts: np.ndarray) -> None:
+        self._clamp = np.asarray(volts, float).copy()
+        self.reduced.set_clamp(volts)
+
+    def op(self, tag: str) -> None:
+        self._tag = tag
+        self.reduced.op(tag)
+
+    def _read(self, what: str, *args):
+        try:
+            return getattr(self.reduced, what)(*args)
+        except ConvergenceError:
+            ng = self.ngspice
+            ng.set_gates(self._g)
+            ng.set_inputs(self._x)
+            if self._clamp is not None:
+                ng.set_clamp(self._clamp)
+            ng.op(self._tag)
+            self.fallbacks += 1
+            return getattr(ng, what)(*args)
+
+    def free_outputs(self) -> np.ndarray:
+        return self._read("free_outputs")
+
+    def device_dv(self, twin: str) -> np.ndarray:
+        return self._read("device_dv", twin)
+
+    def source_power(self) -> float:
+        return self._read("source_power")

@@ -34,11 +34,15 @@ def run_point(text: str, file: str, base_dir: str) -> dict:
     """Train the spec ``text`` (``file`` names it in errors; ``base_dir``: where its relative
     paths point); a row of results. A run that fails to converge is a row with its error."""
     t0 = time.perf_counter()
-    spec = load_spec_text(text, file, Path(base_dir))
     try:
+        spec = load_spec_text(text, file, Path(base_dir))
         result = run_training(spec)
-    except ConvergenceError as exc:
+    except ConvergenceError as exc:  # the network's own: the same every time, cached
         return {"status": "error", "error": str(exc).splitlines()[0][:200], "learned": False,
+                "wall_s": time.perf_counter() - t0}  # fmt: skip
+    except Exception as exc:  # of this worker (a missing CSV, memory): not cached
+        return {"status": "error", "learned": False, "transient": True,
+                "error": f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}",
                 "wall_s": time.perf_counter() - t0}  # fmt: skip
     metrics = task_metrics(spec.design, result)
     xor, cls = metrics.get("xor"), metrics.get("classify")

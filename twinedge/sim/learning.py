@@ -184,10 +184,13 @@ class CoupledLearning:
     def twin_power(self, p: int) -> float:
         """Power both twins dissipate at datapoint ``p`` and the current G (W): the sum of
         I dV over every edge at the free and the clamped equilibrium."""
-        total = 0.0
-        for v in self.twin_states(p):
+        total, net = 0.0, self.net
+        for twin, v in enumerate(self.twin_states(p)):
             dv = v[self._a] - v[self._b]
-            total += float(np.sum(self.solver.model.current(self.g, v[self._a], v[self._b]).i * dv))
+            model, g = self.solver.model, self.g
+            if net.twin_dg is not None:  # each twin's own transistors
+                model, g = ScaledEdges(model, net.twin_scale[twin]), g + net.twin_dg[twin]
+            total += float(np.sum(model.current(g, v[self._a], v[self._b]).i * dv))
         return total
 
     def learn(self, p: int) -> None:

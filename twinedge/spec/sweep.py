@@ -117,7 +117,8 @@ def random_pins(raw: dict, index: int) -> dict:
     if not isinstance(out, dict):
         slots.append((pins, "output"))
     if len(slots) > len(nodes):
-        raise ValueError(f"{len(slots)} pins on {len(nodes)} nodes")
+        raise SpecError("<sweep>", "--vary pins", f"{len(slots)} pins on {len(nodes)} nodes",
+                        allowed="a lattice with a node per pin")  # fmt: skip
     rng = np.random.default_rng(index)
     for (holder, key), k in zip(slots, rng.permutation(len(nodes))[: len(slots)], strict=True):
         holder[key] = list(nodes[k])

@@ -15,7 +15,7 @@ import numpy as np
 from twinedge.artifacts import staged_outputs
 from twinedge.learn.energy import EnergyReport, inference_energy, learning_step_energy
 from twinedge.learn.post_layout import ExtractedTwins, PostLayoutLearning
-from twinedge.learn.reduced import ReducedTwins, ReductionError
+from twinedge.learn.reduced import ReducedTwins, ReductionError, WithFallback
 from twinedge.learn.train import Progress, write_training
 from twinedge.pdk import REGISTRY, get
 from twinedge.sim.models import edge_model
@@ -81,13 +81,15 @@ def post_layout_training(
         reduced, why = None, str(exc)
     if reduced is not None:
         every = max(1, tr.n_steps // REDUCED_CHECKS)
-        learner = PostLayoutLearning(run_spec, reduced, ngspice, every)
+        learner = PostLayoutLearning(run_spec, WithFallback(reduced, ngspice), ngspice, every)
     else:
         learner = PostLayoutLearning(run_spec, ngspice)
     result = learner.run(progress)
     solver = (
         {"kind": "reduced wiring + PDK table (Kron)", "kept_nodes": len(reduced.nodes),
          "checked_steps": learner.checks, "worst_check_v": learner.worst_check_v,
+         "worst_source_power_rel": learner.worst_power_rel,
+         "ngspice_fallbacks": learner.twins.fallbacks,
          "tolerance_v": REDUCED_TOLERANCE_V,
          "within_tolerance": learner.worst_check_v <= REDUCED_TOLERANCE_V}
         if reduced is not None else {"kind": "ngspice per operating point", "why": why}

@@ -68,9 +68,23 @@ def plan_points(spec: LoadedSpec, vary: list[str]) -> tuple[list[Axis], list[Poi
             raise SpecError(file, f"--vary point {k} ({where}): {exc.path}", exc.message,
                             exc.value, exc.allowed) from None  # fmt: skip
         ds = loaded.dataset
-        key = digest(text, ds.inputs.tolist(), ds.labels.tolist(), code, tools)
+        held = [] if ds.test_inputs is None else [ds.test_inputs.tolist(), ds.test_labels.tolist()]
+        key = digest(text, ds.inputs.tolist(), ds.labels.tolist(), held, _models(loaded),
+                     code, tools)  # fmt: skip
         points.append(Point(k, values, text, key))
     return axes, points
+
+
+def _models(spec: LoadedSpec) -> str | None:
+    """The SHA-256 of the device model library a PDK-model point's table is swept from."""
+    from twinedge.pdk import get as get_pdk
+    from twinedge.spec.schema import PdkModel
+
+    if not isinstance(spec.design.cell.model, PdkModel):
+        return None
+    pdk = get_pdk(spec.design.pdk)
+    lib = pdk.reduced_model_lib(pdk.nfet, spec.design.cell.model.corner)
+    return digest(lib)
 
 
 def _cached(key: str) -> Path:
@@ -121,8 +135,9 @@ def run_points(
     where = "cache only"
     t0 = time.perf_counter()
     if todo:
-        client, cluster = _client(scheduler, workers)
+        client = cluster = None
         try:
+            client, cluster = _client(scheduler, workers)
             info = client.scheduler_info()
             where = f"{scheduler or 'LocalCluster'} ({len(info.get('workers', {}))} workers)"
             base = str(spec.path.parent.resolve())
@@ -130,13 +145,19 @@ def run_points(
                                      pure=True): p for p in todo}  # fmt: skip
             for fut in as_completed(futures):
                 p = futures[fut]
-                row = fut.result()
-                write_text(_cached(p.key), json.dumps(row))  # whole or not at all
+                try:
+                    row = fut.result()
+                except Exception as exc:  # a worker lost or a failure of this machine's
+                    why = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
+                    row = {"status": "error", "learned": False, "transient": True, "error": why}
+                if not row.get("transient"):  # results, not accidents, are cached
+                    write_text(_cached(p.key), json.dumps(row))  # whole or not at all
                 results[p.index] = row
                 done += 1
                 tick(done)
         finally:
-            client.close()
+            if client is not None:
+                client.close()
             if cluster is not None:
                 cluster.close()
     run = {"computed": len(todo), "cached": len(points) - len(todo), "where": where,
