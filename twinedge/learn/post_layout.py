@@ -1,4 +1,6 @@
-"""Post-layout training: Coupled Learning on the extracted netlist, solved by ngspice.
+"""Post-layout training: Coupled Learning on the extracted netlist, solved by ngspice
+(:class:`ExtractedTwins`) or by its reduction to the transistors' terminals
+(:class:`twinedge.learn.reduced.ReducedTwins`, which the flow uses and checks against it).
 
 Both twins live in the one extracted netlist (free nets ``*_F``, clamped nets ``*_C``, the
 shared gates ``G<k>``), with the PDK's own transistor model and every wire's resistance.
