@@ -524,6 +524,9 @@ def sweep(
 
 
 def main() -> None:
+    from twinedge.processes import catch_interrupts
+
+    catch_interrupts()
     app()
 
 

@@ -120,3 +120,33 @@ def parallel(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
     finally:
         pool.shutdown(wait=True)
         _stopping.clear()
+
+
+_INTERRUPTED = threading.Event()
+
+
+def _on_sigint(signum, frame) -> None:
+    """Ctrl-C: remembered, then raised as usual. A KeyboardInterrupt raised while Python
+    runs a finalizer (a weakref callback during garbage collection) is printed and lost;
+    the remembered one is raised again by the next :func:`check_interrupt`."""
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def catch_interrupts() -> None:
+    """Install the Ctrl-C handler (the CLI does, before any command)."""
+    _INTERRUPTED.clear()
+    signal.signal(signal.SIGINT, _on_sigint)
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C came and its exception was lost on the way; long
+    loops call this once per iteration."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+
+
+def interrupt_handler() -> Callable:
+    """The SIGINT handler :func:`catch_interrupts` installs (code that holds Ctrl-C for a
+    while puts it back and calls it)."""
+    return _on_sigint

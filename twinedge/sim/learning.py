@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twinedge.processes import check_interrupt
 from twinedge.sim.devices import EdgeModel, ScaledEdges
 from twinedge.sim.kernels import model_params, twin_step
 from twinedge.sim.modes import halving_times, mode_basis, mode_errors
@@ -262,6 +263,7 @@ class CoupledLearning:
 
         log(0)
         for step in range(1, n_steps + 1):
+            check_interrupt()
             idx = int(self.rng.integers(p)) if self.tr.order == "random" else (step - 1) % p
             self.learn(idx)
             if step % log_every == 0 or step == n_steps:

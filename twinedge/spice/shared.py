@@ -25,6 +25,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from twinedge.processes import interrupt_handler
+
 
 class NgspiceSharedError(RuntimeError):
     pass
@@ -111,9 +113,10 @@ class NgspiceShared:
         """``fn(*args)`` (a library function) with a Ctrl-C held until it returns, then
         raised as KeyboardInterrupt (see the module doc). Only where Python's own handler is
         in place: a caller's handler, or SIGINT ignored, stays as it is."""
-        if (
-            threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        current = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is not threading.main_thread() or current not in (
+            signal.default_int_handler,
+            interrupt_handler(),
         ):
             return fn(*args)
         caught: list[int] = []
@@ -121,9 +124,9 @@ class NgspiceShared:
         try:
             status = fn(*args)
         finally:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, current)
         if caught:
-            raise KeyboardInterrupt
+            current(signal.SIGINT, None)  # raises KeyboardInterrupt (and remembers it)
         return status
 
     def _in_background(self, cmd: str) -> int:
