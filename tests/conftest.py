@@ -152,3 +152,18 @@ def full_disk(folder: Path, size: str = "4k") -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+def train_compiled_and_numpy(spec):
+    """``spec`` trained twice from the same seed: the compiled twin step, and numpy only
+    (no compiled step, no compiled solver); returns both results."""
+    from twinedge.learn.train import _learner_args
+    from twinedge.sim.learning import CoupledLearning
+    from twinedge.sim.solver import EquilibriumSolver
+
+    net, model, data, training = _learner_args(spec)
+    fast = CoupledLearning(net, model, data, training, compiled=True)
+    numpy_only = EquilibriumSolver(net, model, compiled=False)
+    slow = CoupledLearning(net, model, data, training, numpy_only, compiled=False)
+    assert fast._compiled and not slow._compiled
+    return fast.run(), slow.run()

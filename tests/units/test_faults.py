@@ -16,13 +16,19 @@ from twinedge.sim.network import Network
 from twinedge.spec.loader import load_spec_text
 
 
-def _spec(tmp_path, **damage):
+def _paper(tmp_path, section: str, field: str, **values):
+    """designs/xor_4x4_paper.yaml (0.05 s of learning) with ``section.field`` = ``values``;
+    the loaded spec and its file."""
     raw = yaml.safe_load((DESIGNS / "xor_4x4_paper.yaml").read_text())
-    raw["network"]["damage"] = damage
+    raw[section][field] = values
     raw["training"]["duration"] = 0.05
-    path = tmp_path / "damaged.yaml"
+    path = tmp_path / f"{field}.yaml"
     path.write_text(yaml.safe_dump(raw))
     return load_spec_text(path.read_text(), str(path), tmp_path), path
+
+
+def _spec(tmp_path, **damage):
+    return _paper(tmp_path, "network", "damage", **damage)
 
 
 def test_removed_and_stuck_edges_are_drawn_from_the_seed(tmp_path) -> None:
@@ -55,29 +61,17 @@ def test_the_layout_refuses_a_damaged_network_in_one_line(tmp_path, monkeypatch)
 
 
 def _mismatched(tmp_path, **mismatch):
-    raw = yaml.safe_load((DESIGNS / "xor_4x4_paper.yaml").read_text())
-    raw["cell"]["twin_mismatch"] = mismatch
-    raw["training"]["duration"] = 0.05
-    path = tmp_path / "mismatched.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return load_spec_text(path.read_text(), str(path), tmp_path), path
+    return _paper(tmp_path, "cell", "twin_mismatch", **mismatch)
 
 
 def test_twin_mismatch_is_drawn_per_twin_and_trains_alike_compiled_or_not(tmp_path) -> None:
-    from twinedge.learn.train import _learner_args
-    from twinedge.sim.learning import CoupledLearning
-    from twinedge.sim.solver import EquilibriumSolver
+    from conftest import train_compiled_and_numpy
 
     spec, _ = _mismatched(tmp_path, vth_sigma_v=0.02, k_sigma=0.1, seed=5)
     net = Network.for_learning(spec.design)
     assert net.twin_dg.shape == net.twin_scale.shape == (2, 32)
     assert 0.01 < np.std(net.twin_dg) < 0.03 and not np.allclose(net.twin_dg[0], net.twin_dg[1])
-    net_, model, data, tr = _learner_args(spec)
-    fast = CoupledLearning(net_, model, data, tr, compiled=True)
-    numpy_only = EquilibriumSolver(net_, model, compiled=False)
-    slow = CoupledLearning(net_, model, data, tr, numpy_only, compiled=False)
-    assert fast._compiled and not slow._compiled
-    a, b = fast.run(), slow.run()
+    a, b = train_compiled_and_numpy(spec)
     assert np.abs(a.g - b.g).max() < 1e-9
     nominal, _ = _mismatched(tmp_path, vth_sigma_v=0.0, k_sigma=0.0)
     assert Network.for_learning(nominal.design).twin_dg is None

@@ -51,19 +51,13 @@ def test_currents_near_0v_follow_ngspice_once_the_table_reaches_below_it(sky130)
 
 
 def test_the_compiled_table_step_trains_as_the_numpy_path() -> None:
-    from twinedge.learn.train import _learner_args
-    from twinedge.sim.learning import CoupledLearning
-    from twinedge.sim.solver import EquilibriumSolver
+    from conftest import train_compiled_and_numpy
+
     from twinedge.spec import load_spec
 
     spec = load_spec(DESIGNS / "xor_4x4.yaml")
     tr = spec.design.training.model_copy(update={"steps": 200, "duration": None})
     spec = replace(spec, design=spec.design.model_copy(update={"training": tr}))
-    net, model, data, training = _learner_args(spec)
-    fast = CoupledLearning(net, model, data, training, compiled=True)
-    numpy_only = EquilibriumSolver(net, model, compiled=False)
-    slow = CoupledLearning(net, model, data, training, numpy_only, compiled=False)
-    assert fast._compiled and not slow._compiled
-    a, b = fast.run(), slow.run()
+    a, b = train_compiled_and_numpy(spec)
     assert np.abs(a.g - b.g).max() < 1e-6
     assert np.abs(a.outputs - b.outputs).max() < 50e-6
