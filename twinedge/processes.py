@@ -133,10 +133,20 @@ def _on_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(args) -> None:
+    """Python's hook for exceptions it cannot raise, quiet about a lost Ctrl-C: that one is
+    remembered and raised again (a run that stops prints one line, not a finalizer's
+    traceback); every other exception is printed as Python prints it."""
+    if args.exc_type is KeyboardInterrupt and _INTERRUPTED.is_set():
+        return
+    sys.__unraisablehook__(args)
+
+
 def catch_interrupts() -> None:
     """Install the Ctrl-C handler (the CLI does, before any command)."""
     _INTERRUPTED.clear()
     signal.signal(signal.SIGINT, _on_sigint)
+    sys.unraisablehook = _unraisable
 
 
 def check_interrupt() -> None:

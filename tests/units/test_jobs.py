@@ -1,8 +1,12 @@
-"""How many programs twinedge runs side by side (``TWINEDGE_JOBS``, else one per core)."""
+"""How many programs twinedge runs side by side (``TWINEDGE_JOBS``, else one per core), and
+Ctrl-C that Python could not raise."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +26,37 @@ def test_a_bad_jobs_value_is_one_line(monkeypatch: pytest.MonkeyPatch, value: st
     monkeypatch.setenv("TWINEDGE_JOBS", value)
     with pytest.raises(ValueError, match="TWINEDGE_JOBS: not a positive whole number"):
         processes.jobs()
+
+
+def test_a_ctrl_c_lost_in_a_finalizer_is_raised_later_and_prints_nothing() -> None:
+    # Ctrl-C while Python runs a weakref callback: the KeyboardInterrupt cannot propagate
+    # (Python would print "Exception ignored in ..."); twinedge's handler keeps it quiet
+    # and the next check raises it
+    script = """
+import os, signal, sys, weakref
+from twinedge.processes import catch_interrupts, check_interrupt
+catch_interrupts()
+class Thing: pass
+def callback(ref):
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(1000):  # the handler runs here, inside the finalizer
+        pass
+thing = Thing()
+ref = weakref.ref(thing, callback)
+del thing
+print("survived the finalizer", flush=True)
+try:
+    check_interrupt()
+except KeyboardInterrupt:
+    print("raised again", flush=True)
+"""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.stdout.split("\n")[:2] == ["survived the finalizer", "raised again"]
+    assert proc.stderr == ""

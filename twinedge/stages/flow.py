@@ -10,6 +10,7 @@ Functions here return results and tell the user through ``run.say``; errors are
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -766,9 +767,21 @@ def post_layout_training(run: Run, ext) -> dict:
     def make(folder: Path) -> dict:
         n = run.design.training.n_steps
         run.say(f"post-layout training: {n} steps on {ext.netlist.name}")
+        t0 = time.perf_counter()
+        stepping = False
+
+        def progress(k: int, _n: int) -> None:
+            # set-up (the netlist into ngspice, a device table swept on first use, the
+            # solver compiled on first use) can take a minute cold, Ctrl-C waiting on parts
+            nonlocal stepping
+            if not stepping:
+                stepping = True
+                run.say(f"  set up and first {k} steps in {time.perf_counter() - t0:.1f} s")
+            tick(k)
+
         try:
             with run.step("post-layout training", n) as tick:
-                return _train(run.spec, ext, folder, lambda k, _n: tick(k))
+                return _train(run.spec, ext, folder, progress)
         except PostLayoutError as exc:
             raise StageError(str(exc), 2) from None
         except ConvergenceError as exc:
