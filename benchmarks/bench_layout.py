@@ -4,7 +4,8 @@
 
 Each size is the XOR design's cell on an N x N periodic lattice; times are wall seconds on
 this machine for: compiling and writing the GDS (with its PNG render), the full SKY130
-KLayout DRC deck, and LVS (extraction + comparison). Ratios are against the smallest size.
+KLayout DRC decks (each deck's time too), and LVS (extraction + comparison). Ratios are
+against the smallest size.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> None:
     raw = yaml.safe_load((DESIGNS / "xor_4x4.yaml").read_text())
     print(
         f"{'array':>8}{'edges':>8}{'layout s':>10}{'DRC s':>9}{'LVS s':>9}"
-        f"{'violations':>12}{'LVS':>7}{'area mm^2':>11}{'DRC x':>8}"
+        f"{'violations':>12}{'LVS':>7}{'area mm^2':>11}{'DRC x':>8}  DRC s per deck"
     )
     base = None
     with tempfile.TemporaryDirectory(prefix="twinedge-bench-") as tmp:
@@ -54,7 +55,8 @@ def main() -> None:
             print(
                 f"{n:>5}x{n:<2}{lay.area.edges:>8}{t_layout:>10.2f}{drc.seconds:>9.2f}"
                 f"{t_lvs:>9.2f}{drc.violations:>12}{verdict:>7}"
-                f"{lay.area.array_um2 * 1e-6:>11.4f}{drc.seconds / base:>8.1f}",
+                f"{lay.area.array_um2 * 1e-6:>11.4f}{drc.seconds / base:>8.1f}  "
+                + ", ".join(f"{d.name.split(' ')[0]} {d.seconds:.1f}" for d in drc.decks),
                 flush=True,
             )
 

@@ -110,3 +110,40 @@ def test_kpex_open_resistors_are_dropped_and_the_rest_kept() -> None:
     assert kept.count("\n") == text.count("\n") - 2
     summary = summarize(kept, substrate_net="SUB")
     assert summary.n_resistors == 1  # and the summary reads what is left
+
+
+@pytest.mark.skipif(shutil.which("klayout") is None, reason="KLayout program not installed")
+def test_the_community_decks_vpp_patch_reports_what_the_deck_reports(tmp_path: Path) -> None:
+    """vpp.5 is patched to skip its whole-layout metal merge where there is no vpp (see
+    twinedge.pdk.sky130): on a layout with vpp capacitors and metal beside them the
+    patched deck reports exactly what the deck as shipped reports."""
+    import klayout.db as kdb
+
+    from twinedge.pdk import sky130
+    from twinedge.verify import drc
+
+    layout = kdb.Layout()
+    layout.dbu = 0.001
+    top = layout.create_cell("TOP")
+    for (layer, datatype), box in (
+        ((82, 64), (0, 0, 5000, 5000)),  # vpp
+        ((82, 64), (9000, 0, 10000, 5000)),  # vpp, 1 um wide (vpp.1: 1.43 um)
+        ((68, 20), (1000, 1000, 4000, 4000)),  # met1 inside the first
+        ((68, 20), (5000, 0, 8000, 5000)),  # met1 1 um from that
+        ((66, 20), (9200, 1000, 9400, 4000)),  # poly under the second (vpp.3)
+    ):
+        top.shapes(layout.layer(layer, datatype)).insert(kdb.Box(*box))
+    gds = tmp_path / "vpp.gds"
+    layout.write(str(gds))
+    patched = twinedge.pdk.get("sky130").fallback_drc_decks()[0]
+    assert sky130._VPP_SPACING_ONLY_WITH_VPP in patched.patches
+    shipped = dataclasses.replace(
+        patched, patches=tuple(p for p in patched.patches if p != sky130._VPP_SPACING_ONLY_WITH_VPP)
+    )
+    found = []
+    for name, deck in (("patched", patched), ("shipped", shipped)):
+        (tmp_path / name).mkdir()
+        res = drc.run_deck(deck, gds, tmp_path / name, tmp_path / name / "r.lyrdb", "TOP")
+        found.append(res.by_rule)
+    assert found[0] == found[1]
+    assert found[0].get("vpp.1") and found[0].get("vpp.3")

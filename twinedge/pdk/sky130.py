@@ -371,6 +371,17 @@ _COMMUNITY_NOTE = (
 )
 _SIGNOFF_DECK = "sky130A_mr.drc"
 
+# vpp.5 (vpp capacitor spacing to poly/li/m1/m2) merges poly | li | m1 | m2 of the whole
+# layout, twice, before intersecting with vpp: on a 64 x 64 array that merge is one
+# polygon spanning the array and takes 40 of the deck's 59 s (`verbose(true)` profile,
+# benchmarks/bench_layout.py). A layout without vpp has no vpp.5 violation whatever the
+# metals are: the rule runs only where vpp exists, and reports 0 otherwise.
+_VPP5 = "vpp.and(poly.or(li).or(m1).or(m2)).separation(poly.or(li).or(m1).or(m2), 1.5, euclidian)"
+_VPP_SPACING_ONLY_WITH_VPP = (
+    f"{_VPP5}.polygons.with_area(2.25,nil).output(",
+    f"(vpp.is_empty? ? vpp : {_VPP5}.polygons.with_area(2.25,nil)).output(",
+)
+
 
 def fallback_drc_decks() -> list[DrcDeck]:
     """The deck fetched from the package registry at set-up (see twinedge.pdk.decks), with
@@ -389,6 +400,7 @@ def fallback_drc_decks() -> list[DrcDeck]:
                 ("FEOL    = false", "FEOL    = true"),
                 ("threads(4)", "threads(2)"),
                 ("verbose(true)", "verbose(false)"),
+                _VPP_SPACING_ONLY_WITH_VPP,
             ),
         )
     ]
