@@ -57,3 +57,13 @@ def test_an_input_the_csv_lacks_is_named(tmp_path) -> None:
     with pytest.raises(SpecError) as exc:
         load_spec_text(yaml.safe_dump(raw), str(tmp_path / "iris.yaml"), DESIGNS)
     assert exc.value.path == "task.path" and "CSV lacks columns ['petal_area']" in str(exc.value)
+
+
+def test_energy_of_a_large_dataset_is_a_seeded_sample_of_its_transitions() -> None:
+    from twinedge.learn.energy import cycle
+
+    assert cycle(4, 16, seed=0) == [0, 1, 2, 3, 0]  # a small dataset: every point, in order
+    big = cycle(103, 16, seed=3)
+    assert len(big) == 17 and big[-1] == big[0] and len(set(big[:-1])) == 16
+    assert all(0 <= k < 103 for k in big)
+    assert big == cycle(103, 16, seed=3) and big != cycle(103, 16, seed=4)

@@ -1,11 +1,14 @@
 """Energy and timing from transient simulation of the extracted RC netlist.
 
 Inference: with the trained G, the inputs step from one datapoint to the next (a cycle
-through all of them); ngspice integrates the full RC netlist with the PDK models, and the
-power delivered by every source, sum of V * (-I), is integrated from each switch until every
-port net has settled to within ``settle_frac`` of the input swing. Both twins hang on the
-shared input pins, so both are counted: that is what the chip spends. The clamp sources are
-absent (clamped outputs float) during inference.
+through all of them, or through a random sample of ``MAX_TRANSITIONS`` of a larger
+dataset: each transition is one more period of a transient on the whole extracted
+netlist, and a dataset of a hundred points took over half an hour); ngspice integrates
+the full RC netlist with the PDK models, and the power delivered by every source, sum of
+V * (-I), is integrated from each switch until every port net has settled to within
+``settle_frac`` of the input swing. Both twins hang on the shared input pins, so both are
+counted: that is what the chip spends. The clamp sources are absent (clamped outputs
+float) during inference.
 
 Learning step: both twins at equilibrium with the clamp on for t_h (static power from an
 operating point) plus the charge the update puts on the gate capacitors, drawn from the
@@ -27,6 +30,16 @@ from twinedge.spice.shared import NgspiceSharedError, shared
 from twinedge.verify.pex import Extraction
 
 TRAN_OPTIONS = ".options gmin=1e-15 abstol=1e-14 reltol=1e-5 vntol=1e-7 method=gear"
+MAX_TRANSITIONS = 16  # a larger dataset's energy is the mean over a sample of its points
+
+
+def cycle(n_points: int, max_transitions: int, seed: int) -> list[int]:
+    """The datapoints the inputs step through, back to the first: all of them in order, or
+    ``max_transitions`` drawn at random (seeded) from a larger dataset."""
+    if n_points <= max_transitions:
+        return [*range(n_points), 0]
+    pick = np.random.default_rng(seed).choice(n_points, max_transitions, replace=False)
+    return [*map(int, pick), int(pick[0])]
 
 
 @dataclass
@@ -38,6 +51,9 @@ class InferenceEnergy:
     static_w: float  # mean static power at equilibrium (both twins, inputs applied)
     period_s: float
     settle_frac: float
+    transitions: int  # how many the mean is over
+    datapoints: int  # of how many datapoints (more than transitions: a random sample)
+    inference_sem_j: float  # standard error of that mean
 
 
 @dataclass
@@ -53,7 +69,9 @@ class EnergyReport:
     learning_update_j: float  # charge into the gate capacitors from the rail
     period_s: float
     settle_frac: float
-    transitions: int
+    transitions: int  # how many the mean is over
+    datapoints: int  # of how many datapoints (more than transitions: a random sample)
+    inference_sem_j: float  # standard error of that mean
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -91,12 +109,14 @@ def inference_energy(
     rise: float = 50e-12,
     settle_frac: float = 1e-3,
     max_period: float = 20e-6,
+    max_transitions: int = MAX_TRANSITIONS,
 ) -> InferenceEnergy:
-    """Switch the inputs through every datapoint and back to the first; the period grows
-    x4 until each transition settles within half of it (or reaches ``max_period``)."""
+    """Switch the inputs through every datapoint (or a sample, :func:`cycle`) and back to
+    the first; the period grows x4 until each transition settles within half of it (or
+    reaches ``max_period``)."""
     net = Network.for_learning(spec.design)
     data = spec.dataset
-    order = [*range(len(data.labels)), 0]
+    order = cycle(len(data.labels), max_transitions, spec.design.training.seed)
     swing = float(np.ptp(np.r_[data.inputs.ravel(), net.const_volts])) or 1.0
     substrate = get_pdk(spec.design.pdk).kpex_substrate_net
     ports = [p.lower() for p in ext.ports if not p.startswith("G") and p != substrate]
@@ -147,9 +167,13 @@ def inference_energy(
             settle.append(ts)
         if max(settle) < 0.5 * period or period >= max_period:
             # each datapoint once: the cycle's return to the first is not a new one
-            ends = [(k + 1) * period for k in range(len(data.labels))]
+            ends = [(k + 1) * period for k in range(len(order) - 1)]
+            sem = np.std(energies, ddof=1) / np.sqrt(len(energies)) if len(energies) > 1 else 0
             return InferenceEnergy(
                 inference_j=float(np.mean(energies)),
+                transitions=len(energies),
+                datapoints=len(data.labels),
+                inference_sem_j=float(sem),
                 dynamic_j=float(np.mean(dyn)),
                 settling_s=max(settle),
                 settling_each_s=settle,

@@ -149,12 +149,20 @@ def verification_rows(v: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def _sampled(e: dict) -> str:
+    """How the mean was taken, where it is over a random sample of the datapoints."""
+    if e.get("transitions", 0) >= e.get("datapoints", 0):
+        return ""
+    return (f" (mean of {e['transitions']} random transitions of {e['datapoints']} datapoints, "
+            f"± {_fmt(e['inference_sem_j'], 'J')})")  # fmt: skip
+
+
 def write_report(report: dict, build: Path, curves: dict) -> Path:
     """Write report.json, report.html and the schematic-vs-post-layout training plot."""
     a, e, t = report["area"], report["energy"], report["training"]
     verdict = verdict_html(report)
     energy_rows = [
-        ("energy per inference", _fmt(e["inference_j"], "J")),
+        ("energy per inference", _fmt(e["inference_j"], "J") + _sampled(e)),
         ("per edge", _fmt(e["per_edge_j"], "J")),
         ("dynamic part (above static)", _fmt(e["dynamic_j"], "J")),
         ("settling time τ_V (worst)", _fmt(e["settling_s"], "s")),

@@ -835,9 +835,15 @@ def energy(run: Run, ext, post: dict):
     report, _ = run.execute(
         ENERGY, inputs, make, lambda f: EnergyReport(**_read_json(f / "energy.json"))
     )
+    sample = (
+        f", mean of {report.transitions} random transitions of {report.datapoints} datapoints "
+        f"+- {report.inference_sem_j:.1e} J"
+        if report.transitions < report.datapoints
+        else ""
+    )
     run.say(
         f"energy: {report.inference_j:.3e} J per inference ({report.per_edge_j:.3e} J/edge, "
-        f"settled in {report.settling_s:.3g} s), static {report.static_w:.3e} W, "
+        f"settled in {report.settling_s:.3g} s{sample}), static {report.static_w:.3e} W, "
         f"{report.learning_step_j:.3e} J per learning step"
     )
     return report

@@ -126,7 +126,6 @@ def energy_report(spec: LoadedSpec, ext: Extraction, post: dict, out: Path) -> E
         learning_step_j=total,
         learning_twins_j=twins,
         learning_update_j=update,
-        transitions=len(inference.settling_each_s),
     )
     with staged_outputs(out) as tmp:
         (tmp / "energy.json").write_text(json.dumps(report.as_dict(), indent=1))
