@@ -7,7 +7,8 @@ ngspice itself (in-process, parsed once, the
 gate/input/clamp sources ``alter``ed each step, two operating points per step), the same
 loop the post-layout stage runs on extracted netlists. Printed: ms per step for each, their
 ratio, and the largest node-voltage difference between the two at the final G (every
-datapoint, both twins), plus the largest G difference after the run.
+datapoint, both twins), plus the largest G difference after the run; and the symmetric
+nudge's step (three equilibria) compiled and with numpy.
 
 With ``--extracted BUILD/pex`` (the folder ``twinedge flow designs/xor_4x4.yaml`` writes)
 it also trains on the extracted netlist both ways for the same steps: ngspice per operating
@@ -116,10 +117,12 @@ def main() -> None:
     net = Network.from_design(spec.design)
     model = edge_model(spec.design)  # builds / loads the cached table outside the timing
 
-    def timed(compiled: bool) -> tuple[CoupledLearning, float]:
+    def timed(compiled: bool, nudge: str = "one_sided") -> tuple[CoupledLearning, float]:
+        training = tr.model_copy(update={"nudge": nudge})
+
         def learner() -> CoupledLearning:
             solver = EquilibriumSolver(net, model, compiled=compiled)
-            return CoupledLearning(net, model, spec.dataset, tr, solver, compiled=compiled)
+            return CoupledLearning(net, model, spec.dataset, training, solver, compiled=compiled)
 
         learner().learn(0)  # the kernels' first call compiles them (cached on disk after)
         run = learner()
@@ -130,6 +133,8 @@ def main() -> None:
 
     fast, fast_s = timed(True)
     numpy_run, numpy_s = timed(False)
+    sym, sym_s = timed(True, "symmetric")
+    sym_numpy, sym_numpy_s = timed(False, "symmetric")
 
     twins = SchematicTwins(net, sky130.reduced_model_lib())
     slow = PostLayoutLearning(spec, twins)
@@ -159,6 +164,13 @@ def main() -> None:
     )
     print(f"  max |node voltage difference| at the final G: {1e6 * worst:.1f} uV")
     print(f"  max |G difference| after {args.steps} steps: {np.abs(fast.g - slow.g).max():.2e} V")
+    print("  symmetric nudge (three equilibria a step: free, clamped at -eta and +eta):")
+    print(f"    compiled twin step: {1e3 * sym_s:8.3f} ms/step")
+    print(f"    numpy solver:       {1e3 * sym_numpy_s:8.3f} ms/step")
+    print(
+        f"    ratio: compiled {sym_numpy_s / sym_s:.1f}x numpy; max |G difference| "
+        f"{np.abs(sym.g - sym_numpy.g).max():.1e} V"
+    )
     if args.extracted is not None:
         extracted(spec, args.extracted, args.steps)
 

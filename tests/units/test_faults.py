@@ -1,7 +1,7 @@
 """Faults drawn into the trained network: damage (``network.damage``: removed edges vanish
 from the simulated lattice, stuck edges keep their initial G) and twin mismatch
 (``cell.twin_mismatch``: each twin transistor its own threshold and current factor, the same
-in the compiled step and the numpy path); the layout refuses both."""
+in the compiled step and the numpy path, with either nudge); the layout refuses both."""
 
 from __future__ import annotations
 
@@ -76,6 +76,19 @@ def test_twin_mismatch_is_drawn_per_twin_and_trains_alike_compiled_or_not(tmp_pa
     nominal, _ = _mismatched(tmp_path, vth_sigma_v=0.0, k_sigma=0.0)
     assert Network.for_learning(nominal.design).twin_dg is None
     assert np.abs(run_training(nominal).g - a.g).max() > 1e-3  # the mismatch matters
+
+
+def test_the_symmetric_nudge_trains_alike_compiled_or_not(tmp_path) -> None:
+    from conftest import train_compiled_and_numpy
+
+    _, path = _mismatched(tmp_path, vth_sigma_v=0.01, k_sigma=0.05, seed=2)
+    raw = yaml.safe_load(path.read_text())
+    raw["training"]["nudge"] = "symmetric"
+    spec = load_spec_text(yaml.safe_dump(raw), str(path), tmp_path)
+    a, b = train_compiled_and_numpy(spec)
+    assert np.abs(a.g - b.g).max() < 1e-9 and np.abs(a.g - a.g_init).max() > 1e-3
+    one_sided = run_training(load_spec_text(path.read_text(), str(path), tmp_path))
+    assert np.abs(one_sided.g - a.g).max() > 1e-3  # the nudge changes what is learned
 
 
 def test_the_layout_refuses_twin_mismatch_in_one_line(tmp_path, monkeypatch) -> None:

@@ -345,6 +345,19 @@ def newton_dense(
     return -1
 
 
+@njit(cache=True, inline="always")
+def _clamp_outputs(vf: np.ndarray, v: np.ndarray, out_nodes: np.ndarray, label: float, eta: float):
+    """The clamped twin's outputs from the free ones: O_C = eta L + (1 - eta) O, or for a
+    differential output O+- +- eta/2 (L - O) (``eta`` < 0: the mirror image)."""
+    if out_nodes.shape[0] == 2:
+        o = vf[out_nodes[0]] - vf[out_nodes[1]]
+        d = 0.5 * eta * (label - o)
+        v[out_nodes[0]] = vf[out_nodes[0]] + d
+        v[out_nodes[1]] = vf[out_nodes[1]] - d
+    else:
+        v[out_nodes[0]] = eta * label + (1.0 - eta) * vf[out_nodes[0]]
+
+
 @njit(cache=True)
 def twin_step(
     a: np.ndarray,
@@ -352,6 +365,8 @@ def twin_step(
     g: np.ndarray,
     vf: np.ndarray,
     vc: np.ndarray,
+    va: np.ndarray,
+    symmetric: bool,
     free_held: np.ndarray,
     clamp_held: np.ndarray,
     out_nodes: np.ndarray,
@@ -370,29 +385,34 @@ def twin_step(
     max_step: float,
     max_iter: int,
 ) -> int:
-    """One Coupled Learning (sub)step (Eqs. 4, 6, 7), in place on g, vf, vc. The free twin
-    solves with ``model_f`` at G + ``dg_f``, the clamped one with ``model_c`` at G + ``dg_c``.
+    """One Coupled Learning (sub)step (Eqs. 4, 6, 7), in place on g, vf, vc (and va). The
+    free twin solves with ``model_f`` at G + ``dg_f``, the clamped one with ``model_c`` at
+    G + ``dg_c``. The update compares the free state with the clamped one at +eta, or with
+    ``symmetric`` the clamped twin at -eta (in ``va``) with it at +eta.
 
-    ``gain`` = dt / (V0 R0 C0). Returns the Newton iterations used, or -1 if either solve
+    ``gain`` = dt / (V0 R0 C0). Returns the Newton iterations used, or -1 if a solve
     failed, in which case g is untouched and the caller falls back to the robust path.
     """
     gf, gc = g + dg_f, g + dg_c  # each twin's gate drive (its threshold mismatch; zeros: none)
-    itf = newton_dense(a, b, gf, vf, free_held, model_f, gmin, vtol, itol, max_step, max_iter)
-    if itf < 0:
+    its = newton_dense(a, b, gf, vf, free_held, model_f, gmin, vtol, itol, max_step, max_iter)
+    if its < 0:
         return -1
-    if out_nodes.shape[0] == 2:
-        o = vf[out_nodes[0]] - vf[out_nodes[1]]
-        d = 0.5 * eta * (label - o)
-        vc[out_nodes[0]] = vf[out_nodes[0]] + d
-        vc[out_nodes[1]] = vf[out_nodes[1]] - d
-    else:
-        vc[out_nodes[0]] = eta * label + (1.0 - eta) * vf[out_nodes[0]]
+    _clamp_outputs(vf, vc, out_nodes, label, eta)
     itc = newton_dense(a, b, gc, vc, clamp_held, model_c, gmin, vtol, itol, max_step, max_iter)
     if itc < 0:
         return -1
+    its += itc
+    v1 = vf
+    if symmetric:
+        _clamp_outputs(vf, va, out_nodes, label, -eta)
+        ita = newton_dense(a, b, gc, va, clamp_held, model_c, gmin, vtol, itol, max_step, max_iter)
+        if ita < 0:
+            return -1
+        its += ita
+        v1 = va
     for e in range(a.shape[0]):
-        dvf = vf[a[e]] - vf[b[e]]
+        dv1 = v1[a[e]] - v1[b[e]]
         dvc = vc[a[e]] - vc[b[e]]
-        x = g[e] + gain * (dvf * dvf - dvc * dvc)
+        x = g[e] + gain * (dv1 * dv1 - dvc * dvc)
         g[e] = min(max(x, g_min), g_max)
-    return itf + itc
+    return its

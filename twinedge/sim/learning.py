@@ -97,7 +97,6 @@ class CoupledLearning:
             compiled
             and self._model_params is not None
             and bool(self.solver.dense)
-            and training.nudge == "one_sided"
             and clamp is None
         )
 
@@ -218,6 +217,8 @@ class CoupledLearning:
             self.g,
             self.v_free[p],
             self.v_clamp[p],
+            self.v_anti[p],
+            tr.nudge == "symmetric",
             self.free_mask,
             self.clamp_mask,
             self.net.output_nodes,
@@ -236,7 +237,7 @@ class CoupledLearning:
         if code < 0:
             return False
         s.stats.iterations += code
-        s.stats.solves += 2
+        s.stats.solves += 3 if tr.nudge == "symmetric" else 2
         return True
 
     def evaluate(self) -> np.ndarray:
