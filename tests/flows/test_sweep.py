@@ -18,6 +18,7 @@ from conftest import DESIGNS
 from typer.testing import CliRunner
 
 from twinedge.cli import app
+from twinedge.spec import load_spec
 
 runner = CliRunner()
 VARY = ["--vary", "pins=random:3", "--vary", "training.seed=0:2",
@@ -93,11 +94,16 @@ def test_a_sweep_on_a_local_cluster_is_cached_and_complete(tmp_path, monkeypatch
         "index.html",
         "success.png",
         "margins.png",
+        "energy.png",
         "curves.png",
     }
     rows = _rows(tmp_path / "a")
     assert [r["pins"] for r in rows] == ["random:0"] * 2 + ["random:1"] * 2 + ["random:2"] * 2
     assert all(r["status"] == "ok" and float(r["final_mse"]) > 0 for r in rows)
+    t_h = load_spec(DESIGNS / "xor_4x4_paper.yaml").design.training.t_h
+    for r in rows:  # both twins' power at the learned G, over one learning step
+        assert 1e-9 < float(r["twins_power_w"]) < 1.0
+        assert float(r["learning_step_twins_j"]) == pytest.approx(float(r["twins_power_w"]) * t_h)
     s = first["summary"]
     assert s["points"] == 6 and s["learned"] == sum(r["learned"] == "True" for r in rows)
     assert len(s["axes"]["pins"]["best"]) == 3 and "inputs" in s["axes"]["pins"]["best"][0]["pins"]

@@ -6,6 +6,11 @@ What "learned" means per task: XOR solved (every datapoint's margin at least the
 fraction of |L0|); a classification at least ``ACCURACY_LEARNED`` right on its held-out
 datapoints (on its training ones without a held-out part); otherwise the MSE at least ten
 times lower than at the start.
+
+Energy, at this (schematic) level: the power both twins draw at the learned G, averaged
+over the datapoints, and that power over one learning step (t_h): what the array itself
+spends to learn; the flow's post-layout energy stage adds the wiring and the inference
+transient.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twinedge.learn.train import run_training
+from twinedge.learn.train import run_training, twin_power
 from twinedge.reports.metrics import task_metrics
 from twinedge.sim.solver import ConvergenceError
 from twinedge.spec.loader import load_spec_text
@@ -44,6 +49,7 @@ def run_point(text: str, file: str, base_dir: str) -> dict:
         return {"status": "error", "learned": False, "transient": True,
                 "error": f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}",
                 "wall_s": time.perf_counter() - t0}  # fmt: skip
+    power = twin_power(spec, result.g)
     metrics = task_metrics(spec.design, result)
     xor, cls = metrics.get("xor"), metrics.get("classify")
     accuracy = cls.get("test_accuracy", cls["train_accuracy"]) if cls else None
@@ -65,6 +71,8 @@ def run_point(text: str, file: str, base_dir: str) -> dict:
         else metrics.get("learning_time_to_10x_mse_s"),
         "steps": int(result.steps[-1]),
         "g_spread_v": float(np.std(result.g)),
+        "twins_power_w": power,
+        "learning_step_twins_j": power * spec.design.training.t_h,
         "wall_s": time.perf_counter() - t0,
         "curve": _curve(result.times, result.mse),
     }  # fmt: skip

@@ -13,7 +13,8 @@ import numpy as np
 import yaml
 
 COLUMNS = ("status", "learned", "accuracy", "train_accuracy", "final_mse", "mse_reduction",
-           "min_margin", "time_to_learn_s", "steps", "g_spread_v", "wall_s", "error")  # fmt: skip
+           "min_margin", "time_to_learn_s", "steps", "g_spread_v", "twins_power_w",
+           "learning_step_twins_j", "wall_s", "error")  # fmt: skip
 PER_VALUE_MAX = 40  # an axis with more values is summarised as a distribution, not per value
 TOP_PLACEMENTS = 10
 
@@ -36,6 +37,10 @@ def _quantiles(values: list[float]) -> dict | None:
     return {"p10": float(q[0]), "median": float(q[1]), "p90": float(q[2])}
 
 
+def _energies(rows: list[dict]) -> list[float]:
+    return [r["learning_step_twins_j"] for r in rows if r.get("learning_step_twins_j")]
+
+
 def summary(axes, points, rows) -> dict:
     """Success overall and per axis value; for a pin axis the placements ranked by how
     often they learn over the other axes (their pins as the spec writes them)."""
@@ -50,6 +55,7 @@ def summary(axes, points, rows) -> dict:
         "accuracy": _quantiles([r["accuracy"] for r in ok if r.get("accuracy") is not None]),
         "time_to_learn_s": _quantiles([r["time_to_learn_s"] for r in ok
                                        if r["learned"] and r.get("time_to_learn_s") is not None]),
+        "learning_step_twins_j": _quantiles(_energies(ok)),
         "axes": {},
     }  # fmt: skip
     for axis in axes:
@@ -127,6 +133,21 @@ def _plots(folder: Path, axes, points, rows) -> list[str]:
     plt.close(fig)
     names.append("margins.png")
 
+    if _energies(ok):
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        for learned, color in ((True, "tab:green"), (False, "tab:red")):
+            e = _energies([r for r in ok if bool(r["learned"]) == learned])
+            if e:
+                ax.hist(np.log10(e), bins=30, alpha=0.6, color=color,
+                        label="learned" if learned else "not learned")  # fmt: skip
+        ax.set_xlabel("log10 twins' energy per learning step (J, schematic)")
+        ax.set_ylabel("points")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(folder / "energy.png", dpi=110)
+        plt.close(fig)
+        names.append("energy.png")
+
     fig, ax = plt.subplots(figsize=(5, 3.2))
     shown = [r for r in ok if r.get("curve")][:200]
     for r in shown:
@@ -163,10 +184,11 @@ def page(record: dict, images: list[str]) -> str:
         f"<h1>Sweep of {html.escape(record['design'])}</h1>",
         f"<p><code>{html.escape(record['command'])}</code></p>",
         _table(["points", "learned", "success rate", "errors", "smallest margin", "final MSE",
-                "time to learn"],
+                "time to learn", "twins' energy per learning step"],
                [[s["points"], s["learned"], f"{s['success_rate']:.1%}", s["errors"],
                  _fmt(s["min_margin"]), _fmt(s["final_mse"], " V²"),
-                 _fmt(s["time_to_learn_s"], " s")]]),
+                 _fmt(s["time_to_learn_s"], " s"),
+                 _fmt(s.get("learning_step_twins_j"), " J")]]),
     ]  # fmt: skip
     for field, a in s["axes"].items():
         parts.append(f"<h2>{html.escape(field)} ({a['values']} values)</h2>")
