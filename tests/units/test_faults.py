@@ -1,7 +1,8 @@
 """Faults drawn into the trained network: damage (``network.damage``: removed edges vanish
 from the simulated lattice, stuck edges keep their initial G) and twin mismatch
 (``cell.twin_mismatch``: each twin transistor its own threshold and current factor, the same
-in the compiled step and the numpy path, with either nudge); the layout refuses both."""
+in the compiled step and the numpy path, with either nudge) and G leaking away
+(``cell.g_leak``); the layout refuses them."""
 
 from __future__ import annotations
 
@@ -97,3 +98,27 @@ def test_the_layout_refuses_twin_mismatch_in_one_line(tmp_path, monkeypatch) -> 
     res = CliRunner().invoke(app, ["layout", str(path)])
     assert res.exit_code == 2, res.output
     assert "cell.twin_mismatch: simulated, not laid out" in res.output
+
+
+def test_g_leaks_towards_its_rest_value_each_step_and_the_layout_refuses_it(
+    tmp_path, monkeypatch
+) -> None:
+    from twinedge.learn.train import trainer
+
+    tight, path = _paper(tmp_path, "cell", "g_leak", tau_s=0.01, to_v=0.3)
+    raw = yaml.safe_load(path.read_text())
+    del raw["cell"]["g_leak"]
+    plain = load_spec_text(yaml.safe_dump(raw), str(path), tmp_path)
+    leaky, clean = trainer(tight), trainer(plain)
+    assert np.array_equal(leaky.g, clean.g)
+    for p in (0, 1, 2):
+        leaky.learn(p)
+        clean.learn(p)
+        # the same update, then G relaxes towards 0.3 V over the step (t_h = 100 us)
+        decay = np.exp(-tight.design.training.t_h / 0.01)
+        np.testing.assert_allclose(leaky.g, 0.3 + (clean.g - 0.3) * decay, atol=1e-9)
+        clean.g = leaky.g.copy()
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["layout", str(path)])
+    assert res.exit_code == 2, res.output
+    assert "cell.g_leak: simulated, not laid out" in res.output

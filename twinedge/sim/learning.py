@@ -200,6 +200,16 @@ class CoupledLearning:
             if not (self._compiled and self._substep_compiled(p, gain)):
                 self._substep(p, gain)
             self._hold_stuck()
+        if self.net.leak_tau_s is not None:
+            self._leak()
+
+    def _leak(self) -> None:
+        """The step's leak (``Network.leak_tau_s``): G relaxes towards ``leak_to_v`` over the
+        step's t_h + t_frozen (the update, microseconds, is short against the leak)."""
+        to = self.net.leak_to_v
+        decay = np.exp(-(self.tr.t_h + self.tr.t_frozen) / self.net.leak_tau_s)
+        self.g = np.clip(to + (self.g - to) * decay, self.tr.g_min, self.tr.g_max)
+        self._hold_stuck()
 
     def _substep(self, p: int, gain: float) -> None:
         vf, vc = self.update_states(p)

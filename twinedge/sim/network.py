@@ -48,6 +48,9 @@ class Network:
     # each twin's own transistors (cell.twin_mismatch): rows free, clamped; None: nominal
     twin_dg: np.ndarray | None = None  # (2, E) V added to G: minus the threshold's shift
     twin_scale: np.ndarray | None = None  # (2, E) current factor
+    # the gate capacitors' leak (cell.g_leak): G relaxes to leak_to_v with this time constant
+    leak_tau_s: float | None = None
+    leak_to_v: float = 0.0
 
     @property
     def n_nodes(self) -> int:
@@ -98,8 +101,9 @@ class Network:
 
     @classmethod
     def for_learning(cls, design: Design) -> Network:
-        """The network the trainer simulates: the lattice with the spec's damage drawn in
-        (``network.damage``; none: the lattice itself)."""
+        """The network the trainer simulates: the lattice with the spec's faults drawn in
+        (``network.damage``, ``cell.twin_mismatch``, ``cell.g_leak``; none: the lattice
+        itself)."""
         net = cls.from_design(design)
         d = design.network.damage
         if d is not None:
@@ -116,4 +120,7 @@ class Network:
             dvth = rng.normal(0.0, m.vth_sigma_v, shape)
             scale = np.maximum(1.0 + rng.normal(0.0, m.k_sigma, shape), MIN_K_FACTOR)
             net = replace(net, twin_dg=-dvth, twin_scale=scale)
+        leak = getattr(design.cell, "g_leak", None)
+        if leak is not None:
+            net = replace(net, leak_tau_s=leak.tau_s, leak_to_v=leak.to_v)
         return net

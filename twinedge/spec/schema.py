@@ -102,6 +102,17 @@ class TwinMismatch(_Strict):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
 
 
+class GateLeak(_Strict):
+    """The gate capacitor's charge leaking away: every G relaxes towards ``to_v`` with time
+    constant ``tau_s`` through each learning step (junction and switch off-currents; the
+    seed's breadboard capacitors drift the same way). The learning cell
+    (``twin_edge_cl``) has its leakage from its characterisation instead. Simulated
+    (``twinedge train``, sweeps); the physical stages refuse it."""
+
+    tau_s: Annotated[float, Field(gt=0, le=1e6)]
+    to_v: Annotated[float, Field(ge=-5, le=5)] = 0.0
+
+
 class TwinEdgeCell(_Strict):
     type: Literal["twin_edge"]
     w_um: Annotated[float, Field(gt=0, le=1000)] = 1.0
@@ -109,6 +120,7 @@ class TwinEdgeCell(_Strict):
     c_gate_f: Annotated[float, Field(gt=0, le=1e-9)] = 20e-15
     model: EdgeDeviceModel = Level1Model()
     twin_mismatch: TwinMismatch | None = None
+    g_leak: GateLeak | None = None
 
 
 Um = Annotated[float, Field(gt=0, le=100)]

@@ -594,6 +594,12 @@ def layout(run: Run):
             "train or sweep it; the layout draws nominal devices)",
             2,
         )
+    if getattr(d.cell, "g_leak", None) is not None:
+        raise StageError(
+            f"{run.spec.path}: cell.g_leak: simulated, not laid out (twinedge train or "
+            "sweep it; the layout draws the cell, not an assumed leak)",
+            2,
+        )
 
     def make(folder: Path):
         try:
