@@ -136,3 +136,25 @@ def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path, monkeypatch) -> 
         res = runner.invoke(app, ["sweep", *args, "--scheduler", address])
     assert res.exit_code == 1
     assert f"--scheduler {address}" in res.output and not (tmp_path / "x").exists()
+
+
+def test_workers_train_the_dataset_read_where_the_sweep_was_planned(tmp_path, monkeypatch) -> None:
+    """A CSV task's file is read once, where the sweep is planned: the workers (here a local
+    cluster started after the file is gone) train from the dataset that travels with each
+    point."""
+    from conftest import base_spec, write_spec
+
+    from twinedge.stages.sweep import plan_points, run_points
+
+    monkeypatch.setenv("TWINEDGE_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "points.csv"
+    data.write_text("V1,label\n0.0,0.1\n0.15,0.2\n0.3,0.25\n0.45,0.25\n")
+    raw = base_spec()
+    raw["task"] = {"kind": "csv", "path": "points.csv"}
+    spec = load_spec(write_spec(tmp_path, raw))
+    _, points = plan_points(spec, ["training.seed=0:2"])
+    data.unlink()
+    rows, run = run_points(spec, points, None, 1)
+    assert run["computed"] == 2
+    assert [r["status"] for r in rows] == ["ok", "ok"], rows
+    assert all(r["final_mse"] > 0 for r in rows)

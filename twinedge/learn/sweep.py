@@ -1,6 +1,7 @@
 """One sweep point: train a spec (schematic level, the design's device model) and return what
-the sweep tabulates. A pure function of the spec text (and the code): the sweep caches it by
-that, and runs it on any Dask worker that has twinedge installed.
+the sweep tabulates. A pure function of the loaded spec, its dataset included (and the
+code): the sweep caches it by that, and runs it on any Dask worker that has twinedge
+installed.
 
 What "learned" means per task: XOR solved (every datapoint's margin at least the required
 fraction of |L0|); a classification at least ``ACCURACY_LEARNED`` right on its held-out
@@ -16,14 +17,13 @@ transient.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
 from twinedge.learn.train import run_training, twin_power
 from twinedge.reports.metrics import task_metrics
 from twinedge.sim.solver import ConvergenceError
-from twinedge.spec.loader import load_spec_text
+from twinedge.spec.loader import LoadedSpec
 
 CURVE_POINTS = 60  # MSE(t) samples kept per point (log-spaced in steps)
 MSE_LEARNED = 10.0  # the MSE reduction that counts as learned where the task has no margin
@@ -35,12 +35,11 @@ def _curve(times: np.ndarray, mse: np.ndarray) -> list[list[float]]:
     return [[float(times[i]), float(mse[i])] for i in idx]
 
 
-def run_point(text: str, file: str, base_dir: str) -> dict:
-    """Train the spec ``text`` (``file`` names it in errors; ``base_dir``: where its relative
-    paths point); a row of results. A run that fails to converge is a row with its error."""
+def run_point(spec: LoadedSpec) -> dict:
+    """Train ``spec`` (loaded and checked where the sweep was planned); a row of results. A
+    run that fails to converge is a row with its error."""
     t0 = time.perf_counter()
     try:
-        spec = load_spec_text(text, file, Path(base_dir))
         result = run_training(spec)
     except ConvergenceError as exc:  # the network's own: the same every time, cached
         return {"status": "error", "error": str(exc).splitlines()[0][:200], "learned": False,

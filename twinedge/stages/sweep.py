@@ -10,8 +10,9 @@ writes no output folder.
 Where it runs: a ``distributed.LocalCluster`` with one single-threaded worker process per
 core (the training is single-threaded numpy/numba), or the scheduler at ``--scheduler``
 (``dask scheduler`` on one machine, ``dask worker tcp://HOST:8786 --nthreads 1`` on each
-machine with twinedge installed). Only the point specs travel; results come back to this
-process, which writes the cache and the outputs (workers need no shared file system).
+machine with twinedge installed). Each point travels as its loaded spec, the dataset
+read here included (a CSV task's file need not exist on the workers); results come back to
+this process, which writes the cache and the outputs (workers need no shared file system).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Point:
     values: dict  # field -> value
     text: str  # the point's spec (YAML)
     key: str  # its cache key
+    spec: LoadedSpec  # that spec, loaded here: what a worker trains
 
 
 def plan_points(spec: LoadedSpec, vary: list[str]) -> tuple[list[Axis], list[Point]]:
@@ -71,7 +73,7 @@ def plan_points(spec: LoadedSpec, vary: list[str]) -> tuple[list[Axis], list[Poi
         held = [] if ds.test_inputs is None else [ds.test_inputs.tolist(), ds.test_labels.tolist()]
         key = digest(text, ds.inputs.tolist(), ds.labels.tolist(), held, _models(loaded),
                      code, tools)  # fmt: skip
-        points.append(Point(k, values, text, key))
+        points.append(Point(k, values, text, key, loaded))
     return axes, points
 
 
@@ -140,9 +142,8 @@ def run_points(
             client, cluster = _client(scheduler, workers)
             info = client.scheduler_info()
             where = f"{scheduler or 'LocalCluster'} ({len(info.get('workers', {}))} workers)"
-            base = str(spec.path.parent.resolve())
-            futures = {client.submit(run_point, p.text, str(spec.path), base, key=f"point-{p.key}",
-                                     pure=True): p for p in todo}  # fmt: skip
+            futures = {client.submit(run_point, p.spec, key=f"point-{p.key}", pure=True): p
+                       for p in todo}  # fmt: skip
             for fut in as_completed(futures):
                 p = futures[fut]
                 try:
