@@ -24,7 +24,7 @@ from numba import njit
 from scipy.sparse.csgraph import connected_components
 
 from twinedge.circuits.nets import pin_placements
-from twinedge.sim.kernels import device, model_params
+from twinedge.sim.kernels import model_params, stamp_devices
 from twinedge.sim.network import Network
 from twinedge.sim.solver import ConvergenceError
 from twinedge.sim.tabulated import TabulatedNMOS
@@ -60,22 +60,7 @@ def _residual(gred, v, free, idx, da, db, g, model, res, jac, with_jac) -> float
             for p in range(nf):
                 jac[q, p] = gred[row, free[p]]
             jac[q, q] += GMIN
-    for e in range(da.shape[0]):
-        a, b = da[e], db[e]
-        cur, dva, dvb = device(e, g[e], v[a], v[b], model)
-        qa, qb = idx[a], idx[b]
-        if qa >= 0:
-            res[qa] += cur
-            if with_jac:
-                jac[qa, qa] += dva
-                if qb >= 0:
-                    jac[qa, qb] += dvb
-        if qb >= 0:
-            res[qb] -= cur
-            if with_jac:
-                jac[qb, qb] -= dvb
-                if qa >= 0:
-                    jac[qb, qa] -= dva
+    stamp_devices(da, db, g, v, idx, model, res, jac, with_jac, 1.0)
     norm = 0.0
     for q in range(nf):
         norm += res[q] * res[q]

@@ -118,6 +118,40 @@ def device(e: int, g: float, va: float, vb: float, model) -> tuple[float, float,
     return cur, dva, dvb
 
 
+@njit(cache=True, inline="always")
+def stamp_devices(
+    a: np.ndarray,
+    b: np.ndarray,
+    g: np.ndarray,
+    v: np.ndarray,
+    pos: np.ndarray,
+    model,
+    res: np.ndarray,
+    jac: np.ndarray,
+    with_jac: bool,
+    sign: float,
+) -> None:
+    """Add every edge's current to the KCL sums ``res`` (``sign`` times the current leaving
+    each node; rows ``pos[node]``, -1 for a node held) and its derivatives to ``jac``: the
+    dense solver and the post-layout reduced solver share it."""
+    for e in range(a.shape[0]):
+        ia, ib = a[e], b[e]
+        cur, dva, dvb = device(e, g[e], v[ia], v[ib], model)
+        pa, pb = pos[ia], pos[ib]
+        if pa >= 0:
+            res[pa] += sign * cur
+            if with_jac:
+                jac[pa, pa] += dva
+                if pb >= 0:
+                    jac[pa, pb] += dvb
+        if pb >= 0:
+            res[pb] -= sign * cur
+            if with_jac:
+                jac[pb, pb] -= dvb
+                if pa >= 0:
+                    jac[pb, pa] -= dva
+
+
 @njit(cache=True)
 def _kcl_dense(
     a: np.ndarray,
@@ -140,22 +174,7 @@ def _kcl_dense(
         rhs[q] = -gmin * v[free[q]]
         if with_jac:
             jac[q, q] = gmin
-    for e in range(a.shape[0]):
-        ia, ib = a[e], b[e]
-        cur, dva, dvb = device(e, g[e], v[ia], v[ib], model)
-        pa, pb = pos[ia], pos[ib]
-        if pa >= 0:
-            rhs[pa] -= cur
-            if with_jac:
-                jac[pa, pa] += dva
-                if pb >= 0:
-                    jac[pa, pb] += dvb
-        if pb >= 0:
-            rhs[pb] += cur
-            if with_jac:
-                jac[pb, pb] -= dvb
-                if pa >= 0:
-                    jac[pb, pa] -= dva
+    stamp_devices(a, b, g, v, pos, model, rhs, jac, with_jac, -1.0)
     worst = 0.0
     for q in range(nf):
         worst = max(worst, abs(rhs[q]))
