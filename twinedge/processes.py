@@ -12,6 +12,7 @@ included (``PR_SET_PDEATHSIG``).
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ctypes
 import os
@@ -127,26 +128,38 @@ _INTERRUPTED = threading.Event()
 
 def _on_sigint(signum, frame) -> None:
     """Ctrl-C: remembered, then raised as usual. A KeyboardInterrupt raised while Python
-    runs a finalizer (a weakref callback during garbage collection) is printed and lost;
-    the remembered one is raised again by the next :func:`check_interrupt`."""
+    runs a finalizer (a weakref callback during garbage collection) cannot propagate:
+    :func:`_unraisable` delivers it again once the finalizer has returned."""
     _INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
+_previous_hook = sys.unraisablehook
+REDELIVER_S = 0.02  # a lost Ctrl-C is sent again this long after its finalizer
+
+
 def _unraisable(args) -> None:
-    """Python's hook for exceptions it cannot raise, quiet about a lost Ctrl-C: that one is
-    remembered and raised again (a run that stops prints one line, not a finalizer's
-    traceback); every other exception is printed as Python prints it."""
+    """Python's hook for exceptions it cannot raise. A Ctrl-C lost in a finalizer is sent
+    to the main thread again (as a new SIGINT, so it stops the run wherever it is) and not
+    printed (a run that stops prints one line, not a finalizer's traceback); every other
+    exception goes to the hook that was there before."""
     if args.exc_type is KeyboardInterrupt and _INTERRUPTED.is_set():
+        # not from here: a signal handled inside this hook would be lost again
+        again = threading.Timer(REDELIVER_S, _thread.interrupt_main, (signal.SIGINT,))
+        again.daemon = True
+        again.start()
         return
-    sys.__unraisablehook__(args)
+    _previous_hook(args)
 
 
 def catch_interrupts() -> None:
     """Install the Ctrl-C handler (the CLI does, before any command)."""
+    global _previous_hook
     _INTERRUPTED.clear()
     signal.signal(signal.SIGINT, _on_sigint)
-    sys.unraisablehook = _unraisable
+    if sys.unraisablehook is not _unraisable:
+        _previous_hook = sys.unraisablehook
+        sys.unraisablehook = _unraisable
 
 
 def check_interrupt() -> None:

@@ -7,6 +7,7 @@ in the compiled step and the numpy path, with either nudge) and G leaking away
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import yaml
 from conftest import DESIGNS
 from typer.testing import CliRunner
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from twinedge.cli import app
 from twinedge.learn.train import run_training
 from twinedge.sim.network import Network
+from twinedge.spec.errors import SpecError
 from twinedge.spec.loader import load_spec_text
 
 
@@ -88,6 +90,12 @@ def test_the_symmetric_nudge_trains_alike_compiled_or_not(tmp_path) -> None:
     spec = load_spec_text(yaml.safe_dump(raw), str(path), tmp_path)
     a, b = train_compiled_and_numpy(spec)
     assert np.abs(a.g - b.g).max() < 1e-9 and np.abs(a.g - a.g_init).max() > 1e-3
+    from twinedge.learn.train import trainer
+
+    learner = trainer(spec)
+    before = learner.solver.stats.solves
+    learner.learn(0)
+    assert learner.solver.stats.solves - before == 3  # the compiled step ran, three solves
     one_sided = run_training(load_spec_text(path.read_text(), str(path), tmp_path))
     assert np.abs(one_sided.g - a.g).max() > 1e-3  # the nudge changes what is learned
 
@@ -122,3 +130,5 @@ def test_g_leaks_towards_its_rest_value_each_step_and_the_layout_refuses_it(
     res = CliRunner().invoke(app, ["layout", str(path)])
     assert res.exit_code == 2, res.output
     assert "cell.g_leak: simulated, not laid out" in res.output
+    with pytest.raises(SpecError, match=r"cell.g_leak.tau_s.*shorter than 100 learning steps"):
+        _paper(tmp_path, "cell", "g_leak", tau_s=0.005)  # 50 steps of t_h = 100 us

@@ -146,4 +146,7 @@ def test_the_community_decks_vpp_patch_reports_what_the_deck_reports(tmp_path: P
         res = drc.run_deck(deck, gds, tmp_path / name, tmp_path / name / "r.lyrdb", "TOP")
         found.append(res.by_rule)
     assert found[0] == found[1]
+    # vpp.5 itself reports nothing here, shipped or patched: its metals include the vpp
+    # part's own, whose coincident edges shield it (KLayout's default); what the patch
+    # must keep is the deck running the rule, and every other rule, where vpp exists
     assert found[0].get("vpp.1") and found[0].get("vpp.3")

@@ -35,7 +35,10 @@ MAX_TRANSITIONS = 16  # a larger dataset's energy is the mean over a sample of i
 
 def cycle(n_points: int, max_transitions: int, seed: int) -> list[int]:
     """The datapoints the inputs step through, back to the first: all of them in order, or
-    ``max_transitions`` drawn at random (seeded) from a larger dataset."""
+    ``max_transitions`` drawn at random (seeded) from a larger dataset. A sample's
+    transitions join random pairs of datapoints (a class-sorted dataset in order steps
+    mostly within a class): its mean estimates the energy of a random next input, and its
+    worst settling time is the sample's."""
     if n_points <= max_transitions:
         return [*range(n_points), 0]
     pick = np.random.default_rng(seed).choice(n_points, max_transitions, replace=False)
@@ -53,7 +56,7 @@ class InferenceEnergy:
     settle_frac: float
     transitions: int  # how many the mean is over
     datapoints: int  # of how many datapoints (more than transitions: a random sample)
-    inference_sem_j: float  # standard error of that mean
+    inference_sem_j: float  # standard error of a sample's mean (0: every datapoint's)
 
 
 @dataclass
@@ -71,7 +74,7 @@ class EnergyReport:
     settle_frac: float
     transitions: int  # how many the mean is over
     datapoints: int  # of how many datapoints (more than transitions: a random sample)
-    inference_sem_j: float  # standard error of that mean
+    inference_sem_j: float  # standard error of a sample's mean (0: every datapoint's)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -168,7 +171,9 @@ def inference_energy(
         if max(settle) < 0.5 * period or period >= max_period:
             # each datapoint once: the cycle's return to the first is not a new one
             ends = [(k + 1) * period for k in range(len(order) - 1)]
-            sem = np.std(energies, ddof=1) / np.sqrt(len(energies)) if len(energies) > 1 else 0
+            sampled = len(order) - 1 < len(data.labels)
+            # of a sample's mean (neighbouring transitions share a datapoint: a lower bound)
+            sem = np.std(energies, ddof=1) / np.sqrt(len(energies)) if sampled else 0.0
             return InferenceEnergy(
                 inference_j=float(np.mean(energies)),
                 transitions=len(energies),

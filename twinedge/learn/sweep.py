@@ -9,8 +9,9 @@ datapoints (on its training ones without a held-out part); otherwise the MSE at 
 times lower than at the start.
 
 Energy, at this (schematic) level: the power both twins draw at the learned G, averaged
-over the datapoints, and that power over one learning step (t_h): what the array itself
-spends to learn; the flow's post-layout energy stage adds the wiring and the inference
+over the datapoints, and that power over one learning step (t_h + t_frozen, both twins
+held throughout, as :func:`twinedge.learn.train.step_energy` counts it): what the array
+itself spends to learn; the flow's post-layout energy stage adds the wiring and the inference
 transient.
 """
 
@@ -41,14 +42,14 @@ def run_point(spec: LoadedSpec) -> dict:
     t0 = time.perf_counter()
     try:
         result = run_training(spec)
+        power = twin_power(spec, result.g)
     except ConvergenceError as exc:  # the network's own: the same every time, cached
         return {"status": "error", "error": str(exc).splitlines()[0][:200], "learned": False,
                 "wall_s": time.perf_counter() - t0}  # fmt: skip
-    except Exception as exc:  # of this worker (a missing CSV, memory): not cached
+    except Exception as exc:  # of this worker (memory, a PDK library missing): not cached
         return {"status": "error", "learned": False, "transient": True,
                 "error": f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}",
                 "wall_s": time.perf_counter() - t0}  # fmt: skip
-    power = twin_power(spec, result.g)
     metrics = task_metrics(spec.design, result)
     xor, cls = metrics.get("xor"), metrics.get("classify")
     accuracy = cls.get("test_accuracy", cls["train_accuracy"]) if cls else None
@@ -71,7 +72,7 @@ def run_point(spec: LoadedSpec) -> dict:
         "steps": int(result.steps[-1]),
         "g_spread_v": float(np.std(result.g)),
         "twins_power_w": power,
-        "learning_step_twins_j": power * spec.design.training.t_h,
+        "learning_step_twins_j": power * (spec.design.training.t_h + spec.design.training.t_frozen),
         "wall_s": time.perf_counter() - t0,
         "curve": _curve(result.times, result.mse),
     }  # fmt: skip

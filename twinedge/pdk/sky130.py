@@ -375,7 +375,8 @@ _SIGNOFF_DECK = "sky130A_mr.drc"
 # layout, twice, before intersecting with vpp: on a 64 x 64 array that merge is one
 # polygon spanning the array and takes 40 of the deck's 59 s (`verbose(true)` profile,
 # benchmarks/bench_layout.py). A layout without vpp has no vpp.5 violation whatever the
-# metals are: the rule runs only where vpp exists, and reports 0 otherwise.
+# metals are: the rule runs as shipped (on the whole layout) if the layout has any vpp,
+# and reports 0 otherwise.
 _VPP5 = "vpp.and(poly.or(li).or(m1).or(m2)).separation(poly.or(li).or(m1).or(m2), 1.5, euclidian)"
 _VPP_SPACING_ONLY_WITH_VPP = (
     f"{_VPP5}.polygons.with_area(2.25,nil).output(",

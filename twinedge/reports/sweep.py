@@ -37,8 +37,10 @@ def _quantiles(values: list[float]) -> dict | None:
     return {"p10": float(q[0]), "median": float(q[1]), "p90": float(q[2])}
 
 
-def _energies(rows: list[dict]) -> list[float]:
-    return [r["learning_step_twins_j"] for r in rows if r.get("learning_step_twins_j")]
+def _energies(rows: list[dict], positive: bool = False) -> list[float]:
+    """The rows' twins' energy per learning step (only those above 0: for a log axis)."""
+    e = [r["learning_step_twins_j"] for r in rows if r.get("learning_step_twins_j") is not None]
+    return [x for x in e if x > 0] if positive else e
 
 
 def summary(axes, points, rows) -> dict:
@@ -133,10 +135,10 @@ def _plots(folder: Path, axes, points, rows) -> list[str]:
     plt.close(fig)
     names.append("margins.png")
 
-    if _energies(ok):
+    if _energies(ok, positive=True):
         fig, ax = plt.subplots(figsize=(5, 3.2))
         for learned, color in ((True, "tab:green"), (False, "tab:red")):
-            e = _energies([r for r in ok if bool(r["learned"]) == learned])
+            e = _energies([r for r in ok if bool(r["learned"]) == learned], positive=True)
             if e:
                 ax.hist(np.log10(e), bins=30, alpha=0.6, color=color,
                         label="learned" if learned else "not learned")  # fmt: skip

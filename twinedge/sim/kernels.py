@@ -132,8 +132,9 @@ def stamp_devices(
     sign: float,
 ) -> None:
     """Add every edge's current to the KCL sums ``res`` (``sign`` times the current leaving
-    each node; rows ``pos[node]``, -1 for a node held) and its derivatives to ``jac``: the
-    dense solver and the post-layout reduced solver share it."""
+    each node; rows ``pos[node]``, -1 for a node held) and its derivatives to ``jac``
+    (those of the current leaving, whatever ``sign``): the dense solver (``sign`` -1, it
+    keeps minus the residual) and the post-layout reduced solver (+1) share it."""
     for e in range(a.shape[0]):
         ia, ib = a[e], b[e]
         cur, dva, dvb = device(e, g[e], v[ia], v[ib], model)

@@ -183,15 +183,22 @@ class CoupledLearning:
 
     def twin_power(self, p: int) -> float:
         """Power both twins dissipate at datapoint ``p`` and the current G (W): the sum of
-        I dV over every edge at the free and the clamped equilibrium."""
-        total, net = 0.0, self.net
-        for twin, v in enumerate(self.twin_states(p)):
-            dv = v[self._a] - v[self._b]
-            model, g = self.solver.model, self.g
-            if net.twin_dg is not None:  # each twin's own transistors
-                model, g = ScaledEdges(model, net.twin_scale[twin]), g + net.twin_dg[twin]
-            total += float(np.sum(model.current(g, v[self._a], v[self._b]).i * dv))
-        return total
+        I dV over every edge at the free and the clamped equilibrium (with the symmetric
+        nudge the clamped twin's mean over its -eta and +eta phases)."""
+        vf, vc = self.twin_states(p)
+        clamped = self._power(1, vc)
+        if self.tr.nudge == "symmetric":
+            anti = self._clamped(p, vf, -1.0, self.v_anti, "clamped, -eta")
+            clamped = 0.5 * (clamped + self._power(1, anti))
+        return self._power(0, vf) + clamped
+
+    def _power(self, twin: int, v: np.ndarray) -> float:
+        """Power twin ``twin`` (0 free, 1 clamped) dissipates at node voltages ``v``."""
+        net, model, g = self.net, self.solver.model, self.g
+        if net.twin_dg is not None:  # each twin's own transistors
+            model, g = ScaledEdges(model, net.twin_scale[twin]), g + net.twin_dg[twin]
+        dv = v[self._a] - v[self._b]
+        return float(np.sum(model.current(g, v[self._a], v[self._b]).i * dv))
 
     def learn(self, p: int) -> None:
         """One learning step of length t_h on datapoint ``p``."""
@@ -205,7 +212,8 @@ class CoupledLearning:
 
     def _leak(self) -> None:
         """The step's leak (``Network.leak_tau_s``): G relaxes towards ``leak_to_v`` over the
-        step's t_h + t_frozen (the update, microseconds, is short against the leak)."""
+        step's t_h + t_frozen, applied after the step's update (first order in the step
+        over tau: the loader asks for tau at least ``LEAK_MIN_STEPS`` steps)."""
         to = self.net.leak_to_v
         decay = np.exp(-(self.tr.t_h + self.tr.t_frozen) / self.net.leak_tau_s)
         self.g = np.clip(to + (self.g - to) * decay, self.tr.g_min, self.tr.g_max)

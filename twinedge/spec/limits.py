@@ -25,6 +25,9 @@ MAX_DATAPOINTS = 4096
 (~400 log points a run), and every datapoint keeps a warm start of every node per twin."""
 MAX_STEPS = 50_000_000
 """Learning steps of a run (~10 min of the 4x4 network's fastest training)."""
+LEAK_MIN_STEPS = 100
+"""``cell.g_leak.tau_s`` in learning steps, at least: the leak is applied once a step, after
+its update (first order in step / tau: 0.5 % at this bound)."""
 MAX_YAML_NODES = 200_000
 """Values in a YAML document, counted with every alias expanded: a full-size table (4,096 rows
 of a few volts) is ~20,000; pydantic validates (and reports errors for) every value."""

@@ -20,6 +20,7 @@ from twinedge.pdk import names as pdk_names
 from twinedge.spec.budget import check_budget
 from twinedge.spec.errors import SpecError, clip
 from twinedge.spec.limits import (
+    LEAK_MIN_STEPS,
     MAX_CSV_BYTES,
     MAX_DATAPOINTS,
     MAX_SPEC_BYTES,
@@ -187,6 +188,12 @@ def check_semantics(design: Design, file: str) -> None:
             steps,
             f"at most {MAX_STEPS:,}",
         )
+    leak = getattr(design.cell, "g_leak", None)
+    if leak is not None and leak.tau_s < LEAK_MIN_STEPS * (tr.t_h + tr.t_frozen):
+        raise SpecError(  # the leak is applied once a step, after the update: first order
+            file, "cell.g_leak.tau_s", f"shorter than {LEAK_MIN_STEPS} learning steps",
+            leak.tau_s, f">= {LEAK_MIN_STEPS * (tr.t_h + tr.t_frozen):g} s",
+        )  # fmt: skip
     if not tr.v0 * tr.r0 * tr.c0 > 0:  # each is > 0, but their product can underflow
         raise SpecError(
             file, "training", "v0 * r0 * c0 is zero in floating point", [tr.v0, tr.r0, tr.c0]
