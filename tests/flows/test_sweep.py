@@ -76,11 +76,12 @@ def scheduler(tmp_path: Path):
     finally:
         for p in reversed(procs):
             p.terminate()
-        for p in procs:
+        for p in procs:  # a worker's graceful close can wait ~20 s on a scheduler gone
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait(timeout=10)
 
 
 def test_a_sweep_on_a_local_cluster_is_cached_and_complete(tmp_path, monkeypatch) -> None:

@@ -60,3 +60,15 @@ except KeyboardInterrupt:
     )
     assert proc.stdout == "raised after the finalizer\n"
     assert proc.stderr == ""
+
+
+def test_ngspice_threads_wait_passively_unless_the_user_says_otherwise() -> None:
+    # libgomp's spinning waits made two ngspice runs side by side ~50x slower
+    root = Path(__file__).resolve().parents[2]
+    script = "import os, twinedge; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        run_env = {**env, "PYTHONPATH": str(root), **({"OMP_WAIT_POLICY": given} if given else {})}
+        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                             env=run_env, timeout=60)  # fmt: skip
+        assert out.stdout.strip() == expected, out.stderr
