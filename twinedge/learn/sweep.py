@@ -36,6 +36,13 @@ def _curve(times: np.ndarray, mse: np.ndarray) -> list[list[float]]:
     return [[float(times[i]), float(mse[i])] for i in idx]
 
 
+def transient_row(exc: BaseException, **extra) -> dict:
+    """The row of a point that failed for a reason of the machine it ran on (memory, a
+    worker lost, a PDK library missing), not of its spec: shown, never cached."""
+    why = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
+    return {"status": "error", "learned": False, "transient": True, "error": why, **extra}
+
+
 def run_point(spec: LoadedSpec) -> dict:
     """Train ``spec`` (loaded and checked where the sweep was planned); a row of results. A
     run that fails to converge is a row with its error."""
@@ -47,9 +54,7 @@ def run_point(spec: LoadedSpec) -> dict:
         return {"status": "error", "error": str(exc).splitlines()[0][:200], "learned": False,
                 "wall_s": time.perf_counter() - t0}  # fmt: skip
     except Exception as exc:  # of this worker (memory, a PDK library missing): not cached
-        return {"status": "error", "learned": False, "transient": True,
-                "error": f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}",
-                "wall_s": time.perf_counter() - t0}  # fmt: skip
+        return transient_row(exc, wall_s=time.perf_counter() - t0)
     metrics = task_metrics(spec.design, result)
     xor, cls = metrics.get("xor"), metrics.get("classify")
     accuracy = cls.get("test_accuracy", cls["train_accuracy"]) if cls else None
@@ -72,7 +77,7 @@ def run_point(spec: LoadedSpec) -> dict:
         "steps": int(result.steps[-1]),
         "g_spread_v": float(np.std(result.g)),
         "twins_power_w": power,
-        "learning_step_twins_j": power * (spec.design.training.t_h + spec.design.training.t_frozen),
+        "learning_step_twins_j": power * spec.design.training.step_s,
         "wall_s": time.perf_counter() - t0,
         "curve": _curve(result.times, result.mse),
     }  # fmt: skip

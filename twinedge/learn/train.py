@@ -141,7 +141,7 @@ def step_energy(spec: LoadedSpec, g: np.ndarray, ch: AnyCharacterisation | None 
     ch = ch or circuit_characterisation(design)
     n = Network.for_learning(design).n_edges
     p_twins = twin_power(spec, g)
-    step = tr.t_h + tr.t_frozen
+    step = tr.step_s
     e_twins = p_twins * step
     if isinstance(ch, MemoryCharacterisation):
         p_learning = ch.power_w
@@ -171,7 +171,7 @@ def update_record(design: Design, ch: AnyCharacterisation | None = None) -> dict
         rec["update_circuit"] = cell.update.circuit
         rec["circuit"] = ch.summary()
         rec["mismatch"] = cell.update.mismatch
-        rec["step_s"] = tr.t_h + tr.t_frozen
+        rec["step_s"] = tr.step_s
     else:
         rec["rule"] = "hybrid digital" if isinstance(tr.update, HybridUpdate) else "ideal Eq. 4"
     return rec

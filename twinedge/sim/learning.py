@@ -215,7 +215,7 @@ class CoupledLearning:
         step's t_h + t_frozen, applied after the step's update (first order in the step
         over tau: the loader asks for tau at least ``LEAK_MIN_STEPS`` steps)."""
         to = self.net.leak_to_v
-        decay = np.exp(-(self.tr.t_h + self.tr.t_frozen) / self.net.leak_tau_s)
+        decay = np.exp(-self.tr.step_s / self.net.leak_tau_s)
         self.g = np.clip(to + (self.g - to) * decay, self.tr.g_min, self.tr.g_max)
         self._hold_stuck()
 
@@ -278,7 +278,7 @@ class CoupledLearning:
         def log(step: int) -> None:
             outs.append(self.evaluate())
             steps.append(step)
-            times.append(step * (self.tr.t_h + self.tr.t_frozen))
+            times.append(step * self.tr.step_s)
 
         log(0)
         for step in range(1, n_steps + 1):

@@ -189,10 +189,10 @@ def check_semantics(design: Design, file: str) -> None:
             f"at most {MAX_STEPS:,}",
         )
     leak = getattr(design.cell, "g_leak", None)
-    if leak is not None and leak.tau_s < LEAK_MIN_STEPS * (tr.t_h + tr.t_frozen):
+    if leak is not None and leak.tau_s < LEAK_MIN_STEPS * tr.step_s:
         raise SpecError(  # the leak is applied once a step, after the update: first order
             file, "cell.g_leak.tau_s", f"shorter than {LEAK_MIN_STEPS} learning steps",
-            leak.tau_s, f">= {LEAK_MIN_STEPS * (tr.t_h + tr.t_frozen):g} s",
+            leak.tau_s, f">= {LEAK_MIN_STEPS * tr.step_s:g} s",
         )  # fmt: skip
     if not tr.v0 * tr.r0 * tr.c0 > 0:  # each is > 0, but their product can underflow
         raise SpecError(

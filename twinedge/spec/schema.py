@@ -409,6 +409,11 @@ class Training(_Strict):
         return self
 
     @property
+    def step_s(self) -> float:
+        """One learning step's length: the update (t_h) and the frozen time after it."""
+        return self.t_h + self.t_frozen
+
+    @property
     def n_steps(self) -> int:
         if self.steps is not None:
             return self.steps

@@ -124,7 +124,7 @@ def run_points(
     order, and how they were obtained."""
     from distributed import as_completed
 
-    from twinedge.learn.sweep import run_point
+    from twinedge.learn.sweep import run_point, transient_row
 
     results: dict[int, dict] = {}
     for p in points:
@@ -149,8 +149,7 @@ def run_points(
                 try:
                     row = fut.result()
                 except Exception as exc:  # a worker lost or a failure of this machine's
-                    why = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
-                    row = {"status": "error", "learned": False, "transient": True, "error": why}
+                    row = transient_row(exc)
                 if not row.get("transient"):  # results, not accidents, are cached
                     write_text(_cached(p.key), json.dumps(row))  # whole or not at all
                 results[p.index] = row
