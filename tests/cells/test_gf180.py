@@ -5,6 +5,7 @@ array's LVS match (and a broken via a mismatch). Real tools, small sizes."""
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import gdsfactory as gf
@@ -137,3 +138,69 @@ def test_mismatch_draws_each_instance_its_own_threshold(tmp_path: Path) -> None:
     spread = currents(1)
     rel = (max(spread) - min(spread)) / abs(sum(spread) / 4)
     assert 0.01 < rel < 0.2, spread
+
+
+def _periphery_blocks() -> dict:
+    """Every periphery block of the chip as drawn on the active PDK, and its circuit."""
+    from twinedge.cells import periphery
+    from twinedge.cells.error_element import error_element_block
+    from twinedge.circuits import bias, readout
+    from twinedge.circuits import error_element as ee
+
+    # a bias generator's strings (sizes need not reach a target for DRC and LVS)
+    strings = tuple(
+        (net, 1.8, None, None) if net == "vcalb" else (net, 0.7, 1.0, 1.5, 1 + (net == "vcn"))
+        for net in bias.BIASES
+    )
+    m = readout.ReadMap(4, 4)
+    return {
+        "sequencer": (periphery.sequencer_block(), periphery.sequencer_circuit()),
+        "driver": (periphery.driver_block(False), periphery.driver_circuit(False)),
+        "label_driver": (periphery.driver_block(True), periphery.driver_circuit(True)),
+        "readout": (
+            periphery.readout_block(4, 4),
+            periphery.block_circuit(readout.SUBCKT, m.ports(), readout.devices(m)),
+        ),
+        "bias": (periphery.bias_block(strings), periphery.bias_circuit_block(strings)),
+        "error_element": (
+            error_element_block(0.25, True),
+            ee.block_circuit(twinedge.pdk.get("gf180mcu"), 0.25, True),
+        ),
+    }
+
+
+@needs_klayout
+def test_periphery_blocks_drc_clean_and_lvs_match(tmp_path: Path, gf180_active) -> None:
+    """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
+    sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
+    and LVS reference alike. All six blocks on one layout pass the deck; each matches its own
+    device list in LVS."""
+    from twinedge.verify.lvs import run_block_lvs
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    blocks = _periphery_blocks()
+    top, x = gf.Component("gf180_periphery"), 0.0
+    for name, (comp, cc) in blocks.items():
+        assert all(d.l >= pdk.rules.nfet_min_l for d in cc.devices), name
+        top.add_ref(comp).dmove((x, 0.0))
+        x += comp.info["length"] + 10.0
+        gds = write_gds(comp, tmp_path / f"{name}.gds")
+        lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
+        assert lvs.match, (name, lvs.mismatches)
+    drc = run_drc(write_gds(top, tmp_path / "periphery.gds"), tmp_path / "drc", pdk)
+    assert drc.clean and drc.violations == 0, drc.as_dict()
+
+
+def test_shortest_channel_is_the_pdks() -> None:
+    """SKY130 keeps its 0.15 um devices (its netlists are unchanged); GF180MCU draws them at
+    0.28 um; longer devices keep their length on both."""
+    from twinedge.circuits import input_driver
+    from twinedge.circuits.mirror import at_shortest_channel
+
+    devs = input_driver.devices()
+    assert min(d.l for d in devs) == 0.15
+    assert at_shortest_channel(devs, twinedge.pdk.get("sky130")) == devs
+    drawn = at_shortest_channel(devs, twinedge.pdk.get("gf180mcu"))
+    assert {d.l for d in drawn} == {0.28}
+    long = [replace(d, l=2.0) for d in devs]
+    assert at_shortest_channel(long, twinedge.pdk.get("gf180mcu")) == long

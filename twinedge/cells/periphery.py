@@ -15,7 +15,7 @@ from twinedge.circuits import input_driver, readout, sequencer
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.error_element import fingers
-from twinedge.circuits.mirror import Device
+from twinedge.circuits.mirror import Device, at_shortest_channel
 from twinedge.pdk import active
 from twinedge.pdk import tech as pdk
 
@@ -38,7 +38,7 @@ def block_circuit(name: str, ports: tuple[str, ...], devs: list[Device]) -> ClCi
     """A periphery circuit as the placer takes it: wide devices in fingers, every port a
     global net (a via stack each), the supplies' tracks first."""
     p = active()
-    drawn = fingers(devs, p.rules.sd_max_width, p.grid_um)
+    drawn = fingers(at_shortest_channel(devs, p), p.rules.sd_max_width, p.grid_um)
     globals_ = (*ports, "0")
     channel = ("0", "vdd", *(n for n in ports if n != "vdd"))
     return ClCircuit(name, tuple(drawn), globals_, channel)

@@ -30,6 +30,7 @@ from twinedge.characterise.mirror import (
     run_ngspice,
     run_transient,
 )
+from twinedge.circuits.mirror import at_shortest_channel
 from twinedge.circuits.readout import SUBCKT, ReadoutSizing, reader_devices, subckt
 from twinedge.pdk import Pdk
 from twinedge.spec.pinplan import ReadMap
@@ -115,10 +116,11 @@ def _bench(pdk: Pdk, cond: ReadoutConditions, corner: str, seed: int | None) -> 
         f"Cread read 0 {cond.c_read!r}",
     ]
     sites = {"a": (0, 0, "h"), "b": (1 % cond.rows, 1 % cond.cols, "v")}
+    readers = at_shortest_channel(reader_devices(cond.sizing), pdk)
     for tag, (r, c, d) in sites.items():
         nets = {"g": f"g{tag}", "read": "read", "vdd": "vdd", "rselb": m.row_line(r),
                 "cselb": m.col_line(c, d), "rd0": f"rd0{tag}", "rd1": f"rd1{tag}"}  # fmt: skip
-        lines += [dev.renamed(tag, nets).spice(pdk) for dev in reader_devices(cond.sizing)]
+        lines += [dev.renamed(tag, nets).spice(pdk) for dev in readers]
     return lines
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -93,4 +93,4 @@ def devices(strings: tuple[BiasString, ...], s: BiasSizing = BiasSizing()) -> li
 def subckt(pdk: Pdk, strings: tuple[BiasString, ...], s: BiasSizing = BiasSizing()) -> str:
     """``.subckt twinedge_bias`` (ports :data:`PORTS`)."""
     assert tuple(b.net for b in strings) == BIASES, "one string per bias, in BIASES order"
-    return subckt_text(SUBCKT, PORTS, devices(strings, s), pdk)
+    return subckt_text(SUBCKT, PORTS, at_shortest_channel(devices(strings, s), pdk), pdk)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits import error_element, input_driver, readout, sequencer
 from twinedge.circuits import memory as memory_circuit
-from twinedge.circuits.mirror import Device, in_parallel, subckt_text
+from twinedge.circuits.mirror import Device, at_shortest_channel, in_parallel, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -94,11 +94,12 @@ def _node(w: ChipWiring, node: int, twin: str) -> str:
 
 def subckts(pdk: Pdk, w: ChipWiring) -> str:
     """Every block's ``.subckt``."""
+    label_driver = at_shortest_channel(driver_devices(True), pdk)
     return "".join([
         memory_circuit.subckt(pdk, w.memory_sizing),
         error_element.subckt(pdk, w.k, True, w.element_sizing),
         input_driver.subckt(pdk),
-        subckt_text(LABEL_DRIVER, input_driver.PORTS, driver_devices(True), pdk),
+        subckt_text(LABEL_DRIVER, input_driver.PORTS, label_driver, pdk),
         sequencer.subckt(pdk),
         bias_circuit.subckt(pdk, w.bias_strings, w.bias_sizing),
         readout.subckt(pdk, w.read_map),
@@ -175,6 +176,7 @@ def block_devices(b: BlockInstance, w: ChipWiring, pdk: Pdk) -> list[Device]:
         devs = readout.devices(w.read_map)
     else:
         devs = bias_circuit.devices(w.bias_strings, w.bias_sizing)
+    devs = at_shortest_channel(devs, pdk)
     return error_element.fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
 
 
@@ -208,6 +210,7 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
         lines.append(f"XU{e} {' '.join(nets.get(p, p) for p in memory_circuit.PORTS)} "
                      f"{memory_circuit.SUBCKT}")  # fmt: skip
         rt = reader_terminals(w, e)
-        lines += [d.renamed(f"_{e}", rt).spice(pdk) for d in readout.reader_devices()]
+        readers = at_shortest_channel(readout.reader_devices(), pdk)
+        lines += [d.renamed(f"_{e}", rt).spice(pdk) for d in readers]
     lines += [b.spice() for b in periphery(w)]
     return lines

@@ -38,7 +38,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -179,8 +179,10 @@ def fingers(devs: list[Device], w_max: float, grid: float) -> list[Device]:
 def drawn_devices(
     pdk: Pdk, k: float, differential: bool, s: ErrorElementSizing = ErrorElementSizing()
 ) -> list[Device]:
-    """:func:`devices` as drawn on ``pdk``: wide devices in fingers."""
-    return fingers(devices(k, differential, s), pdk.rules.sd_max_width, pdk.grid_um)
+    """:func:`devices` as drawn on ``pdk``: wide devices in fingers, no channel shorter than
+    its shortest."""
+    devs = at_shortest_channel(devices(k, differential, s), pdk)
+    return fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
 
 
 def block_circuit(

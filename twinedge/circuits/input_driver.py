@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -54,4 +54,4 @@ def devices(s: InputDriverSizing = InputDriverSizing()) -> list[Device]:
 
 
 def subckt(pdk: Pdk, s: InputDriverSizing = InputDriverSizing()) -> str:
-    return subckt_text(SUBCKT, PORTS, devices(s), pdk)
+    return subckt_text(SUBCKT, PORTS, at_shortest_channel(devices(s), pdk), pdk)

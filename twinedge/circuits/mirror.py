@@ -127,6 +127,16 @@ def devices(s: UpdateSizing = UpdateSizing()) -> list[Device]:
     return out
 
 
+def at_shortest_channel(devs: list[Device], pdk: Pdk) -> list[Device]:
+    """``devs`` with every channel shorter than ``pdk``'s shortest drawn at its shortest.
+    The periphery's logic gates and switches are sized at the shortest channel, written as
+    SKY130's (0.15 um); on a PDK whose devices are longer (GF180MCU's 3.3 V ones: 0.28 um)
+    they become its shortest, in the netlist, the layout and the LVS reference alike. A
+    length a spec sets is checked by the loader instead (it is refused, not changed)."""
+    shortest = pdk.rules.nfet_min_l
+    return [d if d.l >= shortest else replace(d, l=shortest) for d in devs]
+
+
 def subckt_text(name: str, ports: tuple[str, ...], devs: list[Device], pdk: Pdk) -> str:
     """A ``.subckt`` of ``devs`` (every circuit module's netlist form)."""
     lines = [f".subckt {name} {' '.join(ports)}", *(d.spice(pdk) for d in devs), f".ends {name}"]

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits.logic import inv, nand, nor
-from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
 from twinedge.spec.pinplan import DIRECTIONS, ReadMap
 
 if TYPE_CHECKING:
@@ -113,4 +113,4 @@ def devices(m: ReadMap, s: ReadoutSizing = ReadoutSizing()) -> list[Device]:
 
 
 def subckt(pdk: Pdk, m: ReadMap, s: ReadoutSizing = ReadoutSizing()) -> str:
-    return subckt_text(SUBCKT, m.ports(), devices(m, s), pdk)
+    return subckt_text(SUBCKT, m.ports(), at_shortest_channel(devices(m, s), pdk), pdk)

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits.logic import inv, nand, nor
-from twinedge.circuits.mirror import Device, subckt_text
+from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
 
 if TYPE_CHECKING:
     from twinedge.pdk import Pdk
@@ -112,4 +112,4 @@ def devices(s: SequencerSizing = SequencerSizing()) -> list[Device]:
 
 
 def subckt(pdk: Pdk, s: SequencerSizing = SequencerSizing()) -> str:
-    return subckt_text(SUBCKT, PORTS, devices(s), pdk)
+    return subckt_text(SUBCKT, PORTS, at_shortest_channel(devices(s), pdk), pdk)
