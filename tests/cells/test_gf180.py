@@ -173,8 +173,8 @@ def _periphery_blocks() -> dict:
 def test_periphery_blocks_drc_clean_and_lvs_match(tmp_path: Path, gf180_active) -> None:
     """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
     sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
-    and LVS reference alike. All six blocks on one layout pass the deck; each matches its own
-    device list in LVS."""
+    and LVS reference alike. All six blocks and a chip's learning cell (with its G reader) on
+    one layout pass the deck; each block matches its own device list in LVS."""
     from twinedge.verify.lvs import run_block_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
@@ -187,6 +187,16 @@ def test_periphery_blocks_drc_clean_and_lvs_match(tmp_path: Path, gf180_active) 
         gds = write_gds(comp, tmp_path / f"{name}.gds")
         lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
         assert lvs.match, (name, lvs.mismatches)
+    # and a chip's learning cell: the update circuit with the G reader (its switches too)
+    from twinedge.cells.twin_edge_cl import twin_edge_cl
+    from twinedge.circuits import cl
+
+    sizes = (("switch_l", 0.28),)
+    cell = cl.circuit("memory", 3, True, sizes, "gf180mcu")
+    assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)
+    top.add_ref(twin_edge_cl(1.0, 1.0, 4e-12, "below", "memory", 3, True, sizes=sizes)).dmove(
+        (x, 0.0)
+    )
     drc = run_drc(write_gds(top, tmp_path / "periphery.gds"), tmp_path / "drc", pdk)
     assert drc.clean and drc.violations == 0, drc.as_dict()
 

@@ -630,7 +630,7 @@ def update_block(
     """The update circuit (and ``reader``: the G reader; ``sizes``: its transistor sizes),
     placed and routed; edge nets land at ``edge_cols`` (x, left zone; ``under_landing``:
     :func:`plan_block`)."""
-    cc = circuit(circuit_name, hold_cap_n, reader, sizes)
+    cc = circuit(circuit_name, hold_cap_n, reader, sizes, active_pdk().name)
     return draw_block(cc, edge_cols, height_weight, under_landing)
 
 
@@ -814,7 +814,7 @@ def _cl_geometry(
     """:func:`cl_geometry` with the block placer's ``weight``."""
     g = edge_geometry(w_um, l_um, c_gate_f, cap_max_w)
     gv = vertical_geometry(g, w_um, l_um, c_gate_f, cap_max_w, cap_max_w_v, cap_l_v)
-    cc = circuit(circuit_name, hold_cap_n, reader, sizes)
+    cc = circuit(circuit_name, hold_cap_n, reader, sizes, active_pdk().name)
     rel = {n: x for n, x in _edge_cols(g).items() if n in cc.edge_nets}
     shift = 0.5 - min(rel.values())  # block-local x = edge x + shift
     edge_cols = tuple((n, snap(x + shift)) for n, x in rel.items())

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING
 from twinedge.circuits import memory as memory_circuit
 from twinedge.circuits import mirror as update_circuit
 from twinedge.circuits import readout
-from twinedge.circuits.mirror import Device
+from twinedge.circuits.mirror import Device, at_shortest_channel
+from twinedge.pdk import get as get_pdk
 
 if TYPE_CHECKING:
     from twinedge.spec.schema import Design, UpdateCircuit
@@ -99,14 +100,17 @@ def memory_sizing(hold_cap_n: int = 1, sizes: Sizes = ()) -> memory_circuit.Memo
 
 
 @cache
-def circuit(name: str, hold_cap_n: int = 1, reader: bool = False, sizes: Sizes = ()) -> ClCircuit:
+def circuit(
+    name: str, hold_cap_n: int = 1, reader: bool = False, sizes: Sizes = (), pdk: str = "sky130"
+) -> ClCircuit:
     """The named circuit (``hold_cap_n``: the memory circuit's parallel hold capacitors,
     ``cell.update.hold_cap_n``; ``sizes``: its transistor sizes, ``cell.update.sizing``);
     ``reader``: with the edge's G reader (:func:`twinedge.circuits.readout.reader_devices`,
-    a chip's cells)."""
+    a chip's cells; its switches at ``pdk``'s shortest channel)."""
     if reader:
-        base = circuit(name, hold_cap_n, False, sizes)
-        devs = (*base.devices, *readout.reader_devices())
+        base = circuit(name, hold_cap_n, False, sizes, pdk)
+        readers = at_shortest_channel(readout.reader_devices(), get_pdk(pdk))
+        devs = (*base.devices, *readers)
         # READ and the select lines sit among the DC tracks, away from X, m and G
         k = base.channel.index("vfloor")
         channel = (*base.channel[:k], *readout.READER_PORTS, *base.channel[k:])
@@ -150,6 +154,5 @@ def of_update(update: UpdateCircuit) -> ClCircuit:
 def of_design(design: Design) -> ClCircuit:
     """The circuit of a design's cells: a chip's carry the G reader too."""
     update = design.cell.update
-    return circuit(
-        update.circuit, update.hold_cap_n, design.chip is not None, update.sizing.items()
-    )
+    reader = design.chip is not None
+    return circuit(update.circuit, update.hold_cap_n, reader, update.sizing.items(), design.pdk)
