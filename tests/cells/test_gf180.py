@@ -144,7 +144,7 @@ def _periphery_blocks() -> dict:
     """Every periphery block of the chip as drawn on the active PDK, and its circuit."""
     from twinedge.cells import periphery
     from twinedge.cells.error_element import error_element_block
-    from twinedge.circuits import bias, readout
+    from twinedge.circuits import bias, rail_buffer, readout
     from twinedge.circuits import error_element as ee
 
     # a bias generator's strings (sizes need not reach a target for DRC and LVS)
@@ -166,6 +166,16 @@ def _periphery_blocks() -> dict:
             error_element_block(0.25, True),
             ee.block_circuit(twinedge.pdk.get("gf180mcu"), 0.25, True),
         ),
+        **{
+            f"rail_buffer_{drive}": (
+                periphery.rail_buffer_block(drive, dw, bw),
+                rail_buffer.block_circuit(
+                    twinedge.pdk.get("gf180mcu"),
+                    rail_buffer.RailBufferSizing(drive=drive, drive_w=dw, bias_w=bw),
+                ),
+            )
+            for drive, dw, bw in (("source", 26.215, 6.5), ("sink", 134.22, 61.36))
+        },
     }
 
 
@@ -173,8 +183,9 @@ def _periphery_blocks() -> dict:
 def test_periphery_blocks_drc_clean_and_lvs_match(tmp_path: Path, gf180_active) -> None:
     """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
     sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
-    and LVS reference alike. All six blocks and a chip's learning cell (with its G reader) on
-    one layout pass the deck; each block matches its own device list in LVS."""
+    and LVS reference alike. All six blocks, both rail buffers and a chip's learning cell
+    (with its G reader) on one layout pass the deck; each block matches its own device list
+    in LVS."""
     from twinedge.verify.lvs import run_block_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
@@ -214,3 +225,16 @@ def test_shortest_channel_is_the_pdks() -> None:
     assert {d.l for d in drawn} == {0.28}
     long = [replace(d, l=2.0) for d in devs]
     assert at_shortest_channel(long, twinedge.pdk.get("gf180mcu")) == long
+
+
+def test_switching_pdk_redraws_cached_cells() -> None:
+    """gdsfactory caches a cell by its arguments; a block drawn on GF180MCU must not be handed
+    out after switching back to SKY130 (its layout would fail SKY130's DRC and LVS)."""
+    from twinedge.cells import periphery
+
+    twinedge.pdk.activate("gf180mcu")
+    try:
+        on_gf180 = periphery.sequencer_block().info["length"]
+    finally:
+        twinedge.pdk.activate("sky130")
+    assert periphery.sequencer_block().info["length"] != on_gf180

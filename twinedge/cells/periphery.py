@@ -1,8 +1,8 @@
 """Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
-drivers, read-out): each block's netlist placed and routed by the two-row block placer of
-the learning cell's update circuit, its ports labelled on their via stacks, so a block's
-layout is generated from its circuit exactly as the cells are (and LVS compares it with that
-circuit).
+drivers, read-out, rail buffers): each block's netlist placed and routed by the two-row
+block placer of the learning cell's update circuit, its ports labelled on their via stacks,
+so a block's layout is generated from its circuit exactly as the cells are (and LVS compares
+it with that circuit).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import gdsfactory as gf
 
 from twinedge.cells.twin_edge_cl import draw_block
 from twinedge.circuits import bias as bias_circuit
-from twinedge.circuits import input_driver, readout, sequencer
+from twinedge.circuits import input_driver, rail_buffer, readout, sequencer
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.error_element import fingers
@@ -85,3 +85,11 @@ def readout_block(rows: int, cols: int) -> gf.Component:
     sites (:class:`twinedge.spec.pinplan.ReadMap`)."""
     m = readout.ReadMap(rows, cols)
     return labelled(block_circuit(readout.SUBCKT, m.ports(), readout.devices(m)))
+
+
+@gf.cell
+def rail_buffer_block(drive: str, drive_w: float, bias_w: float) -> gf.Component:
+    """A rail buffer (:mod:`twinedge.circuits.rail_buffer`) with its output stage sized
+    (:func:`twinedge.characterise.rail_buffer.size_output`)."""
+    s = rail_buffer.RailBufferSizing(drive=drive, drive_w=drive_w, bias_w=bias_w)
+    return labelled(rail_buffer.block_circuit(active(), s))

@@ -94,8 +94,8 @@ def unit_counts(k: float) -> tuple[int, int]:
     return f.denominator, f.numerator
 
 
-def _pair(
-    name: str, units: int, gate_x2: str, gate_x1: str, s: ErrorElementSizing, steer: bool
+def input_pair(
+    name: str, units: int, gate_x2: str, gate_x1: str, s: ErrorElementSizing, steer: bool = False
 ) -> list[Device]:
     """A PMOS pair with its tail. ``steer``: its gates reach their inputs through the sign
     switches (NUDGE: as wired, NUDGEB: crossed). Switching the gates, not the drains, keeps
@@ -132,12 +132,12 @@ def devices(
     if differential:
         b = ("lp", "lm") if k > 0 else ("lm", "lp")
         c = ("oo", "o") if k > 0 else ("o", "oo")
-        weighted = [*_pair("b", ub, *b, s, True), *_pair("c", ub, *c, s, True)]
+        weighted = [*input_pair("b", ub, *b, s, True), *input_pair("c", ub, *c, s, True)]
     else:
         b = ("lp", "o") if k > 0 else ("o", "lp")
-        weighted = _pair("b", ub, *b, s, True)
+        weighted = input_pair("b", ub, *b, s, True)
     return [
-        *_pair("a", ua, "o", "out", s, False),
+        *input_pair("a", ua, "o", "out", s, False),
         *weighted,
         Device("ND", "n", "x1", "x1", "0", s.load_w, s.load_l),
         Device("NM", "n", "x2", "x1", "0", s.load_w, s.load_l),

@@ -68,8 +68,14 @@ def get(name: str) -> Pdk:
 
 
 def activate(name: str) -> Pdk:
-    """Make ``name`` the PDK generators draw on (and gdsfactory's active PDK)."""
+    """Make ``name`` the PDK generators draw on (and gdsfactory's active PDK). Switching
+    to another PDK empties gdsfactory's cell cache: a cell is cached by its arguments, not
+    by the PDK it was drawn on, so a block drawn on one would be handed out on the other."""
     pdk = get(name)
+    if _active and _active[0].name != name:
+        import gdsfactory as gf
+
+        gf.clear_cache()
     pdk.activate()
     _active[:] = [pdk]
     return pdk

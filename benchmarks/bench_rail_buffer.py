@@ -1,0 +1,90 @@
+"""Each rail of a design made on chip: the rail buffer (twinedge/circuits/rail_buffer.py)
+sized to the currents the design's network draws from that level (benchmarks/
+rail_currents.py, the worst over its G states), then characterised with the PDK's models:
+load regulation over those currents at every corner (the bias tracking as a bias string's
+does), Monte Carlo offset, settling and peak excursion after the load steps, power. The
+table is docs/periphery.md's ("A learning chip on GF180MCU").
+
+    .venv/bin/python benchmarks/bench_rail_buffer.py designs/xor_4x4_cl_gf180.yaml \
+        --vdd 3.3 --vbe 2.2
+    .venv/bin/python benchmarks/bench_rail_buffer.py designs/xor_4x4_cl.yaml
+
+``--vdd``: the buffers' supply (default: the PDK's circuits' supply; TinyTapeout's GF180MCU
+tiles give 3.3 V); ``--vbe``: their tails' bias.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from twinedge.characterise.rail_buffer import (
+    CORNERS,
+    RailBufferConditions,
+    characterise_rail_buffer,
+    size_output,
+)
+from twinedge.circuits.rail_buffer import RailBufferSizing
+from twinedge.pdk import get as get_pdk
+from twinedge.spec import load_spec
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rail_currents import rail_currents
+
+MIN_A = 5e-6  # the least current a buffer is sized for either way
+
+
+def rails(spec_path: str) -> dict[float, tuple[float, float]]:
+    """{level (V): (most sourced, most sunk) A} over the G states, ground left out."""
+    out: dict[float, tuple[float, float]] = {}
+    for per_rail in rail_currents(spec_path).values():
+        for rail, (lo, hi) in per_rail.items():
+            level = float(rail.split()[0])
+            if level == 0.0:
+                continue
+            src, snk = out.get(level, (0.0, 0.0))
+            out[level] = (max(src, hi, MIN_A), max(snk, -lo, MIN_A))
+    return dict(sorted(out.items()))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("spec")
+    ap.add_argument("--vdd", type=float, default=None)
+    ap.add_argument("--vbe", type=float, default=0.6)
+    ap.add_argument("--c-load", type=float, default=1e-12)
+    a = ap.parse_args()
+    pdk = get_pdk(load_spec(a.spec).design.pdk)
+    t0 = time.time()
+    print(
+        "| rail | drive | sources / sinks up to | r_out (ohm) | worst move over the load, "
+        "tt / worst corner | offset tt, worst corner | MC sigma | settles | peak | power |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for level, (src, snk) in rails(a.spec).items():
+        drive = "source" if src >= snk else "sink"
+        cond = RailBufferConditions(
+            level=level, i_source=src, i_sink=snk, vbe=a.vbe, vdd=a.vdd, c_load=a.c_load,
+            sizing=RailBufferSizing(drive=drive),
+        )  # fmt: skip
+        cond = replace(cond, sizing=size_output(pdk, cond))
+        ch = characterise_rail_buffer(pdk, cond)
+        worst_c = max(CORNERS, key=lambda c: ch.corner_worst_move_v[c])
+        off_c = max(CORNERS, key=lambda c: abs(ch.corner_offset_v[c]))
+        print(
+            f"| {level:g} V | {drive} (MF/MP {cond.sizing.drive_w:g} um) "
+            f"| {src * 1e6:.0f} / {snk * 1e6:.0f} uA | {ch.r_out_ohm:.2f} "
+            f"| {ch.worst_move_v * 1e3:.2f} / {ch.corner_worst_move_v[worst_c] * 1e3:.2f} mV "
+            f"({worst_c}) | {ch.offset_v * 1e3:+.2f}, {ch.corner_offset_v[off_c] * 1e3:+.2f} mV "
+            f"({off_c}) | {ch.mc_offset_sigma_v * 1e3:.2f} mV | {ch.settle_s * 1e9:.0f} ns "
+            f"| {ch.peak_v * 1e3:.0f} mV | {ch.power_w * 1e6:.0f} uW |"
+        )
+    print(f"({pdk.name}, buffers at {a.vdd or pdk.vdd:g} V, vbe {a.vbe:g} V, "
+          f"{a.c_load * 1e12:g} pF on each rail; {time.time() - t0:.0f} s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
