@@ -178,7 +178,7 @@ def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
             f"Ibias vbe 0 {i_unit!r}"]  # fmt: skip
 
 
-def _sweep(pdk: Pdk, cond: RailBufferConditions, corner: str) -> tuple[np.ndarray, float]:
+def load_sweep(pdk: Pdk, cond: RailBufferConditions, corner: str) -> tuple[np.ndarray, float]:
     """(rows (load sourced A, out - ref V), supply power at zero load): a current source
     draws the load from the rail, swept from sinking ``i_sink`` to sourcing ``i_source``;
     at other corners than the design's, the bias tracks (:func:`_bias`)."""
@@ -242,7 +242,7 @@ def characterise_rail_buffer(pdk: Pdk, cond: RailBufferConditions) -> RailBuffer
     def one(job: tuple):
         kind, arg = job
         if kind == "sweep":
-            return _sweep(pdk, cond, arg)
+            return load_sweep(pdk, cond, arg)
         if kind == "settle":
             return _settle(pdk, cond)
         seed, n = arg

@@ -101,13 +101,15 @@ def memory_sizing(hold_cap_n: int = 1, sizes: Sizes = ()) -> memory_circuit.Memo
 
 @cache
 def circuit(
-    name: str, hold_cap_n: int = 1, reader: bool = False, sizes: Sizes = (), pdk: str = "sky130"
+    name: str, hold_cap_n: int = 1, reader: bool = False, sizes: Sizes = (), pdk: str | None = None
 ) -> ClCircuit:
     """The named circuit (``hold_cap_n``: the memory circuit's parallel hold capacitors,
     ``cell.update.hold_cap_n``; ``sizes``: its transistor sizes, ``cell.update.sizing``);
     ``reader``: with the edge's G reader (:func:`twinedge.circuits.readout.reader_devices`,
-    a chip's cells; its switches at ``pdk``'s shortest channel)."""
+    a chip's cells; its switches at ``pdk``'s shortest channel, so a reader needs the PDK)."""
     if reader:
+        if pdk is None:
+            raise ValueError("the G reader's devices depend on the PDK: name it")
         base = circuit(name, hold_cap_n, False, sizes, pdk)
         readers = at_shortest_channel(readout.reader_devices(), get_pdk(pdk))
         devs = (*base.devices, *readers)
