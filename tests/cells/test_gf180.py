@@ -89,18 +89,11 @@ def test_array_lvs_matches_and_a_broken_via_does_not(tmp_path: Path, gf180_activ
 def test_cl_cell_drc_clean_and_array_lvs_catches_an_open_update_input(
     tmp_path: Path, gf180_active
 ) -> None:
-    """The on-chip learning cell from the SKY130 generators on GF180MCU's rules: a vertical
-    (stacked) cell with its memory circuit at GF180 sizes is DRC clean; the 4 x 4 array
-    (designs/xor_4x4_cl_gf180.yaml) matches its netlist, and with the via that lands an
-    update block's first input cut it does not."""
-    from twinedge.cells.twin_edge_cl import twin_edge_cl
-
+    """The on-chip learning cell from the SKY130 generators on GF180MCU's rules: the 4 x 4
+    array (designs/xor_4x4_cl_gf180.yaml) matches its netlist, and with the via that lands an
+    update block's first input cut it does not. (Its vertical cell's DRC runs in
+    test_periphery_blocks_drc_clean_and_lvs_match, on one layout with the periphery.)"""
     d = load_spec(DESIGNS / "xor_4x4_cl_gf180.yaml").design
-    sizes = d.cell.update.sizing.items()
-    cell = twin_edge_cl(1.0, 1.0, d.cell.c_gate_f, "stacked", "memory", 3, sizes=sizes)
-    drc = run_drc(write_gds(cell, tmp_path / "cl.gds"), tmp_path / "drc")
-    assert drc.clean, drc.by_rule
-
     gds = run_layout(d, tmp_path / "layout").gds
     lvs = run_lvs(d, gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
@@ -183,9 +176,9 @@ def _periphery_blocks() -> dict:
 def test_periphery_blocks_drc_clean_and_lvs_match(tmp_path: Path, gf180_active) -> None:
     """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
     sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
-    and LVS reference alike. All six blocks, both rail buffers and a chip's learning cell
-    (with its G reader) on one layout pass the deck; each block matches its own device list
-    in LVS."""
+    and LVS reference alike. All six blocks, both rail buffers and the learning cell (a
+    vertical one at the GF180 design's sizes, and a chip's with its G reader) on one layout
+    pass the deck; each block matches its own device list in LVS."""
     from twinedge.verify.lvs import run_block_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
@@ -198,16 +191,19 @@ def test_periphery_blocks_drc_clean_and_lvs_match(tmp_path: Path, gf180_active) 
         gds = write_gds(comp, tmp_path / f"{name}.gds")
         lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
         assert lvs.match, (name, lvs.mismatches)
-    # and a chip's learning cell: the update circuit with the G reader (its switches too)
+    # and the learning cell: a vertical (stacked) one at the GF180 design's sizes, and a
+    # chip's, with the G reader (its switches too)
     from twinedge.cells.twin_edge_cl import twin_edge_cl
     from twinedge.circuits import cl
 
-    sizes = (("switch_l", 0.28),)
+    d = load_spec(DESIGNS / "xor_4x4_cl_gf180.yaml").design
+    sizes = d.cell.update.sizing.items()
     cell = cl.circuit("memory", 3, True, sizes, "gf180mcu")
     assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)
-    top.add_ref(twin_edge_cl(1.0, 1.0, 4e-12, "below", "memory", 3, True, sizes=sizes)).dmove(
-        (x, 0.0)
-    )
+    for side, reader in (("stacked", False), ("below", True)):
+        c = twin_edge_cl(1.0, 1.0, d.cell.c_gate_f, side, "memory", 3, reader, sizes=sizes)
+        top.add_ref(c).dmove((x, 0.0))
+        x += c.xsize + 10.0
     drc = run_drc(write_gds(top, tmp_path / "periphery.gds"), tmp_path / "drc", pdk)
     assert drc.clean and drc.violations == 0, drc.as_dict()
 
