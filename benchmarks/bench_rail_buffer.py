@@ -59,11 +59,10 @@ def main() -> None:
     a = ap.parse_args()
     pdk = get_pdk(load_spec(a.spec).design.pdk)
     t0 = time.time()
-    print(
-        "| rail | drive | sources / sinks up to | r_out (ohm) | worst move over the load, "
-        "tt / worst corner | offset tt, worst corner | MC sigma | settles | peak | power |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| rail | drive | sources / sinks up to | r_out (ohm) | worst move over the load, "
+          "tt / worst corner | offset tt, worst corner | worst error from the reference over "
+          "the load, any corner | MC sigma | settles | peak | power |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for level, (src, snk) in rails(a.spec).items():
         drive = "source" if src >= snk else "sink"
         cond = RailBufferConditions(
@@ -74,12 +73,14 @@ def main() -> None:
         ch = characterise_rail_buffer(pdk, cond)
         worst_c = max(CORNERS, key=lambda c: ch.corner_worst_move_v[c])
         off_c = max(CORNERS, key=lambda c: abs(ch.corner_offset_v[c]))
+        err_c = max(CORNERS, key=lambda c: ch.corner_max_error_v[c])
         print(
             f"| {level:g} V | {drive} (MF/MP {cond.sizing.drive_w:g} um) "
             f"| {src * 1e6:.0f} / {snk * 1e6:.0f} uA | {ch.r_out_ohm:.2f} "
             f"| {ch.worst_move_v * 1e3:.2f} / {ch.corner_worst_move_v[worst_c] * 1e3:.2f} mV "
             f"({worst_c}) | {ch.offset_v * 1e3:+.2f}, {ch.corner_offset_v[off_c] * 1e3:+.2f} mV "
-            f"({off_c}) | {ch.mc_offset_sigma_v * 1e3:.2f} mV | {ch.settle_s * 1e9:.0f} ns "
+            f"({off_c}) | {ch.corner_max_error_v[err_c] * 1e3:.2f} mV ({err_c}) "
+            f"| {ch.mc_offset_sigma_v * 1e3:.2f} mV | {ch.settle_s * 1e9:.0f} ns "
             f"| {ch.peak_v * 1e3:.0f} mV | {ch.power_w * 1e6:.0f} uW |"
         )
     print(f"({pdk.name}, buffers at {a.vdd or pdk.vdd:g} V, vbe {a.vbe:g} V, "

@@ -163,7 +163,7 @@ def test_hold_capacitors_lie_under_the_channel(reader: bool) -> None:
     from twinedge.cells.twin_edge_cl import cl_geometry, plan_block
     from twinedge.circuits.cl import circuit
 
-    cc = circuit("memory", 3, reader)
+    cc = circuit("memory", 3, reader, (), "sky130")
     plan = plan_block(cc, cl_geometry(1.0, 1.0, 4e-12, "memory", 3, reader).edge_cols)
     assert plan.bed is not None and plan.bed.plate == "m" and plan.bed.shield == "vdd"
     stripes = [s for col in plan.bed.columns for s in col.stripes]
@@ -196,7 +196,7 @@ def test_bed_takes_what_fits_and_the_rows_the_rest(reader: bool) -> None:
     from twinedge.circuits.cl import circuit
 
     for n in range(1, 9):
-        cc = circuit("memory", n, reader)
+        cc = circuit("memory", n, reader, (), "sky130")
         plan = plan_block(cc, cl_geometry(1.0, 1.0, 4e-12, "memory", n, reader).edge_cols)
         in_bed = [s.name for col in plan.bed.columns for s in col.stripes]
         in_rows = [p.item.name for p in plan.placed if p.item.name.startswith("CM")]

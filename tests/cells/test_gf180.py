@@ -223,6 +223,24 @@ def test_shortest_channel_is_the_pdks() -> None:
     assert at_shortest_channel(long, twinedge.pdk.get("gf180mcu")) == long
 
 
+def test_every_periphery_netlist_on_gf180_is_at_its_shortest_channel_or_longer() -> None:
+    """The netlists the characterisations and the chip simulate (not only the layout LVS
+    compares with): no channel below GF180MCU's 0.28 um in any block's ``.subckt``."""
+    import re
+
+    from twinedge.circuits import bias, error_element, input_driver, rail_buffer, readout, sequencer
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    strings = tuple(bias.BiasString(n, 0.7, 1.0, 1.5) for n in bias.BIASES)
+    texts = [
+        input_driver.subckt(pdk), sequencer.subckt(pdk), bias.subckt(pdk, strings),
+        readout.subckt(pdk, readout.ReadMap(4, 4)), error_element.subckt(pdk, 0.25, True),
+        rail_buffer.subckt(pdk, rail_buffer.RailBufferSizing(drive="sink")),
+    ]  # fmt: skip
+    lengths = [float(x) for t in texts for x in re.findall(r" l=([0-9.eE+-]+)", t)]
+    assert len(lengths) > 100 and min(lengths) >= pdk.rules.nfet_min_l
+
+
 def test_switching_pdk_redraws_cached_cells() -> None:
     """gdsfactory caches a cell by its arguments; a block drawn on GF180MCU must not be handed
     out after switching back to SKY130 (its layout would fail SKY130's DRC and LVS)."""

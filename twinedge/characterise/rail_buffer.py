@@ -1,16 +1,19 @@
 """The rail buffer (:mod:`twinedge.circuits.rail_buffer`): its output stage sized with the
 PDK's models, then characterised as the rail it makes.
 
-Sizing: the source ``SRC`` to the quiescent current (the most the rail must source), from
-one operating point of a device at the bias; the sink ``SNK`` so that it carries that
-current where the mirror puts its gate (no systematic offset), from one deck of buffers over
-a grid of sink widths. Characterisation, at each rail level:
+Sizing (:func:`size_output`): each output device's width from one operating point of a
+device at the voltages it sees at full load (the follower with its gate
+:data:`X2_BELOW_TAIL` under the input pair's tail, the flipped follower's sink with its gate
+at :data:`XF_FULL`, the biased device at the tails' bias), for its current times
+:data:`BIAS_MARGIN`. Characterisation of the sized buffer at its rail level:
 
-* load regulation: the level while the rail's load sweeps from sinking to sourcing the
-  largest current (the datapoints' currents lie inside): its output resistance at zero load,
-  and the worst move over the sweep;
-* offset at zero load, nominal and over Monte Carlo instances (PDK local mismatch), and at
-  the corners;
+* load regulation, at each corner: the level while the rail's load sweeps from sinking to
+  sourcing the largest currents (the datapoints' currents lie inside; zero is a sweep
+  point): its output resistance at zero load, the worst move from the zero-load level and
+  the worst error from the reference over the sweep. At corners other than the design's the
+  tails' bias comes from a diode-connected tail unit fed by the design corner's tail current
+  (an ideal current reference; the chip's bias strings, VDD-referenced, would move it more);
+* offset at zero load, nominal and over Monte Carlo instances (PDK local mismatch);
 * settling after the load steps by the largest current and back (the datapoint changes), on
   the rail's capacitance: to within :data:`SETTLE_TOL_V`;
 * power per buffer at zero load.
@@ -18,6 +21,7 @@ a grid of sink widths. Characterisation, at each rail level:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, replace
 
@@ -74,6 +78,7 @@ class RailBufferCharacterisation:
     offset_v: float  # at zero load (the design corner)
     corner_offset_v: dict[str, float]
     corner_worst_move_v: dict[str, float]
+    corner_max_error_v: dict[str, float]  # |level - reference| over the load sweep
     mc_offset_sigma_v: float
     settle_s: float  # the slowest of the load steps
     peak_v: float  # the largest excursion from the level during the load steps
@@ -104,6 +109,7 @@ def _current_per_um(
     vd: float,
     l: float,  # noqa: E741 - the SPICE parameter's name
     vs: float = 0.0,
+    corner: str = "tt",
 ) -> float:
     """A device's drain current per um of width (A/um, magnitude), body at its rail: an
     NMOS with gate ``vg``, drain ``vd`` and source ``vs`` (ground by default), or a PMOS
@@ -111,7 +117,7 @@ def _current_per_um(
     w0 = 10.0
     model, src = (pdk.nfet, "s") if kind == "n" else (pdk.pfet, "vdd")
     body = "0" if kind == "n" else "vdd"
-    deck = [_header(pdk), f"Vvdd vdd 0 {vdd!r}", f"Vg g 0 {vg!r}", f"Vd d 0 {vd!r}",
+    deck = [_header(pdk, corner), f"Vvdd vdd 0 {vdd!r}", f"Vg g 0 {vg!r}", f"Vd d 0 {vd!r}",
             f"Vs s 0 {vs!r}", f"X1 d g {src} {body} {model} w={w0!r} l={l!r}",
             ".control", "op", "print i(vd)", "quit 0", ".endc", ".end"]  # fmt: skip
     return abs(_printed(run_ngspice("\n".join(deck) + "\n"), "i(vd)")) / w0
@@ -145,20 +151,23 @@ def _ops(
 def size_output(pdk: Pdk, cond: RailBufferConditions) -> RailBufferSizing:
     """``cond.sizing`` with its output stage sized for the rail's currents (each with
     :data:`BIAS_MARGIN`): the follower ``MF`` to source ``i_source`` with its gate
-    :data:`X2_BELOW_TAIL` under the pair's tail, and ``SNK`` to sink ``i_sink``; or the
-    flipped follower's ``IB`` to source ``i_source`` and its sink ``MP`` to take ``i_sink``
-    with its gate at :data:`XF_FULL`."""
+    :data:`X2_BELOW_TAIL` under the pair's tail, carrying ``i_source`` and ``SNK``'s
+    standing current, and ``SNK`` to sink ``i_sink``; or the flipped follower's ``IB`` to
+    source ``i_source`` and its sink ``MP`` to take ``i_sink`` and IB's current with its
+    gate at :data:`XF_FULL`. (The flipped follower's ``MS`` keeps its given size: it carries
+    IB's current, small for a rail that mostly sinks.)"""
     s, level, grid, vdd = cond.sizing, cond.level, pdk.grid_um, _supply(pdk, cond)
     if s.drive == "source":
-        nb = float(_ops(pdk, cond, [s], probe="nb")[0])
-        bias = BIAS_MARGIN * cond.i_sink / _current_per_um(pdk, vdd, "n", nb, level, s.bias_l)
-        x2_full = float(_ops(pdk, cond, [s], probe="ta")[0]) - X2_BELOW_TAIL
-        full = _current_per_um(pdk, vdd, "n", x2_full, vdd, s.drive_l, vs=level)
-        drive = BIAS_MARGIN * cond.i_source / full
+        nb = float(_ops(pdk, cond, [s], cond.corner, probe="nb")[0])
+        per_um = _current_per_um(pdk, vdd, "n", nb, level, s.bias_l, corner=cond.corner)
+        bias = BIAS_MARGIN * cond.i_sink / per_um
+        x2_full = float(_ops(pdk, cond, [s], cond.corner, probe="ta")[0]) - X2_BELOW_TAIL
+        full = _current_per_um(pdk, vdd, "n", x2_full, vdd, s.drive_l, level, cond.corner)
+        drive = BIAS_MARGIN * (cond.i_source + cond.i_sink) / full
     else:
-        per_um = _current_per_um(pdk, vdd, "p", cond.vbe, XF_FULL, s.bias_l)
+        per_um = _current_per_um(pdk, vdd, "p", cond.vbe, XF_FULL, s.bias_l, corner=cond.corner)
         bias = BIAS_MARGIN * cond.i_source / per_um
-        full = _current_per_um(pdk, vdd, "n", XF_FULL, level, s.drive_l)
+        full = _current_per_um(pdk, vdd, "n", XF_FULL, level, s.drive_l, corner=cond.corner)
         drive = BIAS_MARGIN * (cond.i_sink + cond.i_source) / full
     w_min = pdk.rules.mos_w_min
     return replace(s, bias_w=_snap(max(bias, w_min), grid), drive_w=_snap(max(drive, w_min), grid))
@@ -166,14 +175,16 @@ def size_output(pdk: Pdk, cond: RailBufferConditions) -> RailBufferSizing:
 
 def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
     """The lines that make ``vbe``: at the design corner the bias itself; at another, the
-    gate voltage of a diode-connected tail unit carrying the design corner's tail current,
-    as the chip's bias string makes it (a PMOS diode's gate moves with the process so that
-    the current it sets does not)."""
+    gate voltage of a diode-connected tail unit carrying the design corner's tail current:
+    an ideal current reference, whose PMOS diode's gate moves with the process so that the
+    current it sets does not. (The chip's bias strings are VDD-referenced: their current
+    moves with the process too, which this does not model.)"""
     if corner == cond.corner:
         return [f"Vvbe vbe 0 {cond.vbe!r}"]
     unit = ErrorElementSizing()
     vdd = _supply(pdk, cond)
-    i_unit = unit.tail_w * _current_per_um(pdk, vdd, "p", cond.vbe, cond.vbe, unit.tail_l)
+    per_um = _current_per_um(pdk, vdd, "p", cond.vbe, cond.vbe, unit.tail_l, corner=cond.corner)
+    i_unit = unit.tail_w * per_um
     return [f"Xbias vbe vbe vdd vdd {pdk.pfet} w={unit.tail_w!r} l={unit.tail_l!r}",
             f"Ibias vbe 0 {i_unit!r}"]  # fmt: skip
 
@@ -186,8 +197,10 @@ def load_sweep(pdk: Pdk, cond: RailBufferConditions, corner: str) -> tuple[np.nd
              f"Vvdd vdd 0 {_supply(pdk, cond)!r}", *_bias(pdk, cond, corner),
              f"Vref ref 0 {cond.level!r}", "Iload out 0 0",
              f"X1 out ref vdd vbe {SUBCKT}"]  # fmt: skip
-    lo, hi = -cond.i_sink, cond.i_source
-    step = (hi - lo) / (SWEEP_POINTS - 1)
+    # from exactly -i_sink through exactly zero load, up to i_source (or at most one step past)
+    k = max(1, math.ceil(cond.i_sink / ((cond.i_sink + cond.i_source) / (SWEEP_POINTS - 1))))
+    step = cond.i_sink / k
+    lo, hi = -cond.i_sink, step * math.ceil(cond.i_source / step - 1e-9)
     lines += [".control", "set numdgt=12", f"dc iload {lo!r} {hi + step / 2!r} {step!r}",
               "wrdata dc.dat v(out) i(vvdd)", "quit 0", ".endc", ".end"]  # fmt: skip
     rows = numeric_rows(run_ngspice("\n".join(lines) + "\n"), columns=4)
@@ -246,7 +259,7 @@ def characterise_rail_buffer(pdk: Pdk, cond: RailBufferConditions) -> RailBuffer
         if kind == "settle":
             return _settle(pdk, cond)
         seed, n = arg
-        return _ops(pdk, cond, [cond.sizing] * n, "tt", seed) - cond.level
+        return _ops(pdk, cond, [cond.sizing] * n, cond.corner, seed) - cond.level
 
     res = processes.parallel(one, jobs, min(len(jobs), processes.jobs()))
     sweeps = dict(zip(CORNERS, res[: len(CORNERS)], strict=True))
@@ -271,6 +284,7 @@ def characterise_rail_buffer(pdk: Pdk, cond: RailBufferConditions) -> RailBuffer
         offset_v=offset,
         corner_offset_v={c: at_zero(r)[1] for c, (r, _) in sweeps.items()},
         corner_worst_move_v={c: at_zero(r)[2] for c, (r, _) in sweeps.items()},
+        corner_max_error_v={c: float(np.max(np.abs(r[:, 1]))) for c, (r, _) in sweeps.items()},
         mc_offset_sigma_v=float(np.std(mc, ddof=1)) if len(mc) > 1 else 0.0,
         settle_s=settle,
         peak_v=peak,
