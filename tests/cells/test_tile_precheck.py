@@ -194,17 +194,19 @@ def test_precheck_command_refuses_bad_input_in_one_line(tmp_path, args, message)
 def _gf180_frame(tmp_path: Path, metal5: bool = False, analog: int = 0) -> dict:
     """A GF180MCU 1x2 frame (digital pins only) with its LEF, stub and info.yaml."""
     pdk = activate("gf180mcu")
-    gf.clear_cache()
-    t = tile("gf180mcuD", "1x2")
-    stripes = tt.power_stripes(t, {"VDPWR": 4.0, "VGND": 8.0})
-    c = tt.tile_frame(t, TOP, stripes)
-    if metal5:  # the generators' met4 role is GF180's Metal5, which the shuttle forbids
-        rect(c, pdk.layers.MET4, 50.0, 50.0, 60.0, 60.0)
-    plan_ = PinPlan("test", (Pin("ui_in[0]", "V1", "digital in", "input bit"),), {})
-    info = info_yaml(plan_, t, TOP, "twinedge test tile", "twinedge", "a frame", False)
-    info = info.replace("analog_pins: 0", f"analog_pins: {analog}")
-    gds = write_gds(c, tmp_path / f"{TOP}.gds")
-    res = precheck(gds, tt.lef(t, TOP, stripes), tt.verilog_stub(t, TOP), info, t, TOP, pdk)
+    try:
+        t = tile("gf180mcuD", "1x2")
+        stripes = tt.power_stripes(t, {"VDPWR": 4.0, "VGND": 8.0})
+        c = tt.tile_frame(t, TOP, stripes)
+        if metal5:  # the generators' met4 role is GF180's Metal5, which the shuttle forbids
+            rect(c, pdk.layers.MET4, 50.0, 50.0, 60.0, 60.0)
+        plan_ = PinPlan("test", (Pin("ui_in[0]", "V1", "digital in", "input bit"),), {})
+        info = info_yaml(plan_, t, TOP, "twinedge test tile", "twinedge", "a frame", False)
+        info = info.replace("analog_pins: 0", f"analog_pins: {analog}")
+        gds = write_gds(c, tmp_path / f"{TOP}.gds")
+        res = precheck(gds, tt.lef(t, TOP, stripes), tt.verilog_stub(t, TOP), info, t, TOP, pdk)
+    finally:  # the other tests of this file draw on SKY130
+        activate("sky130")
     return {row.name: row for row in res.checks} | {"__all__": res}
 
 
@@ -215,7 +217,11 @@ def test_a_gf180_frame_passes_and_metal5_or_an_analog_pin_fails(tmp_path: Path) 
     rows = _gf180_frame(tmp_path)
     assert rows.pop("__all__").passed, [r.as_dict() for r in rows.values() if not r.passed]
     assert rows["power pins"].reason == "VDPWR, VGND: stripes on Metal4, full height"
-    assert "VAPWR" not in tt.verilog_stub(t, TOP)
+    activate("gf180mcu")  # the stub's supplies are the active PDK's shuttle's
+    try:
+        assert "VAPWR" not in tt.verilog_stub(t, TOP)
+    finally:
+        activate("sky130")
     bad = _gf180_frame(tmp_path, metal5=True)
     assert [c.name for c in bad["__all__"].failed()] == ["layers"]
     assert bad["layers"].reason == "forbidden on this shuttle: 81/0 (met4)"
