@@ -1,9 +1,10 @@
 """Each rail of a design made on chip: the rail buffer (twinedge/circuits/rail_buffer.py)
 sized to the currents the design's network draws from that level (benchmarks/
 rail_currents.py, the worst over its G states), then characterised with the PDK's models:
-load regulation over those currents at every corner (the bias tracking as a bias string's
-does), Monte Carlo offset, settling and peak excursion after the load steps, power. The
-table is docs/periphery.md's ("A learning chip on GF180MCU").
+load regulation over those currents at every corner (the tails' bias from a string sized
+to ``--vbe`` at the buffers' supply, as the chip would make it), Monte Carlo offset,
+settling and peak excursion after the load steps, power. The table is docs/periphery.md's
+("A learning chip on GF180MCU").
 
     .venv/bin/python benchmarks/bench_rail_buffer.py designs/xor_4x4_cl_gf180.yaml \
         --vdd 3.3 --vbe 2.2
@@ -18,9 +19,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
+from dataclasses import astuple, replace
 from pathlib import Path
 
+from twinedge.characterise.bias import size_strings
 from twinedge.characterise.rail_buffer import (
     CORNERS,
     RailBufferConditions,
@@ -56,9 +58,19 @@ def main() -> None:
     ap.add_argument("--vdd", type=float, default=None)
     ap.add_argument("--vbe", type=float, default=0.6)
     ap.add_argument("--c-load", type=float, default=1e-12)
+    ap.add_argument(
+        "--ideal-bias", action="store_true",
+        help="vbe from an ideal source (a current reference at the other corners) instead of "
+        "a bias string sized to it at the buffers' supply",
+    )  # fmt: skip
     a = ap.parse_args()
     pdk = get_pdk(load_spec(a.spec).design.pdk)
     t0 = time.time()
+    string = None
+    if not a.ideal_bias:
+        (sized,) = size_strings(pdk, {"vbe": a.vbe}, vdd=a.vdd)
+        string = astuple(sized)
+        print(f"vbe string: {sized}")
     print("| rail | drive | sources / sinks up to | r_out (ohm) | worst move over the load, "
           "tt / worst corner | offset tt, worst corner | worst error from the reference over "
           "the load, any corner | MC sigma | settles | peak | power |")  # fmt: skip
@@ -67,7 +79,7 @@ def main() -> None:
         drive = "source" if src >= snk else "sink"
         cond = RailBufferConditions(
             level=level, i_source=src, i_sink=snk, vbe=a.vbe, vdd=a.vdd, c_load=a.c_load,
-            sizing=RailBufferSizing(drive=drive),
+            sizing=RailBufferSizing(drive=drive), bias_string=string,
         )  # fmt: skip
         cond = replace(cond, sizing=size_output(pdk, cond))
         ch = characterise_rail_buffer(pdk, cond)
@@ -83,7 +95,8 @@ def main() -> None:
             f"| {ch.mc_offset_sigma_v * 1e3:.2f} mV | {ch.settle_s * 1e9:.0f} ns "
             f"| {ch.peak_v * 1e3:.0f} mV | {ch.power_w * 1e6:.0f} uW |"
         )
-    print(f"({pdk.name}, buffers at {a.vdd or pdk.vdd:g} V, vbe {a.vbe:g} V, "
+    bias = "ideal" if a.ideal_bias else "from its string"
+    print(f"({pdk.name}, buffers at {a.vdd or pdk.vdd:g} V, vbe {a.vbe:g} V {bias}, "
           f"{a.c_load * 1e12:g} pF on each rail; {time.time() - t0:.0f} s)")  # fmt: skip
 
 

@@ -83,11 +83,13 @@ def _widths(r: float, grid: float, base: float = 1.0) -> tuple[float, float]:
 
 
 def _string_op(
-    pdk: Pdk, widths: list[tuple[float, float]], length: float, family: tuple[int, float]
-) -> np.ndarray:
-    """Each string's node voltage (tt, no mismatch)."""
+    pdk: Pdk, widths: list[tuple[float, float]], length: float, family: tuple[int, float],
+    vdd: float | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Each string's node voltage (tt, no mismatch), from ``vdd`` (the PDK's supply)."""
+    vdd = pdk.vdd if vdd is None else vdd
     lines = [model_header(pdk, "tt", None, "twinedge bias strings").rstrip("\n"),
-             f"Vvdd vdd 0 {pdk.vdd!r}"]  # fmt: skip
+             f"Vvdd vdd 0 {vdd!r}"]  # fmt: skip
     n_stack, n_l = family
     for i, (p_w, n_w) in enumerate(widths):
         lines.append(f"XP{i} o{i} o{i} vdd vdd {pdk.pfet} w={p_w!r} l={length!r}")
@@ -111,24 +113,30 @@ def _printed(out: str, prefix: str, n: int) -> np.ndarray:
 
 
 def size_strings(
-    pdk: Pdk, targets: BiasTargets, s: BiasSizing | None = None
-) -> tuple[BiasString, ...]:
+    pdk: Pdk, targets: BiasTargets | dict[str, float], s: BiasSizing | None = None,
+    vdd: float | None = None,
+) -> tuple[BiasString, ...]:  # fmt: skip
     """Each bias's string, sized to its target (or the supply), in the :data:`FAMILIES`
-    form that needs the ratio nearest to 1 (the smallest devices)."""
+    form that needs the ratio nearest to 1 (the smallest devices). ``targets``: the bias
+    generator's (:class:`BiasTargets`), or any nets' (a dict, e.g. a rail buffer's bias);
+    ``vdd``: the strings' supply (the PDK's circuits' by default)."""
     s = s or BiasSizing()
+    vdd = pdk.vdd if vdd is None else vdd
     bases = sorted({s.base_w, s.calb_base_w})
     coarse = {b: np.geomspace(1 / min(R_MAX, W_MAX / b), min(R_MAX, W_MAX / b), 61) for b in bases}
     keys = [(f, b) for f in FAMILIES for b in bases]
     ops = processes.parallel(
-        lambda k: _string_op(pdk, [_widths(r, pdk.grid_um, k[1]) for r in coarse[k[1]]], s.l, k[0]),
+        lambda k: _string_op(
+            pdk, [_widths(r, pdk.grid_um, k[1]) for r in coarse[k[1]]], s.l, k[0], vdd
+        ),
         keys, min(MAX_WORKERS, processes.jobs()),
     )  # fmt: skip
     ranges = dict(zip(keys, ops, strict=True))
-    want = targets.as_dict()
+    want = targets if isinstance(targets, dict) else targets.as_dict()
     fine: dict[str, tuple[tuple[int, float], list[tuple[float, float]]]] = {}
-    for net in BIASES:
+    for net in want:
         t = want[net]
-        if t >= pdk.vdd - SUPPLY_WITHIN:
+        if t >= vdd - SUPPLY_WITHIN:
             continue
         base = s.calb_base_w if net == "vcalb" else s.base_w
         ratio = {}
@@ -147,13 +155,13 @@ def size_strings(
         cand = {_widths(x, pdk.grid_um, base) for x in np.geomspace(r / 1.15, r * 1.15, 41)}
         fine[net] = (f, sorted(cand))
     measured = {
-        f: _string_op(pdk, [w for g, c in fine.values() if g == f for w in c], s.l, f)
+        f: _string_op(pdk, [w for g, c in fine.values() if g == f for w in c], s.l, f, vdd)
         for f in FAMILIES
         if any(g == f for g, _ in fine.values())
     }
     at = dict.fromkeys(measured, 0)
     out = []
-    for net in BIASES:
+    for net in want:
         if net not in fine:
             out.append(BiasString(net, want[net]))
             continue

@@ -29,7 +29,9 @@ import numpy as np
 
 from twinedge import processes
 from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
+from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits.error_element import ErrorElementSizing
+from twinedge.circuits.mirror import at_shortest_channel
 from twinedge.circuits.rail_buffer import SUBCKT, RailBufferSizing, subckt
 from twinedge.pdk import Pdk
 
@@ -56,6 +58,10 @@ class RailBufferConditions:
     # the buffer's supply (V); None: the PDK's circuits' supply. A shuttle that supplies more
     # (TinyTapeout's GF180MCU tiles: 3.3 V) gives the input pair and the follower headroom
     vdd: float | None = None
+    # the bias made on chip: a string's fields (twinedge.circuits.bias.BiasString, net "vbe",
+    # sized by twinedge.characterise.bias.size_strings at this supply); None: ``vbe`` from
+    # an ideal source at the design corner and an ideal current reference at the others
+    bias_string: tuple | None = None
     c_load: float = 1e-12  # the rail's capacitance (its nodes, drivers and wiring)
     t_step: float = 2e-6  # how long each load level is held in the settling run
     corner: str = "tt"
@@ -70,6 +76,7 @@ class RailBufferConditions:
 @dataclass
 class RailBufferCharacterisation:
     sizing: dict
+    bias_string: list | None  # the string that made vbe (BiasString fields); None: ideal
     level: float
     i_source: float
     i_sink: float
@@ -134,7 +141,7 @@ def _ops(
     """Each buffer's unloaded ``probe`` node (V), one buffer per sizing in one deck (the
     same sizing repeated: Monte Carlo instances with ``seed``)."""
     lines = [_header(pdk, corner, seed), f"Vvdd vdd 0 {_supply(pdk, cond)!r}",
-             f"Vvbe vbe 0 {cond.vbe!r}", f"Vref ref 0 {cond.level!r}"]  # fmt: skip
+             *_bias(pdk, cond, corner), f"Vref ref 0 {cond.level!r}"]  # fmt: skip
     names = {}
     for i, s in enumerate(sizings):
         if s not in names:
@@ -174,11 +181,15 @@ def size_output(pdk: Pdk, cond: RailBufferConditions) -> RailBufferSizing:
 
 
 def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
-    """The lines that make ``vbe``: at the design corner the bias itself; at another, the
-    gate voltage of a diode-connected tail unit carrying the design corner's tail current:
-    an ideal current reference, whose PMOS diode's gate moves with the process so that the
-    current it sets does not. (The chip's bias strings are VDD-referenced: their current
-    moves with the process too, which this does not model.)"""
+    """The lines that make ``vbe``: the design's bias string (``cond.bias_string``: the chip's
+    own, at every corner and in Monte Carlo), or without one, at the design corner the bias
+    itself and at another the gate voltage of a diode-connected tail unit carrying the
+    design corner's tail current: an ideal current reference, whose PMOS diode's gate moves
+    with the process so that the current it sets does not (a string's own current moves
+    too)."""
+    if cond.bias_string is not None:  # the chip's own string, at every corner
+        devs = bias_circuit.devices((bias_circuit.BiasString(*cond.bias_string),))
+        return [d.spice(pdk) for d in at_shortest_channel(devs, pdk)]
     if corner == cond.corner:
         return [f"Vvbe vbe 0 {cond.vbe!r}"]
     unit = ErrorElementSizing()
@@ -226,7 +237,7 @@ def _settle(pdk: Pdk, cond: RailBufferConditions) -> tuple[float, float]:
         prev = i
     end = 4 * cond.t_step
     lines = [_header(pdk, cond.corner), subckt(pdk, cond.sizing).rstrip("\n"),
-             f"Vvdd vdd 0 {_supply(pdk, cond)!r}", f"Vvbe vbe 0 {cond.vbe!r}",
+             f"Vvdd vdd 0 {_supply(pdk, cond)!r}", *_bias(pdk, cond, cond.corner),
              f"Vref ref 0 {cond.level!r}", f"Iload out 0 pwl({' '.join(pts)})",
              f"Cl out 0 {cond.c_load!r}", f"X1 out ref vdd vbe {SUBCKT}",
              ".control", "set numdgt=12", f"tran 1n {end!r} 0 5n", "wrdata settle.dat v(out)",
@@ -276,6 +287,7 @@ def characterise_rail_buffer(pdk: Pdk, cond: RailBufferConditions) -> RailBuffer
     r_out = float(-np.polyfit(rows[near, 0], rows[near, 1], 1)[0])
     return RailBufferCharacterisation(
         sizing=cond.sizing.as_dict(),
+        bias_string=list(cond.bias_string) if cond.bias_string else None,
         level=cond.level,
         i_source=cond.i_source,
         i_sink=cond.i_sink,
