@@ -320,6 +320,26 @@ def test_the_default_switch_length_is_refused_where_it_is_too_short(tmp_path: Pa
     assert "allowed: 0.28..50 um" in str(err)
 
 
+def test_an_element_length_shorter_than_the_pdk_draws_is_refused() -> None:
+    """The error element's unit length is the spec's: below a PDK's shortest channel it is
+    refused in one line, not drawn longer (on GF180MCU, where a chip spec is refused earlier
+    today, checked on the chip's design directly)."""
+    from twinedge.pdk import get as get_pdk
+    from twinedge.spec.errors import SpecError
+    from twinedge.spec.loader import check_element_sizing
+
+    d = load_spec(DESIGNS / "xor_chip_sky130.yaml").design
+    short = d.chip.model_copy(
+        update={"error_element": d.chip.error_element.model_copy(update={"in_l_um": 0.2})}
+    )
+    d = d.model_copy(update={"chip": short})
+    check_element_sizing(d, get_pdk("sky130"), "chip.yaml")  # 0.2 um: SKY130 draws it
+    with pytest.raises(SpecError) as err:
+        check_element_sizing(d, get_pdk("gf180mcu"), "chip.yaml")
+    assert err.value.path == "chip.error_element.in_l_um"
+    assert "allowed: 0.28..50 um" in str(err.value)
+
+
 def test_sizing_belongs_to_the_memory_circuit(tmp_path: Path) -> None:
     import yaml
 

@@ -262,6 +262,20 @@ def check_sizing(design: Design, pdk: Pdk, file: str) -> None:
             )  # fmt: skip
 
 
+def check_element_sizing(design: Design, pdk: Pdk, file: str) -> None:
+    """``chip.error_element.in_l_um`` within what the PDK draws: a length the spec gives is
+    refused below the shortest channel (the periphery's own shortest devices are drawn at
+    it, :func:`twinedge.circuits.mirror.at_shortest_channel`; a spec's are not changed)."""
+    if design.chip is None:
+        return
+    um, r = design.chip.error_element.in_l_um, pdk.rules
+    if not r.nfet_min_l <= um <= r.mos_l_max:
+        raise SpecError(
+            file, "chip.error_element.in_l_um", f"outside what {design.pdk} draws", um,
+            f"{r.nfet_min_l:g}..{r.mos_l_max:g} um",
+        )  # fmt: skip
+
+
 def check_cascodes(design: Design, pdk: Pdk, file: str) -> None:
     """The memory circuit's cascode gates (``cell.update.vcn`` / ``vcp``) within the supply."""
     update = getattr(design.cell, "update", None)
@@ -312,6 +326,7 @@ def check_device_range(design: Design, dataset: Dataset, file: str) -> None:
             f"{', '.join(rest)} or {last}" if rest else last,
         )
     check_sizing(design, pdk, file)
+    check_element_sizing(design, pdk, file)
     check_cascodes(design, pdk, file)
     g_hi = pdk.vdd
     tr = design.training
