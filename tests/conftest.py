@@ -167,3 +167,24 @@ def train_compiled_and_numpy(spec):
     slow = CoupledLearning(net, model, data, training, numpy_only, compiled=False)
     assert fast._compiled and not slow._compiled
     return fast.run(), slow.run()
+
+
+# The files whose tests take the longest (end-to-end flows, the chip's transient: 50-90 s
+# each, `PYTEST_ARGS=--durations=10`). Under pytest-xdist's --dist loadfile a worker takes
+# the next file in collection order when it is free, so these go first: started last, one
+# of them kept one worker busy for a minute and a half after the other had finished.
+HEAVY_FIRST = (
+    "flows/test_cli_train.py",
+    "flows/test_cl_flow.py",
+    "cells/test_chip.py",
+    "flows/test_interrupts.py",
+    "cells/test_gf180.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    def rank(item) -> int:
+        path = item.path.as_posix()
+        return next((k for k, h in enumerate(HEAVY_FIRST) if path.endswith(h)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)  # stable: the order within and among the other files is kept
