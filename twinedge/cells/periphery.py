@@ -14,8 +14,8 @@ from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits import input_driver, rail_buffer, readout, sequencer
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.error_element import fingers
-from twinedge.circuits.mirror import Device, at_shortest_channel
+from twinedge.circuits.error_element import as_drawn
+from twinedge.circuits.mirror import Device
 from twinedge.pdk import active
 from twinedge.pdk import tech as pdk
 
@@ -38,7 +38,7 @@ def block_circuit(name: str, ports: tuple[str, ...], devs: list[Device]) -> ClCi
     """A periphery circuit as the placer takes it: wide devices in fingers, every port a
     global net (a via stack each), the supplies' tracks first."""
     p = active()
-    drawn = fingers(at_shortest_channel(devs, p), p.rules.sd_max_width, p.grid_um)
+    drawn = as_drawn(devs, p)
     globals_ = (*ports, "0")
     channel = ("0", "vdd", *(n for n in ports if n != "vdd"))
     return ClCircuit(name, tuple(drawn), globals_, channel)

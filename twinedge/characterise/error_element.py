@@ -25,7 +25,13 @@ import numpy as np
 
 from twinedge import processes
 from twinedge.artifacts import cache_lock, private_tmp
-from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
+from twinedge.characterise.mirror import (
+    model_header,
+    monte_carlo_decks,
+    numeric_rows,
+    run_ngspice,
+    run_transient,
+)
 from twinedge.circuits.error_element import (
     SUBCKT_DIFF,
     ErrorElementSizing,
@@ -37,7 +43,6 @@ from twinedge.pdk import get as get_pdk
 from twinedge.spec.schema import Design, ErrorElementKnobs
 
 SETTLE_TOL_V = 1e-3
-MC_PER_DECK = 4
 O_GRID = tuple(round(0.05 * i, 2) for i in range(10))  # free outputs (V): 0 .. 0.45
 
 
@@ -178,12 +183,9 @@ def characterise_error_element(
     """Every measurement of the module docstring (seconds on one core)."""
     k = realised_k(cond.k)
     decks = [(lab, sign) for lab in cond.labels for sign in (1, -1)]
-    # Monte Carlo instances MC_PER_DECK to a deck, each deck its own draw (one operating
-    # point of many amplifiers converges slowly: 16 in one deck took 12 s, 4 decks of 4 ~1 s)
-    mc_decks = [
-        (seed + 1, min(MC_PER_DECK, cond.mc_n - seed * MC_PER_DECK))
-        for seed in range(-(-cond.mc_n // MC_PER_DECK))
-    ]
+    # a few Monte Carlo instances to a deck (16 amplifiers in one deck took 12 s, 4 decks of
+    # 4 ~1 s)
+    mc_decks = monte_carlo_decks(cond.mc_n)
 
     def one(job: tuple) -> tuple:
         if job[0] == "dc":

@@ -174,6 +174,16 @@ def run_ngspice(deck: str, timeout: float = 600) -> str:
         raise CharacterisationError(str(exc)) from None
 
 
+MC_PER_DECK = 4
+
+
+def monte_carlo_decks(n: int, per_deck: int = MC_PER_DECK) -> list[tuple[int, int]]:
+    """(mismatch seed, instances) of each deck that together hold ``n`` Monte Carlo
+    instances, ``per_deck`` to a deck, each deck its own draw: one operating point of many
+    amplifiers in one deck converges slowly, a few small decks quickly."""
+    return [(k + 1, min(per_deck, n - k * per_deck)) for k in range(-(-n // per_deck))]
+
+
 def model_header(
     pdk: Pdk,
     corner: str,

@@ -10,9 +10,9 @@ at :data:`XF_FULL`, the biased device at the tails' bias), for its current times
 * load regulation, at each corner: the level while the rail's load sweeps from sinking to
   sourcing the largest currents (the datapoints' currents lie inside; zero is a sweep
   point): its output resistance at zero load, the worst move from the zero-load level and
-  the worst error from the reference over the sweep. At corners other than the design's the
-  tails' bias comes from a diode-connected tail unit fed by the design corner's tail current
-  (an ideal current reference; the chip's bias strings, VDD-referenced, would move it more);
+  the worst error from the reference over the sweep. The tails' bias comes from the design's
+  bias string (its current moves with the process), or without one from an ideal current
+  reference at corners other than the design's (:func:`_bias`);
 * offset at zero load, nominal and over Monte Carlo instances (PDK local mismatch);
 * settling after the load steps by the largest current and back (the datapoint changes), on
   the rail's capacitance: to within :data:`SETTLE_TOL_V`;
@@ -28,7 +28,13 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from twinedge import processes
-from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
+from twinedge.characterise.mirror import (
+    model_header,
+    monte_carlo_decks,
+    numeric_rows,
+    run_ngspice,
+    run_transient,
+)
 from twinedge.circuits import bias as bias_circuit
 from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.circuits.mirror import at_shortest_channel
@@ -37,7 +43,6 @@ from twinedge.pdk import Pdk
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
 SETTLE_TOL_V = 1e-3
-MC_PER_DECK = 4
 SWEEP_POINTS = 41
 # the follower's gate at full load, below the pair's tail node (x2 cannot rise above it:
 # the tail is at the rail plus the input device's Vsg), and the flipped follower's sink
@@ -257,10 +262,8 @@ def _settle(pdk: Pdk, cond: RailBufferConditions) -> tuple[float, float]:
 def characterise_rail_buffer(pdk: Pdk, cond: RailBufferConditions) -> RailBufferCharacterisation:
     """Every measurement of the module docstring, on ``cond.sizing`` as given (size it first
     with :func:`size_output`)."""
-    # Monte Carlo instances MC_PER_DECK to a deck, each deck its own draw (one operating
-    # point of many buffers converges slowly: 16 wide followers in one deck ran for minutes)
-    mc_decks = [(seed + 1, min(MC_PER_DECK, cond.mc_n - seed * MC_PER_DECK))
-                for seed in range(-(-cond.mc_n // MC_PER_DECK))]  # fmt: skip
+    # a few Monte Carlo instances to a deck (16 wide followers in one deck ran for minutes)
+    mc_decks = monte_carlo_decks(cond.mc_n)
     jobs = [("sweep", c) for c in CORNERS] + [("settle", None)] + [("mc", d) for d in mc_decks]
 
     def one(job: tuple):

@@ -176,8 +176,7 @@ def block_devices(b: BlockInstance, w: ChipWiring, pdk: Pdk) -> list[Device]:
         devs = readout.devices(w.read_map)
     else:
         devs = bias_circuit.devices(w.bias_strings, w.bias_sizing)
-    devs = at_shortest_channel(devs, pdk)
-    return error_element.fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
+    return error_element.as_drawn(devs, pdk)
 
 
 def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:

@@ -176,13 +176,17 @@ def fingers(devs: list[Device], w_max: float, grid: float) -> list[Device]:
     return out
 
 
+def as_drawn(devs: list[Device], pdk: Pdk) -> list[Device]:
+    """``devs`` as ``pdk`` draws them: no channel shorter than its shortest
+    (:func:`twinedge.circuits.mirror.at_shortest_channel`), wide devices in fingers."""
+    return fingers(at_shortest_channel(devs, pdk), pdk.rules.sd_max_width, pdk.grid_um)
+
+
 def drawn_devices(
     pdk: Pdk, k: float, differential: bool, s: ErrorElementSizing = ErrorElementSizing()
 ) -> list[Device]:
-    """:func:`devices` as drawn on ``pdk``: wide devices in fingers, no channel shorter than
-    its shortest."""
-    devs = at_shortest_channel(devices(k, differential, s), pdk)
-    return fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
+    """:func:`devices` as drawn on ``pdk``."""
+    return as_drawn(devices(k, differential, s), pdk)
 
 
 def block_circuit(

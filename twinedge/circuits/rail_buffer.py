@@ -32,8 +32,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.error_element import ErrorElementSizing, fingers, input_pair
-from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
+from twinedge.circuits.error_element import ErrorElementSizing, as_drawn, input_pair
+from twinedge.circuits.mirror import Device, subckt_text
 from twinedge.pdk import Pdk
 
 SUBCKT = "twinedge_rail_buffer"
@@ -96,9 +96,8 @@ def devices(s: RailBufferSizing = RailBufferSizing()) -> list[Device]:
 
 
 def drawn_devices(pdk: Pdk, s: RailBufferSizing = RailBufferSizing()) -> list[Device]:
-    """:func:`devices` as drawn on ``pdk``: wide devices in fingers."""
-    devs = at_shortest_channel(devices(s), pdk)
-    return fingers(devs, pdk.rules.sd_max_width, pdk.grid_um)
+    """:func:`devices` as drawn on ``pdk``."""
+    return as_drawn(devices(s), pdk)
 
 
 def subckt(pdk: Pdk, s: RailBufferSizing = RailBufferSizing()) -> str:
