@@ -135,6 +135,7 @@ def _periphery_blocks() -> dict:
     )
     m = readout.ReadMap(4, 4)
     return {
+        "resistors": (periphery.labelled(_resistor_circuit()), _resistor_circuit()),
         "sequencer": (periphery.sequencer_block(), periphery.sequencer_circuit()),
         "driver": (periphery.driver_block(False), periphery.driver_circuit(False)),
         "label_driver": (periphery.driver_block(True), periphery.driver_circuit(True)),
@@ -158,6 +159,20 @@ def _periphery_blocks() -> dict:
             for drive, dw, bw in (("source", 26.215, 6.5), ("sink", 134.22, 61.36))
         },
     }
+
+
+def _resistor_circuit(r1_l: float = 10.0):
+    """Poly resistors among transistors (a divider loading an inverter)."""
+    from twinedge.cells.periphery import block_circuit
+    from twinedge.circuits.mirror import Device
+
+    devs = [
+        Device("R1", "r", "vdd", "vdd", "out", 1.0, r1_l),
+        Device("R2", "r", "out", "out", "mid", 2.0, 4.0),
+        Device("M1", "n", "mid", "in", "0", 1.0, 0.5),
+        Device("M2", "p", "out", "in", "vdd", 1.0, 0.5),
+    ]
+    return block_circuit("resistors", ("vdd", "in", "out"), devs)
 
 
 @needs_klayout
@@ -199,9 +214,17 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
     # must be the one violation (one run of the deck: ~20 s even on a small layout)
     top.add_ref(twin_edge(1.0, 1.0, 20e-15)).dmove((x, 0.0))
     rect(top, gf180mcu.METAL[2], x, -10.0, x + 2.0, -9.8)
+    # and a lone resistor with unrelated Poly2 0.2 um above its RESISTOR layer (HRES.5:
+    # 0.3 um): the deck sees the strip as a high-resistance poly resistor
+    from twinedge.cells.resistor import poly_resistor, resistor_geometry
+
+    g = resistor_geometry(1.0, 5.0)
+    top.add_ref(poly_resistor(1.0, 5.0)).dmove((x, -30.0))
+    y_res = -30.0 + g.y0 + 1.0 + 0.4  # the RESISTOR layer's top edge
+    rect(top, gf180mcu.POLY2, x + g.x0, y_res + 0.2, x + g.x0 + 3.0, y_res + 0.7)
     drc = run_drc(write_gds(top, tmp_path / "periphery.gds"), tmp_path / "drc", pdk)
     assert drc.rules_checked > 500
-    assert drc.by_rule == {"M2.1": 1}, drc.as_dict()
+    assert drc.by_rule == {"M2.1": 1, "HRES.5": 1}, drc.as_dict()
 
 
 def test_shortest_channel_is_the_pdks() -> None:
@@ -248,3 +271,43 @@ def test_switching_pdk_redraws_cached_cells() -> None:
     finally:
         twinedge.pdk.activate("sky130")
     assert periphery.sequencer_block().info["length"] != on_gf180
+
+
+def test_resistor_model_at_its_corners_and_refused_where_a_pdk_has_none(tmp_path: Path) -> None:
+    """ppolyf_u_1k in ngspice 39 (the foundry's subcircuit, its body line in a form ngspice
+    reads: as shipped, ngspice gave 20 squares 173 ohm): 20 squares of 1 kohm/sq plus the
+    width bias and the heads at tt, the library's +-20 % sheet at ss / ff. SKY130 has no
+    resistor in twinedge yet: a circuit with one is refused, naming the PDK."""
+    from twinedge.circuits.mirror import Device
+    from twinedge.spice.deck import ngspice_op
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    r = Device("R1", "r", "a", "a", "0", 1.0, 20.0)
+    ohms = {}
+    for corner in ("tt", "ss", "ff"):
+        lib = pdk.reduced_model_lib((pdk.nfet, pdk.resistor.model), corner)
+        net = f"* r\n.lib {lib} {corner}\nI1 0 a dc 10u\n{r.spice(pdk)}\n"
+        ohms[corner] = ngspice_op(net, ["a"])["a"] / 10e-6
+    assert 1.02 < ohms["tt"] / pdk.resistor.ohms(1.0, 20.0) < 1.06, ohms
+    assert ohms["ss"] / ohms["tt"] > 1.15 and ohms["ff"] / ohms["tt"] < 0.85, ohms
+    with pytest.raises(ValueError, match="sky130: no poly resistor"):
+        r.spice(twinedge.pdk.get("sky130"))
+
+
+@needs_klayout
+def test_resistor_lvs_checks_its_value_and_its_ends(tmp_path: Path, gf180_active) -> None:
+    """The extracted resistor's R (sheet x squares of its marked body) is compared: a
+    reference 2 um longer is a mismatch, and so is a resistor moved to another net."""
+    from twinedge.cells.periphery import labelled
+    from twinedge.verify.lvs import run_block_lvs
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    cc = _resistor_circuit()
+    gds = write_gds(labelled(cc), tmp_path / "r.gds")
+    ports = list(cc.globals)
+    assert run_block_lvs(gds, ports, list(cc.devices), pdk, tmp_path / "ok").match
+    longer = list(_resistor_circuit(12.0).devices)
+    bad = run_block_lvs(gds, ports, longer, pdk, tmp_path / "long")
+    assert not bad.match and any("R=10000" in m and "R=12000" in m for m in bad.mismatches)
+    moved = [replace(d, d="in") if d.name == "R2" else d for d in cc.devices]
+    assert not run_block_lvs(gds, ports, moved, pdk, tmp_path / "moved").match

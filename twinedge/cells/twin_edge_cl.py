@@ -36,6 +36,7 @@ from twinedge.cells.cap_bed import AVOID as BED_AVOID
 from twinedge.cells.cap_bed import GAP as BED_GAP
 from twinedge.cells.cap_bed import MARGIN as BED_MARGIN
 from twinedge.cells.cap_bed import BedFull, BedPlan, draw_bed, plan_bed
+from twinedge.cells.resistor import poly_resistor, resistor_geometry
 from twinedge.cells.twin_edge import (
     EdgeGeometry,
     _licon_column,
@@ -177,7 +178,7 @@ class Item:
     """A placed device or tap: nets of its terminals, kind, size and its cell."""
 
     name: str
-    kind: str  # "n" or "p" (device type; for a tap the diffusion it contacts)
+    kind: str  # "n", "p" or "r" (device type; for a tap the diffusion it contacts)
     is_tap: bool
     nets: dict[str, str]
     w: float
@@ -185,21 +186,30 @@ class Item:
 
     @property
     def length(self) -> float:
+        if self.kind == "r":
+            return resistor_geometry(self.w, self.l_um).length
         return tap_side() if self.is_tap else mos_terminals(self.w, self.l_um)[0]
 
     @property
     def height(self) -> float:
         """Extent from the diffusion's bottom to the top of its terminal pads."""
+        if self.kind == "r":
+            return resistor_geometry(self.w, self.l_um).height
         if self.is_tap:
             return tap_side()
         return snap(_gate_pad_y(self.w) + pad_side() / 2)
 
     def terminals(self) -> list[Terminal]:
+        if self.kind == "r":
+            g = resistor_geometry(self.w, self.l_um)
+            return [Terminal(t, x, g.y_pad) for t, x in zip("SD", g.x_terminals, strict=True)]
         if self.is_tap:
             return [Terminal("B", tap_side() / 2, tap_side() / 2)]
         return mos_terminals(self.w, self.l_um)[1]
 
     def cell(self) -> gf.Component:
+        if self.kind == "r":
+            return poly_resistor(self.w, self.l_um)
         return (
             tap("p" if self.kind == "n" else "n")
             if self.is_tap
@@ -211,12 +221,14 @@ def _item(d: Device, flipped: bool = False) -> Item:
     """A device; ``flipped``: drawn drain-left (so a neighbour's terminal on the same net is
     near, and that net's track short)."""
     sd = {"S": d.d, "D": d.s} if flipped else {"S": d.s, "D": d.d}
-    return Item(d.name, d.kind, False, {**sd, "G": d.g}, d.w, d.l)
+    gate = {} if d.kind == "r" else {"G": d.g}
+    return Item(d.name, d.kind, False, {**sd, **gate}, d.w, d.l)
 
 
 def _rows(cc: ClCircuit, chosen0: frozenset[str] | None = None) -> tuple[list[Item], list[Item]]:
-    """Row 0: p+ tap, NMOS, n+ tap, PMOS (``row_first`` ones first); row 1: n+ tap, PMOS;
-    the other PMOS split to balance the rows (``chosen0``: those that go to row 0)."""
+    """Row 0: p+ tap, NMOS, n+ tap, PMOS (``row_first`` ones first), resistors (last: the
+    NMOS stay within the latch-up distance of the tap); row 1: n+ tap, PMOS; the other PMOS
+    split to balance the rows (``chosen0``: those that go to row 0)."""
     items = [_item(d, d.name in cc.flipped) for d in cc.devices if d.name not in cc.bed]
     nmos = [i for i in items if i.kind == "n"]
     if cc.nmos_order:
@@ -231,11 +243,12 @@ def _rows(cc: ClCircuit, chosen0: frozenset[str] | None = None) -> tuple[list[It
     def span(items: list[Item]) -> float:
         return sum(i.length + ITEM_GAP for i in items)
 
+    resistors = [i for i in items if i.kind == "r"]
     row0 = [ptap, *nmos, ntap(0), *first]
     row1 = [ntap(1)]
     if chosen0 is None:  # longest first, each into the shorter row; then the circuit's order
         chosen0 = frozenset()
-        lengths = [span(row0) + WELL_GAP, span(row1)]
+        lengths = [span([*row0, *resistors]) + WELL_GAP, span(row1)]
         for it in sorted(pmos, key=lambda i: -i.length):
             k = 0 if lengths[0] <= lengths[1] else 1
             lengths[k] += it.length + ITEM_GAP
@@ -245,7 +258,7 @@ def _rows(cc: ClCircuit, chosen0: frozenset[str] | None = None) -> tuple[list[It
     row1 += [it for it in pmos if it.name not in chosen0]
     if not first and not chosen0:  # no PMOS in row 0: its n-well would hold the tap alone
         row0 = [it for it in row0 if it.name != "TAPN0"]
-    return row0, row1
+    return [*row0, *resistors], row1
 
 
 @dataclass(frozen=True)
@@ -569,7 +582,7 @@ def _draw_wells(
     well: list[Placed] = []
     for run in _groups(plan, row):
         first = run[0]
-        if not first.item.is_tap:
+        if not first.item.is_tap and first.item.kind != "r":  # a resistor draws its own
             implant = pdk.NSDM if first.item.kind == "n" else pdk.PSDM
             # each device's implant to its own width (a run's widest would cover a narrower
             # PMOS's gate contact: licon to psdm), bridged to the next at the lower one

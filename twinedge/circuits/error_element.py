@@ -168,7 +168,7 @@ def fingers(devs: list[Device], w_max: float, grid: float) -> list[Device]:
     out = []
     for d in devs:
         n = max(1, math.ceil(d.w / w_max - 1e-9))
-        if n == 1:
+        if n == 1 or d.kind == "r":  # a resistor is one strip, however wide
             out.append(d)
             continue
         w = round(round(d.w / n / grid) * grid, 6)

@@ -28,7 +28,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from twinedge.pdk import Pdk
+    from twinedge.pdk.base import PolyResistor
 
 SUBCKT = "twinedge_cl_update"
 PORTS = ("af", "bf", "ac", "bc", "g", "vdd", "vbp", "learn", "learnb", "vfloor")
@@ -36,8 +39,12 @@ PORTS = ("af", "bf", "ac", "bc", "g", "vdd", "vbp", "learn", "learnb", "vfloor")
 
 @dataclass(frozen=True)
 class Device:
+    """A transistor (``kind`` "n" or "p"), or a poly resistor (``kind`` "r": ``d`` and ``s``
+    its two ends, ``g`` repeats ``d``, so every net a device touches is still among
+    d, g, s)."""
+
     name: str
-    kind: str  # "n" or "p"
+    kind: str  # "n", "p" or "r"
     d: str
     g: str
     s: str
@@ -48,9 +55,26 @@ class Device:
     def body(self) -> str:
         return "vdd" if self.kind == "p" else "0"
 
+    @property
+    def terminals(self) -> tuple[str, ...]:
+        """The nets it touches: a resistor's two ends, a transistor's d, g, s."""
+        return (self.d, self.s) if self.kind == "r" else (self.d, self.g, self.s)
+
     def model(self, pdk: Pdk) -> str:
-        """The PDK's device model of this transistor."""
+        """The PDK's device model of this transistor (or resistor)."""
+        if self.kind == "r":
+            return resistor_of(pdk).model
         return pdk.pfet if self.kind == "p" else pdk.nfet
+
+    def lvs_line(self, pin: Callable[[str], str], pdk: Pdk) -> str:
+        """The reference netlist's line (``pin``: a net's name there): a MOS with its W and
+        L, a resistor with the resistance LVS extracts from its body's squares."""
+        if self.kind == "r":
+            ohms = resistor_of(pdk).ohms(self.w, self.l)
+            ends = f"{pin(self.d)} {pin(self.s)}"
+            return f"R{self.name} {ends} {ohms!r} {self.model(pdk)} W={self.w}u L={self.l}u"
+        t = " ".join(pin(n) for n in (self.d, self.g, self.s, self.body))
+        return f"M{self.name} {t} {self.model(pdk)} W={self.w}u L={self.l}u"
 
     def renamed(self, suffix: str, nets: dict[str, str]) -> Device:
         """This device placed in a larger netlist: its name suffixed, its terminals on
@@ -61,10 +85,22 @@ class Device:
 
     def spice(self, pdk: Pdk, prefix: str = "X", m: int = 1) -> str:
         """The instance line; ``m``: that many in parallel (one model evaluation)."""
+        if self.kind == "r":
+            params = resistor_of(pdk).spice_params.format(w=self.w, l=self.l)
+            return f"{prefix}{self.name} {self.d} {self.s} 0 {self.model(pdk)} {params}" + (
+                f" m={m}" if m > 1 else ""
+            )
         return (
             f"{prefix}{self.name} {self.d} {self.g} {self.s} {self.body} {self.model(pdk)} "
             f"w={self.w!r} l={self.l!r}" + (f" m={m}" if m > 1 else "")
         )
+
+
+def resistor_of(pdk: Pdk) -> PolyResistor:
+    """``pdk``'s poly resistor, or why a circuit with one cannot be built on it."""
+    if pdk.resistor is None:
+        raise ValueError(f"{pdk.name}: no poly resistor device in twinedge for this PDK yet")
+    return pdk.resistor
 
 
 def in_parallel(devices: tuple[Device, ...] | list[Device]) -> list[tuple[Device, int]]:

