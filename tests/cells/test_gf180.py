@@ -121,6 +121,13 @@ def test_mismatch_draws_each_instance_its_own_threshold(tmp_path: Path) -> None:
     assert 0.01 < rel < 0.2, spread
 
 
+# a reference ladder as bench_rail_reference.py sizes it for XOR (lengths need not reach a
+# target for DRC and LVS)
+LADDER = (("0", "vlabel", 1, 5.47), ("vlabel", "vminus", 1, 1.32), ("vminus", "vplus", 1, 14.09),
+          ("vplus", "vin_hi", 1, 7.61), ("vin_hi", "vreset", 2, 37.1),
+          ("vreset", "vdd", 3, 36.56))  # fmt: skip
+
+
 def _periphery_blocks() -> dict:
     """Every periphery block of the chip as drawn on the active PDK, and its circuit."""
     from twinedge.cells import periphery
@@ -136,6 +143,10 @@ def _periphery_blocks() -> dict:
     m = readout.ReadMap(4, 4)
     return {
         "resistors": (periphery.labelled(_resistor_circuit()), _resistor_circuit()),
+        "rail_reference": (
+            periphery.rail_reference_block(LADDER, 1.0),
+            periphery.rail_reference_circuit(LADDER, 1.0),
+        ),
         "sequencer": (periphery.sequencer_block(), periphery.sequencer_circuit()),
         "driver": (periphery.driver_block(False), periphery.driver_circuit(False)),
         "label_driver": (periphery.driver_block(True), periphery.driver_circuit(True)),

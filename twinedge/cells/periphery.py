@@ -1,8 +1,8 @@
 """Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
-drivers, read-out, rail buffers): each block's netlist placed and routed by the two-row
-block placer of the learning cell's update circuit, its ports labelled on their via stacks,
-so a block's layout is generated from its circuit exactly as the cells are (and LVS compares
-it with that circuit).
+drivers, read-out, rail buffers and their reference ladder): each block's netlist placed and
+routed by the two-row block placer of the learning cell's update circuit, its ports labelled
+on their via stacks, so a block's layout is generated from its circuit exactly as the cells
+are (and LVS compares it with that circuit).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import gdsfactory as gf
 
 from twinedge.cells.twin_edge_cl import draw_block
 from twinedge.circuits import bias as bias_circuit
-from twinedge.circuits import input_driver, rail_buffer, readout, sequencer
+from twinedge.circuits import input_driver, rail_buffer, rail_reference, readout, sequencer
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.error_element import as_drawn
@@ -93,3 +93,17 @@ def rail_buffer_block(drive: str, drive_w: float, bias_w: float) -> gf.Component
     (:func:`twinedge.characterise.rail_buffer.size_output`)."""
     s = rail_buffer.RailBufferSizing(drive=drive, drive_w=drive_w, bias_w=bias_w)
     return labelled(rail_buffer.block_circuit(active(), s))
+
+
+def rail_reference_circuit(stretches: tuple[tuple, ...], w_um: float) -> ClCircuit:
+    """``stretches``: each :class:`twinedge.circuits.rail_reference.Stretch`'s fields, ground
+    up (a sized ladder: :func:`twinedge.characterise.rail_reference.size_ladder`)."""
+    s = [rail_reference.Stretch(*f) for f in stretches]
+    devs = rail_reference.devices(s, w_um)
+    return block_circuit(rail_reference.SUBCKT, rail_reference.ports(s), devs)
+
+
+@gf.cell
+def rail_reference_block(stretches: tuple[tuple, ...], w_um: float) -> gf.Component:
+    """The rails' reference ladder: its poly strips in a row, each tap a global net."""
+    return labelled(rail_reference_circuit(stretches, w_um))

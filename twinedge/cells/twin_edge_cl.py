@@ -258,6 +258,8 @@ def _rows(cc: ClCircuit, chosen0: frozenset[str] | None = None) -> tuple[list[It
     row1 += [it for it in pmos if it.name not in chosen0]
     if not first and not chosen0:  # no PMOS in row 0: its n-well would hold the tap alone
         row0 = [it for it in row0 if it.name != "TAPN0"]
+    if not nmos and not first and not chosen0:  # resistors alone: a p+ tap with no n+
+        row0 = row0[1:]  # diffusion near it is a latch-up rule's error (GF180MCU DF.14)
     return [*row0, *resistors], row1
 
 

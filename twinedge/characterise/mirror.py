@@ -30,7 +30,7 @@ import numpy as np
 
 from twinedge import processes
 from twinedge.artifacts import cache_lock, private_tmp
-from twinedge.circuits.mirror import PORTS, SUBCKT, UpdateSizing, subckt
+from twinedge.circuits.mirror import PORTS, SUBCKT, UpdateSizing, resistor_of, subckt
 from twinedge.pdk import Pdk
 from twinedge.pdk import get as get_pdk
 from twinedge.spice.deck import NgspiceError, run_deck
@@ -190,12 +190,14 @@ def model_header(
     mismatch_seed: int | None = None,
     title: str = "twinedge on-chip learning circuit characterisation",
     abstol: float = 1e-15,
+    resistor: bool = False,
 ) -> str:
     """Deck header: the PDK's models (with local mismatch drawn from ``mismatch_seed`` when
-    given), um scale and the tolerances every characterisation deck uses (``abstol``: the
-    absolute current tolerance, A)."""
+    given; ``resistor``: its poly resistor too), um scale and the tolerances every
+    characterisation deck uses (``abstol``: the absolute current tolerance, A)."""
     mismatch, seed = mismatch_seed is not None, mismatch_seed or 0
-    lib = pdk.reduced_model_lib((pdk.nfet, pdk.pfet), corner, mismatch=mismatch)
+    devices = (pdk.nfet, pdk.pfet, *([resistor_of(pdk).model] if resistor else []))
+    lib = pdk.reduced_model_lib(devices, corner, mismatch=mismatch)
     lines = [
         f"* {title}",
         f".lib {lib} {corner}",

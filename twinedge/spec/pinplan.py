@@ -178,16 +178,11 @@ def _check_shuttle(design: Design, analog: int, file: str) -> None:
     )  # fmt: skip
 
 
-def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> PinPlan:
-    """The pin plan of ``design``'s chip (its dataset's ``inputs`` (P, n) and ``labels``)."""
-    chip = design.chip
-    if chip is None:
-        raise SpecError(file, "chip", "no chip section", allowed="a chip: mapping")
-    if not isinstance(design.cell, TwinEdgeClCell):
-        raise SpecError(
-            file, "cell.type", "a chip learns on its own: it needs the on-chip learning cell",
-            design.cell.type, "twin_edge_cl",
-        )  # fmt: skip
+def _signals(
+    design: Design, inputs: np.ndarray, labels: np.ndarray
+) -> tuple[_Rails, list[tuple[str, str]], list[tuple[str, str]]]:
+    """The chip's boundary levels (one rail per distinct voltage), the signals the board
+    drives as analog voltages, and its digital inputs, each with what it carries."""
     rails = _Rails()
     analog: list[tuple[str, str]] = []  # board-driven signals that are not rails
     digital: list[tuple[str, str]] = []
@@ -221,6 +216,28 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     analog.append(("VRESET", "G's reset level: with rst_n and clk low every G charges up to "
                    "about VRESET - Vth through its floor device"))  # fmt: skip
     analog.append(("READ", "read-out: a free output or a G (buffered), chosen on uio_in"))
+    return rails, analog, digital
+
+
+def rail_levels(design: Design, inputs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Every boundary level ``design``'s chip needs, by rail name (0 V, the ground, left
+    out): what the board applies on a shuttle with analog pins, and what a chip must make on
+    one without (:mod:`twinedge.circuits.rail_reference`)."""
+    return {r: v for v, r in _signals(design, inputs, labels)[0].by_volts.items()}
+
+
+def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> PinPlan:
+    """The pin plan of ``design``'s chip (its dataset's ``inputs`` (P, n) and ``labels``)."""
+    chip = design.chip
+    if chip is None:
+        raise SpecError(file, "chip", "no chip section", allowed="a chip: mapping")
+    if not isinstance(design.cell, TwinEdgeClCell):
+        raise SpecError(
+            file, "cell.type", "a chip learns on its own: it needs the on-chip learning cell",
+            design.cell.type, "twin_edge_cl",
+        )  # fmt: skip
+    rails, analog, digital = _signals(design, inputs, labels)
+    differential = isinstance(design.pins.output, DifferentialOutput)
     board = [(r, "rail " + ", ".join(rails.what[r])) for r in rails.by_volts.values()]
     wanted = board + analog
     _check_shuttle(design, len(wanted), file)
