@@ -11,7 +11,8 @@ settling and peak excursion after the load steps, power. The table is docs/perip
     .venv/bin/python benchmarks/bench_rail_buffer.py designs/xor_4x4_cl.yaml
 
 ``--vdd``: the buffers' supply (default: the PDK's circuits' supply; TinyTapeout's GF180MCU
-tiles give 3.3 V); ``--vbe``: their tails' bias.
+tiles give 3.3 V); ``--vbe``: their tails' bias (``--constant-gm``: the reference is sized to
+the tail current ``--vbe`` gives at tt).
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from dataclasses import astuple, replace
 from pathlib import Path
 
 from twinedge.characterise.bias import size_strings
+from twinedge.characterise.constant_gm import characterise_reference, size_reference
 from twinedge.characterise.rail_buffer import (
     CORNERS,
     RailBufferConditions,
+    _current_per_um,
     characterise_rail_buffer,
     size_output,
 )
+from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.circuits.rail_buffer import RailBufferSizing
 from twinedge.pdk import get as get_pdk
 from twinedge.spec import load_spec
@@ -63,11 +67,29 @@ def main() -> None:
         help="vbe from an ideal source (a current reference at the other corners) instead of "
         "a bias string sized to it at the buffers' supply",
     )  # fmt: skip
+    ap.add_argument(
+        "--constant-gm", action="store_true",
+        help="vbe from a constant-gm reference (poly resistor) sized to a tail unit's current "
+        "at --vbe, instead of a bias string",
+    )  # fmt: skip
     a = ap.parse_args()
     pdk = get_pdk(load_spec(a.spec).design.pdk)
     t0 = time.time()
-    string = None
-    if not a.ideal_bias:
+    string = reference = None
+    if a.constant_gm:
+        unit = ErrorElementSizing()
+        vdd = a.vdd or pdk.vdd
+        i_unit = unit.tail_w * _current_per_um(pdk, vdd, "p", a.vbe, a.vbe, unit.tail_l)
+        sized_ref = size_reference(pdk, i_unit, vdd)
+        reference = astuple(sized_ref)
+        ch_ref = characterise_reference(pdk, sized_ref, vdd, i_unit)
+        print(f"vbe constant-gm reference: R1 {sized_ref.r_w:g} x {sized_ref.r_l:g} um; per "
+              f"tail unit {i_unit * 1e6:.2f} uA at tt; corners (vbe V, uA): "
+              + ", ".join(f"{c} {ch_ref.corner_vbe[c]:.3f} / "
+                          f"{ch_ref.corner_i_unit_a[c] * 1e6:.2f}" for c in CORNERS)
+              + f"; starts at every corner: {all(ch_ref.corner_started.values())}; "
+              f"{ch_ref.corner_supply_a['tt'] * vdd * 1e6:.1f} uW")  # fmt: skip
+    elif not a.ideal_bias:
         (sized,) = size_strings(pdk, {"vbe": a.vbe}, vdd=a.vdd)
         string = astuple(sized)
         print(f"vbe string: {sized}")
@@ -79,7 +101,7 @@ def main() -> None:
         drive = "source" if src >= snk else "sink"
         cond = RailBufferConditions(
             level=level, i_source=src, i_sink=snk, vbe=a.vbe, vdd=a.vdd, c_load=a.c_load,
-            sizing=RailBufferSizing(drive=drive), bias_string=string,
+            sizing=RailBufferSizing(drive=drive), bias_string=string, bias_reference=reference,
         )  # fmt: skip
         cond = replace(cond, sizing=size_output(pdk, cond))
         ch = characterise_rail_buffer(pdk, cond)
@@ -96,6 +118,7 @@ def main() -> None:
             f"| {ch.peak_v * 1e3:.0f} mV | {ch.power_w * 1e6:.0f} uW |"
         )
     bias = "ideal" if a.ideal_bias else "from its string"
+    bias = "from a constant-gm reference" if a.constant_gm else bias
     print(f"({pdk.name}, buffers at {a.vdd or pdk.vdd:g} V, vbe {a.vbe:g} V {bias}, "
           f"{a.c_load * 1e12:g} pF on each rail; {time.time() - t0:.0f} s)")  # fmt: skip
 

@@ -5,7 +5,7 @@ array's LVS match (and a broken via a mismatch). Real tools, small sizes."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
+from dataclasses import astuple, replace
 from pathlib import Path
 
 import gdsfactory as gf
@@ -134,6 +134,7 @@ def _periphery_blocks() -> dict:
     from twinedge.cells.error_element import error_element_block
     from twinedge.circuits import bias, rail_buffer, readout
     from twinedge.circuits import error_element as ee
+    from twinedge.circuits.constant_gm import ConstantGmSizing
 
     # a bias generator's strings (sizes need not reach a target for DRC and LVS)
     strings = tuple(
@@ -143,6 +144,10 @@ def _periphery_blocks() -> dict:
     m = readout.ReadMap(4, 4)
     return {
         "resistors": (periphery.labelled(_resistor_circuit()), _resistor_circuit()),
+        "constant_gm": (
+            periphery.constant_gm_block(astuple(ConstantGmSizing(r_l=41.06))),
+            periphery.constant_gm_circuit(astuple(ConstantGmSizing(r_l=41.06))),
+        ),
         "rail_reference": (
             periphery.rail_reference_block(LADDER, 1.0),
             periphery.rail_reference_circuit(LADDER, 1.0),

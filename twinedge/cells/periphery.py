@@ -1,8 +1,8 @@
 """Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
-drivers, read-out, rail buffers and their reference ladder): each block's netlist placed and
-routed by the two-row block placer of the learning cell's update circuit, its ports labelled
-on their via stacks, so a block's layout is generated from its circuit exactly as the cells
-are (and LVS compares it with that circuit).
+drivers, read-out, rail buffers, their reference ladder and bias reference): each block's
+netlist placed and routed by the two-row block placer of the learning cell's update circuit,
+its ports labelled on their via stacks, so a block's layout is generated from its circuit
+exactly as the cells are (and LVS compares it with that circuit).
 """
 
 from __future__ import annotations
@@ -11,7 +11,14 @@ import gdsfactory as gf
 
 from twinedge.cells.twin_edge_cl import draw_block
 from twinedge.circuits import bias as bias_circuit
-from twinedge.circuits import input_driver, rail_buffer, rail_reference, readout, sequencer
+from twinedge.circuits import (
+    constant_gm,
+    input_driver,
+    rail_buffer,
+    rail_reference,
+    readout,
+    sequencer,
+)
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
 from twinedge.circuits.error_element import as_drawn
@@ -107,3 +114,16 @@ def rail_reference_circuit(stretches: tuple[tuple, ...], w_um: float) -> ClCircu
 def rail_reference_block(stretches: tuple[tuple, ...], w_um: float) -> gf.Component:
     """The rails' reference ladder: its poly strips in a row, each tap a global net."""
     return labelled(rail_reference_circuit(stretches, w_um))
+
+
+def constant_gm_circuit(sizing: tuple) -> ClCircuit:
+    """``sizing``: :class:`twinedge.circuits.constant_gm.ConstantGmSizing`'s fields (sized:
+    :func:`twinedge.characterise.constant_gm.size_reference`)."""
+    devs = constant_gm.devices(constant_gm.ConstantGmSizing(*sizing))
+    return block_circuit(constant_gm.SUBCKT, constant_gm.PORTS, devs)
+
+
+@gf.cell
+def constant_gm_block(sizing: tuple) -> gf.Component:
+    """The rail buffers' constant-gm bias reference (its resistor in row 0)."""
+    return labelled(constant_gm_circuit(sizing))

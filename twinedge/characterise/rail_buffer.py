@@ -36,6 +36,7 @@ from twinedge.characterise.mirror import (
     run_transient,
 )
 from twinedge.circuits import bias as bias_circuit
+from twinedge.circuits import constant_gm
 from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.circuits.mirror import at_shortest_channel
 from twinedge.circuits.rail_buffer import SUBCKT, RailBufferSizing, subckt
@@ -67,6 +68,10 @@ class RailBufferConditions:
     # sized by twinedge.characterise.bias.size_strings at this supply); None: ``vbe`` from
     # an ideal source at the design corner and an ideal current reference at the others
     bias_string: tuple | None = None
+    # or a constant-gm reference's (twinedge.circuits.constant_gm.ConstantGmSizing fields,
+    # sized by twinedge.characterise.constant_gm.size_reference): its current does not
+    # follow the thresholds, as a string's does
+    bias_reference: tuple | None = None
     c_load: float = 1e-12  # the rail's capacitance (its nodes, drivers and wiring)
     t_step: float = 2e-6  # how long each load level is held in the settling run
     corner: str = "tt"
@@ -82,6 +87,7 @@ class RailBufferConditions:
 class RailBufferCharacterisation:
     sizing: dict
     bias_string: list | None  # the string that made vbe (BiasString fields); None: ideal
+    bias_reference: dict | None  # or the constant-gm reference that made it (its sizing)
     level: float
     i_source: float
     i_sink: float
@@ -106,7 +112,9 @@ def _supply(pdk: Pdk, cond: RailBufferConditions) -> float:
 
 
 def _header(pdk: Pdk, corner: str = "tt", seed: int | None = None) -> str:
-    return model_header(pdk, corner, seed, "twinedge rail buffer").rstrip("\n")
+    # with the PDK's resistor, where it has one: a constant-gm bias reference draws one
+    resistor = pdk.resistor is not None
+    return model_header(pdk, corner, seed, "twinedge rail buffer", resistor=resistor).rstrip("\n")
 
 
 def _printed(out: str, name: str) -> float:
@@ -187,7 +195,8 @@ def size_output(pdk: Pdk, cond: RailBufferConditions) -> RailBufferSizing:
 
 def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
     """The lines that make ``vbe``: the design's bias string (``cond.bias_string``: the chip's
-    own, at every corner and in Monte Carlo), or without one, at the design corner the bias
+    own, at every corner and in Monte Carlo) or constant-gm reference (``bias_reference``,
+    likewise), or without either, at the design corner the bias
     itself and at another the gate voltage of a diode-connected tail unit carrying the
     design corner's tail current: an ideal current reference, whose PMOS diode's gate moves
     with the process so that the current it sets does not (a string's own current moves
@@ -195,6 +204,9 @@ def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
     if cond.bias_string is not None:  # the chip's own string, at every corner
         devs = bias_circuit.devices((bias_circuit.BiasString(*cond.bias_string),))
         return [d.spice(pdk) for d in at_shortest_channel(devs, pdk)]
+    if cond.bias_reference is not None:  # the chip's constant-gm reference, at every corner
+        ref = constant_gm.ConstantGmSizing(*cond.bias_reference)
+        return [constant_gm.subckt(pdk, ref).rstrip("\n"), f"Xbias vbe vdd {constant_gm.SUBCKT}"]
     if corner == cond.corner:
         return [f"Vvbe vbe 0 {cond.vbe!r}"]
     unit = ErrorElementSizing()
@@ -291,6 +303,11 @@ def characterise_rail_buffer(pdk: Pdk, cond: RailBufferConditions) -> RailBuffer
     return RailBufferCharacterisation(
         sizing=cond.sizing.as_dict(),
         bias_string=list(cond.bias_string) if cond.bias_string else None,
+        bias_reference=(
+            constant_gm.ConstantGmSizing(*cond.bias_reference).as_dict()
+            if cond.bias_reference
+            else None
+        ),
         level=cond.level,
         i_source=cond.i_source,
         i_sink=cond.i_sink,
