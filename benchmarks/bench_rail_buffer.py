@@ -28,8 +28,8 @@ from twinedge.characterise.constant_gm import characterise_reference, size_refer
 from twinedge.characterise.rail_buffer import (
     CORNERS,
     RailBufferConditions,
-    _current_per_um,
     characterise_rail_buffer,
+    current_per_um,
     size_output,
 )
 from twinedge.circuits.error_element import ErrorElementSizing
@@ -79,7 +79,7 @@ def main() -> None:
     if a.constant_gm:
         unit = ErrorElementSizing()
         vdd = a.vdd or pdk.vdd
-        i_unit = unit.tail_w * _current_per_um(pdk, vdd, "p", a.vbe, a.vbe, unit.tail_l)
+        i_unit = unit.tail_w * current_per_um(pdk, vdd, "p", a.vbe, a.vbe, unit.tail_l)
         sized_ref = size_reference(pdk, i_unit, vdd)
         reference = astuple(sized_ref)
         ch_ref = characterise_reference(pdk, sized_ref, vdd, i_unit)

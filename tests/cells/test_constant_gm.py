@@ -17,7 +17,7 @@ from twinedge.characterise.constant_gm import (
 )
 from twinedge.characterise.rail_buffer import (
     RailBufferConditions,
-    _current_per_um,
+    current_per_um,
     load_sweep,
     size_output,
 )
@@ -29,7 +29,7 @@ VDD = 3.3
 
 def _tail_current(vbe: float = 2.2) -> float:
     unit = ErrorElementSizing()
-    return unit.tail_w * _current_per_um(GF180, VDD, "p", vbe, vbe, unit.tail_l)
+    return unit.tail_w * current_per_um(GF180, VDD, "p", vbe, vbe, unit.tail_l)
 
 
 def test_reference_sized_to_a_tail_current_holds_it_over_the_corners_and_starts() -> None:

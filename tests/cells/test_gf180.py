@@ -132,9 +132,13 @@ def _periphery_blocks() -> dict:
     """Every periphery block of the chip as drawn on the active PDK, and its circuit."""
     from twinedge.cells import periphery
     from twinedge.cells.error_element import error_element_block
-    from twinedge.circuits import bias, rail_buffer, readout
+    from twinedge.circuits import bias, rail_buffer, readout, regulator
     from twinedge.circuits import error_element as ee
     from twinedge.circuits.constant_gm import ConstantGmSizing
+    from twinedge.circuits.regulator import RegulatorSizing
+
+    def own_circuit(module, sizing):  # a module that makes its own block circuit
+        return module.block_circuit(twinedge.pdk.get("gf180mcu"), sizing)
 
     # a bias generator's strings (sizes need not reach a target for DRC and LVS)
     strings = tuple(
@@ -147,6 +151,10 @@ def _periphery_blocks() -> dict:
         "constant_gm": (
             periphery.constant_gm_block(astuple(ConstantGmSizing(r_l=41.06))),
             periphery.constant_gm_circuit(astuple(ConstantGmSizing(r_l=41.06))),
+        ),
+        "regulator": (
+            periphery.regulator_block(astuple(RegulatorSizing(pass_w=25.8))),
+            own_circuit(regulator, RegulatorSizing(pass_w=25.8)),
         ),
         "rail_reference": (
             periphery.rail_reference_block(LADDER, 1.0),

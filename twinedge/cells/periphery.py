@@ -1,8 +1,9 @@
 """Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
-drivers, read-out, rail buffers, their reference ladder and bias reference): each block's
-netlist placed and routed by the two-row block placer of the learning cell's update circuit,
-its ports labelled on their via stacks, so a block's layout is generated from its circuit
-exactly as the cells are (and LVS compares it with that circuit).
+drivers, read-out, rail buffers, their reference ladder and bias reference, the supply
+regulator): each block's netlist placed and routed by the two-row block placer of the
+learning cell's update circuit, its ports labelled on their via stacks, so a block's layout
+is generated from its circuit exactly as the cells are (and LVS compares it with that
+circuit).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from twinedge.circuits import (
     rail_buffer,
     rail_reference,
     readout,
+    regulator,
     sequencer,
 )
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
@@ -127,3 +129,12 @@ def constant_gm_circuit(sizing: tuple) -> ClCircuit:
 def constant_gm_block(sizing: tuple) -> gf.Component:
     """The rail buffers' constant-gm bias reference (its resistor in row 0)."""
     return labelled(constant_gm_circuit(sizing))
+
+
+@gf.cell
+def regulator_block(sizing: tuple) -> gf.Component:
+    """The circuits' supply regulator (:mod:`twinedge.circuits.regulator`; ``sizing``: its
+    :class:`RegulatorSizing` fields, the pass device sized by
+    :func:`twinedge.characterise.regulator.size_pass`)."""
+    s = regulator.RegulatorSizing(*sizing)
+    return labelled(regulator.block_circuit(active(), s))

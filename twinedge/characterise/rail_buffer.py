@@ -12,7 +12,7 @@ at :data:`XF_FULL`, the biased device at the tails' bias), for its current times
   point): its output resistance at zero load, the worst move from the zero-load level and
   the worst error from the reference over the sweep. The tails' bias comes from the design's
   bias string (its current moves with the process), or without one from an ideal current
-  reference at corners other than the design's (:func:`_bias`);
+  reference at corners other than the design's (:func:`bias_lines`);
 * offset at zero load, nominal and over Monte Carlo instances (PDK local mismatch);
 * settling after the load steps by the largest current and back (the datapoint changes), on
   the rail's capacitance: to within :data:`SETTLE_TOL_V`;
@@ -121,7 +121,7 @@ def _printed(out: str, name: str) -> float:
     return float(re.search(rf"^{re.escape(name)}\s*=\s*(\S+)", out, re.M).group(1))
 
 
-def _current_per_um(
+def current_per_um(
     pdk: Pdk,
     vdd: float,
     kind: str,
@@ -154,7 +154,7 @@ def _ops(
     """Each buffer's unloaded ``probe`` node (V), one buffer per sizing in one deck (the
     same sizing repeated: Monte Carlo instances with ``seed``)."""
     lines = [_header(pdk, corner, seed), f"Vvdd vdd 0 {_supply(pdk, cond)!r}",
-             *_bias(pdk, cond, corner), f"Vref ref 0 {cond.level!r}"]  # fmt: skip
+             *bias_lines(pdk, cond, corner), f"Vref ref 0 {cond.level!r}"]  # fmt: skip
     names = {}
     for i, s in enumerate(sizings):
         if s not in names:
@@ -179,21 +179,21 @@ def size_output(pdk: Pdk, cond: RailBufferConditions) -> RailBufferSizing:
     s, level, grid, vdd = cond.sizing, cond.level, pdk.grid_um, _supply(pdk, cond)
     if s.drive == "source":
         nb = float(_ops(pdk, cond, [s], cond.corner, probe="nb")[0])
-        per_um = _current_per_um(pdk, vdd, "n", nb, level, s.bias_l, corner=cond.corner)
+        per_um = current_per_um(pdk, vdd, "n", nb, level, s.bias_l, corner=cond.corner)
         bias = BIAS_MARGIN * cond.i_sink / per_um
         x2_full = float(_ops(pdk, cond, [s], cond.corner, probe="ta")[0]) - X2_BELOW_TAIL
-        full = _current_per_um(pdk, vdd, "n", x2_full, vdd, s.drive_l, level, cond.corner)
+        full = current_per_um(pdk, vdd, "n", x2_full, vdd, s.drive_l, level, cond.corner)
         drive = BIAS_MARGIN * (cond.i_source + cond.i_sink) / full
     else:
-        per_um = _current_per_um(pdk, vdd, "p", cond.vbe, XF_FULL, s.bias_l, corner=cond.corner)
+        per_um = current_per_um(pdk, vdd, "p", cond.vbe, XF_FULL, s.bias_l, corner=cond.corner)
         bias = BIAS_MARGIN * cond.i_source / per_um
-        full = _current_per_um(pdk, vdd, "n", XF_FULL, level, s.drive_l, corner=cond.corner)
+        full = current_per_um(pdk, vdd, "n", XF_FULL, level, s.drive_l, corner=cond.corner)
         drive = BIAS_MARGIN * (cond.i_sink + cond.i_source) / full
     w_min = pdk.rules.mos_w_min
     return replace(s, bias_w=_snap(max(bias, w_min), grid), drive_w=_snap(max(drive, w_min), grid))
 
 
-def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
+def bias_lines(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
     """The lines that make ``vbe``: the design's bias string (``cond.bias_string``: the chip's
     own, at every corner and in Monte Carlo) or constant-gm reference (``bias_reference``,
     likewise), or without either, at the design corner the bias
@@ -211,7 +211,7 @@ def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
         return [f"Vvbe vbe 0 {cond.vbe!r}"]
     unit = ErrorElementSizing()
     vdd = _supply(pdk, cond)
-    per_um = _current_per_um(pdk, vdd, "p", cond.vbe, cond.vbe, unit.tail_l, corner=cond.corner)
+    per_um = current_per_um(pdk, vdd, "p", cond.vbe, cond.vbe, unit.tail_l, corner=cond.corner)
     i_unit = unit.tail_w * per_um
     return [f"Xbias vbe vbe vdd vdd {pdk.pfet} w={unit.tail_w!r} l={unit.tail_l!r}",
             f"Ibias vbe 0 {i_unit!r}"]  # fmt: skip
@@ -220,9 +220,9 @@ def _bias(pdk: Pdk, cond: RailBufferConditions, corner: str) -> list[str]:
 def load_sweep(pdk: Pdk, cond: RailBufferConditions, corner: str) -> tuple[np.ndarray, float]:
     """(rows (load sourced A, out - ref V), supply power at zero load): a current source
     draws the load from the rail, swept from sinking ``i_sink`` to sourcing ``i_source``;
-    at other corners than the design's, the bias tracks (:func:`_bias`)."""
+    at other corners than the design's, the bias tracks (:func:`bias_lines`)."""
     lines = [_header(pdk, corner), subckt(pdk, cond.sizing).rstrip("\n"),
-             f"Vvdd vdd 0 {_supply(pdk, cond)!r}", *_bias(pdk, cond, corner),
+             f"Vvdd vdd 0 {_supply(pdk, cond)!r}", *bias_lines(pdk, cond, corner),
              f"Vref ref 0 {cond.level!r}", "Iload out 0 0",
              f"X1 out ref vdd vbe {SUBCKT}"]  # fmt: skip
     # from exactly -i_sink through exactly zero load, up to i_source (or at most one step past)
@@ -254,7 +254,7 @@ def _settle(pdk: Pdk, cond: RailBufferConditions) -> tuple[float, float]:
         prev = i
     end = 4 * cond.t_step
     lines = [_header(pdk, cond.corner), subckt(pdk, cond.sizing).rstrip("\n"),
-             f"Vvdd vdd 0 {_supply(pdk, cond)!r}", *_bias(pdk, cond, cond.corner),
+             f"Vvdd vdd 0 {_supply(pdk, cond)!r}", *bias_lines(pdk, cond, cond.corner),
              f"Vref ref 0 {cond.level!r}", f"Iload out 0 pwl({' '.join(pts)})",
              f"Cl out 0 {cond.c_load!r}", f"X1 out ref vdd vbe {SUBCKT}",
              ".control", "set numdgt=12", f"tran 1n {end!r} 0 5n", "wrdata settle.dat v(out)",

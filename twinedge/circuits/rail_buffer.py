@@ -69,15 +69,36 @@ class RailBufferSizing:
         return asdict(self)
 
 
+def amplifier(units: int, fed_back: str, comp_w: float, comp_l: float) -> list[Device]:
+    """The buffers' (and the regulator's) amplifier: the element's PMOS pair of ``units``
+    units, ``fed_back`` on its x2 side and ``ref`` on its x1 side, on an NMOS mirror, a PMOS
+    capacitor on x2 (the loop's dominant pole); x2 falls as ``fed_back`` rises."""
+    unit = ErrorElementSizing()
+    return [
+        *input_pair("a", units, fed_back, "ref", unit),
+        Device("ND", "n", "x1", "x1", "0", unit.load_w, unit.load_l),
+        Device("NM", "n", "x2", "x1", "0", unit.load_w, unit.load_l),
+        Device("CC", "p", "vdd", "x2", "vdd", comp_w, comp_l),
+    ]
+
+
+def nmos_bias() -> list[Device]:
+    """``nb``: an NMOS gate bias, one tail unit (``vbe``) into an NMOS diode of the mirror's
+    size; NMOS at ``nb`` of that size sink one tail unit's current."""
+    unit = ErrorElementSizing()
+    return [
+        Device("BP", "p", "nb", "vbe", "vdd", unit.tail_w, unit.tail_l),
+        Device("BN", "n", "nb", "nb", "0", unit.load_w, unit.load_l),
+    ]
+
+
 def devices(s: RailBufferSizing = RailBufferSizing()) -> list[Device]:
     """Every transistor of one buffer (the output stage follows x2, so the output's gate
     sits on the x2 side of the pair)."""
-    unit = ErrorElementSizing()
     if s.drive == "source":
         stage = [
             Device("MF", "n", "vdd", "x2", "out", s.drive_w, s.drive_l),
-            Device("BP", "p", "nb", "vbe", "vdd", unit.tail_w, unit.tail_l),
-            Device("BN", "n", "nb", "nb", "0", unit.load_w, unit.load_l),
+            *nmos_bias(),
             Device("SNK", "n", "out", "nb", "0", s.bias_w, s.bias_l),
         ]
     else:
@@ -86,13 +107,8 @@ def devices(s: RailBufferSizing = RailBufferSizing()) -> list[Device]:
             Device("IB", "p", "xf", "vbe", "vdd", s.bias_w, s.bias_l),
             Device("MP", "n", "out", "xf", "0", s.drive_w, s.drive_l),
         ]
-    return [
-        *input_pair("a", s.units, "out", "ref", unit),
-        Device("ND", "n", "x1", "x1", "0", unit.load_w, unit.load_l),
-        Device("NM", "n", "x2", "x1", "0", unit.load_w, unit.load_l),
-        *stage,
-        Device("CC", "p", "vdd", "x2", "vdd", s.comp_w, s.comp_l),
-    ]
+    amp = amplifier(s.units, "out", s.comp_w, s.comp_l)
+    return [*amp[:-1], *stage, amp[-1]]  # the capacitor last: the order the placer keeps
 
 
 def drawn_devices(pdk: Pdk, s: RailBufferSizing = RailBufferSizing()) -> list[Device]:
