@@ -132,10 +132,11 @@ def _periphery_blocks() -> dict:
     """Every periphery block of the chip as drawn on the active PDK, and its circuit."""
     from twinedge.cells import periphery
     from twinedge.cells.error_element import error_element_block
-    from twinedge.circuits import bias, rail_buffer, readout, regulator
+    from twinedge.circuits import bias, rail_buffer, readout, regulator, slope_readout
     from twinedge.circuits import error_element as ee
     from twinedge.circuits.constant_gm import ConstantGmSizing
     from twinedge.circuits.regulator import RegulatorSizing
+    from twinedge.circuits.slope_readout import SlopeReadoutSizing
 
     def own_circuit(module, sizing):  # a module that makes its own block circuit
         return module.block_circuit(twinedge.pdk.get("gf180mcu"), sizing)
@@ -155,6 +156,10 @@ def _periphery_blocks() -> dict:
         "regulator": (
             periphery.regulator_block(astuple(RegulatorSizing(pass_w=25.8))),
             own_circuit(regulator, RegulatorSizing(pass_w=25.8)),
+        ),
+        "slope_readout": (
+            periphery.slope_readout_block(),
+            own_circuit(slope_readout, SlopeReadoutSizing()),
         ),
         "rail_reference": (
             periphery.rail_reference_block(LADDER, 1.0),

@@ -1,9 +1,9 @@
 """Layout of the chip's periphery blocks (phase sequencer, bias generator, input and label
-drivers, read-out, rail buffers, their reference ladder and bias reference, the supply
-regulator): each block's netlist placed and routed by the two-row block placer of the
-learning cell's update circuit, its ports labelled on their via stacks, so a block's layout
-is generated from its circuit exactly as the cells are (and LVS compares it with that
-circuit).
+drivers, read-out and its digital converter, rail buffers, their reference ladder and bias
+reference, the supply regulator): each block's netlist placed and routed by the two-row
+block placer of the learning cell's update circuit, its ports labelled on their via stacks,
+so a block's layout is generated from its circuit exactly as the cells are (and LVS compares
+it with that circuit).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from twinedge.circuits import (
     readout,
     regulator,
     sequencer,
+    slope_readout,
 )
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
@@ -138,3 +139,11 @@ def regulator_block(sizing: tuple) -> gf.Component:
     :func:`twinedge.characterise.regulator.size_pass`)."""
     s = regulator.RegulatorSizing(*sizing)
     return labelled(regulator.block_circuit(active(), s))
+
+
+@gf.cell
+def slope_readout_block(sizing: tuple = ()) -> gf.Component:
+    """The digital read-out (:mod:`twinedge.circuits.slope_readout`; ``sizing``: its
+    :class:`SlopeReadoutSizing` fields, default sizes if empty)."""
+    s = slope_readout.SlopeReadoutSizing(*sizing)
+    return labelled(slope_readout.block_circuit(active(), s))

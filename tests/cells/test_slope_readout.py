@@ -1,0 +1,33 @@
+"""The digital read-out on GF180MCU (a ramp, a comparator, the board's timer): every level
+from 0.1 to 1.7 V read back within 10 mV after the board's two-point calibration, at tt and
+ss, later edges for higher levels, one timer tick under 15 mV. Its layout's DRC and LVS run
+with the other GF180MCU blocks (tests/cells/test_gf180.py)."""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+
+import numpy as np
+
+import twinedge.pdk
+from twinedge.characterise.constant_gm import size_reference
+from twinedge.characterise.rail_buffer import current_per_um
+from twinedge.characterise.slope_readout import SlopeConditions, characterise_slope_readout
+from twinedge.circuits.error_element import ErrorElementSizing
+
+GF180 = twinedge.pdk.get("gf180mcu")
+
+
+def test_levels_read_back_within_10_mv_after_calibration() -> None:
+    unit = ErrorElementSizing()
+    i_unit = unit.tail_w * current_per_um(GF180, 3.3, "p", 2.2, 2.2, unit.tail_l)
+    ref = astuple(size_reference(GF180, i_unit, 3.3))
+    levels = (0.1, 0.3, 0.7, 0.9, 1.2, 1.45, 1.7)
+    cond = SlopeConditions(bias_reference=ref, levels=levels)
+    ch = characterise_slope_readout(GF180, cond, ("tt", "ss"))
+    for c in ("tt", "ss"):
+        t = np.array(ch.corner_times_s[c])
+        assert np.all(np.diff(t) > 0), t  # later edges for higher levels
+        assert ch.corner_max_error_v[c] < 10e-3, ch.corner_max_error_v
+        assert ch.corner_lsb_v[c] < 15e-3  # one 8 ns tick of ramp
+    assert ch.full_scale_s < 3e-6
