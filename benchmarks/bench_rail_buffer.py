@@ -24,15 +24,17 @@ from dataclasses import astuple, replace
 from pathlib import Path
 
 from twinedge.characterise.bias import size_strings
-from twinedge.characterise.constant_gm import characterise_reference, size_reference
+from twinedge.characterise.constant_gm import (
+    characterise_reference,
+    size_reference,
+    tail_unit_current,
+)
 from twinedge.characterise.rail_buffer import (
     CORNERS,
     RailBufferConditions,
     characterise_rail_buffer,
-    current_per_um,
     size_output,
 )
-from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.circuits.rail_buffer import RailBufferSizing
 from twinedge.pdk import get as get_pdk
 from twinedge.spec import load_spec
@@ -77,9 +79,8 @@ def main() -> None:
     t0 = time.time()
     string = reference = None
     if a.constant_gm:
-        unit = ErrorElementSizing()
         vdd = a.vdd or pdk.vdd
-        i_unit = unit.tail_w * current_per_um(pdk, vdd, "p", a.vbe, a.vbe, unit.tail_l)
+        i_unit = tail_unit_current(pdk, vdd, a.vbe)
         sized_ref = size_reference(pdk, i_unit, vdd)
         reference = astuple(sized_ref)
         ch_ref = characterise_reference(pdk, sized_ref, vdd, i_unit)

@@ -18,15 +18,13 @@ import argparse
 import time
 from dataclasses import astuple, replace
 
-from twinedge.characterise.constant_gm import size_reference
-from twinedge.characterise.rail_buffer import current_per_um
+from twinedge.characterise.constant_gm import reference_for
 from twinedge.characterise.regulator import (
     CORNERS,
     RegulatorConditions,
     characterise_regulator,
     size_pass,
 )
-from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.pdk import get as get_pdk
 from twinedge.spec import load_spec
 
@@ -46,9 +44,7 @@ def main() -> None:
     level = a.level or pdk.vdd
     reference = None
     if a.constant_gm:
-        unit = ErrorElementSizing()
-        i_unit = unit.tail_w * current_per_um(pdk, a.vdd, "p", a.vbe, a.vbe, unit.tail_l)
-        reference = astuple(size_reference(pdk, i_unit, a.vdd))
+        reference = astuple(reference_for(pdk, a.vdd, a.vbe))
     cond = RegulatorConditions(level=level, i_load=a.i_load, vdd=a.vdd, vbe=a.vbe,
                                bias_reference=reference, c_out=a.c_out)  # fmt: skip
     cond = replace(cond, sizing=size_pass(pdk, cond))

@@ -15,15 +15,13 @@ import time
 from dataclasses import astuple
 
 import twinedge.pdk
-from twinedge.characterise.constant_gm import size_reference
-from twinedge.characterise.rail_buffer import current_per_um
+from twinedge.characterise.constant_gm import reference_for
 from twinedge.characterise.slope_readout import (
     CORNERS,
     TICK_S,
     SlopeConditions,
     characterise_slope_readout,
 )
-from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.spec import load_spec
 
 
@@ -35,9 +33,7 @@ def main() -> None:
     a = ap.parse_args()
     t0 = time.time()
     pdk = twinedge.pdk.get(load_spec(a.spec).design.pdk)
-    unit = ErrorElementSizing()
-    i_unit = unit.tail_w * current_per_um(pdk, a.vdd, "p", a.vbe, a.vbe, unit.tail_l)
-    cond = SlopeConditions(vdd=a.vdd, bias_reference=astuple(size_reference(pdk, i_unit, a.vdd)))
+    cond = SlopeConditions(vdd=a.vdd, bias_reference=astuple(reference_for(pdk, a.vdd, a.vbe)))
     ch = characterise_slope_readout(pdk, cond)
     lo, hi = cond.levels[0], cond.levels[-1]
     print(f"{pdk.name}, {a.vdd:g} V; references {cond.vlo:g} / {cond.vhi:g} V; levels "

@@ -14,22 +14,20 @@ from twinedge.characterise.constant_gm import (
     reference_op,
     size_reference,
     starts,
+    tail_unit_current,
 )
 from twinedge.characterise.rail_buffer import (
     RailBufferConditions,
-    current_per_um,
     load_sweep,
     size_output,
 )
-from twinedge.circuits.error_element import ErrorElementSizing
 
 GF180 = twinedge.pdk.get("gf180mcu")
 VDD = 3.3
 
 
 def _tail_current(vbe: float = 2.2) -> float:
-    unit = ErrorElementSizing()
-    return unit.tail_w * current_per_um(GF180, VDD, "p", vbe, vbe, unit.tail_l)
+    return tail_unit_current(GF180, VDD, vbe)
 
 
 def test_reference_sized_to_a_tail_current_holds_it_over_the_corners_and_starts() -> None:

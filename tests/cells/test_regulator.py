@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import astuple, replace
 
 import twinedge.pdk
-from twinedge.characterise.constant_gm import size_reference
-from twinedge.characterise.rail_buffer import current_per_um
+from twinedge.characterise.constant_gm import reference_for
 from twinedge.characterise.regulator import (
     CORNERS,
     RegulatorConditions,
@@ -17,15 +16,12 @@ from twinedge.characterise.regulator import (
     characterise_regulator,
     size_pass,
 )
-from twinedge.circuits.error_element import ErrorElementSizing
 
 GF180 = twinedge.pdk.get("gf180mcu")
 
 
 def _conditions() -> RegulatorConditions:
-    unit = ErrorElementSizing()
-    i_unit = unit.tail_w * current_per_um(GF180, 3.3, "p", 2.2, 2.2, unit.tail_l)
-    ref = astuple(size_reference(GF180, i_unit, 3.3))
+    ref = astuple(reference_for(GF180, 3.3, 2.2))
     cond = RegulatorConditions(level=1.8, i_load=300e-6, vdd=3.3, bias_reference=ref, mc_n=4)
     return replace(cond, sizing=size_pass(GF180, cond))
 

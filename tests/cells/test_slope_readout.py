@@ -10,18 +10,14 @@ from dataclasses import astuple
 import numpy as np
 
 import twinedge.pdk
-from twinedge.characterise.constant_gm import size_reference
-from twinedge.characterise.rail_buffer import current_per_um
+from twinedge.characterise.constant_gm import reference_for
 from twinedge.characterise.slope_readout import SlopeConditions, characterise_slope_readout
-from twinedge.circuits.error_element import ErrorElementSizing
 
 GF180 = twinedge.pdk.get("gf180mcu")
 
 
 def test_levels_read_back_within_10_mv_after_calibration() -> None:
-    unit = ErrorElementSizing()
-    i_unit = unit.tail_w * current_per_um(GF180, 3.3, "p", 2.2, 2.2, unit.tail_l)
-    ref = astuple(size_reference(GF180, i_unit, 3.3))
+    ref = astuple(reference_for(GF180, 3.3, 2.2))
     levels = (0.1, 0.3, 0.7, 0.9, 1.2, 1.45, 1.7)
     cond = SlopeConditions(bias_reference=ref, levels=levels)
     ch = characterise_slope_readout(GF180, cond, ("tt", "ss"))

@@ -15,6 +15,7 @@ import numpy as np
 
 from twinedge import processes
 from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice, run_transient
+from twinedge.characterise.rail_buffer import current_per_um
 from twinedge.circuits.constant_gm import SUBCKT, ConstantGmSizing, subckt
 from twinedge.circuits.error_element import ErrorElementSizing
 from twinedge.pdk import Pdk
@@ -109,3 +110,15 @@ def characterise_reference(
         corner_supply_a={c: op[c]["supply"] for c in CORNERS},
         corner_started=dict(zip(CORNERS, started, strict=True)),
     )
+
+
+def tail_unit_current(pdk: Pdk, vdd: float, vbe: float) -> float:
+    """What one tail unit carries at tt with its gate (and drain) at ``vbe``: the current
+    an ideal ``vbe`` gave the buffers, which a reference is sized to."""
+    unit = ErrorElementSizing()
+    return unit.tail_w * current_per_um(pdk, vdd, "p", vbe, vbe, unit.tail_l)
+
+
+def reference_for(pdk: Pdk, vdd: float, vbe: float) -> ConstantGmSizing:
+    """The reference sized to :func:`tail_unit_current` (``vbe`` at tt, from ``vdd``)."""
+    return size_reference(pdk, tail_unit_current(pdk, vdd, vbe), vdd)

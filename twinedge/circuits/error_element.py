@@ -182,6 +182,15 @@ def as_drawn(devs: list[Device], pdk: Pdk) -> list[Device]:
     return fingers(at_shortest_channel(devs, pdk), pdk.rules.sd_max_width, pdk.grid_um)
 
 
+def drawn_block(
+    pdk: Pdk, name: str, ports: tuple[str, ...], devs: list[Device], channel: tuple[str, ...]
+) -> ClCircuit:
+    """A periphery circuit as the two-row block placer takes it: ``devs`` as drawn on
+    ``pdk``, its ports and ground global nets (a via stack each), ``channel`` their tracks'
+    order."""
+    return ClCircuit(name, tuple(as_drawn(devs, pdk)), (*ports, "0"), channel)
+
+
 def drawn_devices(
     pdk: Pdk, k: float, differential: bool, s: ErrorElementSizing = ErrorElementSizing()
 ) -> list[Device]:

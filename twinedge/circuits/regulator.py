@@ -40,7 +40,7 @@ import itertools
 from dataclasses import asdict, dataclass
 
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.error_element import ErrorElementSizing, as_drawn
+from twinedge.circuits.error_element import ErrorElementSizing, as_drawn, drawn_block
 from twinedge.circuits.mirror import Device, subckt_text
 from twinedge.circuits.rail_buffer import amplifier, nmos_bias
 from twinedge.pdk import Pdk
@@ -111,9 +111,4 @@ def subckt(pdk: Pdk, s: RegulatorSizing = RegulatorSizing()) -> str:
 
 def block_circuit(pdk: Pdk, s: RegulatorSizing = RegulatorSizing()) -> ClCircuit:
     """The regulator as the two-row block placer takes it: its ports as global nets."""
-    return ClCircuit(
-        name=SUBCKT,
-        devices=tuple(drawn_devices(pdk, s)),
-        globals=(*PORTS, "0"),
-        channel=("0", "vdd", "vbe", "ref", "out"),
-    )
+    return drawn_block(pdk, SUBCKT, PORTS, devices(s), ("0", "vdd", "vbe", "ref", "out"))

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.error_element import ErrorElementSizing, as_drawn, input_pair
+from twinedge.circuits.error_element import ErrorElementSizing, as_drawn, drawn_block, input_pair
 from twinedge.circuits.logic import inv
 from twinedge.circuits.mirror import Device, subckt_text
 from twinedge.pdk import Pdk
@@ -96,9 +96,10 @@ def subckt(pdk: Pdk, s: SlopeReadoutSizing = SlopeReadoutSizing()) -> str:
 
 def block_circuit(pdk: Pdk, s: SlopeReadoutSizing = SlopeReadoutSizing()) -> ClCircuit:
     """The read-out as the two-row block placer takes it: its ports as global nets."""
-    return ClCircuit(
-        name=SUBCKT,
-        devices=tuple(drawn_devices(pdk, s)),
-        globals=(*PORTS, "0"),
-        channel=("0", "vdd", "vbe", "rst", "cal", "hi", "vlo", "vhi", "read", "dout"),
+    return drawn_block(
+        pdk,
+        SUBCKT,
+        PORTS,
+        devices(s),
+        ("0", "vdd", "vbe", "rst", "cal", "hi", "vlo", "vhi", "read", "dout"),
     )
