@@ -21,6 +21,7 @@ from dataclasses import astuple, replace
 from twinedge.characterise.constant_gm import reference_for
 from twinedge.characterise.regulator import (
     CORNERS,
+    RAMP_S,
     RegulatorConditions,
     characterise_regulator,
     size_pass,
@@ -65,7 +66,7 @@ def main() -> None:
               f"| {ch.corner_settle_s[c] * 1e9:.0f} ns |")  # fmt: skip
     print(f"\nline regulation {ch.line_v_per_v * 1e3:.1f} mV/V; MC offset sigma "
           f"{ch.mc_offset_sigma_v * 1e3:.2f} mV ({cond.mc_n} instances); start-up from a "
-          f"{10:g} us ramp: "
+          f"{RAMP_S * 1e6:g} us ramp: "
           f"{'reached' if ch.started else 'DID NOT reach'} the level, "
           f"{ch.start_s * 1e6:.1f} us; power {ch.power_w * 1e6:.1f} uW "
           f"({time.time() - t0:.0f} s)")  # fmt: skip

@@ -27,3 +27,20 @@ def test_levels_read_back_within_10_mv_after_calibration() -> None:
         assert ch.corner_max_error_v[c] < 10e-3, ch.corner_max_error_v
         assert ch.corner_lsb_v[c] < 15e-3  # one 8 ns tick of ramp
     assert ch.full_scale_s < 3e-6
+
+
+def test_each_read_out_has_its_own_bias_inner_nodes_included() -> None:
+    """A bias with an inner node (a string's tap) copied per read-out: loading one copy's
+    output leaves the other's where it was (shared inner nodes would couple them)."""
+    import re
+
+    from twinedge.characterise.mirror import run_ngspice
+    from twinedge.characterise.slope_readout import _own_biases
+
+    string = ["R1 vdd vbe_0 1k", "R2 vbe_0 vbe 1k", "R3 vbe 0 2k"]
+    deck = ["* own biases", "Vvdd vdd 0 3.3", *_own_biases(string, 2), "Rload vbe0 0 1k",
+            ".control", "op", "print v(vbe0) v(vbe1)", "quit 0", ".endc", ".end"]  # fmt: skip
+    out = run_ngspice("\n".join(deck) + "\n")
+    v = {k: float(x) for k, x in re.findall(r"v\((vbe\d)\)\s*=\s*(\S+)", out)}
+    assert abs(v["vbe1"] - 1.65) < 1e-6, v  # the unloaded copy: 3.3 V * 2k / 4k
+    assert v["vbe0"] < 1.2, v

@@ -24,7 +24,7 @@ from twinedge.circuits import (
 )
 from twinedge.circuits.chip import LABEL_DRIVER, driver_devices
 from twinedge.circuits.cl import ClCircuit
-from twinedge.circuits.error_element import as_drawn
+from twinedge.circuits.error_element import drawn_block
 from twinedge.circuits.mirror import Device
 from twinedge.pdk import active
 from twinedge.pdk import tech as pdk
@@ -47,11 +47,8 @@ def labelled(cc: ClCircuit) -> gf.Component:
 def block_circuit(name: str, ports: tuple[str, ...], devs: list[Device]) -> ClCircuit:
     """A periphery circuit as the placer takes it: wide devices in fingers, every port a
     global net (a via stack each), the supplies' tracks first."""
-    p = active()
-    drawn = as_drawn(devs, p)
-    globals_ = (*ports, "0")
     channel = ("0", "vdd", *(n for n in ports if n != "vdd"))
-    return ClCircuit(name, tuple(drawn), globals_, channel)
+    return drawn_block(active(), name, ports, devs, channel)
 
 
 def sequencer_circuit() -> ClCircuit:

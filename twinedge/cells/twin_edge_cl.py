@@ -258,8 +258,10 @@ def _rows(cc: ClCircuit, chosen0: frozenset[str] | None = None) -> tuple[list[It
     row1 += [it for it in pmos if it.name not in chosen0]
     if not first and not chosen0:  # no PMOS in row 0: its n-well would hold the tap alone
         row0 = [it for it in row0 if it.name != "TAPN0"]
-    if not nmos and not first and not chosen0:  # resistors alone: a p+ tap with no n+
-        row0 = row0[1:]  # diffusion near it is a latch-up rule's error (GF180MCU DF.14)
+    if not first and not pmos:  # no PMOS at all: no row 1 (an n-well with a tap alone)
+        row1 = []
+    if resistors and not nmos and not first and not pmos:  # resistors alone: a p+ tap with
+        row0 = row0[1:]  # no n+ diffusion near it is a latch-up rule's error (GF180MCU DF.14)
     return [*row0, *resistors], row1
 
 
@@ -524,7 +526,8 @@ def _plan_rows(
             bed = None
     x_stack = snap(row_end + col() + 0.3)
     length = up(x_stack + 0.6)
-    y_row1 = snap(y - track() / 2 + ROW_MARGIN + max(p.item.height for p in placed if p.row == 1))
+    top1 = max((p.item.height for p in placed if p.row == 1), default=0.0)  # no row 1: 0
+    y_row1 = snap(y - track() / 2 + ROW_MARGIN + top1)
     height = up(y_row1 + ROW_MARGIN + R.well_diff_enc)
     return BlockPlan(tuple(placed), tracks, y_row0, y_row1, x_rows, x_stack, length, height, bed)
 

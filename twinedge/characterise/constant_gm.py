@@ -18,11 +18,13 @@ from twinedge.characterise.mirror import model_header, numeric_rows, run_ngspice
 from twinedge.characterise.rail_buffer import current_per_um
 from twinedge.circuits.constant_gm import SUBCKT, ConstantGmSizing, subckt
 from twinedge.circuits.error_element import ErrorElementSizing
+from twinedge.circuits.mirror import resistor_of
 from twinedge.pdk import Pdk
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
 TAIL_DRAIN_V = 1.5  # a tail unit's drain (V from ground) where its current is read
 START_S = 20e-6  # the start-up run's length
+R_MAX_UM = 400.0  # the longest resistor the sizing tries (one strip; ~0.4 Mohm on GF180MCU)
 START_TOL = 0.02  # started: the tail current within this fraction of its operating point
 
 
@@ -77,10 +79,13 @@ def size_reference(
     """``s`` (default: the default sizing) with the resistor's length that makes a tail unit
     carry ``i_unit`` at tt (bisection on a log scale: the current falls as 1/R^2)."""
     s = s or ConstantGmSizing()
-    lo, hi = pdk.resistor.min_l, 400.0
+    lo, hi = resistor_of(pdk).min_l, R_MAX_UM
     if reference_op(pdk, replace(s, r_l=lo), vdd, "tt")["i_unit"] < i_unit:
         raise ValueError(f"constant-gm reference: {i_unit * 1e6:.2f} uA per tail unit needs "
                          f"a resistor under {lo:g} um; widen MN1 (n_w) or raise k")  # fmt: skip
+    if reference_op(pdk, replace(s, r_l=hi), vdd, "tt")["i_unit"] > i_unit:
+        raise ValueError(f"constant-gm reference: {i_unit * 1e6:.2f} uA per tail unit needs "
+                         f"a resistor over {hi:g} um; narrow MN1 (n_w) or lower k")  # fmt: skip
     for _ in range(30):
         mid = float(np.sqrt(lo * hi))
         if reference_op(pdk, replace(s, r_l=mid), vdd, "tt")["i_unit"] > i_unit:

@@ -20,7 +20,6 @@ from twinedge.circuits.mirror import Device, resistor_of
 from twinedge.circuits.rail_reference import (
     SUBCKT,
     Stretch,
-    devices,
     ports,
     stretches_of,
     strips_for,
@@ -50,7 +49,7 @@ class LadderCharacterisation:
     stretches: list[dict]
     strip_ohm_per_um: float
     strip_head_ohm: float
-    current_a: float  # at tt
+    current_a: float  # at the first corner characterised (tt by default)
     power_w: float
     corner_levels: dict[str, dict[str, float]]
     corner_max_error_v: dict[str, float]  # the worst |tap - target|
@@ -147,8 +146,3 @@ def characterise_ladder(
         corner_ratio_error=ratio,
         corner_current_a=current,
     )
-
-
-def drawn(stretches: list[Stretch], w_um: float) -> list[Device]:
-    """The ladder's devices as laid out (one strip each, as simulated)."""
-    return devices(stretches, w_um)

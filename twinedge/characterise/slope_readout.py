@@ -49,26 +49,28 @@ class SlopeCharacterisation:
     corner_slope_v_per_s: dict[str, float]  # what the references' times give
     corner_max_error_v: dict[str, float]  # after the two-point calibration, over the levels
     corner_lsb_v: dict[str, float]  # one timer tick of ramp
-    full_scale_s: float  # the slowest corner's time to the top level
+    full_scale_s: float  # the slowest corner's time to its latest level
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def _own_biases(lines: list[str], n: int) -> list[str]:
-    """``n`` copies of the bias that ``lines`` make on ``vbe``, on ``vbe0`` .. ``vbe<n-1>``
-    (subcircuit definitions once): each read-out on its own bias, as on chip. Sharing one
-    bias node, the instances' switching comparators kicked it and moved each other's ramps
-    by ~1 % (measured)."""
-    defs = [ln for ln in lines if ln.lstrip().lower().startswith(".subckt")]
-    out = list(defs)
-    for i in range(n):
-        for ln in lines:
-            if ln in defs:
-                continue
-            name, rest = ln.split(maxsplit=1)
-            out.append(f"{name}_{i} " + re.sub(r"\bvbe\b", f"vbe{i}", rest))
-    return out
+    """``n`` copies of the bias that ``lines`` make on ``vbe`` (from ``vdd``), on ``vbe0`` ..
+    ``vbe<n-1>``: each read-out on its own bias, as on chip. Sharing one bias node, the
+    instances' switching comparators kicked it and moved each other's ramps by ~1 %
+    (measured). The lines go in one wrapper subcircuit so that every inner node of the bias
+    (a string's taps, a reference's branches) is the instance's own."""
+    defs, body, inside = [], [], False
+    for ln in lines:  # subcircuit definitions stay at the top level, once
+        low = ln.lstrip().lower()
+        if low.startswith(".subckt"):
+            inside = True
+        (defs if inside else body).append(ln)
+        if low.startswith(".ends") or (inside and "\n.ends" in low):
+            inside = False
+    wrap = [*defs, ".subckt twinedge_own_bias vbe vdd", *body, ".ends twinedge_own_bias"]
+    return wrap + [f"Xownbias{i} vbe{i} vdd twinedge_own_bias" for i in range(n)]
 
 
 def edge_times(
@@ -90,7 +92,9 @@ def edge_times(
     for i, (read, cal, hi) in enumerate(inst):
         lines.append(f"X{i} d{i} {read} vlo vhi rst {cal} {hi} vdd vbe{i} {SUBCKT}")
     half = cond.vdd / 2
-    meas = [f"meas tran t{i} when v(d{i})={half!r} rise=1" for i in range(len(inst))]
+    # the first rise after the ramp's release: an edge during the reset is not a reading
+    meas = [f"meas tran t{i} when v(d{i})={half!r} rise=1 td={T_RESET!r}"
+            for i in range(len(inst))]  # fmt: skip
     lines += [".control", "set numdgt=10", f"tran 2n {T_END!r} 0 2n", *meas, "quit 0",
               ".endc", ".end"]  # fmt: skip
     out = run_transient("\n".join(lines) + "\n")
@@ -124,5 +128,5 @@ def characterise_slope_readout(
         corner_slope_v_per_s=slope,
         corner_max_error_v=err,
         corner_lsb_v=lsb,
-        full_scale_s=max(t[-1] for t in times.values()),
+        full_scale_s=max(max(t) for t in times.values()),
     )

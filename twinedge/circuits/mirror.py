@@ -55,11 +55,6 @@ class Device:
     def body(self) -> str:
         return "vdd" if self.kind == "p" else "0"
 
-    @property
-    def terminals(self) -> tuple[str, ...]:
-        """The nets it touches: a resistor's two ends, a transistor's d, g, s."""
-        return (self.d, self.s) if self.kind == "r" else (self.d, self.g, self.s)
-
     def model(self, pdk: Pdk) -> str:
         """The PDK's device model of this transistor (or resistor)."""
         if self.kind == "r":

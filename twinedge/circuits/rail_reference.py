@@ -1,7 +1,8 @@
 """The rails' references on chip: a poly resistor ladder from VDD to ground, tapped at every
-boundary level the network needs (inputs' high levels, constants, the label level, the
-reset level), for a shuttle whose tiles bring no analog level in (TinyTapeout's GF180MCU
-tiles; docs/periphery.md, "A learning chip on GF180MCU").
+boundary level the network needs (inputs' high levels, constants, the label level; the
+reset level where the caller adds it, as ``bench_rail_reference.py --extra`` does), for a
+shuttle whose tiles bring no analog level in (TinyTapeout's GF180MCU tiles; docs/periphery.md,
+"A learning chip on GF180MCU").
 
 Why a ladder of one resistor type: its taps are ratios of the supply set by the strips'
 lengths, which the process moves together (every strip's sheet resistance is the same), so

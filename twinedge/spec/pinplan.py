@@ -165,8 +165,8 @@ def _shuttle_takes(pdk_name: str, analog: int) -> bool:
 
 def _check_shuttle(design: Design, analog: int, file: str) -> None:
     """Refuse a chip its PDK's TinyTapeout shuttle cannot take. On GF180MCU the tiles are
-    digital at 3.3 V: a chip there would need its rails on chip, a digital read-out and a
-    regulator, which are not built."""
+    digital at 3.3 V: a chip there needs its rails on chip, a digital read-out and a
+    regulator; those blocks exist (docs/periphery.md) but no chip assembles them yet."""
     if _shuttle_takes(design.pdk, analog):
         return
     pdk = get_pdk(design.pdk)
