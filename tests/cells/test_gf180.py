@@ -340,3 +340,27 @@ def test_resistor_lvs_checks_its_value_and_its_ends(tmp_path: Path, gf180_active
     assert not bad.match and any("R=10000" in m and "R=12000" in m for m in bad.mismatches)
     moved = [replace(d, d="in") if d.name == "R2" else d for d in cc.devices]
     assert not run_block_lvs(gds, ports, moved, pdk, tmp_path / "moved").match
+
+
+def test_arrays_draw_no_layer_the_shuttle_forbids(tmp_path: Path, gf180_active) -> None:
+    """TinyTapeout's GF180MCU tiles forbid Metal5, the met4 role (``route_top`` says so, and
+    agrees with the shuttle's data): both GF180MCU arrays, periodic, route their column
+    wraps round the array and their buses below met4, drawing nothing on a forbidden layer
+    (their LVS, above, shows the wraps still join the right nodes)."""
+    from twinedge.cells.array import compile_array
+    from twinedge.pdk.tinytapeout import SHUTTLE
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    forbidden = SHUTTLE[pdk.install_name].forbidden
+    assert pdk.route_top == "met3" and "MET4" in forbidden
+    assert twinedge.pdk.get("sky130").route_top == "met4"
+    for name in ("xor_4x4_gf180", "xor_4x4_cl_gf180"):
+        d = load_spec(DESIGNS / f"{name}.yaml").design
+        assert d.network.periodic
+        gds = write_gds(compile_array(d), tmp_path / f"{name}.gds")
+        layout = kdb.Layout()
+        layout.read(str(gds))
+        for role in forbidden:
+            li = layout.find_layer(*pdk.layer(role))
+            n = 0 if li is None else sum(1 for _ in layout.top_cell().begin_shapes_rec(li))
+            assert n == 0, (name, role, n)

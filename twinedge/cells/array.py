@@ -5,7 +5,8 @@ node (r, c+1) to its right and the vertical edge to node (r+1, c) below it (rota
 terminal A on top), so cells connect by abutment. Both twins' nodes are a met1 bar across
 and a met2 bar along the tile (the same wiring for both twins). Periodic wrap-around edges
 are routed back across the array on met3 (rows) and met4 (columns) through via stacks
-outside it.
+outside it; where the PDK's shuttle forbids met4 (``Pdk.route_top``), the column wraps run
+in rings around the array on met2 and met3 instead, and the global buses on met2.
 Input and constant nodes join the two twins (one driver sets both); outputs keep separate
 free and clamped pins. Edges appear in the order of :func:`square_lattice_edges`, which the
 reference netlist for LVS follows too.
@@ -13,6 +14,7 @@ reference netlist for LVS follows too.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import gdsfactory as gf
@@ -24,6 +26,8 @@ from twinedge.cells.twin_edge import (
     node_tile,
     rect,
     snap,
+    square,
+    up,
     via1_pad,
     via_stack,
 )
@@ -39,6 +43,7 @@ from twinedge.circuits.cl import PORT_NAMES, SELECT_LINES
 from twinedge.circuits.nets import PinPlacement, node_net_name, pin_placements
 from twinedge.circuits.twin_edge import cap_finger_l, cap_max_w
 from twinedge.pdk import activate as activate_pdk
+from twinedge.pdk import active as active_pdk
 from twinedge.pdk import rules as R
 from twinedge.pdk import tech as pdk
 from twinedge.sim.network import Network
@@ -125,13 +130,29 @@ def compile_array(design: Design) -> gf.Component:
                 ref.dmove((x0, y0))
     if net.periodic:
         _wrap_rows(top, g, net)
-        _wrap_cols(top, g, net)
+        if routes_over():
+            _wrap_cols(top, g, net)
     _place_pins(top, g, net, pins)
     if is_cl(design):
         _global_stripes(top, design, net)
     if design.chip is not None:
         _escapes(top, g, net, pins)
+    if net.periodic and not routes_over():  # last: the rings go round everything else
+        _wrap_cols_around(top, g, net)
     return top
+
+
+def routes_over() -> bool:
+    """Whether the active PDK's layouts may run lines on met4 (over the array)."""
+    return active_pdk().route_top == "met4"
+
+
+def _needs_met4(what: str) -> None:
+    if not routes_over():
+        p = active_pdk()
+        raise ValueError(f"{p.name}: {what} run on met4, which its shuttle's tiles "
+                         f"forbid (route_top {p.route_top}); routing them without it: not "
+                         "built")  # fmt: skip
 
 
 ESC_X0 = 2.0  # node tile: the first escape's x (the tile's bars sit at x, y > ~13 um)
@@ -159,6 +180,7 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
     past the array's bottom. Inside the array met4 carries only the column wraps (at the
     tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
     stacks and lines in the tiles' empty lower left touch nothing else."""
+    _needs_met4("a chip array's pin escapes")
     stack = via_stack("met4")
     esc_y = _escape_y(g)
     if esc_y[0] < ESC_FLOOR or ESC_X0 + len(pins) * ESC_PITCH + ESC_CLEAR > g.x_free:
@@ -199,6 +221,8 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
     g = cg.edge
     bands = cg.band_offsets()
     rows = list(range(net.rows))
+    bus_role = "met4" if routes_over() else "met2"
+    bus_layer, bus_area = (pdk.MET4, R.met4_area) if routes_over() else (pdk.MET2, R.met2_area)
     buses = [(PORT_NAMES[n], n, rows) for n in cg.globals if n not in SELECT_LINES]
     if "rselb" in cg.globals:  # a bus per lattice row
         buses += [(f"{PORT_NAMES['rselb']}{r}", "rselb", [r]) for r in rows]
@@ -216,14 +240,14 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
                     continue
                 ys.append(y)
                 rect(top, pdk.MET3, x_left, y - half, x_right, y + half)
-                stripe_pad(top, bus[name], y)
-        # a row's bus with one band (blocks beside) is one pad: long enough for met4's area
-        reach = max(half, snap(R.met4_area / STRIPE / 2 + 0.005))
+                stripe_pad(top, bus[name], y, bus_role)
+        # a row's bus with one band (blocks beside) is one pad: long enough for its area
+        reach = max(half, snap(bus_area / STRIPE / 2 + 0.005))
         lo, hi = (min(ys) - half, max(ys) + half)
         if len(ys) == 1:
             lo, hi = ys[0] - reach, ys[0] + reach
-        rect(top, pdk.MET4, bus[name] - half, lo, bus[name] + half, hi)
-        top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[pdk.MET4])
+        rect(top, bus_layer, bus[name] - half, lo, bus[name] + half, hi)
+        top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[bus_layer])
         top.info["buses"][name] = (bus[name], min(ys))
     if "cselb" in cg.globals:
         _column_lines(top, cg, net)
@@ -238,6 +262,7 @@ def _column_lines(top: gf.Component, cg: ClGeometry, net: Network) -> None:
     """The read-out's column select lines: per site column and direction, a met4 line at
     its blocks' via stack x, joined to every row's stack (via3) and run down past the array
     (the chip routes it on as it does the escapes)."""
+    _needs_met4("the read-out's column select lines")
     g = cg.edge
     bands = cg.band_offsets()
     bottom = _array_bottom(g, net)
@@ -293,6 +318,47 @@ def _wrap_cols(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
             top.add_ref(stack).dmove((x, yb))
             top.add_ref(stack).dmove((x, yt))
             rect(top, pdk.MET4, x - R.met4_width / 2, yb, x + R.met4_width / 2, yt)
+
+
+def _wrap_cols_around(top: gf.Component, g: EdgeGeometry, net: Network) -> None:
+    """Column wrap edges where met4 may not run: each twin's line leaves the last vertical
+    cell's B side and node (0, c) on met1 as over the array, then goes round it in a ring
+    of its own: met2 down (up) to its met3 track below (above) everything drawn, met3 out to
+    its met2 column left of everything, which joins the two. The rings nest, the leftmost
+    column's innermost, so none crosses another; each is ~2x the wire of a line over the
+    array (PEX extracts its R and C)."""
+    bottom = snap(-(net.rows - 1) * g.pitch_y - g.vertical_length)
+    yb, yt = snap(bottom - WRAP_OFFSET), snap(g.height + WRAP_OFFSET)
+    xs = []
+    for c in range(net.cols):
+        x0, _ = site_origin(g, 0, c)
+        for x in (snap(x0 + g.x_free), snap(x0 + g.x_clamp)):
+            _met1_run(top, x, yb, x, bottom)
+            _met1_run(top, x, g.height, x, yt)
+            via1_pad(top, x, yb)
+            via1_pad(top, x, yt)
+            xs.append(x)
+    box = top.dbbox()
+    e = max(
+        R.via2 / 2 + R.met2_via2_enc_end,
+        R.via2 / 2 + R.met3_via2_enc,
+        R.via1 / 2 + R.met2_via1_enc_end,
+    )
+    e = up(max(e, math.sqrt(max(R.met2_area, R.met3_area)) / 2))
+    pitch = up(2 * e + max(R.met2_space, R.met3_space))
+    w2, w3 = R.met2_width / 2, R.met3_width / 2
+    for k, x in enumerate(sorted(xs)):
+        y_lo, y_hi = snap(box.bottom - (k + 1) * pitch), snap(box.top + (k + 1) * pitch)
+        x_l = snap(box.left - (k + 1) * pitch)
+        rect(top, pdk.MET2, x - w2, y_lo, x + w2, yb)
+        rect(top, pdk.MET2, x - w2, yt, x + w2, y_hi)
+        rect(top, pdk.MET2, x_l - w2, y_lo, x_l + w2, y_hi)
+        for y in (y_lo, y_hi):
+            rect(top, pdk.MET3, x_l, y - w3, x, y + w3)
+            for xv in (x_l, x):
+                square(top, pdk.VIA2, xv, y, R.via2)
+                for layer in (pdk.MET2, pdk.MET3):
+                    rect(top, layer, xv - e, y - e, xv + e, y + e)
 
 
 def _place_pins(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPlacement]) -> None:

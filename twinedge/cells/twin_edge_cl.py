@@ -1016,9 +1016,16 @@ def twin_edge_cl(
     return c
 
 
-def stripe_pad(c: gf.Component, x: float, y: float) -> None:
-    """via3 where a met3 row stripe crosses the met4 bus of the same global net."""
-    square(c, pdk.VIA3, x, y, R.via3)
-    h = max(STRIPE / 2, R.via3 / 2 + R.met3_via3_enc_end)
+def stripe_pad(c: gf.Component, x: float, y: float, bus: str = "met4") -> None:
+    """Where a met3 row stripe crosses the bus of the same global net: via3 up to a met4
+    bus, or via2 down to a met2 one (``bus``: where met4 may not run)."""
+    if bus == "met4":
+        square(c, pdk.VIA3, x, y, R.via3)
+        h = max(STRIPE / 2, R.via3 / 2 + R.met3_via3_enc_end)
+        rect(c, pdk.MET3, x - h, y - h, x + h, y + h)
+        rect(c, pdk.MET4, x - h, y - h, x + h, y + h)
+        return
+    square(c, pdk.VIA2, x, y, R.via2)
+    h = up(max(STRIPE / 2, R.via2 / 2 + R.met3_via2_enc, R.via2 / 2 + R.met2_via2_enc_end))
     rect(c, pdk.MET3, x - h, y - h, x + h, y + h)
-    rect(c, pdk.MET4, x - h, y - h, x + h, y + h)
+    rect(c, pdk.MET2, x - h, y - h, x + h, y + h)

@@ -198,6 +198,10 @@ class Pdk:
     label_of: Mapping[Layer, Layer]  # drawing layer -> the layer its text labels go on
     activate: Callable[[], None]  # make this the active gdsfactory PDK
     resistor: PolyResistor | None = None  # None: no resistor generator on this PDK yet
+    # the highest metal role its layouts may draw ("met4", or "met3" where the shuttle's
+    # tiles forbid the layer the met4 role maps to): generators that would run a line on
+    # met4 route around it instead (the array's column wraps and global buses)
+    route_top: str = "met4"
 
     def layer(self, name: str) -> Layer:
         return getattr(self.layers, name)

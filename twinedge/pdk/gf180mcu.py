@@ -516,4 +516,6 @@ PDK = Pdk(
     label_of=LABELS,
     activate=activate,
     resistor=POLY_RESISTOR,
+    # TinyTapeout's GF180MCU tiles forbid Metal5 (pdk/tinytapeout.py), the met4 role here
+    route_top="met3",
 )
