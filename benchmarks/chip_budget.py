@@ -92,14 +92,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lay = run_layout(d, Path(tmp))
         array = lay.area.array_um2
+        aw, ah = lay.area.bbox_um
     print(f"| periphery, blocks only | | | {total:,.0f} |")
-    print(f"| learning array ({d.network.rows}x{d.network.cols}) | 1 | | {array:,.0f} |")
+    print(f"| learning array ({d.network.rows}x{d.network.cols}) | 1 | {aw:.1f} x {ah:.1f} "
+          f"| {array:,.0f} |")  # fmt: skip
     need = total + array
     print(f"\nblocks and array: {need:,.0f} um^2 ({pdk.name}); tiles:")
     for t in tiles(pdk.install_name):
-        fits = "fits" if t.width * t.height >= need else "too small"
+        area = "fits" if t.width * t.height >= need else "too small"
+        if aw <= t.width and ah <= t.height:  # what is left beside and under the array
+            shape = f"the array fits, {t.width - aw:.0f} um beside it, {t.height - ah:.0f} under it"
+        else:
+            shape = "the array does not fit"
         print(f"  {t.name}: {t.width:g} x {t.height:g} um = {t.width * t.height:,.0f} um^2 "
-              f"({fits} by area alone)")  # fmt: skip
+              f"({area} by area alone; {shape})")  # fmt: skip
     print(f"({time.time() - t0:.0f} s)")
 
 
