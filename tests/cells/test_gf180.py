@@ -210,13 +210,21 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
 ) -> None:
     """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
     sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
-    and LVS reference alike. All six blocks, both rail buffers, the learning cell (a vertical
-    one at the GF180 design's sizes, and a chip's with its G reader) and the plain twin-edge
-    cell on one layout pass the deck, where a seeded Metal2 sliver is the one violation; each
+    and LVS reference alike. Every block, a chip's learning array (its cells with the G
+    reader, routed without Metal5) and the plain twin-edge cell on one layout pass the deck,
+    where a seeded Metal2 sliver and a poly too near a resistor are the only violations; each
     block matches its own device list in LVS."""
+    from twinedge.cells.array import compile_array
+    from twinedge.circuits import cl
     from twinedge.verify.lvs import run_block_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
+    # first (it clears the cell cache): a chip's learning array, its cells with the G reader,
+    # its escapes and column select lines up the met2 corridors, its wraps in rings
+    chip = _chip_design()
+    array = compile_array(chip)
+    cell = cl.circuit("memory", 3, True, chip.cell.update.sizing.items(), "gf180mcu")
+    assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)  # the reader's switches too
     blocks = _periphery_blocks()
     top, x = gf.Component("gf180_periphery"), 0.0
     for name, (comp, cc) in blocks.items():
@@ -226,19 +234,8 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
         gds = write_gds(comp, tmp_path / f"{name}.gds")
         lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
         assert lvs.match, (name, lvs.mismatches)
-    # and the learning cell: a vertical (stacked) one at the GF180 design's sizes, and a
-    # chip's, with the G reader (its switches too)
-    from twinedge.cells.twin_edge_cl import twin_edge_cl
-    from twinedge.circuits import cl
-
-    d = load_spec(DESIGNS / "xor_4x4_cl_gf180.yaml").design
-    sizes = d.cell.update.sizing.items()
-    cell = cl.circuit("memory", 3, True, sizes, "gf180mcu")
-    assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)
-    for side, reader in (("stacked", False), ("below", True)):
-        c = twin_edge_cl(1.0, 1.0, d.cell.c_gate_f, side, "memory", 3, reader, sizes=sizes)
-        top.add_ref(c).dmove((x, 0.0))
-        x += c.xsize + 10.0
+    top.add_ref(array).dmove((x, -array.dbbox().top - 40.0))
+    x += array.dbbox().width() + 10.0
     # the plain twin-edge cell too, and a Metal2 sliver (0.2 um: under M2.1's 0.28 um) that
     # must be the one violation (one run of the deck: ~20 s even on a small layout)
     top.add_ref(twin_edge(1.0, 1.0, 20e-15)).dmove((x, 0.0))
@@ -364,3 +361,68 @@ def test_arrays_draw_no_layer_the_shuttle_forbids(tmp_path: Path, gf180_active) 
             li = layout.find_layer(*pdk.layer(role))
             n = 0 if li is None else sum(1 for _ in layout.top_cell().begin_shapes_rec(li))
             assert n == 0, (name, role, n)
+
+
+def _chip_design():
+    """designs/xor_4x4_cl_gf180.yaml with designs/xor_chip_sky130.yaml's chip section: a
+    chip's array on GF180MCU (the loader refuses a GF180MCU chip: its pin plan is not built,
+    so the design is made from the schema directly)."""
+    import yaml
+
+    from twinedge.spec.schema import Design
+
+    d = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
+    chip = yaml.safe_load((DESIGNS / "xor_chip_sky130.yaml").read_text())["chip"]
+    d["name"] = "xor_4x4_cl_gf180_chip"
+    d["chip"] = {k: v for k, v in chip.items() if k != "analog_pins"}
+    return Design.model_validate(d)
+
+
+@needs_klayout
+def test_chip_array_routes_out_without_metal5(tmp_path: Path, gf180_active) -> None:
+    """A chip's array on GF180MCU: its pin escapes and column select lines leave it upwards
+    on met2 (no Metal5 anywhere), LVS matches (the select lines carry their nets' labels),
+    and each escape's end is on its pin's net and no other pin's (LVS alone would not see an
+    open escape: the pins are labelled in their node tiles). Its DRC runs with the periphery
+    above."""
+    from twinedge.cells.array import compile_array
+    from twinedge.circuits.nets import SUBSTRATE
+    from twinedge.pdk.tinytapeout import SHUTTLE
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    d = _chip_design()
+    comp = compile_array(d)
+    ends = comp.info["escapes"]
+    assert {n for n in ends if n.startswith("CSELB")} == {
+        f"CSELB{c}{h}" for c in range(4) for h in "HV"
+    }
+    tops = {y for _, y in ends.values()}
+    assert len(tops) == 1 and tops.pop() > comp.dbbox().top - 1.0  # all out at the top
+    gds = write_gds(comp, tmp_path / "chip_array.gds")
+    lvs = run_lvs(d, gds, tmp_path / "lvs")
+    assert lvs.match, lvs.mismatches
+    layout = kdb.Layout()
+    layout.read(str(gds))
+    cell = layout.top_cell()
+    for role in SHUTTLE[pdk.install_name].forbidden:
+        li = layout.find_layer(*pdk.layer(role))
+        assert li is None or not any(True for _ in cell.begin_shapes_rec(li)), role
+    l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, cell, []))
+    regions = pdk.connect(l2n, layout, substrate_net=SUBSTRATE, with_pfet=True)
+    l2n.extract_netlist()
+    met2 = regions[gf180mcu.METAL_NAMES[3]]  # the met2 role: Metal3
+    labels = {}
+    for role in ("MET1", "MET2"):
+        for sh in cell.shapes(layout.layer(*pdk.label_of[pdk.layer(role)])).each(kdb.Shapes.STexts):
+            labels[sh.text.string] = (role, kdb.DPoint(sh.dtext.x, sh.dtext.y))
+    met = {"MET1": regions[gf180mcu.METAL_NAMES[2]], "MET2": met2}
+    seen = {}
+    for pin, (x, y) in ends.items():
+        if pin.startswith("CSELB"):
+            continue
+        end = l2n.probe_net(met2, kdb.DPoint(x, y - 0.1))
+        role, at = labels[pin]
+        net = l2n.probe_net(met[role], at)
+        assert end is not None and net is not None and end.cluster_id == net.cluster_id, pin
+        assert seen.setdefault(end.cluster_id, pin) == pin, (pin, seen[end.cluster_id])
+    assert len(seen) == 8  # V1, V2, Vminus, Vplus and both twins of both outputs

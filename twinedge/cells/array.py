@@ -135,24 +135,20 @@ def compile_array(design: Design) -> gf.Component:
     _place_pins(top, g, net, pins)
     if is_cl(design):
         _global_stripes(top, design, net)
-    if design.chip is not None:
-        _escapes(top, g, net, pins)
-    if net.periodic and not routes_over():  # last: the rings go round everything else
+    if routes_over():
+        if design.chip is not None:
+            _escapes(top, g, net, pins)
+        return top
+    if net.periodic:  # the rings go round everything but the lines out
         _wrap_cols_around(top, g, net)
+    if design.chip is not None:
+        _corridor_lines(top, design, g, net, pins)
     return top
 
 
 def routes_over() -> bool:
     """Whether the active PDK's layouts may run lines on met4 (over the array)."""
     return active_pdk().route_top == "met4"
-
-
-def _needs_met4(what: str) -> None:
-    if not routes_over():
-        p = active_pdk()
-        raise ValueError(f"{p.name}: {what} run on met4, which its shuttle's tiles "
-                         f"forbid (route_top {p.route_top}); routing them without it: not "
-                         "built")  # fmt: skip
 
 
 ESC_X0 = 2.0  # node tile: the first escape's x (the tile's bars sit at x, y > ~13 um)
@@ -180,7 +176,6 @@ def _escapes(top: gf.Component, g: EdgeGeometry, net: Network, pins: list[PinPla
     past the array's bottom. Inside the array met4 carries only the column wraps (at the
     tiles' bar x) and met3 only the row wraps and the blocks' stripes (at other y), so the
     stacks and lines in the tiles' empty lower left touch nothing else."""
-    _needs_met4("a chip array's pin escapes")
     stack = via_stack("met4")
     esc_y = _escape_y(g)
     if esc_y[0] < ESC_FLOOR or ESC_X0 + len(pins) * ESC_PITCH + ESC_CLEAR > g.x_free:
@@ -249,7 +244,7 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
         rect(top, bus_layer, bus[name] - half, lo, bus[name] + half, hi)
         top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[bus_layer])
         top.info["buses"][name] = (bus[name], min(ys))
-    if "cselb" in cg.globals:
+    if "cselb" in cg.globals and routes_over():
         _column_lines(top, cg, net)
 
 
@@ -262,7 +257,6 @@ def _column_lines(top: gf.Component, cg: ClGeometry, net: Network) -> None:
     """The read-out's column select lines: per site column and direction, a met4 line at
     its blocks' via stack x, joined to every row's stack (via3) and run down past the array
     (the chip routes it on as it does the escapes)."""
-    _needs_met4("the read-out's column select lines")
     g = cg.edge
     bands = cg.band_offsets()
     bottom = _array_bottom(g, net)
@@ -279,6 +273,59 @@ def _column_lines(top: gf.Component, cg: ClGeometry, net: Network) -> None:
             name = f"{PORT_NAMES['cselb']}{c}{d.upper()}"
             top.add_label(name, position=(x, max(ys)), layer=pdk.label_of[pdk.MET4])
             out[name] = (x, bottom)
+    top.info["escapes"] = out
+
+
+CORRIDOR_CLEAR = 1.7  # a chip's column lines without met4: the first this far left of x_free
+CORRIDOR_PITCH = 0.8  # and the next one this far left of it
+CORRIDOR_ABOVE = 3.0  # the lines end this far above everything else the array draws
+
+
+def _corridor_lines(
+    top: gf.Component, design: Design, g: EdgeGeometry, net: Network, pins: list[PinPlacement]
+) -> None:
+    """A chip array's pin escapes and column select lines where met4 may not run: up a
+    corridor that every site column has free of met2 over the array's whole height (the node
+    tile's and the vertical strip's left side, left of the twins' met2 bars), on met2, to
+    above everything the array draws (the side a tile with its pins on the top edge routes
+    from). An escape: in the pin's node tile a via1 and a met1 jog to the twin's met2 bar.
+    A column select line: in each row, a met3 jog along its band's track from the block's
+    via stack to the corridor, via2 down onto the line."""
+    cg = cl_geometry_for(design)
+    lines = cg.stack_x() if "cselb" in cg.globals else ()
+    x_lines = [snap(g.x_free - CORRIDOR_CLEAR - j * CORRIDOR_PITCH) for j in range(len(lines))]
+    esc_y = _escape_y(g)
+    room = min(x_lines, default=g.x_free) - ESC_CLEAR
+    if esc_y[0] < ESC_FLOOR or ESC_X0 + len(pins) * ESC_PITCH > room:
+        size = f"{g.tile_w} x {g.height} um"
+        raise ValueError(f"the node tile ({size}) has no room for {len(pins)} escapes")
+    y_end = snap(top.dbbox().top + CORRIDOR_ABOVE)
+    half, half1 = STRIPE / 2, R.mcon / 2 + R.met1_mcon_enc
+    out = {}
+    for k, pin in enumerate(pins):
+        r, c = net.node_rc(pin.node)
+        x0, y0 = site_origin(g, r, c)
+        free = pin.twin in ("F", "FC")
+        x = snap(x0 + ESC_X0 + k * ESC_PITCH)
+        y = snap(y0 + (esc_y[0] if free else esc_y[1]))
+        bar = snap(x0 + (g.x_free if free else g.x_clamp))
+        via1_pad(top, x, y)
+        via1_pad(top, bar, y)
+        rect(top, pdk.MET1, x, y - half1, bar, y + half1)
+        rect(top, pdk.MET2, x - half, y - half, x + half, y_end)
+        out[pin.name] = (x, y_end)
+    for c in range(net.cols):
+        x0, _ = site_origin(g, 0, c)
+        for d, dx, band, xl in zip(DIRECTIONS, lines, cg.band_offsets(), x_lines, strict=False):
+            x, xs = snap(x0 + xl), snap(x0 + dx)
+            ys = [snap(site_origin(g, r, c)[1] + band["cselb"]) for r in range(net.rows)]
+            for y in ys:
+                rect(top, pdk.MET3, x, y - half, xs, y + half)
+                stripe_pad(top, x, y, "met2")
+            rect(top, pdk.MET2, x - half, min(ys) - half, x + half, y_end)
+            name = f"{PORT_NAMES['cselb']}{c}{d.upper()}"
+            top.add_label(name, position=(x, max(ys)), layer=pdk.label_of[pdk.MET2])
+            out[name] = (x, y_end)
     top.info["escapes"] = out
 
 
