@@ -57,9 +57,10 @@ def test_xor_chip_fits_a_tile_with_two_level_inputs_as_bits(tmp_path, monkeypatc
         ({"analog_pins": {"FOO": "ua[0]"}}, {}, "chip.analog_pins.FOO", "VIN_HI"),
         ({"analog_pins": {"READ": "ua[0]", "Vplus": "ua[0]"}}, {}, "chip.analog_pins", "already"),
         ({"error_element": {"vbe": 1.5}}, {}, "chip.error_element.vbe", "1.2"),
-        # GF180MCU's TinyTapeout tiles are digital at 3.3 V (the circuits run at 1.8 V)
+        # GF180MCU's TinyTapeout tiles are digital at 3.3 V: planned with the rails on chip,
+        # refused until the chip that joins those blocks is assembled
         ({}, {"pdk": "gf180mcu", "cell.update.sizing": {"switch_l": 0.28}}, "pdk",
-         "gf180mcuD tiles have 0 analog pins and a 3.3 V"),
+         "gf180mcuD tiles (no analog pins)"),
         (
             {},
             {"pins.constants": {f"C{i}": {"node": node, "volts": 0.05 * (i + 1)}
@@ -97,3 +98,47 @@ def test_the_error_element_is_characterised_with_the_specs_knobs(tmp_path) -> No
     changed = load_spec(path)
     cond = conditions_for(changed.design, changed.dataset.labels)
     assert cond.vbe == 0.5 and cond.sizing.in_l == 4.0 and cond.sizing.in_w == 4.0
+
+
+def _gf180_plan(tmp_path, **changes):
+    """The XOR chip's pin plan on GF180MCU (the loader refuses the chip itself for now, so
+    the plan is made from the design and dataset directly)."""
+    from twinedge.spec.loader import build_dataset
+    from twinedge.spec.pinplan import plan
+    from twinedge.spec.schema import Design
+
+    spec = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
+    spec["chip"] = {}
+    spec.update(changes)
+    design = Design.model_validate(spec)
+    data = build_dataset(design, "chip.yaml", DESIGNS)
+    return plan(design, data.inputs, data.labels, "chip.yaml")
+
+
+def test_a_tile_without_analog_pins_gets_its_rails_on_chip(tmp_path) -> None:
+    """TinyTapeout's GF180MCU tiles: no analog pin, VDPWR at 3.3 V. The rails are the
+    same levels (made by the chip's ladder and buffers), READ is timed on uo_out[0] with
+    three read-out bits on ui_in, the address and control pins as on SKY130."""
+    pp = _gf180_plan(tmp_path)
+    by_signal = {p.signal: p for p in pp.pins}
+    assert pp.rails_on_chip and not any(p.pin.startswith("ua[") for p in pp.pins)
+    assert pp.rails == {"VIN_HI": 0.45, "Vminus": 0.11, "Vplus": 0.33, "VLABEL": 0.087}
+    assert by_signal["VDD33"].pin == "VDPWR" and "3.3 V" in by_signal["VDD33"].what
+    assert by_signal["DOUT"].pin == "uo_out[0]" and by_signal["DOUT"].kind == "digital out"
+    assert [by_signal[s].pin for s in ("V1", "V2", "LABEL", "TRAIN", "RRST", "RCAL", "RHI")] == [
+        f"ui_in[{i}]" for i in range(7)
+    ]
+    assert "READ" not in by_signal and "VRESET" not in by_signal
+    assert by_signal["RADDR"].pin == "uio_in[0..5]" and by_signal["PHASE"].pin == "clk"
+    assert "Rails made on chip" in pp.markdown() and pp.as_dict()["rails_on_chip"]
+
+
+def test_a_voltage_input_has_no_pin_on_a_tile_without_analog_pins(tmp_path) -> None:
+    """A regression's input and label take many levels: analog pins, none on GF180MCU's
+    tiles."""
+    reg = yaml.safe_load((DESIGNS / "regression_4x4.yaml").read_text())
+    with pytest.raises(SpecError) as exc:
+        _gf180_plan(tmp_path, task=reg["task"], pins=reg["pins"])
+    text = str(exc.value)
+    assert "\n" not in text and "pins.inputs" in text and "V1, LABEL" in text
+    assert "no analog pins" in text

@@ -59,14 +59,22 @@ class Pin:
 class PinPlan:
     design: str
     pins: tuple[Pin, ...]
-    rails: dict[str, float]  # analog rail signal -> volts the board applies
+    rails: dict[str, float]  # rail signal -> volts (the board applies them, or the chip makes them)
+    # True on a tile without analog pins: the rails (and VRESET) come from the chip's own
+    # reference ladder and buffers, READ is timed on a digital output
+    rails_on_chip: bool = False
 
     def as_dict(self) -> dict:
-        return {"design": self.design, "pins": [asdict(p) for p in self.pins], "rails": self.rails}
+        return {"design": self.design, "pins": [asdict(p) for p in self.pins],
+                "rails": self.rails, "rails_on_chip": self.rails_on_chip}  # fmt: skip
 
     def markdown(self) -> str:
         rows = [f"| {p.pin} | {p.signal} | {p.kind} | {p.what} |" for p in self.pins]
-        return "\n".join(["| pin | signal | kind | what |", "|---|---|---|---|", *rows]) + "\n"
+        text = "\n".join(["| pin | signal | kind | what |", "|---|---|---|---|", *rows]) + "\n"
+        if self.rails_on_chip:
+            levels = ", ".join(f"{r} {v:g} V" for r, v in self.rails.items())
+            text += f"\nRails made on chip (reference ladder and buffers): {levels}; VRESET too.\n"
+        return text
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,16 @@ class _Rails:
         return rail
 
 
+# the digital read-out (circuits/slope_readout.py) on a tile without analog pins
+READOUT_BITS = (
+    ("RRST", "read-out: high holds its ramp at ground; from its fall DOUT rises when the ramp "
+     "passes the level read (the board times it)"),
+    ("RCAL", "read-out: 1 compares a reference instead of READ (the board's calibration)"),
+    ("RHI", "read-out: with RCAL, 0 the low reference, 1 the high one"),
+)  # fmt: skip
+READOUT_PIN = "uo_out[0]"
+
+
 def _shuttle_takes(pdk_name: str, analog: int) -> bool:
     """Whether ``pdk_name``'s TinyTapeout tiles have ``analog`` analog pins and a VDPWR at
     the voltage the PDK's circuits run from."""
@@ -164,9 +182,8 @@ def _shuttle_takes(pdk_name: str, analog: int) -> bool:
 
 
 def _check_shuttle(design: Design, analog: int, file: str) -> None:
-    """Refuse a chip its PDK's TinyTapeout shuttle cannot take. On GF180MCU the tiles are
-    digital at 3.3 V: a chip there needs its rails on chip, a digital read-out and a
-    regulator; those blocks exist (docs/periphery.md) but no chip assembles them yet."""
+    """Refuse a chip its PDK's TinyTapeout shuttle cannot take (a shuttle without analog
+    pins gets the on-chip plan instead: :func:`_plan_on_chip`)."""
     if _shuttle_takes(design.pdk, analog):
         return
     pdk = get_pdk(design.pdk)
@@ -237,7 +254,8 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
             design.cell.type, "twin_edge_cl",
         )  # fmt: skip
     rails, analog, digital = _signals(design, inputs, labels)
-    differential = isinstance(design.pins.output, DifferentialOutput)
+    if SHUTTLE[get_pdk(design.pdk).install_name].max_analog_pins == 0:
+        return _plan_on_chip(design, rails, analog, digital, file)
     board = [(r, "rail " + ", ".join(rails.what[r])) for r in rails.by_volts.values()]
     wanted = board + analog
     _check_shuttle(design, len(wanted), file)
@@ -248,11 +266,7 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
             f"{len(ANALOG_PINS)}", allowed="two-level inputs and labels (digital bits), "
             "constants sharing a voltage",
         )  # fmt: skip
-    if len(digital) > len(DIGITAL_INPUTS):
-        raise SpecError(
-            file, "pins.inputs", f"the chip needs {len(digital)} digital inputs; a tile has "
-            f"{len(DIGITAL_INPUTS)}", len(design.pins.inputs), "at most 6 two-level inputs",
-        )  # fmt: skip
+    _check_digital(design, digital, file)
     names = [s for s, _ in wanted]
     taken: dict[str, str] = {}
     for signal, pin in chip.analog_pins.items():
@@ -280,6 +294,72 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
         kind = "analog out" if signal == "READ" else "analog in"
         pins.append(Pin(where[signal], signal, kind, what))
     pins += [Pin(p, s, "digital in", w) for p, (s, w) in zip(DIGITAL_INPUTS, digital, strict=False)]
+    pins += _control_pins(design, file)
+    volts = {r: v for v, r in rails.by_volts.items()}
+    return PinPlan(design.name, tuple(sorted(pins, key=_order)), volts)
+
+
+def check_assembled(design: Design, pp: PinPlan, file: str) -> None:
+    """Refuse a chip whose plan twinedge cannot build yet: on a tile without analog pins
+    the on-chip rails, regulator and digital read-out are built and characterised each
+    (docs/periphery.md, "A learning chip on GF180MCU"), and the chip's array routes without
+    Metal5, but the chip's netlist, top cell and test bench do not join them yet."""
+    if pp.rails_on_chip:
+        pdk = get_pdk(design.pdk)
+        raise SpecError(
+            file, "pdk", f"a learning chip on TinyTapeout's {pdk.install_name} tiles (no analog "
+            "pins) makes its rails, supply and read-out on chip: those blocks are built, the "
+            "chip that joins them is not yet", design.pdk,
+            ", ".join(n for n in pdk_names() if _shuttle_takes(n, 1)) or "none",
+        )  # fmt: skip
+
+
+def _check_digital(design: Design, digital: list[tuple[str, str]], file: str) -> None:
+    if len(digital) > len(DIGITAL_INPUTS):
+        raise SpecError(
+            file, "pins.inputs", f"the chip needs {len(digital)} digital inputs ("
+            f"{', '.join(s for s, _ in digital)}); a tile has {len(DIGITAL_INPUTS)}",
+            len(design.pins.inputs), "fewer two-level inputs",
+        )  # fmt: skip
+
+
+def _plan_on_chip(
+    design: Design, rails: _Rails, analog: list[tuple[str, str]],
+    digital: list[tuple[str, str]], file: str,
+) -> PinPlan:  # fmt: skip
+    """The plan on a tile without analog pins (TinyTapeout's GF180MCU, digital at 3.3 V):
+    every rail and VRESET from the chip's reference ladder and rail buffers, the circuits'
+    supply from its regulator, READ timed on a digital output by the read-out's ramp (three
+    control bits on ``ui_in``). Only two-level inputs and labels fit: a signal the board
+    would drive as a voltage has no pin."""
+    pdk = get_pdk(design.pdk)
+    rules = SHUTTLE[pdk.install_name]
+    voltages = [s for s, _ in analog if s not in ("VRESET", "READ")]
+    if voltages:
+        field = "pins.inputs" if any(s != "LABEL" for s in voltages) else "task"
+        raise SpecError(
+            file, field, f"{', '.join(voltages)} would need the board's voltages, and "
+            f"TinyTapeout's {pdk.install_name} tiles have no analog pins",
+            ", ".join(voltages), "inputs and labels of at most two levels (digital bits)",
+        )  # fmt: skip
+    digital = [*digital, *READOUT_BITS]
+    _check_digital(design, digital, file)
+    pins = [
+        Pin("VDPWR", "VDD33", "supply", f"{rules.vdpwr:g} V: the rails' references and "
+            f"buffers, the read-out; the regulator makes VDD ({pdk.vdd:g} V) from it"),
+        Pin("VGND", GROUND, "supply", "0 V"),
+        Pin(READOUT_PIN, "DOUT", "digital out", "read-out: rises when the ramp passes READ "
+            "(a free output or a G, chosen on uio_in) or the reference RCAL selects"),
+    ]  # fmt: skip
+    pins += [Pin(p, s, "digital in", w) for p, (s, w) in zip(DIGITAL_INPUTS, digital, strict=False)]
+    pins += _control_pins(design, file)
+    volts = {r: v for v, r in rails.by_volts.items()}
+    return PinPlan(design.name, tuple(sorted(pins, key=_order)), volts, rails_on_chip=True)
+
+
+def _control_pins(design: Design, file: str) -> list[Pin]:
+    """The read-out's address, the clock, the reset and TinyTapeout's enable."""
+    differential = isinstance(design.pins.output, DifferentialOutput)
     bits = ReadMap(design.network.rows, design.network.cols).bits
     if bits > len(ADDRESS_PINS):
         raise SpecError(
@@ -288,13 +368,14 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
             f"{design.network.cols}", "rows and columns whose address (2 + log2 rows + log2 "
             "columns, rounded up, bits) fits 8 pins",
         )  # fmt: skip
-    pins.append(
+    pins = [
         Pin(f"uio_in[0..{bits - 1}]", "RADDR", "digital in",
             f"read-out address: bit 0 edge direction (0 right, 1 down), then site column, "
             f"then row: that edge's G ({_edges(design.network)} edges); top bit set: the "
-            f"free output{'s O+ (bit 0 low), O- (bit 0 high)' if differential else ''}")
-    )  # fmt: skip
-    pins += [
+            f"free output{'s O+ (bit 0 low), O- (bit 0 high)' if differential else ''}"),
+    ]  # fmt: skip
+    return [
+        *pins,
         Pin("clk", "PHASE", "clock", "low: CAL (clamp at -eta); high: LEARN (+eta)"),
         Pin(
             "rst_n",
@@ -305,12 +386,10 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
         ),
         Pin("ena", "ENA", "digital in", "TinyTapeout's enable: low freezes every G"),
     ]
-    volts = {r: v for v, r in rails.by_volts.items()}
-    return PinPlan(design.name, tuple(sorted(pins, key=_order)), volts)
 
 
 def _order(p: Pin) -> tuple:
-    groups = ("VDPWR", "VGND", "ua", "ui_in", "uio_in", "clk", "rst_n", "ena")
+    groups = ("VDPWR", "VGND", "ua", "ui_in", "uio_in", "uo_out", "clk", "rst_n", "ena")
     head = p.pin.split("[")[0]
     index = int(p.pin.split("[")[1].split("]")[0].split(".")[0]) if "[" in p.pin else 0
     return (groups.index(head) if head in groups else len(groups), index)
