@@ -224,7 +224,7 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
     bus = {name: snap(BUS_X - k * GLOBAL_TRACK) for k, (name, _, _) in enumerate(buses)}
     x_left, x_right = snap(min(bus.values()) - STRIPE), snap(net.cols * g.pitch)
     half = STRIPE / 2
-    top.info["buses"] = {}
+    top.info["buses"], top.info["buses_top"] = {}, {}
     for name, local, bus_rows in buses:
         ys = []
         for r in bus_rows:
@@ -244,6 +244,7 @@ def _global_stripes(top: gf.Component, design: Design, net: Network) -> None:
         rect(top, bus_layer, bus[name] - half, lo, bus[name] + half, hi)
         top.add_label(name, position=(bus[name], max(ys)), layer=pdk.label_of[bus_layer])
         top.info["buses"][name] = (bus[name], min(ys))
+        top.info["buses_top"][name] = (bus[name], max(ys))
     if "cselb" in cg.globals and routes_over():
         _column_lines(top, cg, net)
 

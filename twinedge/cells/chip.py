@@ -24,12 +24,13 @@ from dataclasses import dataclass
 import gdsfactory as gf
 
 from twinedge.cells import periphery
-from twinedge.cells.array import compile_array
+from twinedge.cells.array import compile_array, routes_over
 from twinedge.cells.error_element import error_element_block
 from twinedge.cells.twin_edge import rect, snap
 from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
 from twinedge.circuits.chip import LABEL_DRIVER, ChipWiring, chip_net
 from twinedge.circuits.chip import periphery as block_instances
+from twinedge.pdk import activate as activate_pdk
 from twinedge.pdk import tech as pdk
 from twinedge.spec.schema import Design
 
@@ -95,7 +96,11 @@ def _rows(blocks: list, height: float) -> list[list]:
 
 def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Component:
     """The chip's top cell (named ``<design>_chip``); ``strings``: the sized bias
-    generator's strings (:class:`twinedge.circuits.bias.BiasString` fields)."""
+    generator's strings (:class:`twinedge.circuits.bias.BiasString` fields). Where the
+    PDK's shuttle forbids met4, :func:`chip_top_channel_above`."""
+    activate_pdk(design.pdk)
+    if not routes_over():
+        return chip_top_channel_above(design, w, strings)
     array = compile_array(design)  # clears the cell cache: first
     top = gf.Component(name=f"{design.name}_chip")
     top.add_ref(array)
@@ -150,6 +155,89 @@ def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Co
     for net, y in track.items():
         x1 = snap(max(v.x for v in verticals if v.net == net) + half)
         rect(top, pdk.MET3, x0, y - half, x1, y + half)
+        top.add_label(net, position=(x0 + half, y), layer=label)
+        top.info["track_x"][net] = (x0, x1)
+    top.info["track_y"] = track
+    top.info["blocks"] = placed
+    top.info["tracks"] = len(track)
+    return top
+
+
+STACK_CLEAR = 1.0  # a met3 vertical's centre from any block's via stack centre (its pad)
+
+
+def chip_top_channel_above(
+    design: Design, w: ChipWiring, strings: tuple[tuple, ...]
+) -> gf.Component:
+    """The chip's top cell where met4 may not run (``Pdk.route_top``; GF180MCU's tiles, whose
+    pins are all on the top edge): the channel runs above the array and the blocks, one met2
+    track per chip net, and every terminal rises to its track on met3, dropping onto it
+    through via2:
+
+    * the array's pin escapes and column select lines leave it at its top on met2
+      (:func:`twinedge.cells.array._corridor_lines`), its global buses on met2 left of it
+      run up to the same height; there each steps up to met3;
+    * a block's port: a met2 jog from its via stack to a column of its own right of the
+      block, via2, then met3 up past the rows above (clear of their via stacks, their only
+      met3).
+
+    Verticals keep :data:`V_PITCH` apart, so only a net's own via2 joins it to a track."""
+    array = compile_array(design)  # clears the cell cache: first
+    top = gf.Component(name=f"{design.name}_chip")
+    top.add_ref(array)
+    box = array.dbbox()
+    half = STRIPE / 2
+    ends = array.info["escapes"]
+    y_join = max(y for _, y in ends.values())
+    rises: list[_Vertical] = [_Vertical(net, x, y_join) for net, (x, _) in ends.items()]
+    for net, (x, y) in array.info["buses_top"].items():
+        rect(top, pdk.MET2, x - half, y - half, x + half, y_join + half)
+        rises.append(_Vertical(net, x, y_join))
+    for v in rises:
+        stripe_pad(top, v.x, v.y_end, "met2")
+    blocks = [(b, _block_component(b.block, b.subckt, strings, w)) for b in block_instances(w)]
+    nets = sorted({v.net for v in rises} | {chip_net(b.net(p)) for b, _ in blocks
+                                             for p in b.ports})  # fmt: skip
+    taken = [v.x for v in rises]
+    stacks: list[float] = []  # every placed block's via stack x (rows above the next)
+    placed = {}
+    y_row = snap(box.top)
+    for row in _rows(blocks, box.height()):
+        x = snap(box.right + BLOCK_GAP)
+        height = max(comp.info["height"] for _, comp in row)
+        row_stacks = []
+        for b, comp in row:
+            y0 = snap(y_row - comp.info["height"])
+            top.add_ref(comp).dmove((x, y0))
+            jog = snap(x + comp.info["length"] + JOG0)
+            for port in (*b.ports, "0"):
+                sx, sy = comp.info["stacks"][port]
+                px, py = snap(x + sx), snap(y0 + sy)
+                row_stacks.append(px)
+                jog = _free_x(taken, jog)
+                while any(abs(jog - s) < STACK_CLEAR for s in stacks):
+                    jog = _free_x(taken, snap(jog + 0.1))
+                taken.append(jog)
+                rect(top, pdk.MET2, px - half, py - half, jog + half, py + half)
+                stripe_pad(top, jog, py, "met2")
+                rises.append(_Vertical(chip_net(b.net(port)), jog, py))
+                jog = snap(jog + V_PITCH)
+            placed[b.name] = (x, comp.info["length"])
+            x = snap(jog + BLOCK_GAP)
+        stacks += row_stacks
+        y_row = snap(y_row - height - ROW_GAP)
+    y_base = snap(y_join + CHANNEL_GAP)
+    track = {n: snap(y_base + k * TRACK_PITCH) for k, n in enumerate(nets)}
+    for v in rises:
+        y = track[v.net]
+        rect(top, pdk.MET3, v.x - half, v.y_end - half, v.x + half, y + half)
+        stripe_pad(top, v.x, y, "met2")
+    label = pdk.label_of[pdk.MET2]
+    x0 = snap(min(v.x for v in rises) - 1.0)
+    top.info["track_x"] = {}
+    for net, y in track.items():
+        x1 = snap(max(v.x for v in rises if v.net == net) + half)
+        rect(top, pdk.MET2, x0, y - half, x1, y + half)
         top.add_label(net, position=(x0 + half, y), layer=label)
         top.info["track_x"][net] = (x0, x1)
     top.info["track_y"] = track

@@ -32,9 +32,9 @@ from twinedge.characterise.mirror import model_header, numeric_rows, run_transie
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
 from twinedge.circuits.chip import BLOCKS, ChipWiring, address_pin, bit_pin, instances, subckts
+from twinedge.circuits.cl import memory_sizing
 from twinedge.circuits.memory import PORTS as MEMORY_PORTS
 from twinedge.circuits.memory import SUBCKT as MEMORY_SUBCKT
-from twinedge.circuits.memory import MemorySizing
 from twinedge.circuits.memory import subckt as memory_subckt
 from twinedge.circuits.nets import node_nets
 from twinedge.pdk import Pdk
@@ -163,9 +163,6 @@ def wiring(spec: LoadedSpec, pp: PinPlan, bias_strings) -> ChipWiring:
         "LP": (_rail(pp, max(labels[0], 0.0)), _rail(pp, max(labels[1], 0.0))),
         "LM": (_rail(pp, max(-labels[0], 0.0)), _rail(pp, max(-labels[1], 0.0))),
     }
-    from twinedge.learn.train import circuit_characterisation
-
-    m = circuit_characterisation(d)
     cond = conditions_for(d, spec.dataset.labels)
     return ChipWiring(
         edges=tuple((int(a), int(b)) for a, b in net.edges.tolist()),
@@ -177,7 +174,7 @@ def wiring(spec: LoadedSpec, pp: PinPlan, bias_strings) -> ChipWiring:
         edge_devices=twin_edge_circuit.for_design(d).devices,
         k=cond.k,
         element_sizing=cond.sizing,
-        memory_sizing=MemorySizing(**m.sizing),
+        memory_sizing=memory_sizing(d.cell.update.hold_cap_n, d.cell.update.sizing.items()),
         bias_strings=bias_strings,
         bias_sizing=BiasSizing(),
         read_map=ReadMap(net.rows, net.cols),
