@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,14 +25,12 @@ from twinedge.characterise.rail_buffer import RailBufferConditions, size_output
 from twinedge.characterise.rail_reference import LadderConditions, size_ladder
 from twinedge.circuits import constant_gm, rail_buffer, rail_reference
 from twinedge.circuits.rail_buffer import RailBufferSizing
+from twinedge.learn.rail_loads import rail_loads
 from twinedge.learn.train import trainer
 from twinedge.pdk import get as get_pdk
 from twinedge.reports.metrics import task_metrics
 from twinedge.spec import load_spec
 from twinedge.spec.pinplan import rail_levels
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_rail_buffer import rails as rail_loads
 
 CORNERS = ("tt", "ff", "ss", "sf", "fs")
 LABEL = "VLABEL"
@@ -108,7 +105,7 @@ def main() -> None:
     levels = rail_levels(spec.design, spec.dataset.inputs, spec.dataset.labels)
     if set(levels) != {"VIN_HI", "Vplus", "Vminus", LABEL}:
         raise SystemExit(f"{a.spec}: this bench knows XOR's rails; this design has {levels}")
-    loads = rail_loads(str(a.spec))
+    loads = rail_loads(spec)
     text = a.spec.read_text()
     names = list(levels)
     print("| corner | " + " | ".join(f"{n} ({levels[n]:g} V)" for n in names)

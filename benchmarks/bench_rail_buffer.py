@@ -18,10 +18,8 @@ the tail current ``--vbe`` gives at tt).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import astuple, replace
-from pathlib import Path
 
 from twinedge.characterise.bias import size_strings
 from twinedge.characterise.constant_gm import (
@@ -36,26 +34,9 @@ from twinedge.characterise.rail_buffer import (
     size_output,
 )
 from twinedge.circuits.rail_buffer import RailBufferSizing
+from twinedge.learn.rail_loads import rail_loads
 from twinedge.pdk import get as get_pdk
 from twinedge.spec import load_spec
-
-sys.path.insert(0, str(Path(__file__).parent))
-from rail_currents import rail_currents
-
-MIN_A = 5e-6  # the least current a buffer is sized for either way
-
-
-def rails(spec_path: str) -> dict[float, tuple[float, float]]:
-    """{level (V): (most sourced, most sunk) A} over the G states, ground left out."""
-    out: dict[float, tuple[float, float]] = {}
-    for per_rail in rail_currents(spec_path).values():
-        for rail, (lo, hi) in per_rail.items():
-            level = float(rail.split()[0])
-            if level == 0.0:
-                continue
-            src, snk = out.get(level, (0.0, 0.0))
-            out[level] = (max(src, hi, MIN_A), max(snk, -lo, MIN_A))
-    return dict(sorted(out.items()))
 
 
 def main() -> None:
@@ -98,7 +79,7 @@ def main() -> None:
           "tt / worst corner | offset tt, worst corner | worst error from the reference over "
           "the load, any corner | MC sigma | settles | peak | power |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for level, (src, snk) in rails(a.spec).items():
+    for level, (src, snk) in rail_loads(load_spec(a.spec)).items():
         drive = "source" if src >= snk else "sink"
         cond = RailBufferConditions(
             level=level, i_source=src, i_sink=snk, vbe=a.vbe, vdd=a.vdd, c_load=a.c_load,

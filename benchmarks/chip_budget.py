@@ -12,7 +12,6 @@ routing, spacing or floorplan (docs/periphery.md, "A learning chip on GF180MCU")
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import astuple, replace
@@ -25,12 +24,10 @@ from twinedge.characterise.rail_reference import LadderConditions, size_ladder
 from twinedge.characterise.regulator import RegulatorConditions, size_pass
 from twinedge.circuits import bias
 from twinedge.circuits.rail_buffer import RailBufferSizing
+from twinedge.learn.rail_loads import rail_loads
 from twinedge.pdk.tinytapeout import tiles
 from twinedge.spec import load_spec
 from twinedge.spec.pinplan import rail_levels
-
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_rail_buffer import rails as rail_loads
 
 VDD, VBE = 3.3, 2.2
 
@@ -44,7 +41,7 @@ def main() -> None:
     d = spec.design
     pdk = twinedge.pdk.get(d.pdk)
     levels = rail_levels(d, spec.dataset.inputs, spec.dataset.labels)
-    loads = rail_loads(str(a.spec))
+    loads = rail_loads(spec)
     ladder = size_ladder(pdk, LadderConditions(tuple((n.lower(), v) for n, v in levels.items()),
                                                VDD, 15e-6))  # fmt: skip
     reg = RegulatorConditions(level=pdk.vdd, vdd=VDD, vbe=VBE)

@@ -15,59 +15,8 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
-from twinedge.learn.train import _cl_solver, _learner_args
-from twinedge.sim.learning import CoupledLearning
+from twinedge.learn.rail_loads import rail_currents
 from twinedge.spec import load_spec
-
-
-def _injections(learner: CoupledLearning, v: np.ndarray) -> np.ndarray:
-    """Current into the network at every node (A): what a source there delivers."""
-    i = learner.solver.model.current(learner.g, v[learner._a], v[learner._b]).i
-    out = np.zeros(learner.net.n_nodes)
-    np.add.at(out, learner._a, i)
-    np.add.at(out, learner._b, -i)
-    return out
-
-
-def rail_currents(spec_path: str, seed: int = 0) -> dict[str, dict[str, tuple[float, float]]]:
-    """{G state: {rail (its volts): (most sunk, most sourced) A}} over datapoints and phases."""
-    spec = load_spec(spec_path)
-    tr = spec.design.training
-    args = _learner_args(spec)
-    learner = CoupledLearning(*args, solver=_cl_solver(args), compiled=False)
-    net, data = learner.net, spec.dataset
-    n_g = learner.g.shape
-    states = {
-        "g_init": learner.g.copy(),
-        "g_max": np.full(n_g, tr.g_max),
-        "g_min": np.full(n_g, tr.g_min),
-        "random": np.random.default_rng(seed).uniform(tr.g_min, tr.g_max, n_g),
-    }
-    out: dict[str, dict[str, tuple[float, float]]] = {}
-    for state, g in states.items():
-        learner.g = g.copy()
-        per_rail: dict[str, list[float]] = {}
-        for p in range(len(data.labels)):
-            vf, vc = learner.twin_states(p)
-            clamped = [vc]
-            if tr.nudge == "symmetric":
-                clamped.append(learner._clamped(p, vf, -1.0, learner.v_anti, "clamped, -eta"))
-            free_i = _injections(learner, vf)
-            for vcl in clamped:
-                both = free_i + _injections(learner, vcl)
-                sums: dict[str, float] = {}
-                for k, node in enumerate(net.input_nodes):
-                    sums.setdefault(f"{data.inputs[p, k]:g} V", 0.0)
-                    sums[f"{data.inputs[p, k]:g} V"] += both[node]
-                for node, volts in zip(net.const_nodes, net.const_volts, strict=True):
-                    sums.setdefault(f"{volts:g} V", 0.0)
-                    sums[f"{volts:g} V"] += both[node]
-                for rail, amps in sums.items():
-                    per_rail.setdefault(rail, []).append(amps)
-        out[state] = {r: (min(a), max(a)) for r, a in sorted(per_rail.items())}
-    return out
 
 
 def main() -> None:
@@ -77,7 +26,7 @@ def main() -> None:
     a = ap.parse_args()
     print("| G state | rail | most sunk (uA) | most sourced (uA) |")
     print("|---|---|---|---|")
-    for state, rails in rail_currents(a.spec, a.seed).items():
+    for state, rails in rail_currents(load_spec(a.spec), a.seed).items():
         for rail, (lo, hi) in rails.items():
             print(f"| {state} | {rail} | {min(lo, 0) * 1e6:.1f} | {max(hi, 0) * 1e6:.1f} |")
 

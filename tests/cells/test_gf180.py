@@ -436,6 +436,7 @@ def _chip_wiring():
     a finding for the chip that is not assembled yet)."""
     from twinedge.characterise import chip
     from twinedge.characterise.bias import BiasTargets, size_strings
+    from twinedge.characterise.on_chip import size_on_chip
     from twinedge.spec.loader import LoadedSpec, build_dataset
 
     d = _chip_design()
@@ -445,18 +446,20 @@ def _chip_wiring():
     assert pp.rails_on_chip
     pdk = twinedge.pdk.get("gf180mcu")
     strings = size_strings(pdk, BiasTargets(0.7, 1.0, 1.1, 0.6, 0.6, 1.1))
-    return d, chip.wiring(spec, pp, strings)
+    # VRESET at the benches' 1.6 V (the chip's own is characterised by its transient)
+    return d, chip.wiring(spec, pp, strings, size_on_chip(spec, pp, vreset=1.6))
 
 
 @needs_klayout
 def test_chip_top_routes_without_metal5_and_matches_its_netlist(
     tmp_path: Path, gf180_active
 ) -> None:
-    """The chip's top cell on GF180MCU (the SKY130 chip's blocks: the on-chip rails,
-    regulator and read-out are not in its netlist yet): its channel above the array and the
-    blocks on met2, every terminal rising on met3; no Metal5; LVS of the whole chip against
-    its netlist matches, and a netlist without one label driver does not. Its DRC runs with
-    the periphery above."""
+    """The chip's top cell on GF180MCU: the array, the SKY130 chip's blocks and the ones
+    that replace its analog pins (the reference ladder, the constant-gm reference, a buffer
+    per current-carrying rail, the regulator making VDD from VDD33, the digital read-out on
+    DOUT), its channel above them on met2, every terminal rising on met3; no Metal5; LVS of
+    the whole chip against its netlist matches (resistors included), and a netlist without
+    one label driver does not. Its DRC runs with the periphery above."""
     import dataclasses
 
     from twinedge.cells.chip import chip_top
@@ -477,6 +480,10 @@ def test_chip_top_routes_without_metal5_and_matches_its_netlist(
         assert li is None or not any(True for _ in layout.top_cell().begin_shapes_rec(li)), role
     lvs = run_chip_lvs(d, w, gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
-    assert lvs.layout_devices == lvs.reference_devices > 32 + 100
+    assert lvs.layout_devices == lvs.reference_devices > 32 + 300
+    oc = w.on_chip
+    assert [r for r, _ in oc.buffers] == ["VIN_HI", "Vminus", "Vplus"]  # VLABEL: gates only
+    assert oc.refs["regulator"] == oc.refs["VIN_HI"]  # 0.45 V: one tap for both
+    assert {"VDD33", "DOUT", "RRST", "VLABEL", "VRESET"} <= set(top.info["track_y"])
     fewer = dataclasses.replace(w, label_rails={"LP": w.label_rails["LP"]})
     assert not run_chip_lvs(d, fewer, gds, tmp_path / "lvs2").match

@@ -28,8 +28,9 @@ from twinedge.cells.array import compile_array, routes_over
 from twinedge.cells.error_element import error_element_block
 from twinedge.cells.twin_edge import rect, snap
 from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
-from twinedge.circuits.chip import LABEL_DRIVER, ChipWiring, chip_net
+from twinedge.circuits.chip import LABEL_DRIVER, BlockInstance, ChipWiring, OnChipBlocks, chip_net
 from twinedge.circuits.chip import periphery as block_instances
+from twinedge.circuits.rail_buffer import RailBufferSizing
 from twinedge.pdk import activate as activate_pdk
 from twinedge.pdk import tech as pdk
 from twinedge.spec.schema import Design
@@ -50,16 +51,36 @@ class _Vertical:
     y_end: float  # where it starts (it runs to its track)
 
 
-def _block_component(block: str, subckt: str, strings: tuple[tuple, ...], w: ChipWiring):
-    if block == "error_element":
+def _block_component(b: BlockInstance, strings: tuple[tuple, ...], w: ChipWiring):
+    if b.block == "error_element":
         return error_element_block(w.k, True)
-    if block == "readout":
+    if b.block == "readout":
         return periphery.readout_block(w.read_map.rows, w.read_map.cols)
-    if block == "drivers":
-        return periphery.driver_block(subckt == LABEL_DRIVER)
-    if block == "sequencer":
+    if b.block == "drivers":
+        return periphery.driver_block(b.subckt == LABEL_DRIVER)
+    if b.block == "sequencer":
         return periphery.sequencer_block()
-    return periphery.bias_block(strings)
+    if b.block == "bias":
+        return periphery.bias_block(strings)
+    return _on_chip_component(b, w.on_chip)
+
+
+def _on_chip_component(b: BlockInstance, oc: OnChipBlocks | None):
+    """A block of a chip that makes its own rails, supply and read-out."""
+    if oc is None:
+        raise ValueError(f"block {b.name}: the chip has no on-chip rails")
+    if b.block == "ladder":
+        return periphery.rail_reference_block(oc.ladder, oc.ladder_w)
+    if b.block == "reference":
+        return periphery.constant_gm_block(oc.reference)
+    if b.block == "rails":
+        s = RailBufferSizing(*oc.buffers[int(b.name[2:])][1])
+        if s != RailBufferSizing(drive=s.drive, drive_w=s.drive_w, bias_w=s.bias_w):
+            raise ValueError(f"block {b.name}: the rail buffer's layout takes {s} only in part")
+        return periphery.rail_buffer_block(s.drive, s.drive_w, s.bias_w)
+    if b.block == "regulator":
+        return periphery.regulator_block(oc.regulator)
+    return periphery.slope_readout_block(oc.slope)
 
 
 def _free_x(taken: list[float], x: float) -> float:
@@ -110,7 +131,7 @@ def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Co
         verticals.append(_Vertical(net, x, y))
     for net, (x, y) in array.info["escapes"].items():
         verticals.append(_Vertical(net, x, y))
-    blocks = [(b, _block_component(b.block, b.subckt, strings, w)) for b in block_instances(w)]
+    blocks = [(b, _block_component(b, strings, w)) for b in block_instances(w)]
     nets = sorted({v.net for v in verticals} | {chip_net(b.net(p)) for b, _ in blocks
                                                  for p in b.ports})  # fmt: skip
     taken = [v.x for v in verticals]
@@ -195,7 +216,7 @@ def chip_top_channel_above(
         rises.append(_Vertical(net, x, y_join))
     for v in rises:
         stripe_pad(top, v.x, v.y_end, "met2")
-    blocks = [(b, _block_component(b.block, b.subckt, strings, w)) for b in block_instances(w)]
+    blocks = [(b, _block_component(b, strings, w)) for b in block_instances(w)]
     nets = sorted({v.net for v in rises} | {chip_net(b.net(p)) for b, _ in blocks
                                              for p in b.ports})  # fmt: skip
     taken = [v.x for v in rises]

@@ -31,7 +31,15 @@ from twinedge.characterise.memory import ABSTOL
 from twinedge.characterise.mirror import model_header, numeric_rows, run_transient
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
-from twinedge.circuits.chip import BLOCKS, ChipWiring, address_pin, bit_pin, instances, subckts
+from twinedge.circuits.chip import (
+    BLOCKS,
+    ChipWiring,
+    OnChipBlocks,
+    address_pin,
+    bit_pin,
+    instances,
+    subckts,
+)
 from twinedge.circuits.cl import memory_sizing
 from twinedge.circuits.memory import PORTS as MEMORY_PORTS
 from twinedge.circuits.memory import SUBCKT as MEMORY_SUBCKT
@@ -145,7 +153,15 @@ def bias_targets(spec: LoadedSpec) -> BiasTargets:
     return BiasTargets(b["vbp"], b["vcn"], b["vcp"], m.vfloor, knobs.vbe, b["calb_high"])
 
 
-def wiring(spec: LoadedSpec, pp: PinPlan, bias_strings) -> ChipWiring:
+def wiring(
+    spec: LoadedSpec, pp: PinPlan, bias_strings, on_chip: OnChipBlocks | None = None
+) -> ChipWiring:
+    """The chip's nets and sizes; ``on_chip``: its own rails, supply and read-out, sized
+    (:func:`twinedge.characterise.on_chip.size_on_chip`), which a plan with its rails on
+    chip needs."""
+    if pp.rails_on_chip != (on_chip is not None):
+        need = "needs its on-chip blocks sized" if pp.rails_on_chip else "has board rails"
+        raise ValueError(f"{pp.design}: the pin plan {need}")
     d = spec.design
     net = Network.from_design(d)
     inputs = {}
@@ -179,6 +195,7 @@ def wiring(spec: LoadedSpec, pp: PinPlan, bias_strings) -> ChipWiring:
         bias_sizing=BiasSizing(),
         read_map=ReadMap(net.rows, net.cols),
         node_rc={n: net.node_rc(n) for n in range(net.n_nodes)},
+        on_chip=on_chip,
     )
 
 

@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits import bias as bias_circuit
-from twinedge.circuits import error_element, input_driver, readout, sequencer
+from twinedge.circuits import (
+    constant_gm,
+    error_element,
+    input_driver,
+    rail_buffer,
+    rail_reference,
+    readout,
+    regulator,
+    sequencer,
+    slope_readout,
+)
 from twinedge.circuits import memory as memory_circuit
 from twinedge.circuits.mirror import Device, at_shortest_channel, in_parallel, subckt_text
 
@@ -35,6 +45,10 @@ if TYPE_CHECKING:
     from twinedge.pdk import Pdk
 
 BLOCKS = ("array", "error_element", "drivers", "sequencer", "bias", "readout")
+# a chip on a tile without analog pins (PinPlan.rails_on_chip) adds these, from VDD33
+ON_CHIP_BLOCKS = ("ladder", "reference", "rails", "regulator", "slope_readout")
+SUPPLY_33 = "VDD33"  # that chip's supply pin; its VDD is the regulator's output
+VBE_RAILS = "vbe_rails"  # the constant-gm reference's bias for the 3.3 V blocks
 LABEL_DRIVER = "twinedge_label_driver"
 # the label nets only meet gates: one small switch each way
 LABEL_SIZING = input_driver.InputDriverSizing(switch_w=1.0, switch_n=1)
@@ -44,6 +58,26 @@ def driver_devices(label: bool) -> list[Device]:
     """An input driver's transistors, or (``label``) a label driver's: the one place that
     picks their sizing (the netlist, the layout and LVS all take it from here)."""
     return input_driver.devices(LABEL_SIZING if label else input_driver.InputDriverSizing())
+
+
+@dataclass(frozen=True)
+class OnChipBlocks:
+    """A chip's own rails, supply and read-out on a tile without analog pins, sized
+    (:func:`twinedge.characterise.on_chip.size_on_chip`; plain data, each block's sizing as
+    its dataclass's fields)."""
+
+    taps: tuple[tuple[str, float], ...]  # the ladder's tap nets (chip nets) and volts, low first
+    ladder: tuple[tuple, ...]  # rail_reference.Stretch fields, ground up, taps t1 .. tn
+    ladder_w: float
+    reference: tuple  # constant_gm.ConstantGmSizing
+    buffers: tuple[tuple[str, tuple], ...]  # (rail net, rail_buffer.RailBufferSizing)
+    regulator: tuple  # regulator.RegulatorSizing
+    slope: tuple  # slope_readout.SlopeReadoutSizing
+    refs: dict[str, str]  # what each block reads from the ladder: use -> tap net
+
+    def tap_nets(self) -> dict[str, str]:
+        """The ladder's ports t1 .. tn -> the chip nets they drive."""
+        return {f"t{k + 1}": net for k, (net, _) in enumerate(self.taps)}
 
 
 @dataclass(frozen=True)
@@ -65,6 +99,11 @@ class ChipWiring:
     bias_sizing: bias_circuit.BiasSizing
     read_map: readout.ReadMap
     node_rc: dict[int, tuple[int, int]]  # lattice node -> (row, column)
+    on_chip: OnChipBlocks | None = None  # a tile without analog pins: its rails, supply, read-out
+
+    def blocks(self) -> tuple[str, ...]:
+        """The blocks whose supply current the netlist books apart."""
+        return BLOCKS + (ON_CHIP_BLOCKS if self.on_chip else ())
 
 
 def chip_net(net: str) -> str:
@@ -72,6 +111,8 @@ def chip_net(net: str) -> str:
     globals), VSS for ground, one VDD for every block's supply."""
     if net == "0":
         return "VSS"
+    if net.startswith("vdd33"):
+        return SUPPLY_33
     if net.startswith("vdd"):
         return "VDD"
     return net.upper() if net.islower() else net
@@ -103,7 +144,28 @@ def subckts(pdk: Pdk, w: ChipWiring) -> str:
         sequencer.subckt(pdk),
         bias_circuit.subckt(pdk, w.bias_strings, w.bias_sizing),
         readout.subckt(pdk, w.read_map),
+        *_on_chip_subckts(pdk, w.on_chip),
     ])  # fmt: skip
+
+
+def _on_chip_subckts(pdk: Pdk, oc: OnChipBlocks | None) -> list[str]:
+    if oc is None:
+        return []
+    stretches = [rail_reference.Stretch(*f) for f in oc.ladder]
+    buffers = [rail_buffer.subckt(pdk, rail_buffer.RailBufferSizing(*f)).replace(
+        rail_buffer.SUBCKT, buffer_subckt(k)) for k, (_, f) in enumerate(oc.buffers)]  # fmt: skip
+    return [
+        rail_reference.subckt(pdk, stretches, oc.ladder_w),
+        constant_gm.subckt(pdk, constant_gm.ConstantGmSizing(*oc.reference)),
+        *buffers,
+        regulator.subckt(pdk, regulator.RegulatorSizing(*oc.regulator)),
+        slope_readout.subckt(pdk, slope_readout.SlopeReadoutSizing(*oc.slope)),
+    ]
+
+
+def buffer_subckt(k: int) -> str:
+    """Rail buffer ``k``'s subcircuit name (each rail's is sized for its own load)."""
+    return f"{rail_buffer.SUBCKT}_{k}"
 
 
 def address_pin(bit: int) -> str:
@@ -160,6 +222,34 @@ def periphery(w: ChipWiring) -> list[BlockInstance]:
     nets |= {"op": _node(w, plus, "F"), "om": _node(w, minus, "F"), "read": "READ",
              "vdd": "vdd_readout"}  # fmt: skip
     out.append(BlockInstance("READ", "readout", readout.SUBCKT, m.ports(), nets))
+    return out + _on_chip_instances(w.on_chip)
+
+
+def _on_chip_instances(oc: OnChipBlocks | None) -> list[BlockInstance]:
+    """The ladder (its taps: the rails' references, the label and reset levels), the
+    constant-gm reference, a buffer per rail that carries the network's current, the
+    regulator (VDD from VDD33) and the digital read-out (READ timed on DOUT)."""
+    if oc is None:
+        return []
+    stretches = [rail_reference.Stretch(*f) for f in oc.ladder]
+    ladder = {"vdd": "vdd33_ladder", **oc.tap_nets()}
+    out = [
+        BlockInstance("LADDER", "ladder", rail_reference.SUBCKT,
+                      rail_reference.ports(stretches), ladder),
+        BlockInstance("CGM", "reference", constant_gm.SUBCKT, constant_gm.PORTS,
+                      {"vbe": VBE_RAILS, "vdd": "vdd33_reference"}),
+    ]  # fmt: skip
+    for k, (rail, _) in enumerate(oc.buffers):
+        nets = {"out": rail, "ref": oc.refs[rail], "vdd": "vdd33_rails", "vbe": VBE_RAILS}
+        out.append(BlockInstance(f"RB{k}", "rails", buffer_subckt(k), rail_buffer.PORTS, nets))
+    out.append(BlockInstance("REG", "regulator", regulator.SUBCKT, regulator.PORTS,
+                             {"out": "VDD", "ref": oc.refs["regulator"], "vdd": "vdd33_regulator",
+                              "vbe": VBE_RAILS}))  # fmt: skip
+    slope = {"dout": "DOUT", "read": "READ", "vlo": oc.refs["slope_lo"],
+             "vhi": oc.refs["slope_hi"], "rst": "RRST", "cal": "RCAL", "hi": "RHI",
+             "vdd": "vdd33_slope_readout", "vbe": VBE_RAILS}  # fmt: skip
+    out.append(BlockInstance("SLOPE", "slope_readout", slope_readout.SUBCKT,
+                             slope_readout.PORTS, slope))  # fmt: skip
     return out
 
 
@@ -174,9 +264,25 @@ def block_devices(b: BlockInstance, w: ChipWiring, pdk: Pdk) -> list[Device]:
         devs = sequencer.devices()
     elif b.block == "readout":
         devs = readout.devices(w.read_map)
-    else:
+    elif b.block == "bias":
         devs = bias_circuit.devices(w.bias_strings, w.bias_sizing)
+    else:
+        devs = _on_chip_devices(b, w.on_chip)
     return error_element.as_drawn(devs, pdk)
+
+
+def _on_chip_devices(b: BlockInstance, oc: OnChipBlocks | None) -> list[Device]:
+    if oc is None:
+        raise ValueError(f"block {b.name}: the chip has no on-chip rails")
+    if b.block == "ladder":
+        return rail_reference.devices([rail_reference.Stretch(*f) for f in oc.ladder], oc.ladder_w)
+    if b.block == "reference":
+        return constant_gm.devices(constant_gm.ConstantGmSizing(*oc.reference))
+    if b.block == "rails":
+        return rail_buffer.devices(rail_buffer.RailBufferSizing(*oc.buffers[int(b.name[2:])][1]))
+    if b.block == "regulator":
+        return regulator.devices(regulator.RegulatorSizing(*oc.regulator))
+    return slope_readout.devices(slope_readout.SlopeReadoutSizing(*oc.slope))
 
 
 def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:
@@ -200,6 +306,8 @@ def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     each input's bit (:func:`bit_pin`), LABEL, the read-out's address bits
     (:func:`address_pin`), READ and the analog rails."""
     lines = [f"VDD_{b} VDD vdd_{b} 0" for b in BLOCKS]
+    if w.on_chip:
+        lines += [f"VDD33_{b} {SUPPLY_33} vdd33_{b} 0" for b in ON_CHIP_BLOCKS]
     va = "vdd_array"
     mem = {"vdd": va, "vbj": va}
     for e in range(len(w.edges)):

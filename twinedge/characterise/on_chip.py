@@ -1,0 +1,88 @@
+"""The blocks a chip makes for itself on a tile without analog pins (TinyTapeout's GF180MCU),
+sized for one design (docs/periphery.md, "A learning chip on GF180MCU"):
+
+* one reference ladder from VDD33, tapped at every level the chip reads: each buffered
+  rail's reference, the label level and VRESET (gates only: straight from their taps), the
+  regulator's reference and the read-out's two calibration references; one tap per distinct
+  voltage, shared by every use of it;
+* the constant-gm reference that biases the 3.3 V blocks;
+* a rail buffer per rail that carries the network's current, its output stage sized to
+  that rail's largest sourced and sunk currents (:func:`twinedge.learn.rail_loads.rail_loads`);
+* the regulator making the circuits' VDD, its pass device sized for its load at ss;
+* the digital read-out at its default sizes.
+
+Each block's sizing is the one its own bench characterises (benchmarks/bench_*.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+
+from twinedge.characterise.constant_gm import reference_for
+from twinedge.characterise.rail_buffer import RailBufferConditions, size_output
+from twinedge.characterise.rail_reference import LadderConditions, size_ladder
+from twinedge.characterise.regulator import RegulatorConditions, size_pass
+from twinedge.characterise.slope_readout import SlopeConditions
+from twinedge.circuits.chip import OnChipBlocks
+from twinedge.circuits.rail_buffer import RailBufferSizing
+from twinedge.learn.rail_loads import rail_loads
+from twinedge.pdk import get as get_pdk
+from twinedge.spec.loader import LoadedSpec
+from twinedge.spec.pinplan import PinPlan
+
+VDD33 = 3.3  # the tile's supply (V)
+VBE = 2.2  # the 3.3 V blocks' tail bias (the benches')
+LADDER_A = 15e-6  # the ladder's current: 49.5 uW at 3.3 V (bench_rail_reference.py)
+LADDER_W = 1.0  # its strips' width (um)
+DIRECT = ("VLABEL", "VRESET")  # levels that meet gates only: straight from the ladder
+
+
+def _tap_names(uses: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], dict[str, str]]:
+    """One tap per distinct voltage, named after a level read straight from it (VLABEL,
+    VRESET) or else ``ref_<first use>``; (taps low first, use -> tap net)."""
+    by_volts: dict[float, str] = {}
+    for use, v in sorted(uses.items(), key=lambda kv: (kv[0] not in DIRECT, kv[0])):
+        by_volts.setdefault(round(v, 9), use if use in DIRECT else f"ref_{use.lower()}")
+    taps = tuple(sorted(((n, v) for v, n in by_volts.items()), key=lambda t: t[1]))
+    return taps, {use: by_volts[round(v, 9)] for use, v in uses.items()}
+
+
+def size_on_chip(
+    spec: LoadedSpec, pp: PinPlan, vreset: float, vdd33: float = VDD33, vbe: float = VBE
+) -> OnChipBlocks:
+    """The chip's own rails, supply and read-out for ``spec`` and its pin plan (whose rails
+    are on chip), the reset level at ``vreset``."""
+    if not pp.rails_on_chip:
+        raise ValueError(f"{pp.design}: its pin plan takes its rails from the board")
+    pdk = get_pdk(spec.design.pdk)
+    loads = {round(v, 9): ab for v, ab in rail_loads(spec).items()}
+    buffered = {r: v for r, v in pp.rails.items() if round(v, 9) in loads}
+    unserved = [r for r in pp.rails if r not in buffered and r not in DIRECT]
+    if unserved:
+        raise ValueError(f"{pp.design}: rails {unserved} carry no current and meet no gate")
+    reg = RegulatorConditions(level=pdk.vdd, vdd=vdd33, vbe=vbe)
+    slope = SlopeConditions(vdd=vdd33)
+    uses = {**buffered, **{r: v for r, v in pp.rails.items() if r in DIRECT},
+            "VRESET": vreset, "regulator": reg.ref, "slope_lo": slope.vlo,
+            "slope_hi": slope.vhi}  # fmt: skip
+    taps, refs = _tap_names(uses)
+    ports = tuple((f"t{k + 1}", v) for k, (_, v) in enumerate(taps))
+    ladder = size_ladder(pdk, LadderConditions(ports, vdd33, LADDER_A, LADDER_W))
+    buffers = []
+    for rail, v in buffered.items():
+        src, snk = loads[round(v, 9)]
+        drive = "source" if src >= snk else "sink"
+        cond = RailBufferConditions(level=v, i_source=src, i_sink=snk, vbe=vbe, vdd=vdd33,
+                                    sizing=RailBufferSizing(drive=drive))  # fmt: skip
+        buffers.append((rail, astuple(size_output(pdk, cond))))
+    return OnChipBlocks(
+        taps=taps,
+        ladder=tuple(astuple(s) for s in ladder),
+        ladder_w=LADDER_W,
+        reference=astuple(reference_for(pdk, vdd33, vbe)),
+        buffers=tuple(buffers),
+        regulator=astuple(size_pass(pdk, reg)),
+        slope=astuple(slope.sizing),
+        refs={rail: refs[rail] for rail in buffered}
+        | {k: refs[k] for k in ("regulator", "slope_lo", "slope_hi")},
+    )
