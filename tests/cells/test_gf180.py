@@ -210,28 +210,29 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
 ) -> None:
     """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
     sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
-    and LVS reference alike. Every block, a chip's top cell (the array's cells with the G
-    reader, all routed without Metal5) and the plain twin-edge cell on one layout pass the deck,
+    and LVS reference alike. Every block, the chip in its TinyTapeout tile (the array's cells
+    with the G reader, all routed without Metal5) and the plain twin-edge cell on one layout
+    pass the deck,
     where a seeded Metal2 sliver and a poly too near a resistor are the only violations; each
     block matches its own device list in LVS."""
-    from twinedge.cells.chip import chip_top
     from twinedge.circuits import cl
     from twinedge.verify.lvs import run_block_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
-    # first (it clears the cell cache): a chip's top cell, routed without Metal5 (its array's
-    # cells with the G reader, its lines up the met2 corridors, its wraps in rings, its
-    # blocks' ports rising on met3 to a met2 channel above everything)
-    chip, w = _chip_wiring()
-    array = chip_top(chip, w, tuple(astuple(b) for b in w.bias_strings))
+    # the chip in its tile, routed without Metal5 (its array's cells with the G reader, its
+    # lines up the met2 corridors, its wraps in rings, its blocks' ports rising on met3 to a
+    # met2 channel above everything, the tile's pins down to it)
+    chip, _w, _pp, _top, tl = _build_tile()
+    array = tl.component
     cell = cl.circuit("memory", 3, True, chip.cell.update.sizing.items(), "gf180mcu")
     assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)  # the reader's switches too
     blocks = _periphery_blocks()
     top, x = gf.Component("gf180_periphery"), 0.0
     for name, (comp, cc) in blocks.items():
         assert all(d.l >= pdk.rules.nfet_min_l for d in cc.devices), name
-        top.add_ref(comp).dmove((x, 0.0))
-        x += comp.info["length"] + 10.0
+        if name == "resistors":  # the others are in the chip's tile (DRC once)
+            top.add_ref(comp).dmove((x, 0.0))
+            x += comp.info["length"] + 10.0
         gds = write_gds(comp, tmp_path / f"{name}.gds")
         lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
         assert lvs.match, (name, lvs.mismatches)
@@ -447,12 +448,41 @@ def _chip_wiring():
     pdk = twinedge.pdk.get("gf180mcu")
     strings = size_strings(pdk, BiasTargets(0.7, 1.0, 1.1, 0.6, 0.6, 1.1))
     # VRESET at the benches' 1.6 V (the chip's own is characterised by its transient)
-    return d, chip.wiring(spec, pp, strings, size_on_chip(spec, pp, vreset=1.6))
+    return d, chip.wiring(spec, pp, strings, size_on_chip(spec, pp, vreset=1.6)), pp
+
+
+def _build_tile() -> tuple:
+    """(design, wiring, pin plan, chip top cell, tile layout) on the active PDK (GF180MCU)."""
+    from twinedge.cells.chip import chip_top
+    from twinedge.cells.tapeout import tapeout_tile
+
+    d, w, pp = _chip_wiring()
+    top = chip_top(d, w, tuple(astuple(b) for b in w.bias_strings))
+    return d, w, pp, top, tapeout_tile(top, pp, "gf180mcuD", TILE_TOP)
+
+
+TILE_TOP = "tt_um_twinedge_gf180"
+
+
+@pytest.fixture(scope="module")
+def gf180_tile(tmp_path_factory):
+    """The XOR chip on GF180MCU, built once: its design, wiring and pin plan, its top cell's
+    GDS and channel, its tile (the cells die with a PDK switch: files and plain data only)."""
+    folder = tmp_path_factory.mktemp("gf180_chip")
+    twinedge.pdk.activate("gf180mcu")
+    try:
+        d, w, pp, top, tl = _build_tile()
+        channel = {"track_y": dict(top.info["track_y"]), "top": top.dbbox().top}
+        chip_gds = write_gds(top, folder / "chip.gds")
+        tile_gds = write_gds(tl.component, folder / f"{TILE_TOP}.gds")
+    finally:
+        twinedge.pdk.activate("sky130")
+    return d, w, pp, chip_gds, channel, tl, tile_gds
 
 
 @needs_klayout
 def test_chip_top_routes_without_metal5_and_matches_its_netlist(
-    tmp_path: Path, gf180_active
+    tmp_path: Path, gf180_tile, gf180_active
 ) -> None:
     """The chip's top cell on GF180MCU: the array, the SKY130 chip's blocks and the ones
     that replace its analog pins (the reference ladder, the constant-gm reference, a buffer
@@ -462,17 +492,14 @@ def test_chip_top_routes_without_metal5_and_matches_its_netlist(
     one label driver does not. Its DRC runs with the periphery above."""
     import dataclasses
 
-    from twinedge.cells.chip import chip_top
     from twinedge.pdk.tinytapeout import SHUTTLE
     from twinedge.verify.lvs import run_chip_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
-    d, w = _chip_wiring()
-    top = chip_top(d, w, tuple(astuple(b) for b in w.bias_strings))
-    ys, y_top = top.info["track_y"].values(), top.dbbox().top
+    d, w, _pp, gds, channel, _tl, _tile_gds = gf180_tile
+    ys, y_top = channel["track_y"].values(), channel["top"]
     assert abs(max(ys) + 0.2 - y_top) < 1e-3  # the channel is the chip's top band
     assert min(ys) > y_top - 0.7 * len(ys) - 1.0
-    gds = write_gds(top, tmp_path / "chip.gds")
     layout = kdb.Layout()
     layout.read(str(gds))
     for role in SHUTTLE[pdk.install_name].forbidden:
@@ -484,6 +511,36 @@ def test_chip_top_routes_without_metal5_and_matches_its_netlist(
     oc = w.on_chip
     assert [r for r, _ in oc.buffers] == ["VIN_HI", "Vminus", "Vplus"]  # VLABEL: gates only
     assert oc.refs["regulator"] == oc.refs["VIN_HI"]  # 0.45 V: one tap for both
-    assert {"VDD33", "DOUT", "RRST", "VLABEL", "VRESET"} <= set(top.info["track_y"])
+    assert {"VDD33", "DOUT", "RRST", "VLABEL", "VRESET"} <= set(channel["track_y"])
     fewer = dataclasses.replace(w, label_rails={"LP": w.label_rails["LP"]})
     assert not run_chip_lvs(d, fewer, gds, tmp_path / "lvs2").match
+
+
+@needs_klayout
+def test_the_chip_in_its_tile_passes_precheck_and_its_wiring(
+    tmp_path: Path, gf180_tile, gf180_active
+) -> None:
+    """The GF180MCU chip in the smallest TinyTapeout GF180MCU tile that holds it (3x4: the
+    chip is 388 um tall, a 2-high tile 325 um): every precheck row passes (no Metal5, all 43
+    pins on the top edge exact, VDPWR / VGND stripes on Metal4, no analog pin), and each used
+    pin, VDPWR (on VDD33, the regulator's input) and VGND reach their chip nets only; the
+    tile's DRC runs with the periphery above."""
+    from twinedge.cells.tapeout import supply_net, tile_nets
+    from twinedge.cells.tile import lef, verilog_stub
+    from twinedge.reports.tt_info import info_yaml
+    from twinedge.verify.precheck import precheck
+    from twinedge.verify.tile_wiring import pin_wiring
+
+    pdk = twinedge.pdk.get("gf180mcu")
+    _d, _w, pp, _chip_gds, _channel, tl, gds = gf180_tile
+    name = TILE_TOP
+    assert tl.tile.name == "3x4" and "uo_out[0]" in tl.wires and len(tl.tied) == 23
+    info = info_yaml(pp, tl.tile, name, "test", "twinedge", "a learning chip", False)
+    files = (lef(tl.tile, name, list(tl.stripes)), verilog_stub(tl.tile, name), info)
+    res = precheck(gds, *files, tl.tile, name, pdk)
+    assert all(c.passed for c in res.checks), [c for c in res.checks if not c.passed]
+    assert supply_net(pp) == "VDD33"
+    wiring = pin_wiring(gds, name, tl.tile, tile_nets(tl.wires, tl.tied, supply_net(pp)), pdk)
+    assert wiring.passed, wiring.reason
+    # VDPWR wired as on SKY130 (onto VDD, which the regulator makes here) is caught
+    assert not pin_wiring(gds, name, tl.tile, tile_nets(tl.wires, tl.tied), pdk).passed

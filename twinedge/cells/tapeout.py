@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import gdsfactory as gf
 import klayout.db as kdb
 
+from twinedge.cells.array import routes_over
 from twinedge.cells.tile import STRIPE_W, Stripe, power_stripes, tile_frame
 from twinedge.cells.twin_edge import rect, snap
 from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
@@ -76,10 +77,18 @@ def pin_nets(plan: PinPlan) -> dict[str, str]:
     return out
 
 
-def tile_nets(wires: dict[str, str], tied: tuple[str, ...] | list[str]) -> dict[str, str]:
+def supply_net(plan: PinPlan) -> str:
+    """The chip net VDPWR feeds (VDD; VDD33 on a tile whose 3.3 V the chip regulates)."""
+    return next((p.signal for p in plan.pins if p.pin == "VDPWR"), "VDD")
+
+
+def tile_nets(
+    wires: dict[str, str], tied: tuple[str, ...] | list[str], vdpwr: str = "VDD"
+) -> dict[str, str]:
     """Every used pin of the tile -> its chip net: the wired pins, the power stripes on the
-    chip's supplies, the unused outputs tied to ground."""
-    return {**wires, "VDPWR": "VDD", "VGND": "VSS", **dict.fromkeys(tied, "VSS")}
+    chip's supplies (``vdpwr``: VDPWR's, :func:`supply_net`), the unused outputs tied to
+    ground."""
+    return {**wires, "VDPWR": vdpwr, "VGND": "VSS", **dict.fromkeys(tied, "VSS")}
 
 
 def smallest_tile(pdk_name: str, width: float, height: float, supply: str | None = None) -> Tile:
@@ -94,16 +103,6 @@ def smallest_tile(pdk_name: str, width: float, height: float, supply: str | None
             f"TinyTapeout tile (largest {biggest.name}: {biggest.width} x {biggest.height} um)"
         )
     return fits[0]
-
-
-def _met4_intervals(chip: gf.Component) -> list[tuple[float, float, float, float]]:
-    """Every met4 shape of the chip (flattened), as (x0, y0, x1, y1) in chip coordinates."""
-    layout = chip.kcl.layout
-    li = layout.find_layer(*pdk.MET4)
-    region = kdb.Region(chip.begin_shapes_rec(li)).merged()
-    dbu = layout.dbu
-    return [(b.left * dbu, b.bottom * dbu, b.right * dbu, b.top * dbu)
-            for b in (p.bbox() for p in region.each())]  # fmt: skip
 
 
 def _pin_x(p) -> float:
@@ -128,7 +127,10 @@ def _free(x: float, y0: float, y1: float, shapes, pad: float | None = None) -> b
 
 def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> TileLayout:
     """The tile's top cell (named ``top``) with ``chip`` (a :func:`twinedge.cells.chip.
-    chip_top`, whose channel tracks it reads from its info) placed and wired."""
+    chip_top`, whose channel tracks it reads from its info) placed and wired; a chip routed
+    without met4 (its channel above it) by :func:`tapeout_tile_pins_above`."""
+    if not routes_over():
+        return tapeout_tile_pins_above(chip, plan, pdk_name, top)
     tracks = chip.info["track_y"]
     box = chip.dbbox()
     tile = smallest_tile(pdk_name, box.width() + 2.0, box.height() + MARGIN_BOTTOM + MARGIN_TOP)
@@ -137,7 +139,7 @@ def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> 
     if missing:
         raise TapeoutError(f"pin plan nets without a channel track in the chip: {missing}")
     pins = {p.name: p for p in tile.pins}
-    shapes = _met4_intervals(chip)
+    shapes = _shapes(chip, pdk.MET4)
     top_y = tile.height
     dy = snap(MARGIN_BOTTOM - box.bottom)
 
@@ -204,11 +206,104 @@ def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> 
     return TileLayout(c, tile, tuple(stripes), (dx, dy), wires, tied)
 
 
-def _reach(c, chip, net: str, x: float, dx: float, dy: float) -> None:
-    """Lengthen ``net``'s track (met3) to chip x ``x`` where it ends short of it."""
+def _reach(c, chip, net: str, x: float, dx: float, dy: float, layer=None) -> None:
+    """Lengthen ``net``'s track (on ``layer``: met3 by default) to chip x ``x`` where it
+    ends short of it."""
     xs = chip.info["track_x"][net]
     half = STRIPE / 2
     y = chip.info["track_y"][net] + dy
     if x < xs[0] or x > xs[1]:
         lo, hi = min(x, xs[0]), max(x, xs[1])
-        rect(c, pdk.MET3, lo + dx - half, y - half, hi + dx + half, y + half)
+        rect(c, layer or pdk.MET3, lo + dx - half, y - half, hi + dx + half, y + half)
+
+
+TOP_ROOM = 4.5  # a chip with its channel on top: from the channel to the tile's top edge
+# (the pins' 1 um, the tie bar under them, a spacing)
+STRIPE_GAP = 3.0  # the power stripes right of the chip, this far apart and from it
+
+
+def _shapes(chip: gf.Component, layer) -> list[tuple[float, float, float, float]]:
+    """Every shape of the chip on ``layer`` (flattened), as (x0, y0, x1, y1), chip coordinates."""
+    layout = chip.kcl.layout
+    li = layout.find_layer(*layer)
+    if li is None:
+        return []
+    region = kdb.Region(chip.begin_shapes_rec(li)).merged()
+    dbu = layout.dbu
+    return [(b.left * dbu, b.bottom * dbu, b.right * dbu, b.top * dbu)
+            for b in (p.bbox() for p in region.each())]  # fmt: skip
+
+
+def tapeout_tile_pins_above(
+    chip: gf.Component, plan: PinPlan, pdk_name: str, top: str
+) -> TileLayout:
+    """The tile around a chip whose channel runs along its top (routed without met4:
+    :func:`twinedge.cells.chip.chip_top_channel_above`), for a tile whose pins are all on its
+    top edge (TinyTapeout's GF180MCU): the chip at the tile's bottom left with its channel
+    just under the pins; each used pin a line on the pin layer (the chip's ``met3`` role)
+    straight down to its net's ``met2`` track, via2 there, the chip shifted along x until
+    every line misses the chip's own ``met3`` (the verticals rising into the channel); the
+    power stripes right of the chip, joined to the supply tracks (lengthened to them) by
+    via2; the unused outputs' stubs down to a ``met2`` bar under the pins that crosses the
+    VGND stripe (via2)."""
+    rules = SHUTTLE[pdk_name]
+    pin_layer = getattr(pdk, rules.pin_layer)
+    tracks = chip.info["track_y"]
+    box = chip.dbbox()
+    width = box.width() + 2.0 + 2 * (STRIPE_W + STRIPE_GAP)
+    tile = smallest_tile(pdk_name, width, box.height() + MARGIN_BOTTOM + TOP_ROOM)
+    wires = pin_nets(plan)
+    vdpwr = supply_net(plan)
+    missing = sorted(n for n in [*wires.values(), vdpwr, "VSS"] if n not in tracks)
+    if missing:
+        raise TapeoutError(f"pin plan nets without a channel track in the chip: {missing}")
+    pins = {p.name: p for p in tile.pins}
+    if any(p.rect[1] < tile.height / 2 for p in tile.pins):
+        raise TapeoutError(f"the {tile.name} tile has pins off its top edge: not this wrapper's")
+    shapes = _shapes(chip, pin_layer)
+    dy = snap(tile.height - TOP_ROOM - box.top)
+    pad = getattr(R, f"{rules.pin_layer.lower()}_space") + STRIPE / 2
+
+    def ok(dx: float) -> bool:
+        for name, net in wires.items():
+            x, y, y_pin = _pin_x(pins[name]) - dx, tracks[net], _pin_end(pins[name]) - dy
+            if not _free(x, min(y, y_pin), max(y, y_pin), shapes, pad):
+                return False
+        return True
+
+    dx0 = snap(1.0 - box.left)
+    dx = next((snap(dx0 + k * SHIFT_STEP) for k in range(int(SHIFT_MAX / SHIFT_STEP))
+               if ok(snap(dx0 + k * SHIFT_STEP))), None)  # fmt: skip
+    if dx is None:
+        raise TapeoutError("no x offset of the chip lets every pin's line miss its met3")
+    x_stripe = snap(box.right + dx + STRIPE_GAP)
+    xs = {"VGND": x_stripe, "VDPWR": snap(x_stripe + STRIPE_W + STRIPE_GAP)}
+    if xs["VDPWR"] + STRIPE_W > tile.width - 1.0:
+        raise TapeoutError(f"the chip shifted by {dx:.1f} um leaves no room for the stripes")
+    stripes = power_stripes(tile, xs, STRIPE_END_FREE)
+    c = tile_frame(tile, top, stripes)
+    c.add_ref(chip).dmove((dx, dy))
+    half = STRIPE / 2
+    for name, net in wires.items():
+        x, y, y_pin = _pin_x(pins[name]), snap(tracks[net] + dy), _pin_end(pins[name])
+        rect(c, pin_layer, x - half, y, x + half, y_pin)
+        stripe_pad(c, x, y, "met2")
+        _reach(c, chip, net, x - dx, dx, dy, pdk.MET2)
+    for st in stripes:  # onto the supply tracks
+        net = vdpwr if st.net == "VDPWR" else "VSS"
+        xc = snap(st.x + STRIPE_W / 2)
+        _reach(c, chip, net, xc + 0.6 - dx, dx, dy, pdk.MET2)  # past the last via
+        y = snap(tracks[net] + dy)
+        for k in (-1, 0, 1):
+            stripe_pad(c, snap(xc + k * 0.6), y, "met2")
+    tied = tuple(sorted(n for n in pins if UNUSED_OUTPUTS.match(n) and n not in wires))
+    if tied:
+        gnd = next(st for st in stripes if st.net == GROUND)
+        y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
+        xs_tied = [_pin_x(pins[n]) for n in tied]
+        rect(c, pdk.MET2, min(xs_tied) - half, y_bar - half, gnd.x + STRIPE_W, y_bar + half)
+        for n, x in zip(tied, xs_tied, strict=True):
+            rect(c, pin_layer, x - half, y_bar - half, x + half, pins[n].rect[1])
+            stripe_pad(c, x, y_bar, "met2")
+        stripe_pad(c, snap(gnd.x + STRIPE_W / 2), y_bar, "met2")
+    return TileLayout(c, tile, tuple(stripes), (dx, dy), wires, tied)

@@ -62,6 +62,8 @@ def _roles() -> SimpleNamespace:
         "DIFF": COMP, "TAP": COMP, "NWELL": NWELL, "POLY": POLY2, "LICON": CONTACT,
         "NPC": None, "NSDM": NPLUS, "PSDM": PPLUS, "CAPM": None, "POLY_LABEL": POLY_LABEL,
         "PR_BOUNDARY": PR_BNDRY, "MET5": METALTOP,
+        # the poly resistor's marker layers (POLY_RESISTOR): named, so a layer check knows them
+        "SAB": SAB, "RES_MK": RES_MK, "RESISTOR": RESISTOR,
     }  # fmt: skip
     for k, role in enumerate(("LI", "MET1", "MET2", "MET3", "MET4"), start=1):
         roles[role] = METAL[k]

@@ -330,7 +330,7 @@ def chip_post_layout(
         return None
     if tile is None or not tile.get("tile"):
         return None
-    from twinedge.cells.tapeout import tile_nets
+    from twinedge.cells.tapeout import supply_net, tile_nets
     from twinedge.characterise import chip_post_layout as cpl
     from twinedge.characterise.chip import Reset, simulate, wiring
     from twinedge.characterise.mirror import CharacterisationError
@@ -348,7 +348,7 @@ def chip_post_layout(
 
         pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
         w = wiring(run.spec, pp, _bias_strings(periphery_res))
-        pins = tile_nets(tile["wires"], tile["tied_to_vgnd"])
+        pins = tile_nets(tile["wires"], tile["tied_to_vgnd"], supply_net(pp))
         order = schematic["datapoints"][:n]
         with staged_outputs(folder) as tmp:
             try:
@@ -481,7 +481,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
 
     from twinedge.cells.chip import chip_top
     from twinedge.cells.gds import write_gds
-    from twinedge.cells.tapeout import TapeoutError, tapeout_tile, tile_nets
+    from twinedge.cells.tapeout import TapeoutError, supply_net, tapeout_tile, tile_nets
     from twinedge.cells.tile import lef, verilog_stub
     from twinedge.characterise.chip import wiring
     from twinedge.pdk import activate
@@ -531,7 +531,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
                                     f"{len(drc_rec['decks'])} decks"))  # fmt: skip
         except DrcError as exc:
             res.checks.append(Check("DRC", False, str(exc).splitlines()[0]))
-        wires = tile_nets(tl.wires, tl.tied)
+        wires = tile_nets(tl.wires, tl.tied, supply_net(pp))
         res.checks.append(pin_wiring(gds, top_name, tl.tile, wires, pdk))
         record = {
             "tile": tl.tile.name,

@@ -2,7 +2,8 @@
 
 The shuttle's precheck sees pins, not what they connect to; the chip's LVS sees the chip, not
 the tile's wiring to it. This closes the gap on the tile's own layers (met3 tracks, via3,
-met4 lines and stripes: all the tile adds is there): the flattened tile's connectivity on
+met4 lines and stripes on SKY130; met2, via2, met3 where met4 is forbidden: all the tile
+adds is there): the flattened tile's connectivity on
 those layers, each pin's net probed at its shape and compared with the net of the chip's
 track labelled with the net name (the channel's labels, :mod:`twinedge.cells.chip`). Two
 pins of different nets on one net is a short; a pin whose net holds no such label, an open.
@@ -15,7 +16,7 @@ from pathlib import Path
 import klayout.db as kdb
 
 from twinedge.pdk import Pdk
-from twinedge.pdk.tinytapeout import Tile
+from twinedge.pdk.tinytapeout import SHUTTLE, Tile
 from twinedge.verify.precheck import Check
 
 
@@ -37,17 +38,21 @@ def pin_wiring(gds: Path, top: str, tile: Tile, wires: dict[str, str], pdk: Pdk)
         return Check("pin wiring", False, f"no top cell {top}")
     cell.flatten(True)
     L = pdk.layers
-    idx = {n: layout.layer(*getattr(L, n)) for n in ("MET3", "VIA3", "MET4")}
+    rules = SHUTTLE[pdk.install_name]
+    # the tracks' layer, the via up to the pin layer, the pin layer (met3 / via3 / met4 on
+    # SKY130's tiles; GF180MCU's, without met4: met2 / via2 / met3)
+    names = (f"MET{rules.via_below[3:]}", rules.via_below, rules.pin_layer)
+    idx = {n: layout.layer(*getattr(L, n)) for n in names}
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, cell, []))
-    m3, v3, m4 = (l2n.make_layer(idx[n], n.lower()) for n in ("MET3", "VIA3", "MET4"))
+    m3, v3, m4 = (l2n.make_layer(idx[n], n.lower()) for n in names)
     for a in (m3, v3, m4):
         l2n.connect(a)
     l2n.connect(m3, v3)
     l2n.connect(v3, m4)
     l2n.extract_netlist()
-    labels = _labels(cell, layout.layer(*pdk.label_of[L.MET3]))
+    labels = _labels(cell, layout.layer(*pdk.label_of[getattr(L, names[0])]))
     pins = {p.name: p.rect for p in tile.pins}
-    stripes = _labels(cell, layout.layer(*pdk.label_of[L.MET4]))
+    stripes = _labels(cell, layout.layer(*pdk.label_of[getattr(L, names[2])]))
     bad, seen = [], {}
     for pin, net in sorted(wires.items()):
         if pin in pins:
