@@ -28,7 +28,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for state, rails in rail_currents(load_spec(a.spec), a.seed).items():
         for rail, (lo, hi) in rails.items():
-            print(f"| {state} | {rail} | {min(lo, 0) * 1e6:.1f} | {max(hi, 0) * 1e6:.1f} |")
+            print(f"| {state} | {rail:g} V | {min(lo, 0) * 1e6:.1f} | {max(hi, 0) * 1e6:.1f} |")
 
 
 if __name__ == "__main__":

@@ -223,7 +223,7 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
     # lines up the met2 corridors, its wraps in rings, its blocks' ports rising on met3 to a
     # met2 channel above everything, the tile's pins down to it)
     chip, _w, _pp, _top, tl = _build_tile()
-    array = tl.component
+    tile = tl.component
     cell = cl.circuit("memory", 3, True, chip.cell.update.sizing.items(), "gf180mcu")
     assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)  # the reader's switches too
     blocks = _periphery_blocks()
@@ -236,8 +236,16 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
         gds = write_gds(comp, tmp_path / f"{name}.gds")
         lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
         assert lvs.match, (name, lvs.mismatches)
-    top.add_ref(array).dmove((x, -array.dbbox().top - 40.0))
-    x += array.dbbox().width() + 10.0
+    top.add_ref(tile).dmove((x, -tile.dbbox().top - 40.0))
+    x += tile.dbbox().width() + 10.0
+    # and the learning cell without the G reader (the plain GF180 design's, stacked blocks)
+    from twinedge.cells.twin_edge_cl import twin_edge_cl
+
+    d = load_spec(DESIGNS / "xor_4x4_cl_gf180.yaml").design
+    sizes = d.cell.update.sizing.items()
+    c = twin_edge_cl(1.0, 1.0, d.cell.c_gate_f, "stacked", "memory", 3, False, sizes=sizes)
+    top.add_ref(c).dmove((x, 0.0))
+    x += c.xsize + 10.0
     # the plain twin-edge cell too, and a Metal2 sliver (0.2 um: under M2.1's 0.28 um) that
     # must be the one violation (one run of the deck: ~20 s even on a small layout)
     top.add_ref(twin_edge(1.0, 1.0, 20e-15)).dmove((x, 0.0))
@@ -366,16 +374,19 @@ def test_arrays_draw_no_layer_the_shuttle_forbids(tmp_path: Path, gf180_active) 
 
 
 def _chip_design():
-    """designs/xor_4x4_cl_gf180.yaml with designs/xor_chip_sky130.yaml's chip section: a
-    chip's array on GF180MCU (the loader refuses a GF180MCU chip: its pin plan is not built,
-    so the design is made from the schema directly)."""
+    """designs/xor_4x4_cl_gf180.yaml on a 3 x 3 lattice (CI size: the chip's DRC is flat)
+    with designs/xor_chip_sky130.yaml's chip section: a chip on GF180MCU (the loader refuses
+    one until its transient is built, so the design is made from the schema directly; the
+    4 x 4 chip: benchmarks/gf180_chip.py)."""
     import yaml
 
     from twinedge.spec.schema import Design
 
     d = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
     chip = yaml.safe_load((DESIGNS / "xor_chip_sky130.yaml").read_text())["chip"]
-    d["name"] = "xor_4x4_cl_gf180_chip"
+    d["name"] = "xor_3x3_cl_gf180_chip"
+    d["network"].update(rows=3, cols=3)
+    d["pins"]["output"]["minus"] = [1, 0]  # (3, 1) is off a 3 x 3 lattice
     d["chip"] = {k: v for k, v in chip.items() if k != "analog_pins"}
     return Design.model_validate(d)
 
@@ -396,7 +407,7 @@ def test_chip_array_routes_out_without_metal5(tmp_path: Path, gf180_active) -> N
     comp = compile_array(d)
     ends = comp.info["escapes"]
     assert {n for n in ends if n.startswith("CSELB")} == {
-        f"CSELB{c}{h}" for c in range(4) for h in "HV"
+        f"CSELB{c}{h}" for c in range(3) for h in "HV"
     }
     tops = {y for _, y in ends.values()}
     assert len(tops) == 1 and tops.pop() > comp.dbbox().top - 1.0  # all out at the top
@@ -472,7 +483,8 @@ def gf180_tile(tmp_path_factory):
     twinedge.pdk.activate("gf180mcu")
     try:
         d, w, pp, top, tl = _build_tile()
-        channel = {"track_y": dict(top.info["track_y"]), "top": top.dbbox().top}
+        channel = {"track_y": dict(top.info["track_y"]), "top": top.dbbox().top,
+                   "under": top.info["under_channel"]}  # fmt: skip
         chip_gds = write_gds(top, folder / "chip.gds")
         tile_gds = write_gds(tl.component, folder / f"{TILE_TOP}.gds")
     finally:
@@ -496,10 +508,14 @@ def test_chip_top_routes_without_metal5_and_matches_its_netlist(
     from twinedge.verify.lvs import run_chip_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
-    d, w, _pp, gds, channel, _tl, _tile_gds = gf180_tile
+    from twinedge.cells.array import compile_array
+    from twinedge.cells.tapeout import pin_nets
+
+    d, w, pp, gds, channel, _tl, _tile_gds = gf180_tile
     ys, y_top = channel["track_y"].values(), channel["top"]
     assert abs(max(ys) + 0.2 - y_top) < 1e-3  # the channel is the chip's top band
-    assert min(ys) > y_top - 0.7 * len(ys) - 1.0
+    assert min(ys) > channel["under"] >= compile_array(d).dbbox().top  # above the array
+    assert set(pin_nets(pp).values()) <= set(channel["track_y"])  # every pin has its track
     layout = kdb.Layout()
     layout.read(str(gds))
     for role in SHUTTLE[pdk.install_name].forbidden:
@@ -507,7 +523,7 @@ def test_chip_top_routes_without_metal5_and_matches_its_netlist(
         assert li is None or not any(True for _ in layout.top_cell().begin_shapes_rec(li)), role
     lvs = run_chip_lvs(d, w, gds, tmp_path / "lvs")
     assert lvs.match, lvs.mismatches
-    assert lvs.layout_devices == lvs.reference_devices > 32 + 300
+    assert lvs.layout_devices == lvs.reference_devices > 18 + 300  # 18 edge cells
     oc = w.on_chip
     assert [r for r, _ in oc.buffers] == ["VIN_HI", "Vminus", "Vplus"]  # VLABEL: gates only
     assert oc.refs["regulator"] == oc.refs["VIN_HI"]  # 0.45 V: one tap for both
@@ -520,11 +536,10 @@ def test_chip_top_routes_without_metal5_and_matches_its_netlist(
 def test_the_chip_in_its_tile_passes_precheck_and_its_wiring(
     tmp_path: Path, gf180_tile, gf180_active
 ) -> None:
-    """The GF180MCU chip in the smallest TinyTapeout GF180MCU tile that holds it (3x4: the
-    chip is 388 um tall, a 2-high tile 325 um): every precheck row passes (no Metal5, all 43
-    pins on the top edge exact, VDPWR / VGND stripes on Metal4, no analog pin), and each used
-    pin, VDPWR (on VDD33, the regulator's input) and VGND reach their chip nets only; the
-    tile's DRC runs with the periphery above."""
+    """The GF180MCU chip in the smallest TinyTapeout GF180MCU tile that holds it: every
+    precheck row passes (no Metal5, all 43 pins on the top edge exact, VDPWR / VGND stripes
+    on Metal4, no analog pin), and each used pin, VDPWR (on VDD33, the regulator's input)
+    and VGND reach their chip nets only; the tile's DRC runs with the periphery above."""
     from twinedge.cells.tapeout import supply_net, tile_nets
     from twinedge.cells.tile import lef, verilog_stub
     from twinedge.reports.tt_info import info_yaml
@@ -534,7 +549,8 @@ def test_the_chip_in_its_tile_passes_precheck_and_its_wiring(
     pdk = twinedge.pdk.get("gf180mcu")
     _d, _w, pp, _chip_gds, _channel, tl, gds = gf180_tile
     name = TILE_TOP
-    assert tl.tile.name == "3x4" and "uo_out[0]" in tl.wires and len(tl.tied) == 23
+    assert "uo_out[0]" in tl.wires and len(tl.tied) == 23  # 7 uo_out, 8 uio_out, 8 uio_oe
+    assert tl.tile.name == "2x2"  # the 3 x 3 chip; the 4 x 4 one needs 3x4 (388 um tall)
     info = info_yaml(pp, tl.tile, name, "test", "twinedge", "a learning chip", False)
     files = (lef(tl.tile, name, list(tl.stripes)), verilog_stub(tl.tile, name), info)
     res = precheck(gds, *files, tl.tile, name, pdk)
@@ -544,3 +560,29 @@ def test_the_chip_in_its_tile_passes_precheck_and_its_wiring(
     assert wiring.passed, wiring.reason
     # VDPWR wired as on SKY130 (onto VDD, which the regulator makes here) is caught
     assert not pin_wiring(gds, name, tl.tile, tile_nets(tl.wires, tl.tied), pdk).passed
+
+
+def test_on_chip_taps_are_shared_by_level_and_two_names_at_one_level_refused() -> None:
+    from twinedge.characterise.on_chip import tap_names
+
+    taps, refs = tap_names({"VIN_HI": 0.45, "VLABEL": 0.087, "regulator": 0.45, "VRESET": 1.6})
+    assert taps == (("VLABEL", 0.087), ("ref_vin_hi", 0.45), ("VRESET", 1.6))
+    assert refs["regulator"] == refs["VIN_HI"] == "ref_vin_hi"
+    with pytest.raises(ValueError, match="one net, two names"):
+        tap_names({"VRESET": 0.6, "VLABEL": 0.6})
+
+
+def test_wiring_needs_on_chip_blocks_exactly_when_the_plan_makes_its_rails() -> None:
+    from twinedge.cells.tapeout import supply_net
+    from twinedge.characterise import chip
+    from twinedge.spec.loader import LoadedSpec, build_dataset
+
+    d = _chip_design()
+    data = build_dataset(d, "chip.yaml", DESIGNS)
+    pp = chip.plan(d, data.inputs, data.labels, "chip.yaml")
+    with pytest.raises(ValueError, match="on-chip blocks sized"):
+        chip.wiring(LoadedSpec(d, DESIGNS / "chip.yaml", data), pp, ())
+    sky = load_spec(DESIGNS / "xor_chip_sky130.yaml")
+    sky_pp = chip.plan(sky.design, sky.dataset.inputs, sky.dataset.labels, "x.yaml")
+    assert supply_net(sky_pp) == "VDD" and supply_net(pp) == "VDD33"
+    assert "rails_on_chip" not in sky_pp.as_dict()  # SKY130's pin_plan.json as it was

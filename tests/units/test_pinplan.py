@@ -100,7 +100,7 @@ def test_the_error_element_is_characterised_with_the_specs_knobs(tmp_path) -> No
     assert cond.vbe == 0.5 and cond.sizing.in_l == 4.0 and cond.sizing.in_w == 4.0
 
 
-def _gf180_plan(tmp_path, **changes):
+def _gf180_plan(**changes):
     """The XOR chip's pin plan on GF180MCU (the loader refuses the chip itself for now, so
     the plan is made from the design and dataset directly)."""
     from twinedge.spec.loader import build_dataset
@@ -108,18 +108,18 @@ def _gf180_plan(tmp_path, **changes):
     from twinedge.spec.schema import Design
 
     spec = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
-    spec["chip"] = {}
+    spec["chip"] = changes.pop("chip", {})
     spec.update(changes)
     design = Design.model_validate(spec)
     data = build_dataset(design, "chip.yaml", DESIGNS)
     return plan(design, data.inputs, data.labels, "chip.yaml")
 
 
-def test_a_tile_without_analog_pins_gets_its_rails_on_chip(tmp_path) -> None:
+def test_a_tile_without_analog_pins_gets_its_rails_on_chip() -> None:
     """TinyTapeout's GF180MCU tiles: no analog pin, VDPWR at 3.3 V. The rails are the
     same levels (made by the chip's ladder and buffers), READ is timed on uo_out[0] with
     three read-out bits on ui_in, the address and control pins as on SKY130."""
-    pp = _gf180_plan(tmp_path)
+    pp = _gf180_plan()
     by_signal = {p.signal: p for p in pp.pins}
     assert pp.rails_on_chip and not any(p.pin.startswith("ua[") for p in pp.pins)
     assert pp.rails == {"VIN_HI": 0.45, "Vminus": 0.11, "Vplus": 0.33, "VLABEL": 0.087}
@@ -133,12 +133,18 @@ def test_a_tile_without_analog_pins_gets_its_rails_on_chip(tmp_path) -> None:
     assert "Rails made on chip" in pp.markdown() and pp.as_dict()["rails_on_chip"]
 
 
-def test_a_voltage_input_has_no_pin_on_a_tile_without_analog_pins(tmp_path) -> None:
+def test_a_voltage_input_has_no_pin_on_a_tile_without_analog_pins() -> None:
     """A regression's input and label take many levels: analog pins, none on GF180MCU's
     tiles."""
     reg = yaml.safe_load((DESIGNS / "regression_4x4.yaml").read_text())
     with pytest.raises(SpecError) as exc:
-        _gf180_plan(tmp_path, task=reg["task"], pins=reg["pins"])
+        _gf180_plan(task=reg["task"], pins=reg["pins"])
     text = str(exc.value)
     assert "\n" not in text and "pins.inputs" in text and "V1, LABEL" in text
     assert "no analog pins" in text
+
+
+def test_analog_pin_choices_are_refused_on_a_tile_without_analog_pins() -> None:
+    with pytest.raises(SpecError) as exc:
+        _gf180_plan(chip={"analog_pins": {"READ": "ua[0]"}})
+    assert "chip.analog_pins" in str(exc.value) and "no analog pins" in str(exc.value)

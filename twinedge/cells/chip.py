@@ -80,7 +80,9 @@ def _on_chip_component(b: BlockInstance, oc: OnChipBlocks | None):
         return periphery.rail_buffer_block(s.drive, s.drive_w, s.bias_w)
     if b.block == "regulator":
         return periphery.regulator_block(oc.regulator)
-    return periphery.slope_readout_block(oc.slope)
+    if b.block == "slope_readout":
+        return periphery.slope_readout_block(oc.slope)
+    raise ValueError(f"block {b.name}: no layout for block {b.block!r}")
 
 
 def _free_x(taken: list[float], x: float) -> float:
@@ -264,4 +266,6 @@ def chip_top_channel_above(
     top.info["track_y"] = track
     top.info["blocks"] = placed
     top.info["tracks"] = len(track)
+    top.info["channel"] = "above"  # the tile wrapper's cue (tapeout.tapeout_tile)
+    top.info["under_channel"] = y_join  # the array's lines and every block end below it
     return top

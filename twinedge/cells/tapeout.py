@@ -26,7 +26,6 @@ from dataclasses import dataclass
 import gdsfactory as gf
 import klayout.db as kdb
 
-from twinedge.cells.array import routes_over
 from twinedge.cells.tile import STRIPE_W, Stripe, power_stripes, tile_frame
 from twinedge.cells.twin_edge import rect, snap
 from twinedge.cells.twin_edge_cl import STRIPE, stripe_pad
@@ -129,7 +128,7 @@ def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> 
     """The tile's top cell (named ``top``) with ``chip`` (a :func:`twinedge.cells.chip.
     chip_top`, whose channel tracks it reads from its info) placed and wired; a chip routed
     without met4 (its channel above it) by :func:`tapeout_tile_pins_above`."""
-    if not routes_over():
+    if chip.info.get("channel") == "above":
         return tapeout_tile_pins_above(chip, plan, pdk_name, top)
     tracks = chip.info["track_y"]
     box = chip.dbbox()
@@ -239,7 +238,7 @@ def tapeout_tile_pins_above(
 ) -> TileLayout:
     """The tile around a chip whose channel runs along its top (routed without met4:
     :func:`twinedge.cells.chip.chip_top_channel_above`), for a tile whose pins are all on its
-    top edge (TinyTapeout's GF180MCU): the chip at the tile's bottom left with its channel
+    top edge (TinyTapeout's GF180MCU): the chip at the tile's top left with its channel
     just under the pins; each used pin a line on the pin layer (the chip's ``met3`` role)
     straight down to its net's ``met2`` track, via2 there, the chip shifted along x until
     every line misses the chip's own ``met3`` (the verticals rising into the channel); the
@@ -276,7 +275,8 @@ def tapeout_tile_pins_above(
                if ok(snap(dx0 + k * SHIFT_STEP))), None)  # fmt: skip
     if dx is None:
         raise TapeoutError("no x offset of the chip lets every pin's line miss its met3")
-    x_stripe = snap(box.right + dx + STRIPE_GAP)
+    # right of the chip, and clear of the template's pins (their lines come down there)
+    x_stripe = snap(max(box.right + dx, max(p.rect[2] for p in tile.pins) + PIN_CLEAR) + STRIPE_GAP)
     xs = {"VGND": x_stripe, "VDPWR": snap(x_stripe + STRIPE_W + STRIPE_GAP)}
     if xs["VDPWR"] + STRIPE_W > tile.width - 1.0:
         raise TapeoutError(f"the chip shifted by {dx:.1f} um leaves no room for the stripes")
@@ -301,7 +301,8 @@ def tapeout_tile_pins_above(
         gnd = next(st for st in stripes if st.net == GROUND)
         y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
         xs_tied = [_pin_x(pins[n]) for n in tied]
-        rect(c, pdk.MET2, min(xs_tied) - half, y_bar - half, gnd.x + STRIPE_W, y_bar + half)
+        x_lo, x_hi = min(*xs_tied, gnd.x), max(*xs_tied, gnd.x + STRIPE_W)
+        rect(c, pdk.MET2, x_lo - half, y_bar - half, x_hi + half, y_bar + half)
         for n, x in zip(tied, xs_tied, strict=True):
             rect(c, pin_layer, x - half, y_bar - half, x + half, pins[n].rect[1])
             stripe_pad(c, x, y_bar, "met2")

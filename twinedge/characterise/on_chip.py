@@ -27,45 +27,54 @@ from twinedge.circuits.chip import OnChipBlocks
 from twinedge.circuits.rail_buffer import RailBufferSizing
 from twinedge.learn.rail_loads import rail_loads
 from twinedge.pdk import get as get_pdk
+from twinedge.pdk.tinytapeout import SHUTTLE
 from twinedge.spec.loader import LoadedSpec
 from twinedge.spec.pinplan import PinPlan
 
-VDD33 = 3.3  # the tile's supply (V)
 VBE = 2.2  # the 3.3 V blocks' tail bias (the benches')
 LADDER_A = 15e-6  # the ladder's current: 49.5 uW at 3.3 V (bench_rail_reference.py)
 LADDER_W = 1.0  # its strips' width (um)
-DIRECT = ("VLABEL", "VRESET")  # levels that meet gates only: straight from the ladder
 
 
-def _tap_names(uses: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], dict[str, str]]:
-    """One tap per distinct voltage, named after a level read straight from it (VLABEL,
-    VRESET) or else ``ref_<first use>``; (taps low first, use -> tap net)."""
-    by_volts: dict[float, str] = {}
-    for use, v in sorted(uses.items(), key=lambda kv: (kv[0] not in DIRECT, kv[0])):
-        by_volts.setdefault(round(v, 9), use if use in DIRECT else f"ref_{use.lower()}")
+def is_direct(rail: str) -> bool:
+    """A level that meets gates only (the label levels, VRESET): straight from its tap."""
+    return rail.startswith("VLABEL") or rail == "VRESET"
+
+
+def tap_names(uses: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], dict[str, str]]:
+    """One tap per distinct voltage, named after the level read straight from it (VLABEL,
+    VRESET: their chip nets) or else ``ref_<first use>``; (taps low first, use -> tap net).
+    Two levels read straight at one voltage would be one net under two names: refused."""
+    direct: dict[float, str] = {}
+    for use, v in uses.items():
+        if is_direct(use) and direct.setdefault(round(v, 9), use) != use:
+            raise ValueError(f"{use} and {direct[round(v, 9)]} are both {v:g} V: one net, "
+                             "two names; move one level")  # fmt: skip
+    by_volts: dict[float, str] = dict(direct)
+    for use, v in sorted(uses.items()):
+        by_volts.setdefault(round(v, 9), f"ref_{use.lower()}")
     taps = tuple(sorted(((n, v) for v, n in by_volts.items()), key=lambda t: t[1]))
     return taps, {use: by_volts[round(v, 9)] for use, v in uses.items()}
 
 
-def size_on_chip(
-    spec: LoadedSpec, pp: PinPlan, vreset: float, vdd33: float = VDD33, vbe: float = VBE
-) -> OnChipBlocks:
+def size_on_chip(spec: LoadedSpec, pp: PinPlan, vreset: float, vbe: float = VBE) -> OnChipBlocks:
     """The chip's own rails, supply and read-out for ``spec`` and its pin plan (whose rails
-    are on chip), the reset level at ``vreset``."""
+    are on chip), the reset level at ``vreset``, from the shuttle's VDPWR."""
     if not pp.rails_on_chip:
         raise ValueError(f"{pp.design}: its pin plan takes its rails from the board")
     pdk = get_pdk(spec.design.pdk)
+    vdd33 = SHUTTLE[pdk.install_name].vdpwr
     loads = {round(v, 9): ab for v, ab in rail_loads(spec).items()}
     buffered = {r: v for r, v in pp.rails.items() if round(v, 9) in loads}
-    unserved = [r for r in pp.rails if r not in buffered and r not in DIRECT]
+    unserved = [r for r in pp.rails if r not in buffered and not is_direct(r)]
     if unserved:
         raise ValueError(f"{pp.design}: rails {unserved} carry no current and meet no gate")
     reg = RegulatorConditions(level=pdk.vdd, vdd=vdd33, vbe=vbe)
     slope = SlopeConditions(vdd=vdd33)
-    uses = {**buffered, **{r: v for r, v in pp.rails.items() if r in DIRECT},
+    uses = {**buffered, **{r: v for r, v in pp.rails.items() if is_direct(r)},
             "VRESET": vreset, "regulator": reg.ref, "slope_lo": slope.vlo,
             "slope_hi": slope.vhi}  # fmt: skip
-    taps, refs = _tap_names(uses)
+    taps, refs = tap_names(uses)
     ports = tuple((f"t{k + 1}", v) for k, (_, v) in enumerate(taps))
     ladder = size_ladder(pdk, LadderConditions(ports, vdd33, LADDER_A, LADDER_W))
     buffers = []

@@ -101,10 +101,6 @@ class ChipWiring:
     node_rc: dict[int, tuple[int, int]]  # lattice node -> (row, column)
     on_chip: OnChipBlocks | None = None  # a tile without analog pins: its rails, supply, read-out
 
-    def blocks(self) -> tuple[str, ...]:
-        """The blocks whose supply current the netlist books apart."""
-        return BLOCKS + (ON_CHIP_BLOCKS if self.on_chip else ())
-
 
 def chip_net(net: str) -> str:
     """A chip net as the layout labels it and LVS names it: the array's names (upper-case
@@ -282,7 +278,9 @@ def _on_chip_devices(b: BlockInstance, oc: OnChipBlocks | None) -> list[Device]:
         return rail_buffer.devices(rail_buffer.RailBufferSizing(*oc.buffers[int(b.name[2:])][1]))
     if b.block == "regulator":
         return regulator.devices(regulator.RegulatorSizing(*oc.regulator))
-    return slope_readout.devices(slope_readout.SlopeReadoutSizing(*oc.slope))
+    if b.block == "slope_readout":
+        return slope_readout.devices(slope_readout.SlopeReadoutSizing(*oc.slope))
+    raise ValueError(f"block {b.name}: no block {b.block!r}")
 
 
 def edge_terminals(w: ChipWiring, e: int) -> dict[str, str]:
@@ -304,7 +302,9 @@ def reader_terminals(w: ChipWiring, e: int) -> dict[str, str]:
 def instances(pdk: Pdk, w: ChipWiring) -> list[str]:
     """The chip's element lines: pins are the nets VDD, 0 (VGND), PHASE, TRAIN, ENA, RST_N,
     each input's bit (:func:`bit_pin`), LABEL, the read-out's address bits
-    (:func:`address_pin`), READ and the analog rails."""
+    (:func:`address_pin`), READ and the analog rails; with ``w.on_chip``, VDD33 instead of
+    VDD (the regulator makes VDD), DOUT, RRST, RCAL and RHI instead of READ and the rails
+    (the chip makes them)."""
     lines = [f"VDD_{b} VDD vdd_{b} 0" for b in BLOCKS]
     if w.on_chip:
         lines += [f"VDD33_{b} {SUPPLY_33} vdd33_{b} 0" for b in ON_CHIP_BLOCKS]

@@ -18,6 +18,7 @@ from twinedge.sim.learning import CoupledLearning
 from twinedge.spec.loader import LoadedSpec
 
 MIN_A = 5e-6  # the least current a buffer is sized for either way
+DECIMALS = 9  # levels compared to a nanovolt, as the pin plan's rails are
 
 
 def _injections(learner: CoupledLearning, v: np.ndarray) -> np.ndarray:
@@ -29,8 +30,9 @@ def _injections(learner: CoupledLearning, v: np.ndarray) -> np.ndarray:
     return out
 
 
-def rail_currents(spec: LoadedSpec, seed: int = 0) -> dict[str, dict[str, tuple[float, float]]]:
-    """{G state: {rail (its volts): (most sunk, most sourced) A}} over datapoints and phases."""
+def rail_currents(spec: LoadedSpec, seed: int = 0) -> dict[str, dict[float, tuple[float, float]]]:
+    """{G state: {rail's volts (to a nanovolt): (most sunk, most sourced) A}} over datapoints
+    and phases."""
     tr = spec.design.training
     args = _learner_args(spec)
     learner = CoupledLearning(*args, solver=_cl_solver(args), compiled=False)
@@ -42,10 +44,10 @@ def rail_currents(spec: LoadedSpec, seed: int = 0) -> dict[str, dict[str, tuple[
         "g_min": np.full(n_g, tr.g_min),
         "random": np.random.default_rng(seed).uniform(tr.g_min, tr.g_max, n_g),
     }
-    out: dict[str, dict[str, tuple[float, float]]] = {}
+    out: dict[str, dict[float, tuple[float, float]]] = {}
     for state, g in states.items():
         learner.g = g.copy()
-        per_rail: dict[str, list[float]] = {}
+        per_rail: dict[float, list[float]] = {}
         for p in range(len(data.labels)):
             vf, vc = learner.twin_states(p)
             clamped = [vc]
@@ -54,13 +56,12 @@ def rail_currents(spec: LoadedSpec, seed: int = 0) -> dict[str, dict[str, tuple[
             free_i = _injections(learner, vf)
             for vcl in clamped:
                 both = free_i + _injections(learner, vcl)
-                sums: dict[str, float] = {}
-                for k, node in enumerate(net.input_nodes):
-                    sums.setdefault(f"{data.inputs[p, k]:g} V", 0.0)
-                    sums[f"{data.inputs[p, k]:g} V"] += both[node]
-                for node, volts in zip(net.const_nodes, net.const_volts, strict=True):
-                    sums.setdefault(f"{volts:g} V", 0.0)
-                    sums[f"{volts:g} V"] += both[node]
+                sums: dict[float, float] = {}
+                sources = [(node, data.inputs[p, k]) for k, node in enumerate(net.input_nodes)]
+                sources += list(zip(net.const_nodes, net.const_volts, strict=True))
+                for node, volts in sources:
+                    level = round(float(volts), DECIMALS)
+                    sums[level] = sums.get(level, 0.0) + both[node]
                 for rail, amps in sums.items():
                     per_rail.setdefault(rail, []).append(amps)
         out[state] = {r: (min(a), max(a)) for r, a in sorted(per_rail.items())}
@@ -72,8 +73,7 @@ def rail_loads(spec: LoadedSpec) -> dict[float, tuple[float, float]]:
     least :data:`MIN_A`: what each rail's buffer is sized for."""
     out: dict[float, tuple[float, float]] = {}
     for per_rail in rail_currents(spec).values():
-        for rail, (lo, hi) in per_rail.items():
-            level = float(rail.split()[0])
+        for level, (lo, hi) in per_rail.items():
             if level == 0.0:
                 continue
             src, snk = out.get(level, (0.0, 0.0))

@@ -65,8 +65,8 @@ class PinPlan:
     rails_on_chip: bool = False
 
     def as_dict(self) -> dict:
-        return {"design": self.design, "pins": [asdict(p) for p in self.pins],
-                "rails": self.rails, "rails_on_chip": self.rails_on_chip}  # fmt: skip
+        out = {"design": self.design, "pins": [asdict(p) for p in self.pins], "rails": self.rails}
+        return out | ({"rails_on_chip": True} if self.rails_on_chip else {})
 
     def markdown(self) -> str:
         rows = [f"| {p.pin} | {p.signal} | {p.kind} | {p.what} |" for p in self.pins]
@@ -300,26 +300,27 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
 
 
 def check_assembled(design: Design, pp: PinPlan, file: str) -> None:
-    """Refuse a chip whose plan twinedge cannot build yet: on a tile without analog pins
-    the on-chip rails, regulator and digital read-out are built and characterised each
-    (docs/periphery.md, "A learning chip on GF180MCU"), and the chip's array routes without
-    Metal5, but the chip's netlist, top cell and test bench do not join them yet."""
+    """Refuse a chip whose plan twinedge cannot take through the flow yet: on a tile without
+    analog pins the chip's netlist, top cell and tile join its own rails, supply and
+    read-out (benchmarks/gf180_chip.py), but its transient through the pins and the flow's
+    chip stages do not run on it yet."""
     if pp.rails_on_chip:
         pdk = get_pdk(design.pdk)
         raise SpecError(
             file, "pdk", f"a learning chip on TinyTapeout's {pdk.install_name} tiles (no analog "
-            "pins) makes its rails, supply and read-out on chip: those blocks are built, the "
-            "chip that joins them is not yet", design.pdk,
+            "pins) makes its rails, supply and read-out on chip: its layout and tile are "
+            "built, its transient and the flow's chip stages are not yet", design.pdk,
             ", ".join(n for n in pdk_names() if _shuttle_takes(n, 1)) or "none",
         )  # fmt: skip
 
 
 def _check_digital(design: Design, digital: list[tuple[str, str]], file: str) -> None:
     if len(digital) > len(DIGITAL_INPUTS):
+        room = len(DIGITAL_INPUTS) - (len(digital) - len(design.pins.inputs))
         raise SpecError(
             file, "pins.inputs", f"the chip needs {len(digital)} digital inputs ("
             f"{', '.join(s for s, _ in digital)}); a tile has {len(DIGITAL_INPUTS)}",
-            len(design.pins.inputs), "fewer two-level inputs",
+            len(design.pins.inputs), f"at most {room} two-level inputs",
         )  # fmt: skip
 
 
@@ -334,6 +335,12 @@ def _plan_on_chip(
     would drive as a voltage has no pin."""
     pdk = get_pdk(design.pdk)
     rules = SHUTTLE[pdk.install_name]
+    if design.chip and design.chip.analog_pins:
+        raise SpecError(
+            file, "chip.analog_pins", f"TinyTapeout's {pdk.install_name} tiles have no analog "
+            "pins: the chip makes its rails and times READ on a digital output",
+            ", ".join(design.chip.analog_pins), "none (leave chip.analog_pins out)",
+        )  # fmt: skip
     voltages = [s for s, _ in analog if s not in ("VRESET", "READ")]
     if voltages:
         field = "pins.inputs" if any(s != "LABEL" for s in voltages) else "task"
