@@ -206,7 +206,7 @@ def _resistor_circuit(r1_l: float = 10.0):
 
 @needs_klayout
 def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
-    tmp_path: Path, gf180_active
+    tmp_path: Path, gf180_tile, gf180_active
 ) -> None:
     """The chip's periphery from the same block placer on GF180MCU: its logic and switches,
     sized at SKY130's shortest channel, are drawn at GF180MCU's (0.28 um) in layout, netlist
@@ -219,11 +219,10 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
     from twinedge.verify.lvs import run_block_lvs
 
     pdk = twinedge.pdk.get("gf180mcu")
-    # the chip in its tile, routed without Metal5 (its array's cells with the G reader, its
-    # lines up the met2 corridors, its wraps in rings, its blocks' ports rising on met3 to a
-    # met2 channel above everything, the tile's pins down to it)
-    chip, _w, _pp, _top, tl = _build_tile()
-    tile = tl.component
+    # the chip in its tile (the fixture's GDS, merged in below), routed without Metal5: its
+    # array's cells with the G reader, its lines up the met2 corridors, its wraps in rings,
+    # its blocks' ports rising on met3 to a met2 channel above everything, the pins down to it
+    chip, *_, tile_gds = gf180_tile
     cell = cl.circuit("memory", 3, True, chip.cell.update.sizing.items(), "gf180mcu")
     assert all(d.l >= pdk.rules.nfet_min_l for d in cell.devices)  # the reader's switches too
     blocks = _periphery_blocks()
@@ -236,8 +235,6 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
         gds = write_gds(comp, tmp_path / f"{name}.gds")
         lvs = run_block_lvs(gds, list(cc.globals), list(cc.devices), pdk, tmp_path / name)
         assert lvs.match, (name, lvs.mismatches)
-    top.add_ref(tile).dmove((x, -tile.dbbox().top - 40.0))
-    x += tile.dbbox().width() + 10.0
     # and the learning cell without the G reader (the plain GF180 design's, stacked blocks)
     from twinedge.cells.twin_edge_cl import twin_edge_cl
 
@@ -258,7 +255,21 @@ def test_periphery_and_cells_drc_clean_a_seeded_violation_caught_and_lvs_match(
     top.add_ref(poly_resistor(1.0, 5.0)).dmove((x, -30.0))
     y_res = -30.0 + g.y0 + 1.0 + 0.4  # the RESISTOR layer's top edge
     rect(top, gf180mcu.POLY2, x + g.x0, y_res + 0.2, x + g.x0 + 3.0, y_res + 0.7)
-    drc = run_drc(write_gds(top, tmp_path / "periphery.gds"), tmp_path / "drc", pdk)
+    extras = write_gds(top, tmp_path / "periphery.gds")
+    layout = kdb.Layout()  # one layout, one deck run: the tile and the extras beside it
+    layout.read(str(tile_gds))
+    tile_top = layout.top_cell()
+    layout.read(str(extras))
+    both = layout.create_cell("gf180_drc")
+    both.insert(kdb.DCellInstArray(tile_top.cell_index(), kdb.DTrans(0.0, 0.0)))
+    dx = -top.dbbox().right - 20.0
+    both.insert(
+        kdb.DCellInstArray(layout.cell("gf180_periphery").cell_index(), kdb.DTrans(dx, 0.0))
+    )
+    opts = kdb.SaveLayoutOptions()
+    opts.write_context_info = False
+    layout.write(str(tmp_path / "all.gds"), opts)
+    drc = run_drc(tmp_path / "all.gds", tmp_path / "drc", pdk)
     assert drc.rules_checked > 500
     assert drc.by_rule == {"M2.1": 1, "HRES.5": 1}, drc.as_dict()
 
@@ -458,8 +469,12 @@ def _chip_wiring():
     assert pp.rails_on_chip
     pdk = twinedge.pdk.get("gf180mcu")
     strings = size_strings(pdk, BiasTargets(0.7, 1.0, 1.1, 0.6, 0.6, 1.1))
-    # VRESET at the benches' 1.6 V (the chip's own is characterised by its transient)
-    return d, chip.wiring(spec, pp, strings, size_on_chip(spec, pp, vreset=1.6)), pp
+    # VRESET at the benches' 1.6 V (the chip's own is characterised by its transient); the
+    # rails' loads are the 4 x 4 XOR network's (learn.rail_loads, 2026-12-03): this
+    # network's own would first build GF180MCU's device table (minutes on a cold cache)
+    loads = {0.11: (21.3e-6, 164.3e-6), 0.33: (182.2e-6, 5e-6), 0.45: (186.8e-6, 5e-6)}
+    oc = size_on_chip(spec, pp, vreset=1.6, loads=loads)
+    return d, chip.wiring(spec, pp, strings, oc), pp
 
 
 def _build_tile() -> tuple:

@@ -57,14 +57,19 @@ def tap_names(uses: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], di
     return taps, {use: by_volts[round(v, 9)] for use, v in uses.items()}
 
 
-def size_on_chip(spec: LoadedSpec, pp: PinPlan, vreset: float, vbe: float = VBE) -> OnChipBlocks:
+def size_on_chip(
+    spec: LoadedSpec, pp: PinPlan, vreset: float, vbe: float = VBE,
+    loads: dict[float, tuple[float, float]] | None = None,
+) -> OnChipBlocks:  # fmt: skip
     """The chip's own rails, supply and read-out for ``spec`` and its pin plan (whose rails
-    are on chip), the reset level at ``vreset``, from the shuttle's VDPWR."""
+    are on chip), the reset level at ``vreset``, from the shuttle's VDPWR; ``loads``: each
+    rail's (sourced, sunk) A by level (default :func:`rail_loads`: the network's, which
+    needs the design's device table)."""
     if not pp.rails_on_chip:
         raise ValueError(f"{pp.design}: its pin plan takes its rails from the board")
     pdk = get_pdk(spec.design.pdk)
     vdd33 = SHUTTLE[pdk.install_name].vdpwr
-    loads = {round(v, 9): ab for v, ab in rail_loads(spec).items()}
+    loads = {round(v, 9): ab for v, ab in (loads or rail_loads(spec)).items()}
     buffered = {r: v for r, v in pp.rails.items() if round(v, 9) in loads}
     unserved = [r for r in pp.rails if r not in buffered and not is_direct(r)]
     if unserved:

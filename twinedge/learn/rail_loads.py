@@ -77,5 +77,5 @@ def rail_loads(spec: LoadedSpec) -> dict[float, tuple[float, float]]:
             if level == 0.0:
                 continue
             src, snk = out.get(level, (0.0, 0.0))
-            out[level] = (max(src, hi, MIN_A), max(snk, -lo, MIN_A))
+            out[level] = (float(max(src, hi, MIN_A)), float(max(snk, -lo, MIN_A)))
     return dict(sorted(out.items()))
