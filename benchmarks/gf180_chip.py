@@ -7,7 +7,9 @@ both. Writes the GDS files and reports to ``--out`` and prints a table.
 
 The bias strings are sized to fixed targets (the layout needs their shape only): the
 design's own VCP (0.5 V on GF180MCU) is below what a diode string makes there (0.563 V).
-VRESET is the benches' 1.6 V placeholder (the chip's own comes from its transient).
+VRESET is the benches' 1.6 V placeholder (the chip's own comes from its transient). The
+rail buffers are sized to the network's currents (learn.rail_loads), which need the
+design's device table: cached after its flow, minutes to build on a cold cache.
 
     .venv/bin/python benchmarks/gf180_chip.py designs/xor_4x4_cl_gf180.yaml \\
         --chip-from designs/xor_chip_sky130.yaml
