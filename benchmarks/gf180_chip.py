@@ -3,7 +3,8 @@ with a SKY130 chip design's ``chip:`` section (the loader still refuses such a s
 transient is not built), its pin plan without analog pins, its own rails, supply and
 read-out sized (characterise/on_chip.py), its top cell routed without Metal5, its LVS
 against its netlist, its TinyTapeout tile, the precheck, the tile's wiring and the DRC of
-both. Writes the GDS files and reports to ``--out`` and prints a table.
+both; then the chip at rest at each corner (its own VDD, rails and VRESET at DC). Writes
+the GDS files and reports to ``--out`` and prints tables.
 
 The bias strings are sized to fixed targets (the layout needs their shape only): the
 design's own VCP (0.5 V on GF180MCU) is below what a diode string makes there (0.563 V).
@@ -31,7 +32,7 @@ from twinedge.cells.tapeout import supply_net, tapeout_tile, tile_nets
 from twinedge.cells.tile import lef, verilog_stub
 from twinedge.characterise import chip
 from twinedge.characterise.bias import BiasTargets, size_strings
-from twinedge.characterise.on_chip import size_on_chip
+from twinedge.characterise.on_chip import operating_point, size_on_chip
 from twinedge.reports.tt_info import info_yaml
 from twinedge.spec.loader import LoadedSpec, build_dataset
 from twinedge.spec.schema import Design
@@ -98,6 +99,14 @@ def main() -> None:
     print(f"| precheck and pin wiring | {len(checks) - len(failed)}/{len(checks)} pass"
           f"{': ' + ', '.join(failed) if failed else ''} |")  # fmt: skip
     print(f"| DRC of the tile | {drc.violations} violations ({drc.rules_checked} rules) |")
+    print("\nThe chip at rest (DC, its whole netlist, only its pins driven; VDD33 3.3 V):\n")
+    ops = [operating_point(w, pp, d.pdk, c) for c in ("tt", "ss", "ff", "sf", "fs")]
+    nets = list(ops[0]["levels_v"])
+    print("| corner | " + " | ".join(nets) + " | supply |")
+    print("|---" * (len(nets) + 2) + "|")
+    for op in ops:
+        cells = " | ".join(f"{op['levels_v'][n]:.4f}" for n in nets)
+        print(f"| {op['corner']} | {cells} | {op['supply_a'] * 1e6:.0f} uA |")
     print(f"\n{out} ({time.time() - t0:.0f} s)")
 
 

@@ -601,3 +601,19 @@ def test_wiring_needs_on_chip_blocks_exactly_when_the_plan_makes_its_rails() -> 
     sky_pp = chip.plan(sky.design, sky.dataset.inputs, sky.dataset.labels, "x.yaml")
     assert supply_net(sky_pp) == "VDD" and supply_net(pp) == "VDD33"
     assert "rails_on_chip" not in sky_pp.as_dict()  # SKY130's pin_plan.json as it was
+
+
+def test_the_chip_at_rest_makes_its_own_supply_and_rails(gf180_tile) -> None:
+    """The whole GF180MCU chip's netlist at DC, only its pins driven (VDD33 at 3.3 V): the
+    regulator makes VDD within 5 mV of 1.8 V, every rail and VRESET sits within 2 mV of its
+    level (ladder taps, buffered where they carry current), the constant-gm bias near the
+    tails' 2.2 V; the chip draws under 0.5 mA at rest."""
+    from twinedge.characterise.on_chip import operating_point
+
+    _d, w, pp, *_ = gf180_tile
+    op = operating_point(w, pp, "gf180mcu")
+    lv = op["levels_v"]
+    assert abs(lv["VDD"] - 1.8) < 5e-3, lv
+    for rail, v in {**pp.rails, "VRESET": 1.6}.items():
+        assert abs(lv[rail] - v) < 2e-3, (rail, lv[rail])
+    assert abs(lv["vbe_rails"] - 2.2) < 0.1 and 0 < op["supply_a"] < 0.5e-3, op

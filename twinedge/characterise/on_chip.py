@@ -16,14 +16,25 @@ Each block's sizing is the one its own bench characterises (benchmarks/bench_*.p
 
 from __future__ import annotations
 
+import re
 from dataclasses import astuple
 
 from twinedge.characterise.constant_gm import reference_for
+from twinedge.characterise.memory import ABSTOL
+from twinedge.characterise.mirror import model_header, run_ngspice
 from twinedge.characterise.rail_buffer import RailBufferConditions, size_output
 from twinedge.characterise.rail_reference import LadderConditions, size_ladder
 from twinedge.characterise.regulator import RegulatorConditions, size_pass
 from twinedge.characterise.slope_readout import SlopeConditions
-from twinedge.circuits.chip import OnChipBlocks
+from twinedge.circuits.chip import (
+    SUPPLY_33,
+    ChipWiring,
+    OnChipBlocks,
+    address_pin,
+    bit_pin,
+    instances,
+    subckts,
+)
 from twinedge.circuits.rail_buffer import RailBufferSizing
 from twinedge.learn.rail_loads import rail_loads
 from twinedge.pdk import get as get_pdk
@@ -100,3 +111,41 @@ def size_on_chip(
         refs={rail: refs[rail] for rail in buffered}
         | {k: refs[k] for k in ("regulator", "slope_lo", "slope_hi")},
     )
+
+
+def operating_point(w: ChipWiring, pp: PinPlan, pdk_name: str, corner: str = "tt") -> dict:
+    """The chip at rest, at DC (ngspice ``op`` on its whole netlist, only its pins driven:
+    VDD33 at the shuttle's VDPWR, the clock and TRAIN low, RST_N and ENA high, the read-out
+    held in reset, every bit and address pin low): the levels its own blocks make (VDD from
+    the regulator, each rail, VRESET, the 3.3 V blocks' bias) and the supply current. What
+    the board would see before it clocks anything."""
+    if w.on_chip is None:
+        raise ValueError(f"{pp.design}: the board makes this chip's rails")
+    pdk = get_pdk(pdk_name)
+    v33 = SHUTTLE[pdk.install_name].vdpwr
+    pins = {"TRAIN": 0.0, "ENA": v33, "RST_N": v33, "PHASE": 0.0, "LABEL": 0.0,
+            "RRST": v33, "RCAL": 0.0, "RHI": 0.0}  # fmt: skip
+    pins |= {bit_pin(n): 0.0 for n in w.inputs}
+    pins |= {address_pin(k): 0.0 for k in range(w.read_map.bits)}
+    nets = ["VDD", *pp.rails, "VRESET", "vbe_rails"]
+    lines = [model_header(pdk, corner, None, "twinedge chip at rest", abstol=ABSTOL,
+                          resistor=True).rstrip("\n"),
+             subckts(pdk, w).rstrip("\n"), *instances(pdk, w),
+             f"Vsupply {SUPPLY_33} 0 {v33!r}",
+             *(f"Vpin_{p} {p} 0 {v!r}" for p, v in pins.items()),
+             ".control", "set numdgt=8", "op", *(f"print v({n})" for n in nets),
+             "print i(vsupply)", "quit 0", ".endc", ".end"]  # fmt: skip
+    out = run_ngspice("\n".join(lines) + "\n")
+
+    def printed(what: str) -> float:
+        m = re.search(rf"^{re.escape(what.lower())}\s*=\s*(\S+)", out, re.M)
+        if m is None:
+            raise ValueError(f"chip operating point: ngspice printed no {what}")
+        return float(m.group(1))
+
+    return {
+        "corner": corner,
+        "vdd33_v": v33,
+        "levels_v": {n: printed(f"v({n})") for n in nets},
+        "supply_a": -printed("i(vsupply)"),
+    }
