@@ -6,8 +6,8 @@ against its netlist, its TinyTapeout tile, the precheck, the tile's wiring and t
 both; then the chip at rest at each corner (its own VDD, rails and VRESET at DC). Writes
 the GDS files and reports to ``--out`` and prints tables.
 
-The bias strings are sized to fixed targets (the layout needs their shape only): the
-design's own VCP (0.5 V on GF180MCU) is below what a diode string makes there (0.563 V).
+The bias strings are sized to the design's biases as characterised on 2026-12-03 (VCP at
+0.5 V takes a string with a longer PMOS diode on GF180MCU).
 VRESET is the benches' 1.6 V placeholder (the chip's own comes from its transient). The
 rail buffers are sized to the network's currents (learn.rail_loads), which need the
 design's device table: cached after its flow, minutes to build on a cold cache.
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import astuple
 from pathlib import Path
 
 import yaml
@@ -33,6 +32,7 @@ from twinedge.cells.tile import lef, verilog_stub
 from twinedge.characterise import chip
 from twinedge.characterise.bias import BiasTargets, size_strings
 from twinedge.characterise.on_chip import operating_point, size_on_chip
+from twinedge.circuits.bias import fields
 from twinedge.reports.tt_info import info_yaml
 from twinedge.spec.loader import LoadedSpec, build_dataset
 from twinedge.spec.schema import Design
@@ -41,7 +41,8 @@ from twinedge.verify.lvs import run_chip_lvs
 from twinedge.verify.precheck import precheck
 from twinedge.verify.tile_wiring import pin_wiring
 
-LAYOUT_BIASES = BiasTargets(vbp=0.7, vcn=1.0, vcp=1.1, vfloor=0.6, vbe=0.6, vcalb=1.1)
+# the GF180MCU design's characterised memory biases and floor (2026-12-03), the element's VBE
+BIASES = BiasTargets(vbp=0.7, vcn=1.0, vcp=0.5, vfloor=0.9897, vbe=0.6, vcalb=1.8)
 VRESET = 1.6
 
 
@@ -70,8 +71,8 @@ def main() -> None:
     pp = chip.plan(d, spec.dataset.inputs, spec.dataset.labels, str(a.spec))
     (out / "pin_plan.md").write_text(pp.markdown())
     oc = size_on_chip(spec, pp, vreset=VRESET)
-    w = chip.wiring(spec, pp, size_strings(pdk, LAYOUT_BIASES), oc)
-    top = chip_top(d, w, tuple(astuple(b) for b in w.bias_strings))
+    w = chip.wiring(spec, pp, size_strings(pdk, BIASES), oc)
+    top = chip_top(d, w, tuple(fields(b) for b in w.bias_strings))
     box = top.dbbox()
     chip_gds = write_gds(top, out / f"{d.name}_chip.gds")
     lvs = run_chip_lvs(d, w, chip_gds, out / "lvs")

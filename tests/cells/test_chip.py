@@ -16,6 +16,7 @@ from conftest import needs_klayout, short_chip
 
 from twinedge.characterise import chip
 from twinedge.characterise.bias import size_strings
+from twinedge.circuits.bias import fields
 from twinedge.circuits.chip import BLOCKS, instances
 from twinedge.pdk import activate
 from twinedge.pdk import get as get_pdk
@@ -139,7 +140,7 @@ def test_chip_top_cell_is_drc_clean_and_matches_the_chip_netlist(wired, tmp_path
     from twinedge.verify.lvs import run_chip_lvs
 
     spec, _pp, w = wired
-    top = chip_top(spec.design, w, tuple(dataclasses.astuple(b) for b in w.bias_strings))
+    top = chip_top(spec.design, w, tuple(fields(b) for b in w.bias_strings))
     gds = write_gds(top, tmp_path / "chip.gds")
     drc = run_drc(gds, tmp_path / "drc", SKY130)
     assert drc.clean and drc.violations == 0, drc.as_dict()["by_rule"]
@@ -174,7 +175,7 @@ def tiled(tmp_path_factory):
     pdk = activate(d.pdk)
     pp = chip.plan(d, spec.dataset.inputs, spec.dataset.labels, str(path))
     w = chip.wiring(spec, pp, size_strings(pdk, chip.bias_targets(spec)))
-    top = chip_top(d, w, tuple(dataclasses.astuple(b) for b in w.bias_strings))
+    top = chip_top(d, w, tuple(fields(b) for b in w.bias_strings))
     name = "tt_um_twinedge_test"
     tl = tapeout_tile(top, pp, pdk.install_name, name)
     gds = write_gds(tl.component, folder / f"{name}.gds")

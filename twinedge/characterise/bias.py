@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from twinedge import processes
-from twinedge.characterise.mirror import model_header, run_ngspice
+from twinedge.characterise.mirror import CharacterisationError, model_header, run_ngspice
 from twinedge.circuits.bias import (
     BIASES,
     PORTS,
@@ -38,6 +38,8 @@ PROBE_A = 100e-9
 R_MAX = 64.0  # widest ratio either way (the wider device up to R_MAX x the narrow one)
 # (NMOS diodes in the string, their length um): the forms a string may take, lowest first
 FAMILIES = ((1, 1.0), (1, 4.0), (1, 16.0), (2, 4.0), (2, 16.0))
+# the lowest form with a longer PMOS diode, tried only for a bias below every form above
+LONG_PMOS = (16.0, 40.0)
 SUPPLY_WITHIN = 1e-6  # a target this close to VDD is the supply
 W_MAX = 100.0  # um: the widest diode (the PDK's models are binned up to ~100 um)
 TOLERANCE_V = 1e-3  # the sized string's node from its target
@@ -133,18 +135,33 @@ def size_strings(
     )  # fmt: skip
     ranges = dict(zip(keys, ops, strict=True))
     want = targets if isinstance(targets, dict) else targets.as_dict()
-    fine: dict[str, tuple[tuple[int, float], list[tuple[float, float]]]] = {}
+    # a form: (NMOS diodes, their length, the PMOS's length)
+    fine: dict[str, tuple[tuple[int, float, float], list[tuple[float, float]]]] = {}
     for net in want:
         t = want[net]
         if t >= vdd - SUPPLY_WITHIN:
             continue
         base = s.calb_base_w if net == "vcalb" else s.base_w
-        ratio = {}
-        for f in FAMILIES:
-            v = ranges[(f, base)]
-            if v.min() + MARGIN_V < t < v.max() - MARGIN_V:
-                order = np.argsort(v)
-                ratio[f] = float(np.exp(np.interp(t, v[order], np.log(coarse[base][order]))))
+
+        def inside(v: np.ndarray, t: float = t, base: float = base) -> float | None:
+            if not v.min() + MARGIN_V < t < v.max() - MARGIN_V:
+                return None
+            order = np.argsort(v)
+            return float(np.exp(np.interp(t, v[order], np.log(coarse[base][order]))))
+
+        ratio = {(*f, s.l): r for f in FAMILIES if (r := inside(ranges[(f, base)])) is not None}
+        low = min(ranges[(f, base)].min() for f in FAMILIES) + MARGIN_V
+        for p_l in LONG_PMOS if not ratio and t <= low else ():
+            key = (FAMILIES[0], base, p_l)
+            if key not in ranges:  # only a design that needs it pays for it
+                widths = [_widths(r, pdk.grid_um, base) for r in coarse[base]]
+                try:
+                    ranges[key] = _string_op(pdk, widths, p_l, FAMILIES[0], vdd)
+                except CharacterisationError:  # the PDK's models have no bin that long
+                    continue
+            if (r := inside(ranges[key])) is not None:
+                ratio[(*FAMILIES[0], p_l)] = r
+                break
         if not ratio:
             lo = min(v.min() for v in ranges.values())
             hi = max(v.max() for v in ranges.values())
@@ -154,10 +171,10 @@ def size_strings(
         r = ratio[f]
         cand = {_widths(x, pdk.grid_um, base) for x in np.geomspace(r / 1.15, r * 1.15, 41)}
         fine[net] = (f, sorted(cand))
+    forms = sorted({g for g, _ in fine.values()})
     measured = {
-        f: _string_op(pdk, [w for g, c in fine.values() if g == f for w in c], s.l, f, vdd)
-        for f in FAMILIES
-        if any(g == f for g, _ in fine.values())
+        f: _string_op(pdk, [w for g, c in fine.values() if g == f for w in c], f[2], f[:2], vdd)
+        for f in forms
     }
     at = dict.fromkeys(measured, 0)
     out = []
@@ -172,7 +189,8 @@ def size_strings(
         if abs(v[best] - want[net]) > TOLERANCE_V:
             raise ValueError(f"bias {net}: the closest string makes {v[best]:.4f} V, not "
                              f"{want[net]:.4f} V")  # fmt: skip
-        out.append(BiasString(net, want[net], *cand[best], n_stack=f[0], n_l=f[1]))
+        p_l = None if f[2] == s.l else f[2]
+        out.append(BiasString(net, want[net], *cand[best], n_stack=f[0], n_l=f[1], p_l=p_l))
     return tuple(out)
 
 

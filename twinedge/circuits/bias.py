@@ -20,7 +20,7 @@ the supply itself. Sizes in micrometres.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits.mirror import Device, at_shortest_channel, subckt_text
@@ -44,6 +44,16 @@ class BiasString:
     n_w: float | None = None
     n_stack: int = 1  # NMOS diodes in series: two for a high bias (the PMOS's Vsg then small)
     n_l: float = 4.0  # the NMOS diodes' length (longer: weaker, a higher bias)
+    # the PMOS diode's length; None: the sizing's. Longer (weaker) for a bias below what the
+    # sizing's PMOS reaches (GF180MCU's VCP, 0.5 V: a threshold above SKY130's)
+    p_l: float | None = None
+
+
+def fields(b: BiasString) -> tuple:
+    """``b``'s fields as the layout's cell arguments take them: without ``p_l`` when it is
+    the sizing's (so a string that does not set it names its cell as before)."""
+    t = astuple(b)
+    return t[:-1] if b.p_l is None else t
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ def devices(strings: tuple[BiasString, ...], s: BiasSizing = BiasSizing()) -> li
         if is_supply(b):
             out.append(Device(f"{tag}_ON", "p", b.net, "0", "vdd", 4.0, 0.15))
             continue
-        out.append(Device(f"{tag}_P", "p", b.net, b.net, "vdd", b.p_w, s.l))
+        out.append(Device(f"{tag}_P", "p", b.net, b.net, "vdd", b.p_w, b.p_l or s.l))
         top = b.net
         for k in range(b.n_stack):
             below = "0" if k == b.n_stack - 1 else f"{b.net}_{k}"

@@ -418,11 +418,10 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
     (every deck the array gets) and its LVS against the chip netlist."""
     if run.design.chip is None:
         return None
-    from dataclasses import astuple
-
     from twinedge.cells.chip import chip_top
     from twinedge.cells.gds import write_gds
     from twinedge.characterise.chip import wiring
+    from twinedge.circuits.bias import fields as string_fields
     from twinedge.pdk import get
     from twinedge.spec.pinplan import plan
     from twinedge.verify import drc_backend
@@ -435,7 +434,7 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
 
     def make(folder: Path) -> dict:
         w = wiring(run.spec, plan(d, ds.inputs, ds.labels, str(run.spec.path)), strings)
-        top = chip_top(d, w, tuple(astuple(b) for b in strings))
+        top = chip_top(d, w, tuple(string_fields(b) for b in strings))
         gds = write_gds(top, folder / f"{d.name}_chip.gds")
         try:
             drc_rec = drc_backend(pdk).run(gds, folder / "drc").as_dict()
@@ -477,13 +476,12 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
     DRC decks and the pins' wiring to their chip nets, a row each in tapeout.json."""
     if run.design.chip is None:
         return None
-    from dataclasses import astuple
-
     from twinedge.cells.chip import chip_top
     from twinedge.cells.gds import write_gds
     from twinedge.cells.tapeout import TapeoutError, supply_net, tapeout_tile, tile_nets
     from twinedge.cells.tile import lef, verilog_stub
     from twinedge.characterise.chip import wiring
+    from twinedge.circuits.bias import fields as string_fields
     from twinedge.pdk import activate
     from twinedge.pdk.tinytapeout import SHUTTLE
     from twinedge.reports.tt_info import info_yaml
@@ -502,7 +500,7 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
     def make(folder: Path) -> dict:
         pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
         w = wiring(run.spec, pp, strings)
-        chip = chip_top(d, w, tuple(astuple(b) for b in strings))
+        chip = chip_top(d, w, tuple(string_fields(b) for b in strings))
         try:
             tl = tapeout_tile(chip, pp, pdk.install_name, top_name)
         except TapeoutError as exc:
