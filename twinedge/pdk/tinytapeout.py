@@ -28,6 +28,9 @@ class ShuttleRules:
     pin_layer: str  # the template pins' and the power stripes' drawing layer
     pin_purpose: str  # the pin purpose that must cover every LEF port in the top cell
     via_below: str  # a via into the pin layer (an analog pin is used when one lies on it)
+    # the layer under that via, where a chip's channel tracks run (the tile's lines land on
+    # them): met3 under SKY130's met4 pins, met2 under GF180MCU's (its met3 role)
+    track_layer: str
     power_min_width: float = 1.2  # um, each power stripe
     power_reach: float = 10.0  # um: a stripe starts at most this far above the bottom and
     # ends at most this far below the top
@@ -52,6 +55,7 @@ SHUTTLE = {
         pin_layer="MET4",
         pin_purpose="MET4_PIN",
         via_below="VIA3",
+        track_layer="MET3",
     ),
     # TinyTapeout's GF180MCU shuttle (tt-support-tools precheck/tech_data.py): pins and power
     # stripes on Metal4 (the generators' ``met3`` role), Metal5 forbidden (their ``met4``
@@ -62,6 +66,7 @@ SHUTTLE = {
         pin_layer="MET3",
         pin_purpose="MET3_PIN",
         via_below="VIA2",
+        track_layer="MET2",
         max_analog_pins=0,
         core_supply="3v3",
     ),

@@ -41,7 +41,7 @@ def pin_wiring(gds: Path, top: str, tile: Tile, wires: dict[str, str], pdk: Pdk)
     rules = SHUTTLE[pdk.install_name]
     # the tracks' layer, the via up to the pin layer, the pin layer (met3 / via3 / met4 on
     # SKY130's tiles; GF180MCU's, without met4: met2 / via2 / met3)
-    names = (f"MET{rules.via_below[3:]}", rules.via_below, rules.pin_layer)
+    names = (rules.track_layer, rules.via_below, rules.pin_layer)
     idx = {n: layout.layer(*getattr(L, n)) for n in names}
     l2n = kdb.LayoutToNetlist(kdb.RecursiveShapeIterator(layout, cell, []))
     m3, v3, m4 = (l2n.make_layer(idx[n], n.lower()) for n in names)
