@@ -1,12 +1,6 @@
-"""What on-chip rails must drive: the current each boundary level of a design's network
-sources (+) or sinks (-), both twins together, over its datapoints and phases (free with the
-clamped twin at +eta, and at -eta for the symmetric nudge), at several G states (every
-edge at g_init, at g_max, at g_min, and uniformly random in [g_min, g_max], seeded).
-
-A chip on a shuttle without analog pins (TinyTapeout's GF180MCU tiles) makes these levels on
-chip: this is the load its rail buffers must hold (docs/periphery.md, "A learning chip on
-GF180MCU"). Behavioural network with the design's device model (its PDK table), no
-parasitics. The clamped outputs are driven by the error element, not by a rail: not listed.
+"""What on-chip rails must drive: the table of :func:`twinedge.learn.rail_loads.rail_currents`
+(each boundary level's most sunk and sourced current, both twins, over the datapoints and
+phases, at several G states), the load a chip's rail buffers are sized for.
 
     .venv/bin/python benchmarks/rail_currents.py designs/xor_4x4_cl_gf180.yaml
 """

@@ -137,53 +137,82 @@ def chip_top(design: Design, w: ChipWiring, strings: tuple[tuple, ...]) -> gf.Co
     nets = sorted({v.net for v in verticals} | {chip_net(b.net(p)) for b, _ in blocks
                                                  for p in b.ports})  # fmt: skip
     taken = [v.x for v in verticals]
+    placed, bottom = _place_block_rows(top, blocks, box, taken, verticals, pdk.MET3, "met4")
+    y_top = snap(min(bottom, box.bottom) - CHANNEL_GAP)
+    track = {n: snap(y_top - k * TRACK_PITCH) for k, n in enumerate(nets)}
+    _draw_channel(top, verticals, track, pdk.MET4, pdk.MET3, "met4")
+    top.info["blocks"] = placed
+    return top
+
+
+def _place_block_rows(
+    top: gf.Component, blocks: list, box, taken: list[float], verticals: list[_Vertical],
+    jog_layer, pad_role: str, clear_stacks: bool = False,
+) -> tuple[dict, float]:  # fmt: skip
+    """The blocks right of the array (``box``) in rows from its top down, each port jogged
+    on ``jog_layer`` from its via stack to a column of its own right of its block (a
+    ``pad_role`` pad there: :func:`stripe_pad`), each column added to ``verticals`` from its
+    port's y; ``clear_stacks``: every column also :data:`STACK_CLEAR` from the via stacks of
+    the rows already placed (which the verticals pass over on those stacks' top layer).
+    Returns (block name -> (x, length), the lowest row's bottom)."""
+    half = STRIPE / 2
+    stacks: list[float] = []
     placed = {}
     y_row = snap(box.top)
-    bottom = box.bottom
+    bottom = box.top
     for row in _rows(blocks, box.height()):
         x = snap(box.right + BLOCK_GAP)
         height = max(comp.info["height"] for _, comp in row)
+        row_stacks = []
         for b, comp in row:
             y0 = snap(y_row - comp.info["height"])
-            ref = top.add_ref(comp)
-            ref.dmove((x, y0))
-            stacks = comp.info["stacks"]
+            top.add_ref(comp).dmove((x, y0))
             jog = snap(x + comp.info["length"] + JOG0)
             for port in (*b.ports, "0"):
-                sx, sy = stacks[port]
+                sx, sy = comp.info["stacks"][port]
                 px, py = snap(x + sx), snap(y0 + sy)
+                row_stacks.append(px)
                 jog = _free_x(taken, jog)
+                while clear_stacks and any(abs(jog - s) < STACK_CLEAR for s in stacks):
+                    jog = _free_x(taken, snap(jog + 0.1))
                 taken.append(jog)
-                h = STRIPE / 2
-                rect(top, pdk.MET3, px - h, py - h, jog + h, py + h)
-                stripe_pad(top, jog, py)
+                rect(top, jog_layer, px - half, py - half, jog + half, py + half)
+                stripe_pad(top, jog, py, pad_role)
                 verticals.append(_Vertical(chip_net(b.net(port)), jog, py))
                 jog = snap(jog + V_PITCH)
             placed[b.name] = (x, comp.info["length"])
             x = snap(jog + BLOCK_GAP)
+        stacks += row_stacks
         bottom = min(bottom, y_row - height)
         y_row = snap(y_row - height - ROW_GAP)
-    y_top = snap(bottom - CHANNEL_GAP)
-    track = {n: snap(y_top - k * TRACK_PITCH) for k, n in enumerate(nets)}
+    return placed, bottom
+
+
+def _draw_channel(
+    top: gf.Component, verticals: list[_Vertical], track: dict[str, float],
+    vertical_layer, track_layer, pad_role: str,
+) -> None:  # fmt: skip
+    """Each vertical on ``vertical_layer`` from where it starts to its net's track, a
+    ``pad_role`` pad there; each net's track on ``track_layer`` from the channel's left end
+    (the chip's pins line up there, and a one-terminal pin's track is no stub under the
+    layer's minimum area) to its last vertical, labelled with the net; the channel in the
+    cell's info (``track_x``, ``track_y``, ``tracks``) for the tile wrapper."""
     half = STRIPE / 2
     for v in verticals:
         y = track[v.net]
-        rect(top, pdk.MET4, v.x - half, min(v.y_end, y) - half, v.x + half, max(v.y_end, y) + half)
-        stripe_pad(top, v.x, y)
-    label = pdk.label_of[pdk.MET3]
-    # every track starts at the channel's left end: the chip's pins line up there (and a
-    # one-terminal pin's track is no stub under met3's minimum area)
+        rect(top, vertical_layer, v.x - half, min(v.y_end, y) - half, v.x + half,
+             max(v.y_end, y) + half)  # fmt: skip
+        stripe_pad(top, v.x, y, pad_role)
+    label = pdk.label_of[track_layer]
     x0 = snap(min(v.x for v in verticals) - 1.0)
     top.info["track_x"] = {}
     for net, y in track.items():
         x1 = snap(max(v.x for v in verticals if v.net == net) + half)
-        rect(top, pdk.MET3, x0, y - half, x1, y + half)
+        rect(top, track_layer, x0, y - half, x1, y + half)
         top.add_label(net, position=(x0 + half, y), layer=label)
         top.info["track_x"][net] = (x0, x1)
     top.info["track_y"] = track
-    top.info["blocks"] = placed
     top.info["tracks"] = len(track)
-    return top
 
 
 STACK_CLEAR = 1.0  # a met3 vertical's centre from any block's via stack centre (its pad)
@@ -222,50 +251,11 @@ def chip_top_channel_above(
     nets = sorted({v.net for v in rises} | {chip_net(b.net(p)) for b, _ in blocks
                                              for p in b.ports})  # fmt: skip
     taken = [v.x for v in rises]
-    stacks: list[float] = []  # every placed block's via stack x (rows above the next)
-    placed = {}
-    y_row = snap(box.top)
-    for row in _rows(blocks, box.height()):
-        x = snap(box.right + BLOCK_GAP)
-        height = max(comp.info["height"] for _, comp in row)
-        row_stacks = []
-        for b, comp in row:
-            y0 = snap(y_row - comp.info["height"])
-            top.add_ref(comp).dmove((x, y0))
-            jog = snap(x + comp.info["length"] + JOG0)
-            for port in (*b.ports, "0"):
-                sx, sy = comp.info["stacks"][port]
-                px, py = snap(x + sx), snap(y0 + sy)
-                row_stacks.append(px)
-                jog = _free_x(taken, jog)
-                while any(abs(jog - s) < STACK_CLEAR for s in stacks):
-                    jog = _free_x(taken, snap(jog + 0.1))
-                taken.append(jog)
-                rect(top, pdk.MET2, px - half, py - half, jog + half, py + half)
-                stripe_pad(top, jog, py, "met2")
-                rises.append(_Vertical(chip_net(b.net(port)), jog, py))
-                jog = snap(jog + V_PITCH)
-            placed[b.name] = (x, comp.info["length"])
-            x = snap(jog + BLOCK_GAP)
-        stacks += row_stacks
-        y_row = snap(y_row - height - ROW_GAP)
+    placed, _ = _place_block_rows(top, blocks, box, taken, rises, pdk.MET2, "met2", True)
     y_base = snap(y_join + CHANNEL_GAP)
     track = {n: snap(y_base + k * TRACK_PITCH) for k, n in enumerate(nets)}
-    for v in rises:
-        y = track[v.net]
-        rect(top, pdk.MET3, v.x - half, v.y_end - half, v.x + half, y + half)
-        stripe_pad(top, v.x, y, "met2")
-    label = pdk.label_of[pdk.MET2]
-    x0 = snap(min(v.x for v in rises) - 1.0)
-    top.info["track_x"] = {}
-    for net, y in track.items():
-        x1 = snap(max(v.x for v in rises if v.net == net) + half)
-        rect(top, pdk.MET2, x0, y - half, x1, y + half)
-        top.add_label(net, position=(x0 + half, y), layer=label)
-        top.info["track_x"][net] = (x0, x1)
-    top.info["track_y"] = track
+    _draw_channel(top, rises, track, pdk.MET3, pdk.MET2, "met2")
     top.info["blocks"] = placed
-    top.info["tracks"] = len(track)
     top.info["channel"] = "above"  # the tile wrapper's cue (tapeout.tapeout_tile)
     top.info["under_channel"] = y_join  # the array's lines and every block end below it
     return top

@@ -142,16 +142,7 @@ def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> 
     top_y = tile.height
     dy = snap(MARGIN_BOTTOM - box.bottom)
 
-    def ok(dx: float) -> bool:
-        for name, net in wires.items():
-            x, y, y_pin = _pin_x(pins[name]) - dx, tracks[net], _pin_end(pins[name]) - dy
-            if not _free(x, min(y, y_pin), max(y, y_pin), shapes):
-                return False
-        return True
-
-    dx0 = snap(1.0 - box.left)
-    dx = next((snap(dx0 + k * SHIFT_STEP) for k in range(int(SHIFT_MAX / SHIFT_STEP))
-               if ok(snap(dx0 + k * SHIFT_STEP))), None)  # fmt: skip
+    dx = _shift(box, wires, pins, tracks, dy, shapes, _clear())
     if dx is None:
         raise TapeoutError("no x offset of the chip lets every pin's line miss its met4")
     if box.right + dx > tile.width - 1.0:
@@ -190,19 +181,51 @@ def tapeout_tile(chip: gf.Component, plan: PinPlan, pdk_name: str, top: str) -> 
         y = snap(tracks[net] + dy)
         for k in (-1, 0, 1):
             stripe_pad(c, snap(xc + k * 0.6), y)
-    tied = tuple(sorted(n for n in pins if UNUSED_OUTPUTS.match(n) and n not in wires))
-    if tied:
-        gnd = next(s for s in stripes if s.net == GROUND)
-        y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
-        xs_tied = [_pin_x(pins[n]) for n in tied]
-        x_lo, x_hi = min(*xs_tied, gnd.x), max(*xs_tied, gnd.x + STRIPE_W)
-        rect(c, pdk.MET3, x_lo - half, y_bar - half, x_hi + half, y_bar + half)
-        for n, x in zip(tied, xs_tied, strict=True):
-            rect(c, pdk.MET4, x - R.met4_width / 2, y_bar - half, x + R.met4_width / 2,
-                 pins[n].rect[1])  # fmt: skip
-            stripe_pad(c, x, y_bar)
-        stripe_pad(c, snap(gnd.x + STRIPE_W / 2), y_bar)
+    tied = _tie_outputs(c, pins, wires, stripes, pdk.MET3, pdk.MET4, R.met4_width / 2, "met4")
     return TileLayout(c, tile, tuple(stripes), (dx, dy), wires, tied)
+
+
+def _shift(
+    box, wires: dict, pins: dict, tracks: dict, dy: float, shapes, pad: float
+) -> float | None:
+    """The least x offset of the chip (from its left edge 1 um in, by :data:`SHIFT_STEP`) at
+    which every used pin's line, straight from the pin to its net's track, stays ``pad``
+    from every one of the chip's ``shapes`` on the line's layer; None if none to
+    :data:`SHIFT_MAX`."""
+
+    def ok(dx: float) -> bool:
+        for name, net in wires.items():
+            x, y, y_pin = _pin_x(pins[name]) - dx, tracks[net], _pin_end(pins[name]) - dy
+            if not _free(x, min(y, y_pin), max(y, y_pin), shapes, pad):
+                return False
+        return True
+
+    dx0 = snap(1.0 - box.left)
+    return next((snap(dx0 + k * SHIFT_STEP) for k in range(int(SHIFT_MAX / SHIFT_STEP))
+                 if ok(snap(dx0 + k * SHIFT_STEP))), None)  # fmt: skip
+
+
+def _tie_outputs(
+    c: gf.Component, pins: dict, wires: dict, stripes, bar_layer, stub_layer,
+    stub_half: float, pad_role: str,
+) -> tuple[str, ...]:  # fmt: skip
+    """The unused outputs tied low: a stub (``stub_half`` wide each side, on the pin
+    layer ``stub_layer``) from each down to a bar on ``bar_layer`` under the pins that runs
+    to and across the VGND stripe, a ``pad_role`` via at each stub and on the stripe."""
+    tied = tuple(sorted(n for n in pins if UNUSED_OUTPUTS.match(n) and n not in wires))
+    if not tied:
+        return tied
+    half = STRIPE / 2
+    gnd = next(s for s in stripes if s.net == GROUND)
+    y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
+    xs_tied = [_pin_x(pins[n]) for n in tied]
+    x_lo, x_hi = min(*xs_tied, gnd.x), max(*xs_tied, gnd.x + STRIPE_W)
+    rect(c, bar_layer, x_lo - half, y_bar - half, x_hi + half, y_bar + half)
+    for n, x in zip(tied, xs_tied, strict=True):
+        rect(c, stub_layer, x - stub_half, y_bar - half, x + stub_half, pins[n].rect[1])
+        stripe_pad(c, x, y_bar, pad_role)
+    stripe_pad(c, snap(gnd.x + STRIPE_W / 2), y_bar, pad_role)
+    return tied
 
 
 def _reach(c, chip, net: str, x: float, dx: float, dy: float, layer=None) -> None:
@@ -263,16 +286,7 @@ def tapeout_tile_pins_above(
     dy = snap(tile.height - TOP_ROOM - box.top)
     pad = getattr(R, f"{rules.pin_layer.lower()}_space") + STRIPE / 2
 
-    def ok(dx: float) -> bool:
-        for name, net in wires.items():
-            x, y, y_pin = _pin_x(pins[name]) - dx, tracks[net], _pin_end(pins[name]) - dy
-            if not _free(x, min(y, y_pin), max(y, y_pin), shapes, pad):
-                return False
-        return True
-
-    dx0 = snap(1.0 - box.left)
-    dx = next((snap(dx0 + k * SHIFT_STEP) for k in range(int(SHIFT_MAX / SHIFT_STEP))
-               if ok(snap(dx0 + k * SHIFT_STEP))), None)  # fmt: skip
+    dx = _shift(box, wires, pins, tracks, dy, shapes, pad)
     if dx is None:
         raise TapeoutError("no x offset of the chip lets every pin's line miss its met3")
     # right of the chip, and clear of the template's pins (their lines come down there)
@@ -296,15 +310,5 @@ def tapeout_tile_pins_above(
         y = snap(tracks[net] + dy)
         for k in (-1, 0, 1):
             stripe_pad(c, snap(xc + k * 0.6), y, "met2")
-    tied = tuple(sorted(n for n in pins if UNUSED_OUTPUTS.match(n) and n not in wires))
-    if tied:
-        gnd = next(st for st in stripes if st.net == GROUND)
-        y_bar = snap(min(pins[n].rect[1] for n in tied) - TIE_Y)
-        xs_tied = [_pin_x(pins[n]) for n in tied]
-        x_lo, x_hi = min(*xs_tied, gnd.x), max(*xs_tied, gnd.x + STRIPE_W)
-        rect(c, pdk.MET2, x_lo - half, y_bar - half, x_hi + half, y_bar + half)
-        for n, x in zip(tied, xs_tied, strict=True):
-            rect(c, pin_layer, x - half, y_bar - half, x + half, pins[n].rect[1])
-            stripe_pad(c, x, y_bar, "met2")
-        stripe_pad(c, snap(gnd.x + STRIPE_W / 2), y_bar, "met2")
+    tied = _tie_outputs(c, pins, wires, stripes, pdk.MET2, pin_layer, half, "met2")
     return TileLayout(c, tile, tuple(stripes), (dx, dy), wires, tied)
