@@ -91,19 +91,19 @@ def test_the_reset_lands_every_g_on_g_init_from_above_and_below(short_spec, wire
     """The two-phase reset (the sequencer's discharge, then the floor's charge) on one cell:
     a G at the supply, one trained low and one in between all end at g_init; the discharge
     settles below the charge's target at every corner."""
-    spec, _, w = wired
-    dis = chip.discharge_time(spec, w)
+    spec = wired[0]
+    dis = chip.discharge_time(spec)
     target = spec.design.training.g_init
     assert 0 < dis["t_discharge_s"] < chip.T_DISCHARGE_MAX
     assert all(c["settled_v"] < target - chip.DISCHARGE_MARGIN for c in dis["corners"].values())
     phases = (dis["t_discharge_s"], 2e-6)
-    vreset = chip.reset_level(spec, w, phases)
+    vreset = chip.reset_level(spec, phases)
     biases = chip.bias_targets(spec)
-    ends = [chip._g_through_reset(spec, w, biases, vreset, phases, g)[-1, 1]
+    ends = [chip._g_through_reset(spec, biases, vreset, phases, g)[-1, 1]
             for g in (SKY130.vdd, 1.3, 0.3)]  # fmt: skip
     assert ends == pytest.approx([target] * 3, abs=5e-3)
     # without the discharge phase a G above the target stays there: the floor only charges
-    stuck = chip._g_through_reset(spec, w, biases, vreset, (1e-9, 2e-6), 1.3)[-1, 1]
+    stuck = chip._g_through_reset(spec, biases, vreset, (1e-9, 2e-6), 1.3)[-1, 1]
     assert stuck > target + 0.2
 
 
@@ -113,8 +113,9 @@ def test_one_step_of_the_whole_chip_matches_the_model(short_spec, wired) -> None
     sequencer, bias generator, read-out), reset through its pins (a short discharge phase:
     the start levels lie below the discharge's level; the full one is the cell test's),
     against the model's step from the same G."""
+    reset = chip.plan_reset(short_spec, t_reset=2e-6, t_discharge=0.5e-6)
     res = chip.run_chip(short_spec, 1, with_inference=False, strings=wired[2].bias_strings,
-                        t_reset=2e-6, t_discharge=0.5e-6, start_span=(0.0, 0.6))  # fmt: skip
+                        reset=reset, start_span=(0.0, 0.6))  # fmt: skip
     s = res.summary()
     # the reset through the pins brought every G to about g_init
     assert s["reset"]["g_mean_v"] == pytest.approx(short_spec.design.training.g_init, abs=0.01)

@@ -16,6 +16,7 @@ from conftest import DESIGNS, needs_klayout
 import twinedge.pdk
 from twinedge.cells.gds import write_gds
 from twinedge.cells.twin_edge import rect, twin_edge
+from twinedge.characterise.bias import BiasTargets
 from twinedge.circuits.bias import fields
 from twinedge.pdk import gf180mcu
 from twinedge.spec import load_spec
@@ -386,20 +387,16 @@ def test_arrays_draw_no_layer_the_shuttle_forbids(tmp_path: Path, gf180_active) 
 
 
 def _chip_design():
-    """designs/xor_4x4_cl_gf180.yaml on a 3 x 3 lattice (CI size: the chip's DRC is flat)
-    with designs/xor_chip_sky130.yaml's chip section: a chip on GF180MCU (the loader refuses
-    one until its transient is built, so the design is made from the schema directly; the
-    4 x 4 chip: benchmarks/gf180_chip.py)."""
+    """designs/xor_chip_gf180.yaml on a 3 x 3 lattice (CI size: the chip's DRC is flat; the
+    4 x 4 chip: the flow, benchmarks/gf180_chip.py)."""
     import yaml
 
     from twinedge.spec.schema import Design
 
-    d = yaml.safe_load((DESIGNS / "xor_4x4_cl_gf180.yaml").read_text())
-    chip = yaml.safe_load((DESIGNS / "xor_chip_sky130.yaml").read_text())["chip"]
-    d["name"] = "xor_3x3_cl_gf180_chip"
+    d = yaml.safe_load((DESIGNS / "xor_chip_gf180.yaml").read_text())
+    d["name"] = "xor_3x3_chip_gf180"
     d["network"].update(rows=3, cols=3)
     d["pins"]["output"]["minus"] = [1, 0]  # (3, 1) is off a 3 x 3 lattice
-    d["chip"] = {k: v for k, v in chip.items() if k != "analog_pins"}
     return Design.model_validate(d)
 
 
@@ -453,13 +450,18 @@ def test_chip_array_routes_out_without_metal5(tmp_path: Path, gf180_active) -> N
     assert len(seen) == 8  # V1, V2, Vminus, Vplus and both twins of both outputs
 
 
+# designs/xor_4x4_cl_gf180.yaml's memory biases and floor (2026-12-03), the element's 0.6 V
+BIASES = BiasTargets(0.7, 1.0, 0.5, 0.9897, 0.6, 1.8)
+T_DISCHARGE = 0.5e-6
+
+
 def _chip_wiring():
     """The XOR chip on GF180MCU as its netlist wires it (the pin plan with its rails on
     chip), its bias strings sized to the GF180MCU design's characterised biases (as data:
     characterising them takes minutes on a cold cache): VCP at 0.5 V needs a string with a
     longer PMOS diode (GF180MCU's threshold)."""
     from twinedge.characterise import chip
-    from twinedge.characterise.bias import BiasTargets, size_strings
+    from twinedge.characterise.bias import size_strings
     from twinedge.characterise.on_chip import size_on_chip
     from twinedge.spec.loader import LoadedSpec, build_dataset
 
@@ -469,14 +471,16 @@ def _chip_wiring():
     pp = chip.plan(d, data.inputs, data.labels, "chip.yaml")
     assert pp.rails_on_chip
     pdk = twinedge.pdk.get("gf180mcu")
-    # designs/xor_4x4_cl_gf180.yaml's memory biases and floor (2026-12-03), the element's 0.6 V
-    strings = size_strings(pdk, BiasTargets(0.7, 1.0, 0.5, 0.9897, 0.6, 1.8))
+    strings = size_strings(pdk, BIASES)
     assert next(b for b in strings if b.net == "vcp").p_l is not None  # a longer PMOS
-    # VRESET at the benches' 1.6 V (the chip's own is characterised by its transient); the
-    # rails' loads are the 4 x 4 XOR network's (learn.rail_loads, 2026-12-03): this
-    # network's own would first build GF180MCU's device table (minutes on a cold cache)
+    # VRESET for a short discharge phase (the transient's test starts every G below the
+    # memory's diode level, which it lifts them to); the rails' loads are the 4 x 4 XOR
+    # network's (learn.rail_loads, 2026-12-03): this network's own would first build
+    # GF180MCU's device table (minutes on a cold cache)
+    reset = chip.plan_reset(spec, BIASES, t_discharge=T_DISCHARGE)
+    assert reset.vreset > pdk.vdd  # a threshold above g_init: above VDD (reset_ceiling)
     loads = {0.11: (21.3e-6, 164.3e-6), 0.33: (182.2e-6, 5e-6), 0.45: (186.8e-6, 5e-6)}
-    oc = size_on_chip(spec, pp, vreset=1.6, loads=loads)
+    oc = size_on_chip(spec, pp, vreset=reset.vreset, loads=loads)
     return d, chip.wiring(spec, pp, strings, oc), pp
 
 
@@ -617,6 +621,41 @@ def test_the_chip_at_rest_makes_its_own_supply_and_rails(gf180_tile) -> None:
     op = operating_point(w, pp, "gf180mcu")
     lv = op["levels_v"]
     assert abs(lv["VDD"] - 1.8) < 5e-3, lv
-    for rail, v in {**pp.rails, "VRESET": 1.6}.items():
+    for rail, v in {**pp.rails, "VRESET": dict(w.on_chip.taps)["VRESET"]}.items():
         assert abs(lv[rail] - v) < 2e-3, (rail, lv[rail])
     assert abs(lv["vbe_rails"] - 2.2) < 0.1 and 0 < op["supply_a"] < 0.5e-3, op
+
+
+@pytest.mark.slow
+def test_the_chip_resets_learns_and_reads_g_through_its_pins_alone(gf180_tile) -> None:
+    """One learning step of the whole GF180MCU chip (ngspice), its only sources the tile's
+    pins: VDPWR at 3.3 V (the regulator makes VDD, the ladder and buffers the rails and
+    VRESET), the clock, the bits, the read-out's RRST / RCAL / RHI. Every G starts at its
+    own level below the memory's diode level; the reset through the pins lands all of them
+    at g_init (VRESET a ladder tap above VDD), the step moves them, the board's reading of
+    edge 0's G from DOUT's edge (calibrated on the two reference conversions) matches READ
+    inside the chip, and the blocks' energies add up to what VDPWR delivered."""
+    import numpy as np
+
+    from twinedge.characterise import chip
+    from twinedge.spec.loader import LoadedSpec, build_dataset
+
+    d, w, pp, *_ = gf180_tile
+    short = d.training.model_copy(update={"t_h": 2e-6, "t_frozen": 2e-6})
+    d = d.model_copy(update={"training": short})
+    spec = LoadedSpec(d, DESIGNS / "chip.yaml", build_dataset(d, "chip.yaml", DESIGNS))
+    vreset = dict(w.on_chip.taps)["VRESET"]
+    start = chip.start_levels(len(w.edges), (0.0, 0.6), 0)
+    reset = chip.Reset(vreset, T_DISCHARGE, chip.T_RESET, start)
+    sim = chip.simulate(spec, w, pp, [0], reset)
+    g0, g1 = np.array(sim.g0), np.array(sim.g[0])
+    assert abs(g0.mean() - d.training.g_init) < 0.01 and np.ptp(g0) < 5e-3, g0
+    assert np.abs(g1 - g0).max() > 1e-4  # the step moved G (2 us of LEARN at GF180's rate)
+    (read,), (net,) = sim.read_v, sim.read_net_v
+    assert read is not None and abs(read - net) < 0.01, (read, net)
+    assert 0.1 < net < 1.7  # inside the read-out's calibrated range
+    e = sim.energy_per_step_j
+    assert set(e) == {"array", "error_element", "drivers", "sequencer", "bias", "readout",
+                      "ladder", "reference", "rails", "regulator", "slope_readout"}  # fmt: skip
+    assert all(v > 0 for k, v in e.items() if k != "drivers"), e
+    assert sum(e.values()) == pytest.approx(sim.vdd_energy_each_step_j[0], rel=1e-3)

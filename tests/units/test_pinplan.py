@@ -57,10 +57,11 @@ def test_xor_chip_fits_a_tile_with_two_level_inputs_as_bits(tmp_path, monkeypatc
         ({"analog_pins": {"FOO": "ua[0]"}}, {}, "chip.analog_pins.FOO", "VIN_HI"),
         ({"analog_pins": {"READ": "ua[0]", "Vplus": "ua[0]"}}, {}, "chip.analog_pins", "already"),
         ({"error_element": {"vbe": 1.5}}, {}, "chip.error_element.vbe", "1.2"),
-        # GF180MCU's TinyTapeout tiles are digital at 3.3 V: planned with the rails on chip,
-        # refused until the chip that joins those blocks is assembled
-        ({}, {"pdk": "gf180mcu", "cell.update.sizing": {"switch_l": 0.28}}, "pdk",
-         "gf180mcuD tiles (no analog pins)"),
+        # GF180MCU's TinyTapeout tiles are digital at 3.3 V: the rails are made on chip, and
+        # a spec that asks for an analog pin is refused by the loader in one line
+        ({"analog_pins": {"READ": "ua[5]"}},
+         {"pdk": "gf180mcu", "cell.update.sizing": {"switch_l": 0.28}}, "chip.analog_pins",
+         "no analog pins"),
         (
             {},
             {"pins.constants": {f"C{i}": {"node": node, "volts": 0.05 * (i + 1)}
@@ -101,8 +102,8 @@ def test_the_error_element_is_characterised_with_the_specs_knobs(tmp_path) -> No
 
 
 def _gf180_plan(**changes):
-    """The XOR chip's pin plan on GF180MCU (the loader refuses the chip itself for now, so
-    the plan is made from the design and dataset directly)."""
+    """The XOR chip's pin plan on GF180MCU, made from the design and dataset directly (the
+    changes are ones the loader refuses)."""
     from twinedge.spec.loader import build_dataset
     from twinedge.spec.pinplan import plan
     from twinedge.spec.schema import Design

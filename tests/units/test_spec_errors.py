@@ -322,8 +322,7 @@ def test_the_default_switch_length_is_refused_where_it_is_too_short(tmp_path: Pa
 
 def test_an_element_length_shorter_than_the_pdk_draws_is_refused() -> None:
     """The error element's unit length is the spec's: below a PDK's shortest channel it is
-    refused in one line, not drawn longer (on GF180MCU, where a chip spec is refused earlier
-    today, checked on the chip's design directly)."""
+    refused in one line, not drawn longer (checked on the chip's design directly)."""
     from twinedge.pdk import get as get_pdk
     from twinedge.spec.errors import SpecError
     from twinedge.spec.loader import check_element_sizing

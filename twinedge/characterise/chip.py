@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from twinedge.characterise import chip_board as board
 from twinedge.characterise.bias import BiasTargets, characterise_bias
 from twinedge.characterise.error_element import cached_error_element, conditions_for
 from twinedge.characterise.memory import ABSTOL
@@ -32,7 +33,6 @@ from twinedge.characterise.mirror import model_header, numeric_rows, run_transie
 from twinedge.circuits import twin_edge as twin_edge_circuit
 from twinedge.circuits.bias import BiasSizing
 from twinedge.circuits.chip import (
-    BLOCKS,
     ChipWiring,
     OnChipBlocks,
     address_pin,
@@ -60,6 +60,7 @@ EDGE = 1e-9
 # 50 ns: every G within 5e-7 V of each other (the step moved them 35 mV rms), each supply's
 # charge within 2e-7, and 7,950 / 2,347 / 1,264 time points
 MAX_STEP = 10e-9
+CONVERT_MARGIN = 100e-9  # a conversion ends this long before the clock rises again
 # each datapoint's time in the inference transient: at a trained G an output took over 1 us
 # to settle to 1 mV (a high-resistance output node, as trained edges near g_min make it,
 # loaded by the error element's input pairs, ~1 pF); a datapoint not settled within it is
@@ -67,13 +68,16 @@ MAX_STEP = 10e-9
 T_INFERENCE = 3e-6
 SETTLE_V = 1e-3  # an output settled: within this of where it ends
 WITHIN = 16  # the model's LEARN slices (its G moves during LEARN as the chip's does)
-C_READ = 10e-12  # READ's load: the pad, the board's trace and meter
 T_RESET = 4e-6  # the reset's charge phase: every G charged up to about g_init
 DISCHARGE_MARGIN = 0.1  # the discharge phase ends with G this far below g_init (V), or lower
 DISCHARGE_CORNERS = ("tt", "ss", "ff")
 T_DISCHARGE_MAX = 200e-6  # a discharge slower than this is an error
 DISCHARGED_START = 0.3  # G at the start of reset_level's bench (V)
 READ_EDGE = 0  # the training transient reads this edge's G on READ
+# how far above VDD a chip's own VRESET may go: the sequencer's PMOS switches pass it to the
+# floor line with their bodies at VDD, and a source-body junction forward-biased by 0.4 V
+# conducts ~1e-11 A/um^2, nothing beside the ladder's 15 uA
+VRESET_ABOVE_VDD = 0.4
 
 
 @dataclass
@@ -88,12 +92,14 @@ class ChipRun:
     inference: dict | None = None  # :func:`inference`
     vdd_energy_each_step_j: list[float] | None = None  # VDD, all blocks, step by step
     # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it)
-    read_g_v: list[float] | None = None
+    read_g_v: list[float | None] | None = None
     vreset_v: float | None = None  # the reset level the board applied (for g_init)
     t_reset_s: float | None = None  # the charge phase
     t_discharge_s: float | None = None  # the discharge phase before it
     g_start: list[float] | None = None  # G before the reset
     discharge: dict | None = None  # :func:`discharge_time`, when it set the discharge phase
+    # READ's own level at each read, where the chip converts it (read_g_v: the board's)
+    read_net_v: list[float] | None = None
 
     @property
     def error_v(self) -> np.ndarray:
@@ -199,14 +205,10 @@ def wiring(
     )
 
 
-def address_sources(w: ChipWiring, address: int, vdd: float) -> list[str]:
-    """The board's address pins held at ``address``, and READ's load."""
-    m = w.read_map
-    return [
-        *(f"Vpin_{address_pin(k)} {address_pin(k)} 0 {vdd if address >> k & 1 else 0.0!r}"
-          for k in range(m.bits)),
-        f"Cread READ 0 {C_READ!r}",
-    ]  # fmt: skip
+def address_sources(w: ChipWiring, address: int, high: float) -> list[str]:
+    """The board's address pins held at ``address`` (``high``: a pin's high level)."""
+    return [f"Vpin_{address_pin(k)} {address_pin(k)} 0 {high if address >> k & 1 else 0.0!r}"
+            for k in range(w.read_map.bits)]  # fmt: skip
 
 
 def edge_address(w: ChipWiring, e: int) -> int:
@@ -238,7 +240,6 @@ class Reset:
 
 def _g_through_reset(
     spec: LoadedSpec,
-    w: ChipWiring,
     t: BiasTargets,
     vreset: float,
     phases: tuple[float, float],
@@ -254,6 +255,7 @@ def _g_through_reset(
     pdk: Pdk = get_pdk(d.pdk)
     vdd = pdk.vdd
     t_dis, t_chg = phases
+    sizing = memory_sizing(d.cell.update.hold_cap_n, d.cell.update.sizing.items())
 
     def step(v0: float, v1: float) -> str:
         return pwl([(0.0, v0), (t_dis, v0), (t_dis + EDGE, v1)])
@@ -264,7 +266,7 @@ def _g_through_reset(
     t_end = t_dis + t_chg
     lines = [
         model_header(pdk, corner, None, "twinedge G reset", abstol=ABSTOL).rstrip("\n"),
-        memory_subckt(pdk, w.memory_sizing).rstrip("\n"),
+        memory_subckt(pdk, sizing).rstrip("\n"),
         f"X1 {' '.join(nets[p] for p in MEMORY_PORTS)} {MEMORY_SUBCKT}",
         f"Cg g 0 {d.cell.c_gate_f!r}",
         f"Vvdd vdd 0 {vdd!r}", f"Vvbp vbp 0 {t.vbp!r}", f"Vvcn vcn 0 {t.vcn!r}",
@@ -277,17 +279,18 @@ def _g_through_reset(
     return numeric_rows(run_transient("\n".join(lines) + "\n"), columns=2)
 
 
-def discharge_time(spec: LoadedSpec, w: ChipWiring) -> dict:
+def discharge_time(spec: LoadedSpec, biases: BiasTargets | None = None) -> dict:
     """How long the reset's discharge phase must last: a cell's G from the supply down to
     ``DISCHARGE_MARGIN`` below ``g_init`` with no dV (the least sink current), at each of
     ``DISCHARGE_CORNERS``; and the level the discharge settles at (the memory's diode
-    voltage, which must lie below that)."""
+    voltage, which must lie below that). ``biases``: the update circuit's (default
+    :func:`bias_targets`)."""
     target = spec.design.training.g_init - DISCHARGE_MARGIN
-    biases = bias_targets(spec)
+    biases = biases or bias_targets(spec)
     vdd = get_pdk(spec.design.pdk).vdd
     out = {}
     for corner in DISCHARGE_CORNERS:
-        rows = _g_through_reset(spec, w, biases, 0.0, (T_DISCHARGE_MAX, 0.0), vdd, corner)
+        rows = _g_through_reset(spec, biases, 0.0, (T_DISCHARGE_MAX, 0.0), vdd, corner)
         t, g = rows[:, 0], rows[:, 1]
         if g[-1] >= target:
             raise ValueError(
@@ -299,30 +302,47 @@ def discharge_time(spec: LoadedSpec, w: ChipWiring) -> dict:
             "t_discharge_s": max(c["t_s"] for c in out.values())}  # fmt: skip
 
 
-def reset_level(spec: LoadedSpec, w: ChipWiring, phases: tuple[float, float]) -> float:
+def reset_level(
+    spec: LoadedSpec,
+    phases: tuple[float, float],
+    biases: BiasTargets | None = None,
+    ceiling: float | None = None,
+) -> float:
     """The VRESET that brings G to the spec's ``g_init`` through the reset (``phases``:
-    discharge, charge), bisection to 1 mV. The bench starts G at ``DISCHARGED_START``: the
-    discharge phase brings a G below its level up to it as it brings a higher one down
+    discharge, charge), bisection to 1 mV up to ``ceiling`` (default VDD; see
+    :func:`reset_ceiling`). The bench starts G at ``DISCHARGED_START``: the discharge phase
+    brings a G below its level up to it as it brings a higher one down
     (:func:`discharge_time`), so the charge phase starts where it would from any G."""
     target = spec.design.training.g_init
-    biases = bias_targets(spec)
+    biases = biases or bias_targets(spec)
     vdd = get_pdk(spec.design.pdk).vdd
+    top = vdd if ceiling is None else ceiling
 
     def g_after(vreset: float) -> float:
-        rows = _g_through_reset(spec, w, biases, vreset, phases, DISCHARGED_START)
+        rows = _g_through_reset(spec, biases, vreset, phases, DISCHARGED_START)
         return float(rows[-1, 1])
 
-    lo, hi = target, vdd
+    lo, hi = target, top
     highest = g_after(hi)
     if highest < target:
         raise ValueError(
-            f"G reset: even VRESET = VDD brings G only to {highest:.3f} V in {phases[1]:g} s "
-            f"(g_init {target} V)"
+            f"G reset: even VRESET = {top:g} V (its ceiling) brings G only to {highest:.3f} V "
+            f"in {phases[1]:g} s (g_init {target} V)"
         )
     while hi - lo > 1e-3:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if g_after(mid) < target else (lo, mid)
     return round((lo + hi) / 2, 4)
+
+
+def reset_ceiling(pdk: Pdk, pp: PinPlan) -> float:
+    """The highest VRESET a chip takes: VDD where the board drives it (a pin), VDD +
+    :data:`VRESET_ABOVE_VDD` where the chip makes it from its 3.3 V ladder. The floor
+    follower puts G a threshold below VRESET, and GF180MCU's threshold with its body effect
+    (~0.85 V at G = 1 V) leaves G under 0.93 V at VRESET = VDD after 8 us, below the level
+    the discharge settles at (the memory's diode, 0.95-1.03 V over the corners): no G
+    target is reachable at VDD there (measured on the cell, 2026-12-03)."""
+    return pdk.vdd + (VRESET_ABOVE_VDD if pp.rails_on_chip else 0.0)
 
 
 def start_levels(n_edges: int, span: tuple[float, float], seed: int) -> list[float]:
@@ -343,60 +363,79 @@ def deck(
 ) -> tuple[str, list[float]]:
     """The transient deck and the times G is read (after each step). The chip starts with
     every G at ``reset.g_start`` and is reset through its pins (RST_N low: the clock high
-    for the discharge phase, then low for the charge phase, VRESET at ``reset.vreset``);
-    then the first CAL phase, then the steps. ``body``: the chip's element lines from its
-    layout (extracted, on the chip's net names) instead of its circuits; the deck then
-    measures the supply as a whole (one VDD net in the layout), not by block."""
+    for the discharge phase, then low for the charge phase, VRESET at ``reset.vreset``:
+    the board's, or the chip's own ladder tap); then the first CAL phase, then the steps.
+    A chip with its own supply and read-out converts READ after each step and then both
+    references (:class:`~twinedge.characterise.chip_board.Conversions`). ``body``: the
+    chip's element lines from its layout (extracted, on the chip's net names) instead of
+    its circuits; the deck then measures the supply as a whole (one supply net in the
+    layout), not by block."""
     d = spec.design
     pdk: Pdk = get_pdk(d.pdk)
     tr = d.training
     t_cal, t_h = tr.t_frozen, tr.t_h
     t_step = t_cal + t_h
-    vdd = pdk.vdd
+    hi = board.pin_high(pdk, w)
     t_run = reset.end
     # the clock: high for the reset's discharge phase; then (CAL t_cal, LEARN t_h) per step,
     # G held through the first CAL
-    clk = [(0.0, vdd), (reset.t_discharge, vdd), (reset.t_discharge + EDGE, 0.0)]
+    clk = [(0.0, hi), (reset.t_discharge, hi), (reset.t_discharge + EDGE, 0.0)]
     if reset.t_discharge == 0:  # no discharge phase (or no reset: RST_N high throughout)
         clk = [(0.0, 0.0)]
     reads = []
     for k in range(len(order)):
         rise = t_run + t_cal + k * t_step
         fall = rise + t_h
-        clk += [(rise, 0.0), (rise + EDGE, vdd), (fall, vdd), (fall + EDGE, 0.0)]
+        clk += [(rise, 0.0), (rise + EDGE, hi), (fall, hi), (fall + EDGE, 0.0)]
         reads.append(fall + READ_AFTER)
     t_end = reads[-1] + 10e-9
-    rst_n = pwl([(0.0, 0.0), (t_run, 0.0), (t_run + EDGE, vdd)]) if t_run > 0 else repr(vdd)
+    rst_n = pwl([(0.0, 0.0), (t_run, 0.0), (t_run + EDGE, hi)]) if t_run > 0 else repr(hi)
     bits = {}
     for name, col in _bit_levels(spec).items():
-        pts = [(0.0, vdd if col[order[0]] else 0.0)]
+        pts = [(0.0, hi if col[order[0]] else 0.0)]
         for k in range(1, len(order)):
             t = t_run + t_cal + (k - 1) * t_step + t_h + BIT_AFTER
-            pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
+            pts += [(t, pts[-1][1]), (t + EDGE, hi if col[order[k]] else 0.0)]
         bits[name] = pts
+    read_out = []
+    if w.on_chip:
+        conv = conversions(w, reads, t_cal)
+        read_out, t_end = conv.sources(hi), conv.end + 10e-9
     lines = [
-        model_header(pdk, "tt", None, f"twinedge chip {d.name}", abstol=ABSTOL).rstrip("\n"),
+        model_header(pdk, "tt", None, f"twinedge chip {d.name}", abstol=ABSTOL,
+                     resistor=w.on_chip is not None).rstrip("\n"),
         *([subckts(pdk, w).rstrip("\n"), *instances(pdk, w)] if body is None else [body]),
-        f"Vsupply VDD 0 {vdd!r}",
-        *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("TRAIN", "ENA")),
+        *board.supply_lines(pdk, w, pp, reset.vreset),
+        *(f"Vpin_{p} {p} 0 {hi!r}" for p in ("TRAIN", "ENA")),
         f"Vpin_RST_N RST_N 0 {rst_n}",
-        f"Vpin_VRESET VRESET 0 {reset.vreset!r}",
         f"Vpin_PHASE PHASE 0 {pwl(clk)}",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
-        *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
-        *address_sources(w, edge_address(w, READ_EDGE), vdd),
+        *address_sources(w, edge_address(w, READ_EDGE), hi),
+        *read_out,
         # the state before the reset: each G at its own level
         ".ic " + " ".join(f"v(g{e})={g!r}" for e, g in enumerate(reset.g_start)),
-    ]
-    probes = [f"v(g{e})" for e in range(len(w.edges))]
-    supplies = [f"i(vdd_{b})" for b in BLOCKS] if body is None else ["i(vsupply)"]
-    probes += supplies + [f"i(vrail_{r})" for r in pp.rails]
-    probes.append("v(read)")
+    ]  # fmt: skip
     lines += [
         ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {max_step!r}",
-        f"wrdata chip.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
+        f"wrdata chip.dat {' '.join(training_probes(w, pp, body is not None))}", "quit 0",
+        ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n", reads
+
+
+def conversions(w: ChipWiring, reads: list[float], t_cal: float) -> board.Conversions:
+    """The digital read-out's conversions of a training transient: one per read of G, in
+    the CAL phase that follows it (until :data:`CONVERT_MARGIN` before the clock rises)."""
+    return board.Conversions.after(reads, t_cal - READ_AFTER - CONVERT_MARGIN, w)
+
+
+def training_probes(w: ChipWiring, pp: PinPlan, whole_supply: bool) -> list[str]:
+    """What a training transient writes, in order: every G, the supplies
+    (:func:`~twinedge.characterise.chip_board.probes`), READ, and DOUT on a chip with its
+    own read-out."""
+    out = [f"v(g{e})" for e in range(len(w.edges))]
+    out += [*board.probes(w, pp, whole_supply), "v(read)"]
+    return out + (["v(dout)"] if w.on_chip else [])
 
 
 def inference_deck(
@@ -404,48 +443,60 @@ def inference_deck(
 ) -> tuple[str, list[float]]:
     """The chip in inference (TRAIN low: no phase runs, every G held at ``g`` by the test
     bench's switches): the board steps through every datapoint, :data:`T_INFERENCE` each.
-    Returns the deck and the times the bits change."""
+    Returns the deck and the times the bits change. A chip with its own read-out keeps it
+    in reset (RRST high): READ, addressed to O+, is the internal net."""
     d = spec.design
     pdk: Pdk = get_pdk(d.pdk)
-    vdd = pdk.vdd
+    hi = board.pin_high(pdk, w)
     order = list(range(len(spec.dataset.labels))) * 2  # every change seen from a settled state
     switches = [T_INFERENCE * (k + 1) for k in range(len(order) - 1)]
     bits = {}
     for name, col in _bit_levels(spec).items():
-        pts = [(0.0, vdd if col[order[0]] else 0.0)]
+        pts = [(0.0, hi if col[order[0]] else 0.0)]
         for k, t in enumerate(switches, start=1):
-            pts += [(t, pts[-1][1]), (t + EDGE, vdd if col[order[k]] else 0.0)]
+            pts += [(t, pts[-1][1]), (t + EDGE, hi if col[order[k]] else 0.0)]
         bits[name] = pts
     t_end = switches[-1] + T_INFERENCE
+    idle = [f"Vpin_RRST RRST 0 {hi!r}", "Vpin_RCAL RCAL 0 0", "Vpin_RHI RHI 0 0"]
     lines = [
-        model_header(pdk, "tt", None, f"twinedge chip {d.name}, inference", abstol=ABSTOL).rstrip(
-            "\n"
-        ),
+        model_header(pdk, "tt", None, f"twinedge chip {d.name}, inference", abstol=ABSTOL,
+                     resistor=w.on_chip is not None).rstrip("\n"),
         subckts(pdk, w).rstrip("\n"),
         *instances(pdk, w),
-        f"Vsupply VDD 0 {vdd!r}",
+        # RST_N high: VRESET is not used
+        *board.supply_lines(pdk, w, pp, d.training.g_init),
         "Vpin_TRAIN TRAIN 0 0",
-        *(f"Vpin_{p} {p} 0 {vdd!r}" for p in ("ENA", "RST_N")),
+        *(f"Vpin_{p} {p} 0 {hi!r}" for p in ("ENA", "RST_N")),
         "Vpin_PHASE PHASE 0 0",
         *(f"Vpin_{name} {name} 0 {pwl(pts)}" for name, pts in bits.items()),
-        *(f"Vrail_{r} {r} 0 {v!r}" for r, v in pp.rails.items()),
-        *address_sources(w, w.read_map.output_address(0), vdd),
-        f"Vpin_VRESET VRESET 0 {d.training.g_init!r}",  # RST_N high: not used
+        *address_sources(w, w.read_map.output_address(0), hi),
+        *(idle if w.on_chip else []),
         ".model holdsw sw vt=0.5 vh=0.1 ron=10 roff=1e16",
         "Vhc hc 0 1.0",
-    ]
+    ]  # fmt: skip
     for e in range(len(w.edges)):
         lines += [f"Vgh{e} gh{e} 0 {float(g[e])!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
-    plus, minus = w.outputs
-    probes = [f"v({w.node_nets[(plus, 'F')]})", f"v({w.node_nets[(minus, 'F')]})"]
-    probes += [f"i(vdd_{b})" for b in BLOCKS]
-    probes += [f"i(vrail_{r})" for r in pp.rails]
-    probes.append("v(read)")
     lines += [
         ".control", "set numdgt=10", f"tran 0.5n {t_end!r} 0 2n",
-        f"wrdata inference.dat {' '.join(probes)}", "quit 0", ".endc", ".end",
+        f"wrdata inference.dat {' '.join(inference_probes(w, pp))}", "quit 0", ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n", switches[len(spec.dataset.labels) - 1 :]
+
+
+def inference_probes(w: ChipWiring, pp: PinPlan) -> list[str]:
+    """What the inference transient writes, in order: both free outputs, the supplies
+    (:func:`~twinedge.characterise.chip_board.probes`), READ."""
+    plus, minus = w.outputs
+    outs = [f"v({w.node_nets[(plus, 'F')]})", f"v({w.node_nets[(minus, 'F')]})"]
+    return [*outs, *board.probes(w, pp, False), "v(read)"]
+
+
+def _columns(rows: np.ndarray, names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(time, probe -> values) from ``wrdata`` rows (a time column before every probe's)."""
+    vals = rows[:, 1::2]
+    if vals.shape[1] != len(names):
+        raise ValueError(f"chip transient: {vals.shape[1]} columns written, {len(names)} asked")
+    return rows[:, 0], {n: vals[:, k] for k, n in enumerate(names)}
 
 
 def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> dict:
@@ -456,13 +507,10 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
 
     pdk = get_pdk(spec.design.pdk)
     text, switches = inference_deck(spec, w, pp, g)
-    rows = numeric_rows(run_transient(text))
-    t, vals = rows[:, 0], rows[:, 1::2]
-    outs = vals[:, :2].T
-    n_b = len(BLOCKS)
-    power = {b: pdk.vdd * vals[:, 2 + k] for k, b in enumerate(BLOCKS)}
-    for k, (r, v) in enumerate(pp.rails.items()):
-        power[f"rail {r}"] = -v * vals[:, 2 + n_b + k]
+    names = inference_probes(w, pp)
+    t, col = _columns(numeric_rows(run_transient(text)), names)
+    outs = np.vstack([col[names[0]], col[names[1]]])
+    power = board.block_power(pdk, w, pp, col, False)
     settle, energy = [], {key: 0.0 for key in power}
     for t0 in switches:
         t1 = t0 + T_INFERENCE - 1e-9
@@ -474,8 +522,9 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
     window = T_INFERENCE - 1e-9
     ends = [t0 + T_INFERENCE - 2e-9 for t0 in switches]  # each datapoint's settled outputs
     return {
-        # the tester's view: READ (addressed to O+, through the output follower) beside O+
-        "read_o_plus_v": [float(np.interp(te, t, vals[:, -1])) for te in ends],
+        # READ (addressed to O+, through the output follower) beside O+: the tester's view
+        # where READ is a pin, the read-out's input where the chip converts it
+        "read_o_plus_v": [float(np.interp(te, t, col["v(read)"])) for te in ends],
         "o_plus_v": [float(np.interp(te, t, outs[0])) for te in ends],
         "settle_s": settle,
         "settled": [bool(ts < window - 0.05 * T_INFERENCE) for ts in settle],
@@ -537,15 +586,18 @@ def model_steps_from(spec: LoadedSpec, order: list[int], g_before: np.ndarray) -
 @dataclass
 class Transient:
     """A chip transient's readings: G before the first step and after each, the energy per
-    step by supply (VDD by block, or VDD whole for a layout) and rail, VDD's energy in each
-    step, READ after each step, ngspice's wall time."""
+    step by supply (VDD or VDD33 by block, or whole for a layout) and rail, the supply's
+    energy in each step, READ after each step (the board's: on its pin, or converted by the
+    chip's read-out and calibrated), ngspice's wall time; with a chip's own read-out, READ's
+    internal level at each read beside what the board made of it."""
 
     g0: list[float]
     g: list[list[float]]
     energy_per_step_j: dict[str, float]
-    read_v: list[float]
+    read_v: list[float | None]
     wall_s: float
     vdd_energy_each_step_j: list[float]
+    read_net_v: list[float] | None = None
 
 
 BASE_TIMEOUT_S = 1800.0
@@ -564,38 +616,75 @@ def simulate(
     body: str | None = None,
 ) -> Transient:
     """Run :func:`deck` (the chip's circuits, or its extracted ``body``) and read it."""
-    pdk = get_pdk(spec.design.pdk)
+    from twinedge.learn.energy import integrate_energy
+
+    d = spec.design
+    pdk = get_pdk(d.pdk)
     text, reads = deck(spec, w, pp, order, reset, body)
     t0 = time.perf_counter()
     timeout = BASE_TIMEOUT_S + TIMEOUT_PER_STEP_S * len(order)
-    rows = numeric_rows(run_transient(text, timeout))
+    names = training_probes(w, pp, body is not None)
+    t, col = _columns(numeric_rows(run_transient(text, timeout)), names)
     wall = time.perf_counter() - t0
-    t = rows[:, 0]
-    vals = rows[:, 1::2]
     n_e = len(w.edges)
-    g = np.array([[np.interp(tr, t, vals[:, e]) for e in range(n_e)] for tr in reads])
+    g = np.array([[np.interp(tr, t, col[f"v(g{e})"]) for e in range(n_e)] for tr in reads])
     # the model starts from the chip's G after the reset (before the first LEARN)
-    t_first = reset.end + spec.design.training.t_frozen - 20e-9
-    g0 = np.array([np.interp(t_first, t, vals[:, e]) for e in range(n_e)])
-    from twinedge.learn.energy import integrate_energy
-
+    t_first = reset.end + d.training.t_frozen - 20e-9
+    g0 = np.array([np.interp(t_first, t, col[f"v(g{e})"]) for e in range(n_e)])
+    read_net = [float(np.interp(tr, t, col["v(read)"])) for tr in reads]
+    read_v: list[float | None] = list(read_net)
+    if w.on_chip:  # the board's reading: DOUT's edge in each conversion, calibrated
+        conv = conversions(w, reads, d.training.t_frozen)
+        read_v = conv.levels(t, col["v(dout)"], board.pin_high(pdk, w))
     # energy per step: whole periods, from where a read would be before the first step to
-    # the last read; and each step's period alone (VDD of every block)
+    # the last read; and each step's period alone (the supply's)
     bounds = [reset.end + READ_AFTER, *reads]
-    n_steps = len(reads)
-    read_v = [float(np.interp(tr, t, vals[:, -1])) for tr in reads]
-    # a block's supply source runs from VDD into it; the supply's own delivers (negative)
-    supplies = [(b, 1.0) for b in BLOCKS] if body is None else [("VDD", -1.0)]
-    energy = {}
-    for k, (name, sign) in enumerate(supplies):
-        p = pdk.vdd * sign * vals[:, n_e + k]
-        energy[name] = integrate_energy(t, p, bounds[0], bounds[-1]) / n_steps
-    for k, r in enumerate(pp.rails):
-        p = -pp.rails[r] * vals[:, n_e + len(supplies) + k]
-        energy[f"rail {r}"] = integrate_energy(t, p, bounds[0], bounds[-1]) / n_steps
-    vdd_power = pdk.vdd * sum(sign * vals[:, n_e + k] for k, (_, sign) in enumerate(supplies))
-    each = [integrate_energy(t, vdd_power, a, b) for a, b in itertools.pairwise(bounds)]
-    return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each)
+    power = board.block_power(pdk, w, pp, col, body is not None)
+    energy = {k: integrate_energy(t, p, bounds[0], bounds[-1]) / len(reads)
+              for k, p in power.items()}  # fmt: skip
+    supply = sum(p for k, p in power.items() if not k.startswith("rail "))
+    if w.on_chip and body is None:  # the pin's own current: every block's adds up to it
+        supply = board.supply_power(pdk, w, col)
+    each = [integrate_energy(t, supply, a, b) for a, b in itertools.pairwise(bounds)]
+    return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each,
+                     read_net if w.on_chip else None)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ResetPlan:
+    """The reset the board runs: VRESET (applied by the board, or the chip's own ladder tap
+    at it), the discharge and charge phases (s), and :func:`discharge_time`'s record when
+    it set the discharge phase."""
+
+    vreset: float
+    t_discharge: float
+    t_charge: float
+    discharge: dict | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_reset(
+    spec: LoadedSpec,
+    biases: BiasTargets | None = None,
+    t_reset: float = T_RESET,
+    t_discharge: float | None = None,
+) -> ResetPlan:
+    """The discharge phase (:func:`discharge_time` unless given), then the VRESET that
+    charges G to ``g_init`` in ``t_reset`` (:func:`reset_level`, up to
+    :func:`reset_ceiling`). A chip that makes its own VRESET needs this before its ladder
+    is sized."""
+    d = spec.design
+    biases = biases or bias_targets(spec)
+    discharge = None
+    if t_discharge is None:
+        discharge = discharge_time(spec, biases)
+        t_discharge = discharge["t_discharge_s"]
+    pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    ceiling = reset_ceiling(get_pdk(d.pdk), pp)
+    vreset = reset_level(spec, (t_discharge, t_reset), biases, ceiling)
+    return ResetPlan(vreset, t_discharge, t_reset, discharge)
 
 
 def run_chip(
@@ -605,38 +694,42 @@ def run_chip(
     trained_g: list[float] | None = None,
     with_inference: bool = True,
     strings: tuple | None = None,
-    t_reset: float = T_RESET,
-    t_discharge: float | None = None,
+    reset: ResetPlan | None = None,
     start_span: tuple[float, float] | None = None,
+    on_chip: OnChipBlocks | None = None,
 ) -> ChipRun:
     """``steps`` learning steps of the chip at transistor level and of the model, the
     datapoints drawn from ``seed``; then the chip's inference at ``trained_g`` (else at the
     transient's last G); ``strings``: the sized bias generator, if already known;
-    ``t_reset``/``t_discharge``: the reset's charge and discharge phases (the latter from
-    :func:`discharge_time` unless given); ``start_span``: G's levels before the reset
-    (:func:`start_levels`)."""
+    ``reset``: the reset's level and phases (default :func:`plan_reset`); ``start_span``:
+    G's levels before the reset (:func:`start_levels`); ``on_chip``: the chip's own rails,
+    supply and read-out, sized with ``reset``'s VRESET (default: sized here), where its
+    pin plan makes them on chip."""
     d = spec.design
     pdk = get_pdk(d.pdk)
     pp = plan(d, spec.dataset.inputs, spec.dataset.labels, str(spec.path))
+    biases = bias_targets(spec)
     if strings is None:  # the bias generator sized to this design's biases
-        strings = characterise_bias(pdk, bias_targets(spec)).sized()
-    w = wiring(spec, pp, strings)
+        strings = characterise_bias(pdk, biases).sized()
+    reset = reset or plan_reset(spec, biases)
+    if pp.rails_on_chip and on_chip is None:
+        from twinedge.characterise.on_chip import size_on_chip
+
+        on_chip = size_on_chip(spec, pp, reset.vreset)
+    if on_chip is not None and dict(on_chip.taps)["VRESET"] != reset.vreset:
+        raise ValueError(f"the chip's VRESET tap is not at the reset's {reset.vreset} V")
+    w = wiring(spec, pp, strings, on_chip)
     rng = np.random.default_rng(seed)
     order = [int(p) for p in rng.integers(len(spec.dataset.labels), size=steps)]
-    discharge = None
-    if t_discharge is None:
-        discharge = discharge_time(spec, w)
-        t_discharge = discharge["t_discharge_s"]
-    phases = (t_discharge, t_reset)
-    reset = Reset(reset_level(spec, w, phases), t_discharge, t_reset,
-                  start_levels(len(w.edges), start_span or (0.3, pdk.vdd), seed))  # fmt: skip
-    sim = simulate(spec, w, pp, order, reset)
+    start = start_levels(len(w.edges), start_span or (0.3, pdk.vdd), seed)
+    sim = simulate(spec, w, pp, order, Reset(reset.vreset, reset.t_discharge, reset.t_charge,
+                                             start))  # fmt: skip
     g0, g = np.asarray(sim.g0), np.asarray(sim.g)
     g_model = model_run(spec, order, g0)
     dg_from_chip = model_steps_from(spec, order, np.vstack([g0, g[:-1]]))
-    energy, read_v, wall = sim.energy_per_step_j, sim.read_v, sim.wall_s
     g_inf = np.asarray(trained_g if trained_g is not None else g[-1], dtype=float)
     inf = inference(spec, w, pp, g_inf) if with_inference else None
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
-                   energy, wall, inf, sim.vdd_energy_each_step_j, read_v, reset.vreset,
-                   t_reset, t_discharge, reset.g_start, discharge)  # fmt: skip
+                   sim.energy_per_step_j, sim.wall_s, inf, sim.vdd_energy_each_step_j,
+                   sim.read_v, reset.vreset, reset.t_charge, reset.t_discharge, start,
+                   reset.discharge, sim.read_net_v)  # fmt: skip

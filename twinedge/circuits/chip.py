@@ -23,7 +23,7 @@ the pins) so a test bench can reach internal nodes for its initial state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from twinedge.circuits import bias as bias_circuit
@@ -78,6 +78,18 @@ class OnChipBlocks:
     def tap_nets(self) -> dict[str, str]:
         """The ladder's ports t1 .. tn -> the chip nets they drive."""
         return {f"t{k + 1}": net for k, (net, _) in enumerate(self.taps)}
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> OnChipBlocks:
+        """From :meth:`as_dict` after a JSON round trip (its lists back to tuples)."""
+
+        def tuples(x):
+            return tuple(tuples(i) for i in x) if isinstance(x, list | tuple) else x
+
+        return cls(**{k: dict(v) if k == "refs" else tuples(v) for k, v in d.items()})
 
 
 @dataclass(frozen=True)

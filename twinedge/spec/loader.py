@@ -32,7 +32,6 @@ from twinedge.spec.limits import (
     parse_yaml,
     read_limited,
 )
-from twinedge.spec.pinplan import check_assembled
 from twinedge.spec.pinplan import plan as pin_plan
 from twinedge.spec.schema import (
     SWITCH_L_DEFAULT_UM,
@@ -108,7 +107,7 @@ def load_spec_text(text: str, file: str, base_dir: Path) -> LoadedSpec:
     check_device_range(design, dataset, file)
     check_budget(design, len(dataset.labels), file)
     if design.chip is not None:  # the chip's pins must fit a tile
-        check_assembled(design, pin_plan(design, dataset.inputs, dataset.labels, file), file)
+        pin_plan(design, dataset.inputs, dataset.labels, file)
     return LoadedSpec(design=design, path=Path(file), dataset=dataset)
 
 

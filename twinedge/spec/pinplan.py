@@ -299,21 +299,6 @@ def plan(design: Design, inputs: np.ndarray, labels: np.ndarray, file: str) -> P
     return PinPlan(design.name, tuple(sorted(pins, key=_order)), volts)
 
 
-def check_assembled(design: Design, pp: PinPlan, file: str) -> None:
-    """Refuse a chip whose plan twinedge cannot take through the flow yet: on a tile without
-    analog pins the chip's netlist, top cell and tile join its own rails, supply and
-    read-out (benchmarks/gf180_chip.py), but its transient through the pins and the flow's
-    chip stages do not run on it yet."""
-    if pp.rails_on_chip:
-        pdk = get_pdk(design.pdk)
-        raise SpecError(
-            file, "pdk", f"a learning chip on TinyTapeout's {pdk.install_name} tiles (no analog "
-            "pins) makes its rails, supply and read-out on chip: its layout and tile are "
-            "built, its transient and the flow's chip stages are not yet", design.pdk,
-            ", ".join(n for n in pdk_names() if _shuttle_takes(n, 1)) or "none",
-        )  # fmt: skip
-
-
 def _check_digital(design: Design, digital: list[tuple[str, str]], file: str) -> None:
     if len(digital) > len(DIGITAL_INPUTS):
         room = len(DIGITAL_INPUTS) - (len(digital) - len(design.pins.inputs))

@@ -53,7 +53,8 @@ PERIPHERY = Stage(
     "periphery", "periphery", ("bias.json", "sequencer.json", "readout.json"),
     ("twinedge.characterise.bias", "twinedge.characterise.sequencer", "twinedge.circuits.bias",
      "twinedge.circuits.sequencer", "twinedge.characterise.readout", "twinedge.circuits.readout",
-     "twinedge.circuits.logic"), ("ngspice",),
+     "twinedge.circuits.logic", "twinedge.characterise.on_chip",
+     "twinedge.characterise.slope_readout"), ("ngspice",),
 )  # fmt: skip
 CHIP_TRANSIENT = Stage(
     "chip transient", "chip_transient", ("chip_transient.json",),
@@ -176,17 +177,24 @@ def periphery(run: Run) -> dict | None:
     from twinedge.characterise.readout import ReadoutConditions, characterise_readout
     from twinedge.characterise.sequencer import SequencerConditions, characterise_sequencer
     from twinedge.pdk import get as get_pdk
+    from twinedge.spec.pinplan import plan
 
     if run.design.chip is None:
         return None
     targets = bias_targets(run.spec)
+
+    ds = run.spec.dataset
+    on_chip = plan(run.design, ds.inputs, ds.labels, str(run.spec.path)).rails_on_chip
 
     def make(folder: Path) -> dict:
         from twinedge.artifacts import staged_outputs
 
         pdk = get_pdk(run.design.pdk)
         try:
-            with run.step("bias generator, sequencer and read-out (ngspice)", 3) as tick:
+            what = "bias generator, sequencer and read-out" + (
+                "; reset, on-chip rails, supply and read-out" if on_chip else ""
+            )
+            with run.step(f"{what} (ngspice)", 6 if on_chip else 3) as tick:
                 bias = characterise_bias(pdk, targets).as_dict()
                 tick(1)
                 cond = SequencerConditions(vcalb=targets.vcalb)
@@ -195,22 +203,26 @@ def periphery(run: Run) -> dict | None:
                 rc = characterise_readout(pdk, readout_conditions)
                 read = {**rc.as_dict(), "summary": rc.summary()}
                 tick(1)
+                out = {"bias": bias, "sequencer": seq, "readout": read}
+                if on_chip:
+                    out |= _on_chip_blocks(run, targets, tick)
         except (CharacterisationError, ValueError) as exc:
             raise StageError(f"{run.spec.path}: periphery: {exc}") from None
         with staged_outputs(folder) as tmp:
-            (tmp / "bias.json").write_text(json.dumps(bias, indent=1))
-            (tmp / "sequencer.json").write_text(json.dumps(seq, indent=1))
-            (tmp / "readout.json").write_text(json.dumps(read, indent=1))
-        return {"bias": bias, "sequencer": seq, "readout": read}
+            for name, rec in out.items():
+                (tmp / f"{name}.json").write_text(json.dumps(rec, indent=1))
+        return out
 
     def load(f: Path) -> dict:
-        return {n: _read_json(f / f"{n}.json") for n in ("bias", "sequencer", "readout")}
+        return {n: _read_json(f / f"{n}.json") for n in PERIPHERY_RECORDS[on_chip]}
 
     net = run.design.network
     readout_conditions = ReadoutConditions(
         net.rows, net.cols, vbp=targets.vbp, vcn=targets.vcn, c_gate=run.design.cell.c_gate_f
     )
     key = {"targets": targets.as_dict(), "readout": asdict(readout_conditions)}
+    if on_chip:  # the reset and the rails' loads come from the design and its network
+        key["design"] = _design_input(run)
     res, _ = run.execute(PERIPHERY, key, make, load)
     b = res["bias"]
     worst = max(abs(v) for v in b["error_v"].values())
@@ -225,6 +237,58 @@ def periphery(run: Run) -> dict | None:
     return res
 
 
+PERIPHERY_RECORDS = {
+    False: ("bias", "sequencer", "readout"),
+    True: ("bias", "sequencer", "readout", "reset", "on_chip", "slope_readout"),
+}
+
+
+def _on_chip_blocks(run: Run, targets, tick) -> dict:
+    """A chip that makes its own rails, supply and read-out (a tile without analog pins):
+    its reset (the discharge phase over the corners, then the VRESET its ladder taps), the
+    blocks sized (the rails' loads from the trained network's device table), and the
+    digital read-out over the corners."""
+    from twinedge.characterise.chip import plan_reset
+    from twinedge.characterise.on_chip import size_on_chip
+    from twinedge.characterise.slope_readout import SlopeConditions, characterise_slope_readout
+    from twinedge.circuits.slope_readout import SlopeReadoutSizing
+    from twinedge.pdk import get as get_pdk
+    from twinedge.pdk.tinytapeout import SHUTTLE
+    from twinedge.spec.pinplan import plan
+
+    pdk = get_pdk(run.design.pdk)
+    ds = run.spec.dataset
+    reset = plan_reset(run.spec, targets)
+    tick(1)
+    pp = plan(run.design, ds.inputs, ds.labels, str(run.spec.path))
+    oc = size_on_chip(run.spec, pp, reset.vreset)
+    tick(1)
+    taps = dict(oc.taps)
+    cond = SlopeConditions(
+        vdd=SHUTTLE[pdk.install_name].vdpwr,
+        vlo=taps[oc.refs["slope_lo"]],
+        vhi=taps[oc.refs["slope_hi"]],
+        sizing=SlopeReadoutSizing(*oc.slope),
+    )
+    slope = characterise_slope_readout(pdk, cond).as_dict()  # fmt: skip
+    tick(1)
+    return {"reset": reset.as_dict(), "on_chip": oc.as_dict(), "slope_readout": slope}
+
+
+def _wiring(run: Run, periphery_res: dict):
+    """The chip's wiring with the periphery stage's bias generator (and, on a tile without
+    analog pins, its own blocks)."""
+    from twinedge.characterise.chip import wiring
+    from twinedge.circuits.chip import OnChipBlocks
+    from twinedge.spec.pinplan import plan
+
+    ds = run.spec.dataset
+    pp = plan(run.design, ds.inputs, ds.labels, str(run.spec.path))
+    oc = periphery_res.get("on_chip")
+    oc = None if oc is None else OnChipBlocks.from_dict(oc)
+    return pp, wiring(run.spec, pp, _bias_strings(periphery_res), oc)
+
+
 def _bias_strings(periphery_res: dict) -> tuple:
     """The bias generator as the periphery stage sized it."""
     from twinedge.characterise.bias import BiasCharacterisation
@@ -236,12 +300,17 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
     """The whole chip at transistor level, with the periphery stage's bias generator, driven
     through its pins for ``chip.transient_steps`` learning steps against the behavioural
     model, and its energy per inference at ``trained_g`` (build/<design>/chip_transient/)."""
-    from twinedge.characterise.chip import run_chip
+    from twinedge.characterise.chip import ResetPlan, run_chip
     from twinedge.characterise.mirror import CharacterisationError
+    from twinedge.circuits.chip import OnChipBlocks
 
     chip = run.design.chip
     if chip is None or chip.transient_steps == 0:
         return None
+    own = {}  # a chip's own blocks: its reset as the periphery stage planned it for them
+    if "on_chip" in periphery_res:
+        own = {"reset": ResetPlan(**periphery_res["reset"]),
+               "on_chip": OnChipBlocks.from_dict(periphery_res["on_chip"])}  # fmt: skip
 
     def make(folder: Path) -> dict:
         from twinedge.artifacts import staged_outputs
@@ -249,7 +318,7 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
         try:
             with run.step(f"whole chip, {chip.transient_steps} steps (ngspice)", 1) as tick:
                 res = run_chip(run.spec, chip.transient_steps, trained_g=trained_g,
-                               strings=_bias_strings(periphery_res))  # fmt: skip
+                               strings=_bias_strings(periphery_res), **own)  # fmt: skip
                 tick(1)
         except (CharacterisationError, ValueError) as exc:
             raise StageError(f"{run.spec.path}: chip transient: {exc}") from None
@@ -260,6 +329,8 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
 
     inputs = {"design": _design_input(run), "dataset": run.spec.dataset.inputs.tolist(),
               "trained_g": trained_g, "strings": periphery_res["bias"]["strings"]}  # fmt: skip
+    if own:
+        inputs["on_chip"] = periphery_res["on_chip"]
     res, _ = run.execute(
         CHIP_TRANSIENT, inputs, make, lambda f: _read_json(f / "chip_transient.json")
     )
@@ -282,20 +353,17 @@ def tile_extraction(run: Run, periphery_res: dict, tile: dict) -> dict:
     (build/<design>/tile_pex/: the netlist and its counts). A stage of its own: it takes
     minutes, and the simulation after it is the part that changes."""
     from twinedge.characterise import chip_post_layout as cpl
-    from twinedge.characterise.chip import wiring
     from twinedge.pdk import activate
-    from twinedge.spec.pinplan import plan
     from twinedge.verify.pex import ExtractionError
 
-    d, ds = run.design, run.spec.dataset
+    d = run.design
     pdk = activate(d.pdk)
     gds = run.folder(TAPEOUT) / f"{tile['top']}.gds"
 
     def make(folder: Path) -> dict:
         from twinedge.artifacts import staged_outputs
 
-        pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
-        w = wiring(run.spec, pp, _bias_strings(periphery_res))
+        _pp, w = _wiring(run, periphery_res)
         with staged_outputs(folder) as tmp:
             try:
                 with run.step("whole tile: kpex (2.5D, CC)", 1) as tick:
@@ -332,13 +400,12 @@ def chip_post_layout(
         return None
     from twinedge.cells.tapeout import supply_net, tile_nets
     from twinedge.characterise import chip_post_layout as cpl
-    from twinedge.characterise.chip import Reset, simulate, wiring
+    from twinedge.characterise.chip import Reset, simulate
     from twinedge.characterise.mirror import CharacterisationError
     from twinedge.pdk import activate
-    from twinedge.spec.pinplan import plan
 
     ext = tile_extraction(run, periphery_res, tile)
-    d, ds = run.design, run.spec.dataset
+    d = run.design
     pdk = activate(d.pdk)
     n = chip.post_layout_steps
     netlist = run.folder(TILE_PEX) / ext["netlist"]
@@ -346,8 +413,7 @@ def chip_post_layout(
     def make(folder: Path) -> dict:
         from twinedge.artifacts import staged_outputs
 
-        pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
-        w = wiring(run.spec, pp, _bias_strings(periphery_res))
+        pp, w = _wiring(run, periphery_res)
         pins = tile_nets(tile["wires"], tile["tied_to_vgnd"], supply_net(pp))
         order = schematic["datapoints"][:n]
         with staged_outputs(folder) as tmp:
@@ -371,7 +437,7 @@ def chip_post_layout(
                 "agreement": cpl.compare(schematic, sim.g0, sim.g),
                 "energy_per_step_j": sim.energy_per_step_j,
                 "energy_per_step_vdd_j": {
-                    "layout": sim.energy_per_step_j["VDD"],
+                    "layout": sim.energy_per_step_j[supply_net(pp)],
                     "schematic": sum(schematic_each) / len(schematic_each),
                 },
                 "vdd_energy_each_step_j": {
@@ -410,6 +476,7 @@ def _chip_inputs(run: Run, periphery_res: dict, pdk) -> dict:
         "strings": periphery_res["bias"]["strings"],
         "decks": deck_fingerprint(pdk),
         "dataset": run.spec.dataset.inputs.tolist(),
+        **({"on_chip": periphery_res["on_chip"]} if "on_chip" in periphery_res else {}),
     }
 
 
@@ -420,20 +487,18 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
         return None
     from twinedge.cells.chip import chip_top
     from twinedge.cells.gds import write_gds
-    from twinedge.characterise.chip import wiring
     from twinedge.circuits.bias import fields as string_fields
     from twinedge.pdk import get
-    from twinedge.spec.pinplan import plan
     from twinedge.verify import drc_backend
     from twinedge.verify.drc import DrcError
     from twinedge.verify.lvs import run_chip_lvs
 
-    d, ds = run.design, run.spec.dataset
+    d = run.design
     pdk = get(d.pdk)
     strings = _bias_strings(periphery_res)
 
     def make(folder: Path) -> dict:
-        w = wiring(run.spec, plan(d, ds.inputs, ds.labels, str(run.spec.path)), strings)
+        _pp, w = _wiring(run, periphery_res)
         top = chip_top(d, w, tuple(string_fields(b) for b in strings))
         gds = write_gds(top, folder / f"{d.name}_chip.gds")
         try:
@@ -480,26 +545,23 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
     from twinedge.cells.gds import write_gds
     from twinedge.cells.tapeout import TapeoutError, supply_net, tapeout_tile, tile_nets
     from twinedge.cells.tile import lef, verilog_stub
-    from twinedge.characterise.chip import wiring
     from twinedge.circuits.bias import fields as string_fields
     from twinedge.pdk import activate
     from twinedge.pdk.tinytapeout import SHUTTLE
     from twinedge.reports.tt_info import info_yaml
-    from twinedge.spec.pinplan import plan
     from twinedge.stages.layout import render_png
     from twinedge.verify import drc_backend
     from twinedge.verify.drc import DrcError
     from twinedge.verify.precheck import Check, precheck
     from twinedge.verify.tile_wiring import pin_wiring
 
-    d, ds = run.design, run.spec.dataset
+    d = run.design
     pdk = activate(d.pdk)
     strings = _bias_strings(periphery_res)
     top_name = f"tt_um_twinedge_{d.name}".replace("-", "_").replace(".", "_")
 
     def make(folder: Path) -> dict:
-        pp = plan(d, ds.inputs, ds.labels, str(run.spec.path))
-        w = wiring(run.spec, pp, strings)
+        pp, w = _wiring(run, periphery_res)
         chip = chip_top(d, w, tuple(string_fields(b) for b in strings))
         try:
             tl = tapeout_tile(chip, pp, pdk.install_name, top_name)
