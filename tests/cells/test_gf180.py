@@ -584,14 +584,16 @@ def test_the_chip_in_its_tile_passes_precheck_and_its_wiring(
     assert not pin_wiring(gds, name, tl.tile, tile_nets(tl.wires, tl.tied), pdk).passed
 
 
-def test_on_chip_taps_are_shared_by_level_and_two_names_at_one_level_refused() -> None:
+def test_on_chip_taps_are_shared_by_level_but_vreset_and_two_names_at_one_level_refused() -> None:
     from twinedge.characterise.on_chip import tap_names
 
     taps, refs = tap_names({"VIN_HI": 0.45, "VLABEL": 0.087, "regulator": 0.45, "VRESET": 1.6})
     assert taps == (("VLABEL", 0.087), ("ref_vin_hi", 0.45), ("VRESET", 1.6))
     assert refs["regulator"] == refs["VIN_HI"] == "ref_vin_hi"
     with pytest.raises(ValueError, match="one net, two names"):
-        tap_names({"VRESET": 0.6, "VLABEL": 0.6})
+        tap_names({"VLABEL": 0.6, "VLABEL2": 0.6})
+    with pytest.raises(ValueError, match=r"VRESET .* needs a tap of its own; regulator"):
+        tap_names({"VRESET": 0.45, "regulator": 0.45})
 
 
 def test_wiring_needs_on_chip_blocks_exactly_when_the_plan_makes_its_rails() -> None:

@@ -55,7 +55,14 @@ def is_direct(rail: str) -> bool:
 def tap_names(uses: dict[str, float]) -> tuple[tuple[tuple[str, float], ...], dict[str, str]]:
     """One tap per distinct voltage, named after the level read straight from it (VLABEL,
     VRESET: their chip nets) or else ``ref_<first use>``; (taps low first, use -> tap net).
-    Two levels read straight at one voltage would be one net under two names: refused."""
+    Two levels read straight at one voltage would be one net under two names: refused. So is
+    another use at VRESET's level: the reset switches the floor line (every cell's floor
+    gate) onto VRESET's tap, and the charge it draws would kick whatever shares it."""
+    at_reset = [u for u, v in uses.items() if u != "VRESET" and "VRESET" in uses
+                and round(v, 9) == round(uses["VRESET"], 9)]  # fmt: skip
+    if at_reset:
+        raise ValueError(f"VRESET ({uses['VRESET']:g} V) needs a tap of its own; "
+                         f"{', '.join(at_reset)} sit at its level")  # fmt: skip
     direct: dict[float, str] = {}
     for use, v in uses.items():
         if is_direct(use) and direct.setdefault(round(v, 9), use) != use:
