@@ -58,6 +58,9 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     tile = _read_if_there(build / "tapeout" / "tapeout.json")
     tile_post = _read_if_there(build / "chip_post_layout" / "chip_post_layout.json")
     readout = _read_if_there(build / "periphery" / "readout.json")
+    slope = _read_if_there(build / "periphery" / "slope_readout.json")
+    own = _read_if_there(build / "periphery" / "on_chip.json")
+    reset = _read_if_there(build / "periphery" / "reset.json")
     return {
         "design": train["design"],
         "tapeout_ready": not not_ready,
@@ -105,7 +108,8 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
         },
         "energy": train["update"].get("energy", {}),
         "chip": None if chip is None else _chip_summary(chip, bias),
-        "readout": None if readout is None else _readout_summary(readout, chip),
+        "readout": None if readout is None else _readout_summary(readout, chip, slope),
+        "on_chip": None if own is None else _on_chip_summary(own, reset),
         "chip_layout": None
         if chip_lay is None
         else {
@@ -177,14 +181,49 @@ def _tile_post_rows(p: dict | None) -> list[tuple[str, str]]:
     ]
 
 
-def _readout_summary(readout: dict, chip: dict | None) -> dict:
-    """The read-out's characterisation (periphery/readout.json) and what READ showed in the
-    chip's own transient: edge 0's G after each step, O+ in inference."""
+def _on_chip_summary(own: dict, reset: dict | None) -> dict:
+    """What a chip without analog pins makes for itself (periphery/on_chip.json): its
+    ladder's taps, the rails it buffers, the reset it taps VRESET for."""
+    return {
+        "taps_v": dict((n, v) for n, v in own["taps"]),
+        "buffered_rails": [r for r, _ in own["buffers"]],
+        "reset": reset,
+        "source": "periphery/on_chip.json, periphery/reset.json",
+    }
+
+
+def _on_chip_rows(o: dict | None) -> list[tuple[str, str]]:
+    if o is None:
+        return []
+    taps = ", ".join(f"{n} {v:g} V" for n, v in o["taps_v"].items())
+    rows = [("made on chip from VDPWR: the ladder's taps", taps),
+            ("  rails buffered (they carry the network's current)",
+             ", ".join(o["buffered_rails"]))]  # fmt: skip
+    r = o.get("reset")
+    if r:
+        rows.append(("  the reset it taps VRESET for",
+                     f"discharge {_fmt(r['t_discharge'], 's')}, charge {_fmt(r['t_charge'], 's')},"
+                     f" VRESET {r['vreset']:g} V"))  # fmt: skip
+    return rows
+
+
+def _readout_summary(readout: dict, chip: dict | None, slope: dict | None = None) -> dict:
+    """The read-out's characterisation (periphery/readout.json), the digital read-out's
+    where READ is converted on chip (periphery/slope_readout.json), and what READ showed in
+    the chip's own transient: edge 0's G after each step, O+ in inference."""
     out = {**readout["summary"], "source": "periphery/readout.json"}
+    if slope is not None:
+        out["digital"] = {
+            "max_error_v": slope["corner_max_error_v"],
+            "lsb_v": slope["corner_lsb_v"],
+            "full_scale_s": slope["full_scale_s"],
+            "source": "periphery/slope_readout.json",
+        }
     if chip is not None and chip.get("read_g_v") is not None:
         out["chip_read_g"] = {
             "g_v": [row[0] for row in chip["g_transistor"]],
             "read_v": chip["read_g_v"],
+            "read_net_v": chip.get("read_net_v"),
         }
         inf = chip.get("inference") or {}
         if "read_o_plus_v" in inf:
@@ -220,10 +259,30 @@ def _readout_rows(r: dict | None) -> list[tuple[str, str]]:
         ),
         ("read-out: settling into the pad (1 mV)", _fmt(r["settle_s"], "s")),
     ]
+    if "digital" in r:
+        dg = r["digital"]
+        rows.append((
+            "digital read-out (READ as DOUT's edge time), over corners",
+            f"worst error after the board's two-point calibration "
+            f"{_fmt(max(dg['max_error_v'].values()), 'V')}, one 125 MHz tick "
+            f"{_fmt(min(dg['lsb_v'].values()), 'V')} .. {_fmt(max(dg['lsb_v'].values()), 'V')}, "
+            f"full scale {_fmt(dg['full_scale_s'], 's')}",
+        ))  # fmt: skip
     if "chip_read_g" in r:
         c = r["chip_read_g"]
-        pairs = ", ".join(f"{g:.3f}->{v:.3f}" for g, v in zip(c["g_v"], c["read_v"], strict=True))
-        rows.append(("chip transient: edge 0's G -> READ after each step (V)", pairs))
+
+        def level(v: float | None) -> str:
+            return "out of range" if v is None else f"{v:.3f}"
+
+        read = zip(c["g_v"], c["read_v"], strict=True)
+        pairs = ", ".join(f"{g:.3f}->{level(v)}" for g, v in read)
+        what = "READ" if c.get("read_net_v") is None else "READ from DOUT"
+        rows.append((f"chip transient: edge 0's G -> {what} after each step (V)", pairs))
+        if c.get("read_net_v") is not None:
+            err = [abs(v - n) for v, n in zip(c["read_v"], c["read_net_v"], strict=True)
+                   if v is not None]  # fmt: skip
+            rows.append(("chip transient: DOUT's reading against READ inside the chip",
+                         f"within {_fmt(max(err), 'V')}" if err else "no reading"))  # fmt: skip
     return rows
 
 
@@ -518,6 +577,7 @@ padding:4px 10px;text-align:left}}th{{background:#f4f4f4;font-weight:normal}}</s
 {
         _table(
             _chip_layout_rows(report.get("chip_layout"))
+            + _on_chip_rows(report.get("on_chip"))
             + _chip_rows(report.get("chip"))
             + _readout_rows(report.get("readout"))
         )
