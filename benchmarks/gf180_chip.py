@@ -36,7 +36,7 @@ from twinedge.verify.precheck import precheck
 from twinedge.verify.tile_wiring import pin_wiring
 
 # the GF180MCU design's characterised memory biases and floor (2026-12-03), the element's VBE
-BIASES = BiasTargets(vbp=0.7, vcn=1.0, vcp=0.5, vfloor=0.9897, vbe=0.6, vcalb=1.8)
+BIASES = BiasTargets(vbp=0.7, vcn=1.0, vcp=0.5, vfloor=0.9897, vbe=0.85, vcalb=1.8)
 
 
 def main() -> None:

@@ -234,6 +234,15 @@ def periphery(run: Run) -> dict | None:
         f"G from {max(res['readout']['g_min_readable_v'].values()):.2f} V; "
         f"{run.folder(PERIPHERY)}"
     )
+    if on_chip:
+        r, sl = res["reset"], res["slope_readout"]
+        run.say(
+            f"  on chip: {len(res['on_chip']['taps'])} ladder taps, "
+            f"{len(res['on_chip']['buffers'])} rail buffers; reset: discharge "
+            f"{1e6 * r['t_discharge']:.1f} us (slowest corner), VRESET {r['vreset']:g} V; "
+            f"digital read-out within {1e3 * max(sl['corner_max_error_v'].values()):.1f} mV "
+            f"after calibration over 5 corners"
+        )
     return res
 
 
