@@ -4,12 +4,15 @@ driven only through its pins, against the behavioural model.
 The chip (:mod:`twinedge.circuits.chip`) gets the supply, the clock PHASE (low: CAL, high:
 LEARN), TRAIN/ENA high, RST_N (low for the reset, then high), each datapoint's bits (inputs
 and LABEL, changed by the board just after the clock falls) and the analog pins of the pin
-plan. The test bench's only other element is the state the chip starts in: every G at a
-different level between 0.3 V and the supply (what an earlier training, or power-up, may have
-left). The board then resets the chip: RST_N low, the clock high for the discharge phase
-(:func:`discharge_time`: every G sunk below the reset level) then low for the charge phase,
-with VRESET at the level (:func:`reset_level`) that charges each G through its floor device
-to about the spec's ``g_init``. G is read after every step.
+plan; a chip on a tile without analog pins gets VDPWR (3.3 V) alone and makes its VDD, rails
+and VRESET itself, and the board runs its digital read-out instead of reading READ
+(:mod:`twinedge.characterise.chip_board`). The test bench's only other element is the state
+the chip starts in: every G at a different level between 0.3 V and the supply (what an
+earlier training, or power-up, may have left). The board then resets the chip: RST_N low,
+the clock high for the discharge phase (:func:`discharge_time`: every G sunk below the reset
+level) then low for the charge phase, with VRESET (a pin, or the chip's own ladder tap) at
+the level (:func:`reset_level`) that charges each G through its floor device to about the
+spec's ``g_init``. G is read after every step.
 
 The behavioural model runs the same datapoint sequence from the chip's G after the reset:
 the characterised update rule (nominal circuit), the characterised error element's clamp
@@ -87,13 +90,14 @@ class ChipRun:
     g_transistor: list[list[float]]  # (steps, edges) after each step
     g_model: list[list[float]]  # the model's trajectory from the same G0
     dg_model_from_chip: list[list[float]]  # the model's step from the chip's G before it
-    energy_per_step_j: dict[str, float]  # by block (VDD), and each analog rail
+    energy_per_step_j: dict[str, float]  # by block (VDD or VDD33), and each analog rail
     sim_wall_s: float
     inference: dict | None = None  # :func:`inference`
-    vdd_energy_each_step_j: list[float] | None = None  # VDD, all blocks, step by step
-    # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it)
+    vdd_energy_each_step_j: list[float] | None = None  # the supply pin's, step by step
+    # READ after each step, addressed to edge READ_EDGE's G (the tester's view of it: on
+    # its pin, or from DOUT's edge; None: a conversion out of range)
     read_g_v: list[float | None] | None = None
-    vreset_v: float | None = None  # the reset level the board applied (for g_init)
+    vreset_v: float | None = None  # the reset level (the board's, or the chip's tap)
     t_reset_s: float | None = None  # the charge phase
     t_discharge_s: float | None = None  # the discharge phase before it
     g_start: list[float] | None = None  # G before the reset
@@ -219,7 +223,8 @@ def edge_address(w: ChipWiring, e: int) -> int:
 @dataclass(frozen=True)
 class Reset:
     """How the board resets the chip: VRESET, the discharge and charge phases' lengths (s),
-    and G before it (a level per edge)."""
+    and G before it (a level per edge). A chip that makes its own VRESET takes it from its
+    ladder's tap (sized to :class:`ResetPlan`'s level), not from ``vreset``."""
 
     vreset: float
     t_discharge: float
@@ -637,7 +642,8 @@ def simulate(
         conv = conversions(w, reads, d.training.t_frozen)
         read_v = conv.levels(t, col["v(dout)"], board.pin_high(pdk, w))
     # energy per step: whole periods, from where a read would be before the first step to
-    # the last read; and each step's period alone (the supply's)
+    # the last read; and each step's period alone (the supply's). With a digital read-out,
+    # each period but the first holds the conversion of the step before it
     bounds = [reset.end + READ_AFTER, *reads]
     power = board.block_power(pdk, w, pp, col, body is not None)
     energy = {k: integrate_energy(t, p, bounds[0], bounds[-1]) / len(reads)
@@ -716,7 +722,7 @@ def run_chip(
         from twinedge.characterise.on_chip import size_on_chip
 
         on_chip = size_on_chip(spec, pp, reset.vreset)
-    if on_chip is not None and dict(on_chip.taps)["VRESET"] != reset.vreset:
+    if on_chip is not None and abs(dict(on_chip.taps)["VRESET"] - reset.vreset) > 1e-9:
         raise ValueError(f"the chip's VRESET tap is not at the reset's {reset.vreset} V")
     w = wiring(spec, pp, strings, on_chip)
     rng = np.random.default_rng(seed)

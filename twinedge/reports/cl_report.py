@@ -58,9 +58,9 @@ def build_cl_report(spec_path: Path, build: Path, manifest: dict, not_ready: lis
     tile = _read_if_there(build / "tapeout" / "tapeout.json")
     tile_post = _read_if_there(build / "chip_post_layout" / "chip_post_layout.json")
     readout = _read_if_there(build / "periphery" / "readout.json")
-    slope = _read_if_there(build / "periphery" / "slope_readout.json")
-    own = _read_if_there(build / "periphery" / "on_chip.json")
-    reset = _read_if_there(build / "periphery" / "reset.json")
+    slope = _read_if_there(build / "on_chip" / "slope_readout.json")
+    own = _read_if_there(build / "on_chip" / "on_chip.json")
+    reset = _read_if_there(build / "on_chip" / "reset.json")
     return {
         "design": train["design"],
         "tapeout_ready": not not_ready,
@@ -182,13 +182,13 @@ def _tile_post_rows(p: dict | None) -> list[tuple[str, str]]:
 
 
 def _on_chip_summary(own: dict, reset: dict | None) -> dict:
-    """What a chip without analog pins makes for itself (periphery/on_chip.json): its
+    """What a chip without analog pins makes for itself (on_chip/on_chip.json): its
     ladder's taps, the rails it buffers, the reset it taps VRESET for."""
     return {
         "taps_v": dict((n, v) for n, v in own["taps"]),
         "buffered_rails": [r for r, _ in own["buffers"]],
         "reset": reset,
-        "source": "periphery/on_chip.json, periphery/reset.json",
+        "source": "on_chip/on_chip.json, on_chip/reset.json",
     }
 
 
@@ -209,7 +209,7 @@ def _on_chip_rows(o: dict | None) -> list[tuple[str, str]]:
 
 def _readout_summary(readout: dict, chip: dict | None, slope: dict | None = None) -> dict:
     """The read-out's characterisation (periphery/readout.json), the digital read-out's
-    where READ is converted on chip (periphery/slope_readout.json), and what READ showed in
+    where READ is converted on chip (on_chip/slope_readout.json), and what READ showed in
     the chip's own transient: edge 0's G after each step, O+ in inference."""
     out = {**readout["summary"], "source": "periphery/readout.json"}
     if slope is not None:
@@ -217,7 +217,7 @@ def _readout_summary(readout: dict, chip: dict | None, slope: dict | None = None
             "max_error_v": slope["corner_max_error_v"],
             "lsb_v": slope["corner_lsb_v"],
             "full_scale_s": slope["full_scale_s"],
-            "source": "periphery/slope_readout.json",
+            "source": "on_chip/slope_readout.json",
         }
     if chip is not None and chip.get("read_g_v") is not None:
         out["chip_read_g"] = {
@@ -257,8 +257,9 @@ def _readout_rows(r: dict | None) -> list[tuple[str, str]]:
             f"{_fmt(r['kick_selected_v'], 'V')} while selected, "
             f"{_fmt(r['kick_after_v'], 'V')} after",
         ),
-        ("read-out: settling into the pad (1 mV)", _fmt(r["settle_s"], "s")),
     ]
+    if "digital" not in r:  # READ on a pad (a chip that converts it has none)
+        rows.append(("read-out: settling into the pad (1 mV)", _fmt(r["settle_s"], "s")))
     if "digital" in r:
         dg = r["digital"]
         rows.append((

@@ -27,6 +27,7 @@ from twinedge.stages.flow import (
     error_element,
     layout,
     lvs,
+    on_chip_blocks,
     periphery,
     pin_plan,
     schematic_training,
@@ -362,6 +363,8 @@ def cl_flow(run: Run, summary=None) -> dict:
     lvs_rec = lvs(run, lay.gds)
     characterise(run)
     blocks = periphery(run)
+    if blocks is not None:  # a chip that makes its own rails: what it makes
+        blocks = {**blocks, **on_chip_blocks(run)}
     tile = None
     if blocks is not None:
         chip_layout(run, blocks)

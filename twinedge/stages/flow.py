@@ -53,8 +53,13 @@ PERIPHERY = Stage(
     "periphery", "periphery", ("bias.json", "sequencer.json", "readout.json"),
     ("twinedge.characterise.bias", "twinedge.characterise.sequencer", "twinedge.circuits.bias",
      "twinedge.circuits.sequencer", "twinedge.characterise.readout", "twinedge.circuits.readout",
-     "twinedge.circuits.logic", "twinedge.characterise.on_chip",
-     "twinedge.characterise.slope_readout"), ("ngspice",),
+     "twinedge.circuits.logic"), ("ngspice",),
+)  # fmt: skip
+ON_CHIP = Stage(
+    "on-chip blocks", "on_chip", ("reset.json", "on_chip.json", "slope_readout.json"),
+    ("twinedge.characterise.chip", "twinedge.characterise.on_chip",
+     "twinedge.characterise.slope_readout", "twinedge.circuits.slope_readout",
+     "twinedge.learn.rail_loads"), ("ngspice",),
 )  # fmt: skip
 CHIP_TRANSIENT = Stage(
     "chip transient", "chip_transient", ("chip_transient.json",),
@@ -177,24 +182,17 @@ def periphery(run: Run) -> dict | None:
     from twinedge.characterise.readout import ReadoutConditions, characterise_readout
     from twinedge.characterise.sequencer import SequencerConditions, characterise_sequencer
     from twinedge.pdk import get as get_pdk
-    from twinedge.spec.pinplan import plan
 
     if run.design.chip is None:
         return None
     targets = bias_targets(run.spec)
-
-    ds = run.spec.dataset
-    on_chip = plan(run.design, ds.inputs, ds.labels, str(run.spec.path)).rails_on_chip
 
     def make(folder: Path) -> dict:
         from twinedge.artifacts import staged_outputs
 
         pdk = get_pdk(run.design.pdk)
         try:
-            what = "bias generator, sequencer and read-out" + (
-                "; reset, on-chip rails, supply and read-out" if on_chip else ""
-            )
-            with run.step(f"{what} (ngspice)", 6 if on_chip else 3) as tick:
+            with run.step("bias generator, sequencer and read-out (ngspice)", 3) as tick:
                 bias = characterise_bias(pdk, targets).as_dict()
                 tick(1)
                 cond = SequencerConditions(vcalb=targets.vcalb)
@@ -203,26 +201,22 @@ def periphery(run: Run) -> dict | None:
                 rc = characterise_readout(pdk, readout_conditions)
                 read = {**rc.as_dict(), "summary": rc.summary()}
                 tick(1)
-                out = {"bias": bias, "sequencer": seq, "readout": read}
-                if on_chip:
-                    out |= _on_chip_blocks(run, targets, tick)
         except (CharacterisationError, ValueError) as exc:
             raise StageError(f"{run.spec.path}: periphery: {exc}") from None
         with staged_outputs(folder) as tmp:
-            for name, rec in out.items():
-                (tmp / f"{name}.json").write_text(json.dumps(rec, indent=1))
-        return out
+            (tmp / "bias.json").write_text(json.dumps(bias, indent=1))
+            (tmp / "sequencer.json").write_text(json.dumps(seq, indent=1))
+            (tmp / "readout.json").write_text(json.dumps(read, indent=1))
+        return {"bias": bias, "sequencer": seq, "readout": read}
 
     def load(f: Path) -> dict:
-        return {n: _read_json(f / f"{n}.json") for n in PERIPHERY_RECORDS[on_chip]}
+        return {n: _read_json(f / f"{n}.json") for n in ("bias", "sequencer", "readout")}
 
     net = run.design.network
     readout_conditions = ReadoutConditions(
         net.rows, net.cols, vbp=targets.vbp, vcn=targets.vcn, c_gate=run.design.cell.c_gate_f
     )
     key = {"targets": targets.as_dict(), "readout": asdict(readout_conditions)}
-    if on_chip:  # the reset and the rails' loads come from the design and its network
-        key["design"] = _design_input(run)
     res, _ = run.execute(PERIPHERY, key, make, load)
     b = res["bias"]
     worst = max(abs(v) for v in b["error_v"].values())
@@ -230,34 +224,21 @@ def periphery(run: Run) -> dict | None:
     run.say(
         f"periphery: biases within {1e3 * worst:.2f} mV of their targets, Monte Carlo sigma up "
         f"to {1e3 * max(b['mc_sigma_v'].values()):.1f} mV, {1e6 * b['power_w']:.1f} uW; "
-        f"sequencer's non-overlap >= {1e9 * gaps:.2f} ns over 5 corners; read-out resolves "
-        f"G from {max(res['readout']['g_min_readable_v'].values()):.2f} V; "
+        f"sequencer's non-overlap >= {1e9 * gaps:.2f} ns over {len(res['sequencer'])} corners; "
+        f"read-out resolves G from {max(res['readout']['g_min_readable_v'].values()):.2f} V; "
         f"{run.folder(PERIPHERY)}"
     )
-    if on_chip:
-        r, sl = res["reset"], res["slope_readout"]
-        run.say(
-            f"  on chip: {len(res['on_chip']['taps'])} ladder taps, "
-            f"{len(res['on_chip']['buffers'])} rail buffers; reset: discharge "
-            f"{1e6 * r['t_discharge']:.1f} us (slowest corner), VRESET {r['vreset']:g} V; "
-            f"digital read-out within {1e3 * max(sl['corner_max_error_v'].values()):.1f} mV "
-            f"after calibration over 5 corners"
-        )
     return res
 
 
-PERIPHERY_RECORDS = {
-    False: ("bias", "sequencer", "readout"),
-    True: ("bias", "sequencer", "readout", "reset", "on_chip", "slope_readout"),
-}
-
-
-def _on_chip_blocks(run: Run, targets, tick) -> dict:
-    """A chip that makes its own rails, supply and read-out (a tile without analog pins):
-    its reset (the discharge phase over the corners, then the VRESET its ladder taps), the
-    blocks sized (the rails' loads from the trained network's device table), and the
-    digital read-out over the corners."""
-    from twinedge.characterise.chip import plan_reset
+def on_chip_blocks(run: Run) -> dict:
+    """What a chip on a tile without analog pins makes for itself (build/<design>/on_chip/):
+    its reset (the discharge phase over the corners, then the VRESET its ladder taps), its
+    ladder, rail buffers (sized to the trained network's rail currents), regulator and
+    digital read-out, and the read-out over the corners. Empty for a chip whose rails are
+    pins."""
+    from twinedge.characterise.chip import bias_targets, plan_reset
+    from twinedge.characterise.mirror import CharacterisationError
     from twinedge.characterise.on_chip import size_on_chip
     from twinedge.characterise.slope_readout import SlopeConditions, characterise_slope_readout
     from twinedge.circuits.slope_readout import SlopeReadoutSizing
@@ -265,23 +246,55 @@ def _on_chip_blocks(run: Run, targets, tick) -> dict:
     from twinedge.pdk.tinytapeout import SHUTTLE
     from twinedge.spec.pinplan import plan
 
-    pdk = get_pdk(run.design.pdk)
     ds = run.spec.dataset
-    reset = plan_reset(run.spec, targets)
-    tick(1)
+    if run.design.chip is None:
+        return {}
     pp = plan(run.design, ds.inputs, ds.labels, str(run.spec.path))
-    oc = size_on_chip(run.spec, pp, reset.vreset)
-    tick(1)
-    taps = dict(oc.taps)
-    cond = SlopeConditions(
-        vdd=SHUTTLE[pdk.install_name].vdpwr,
-        vlo=taps[oc.refs["slope_lo"]],
-        vhi=taps[oc.refs["slope_hi"]],
-        sizing=SlopeReadoutSizing(*oc.slope),
+    if not pp.rails_on_chip:
+        return {}
+    targets = bias_targets(run.spec)
+    names = ("reset", "on_chip", "slope_readout")
+
+    def make(folder: Path) -> dict:
+        from twinedge.artifacts import staged_outputs
+
+        pdk = get_pdk(run.design.pdk)
+        try:
+            with run.step("reset, on-chip rails, supply and read-out (ngspice)", 3) as tick:
+                reset = plan_reset(run.spec, targets)
+                tick(1)
+                oc = size_on_chip(run.spec, pp, reset.vreset)
+                tick(1)
+                taps = dict(oc.taps)
+                cond = SlopeConditions(
+                    vdd=SHUTTLE[pdk.install_name].vdpwr, vlo=taps[oc.refs["slope_lo"]],
+                    vhi=taps[oc.refs["slope_hi"]], sizing=SlopeReadoutSizing(*oc.slope),
+                )  # fmt: skip
+                slope = characterise_slope_readout(pdk, cond).as_dict()
+                tick(1)
+        except (CharacterisationError, ValueError) as exc:
+            raise StageError(f"{run.spec.path}: on-chip blocks: {exc}") from None
+        out = {"reset": reset.as_dict(), "on_chip": oc.as_dict(), "slope_readout": slope}
+        with staged_outputs(folder) as tmp:
+            for name in names:
+                (tmp / f"{name}.json").write_text(json.dumps(out[name], indent=1))
+        return out
+
+    key = {"targets": targets.as_dict(), "design": _design_input(run),
+           "inputs": ds.inputs.tolist(), "labels": ds.labels.tolist()}  # fmt: skip
+    res, _ = run.execute(
+        ON_CHIP, key, make, lambda f: {n: _read_json(f / f"{n}.json") for n in names}
     )
-    slope = characterise_slope_readout(pdk, cond).as_dict()  # fmt: skip
-    tick(1)
-    return {"reset": reset.as_dict(), "on_chip": oc.as_dict(), "slope_readout": slope}
+    r, sl = res["reset"], res["slope_readout"]
+    errors = sl["corner_max_error_v"]
+    run.say(
+        f"on-chip blocks: {len(res['on_chip']['taps'])} ladder taps, "
+        f"{len(res['on_chip']['buffers'])} rail buffers; reset: discharge "
+        f"{1e6 * r['t_discharge']:.1f} us (slowest corner), VRESET {r['vreset']:g} V; digital "
+        f"read-out within {1e3 * max(errors.values()):.1f} mV after calibration over "
+        f"{len(errors)} corners; {run.folder(ON_CHIP)}"
+    )
+    return res
 
 
 def _wiring(run: Run, periphery_res: dict):
@@ -339,7 +352,7 @@ def chip_transient(run: Run, periphery_res: dict, trained_g: list[float] | None)
     inputs = {"design": _design_input(run), "dataset": run.spec.dataset.inputs.tolist(),
               "trained_g": trained_g, "strings": periphery_res["bias"]["strings"]}  # fmt: skip
     if own:
-        inputs["on_chip"] = periphery_res["on_chip"]
+        inputs |= {"on_chip": periphery_res["on_chip"], "reset": periphery_res["reset"]}
     res, _ = run.execute(
         CHIP_TRANSIENT, inputs, make, lambda f: _read_json(f / "chip_transient.json")
     )
