@@ -32,8 +32,11 @@ C_READ = 10e-12  # READ's load: the pad, the board's trace and meter
 # tile's outputs meet the multiplexer's gates)
 C_DOUT = 0.1e-12
 # a conversion's window: the slowest corner's full scale (2.45 us to 1.7 V at ss,
-# docs/periphery.md) and margin; a read inside a shorter CAL phase gets what is left of it
+# docs/periphery.md) and margin; a read inside a shorter CAL phase gets what is left of it.
+# A reference's window is its share of that (the board knows its level) plus a margin
 T_CONVERT = 3e-6
+FULL_SCALE_V = 1.7
+REFERENCE_MARGIN = 0.3e-6
 SETTLE_SELECT = 100e-9  # RCAL / RHI change this long before a calibration conversion starts
 
 
@@ -117,11 +120,16 @@ class Conversions:
         if span <= 0:
             raise ValueError("no time left in the CAL phase to convert READ")
         windows = tuple((t, t + span) for t in reads)
-        start = windows[-1][1] + 2 * SETTLE_SELECT
-        lo = (start, start + T_CONVERT)
-        hi = (lo[1] + 2 * SETTLE_SELECT, lo[1] + 2 * SETTLE_SELECT + T_CONVERT)
         level = dict(oc.taps)
-        return cls(windows, (lo, hi), level[oc.refs["slope_lo"]], level[oc.refs["slope_hi"]])
+        vlo, vhi = level[oc.refs["slope_lo"]], level[oc.refs["slope_hi"]]
+
+        def span_for(v: float) -> float:
+            return min(T_CONVERT, REFERENCE_MARGIN + T_CONVERT * v / FULL_SCALE_V)
+
+        start = windows[-1][1] + 2 * SETTLE_SELECT
+        lo = (start, start + span_for(vlo))
+        start = lo[1] + 2 * SETTLE_SELECT
+        return cls(windows, (lo, (start, start + span_for(vhi))), vlo, vhi)
 
     @property
     def end(self) -> float:
