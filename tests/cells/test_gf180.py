@@ -662,3 +662,7 @@ def test_the_chip_resets_learns_and_reads_g_through_its_pins_alone(gf180_tile) -
                       "ladder", "reference", "rails", "regulator", "slope_readout"}  # fmt: skip
     assert all(v > 0 for k, v in e.items() if k != "drivers"), e
     assert sum(e.values()) == pytest.approx(sim.vdd_energy_each_step_j[0], rel=1e-3)
+    # its own levels are watched through the run: VDD, every rail, VRESET
+    assert set(sim.own_levels_worst_v) == {"VDD", *pp.rails, "VRESET"}
+    assert all(0 <= v < 0.5 for v in sim.own_levels_worst_v.values()), sim.own_levels_worst_v
+    print("own levels' worst distance (V):", sim.own_levels_worst_v)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from twinedge.stages.flow import RESET_TOLERANCE_V, _reset_verdict, _verdicts
+from twinedge.stages.flow import (
+    OWN_LEVEL_TOLERANCE_V,
+    RESET_TOLERANCE_V,
+    _own_levels_verdict,
+    _reset_verdict,
+    _verdicts,
+)
 
 CLEAN = ({"violations": 0}, {"match": True})
 TILE = {"checks": [{"name": "boundary", "passed": True, "reason": ""}]}
@@ -32,3 +38,19 @@ def test_a_failed_tile_check_or_no_tile_is_a_reason() -> None:
         "tapeout boundary: no prBoundary"
     ]
     assert "precheck has not run" in _verdicts(*CLEAN, chip=True, tile=None, reset=[])[0]
+
+
+def test_a_chip_whose_own_supply_or_rails_move_is_not_ready() -> None:
+    """A chip that makes its own VDD and rails: each one's worst excursion in learning and
+    in inference is a verdict; a chip whose board drives them has none to give."""
+    held = {"VDD": 0.004, "VIN_HI": 0.003}
+    moved = {"VDD": 0.11, "VIN_HI": 0.033, "Vplus": 0.002}
+    tr = _transient(1.0, 0.001)
+    tr["summary"]["own_levels_worst_v"] = held
+    tr["inference"] = {"own_levels_worst_v": moved}
+    (reason,) = _own_levels_verdict(tr)
+    assert "inference" in reason and "VDD 110 mV" in reason and "VIN_HI 33 mV" in reason
+    assert "Vplus" not in reason and f"{1e3 * OWN_LEVEL_TOLERANCE_V:.0f} mV" in reason
+    tr["inference"] = {"own_levels_worst_v": held}
+    assert _own_levels_verdict(tr) == []
+    assert _own_levels_verdict(_transient(1.0, 0.001)) == []  # rails on pins

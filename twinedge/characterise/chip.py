@@ -104,6 +104,7 @@ class ChipRun:
     discharge: dict | None = None  # :func:`discharge_time`, when it set the discharge phase
     # READ's own level at each read, where the chip converts it (read_g_v: the board's)
     read_net_v: list[float] | None = None
+    own_levels_worst_v: dict[str, float] | None = None  # Transient's
 
     @property
     def error_v(self) -> np.ndarray:
@@ -127,6 +128,7 @@ class ChipRun:
             "step_error_rel_max": float(np.max(step_err / rms)),
             "step_error_rel_total": float(np.sqrt(np.sum(step_err**2) / np.sum(rms**2))),
             "step_correlation_min": min(corr),
+            "own_levels_worst_v": self.own_levels_worst_v,
             "energy_per_step_j": self.energy_per_step_j,
             "sim_wall_s": self.sim_wall_s,
             "reset": {
@@ -422,7 +424,7 @@ def deck(
     ]  # fmt: skip
     lines += [
         ".control", "set numdgt=10", f"tran 1n {t_end!r} 0 {max_step!r}",
-        f"wrdata chip.dat {' '.join(training_probes(w, pp, body is not None))}", "quit 0",
+        f"wrdata chip.dat {' '.join(training_probes(pdk, w, pp, body is not None))}", "quit 0",
         ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n", reads
@@ -434,13 +436,17 @@ def conversions(w: ChipWiring, reads: list[float], t_cal: float) -> board.Conver
     return board.Conversions.after(reads, t_cal - READ_AFTER - CONVERT_MARGIN, w)
 
 
-def training_probes(w: ChipWiring, pp: PinPlan, whole_supply: bool) -> list[str]:
+def training_probes(pdk: Pdk, w: ChipWiring, pp: PinPlan, whole_supply: bool) -> list[str]:
     """What a training transient writes, in order: every G, the supplies
-    (:func:`~twinedge.characterise.chip_board.probes`), READ, and DOUT on a chip with its
-    own read-out."""
+    (:func:`~twinedge.characterise.chip_board.probes`), READ, and on a chip with its own
+    read-out DOUT and the levels it makes (:func:`chip_board.own_levels`; not on an
+    extracted body)."""
     out = [f"v(g{e})" for e in range(len(w.edges))]
     out += [*board.probes(w, pp, whole_supply), "v(read)"]
-    return out + (["v(dout)"] if w.on_chip else [])
+    if not w.on_chip:
+        return out
+    levels = {} if whole_supply else board.own_levels(pdk, w, pp)
+    return [*out, "v(dout)", *board.level_probes(levels)]
 
 
 def inference_deck(
@@ -483,17 +489,18 @@ def inference_deck(
         lines += [f"Vgh{e} gh{e} 0 {float(g[e])!r}", f"Sh{e} g{e} gh{e} hc 0 holdsw"]
     lines += [
         ".control", "set numdgt=10", f"tran 0.5n {t_end!r} 0 2n",
-        f"wrdata inference.dat {' '.join(inference_probes(w, pp))}", "quit 0", ".endc", ".end",
+        f"wrdata inference.dat {' '.join(inference_probes(pdk, w, pp))}", "quit 0", ".endc", ".end",
     ]  # fmt: skip
     return "\n".join(lines) + "\n", switches[len(spec.dataset.labels) - 1 :]
 
 
-def inference_probes(w: ChipWiring, pp: PinPlan) -> list[str]:
+def inference_probes(pdk: Pdk, w: ChipWiring, pp: PinPlan) -> list[str]:
     """What the inference transient writes, in order: both free outputs, the supplies
     (:func:`~twinedge.characterise.chip_board.probes`), READ."""
     plus, minus = w.outputs
     outs = [f"v({w.node_nets[(plus, 'F')]})", f"v({w.node_nets[(minus, 'F')]})"]
-    return [*outs, *board.probes(w, pp, False), "v(read)"]
+    return [*outs, *board.probes(w, pp, False), "v(read)",
+            *board.level_probes(board.own_levels(pdk, w, pp))]  # fmt: skip
 
 
 def _columns(rows: np.ndarray, names: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -512,7 +519,7 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
 
     pdk = get_pdk(spec.design.pdk)
     text, switches = inference_deck(spec, w, pp, g)
-    names = inference_probes(w, pp)
+    names = inference_probes(pdk, w, pp)
     t, col = _columns(numeric_rows(run_transient(text)), names)
     outs = np.vstack([col[names[0]], col[names[1]]])
     power = board.block_power(pdk, w, pp, col, False)
@@ -524,6 +531,8 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
         for key, p in power.items():
             energy[key] += integrate_energy(t, p, t0, t0 + ts) / len(switches)
     static = {key: float(np.interp(switches[0] - 1e-9, t, p)) for key, p in power.items()}
+    # a chip's own supply and rails over every datapoint change (the first included)
+    own = board.worst_excursions(t, col, board.own_levels(pdk, w, pp), T_INFERENCE, t[-1])
     window = T_INFERENCE - 1e-9
     ends = [t0 + T_INFERENCE - 2e-9 for t0 in switches]  # each datapoint's settled outputs
     return {
@@ -539,6 +548,7 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
         "static_power_w": static,
         "static_power_total_w": float(sum(static.values())),
         "settle_tolerance_v": SETTLE_V,
+        **({"own_levels_worst_v": own} if own else {}),
     }
 
 
@@ -603,6 +613,9 @@ class Transient:
     wall_s: float
     vdd_energy_each_step_j: list[float]
     read_net_v: list[float] | None = None
+    # a chip's own VDD, rails and VRESET: each one's largest distance from its level after
+    # the reset (:func:`chip_board.worst_excursions`)
+    own_levels_worst_v: dict[str, float] | None = None
 
 
 BASE_TIMEOUT_S = 1800.0
@@ -628,7 +641,7 @@ def simulate(
     text, reads = deck(spec, w, pp, order, reset, body)
     t0 = time.perf_counter()
     timeout = BASE_TIMEOUT_S + TIMEOUT_PER_STEP_S * len(order)
-    names = training_probes(w, pp, body is not None)
+    names = training_probes(pdk, w, pp, body is not None)
     t, col = _columns(numeric_rows(run_transient(text, timeout)), names)
     wall = time.perf_counter() - t0
     n_e = len(w.edges)
@@ -652,8 +665,10 @@ def simulate(
     if w.on_chip and body is None:  # the pin's own current: every block's adds up to it
         supply = board.supply_power(pdk, w, col)
     each = [integrate_energy(t, supply, a, b) for a, b in itertools.pairwise(bounds)]
+    own = board.own_levels(pdk, w, pp) if body is None else {}
+    worst = board.worst_excursions(t, col, own, reset.end, t[-1]) if own else None
     return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each,
-                     read_net if w.on_chip else None)  # fmt: skip
+                     read_net if w.on_chip else None, worst)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -738,4 +753,4 @@ def run_chip(
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
                    sim.energy_per_step_j, sim.wall_s, inf, sim.vdd_energy_each_step_j,
                    sim.read_v, reset.vreset, reset.t_charge, reset.t_discharge, start,
-                   reset.discharge, sim.read_net_v)  # fmt: skip
+                   reset.discharge, sim.read_net_v, sim.own_levels_worst_v)  # fmt: skip

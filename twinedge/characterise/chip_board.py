@@ -175,3 +175,24 @@ def _rise(t: np.ndarray, v: np.ndarray, a: float, b: float, level: float) -> flo
         return None
     frac = (level - v[i - 1]) / (v[i] - v[i - 1])
     return float(t[i - 1] + frac * (t[i] - t[i - 1]) - a)
+
+
+def own_levels(pdk: Pdk, w: ChipWiring, pp: PinPlan) -> dict[str, float]:
+    """The levels a chip with its own supply makes and must hold (net -> volts): VDD from
+    its regulator, every rail, VRESET's tap; empty for a chip whose board drives them."""
+    if not w.on_chip:
+        return {}
+    return {"VDD": pdk.vdd, **pp.rails, "VRESET": dict(w.on_chip.taps)["VRESET"]}
+
+
+def level_probes(levels: dict[str, float]) -> list[str]:
+    return [f"v({n})" for n in levels]
+
+
+def worst_excursions(
+    t: np.ndarray, col: dict[str, np.ndarray], levels: dict[str, float], t0: float, t1: float
+) -> dict[str, float]:
+    """Each own level's largest distance (V) from where it should be over [t0, t1]: what a
+    load step, a kick through a shared node or ringing does to the supply and rails."""
+    sel = (t >= t0) & (t <= t1)
+    return {n: float(np.max(np.abs(col[f"v({n})"][sel] - v))) for n, v in levels.items()}

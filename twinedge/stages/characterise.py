@@ -17,6 +17,7 @@ from twinedge.stages.flow import (
     REPORT,
     TRIM,
     _design_input,
+    _own_levels_verdict,
     _read_json,
     _reset_verdict,
     _verdicts,
@@ -378,7 +379,10 @@ def cl_flow(run: Run, summary=None) -> dict:
 
     def make(folder: Path) -> Path:
         chip = run.design.chip is not None
-        reset = _reset_verdict(transient, run.design.training.g_init) if chip else None
+        reset = None
+        if chip:
+            reset = _reset_verdict(transient, run.design.training.g_init)
+            reset += _own_levels_verdict(transient)
         not_ready = _verdicts(drc_rec, lvs_rec, chip=chip, tile=tile, reset=reset)
         report = build_cl_report(run.spec.path, run.build, run.manifest(), not_ready)
         return write_cl_report(report, folder)

@@ -955,6 +955,28 @@ def _reset_verdict(transient: dict | None, g_init: float) -> list[str]:
     return []
 
 
+OWN_LEVEL_TOLERANCE_V = 0.02  # a chip's own VDD and rails stay this near their levels
+
+
+def _own_levels_verdict(transient: dict | None) -> list[str]:
+    """A chip that makes its own supply and rails must hold them while it learns and
+    infers: each one's worst distance from its level in the chip transient (after the
+    reset) and in inference, against :data:`OWN_LEVEL_TOLERANCE_V`."""
+    if transient is None:
+        return []
+    runs = {"learning": transient["summary"].get("own_levels_worst_v"),
+            "inference": (transient.get("inference") or {}).get("own_levels_worst_v")}  # fmt: skip
+    out = []
+    for what, worst in runs.items():
+        off = {n: v for n, v in (worst or {}).items() if v > OWN_LEVEL_TOLERANCE_V}
+        if off:
+            nets = ", ".join(f"{n} {1e3 * v:.0f} mV" for n, v in off.items())
+            tol = f"{1e3 * OWN_LEVEL_TOLERANCE_V:.0f} mV"
+            out.append(f"the chip's own levels in {what} move beyond {tol} of their targets: "
+                       f"{nets}")  # fmt: skip
+    return out
+
+
 def _verdicts(
     drc_rec: dict,
     lvs_rec: dict,
