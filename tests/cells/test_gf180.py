@@ -662,7 +662,13 @@ def test_the_chip_resets_learns_and_reads_g_through_its_pins_alone(gf180_tile) -
                       "ladder", "reference", "rails", "regulator", "slope_readout"}  # fmt: skip
     assert all(v > 0 for k, v in e.items() if k != "drivers"), e
     assert sum(e.values()) == pytest.approx(sim.vdd_energy_each_step_j[0], rel=1e-3)
-    # its own levels are watched through the run: VDD, every rail, VRESET
-    assert set(sim.own_levels_worst_v) == {"VDD", *pp.rails, "VRESET"}
-    assert all(0 <= v < 0.5 for v in sim.own_levels_worst_v.values()), sim.own_levels_worst_v
-    print("own levels' worst distance (V):", sim.own_levels_worst_v)
+    # its own levels are watched through the run (VDD, every rail, VRESET), and the flow's
+    # verdict turns what they do into a reason: this chip's VDD and rails ring (README,
+    # "The GF180MCU chip through the flow"; VDD ~0.1 V off in this step)
+    from twinedge.stages.flow import _own_levels_verdict
+
+    worst = sim.own_levels_worst_v
+    assert set(worst) == {"VDD", *pp.rails, "VRESET"}
+    assert all(np.isfinite(v) and v >= 0 for v in worst.values()), worst
+    transient = {"summary": {"own_levels_worst_v": worst}}
+    assert bool(_own_levels_verdict(transient)) == any(v > 0.02 for v in worst.values())
