@@ -661,9 +661,10 @@ def simulate(
     power = board.block_power(pdk, w, pp, col, body is not None)
     energy = {k: integrate_energy(t, p, bounds[0], bounds[-1]) / len(reads)
               for k, p in power.items()}  # fmt: skip
-    supply = sum(p for k, p in power.items() if not k.startswith("rail "))
     if w.on_chip and body is None:  # the pin's own current: every block's adds up to it
         supply = board.supply_power(pdk, w, col)
+    else:
+        supply = sum(p for k, p in power.items() if not k.startswith("rail "))
     each = [integrate_energy(t, supply, a, b) for a, b in itertools.pairwise(bounds)]
     own = board.own_levels(pdk, w, pp) if body is None else {}
     worst = board.worst_excursions(t, col, own, reset.end, t[-1]) if own else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import astuple
 
+from twinedge.characterise import chip_board as board
 from twinedge.characterise.constant_gm import reference_for
 from twinedge.characterise.memory import ABSTOL
 from twinedge.characterise.mirror import model_header, run_ngspice
@@ -129,12 +130,12 @@ def operating_point(w: ChipWiring, pp: PinPlan, pdk_name: str, corner: str = "tt
     if w.on_chip is None:
         raise ValueError(f"{pp.design}: the board makes this chip's rails")
     pdk = get_pdk(pdk_name)
-    v33 = SHUTTLE[pdk.install_name].vdpwr
+    v33 = board.pin_high(pdk, w)
     pins = {"TRAIN": 0.0, "ENA": v33, "RST_N": v33, "PHASE": 0.0, "LABEL": 0.0,
             "RRST": v33, "RCAL": 0.0, "RHI": 0.0}  # fmt: skip
     pins |= {bit_pin(n): 0.0 for n in w.inputs}
     pins |= {address_pin(k): 0.0 for k in range(w.read_map.bits)}
-    nets = ["VDD", *pp.rails, "VRESET", "vbe_rails"]
+    nets = [*board.own_levels(pdk, w, pp), "vbe_rails"]
     lines = [model_header(pdk, corner, None, "twinedge chip at rest", abstol=ABSTOL,
                           resistor=True).rstrip("\n"),
              subckts(pdk, w).rstrip("\n"), *instances(pdk, w),

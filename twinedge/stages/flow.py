@@ -517,11 +517,10 @@ def chip_layout(run: Run, periphery_res: dict) -> dict | None:
 
     d = run.design
     pdk = get(d.pdk)
-    strings = _bias_strings(periphery_res)
 
     def make(folder: Path) -> dict:
         _pp, w = _wiring(run, periphery_res)
-        top = chip_top(d, w, tuple(string_fields(b) for b in strings))
+        top = chip_top(d, w, tuple(string_fields(b) for b in w.bias_strings))
         gds = write_gds(top, folder / f"{d.name}_chip.gds")
         try:
             drc_rec = drc_backend(pdk).run(gds, folder / "drc").as_dict()
@@ -579,12 +578,11 @@ def tapeout(run: Run, periphery_res: dict) -> dict | None:
 
     d = run.design
     pdk = activate(d.pdk)
-    strings = _bias_strings(periphery_res)
     top_name = f"tt_um_twinedge_{d.name}".replace("-", "_").replace(".", "_")
 
     def make(folder: Path) -> dict:
         pp, w = _wiring(run, periphery_res)
-        chip = chip_top(d, w, tuple(string_fields(b) for b in strings))
+        chip = chip_top(d, w, tuple(string_fields(b) for b in w.bias_strings))
         try:
             tl = tapeout_tile(chip, pp, pdk.install_name, top_name)
         except TapeoutError as exc:
