@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--level", type=float, default=None, help="default: the PDK's supply")
     ap.add_argument("--i-load", type=float, default=300e-6)
     ap.add_argument("--vbe", type=float, default=2.2)
-    ap.add_argument("--c-out", type=float, default=100e-12)
+    ap.add_argument("--c-out", type=float, default=1e-12, help="beside its own capacitor (F)")
     ap.add_argument("--constant-gm", action="store_true")
     a = ap.parse_args()
     t0 = time.time()

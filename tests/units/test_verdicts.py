@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from twinedge.stages.flow import (
-    OWN_LEVEL_TOLERANCE_V,
     RESET_TOLERANCE_V,
     _own_levels_verdict,
     _reset_verdict,
@@ -41,16 +40,22 @@ def test_a_failed_tile_check_or_no_tile_is_a_reason() -> None:
 
 
 def test_a_chip_whose_own_supply_or_rails_move_is_not_ready() -> None:
-    """A chip that makes its own VDD and rails: each one's worst excursion in learning and
-    in inference is a verdict; a chip whose board drives them has none to give."""
-    held = {"VDD": 0.004, "VIN_HI": 0.003}
-    moved = {"VDD": 0.11, "VIN_HI": 0.033, "Vplus": 0.002}
+    """A chip that makes its own VDD and rails: each one's longest time beyond the tolerance
+    in learning and in inference is a verdict (a short kick is not; VRESET, used only in the
+    reset, is not); a chip whose board drives them has none to give."""
+    from twinedge.characterise.chip_board import LEVEL_RECOVERY_S, LEVEL_TOLERANCE_V
+
+    peak = {"VDD": 0.11, "VIN_HI": 0.033, "Vplus": 0.3, "VRESET": 0.9}
+    short = {"VDD": 0.0, "VIN_HI": 0.5 * LEVEL_RECOVERY_S, "Vplus": 0.0, "VRESET": 1e-6}
+    long = {**short, "VDD": 2 * LEVEL_RECOVERY_S, "VIN_HI": 1e-6}
     tr = _transient(1.0, 0.001)
-    tr["summary"]["own_levels_worst_v"] = held
-    tr["inference"] = {"own_levels_worst_v": moved}
+    tr["summary"]["own_levels_worst_v"] = peak
+    tr["summary"]["own_levels_beyond_s"] = short
+    tr["inference"] = {"own_levels_worst_v": peak, "own_levels_beyond_s": long}
     (reason,) = _own_levels_verdict(tr)
-    assert "inference" in reason and "VDD 110 mV" in reason and "VIN_HI 33 mV" in reason
-    assert "Vplus" not in reason and f"{1e3 * OWN_LEVEL_TOLERANCE_V:.0f} mV" in reason
-    tr["inference"] = {"own_levels_worst_v": held}
+    assert "inference" in reason and "VDD for 400 ns (peak 110 mV)" in reason
+    assert "VIN_HI for 1000 ns" in reason and "Vplus" not in reason and "VRESET" not in reason
+    assert f"{1e3 * LEVEL_TOLERANCE_V:.0f} mV" in reason
+    tr["inference"] = {"own_levels_worst_v": peak, "own_levels_beyond_s": short}
     assert _own_levels_verdict(tr) == []
     assert _own_levels_verdict(_transient(1.0, 0.001)) == []  # rails on pins

@@ -105,6 +105,7 @@ class ChipRun:
     # READ's own level at each read, where the chip converts it (read_g_v: the board's)
     read_net_v: list[float] | None = None
     own_levels_worst_v: dict[str, float] | None = None  # Transient's
+    own_levels_beyond_s: dict[str, float] | None = None  # Transient's
 
     @property
     def error_v(self) -> np.ndarray:
@@ -129,6 +130,7 @@ class ChipRun:
             "step_error_rel_total": float(np.sqrt(np.sum(step_err**2) / np.sum(rms**2))),
             "step_correlation_min": min(corr),
             "own_levels_worst_v": self.own_levels_worst_v,
+            "own_levels_beyond_s": self.own_levels_beyond_s,
             "energy_per_step_j": self.energy_per_step_j,
             "sim_wall_s": self.sim_wall_s,
             "reset": {
@@ -532,7 +534,10 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
             energy[key] += integrate_energy(t, p, t0, t0 + ts) / len(switches)
     static = {key: float(np.interp(switches[0] - 1e-9, t, p)) for key, p in power.items()}
     # a chip's own supply and rails over every datapoint change (the first included)
-    own = board.worst_excursions(t, col, board.own_levels(pdk, w, pp), T_INFERENCE, t[-1])
+    levels = board.own_levels(pdk, w, pp)
+    own = board.worst_excursions(t, col, levels, T_INFERENCE, t[-1])
+    beyond = board.longest_excursions(t, col, levels, T_INFERENCE, t[-1],
+                                      board.LEVEL_TOLERANCE_V)  # fmt: skip
     window = T_INFERENCE - 1e-9
     ends = [t0 + T_INFERENCE - 2e-9 for t0 in switches]  # each datapoint's settled outputs
     return {
@@ -548,7 +553,7 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
         "static_power_w": static,
         "static_power_total_w": float(sum(static.values())),
         "settle_tolerance_v": SETTLE_V,
-        **({"own_levels_worst_v": own} if own else {}),
+        **({"own_levels_worst_v": own, "own_levels_beyond_s": beyond} if own else {}),
     }
 
 
@@ -613,9 +618,11 @@ class Transient:
     wall_s: float
     vdd_energy_each_step_j: list[float]
     read_net_v: list[float] | None = None
-    # a chip's own VDD, rails and VRESET: each one's largest distance from its level after
-    # the reset (:func:`chip_board.worst_excursions`)
+    # a chip's own VDD, rails and VRESET after the reset: each one's largest distance from
+    # its level (:func:`chip_board.worst_excursions`) and longest time beyond the tolerance
+    # (:func:`chip_board.longest_excursions`)
     own_levels_worst_v: dict[str, float] | None = None
+    own_levels_beyond_s: dict[str, float] | None = None
 
 
 BASE_TIMEOUT_S = 1800.0
@@ -668,8 +675,10 @@ def simulate(
     each = [integrate_energy(t, supply, a, b) for a, b in itertools.pairwise(bounds)]
     own = board.own_levels(pdk, w, pp) if body is None else {}
     worst = board.worst_excursions(t, col, own, reset.end, t[-1]) if own else None
+    beyond = (board.longest_excursions(t, col, own, reset.end, t[-1], board.LEVEL_TOLERANCE_V)
+              if own else None)  # fmt: skip
     return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each,
-                     read_net if w.on_chip else None, worst)  # fmt: skip
+                     read_net if w.on_chip else None, worst, beyond)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -754,4 +763,5 @@ def run_chip(
     return ChipRun(order, g0.tolist(), g.tolist(), g_model.tolist(), dg_from_chip.tolist(),
                    sim.energy_per_step_j, sim.wall_s, inf, sim.vdd_energy_each_step_j,
                    sim.read_v, reset.vreset, reset.t_charge, reset.t_discharge, start,
-                   reset.discharge, sim.read_net_v, sim.own_levels_worst_v)  # fmt: skip
+                   reset.discharge, sim.read_net_v, sim.own_levels_worst_v,
+                   sim.own_levels_beyond_s)  # fmt: skip

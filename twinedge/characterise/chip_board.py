@@ -177,6 +177,18 @@ def _rise(t: np.ndarray, v: np.ndarray, a: float, b: float, level: float) -> flo
     return float(t[i - 1] + frac * (t[i] - t[i - 1]) - a)
 
 
+# a chip's own VDD and rails are held when, after whatever moved them (a datapoint's bits
+# switching an input node onto its rail, a conversion switching the read-out's comparator
+# onto a ladder tap, a phase edge), they are back within LEVEL_TOLERANCE_V of their targets
+# within LEVEL_RECOVERY_S: settled for over 93 % of a datapoint's inference window (3 us)
+# and of the shortest phase (CAL, 6 us in the designs)
+LEVEL_TOLERANCE_V = 0.02
+LEVEL_RECOVERY_S = 0.2e-6
+# levels the chip uses only while RST_N is low: the reset's own verdict (G at g_init,
+# spread) judges them; between resets they are reported, not held to the above
+RESET_ONLY_LEVELS = ("VRESET",)
+
+
 def own_levels(pdk: Pdk, w: ChipWiring, pp: PinPlan) -> dict[str, float]:
     """The levels a chip with its own supply makes and must hold (net -> volts): VDD from
     its regulator, every rail, VRESET's tap; empty for a chip whose board drives them."""
@@ -187,6 +199,26 @@ def own_levels(pdk: Pdk, w: ChipWiring, pp: PinPlan) -> dict[str, float]:
 
 def level_probes(levels: dict[str, float]) -> list[str]:
     return [f"v({n})" for n in levels]
+
+
+def longest_excursions(
+    t: np.ndarray, col: dict[str, np.ndarray], levels: dict[str, float], t0: float, t1: float,
+    tol: float,
+) -> dict[str, float]:  # fmt: skip
+    """Each own level's longest unbroken time (s) more than ``tol`` from where it should be
+    over [t0, t1]: a load step's or a kick's disturbance that is over soon is short; a ring,
+    a sag or an offset is long (an offset lasts the whole window)."""
+    sel = (t >= t0) & (t <= t1)
+    ts = t[sel]
+    out = {}
+    for n, v in levels.items():
+        off = np.abs(col[f"v({n})"][sel] - v) > tol
+        # each run of samples beyond tol: from its first sample to the first one back
+        edges = np.diff(np.concatenate([[0], off.astype(np.int8), [0]]))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+        spans = [ts[min(b, len(ts) - 1)] - ts[a] for a, b in zip(starts, ends, strict=True)]
+        out[n] = float(max(spans, default=0.0))
+    return out
 
 
 def worst_excursions(

@@ -6,7 +6,8 @@ PDK's models, then characterised as the supply it makes.
 * line regulation: the output's move per volt of the input supply (the reference held; on
   chip the ladder's tap moves with the supply, so the output does, ratiometrically);
 * offset at zero load over Monte Carlo instances (PDK local mismatch);
-* load steps (zero to full and back, in 1 ns) on the output's capacitance, at each corner:
+* load steps (zero to full and back, in 1 ns) on the regulator's own output capacitor and
+  ``c_out`` beside it, at each corner:
   the largest excursion and the time back within :data:`SETTLE_TOL_V` (a loop that rings
   never gets back);
 * start-up: the input supply ramped from 0 V (the reference with it, as the ladder's tap
@@ -53,7 +54,9 @@ class RegulatorConditions:
     vbe: float = 2.2  # the tails' bias (rail_buffer.bias_lines: ideal, string or reference)
     bias_string: tuple | None = None
     bias_reference: tuple | None = None
-    c_out: float = 100e-12  # on the output: the circuits' own and any decoupling
+    # on the output beside the regulator's own capacitor (CO): the circuits' VDD wiring and
+    # gates, a lower bound (the less there is, the less the loop is damped)
+    c_out: float = 1e-12
     t_step: float = 5e-6
     corner: str = "tt"
     mc_n: int = 8

@@ -164,11 +164,12 @@ def realised_k(k: float) -> float:
 def fingers(devs: list[Device], w_max: float, grid: float) -> list[Device]:
     """Devices wider than ``w_max`` (the widest S/D diffusion the rules allow one contact
     column) as equal parallel fingers ``<name>_<i>`` on the manufacturing ``grid``: the form
-    the layout draws, so simulation and LVS use it too (LVS combines the fingers)."""
+    the layout draws, so simulation and LVS use it too (LVS combines the fingers); a
+    resistor and a device drawn ``whole`` stay one."""
     out = []
     for d in devs:
         n = max(1, math.ceil(d.w / w_max - 1e-9))
-        if n == 1 or d.kind == "r":  # a resistor is one strip, however wide
+        if n == 1 or d.kind == "r" or d.whole:  # a resistor is one strip, however wide
             out.append(d)
             continue
         w = round(round(d.w / n / grid) * grid, 6)

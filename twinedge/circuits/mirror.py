@@ -50,6 +50,9 @@ class Device:
     s: str
     w: float
     l: float  # noqa: E741 - the SPICE parameter's name
+    # drawn as one device however wide (not in fingers): a decoupling capacitor, whose
+    # diffusion carries no DC current, is denser as one wide plate than as a row of fingers
+    whole: bool = False
 
     @property
     def body(self) -> str:

@@ -16,6 +16,16 @@ Each stretch between two taps is one or more equal strips of the PDK's poly resi
 series (at most ``max_strip_um`` long each, so the block stays a row of modest strips); the
 lengths come from :func:`twinedge.characterise.rail_reference.size_ladder` (the model's
 resistance of a strip, heads included). Sizes in micrometres.
+
+Each tap also carries a capacitor (a MOS plate with its gate on the tap, drawn whole: NMOS
+on ground for a high tap, PMOS on VDD for a low one, so that its channel is inverted). The
+taps drive only gates, but some of those switch: the digital read-out's reference
+conversions put its comparator's input onto a tap, the reset puts the floor line onto
+VRESET's, and the charge they drew kicked every tap through the ladder (measured in the
+GF180MCU chip's transient: VRESET 0.96 V down, and the 0.45 V tap that the regulator and
+VIN_HI's buffer read with it, so VDD and VIN_HI moved). With :data:`TAP_CAP_W` x
+:data:`TAP_CAP_L` (~2 pF) per tap the kick fell to ~50 mV on VRESET (1 pF: 88 mV); VDD,
+four times its tap, still dips ~40 mV for ~0.5 us at a conversion of the upper reference.
 """
 
 from __future__ import annotations
@@ -28,6 +38,11 @@ from dataclasses import dataclass
 from twinedge.circuits.mirror import Device, subckt_text
 
 SUBCKT = "twinedge_rail_reference"
+TAP_CAP_W = 20.0  # each tap's capacitor (um): 460 um^2 of gate, ~2 pF
+TAP_CAP_L = 23.0
+# a tap above this share of the supply gets an NMOS plate (gate on the tap, channel on
+# ground: inverted from ~1.2 V at 3.3 V), a lower one a PMOS plate (channel on the supply)
+NMOS_CAP_FRACTION = 0.36
 SUPPLY = "vdd"
 GROUND = "0"
 
@@ -60,13 +75,33 @@ def strips_for(l_total: float, max_strip_um: float) -> int:
 
 
 def devices(stretches: list[Stretch], w_um: float) -> list[Device]:
-    """The ladder's strips from ground up: ``R<lower net>_<k>``, inner nets ``<upper>_<k>``."""
+    """The ladder's strips from ground up: ``R<lower net>_<k>``, inner nets ``<upper>_<k>``;
+    each tap's capacitor ``C<tap>`` (the NMOS ones first, the PMOS ones last)."""
     out: list[Device] = []
     for s in stretches:
         nets = [s.lo, *(f"{s.hi}_{k}" for k in range(1, s.strips)), s.hi]
         for k in range(s.strips):
             lo, hi = nets[k], nets[k + 1]
             out.append(Device(f"R{s.lo}_{k}", "r", hi, hi, lo, w_um, s.l_um))
+    caps = [
+        Device(f"C{t}", "n", GROUND, t, GROUND, TAP_CAP_W, TAP_CAP_L, whole=True)
+        if high else Device(f"C{t}", "p", SUPPLY, t, SUPPLY, TAP_CAP_W, TAP_CAP_L, whole=True)
+        for t, high in _high_taps(stretches).items()
+    ]  # fmt: skip
+    # the NMOS plates first: the block's substrate tap, at its left end, must have n+
+    # diffusion near it (GF180MCU's DF.14)
+    return [d for d in caps if d.kind == "n"] + out + [d for d in caps if d.kind == "p"]
+
+
+def _high_taps(stretches: list[Stretch]) -> dict[str, bool]:
+    """Each tap -> whether it sits above :data:`NMOS_CAP_FRACTION` of the supply (its share
+    of the ladder's strip length below it: equal strips of one material)."""
+    total = sum(s.strips * s.l_um for s in stretches)
+    below, out = 0.0, {}
+    for s in stretches:
+        below += s.strips * s.l_um
+        if s.hi != SUPPLY:
+            out[s.hi] = below / total > NMOS_CAP_FRACTION
     return out
 
 

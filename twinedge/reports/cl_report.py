@@ -305,6 +305,10 @@ def _chip_summary(chip: dict, bias: dict | None) -> dict:
             "learning": s.get("own_levels_worst_v"),
             "inference": inf.get("own_levels_worst_v"),
         },
+        "own_levels_beyond_s": {
+            "learning": s.get("own_levels_beyond_s"),
+            "inference": inf.get("own_levels_beyond_s"),
+        },
         "energy_per_inference_j": inf.get("energy_per_inference_j"),
         "energy_per_inference_total_j": inf.get("energy_per_inference_total_j"),
         "static_power_w": inf.get("static_power_w"),
@@ -368,11 +372,14 @@ def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
             f"VRESET {r['vreset_v']:.4f} V, {phases}: G "
             f"{r['g_mean_v']:.4f} V (spread {_fmt(r['g_spread_v'], 'V')})",
         ))  # fmt: skip
+    beyond = c.get("own_levels_beyond_s") or {}
     for what, worst in (c.get("own_levels_worst_v") or {}).items():
         if worst:
-            nets = ", ".join(f"{n} {_fmt(v, 'V')}" for n, v in worst.items())
-            rows.append((f"its own VDD, rails and VRESET in {what}: worst distance from target",
-                         nets))  # fmt: skip
+            times = beyond.get(what) or {}
+            nets = ", ".join(f"{n} {_fmt(v, 'V')}" + (f" / {_fmt(times[n], 's')}" if n in times
+                             else "") for n, v in worst.items())  # fmt: skip
+            rows.append((f"its own VDD, rails and VRESET in {what}: peak distance from target "
+                         "/ longest time beyond 20 mV", nets))  # fmt: skip
     rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
     if c["energy_per_inference_total_j"] is not None:
         settled = c.get("inference_settled") or []

@@ -953,25 +953,30 @@ def _reset_verdict(transient: dict | None, g_init: float) -> list[str]:
     return []
 
 
-OWN_LEVEL_TOLERANCE_V = 0.02  # a chip's own VDD and rails stay this near their levels
-
-
 def _own_levels_verdict(transient: dict | None) -> list[str]:
     """A chip that makes its own supply and rails must hold them while it learns and
-    infers: each one's worst distance from its level in the chip transient (after the
-    reset) and in inference, against :data:`OWN_LEVEL_TOLERANCE_V`."""
+    infers: in the chip transient (after the reset) and in inference, each one (but the
+    reset-only levels) back within :data:`chip_board.LEVEL_TOLERANCE_V` of its target
+    :data:`chip_board.LEVEL_RECOVERY_S` after whatever moved it (its longest unbroken time
+    beyond; the peak is named beside)."""
+    from twinedge.characterise import chip_board as board
+
     if transient is None:
         return []
-    runs = {"learning": transient["summary"].get("own_levels_worst_v"),
-            "inference": (transient.get("inference") or {}).get("own_levels_worst_v")}  # fmt: skip
+    tol, limit = board.LEVEL_TOLERANCE_V, board.LEVEL_RECOVERY_S
+    inf = transient.get("inference") or {}
+    keys = ("own_levels_beyond_s", "own_levels_worst_v")
+    runs = {"learning": tuple(transient["summary"].get(k) for k in keys),
+            "inference": tuple(inf.get(k) for k in keys)}  # fmt: skip
     out = []
-    for what, worst in runs.items():
-        off = {n: v for n, v in (worst or {}).items() if v > OWN_LEVEL_TOLERANCE_V}
+    for what, (beyond, worst) in runs.items():
+        off = {n: s for n, s in (beyond or {}).items()
+               if s > limit and n not in board.RESET_ONLY_LEVELS}  # fmt: skip
         if off:
-            nets = ", ".join(f"{n} {1e3 * v:.0f} mV" for n, v in off.items())
-            tol = f"{1e3 * OWN_LEVEL_TOLERANCE_V:.0f} mV"
-            out.append(f"the chip's own levels in {what} move beyond {tol} of their targets: "
-                       f"{nets}")  # fmt: skip
+            nets = ", ".join(f"{n} for {1e9 * s:.0f} ns (peak {1e3 * (worst or {})[n]:.0f} mV)"
+                             for n, s in off.items())  # fmt: skip
+            out.append(f"the chip's own levels in {what} stay beyond {1e3 * tol:.0f} mV of "
+                       f"their targets for longer than {1e9 * limit:.0f} ns: {nets}")  # fmt: skip
     return out
 
 
