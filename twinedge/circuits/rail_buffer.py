@@ -69,13 +69,15 @@ class RailBufferSizing:
         return asdict(self)
 
 
-def amplifier(units: int, fed_back: str, comp_w: float, comp_l: float) -> list[Device]:
+def amplifier(
+    units: int, fed_back: str, comp_w: float, comp_l: float, ref: str = "ref"
+) -> list[Device]:
     """The buffers' (and the regulator's) amplifier: the element's PMOS pair of ``units``
     units, ``fed_back`` on its x2 side and ``ref`` on its x1 side, on an NMOS mirror, a PMOS
     capacitor on x2 (the loop's dominant pole); x2 falls as ``fed_back`` rises."""
     unit = ErrorElementSizing()
     return [
-        *input_pair("a", units, fed_back, "ref", unit),
+        *input_pair("a", units, fed_back, ref, unit),
         Device("ND", "n", "x1", "x1", "0", unit.load_w, unit.load_l),
         Device("NM", "n", "x2", "x1", "0", unit.load_w, unit.load_l),
         Device("CC", "p", "vdd", "x2", "vdd", comp_w, comp_l),
