@@ -37,8 +37,9 @@ the PMOS pair's output reaches), so the pass device is a PMOS. Two loops:
   plates (~21 pF) keep it settled from 0.3 pF to 100 pF beside them at every corner; two
   would too, one does not (sf rings). A bigger damping strip instead (12 um) settled it
   but spoiled the regulation (40-78 mV of offset, 0.29 V/V from the input).
-* ``RF`` + ``CF``, a low-pass on the reference (``filter_strips`` divider strips, ~180 kOhm,
-  into one plate, ~5 pF: ~1 us): the ladder tap it reads is shared, and the read-out's
+* ``RF`` + ``CF``, a low-pass on the reference (``filter_strips`` divider strips, ~90 kOhm,
+  into two plates, ~10 pF: ~1 us; four strips into one plate made a block 80 um longer): the
+  ladder tap it reads is shared, and the read-out's
   reference conversions kick the ladder; the divider multiplies whatever reaches the pair by
   four (measured in the chip's transient: the 0.45 V tap 8 mV down for ~1 us, VDD 43 mV
   down, 0.47 us beyond 20 mV; with the filter VDD stayed within 11 mV).
@@ -79,8 +80,8 @@ class RegulatorSizing:
     cap_n: int = 4  # CO: the output's capacitor, PMOS plates drawn whole (0: none)
     cap_w: float = 40.0
     cap_l: float = 30.0
-    filter_strips: int = 4  # RF: ref -> the pair's gate, strips as the divider's (0: none)
-    filter_cap_n: int = 1  # CF: on the pair's gate, plates as the output's
+    filter_strips: int = 2  # RF: ref -> the pair's gate, strips as the divider's (0: none)
+    filter_cap_n: int = 2  # CF: on the pair's gate, plates as the output's
     top: int = 3  # divider strips from the output to fb
     bottom: int = 1  # from fb to ground
     strip_w: float = 1.0
