@@ -59,3 +59,20 @@ def test_a_chip_whose_own_supply_or_rails_move_is_not_ready() -> None:
     tr["inference"] = {"own_levels_worst_v": peak, "own_levels_beyond_s": short}
     assert _own_levels_verdict(tr) == []
     assert _own_levels_verdict(_transient(1.0, 0.001)) == []  # rails on pins
+
+
+def test_a_levels_disturbance_lasts_until_it_is_back_for_good() -> None:
+    """The time an own level spends beyond the tolerance: a short kick is short, a ring that
+    crosses the band between its swings is one long disturbance (not many short ones), an
+    offset lasts the whole window."""
+    import numpy as np
+
+    from twinedge.characterise.chip_board import longest_excursions
+
+    t = np.linspace(0.0, 5e-6, 50_001)
+    ring = 1.8 + 0.1 * np.sin(2 * np.pi * 50e6 * t) * np.exp(-t / 1e-6)  # 20 ns swings
+    kick = 1.8 + 0.3 * ((t > 1e-6) & (t < 1.05e-6))
+    col = {"v(ring)": ring, "v(kick)": kick, "v(off)": np.full_like(t, 1.83)}
+    got = longest_excursions(t, col, {"ring": 1.8, "kick": 1.8, "off": 1.8}, 0.0, 5e-6, 0.02)
+    assert abs(got["ring"] - np.log(5) * 1e-6) < 30e-9  # beyond 20 mV until 0.1 e^-t = 0.02
+    assert abs(got["kick"] - 50e-9) < 1e-9 and got["off"] == 5e-6

@@ -70,7 +70,7 @@ def _on_chip_component(b: BlockInstance, oc: OnChipBlocks | None):
     if oc is None:
         raise ValueError(f"block {b.name}: the chip has no on-chip rails")
     if b.block == "ladder":
-        return periphery.rail_reference_block(oc.ladder, oc.ladder_w)
+        return periphery.rail_reference_block(oc.ladder, oc.ladder_w, oc.ladder_cap)
     if b.block == "reference":
         return periphery.constant_gm_block(oc.reference)
     if b.block == "rails":

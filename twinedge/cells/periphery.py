@@ -102,18 +102,26 @@ def rail_buffer_block(drive: str, drive_w: float, bias_w: float) -> gf.Component
     return labelled(rail_buffer.block_circuit(active(), s))
 
 
-def rail_reference_circuit(stretches: tuple[tuple, ...], w_um: float) -> ClCircuit:
+def rail_reference_circuit(
+    stretches: tuple[tuple, ...],
+    w_um: float,
+    tap_cap: tuple[float, float] = (rail_reference.TAP_CAP_W, rail_reference.TAP_CAP_L),
+) -> ClCircuit:
     """``stretches``: each :class:`twinedge.circuits.rail_reference.Stretch`'s fields, ground
     up (a sized ladder: :func:`twinedge.characterise.rail_reference.size_ladder`)."""
     s = [rail_reference.Stretch(*f) for f in stretches]
-    devs = rail_reference.devices(s, w_um)
+    devs = rail_reference.devices(s, w_um, tap_cap)
     return block_circuit(rail_reference.SUBCKT, rail_reference.ports(s), devs)
 
 
 @gf.cell
-def rail_reference_block(stretches: tuple[tuple, ...], w_um: float) -> gf.Component:
-    """The rails' reference ladder: its poly strips in a row, each tap a global net."""
-    return labelled(rail_reference_circuit(stretches, w_um))
+def rail_reference_block(
+    stretches: tuple[tuple, ...],
+    w_um: float,
+    tap_cap: tuple[float, float] = (rail_reference.TAP_CAP_W, rail_reference.TAP_CAP_L),
+) -> gf.Component:
+    """The rails' reference ladder: its poly strips, each tap a global net, its capacitors."""
+    return labelled(rail_reference_circuit(stretches, w_um, tap_cap))
 
 
 def constant_gm_circuit(sizing: tuple) -> ClCircuit:

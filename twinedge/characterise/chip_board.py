@@ -203,11 +203,13 @@ def level_probes(levels: dict[str, float]) -> list[str]:
 
 def longest_excursions(
     t: np.ndarray, col: dict[str, np.ndarray], levels: dict[str, float], t0: float, t1: float,
-    tol: float,
+    tol: float, join: float = LEVEL_RECOVERY_S,
 ) -> dict[str, float]:  # fmt: skip
-    """Each own level's longest unbroken time (s) more than ``tol`` from where it should be
-    over [t0, t1]: a load step's or a kick's disturbance that is over soon is short; a ring,
-    a sag or an offset is long (an offset lasts the whole window)."""
+    """Each own level's longest disturbance (s) over [t0, t1]: from leaving ``tol`` of its
+    target until back within it for good, where "for good" is ``join`` (a ring that crosses
+    the band between its swings is one disturbance, not many short ones). A load step's or
+    a kick's disturbance is short; a ring, a sag or an offset is long (an offset lasts the
+    whole window)."""
     sel = (t >= t0) & (t <= t1)
     ts = t[sel]
     out = {}
@@ -216,8 +218,12 @@ def longest_excursions(
         # each run of samples beyond tol: from its first sample to the first one back
         edges = np.diff(np.concatenate([[0], off.astype(np.int8), [0]]))
         starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
-        spans = [ts[min(b, len(ts) - 1)] - ts[a] for a, b in zip(starts, ends, strict=True)]
-        out[n] = float(max(spans, default=0.0))
+        runs = [(ts[a], ts[min(b, len(ts) - 1)]) for a, b in zip(starts, ends, strict=True)]
+        longest, span = 0.0, None
+        for a, b in runs:
+            span = (span[0], b) if span and a - span[1] < join else (a, b)
+            longest = max(longest, span[1] - span[0])
+        out[n] = float(longest)
     return out
 
 

@@ -74,6 +74,8 @@ class OnChipBlocks:
     regulator: tuple  # regulator.RegulatorSizing
     slope: tuple  # slope_readout.SlopeReadoutSizing
     refs: dict[str, str]  # what each block reads from the ladder: use -> tap net
+    # each tap's capacitor (W, L um; (0, 0): none): rail_reference.devices
+    ladder_cap: tuple[float, float] = (rail_reference.TAP_CAP_W, rail_reference.TAP_CAP_L)
 
     def tap_nets(self) -> dict[str, str]:
         """The ladder's ports t1 .. tn -> the chip nets they drive."""
@@ -163,7 +165,7 @@ def _on_chip_subckts(pdk: Pdk, oc: OnChipBlocks | None) -> list[str]:
     buffers = [rail_buffer.subckt(pdk, rail_buffer.RailBufferSizing(*f)).replace(
         rail_buffer.SUBCKT, buffer_subckt(k)) for k, (_, f) in enumerate(oc.buffers)]  # fmt: skip
     return [
-        rail_reference.subckt(pdk, stretches, oc.ladder_w),
+        rail_reference.subckt(pdk, stretches, oc.ladder_w, oc.ladder_cap),
         constant_gm.subckt(pdk, constant_gm.ConstantGmSizing(*oc.reference)),
         *buffers,
         regulator.subckt(pdk, regulator.RegulatorSizing(*oc.regulator)),
@@ -283,7 +285,8 @@ def _on_chip_devices(b: BlockInstance, oc: OnChipBlocks | None) -> list[Device]:
     if oc is None:
         raise ValueError(f"block {b.name}: the chip has no on-chip rails")
     if b.block == "ladder":
-        return rail_reference.devices([rail_reference.Stretch(*f) for f in oc.ladder], oc.ladder_w)
+        stretches = [rail_reference.Stretch(*f) for f in oc.ladder]
+        return rail_reference.devices(stretches, oc.ladder_w, oc.ladder_cap)
     if b.block == "reference":
         return constant_gm.devices(constant_gm.ConstantGmSizing(*oc.reference))
     if b.block == "rails":

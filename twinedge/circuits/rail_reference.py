@@ -74,9 +74,12 @@ def strips_for(l_total: float, max_strip_um: float) -> int:
     return max(1, math.ceil(l_total / max_strip_um - 1e-9))
 
 
-def devices(stretches: list[Stretch], w_um: float) -> list[Device]:
+def devices(
+    stretches: list[Stretch], w_um: float, tap_cap: tuple[float, float] = (TAP_CAP_W, TAP_CAP_L)
+) -> list[Device]:
     """The ladder's strips from ground up: ``R<lower net>_<k>``, inner nets ``<upper>_<k>``;
-    each tap's capacitor ``C<tap>`` (the NMOS ones first, the PMOS ones last)."""
+    each tap's capacitor ``C<tap>``, ``tap_cap`` (W, L; (0, 0): none), the NMOS ones first,
+    the PMOS ones last."""
     out: list[Device] = []
     for s in stretches:
         nets = [s.lo, *(f"{s.hi}_{k}" for k in range(1, s.strips)), s.hi]
@@ -84,9 +87,9 @@ def devices(stretches: list[Stretch], w_um: float) -> list[Device]:
             lo, hi = nets[k], nets[k + 1]
             out.append(Device(f"R{s.lo}_{k}", "r", hi, hi, lo, w_um, s.l_um))
     caps = [
-        Device(f"C{t}", "n", GROUND, t, GROUND, TAP_CAP_W, TAP_CAP_L, whole=True)
-        if high else Device(f"C{t}", "p", SUPPLY, t, SUPPLY, TAP_CAP_W, TAP_CAP_L, whole=True)
-        for t, high in _high_taps(stretches).items()
+        Device(f"C{t}", "n", GROUND, t, GROUND, *tap_cap, whole=True)
+        if high else Device(f"C{t}", "p", SUPPLY, t, SUPPLY, *tap_cap, whole=True)
+        for t, high in _high_taps(stretches).items() if min(tap_cap) > 0
     ]  # fmt: skip
     # the NMOS plates first: the block's substrate tap, at its left end, must have n+
     # diffusion near it (GF180MCU's DF.14)
@@ -110,6 +113,11 @@ def ports(stretches: list[Stretch]) -> tuple[str, ...]:
     return (SUPPLY, *(s.hi for s in stretches if s.hi != SUPPLY))
 
 
-def subckt(pdk, stretches: list[Stretch], w_um: float) -> str:
+def subckt(
+    pdk,
+    stretches: list[Stretch],
+    w_um: float,
+    tap_cap: tuple[float, float] = (TAP_CAP_W, TAP_CAP_L),
+) -> str:
     """``.subckt twinedge_rail_reference vdd <taps>`` (ground is node 0)."""
-    return subckt_text(SUBCKT, ports(stretches), devices(stretches, w_um), pdk)
+    return subckt_text(SUBCKT, ports(stretches), devices(stretches, w_um, tap_cap), pdk)
