@@ -85,7 +85,7 @@ def main() -> None:
     short = d.training.model_copy(update={"t_h": 1e-6, "t_frozen": 1.5e-6})
     spec = dataclasses.replace(spec, design=d.model_copy(update={"training": short}))
     start = chip.start_levels(len(w.edges), (0.0, 0.6), a.seed)
-    run = chip.Reset(reset.vreset, T_DISCHARGE, chip.T_RESET, start)
+    run = chip.Reset(reset.vreset, T_DISCHARGE, reset.t_charge, start)
     order = [k % n for k in range(a.steps)]
     text, _ = chip.deck(spec, w, pp, order, run)
     names = chip.training_probes(pdk, w, pp, False)

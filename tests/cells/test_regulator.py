@@ -1,6 +1,7 @@
 """The circuits' supply regulator on GF180MCU (3.3 V -> 1.8 V): at its level within a few mV
 over its load at every corner, load steps answered and settled at every corner, started from
-a supply ramp; and the damping strip is what keeps its fast loop from ringing. Its layout's
+a supply ramp; and the damping strip and its own output capacitor are what keep its fast
+loop from ringing (the latter on the chip's few pF of VDD). Its layout's
 DRC and LVS run with the other GF180MCU blocks (tests/cells/test_gf180.py)."""
 
 from __future__ import annotations

@@ -59,6 +59,8 @@ def test_a_chip_whose_own_supply_or_rails_move_is_not_ready() -> None:
     tr["inference"] = {"own_levels_worst_v": peak, "own_levels_beyond_s": short}
     assert _own_levels_verdict(tr) == []
     assert _own_levels_verdict(_transient(1.0, 0.001)) == []  # rails on pins
+    tr["inference"] = {"own_levels_worst_v": peak}  # a record without the times: its peaks
+    assert "VDD" in _own_levels_verdict(tr)[0]
 
 
 def test_a_levels_disturbance_lasts_until_it_is_back_for_good() -> None:

@@ -379,7 +379,7 @@ def _chip_rows(c: dict | None) -> list[tuple[str, str]]:
             nets = ", ".join(f"{n} {_fmt(v, 'V')}" + (f" / {_fmt(times[n], 's')}" if n in times
                              else "") for n, v in worst.items())  # fmt: skip
             rows.append((f"its own VDD, rails and VRESET in {what}: peak distance from target "
-                         "/ longest time beyond 20 mV", nets))  # fmt: skip
+                         "/ longest disturbance beyond the tolerance", nets))  # fmt: skip
     rows += [(f"  {k}", _fmt(v, "J")) for k, v in c["energy_per_step_j"].items()]
     if c["energy_per_inference_total_j"] is not None:
         settled = c.get("inference_settled") or []
