@@ -4,8 +4,8 @@ driven through its pins alone, in inference (every datapoint twice, G held at le
 from ``--g-span``) and in a short learning run (the reset through the pins, ``--steps``
 steps of 1 us LEARN and 1.5 us CAL, each read on DOUT, then the read-out's two reference
 conversions). For each of its own levels (VDD, the rails, VRESET) it prints the peak
-distance from the target and the longest unbroken time beyond 20 mV (the flow's verdict
-allows 200 ns: ``characterise/chip_board.LEVEL_RECOVERY_S``).
+distance from the target and its longest disturbance beyond 20 mV (until back within it for
+good; the flow's verdict allows 200 ns: ``characterise/chip_board.LEVEL_RECOVERY_S``).
 
 ``--undecoupled``: the same chip without the regulator's output capacitor and reference
 low-pass and without the ladder's tap capacitors, as it was before 2026-12-03's fix (its
@@ -46,9 +46,8 @@ def undecoupled(oc):
 
 
 def table(what: str, t, col, levels: dict[str, float], t0: float) -> None:
-    worst = board.worst_excursions(t, col, levels, t0, t[-1])
-    beyond = board.longest_excursions(t, col, levels, t0, t[-1], board.LEVEL_TOLERANCE_V)
-    print(f"\n{what}:\n\n| level | target | peak distance | longest beyond 20 mV |")
+    worst, beyond = board.level_excursions(t, col, levels, t0, t[-1])
+    print(f"\n{what}:\n\n| level | target | peak distance | longest disturbance beyond 20 mV |")
     print("|---|---|---|---|")
     for n, v in levels.items():
         note = " (reset only)" if n in board.RESET_ONLY_LEVELS else ""

@@ -105,7 +105,7 @@ def rail_buffer_block(drive: str, drive_w: float, bias_w: float) -> gf.Component
 def rail_reference_circuit(
     stretches: tuple[tuple, ...],
     w_um: float,
-    tap_cap: tuple[float, float] = (rail_reference.TAP_CAP_W, rail_reference.TAP_CAP_L),
+    tap_cap: tuple[float, float] = rail_reference.TAP_CAP,
 ) -> ClCircuit:
     """``stretches``: each :class:`twinedge.circuits.rail_reference.Stretch`'s fields, ground
     up (a sized ladder: :func:`twinedge.characterise.rail_reference.size_ladder`)."""
@@ -118,7 +118,7 @@ def rail_reference_circuit(
 def rail_reference_block(
     stretches: tuple[tuple, ...],
     w_um: float,
-    tap_cap: tuple[float, float] = (rail_reference.TAP_CAP_W, rail_reference.TAP_CAP_L),
+    tap_cap: tuple[float, float] = rail_reference.TAP_CAP,
 ) -> gf.Component:
     """The rails' reference ladder: its poly strips, each tap a global net, its capacitors."""
     return labelled(rail_reference_circuit(stretches, w_um, tap_cap))

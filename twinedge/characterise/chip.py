@@ -535,9 +535,7 @@ def inference(spec: LoadedSpec, w: ChipWiring, pp: PinPlan, g: np.ndarray) -> di
     static = {key: float(np.interp(switches[0] - 1e-9, t, p)) for key, p in power.items()}
     # a chip's own supply and rails over every datapoint change (the first included)
     levels = board.own_levels(pdk, w, pp)
-    own = board.worst_excursions(t, col, levels, T_INFERENCE, t[-1])
-    beyond = board.longest_excursions(t, col, levels, T_INFERENCE, t[-1],
-                                      board.LEVEL_TOLERANCE_V)  # fmt: skip
+    own, beyond = board.level_excursions(t, col, levels, T_INFERENCE, t[-1])
     window = T_INFERENCE - 1e-9
     ends = [t0 + T_INFERENCE - 2e-9 for t0 in switches]  # each datapoint's settled outputs
     return {
@@ -619,8 +617,7 @@ class Transient:
     vdd_energy_each_step_j: list[float]
     read_net_v: list[float] | None = None
     # a chip's own VDD, rails and VRESET after the reset: each one's largest distance from
-    # its level (:func:`chip_board.worst_excursions`) and longest time beyond the tolerance
-    # (:func:`chip_board.longest_excursions`)
+    # its level and longest disturbance beyond the tolerance (:func:`chip_board.level_excursions`)
     own_levels_worst_v: dict[str, float] | None = None
     own_levels_beyond_s: dict[str, float] | None = None
 
@@ -674,9 +671,7 @@ def simulate(
         supply = sum(p for k, p in power.items() if not k.startswith("rail "))
     each = [integrate_energy(t, supply, a, b) for a, b in itertools.pairwise(bounds)]
     own = board.own_levels(pdk, w, pp) if body is None else {}
-    worst = board.worst_excursions(t, col, own, reset.end, t[-1]) if own else None
-    beyond = (board.longest_excursions(t, col, own, reset.end, t[-1], board.LEVEL_TOLERANCE_V)
-              if own else None)  # fmt: skip
+    worst, beyond = board.level_excursions(t, col, own, reset.end, t[-1]) if own else (None, None)
     return Transient(g0.tolist(), g.tolist(), energy, read_v, wall, each,
                      read_net if w.on_chip else None, worst, beyond)  # fmt: skip
 

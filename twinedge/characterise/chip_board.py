@@ -234,3 +234,12 @@ def worst_excursions(
     load step, a kick through a shared node or ringing does to the supply and rails."""
     sel = (t >= t0) & (t <= t1)
     return {n: float(np.max(np.abs(col[f"v({n})"][sel] - v))) for n, v in levels.items()}
+
+
+def level_excursions(
+    t: np.ndarray, col: dict[str, np.ndarray], levels: dict[str, float], t0: float, t1: float
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(each level's peak distance from its target, its longest disturbance beyond
+    :data:`LEVEL_TOLERANCE_V`) over [t0, t1]: what the own-level verdict reads."""
+    return (worst_excursions(t, col, levels, t0, t1),
+            longest_excursions(t, col, levels, t0, t1, LEVEL_TOLERANCE_V))  # fmt: skip

@@ -75,7 +75,7 @@ class OnChipBlocks:
     slope: tuple  # slope_readout.SlopeReadoutSizing
     refs: dict[str, str]  # what each block reads from the ladder: use -> tap net
     # each tap's capacitor (W, L um; (0, 0): none): rail_reference.devices
-    ladder_cap: tuple[float, float] = (rail_reference.TAP_CAP_W, rail_reference.TAP_CAP_L)
+    ladder_cap: tuple[float, float] = rail_reference.TAP_CAP
 
     def tap_nets(self) -> dict[str, str]:
         """The ladder's ports t1 .. tn -> the chip nets they drive."""

@@ -23,9 +23,9 @@ taps drive only gates, but some of those switch: the digital read-out's referenc
 conversions put its comparator's input onto a tap, the reset puts the floor line onto
 VRESET's, and the charge they drew kicked every tap through the ladder (measured in the
 GF180MCU chip's transient: VRESET 0.96 V down, and the 0.45 V tap that the regulator and
-VIN_HI's buffer read with it, so VDD and VIN_HI moved). With :data:`TAP_CAP_W` x
-:data:`TAP_CAP_L` (~2 pF) per tap the kick fell to ~50 mV on VRESET (1 pF: 88 mV); VDD,
-four times its tap, still dips ~40 mV for ~0.5 us at a conversion of the upper reference.
+VIN_HI's buffer read with it, so VDD and VIN_HI moved). With :data:`TAP_CAP` (~2 pF)
+per tap the kick fell to ~50 mV on VRESET (1 pF: 88 mV); the regulator,
+which multiplies its tap by four, also reads it through a low-pass (circuits/regulator.py).
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ from dataclasses import dataclass
 from twinedge.circuits.mirror import Device, subckt_text
 
 SUBCKT = "twinedge_rail_reference"
-TAP_CAP_W = 20.0  # each tap's capacitor (um): 460 um^2 of gate, ~2 pF
-TAP_CAP_L = 23.0
+TAP_CAP = (20.0, 23.0)  # each tap's capacitor (W, L um): 460 um^2 of gate, ~2 pF
 # a tap above this share of the supply gets an NMOS plate (gate on the tap, channel on
 # ground: inverted from ~1.2 V at 3.3 V), a lower one a PMOS plate (channel on the supply)
 NMOS_CAP_FRACTION = 0.36
@@ -75,7 +74,7 @@ def strips_for(l_total: float, max_strip_um: float) -> int:
 
 
 def devices(
-    stretches: list[Stretch], w_um: float, tap_cap: tuple[float, float] = (TAP_CAP_W, TAP_CAP_L)
+    stretches: list[Stretch], w_um: float, tap_cap: tuple[float, float] = TAP_CAP
 ) -> list[Device]:
     """The ladder's strips from ground up: ``R<lower net>_<k>``, inner nets ``<upper>_<k>``;
     each tap's capacitor ``C<tap>``, ``tap_cap`` (W, L; (0, 0): none), the NMOS ones first,
@@ -117,7 +116,7 @@ def subckt(
     pdk,
     stretches: list[Stretch],
     w_um: float,
-    tap_cap: tuple[float, float] = (TAP_CAP_W, TAP_CAP_L),
+    tap_cap: tuple[float, float] = TAP_CAP,
 ) -> str:
     """``.subckt twinedge_rail_reference vdd <taps>`` (ground is node 0)."""
     return subckt_text(SUBCKT, ports(stretches), devices(stretches, w_um, tap_cap), pdk)

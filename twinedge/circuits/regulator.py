@@ -33,16 +33,17 @@ the PMOS pair's output reaches), so the pass device is a PMOS. Two loops:
   on the 3.3 V input: inverted at 1.5 V; drawn whole, not in fingers): the loop was
   designed on 100 pF of output capacitance, which the chip did not have, and with only
   its circuits' few pF on VDD it rang (a load step on 1-3 pF never settled at tt and ff;
-  in the chip's transient VDD swung 1.69-1.90 V after each datapoint). Four 40 x 30 um
+  in the 4 x 4 chip's learning run VDD was 99 mV off and 330 ns beyond 20 mV:
+  ``benchmarks/gf180_chip_levels.py --undecoupled``). Four 40 x 30 um
   plates (~21 pF) keep it settled from 0.3 pF to 100 pF beside them at every corner; two
   would too, one does not (sf rings). A bigger damping strip instead (12 um) settled it
   but spoiled the regulation (40-78 mV of offset, 0.29 V/V from the input).
 * ``RF`` + ``CF``, a low-pass on the reference (``filter_strips`` divider strips, ~90 kOhm,
-  into two plates, ~10 pF: ~1 us; four strips into one plate made a block 80 um longer): the
-  ladder tap it reads is shared, and the read-out's
-  reference conversions kick the ladder; the divider multiplies whatever reaches the pair by
-  four (measured in the chip's transient: the 0.45 V tap 8 mV down for ~1 us, VDD 43 mV
-  down, 0.47 us beyond 20 mV; with the filter VDD stayed within 11 mV).
+  into two plates, ~10 pF: ~1 us; four strips into one plate made a block 80 um longer):
+  the ladder tap it reads is shared, and the read-out's reference conversions kick the
+  ladder; the divider multiplies whatever reaches the pair by four (measured in the 3 x 3
+  chip's transient: the 0.45 V tap 8 mV down for ~1 us, VDD 43 mV down, 0.47 us beyond
+  20 mV; with the filter VDD stayed within 11 mV).
 
 Sizes in micrometres (``.option scale=1u``); the pass device is sized by
 :func:`twinedge.characterise.regulator.size_pass`.
@@ -104,14 +105,16 @@ def devices(s: RegulatorSizing = RegulatorSizing()) -> list[Device]:
         Device(f"RD{k}", "r", hi, hi, lo, s.strip_w, s.strip_l)
         for k, (hi, lo) in enumerate(itertools.pairwise(chain))
     ]
-    # the reference's low-pass: strips from ref to rf, plates on rf (see module)
-    rf = ["ref", *[f"f{k}" for k in range(1, s.filter_strips)], "rf"][: s.filter_strips + 1]
+    # the reference's low-pass (see module): strips from ref to the pair's gate, plates on it
+    gate = "rf" if s.filter_strips else "ref"
+    inner = [f"f{k}" for k in range(1, s.filter_strips)]
+    filter_chain = ["ref", *inner, gate] if s.filter_strips else []
     strips += [Device(f"RF{k}", "r", a, a, b, s.strip_w, s.strip_l)
-               for k, (a, b) in enumerate(itertools.pairwise(rf))]  # fmt: skip
-    filt = [Device(f"CF{k}", "p", "vdd", "rf", "vdd", s.cap_w, s.cap_l, whole=True)
+               for k, (a, b) in enumerate(itertools.pairwise(filter_chain))]  # fmt: skip
+    filt = [Device(f"CF{k}", "p", "vdd", gate, "vdd", s.cap_w, s.cap_l, whole=True)
             for k in range(s.filter_cap_n if s.filter_strips else 0)]  # fmt: skip
     return [
-        *amplifier(s.units, "fb", s.comp_w, s.comp_l, "rf" if s.filter_strips else "ref"),
+        *amplifier(s.units, "fb", s.comp_w, s.comp_l, gate),
         Device("MV", "n", "vdd", "x2", "vset", s.shift_w, s.shift_l),
         Device("IV", "n", "vset", "nb", "0", s.sink_w, s.sink_l),
         Device("MS", "p", "xa", "vset", "out", s.sense_w, s.sense_l),

@@ -959,8 +959,8 @@ def _own_levels_verdict(transient: dict | None) -> list[str]:
     """A chip that makes its own supply and rails must hold them while it learns and
     infers: in the chip transient (after the reset) and in inference, each one (but the
     reset-only levels) back within :data:`chip_board.LEVEL_TOLERANCE_V` of its target
-    :data:`chip_board.LEVEL_RECOVERY_S` after whatever moved it (its longest unbroken time
-    beyond; the peak is named beside)."""
+    :data:`chip_board.LEVEL_RECOVERY_S` after whatever moved it (its longest disturbance,
+    :func:`chip_board.longest_excursions`; the peak is named beside)."""
     from twinedge.characterise import chip_board as board
 
     if transient is None:
